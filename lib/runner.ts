@@ -1,0 +1,168 @@
+/**
+ * The one executor. Every command the tool runs, local or remote, goes through `Runner.run`:
+ * an argv array in, stdout/stderr/exit code out. Remote commands go over the system OpenSSH
+ * client with one reused connection per host (ControlMaster) and host key checking on.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { $ } from 'zx';
+import { commandLine, type Command } from './command.ts';
+import { TaskError } from './errors.ts';
+
+export interface RunOptions {
+  /** Text fed to the command's stdin. */
+  input?: string;
+  timeoutMs?: number;
+  /** When false (the default), a non-zero exit throws CommandFailed. */
+  allowFailure?: boolean;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface Runner {
+  /** "local" or the ssh destination, as error messages and reports name the host. */
+  readonly name: string;
+  run(command: Command, options?: RunOptions): Promise<RunResult>;
+  close(): Promise<void>;
+}
+
+export class CommandFailed extends TaskError {
+  constructor(
+    readonly host: string,
+    readonly command: Command,
+    readonly result: RunResult,
+  ) {
+    const detail = (result.stderr || result.stdout).trim().split('\n').slice(-5).join('\n    ');
+    super(`${host}: \`${commandLine(command)}\` exited with ${result.exitCode}${detail ? `:\n    ${detail}` : ''}`);
+  }
+}
+
+const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+
+// zx quotes template arguments; our line is already quoted and must reach sh untouched.
+const passThrough = (arg: string) => arg;
+
+/** Runs one `sh` line locally. Everything is quoted by us, so the shell only splits words. */
+async function execute(line: string, options: RunOptions): Promise<RunResult> {
+  const output = await $({
+    shell: '/bin/sh',
+    prefix: '',
+    postfix: '',
+    quiet: true,
+    nothrow: true,
+    verbose: false,
+    quote: passThrough,
+    input: options.input,
+    timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  })`${line}`;
+  return { stdout: output.stdout, stderr: output.stderr, exitCode: output.exitCode ?? (output.signal ? 124 : 1) };
+}
+
+
+export function localRunner(): Runner {
+  return {
+    name: 'local',
+    async run(command, options = {}) {
+      const result = await execute(commandLine(command), options);
+      if (result.exitCode !== 0 && !options.allowFailure) throw new CommandFailed('local', command, result);
+      return result;
+    },
+    async close() {},
+  };
+}
+
+
+export interface SshTarget {
+  user?: string;
+  host: string;
+  port?: number;
+  identityFile?: string;
+  knownHostsFile?: string;
+  connectTimeoutSeconds?: number;
+}
+
+/** Parses `[user@]host[:port]` (IPv6 as `[::1]:2222`). */
+export function parseSshTarget(text: string): SshTarget | undefined {
+  const match = /^(?:([^@\s]+)@)?(\[[^\]]+\]|[^:@\s]+)(?::([0-9]{1,5}))?$/.exec(text.trim());
+  if (!match) return undefined;
+  const host = match[2].replace(/^\[|\]$/g, '');
+  const port = match[3] ? Number(match[3]) : undefined;
+  if (port !== undefined && (port < 1 || port > 65535)) return undefined;
+  return { ...(match[1] ? { user: match[1] } : {}), host, ...(port ? { port } : {}) };
+}
+
+export function describeTarget(target: SshTarget): string {
+  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+  return `${target.user ? `${target.user}@` : ''}${host}${target.port ? `:${target.port}` : ''}`;
+}
+
+/** The ssh argv for one remote command: pure, so tests can assert it without any ssh. */
+export function sshCommand(target: SshTarget, controlPath: string, remote: Command | undefined): string[] {
+  return [
+    'ssh',
+    '-o', 'BatchMode=yes',
+    '-o', 'StrictHostKeyChecking=yes',
+    ...(target.knownHostsFile ? ['-o', `UserKnownHostsFile=${target.knownHostsFile}`] : []),
+    '-o', 'ControlMaster=auto',
+    '-o', `ControlPath=${controlPath}`,
+    '-o', 'ControlPersist=120',
+    '-o', `ConnectTimeout=${target.connectTimeoutSeconds ?? 10}`,
+    '-o', 'ServerAliveInterval=15',
+    '-o', 'ServerAliveCountMax=3',
+    ...(target.identityFile ? ['-i', target.identityFile, '-o', 'IdentitiesOnly=yes'] : []),
+    ...(target.port ? ['-p', String(target.port)] : []),
+    ...(target.user ? ['-l', target.user] : []),
+    target.host,
+    ...(remote ? ['--', commandLine(remote)] : []),
+  ];
+}
+
+/** Turns ssh's own failures (exit 255) into messages that say what to do. */
+export function sshFailure(target: SshTarget, stderr: string): TaskError {
+  const name = describeTarget(target);
+  const text = stderr.trim();
+  if (/Host key verification failed|No (RSA|ED25519|ECDSA)? ?host key is known|REMOTE HOST IDENTIFICATION HAS CHANGED/i.test(text)) {
+    const changed = /HAS CHANGED/.test(text);
+    const knownHosts = target.knownHostsFile ?? '~/.ssh/known_hosts';
+    return new TaskError(
+      changed
+        ? `${name}: the host key has CHANGED since it was trusted. Nothing was done. If the server was really reinstalled, remove the old key with \`ssh-keygen -R ${target.host} -f ${knownHosts}\` and trust the new one after checking its fingerprint.`
+        : `${name}: the host key is not known, so the connection was refused. Nothing was done. After checking the fingerprint with the server's owner, trust it with \`ssh-keyscan ${target.port ? `-p ${target.port} ` : ''}${target.host} >> ${knownHosts}\`.`,
+    );
+  }
+  if (/Permission denied/i.test(text)) return new TaskError(`${name}: ssh login was refused (${text.split('\n').pop()}). Check the user name and the identity file (SSH_IDENTITY_FILE). Nothing was done.`);
+  if (/Connection refused|Connection timed out|No route to host|Could not resolve hostname|Name or service not known|Network is unreachable|Connection closed|Connection reset/i.test(text))
+    return new TaskError(`${name}: the host is unreachable (${text.split('\n').pop()}). Check the host name, the port and that sshd runs. Nothing was done.`);
+  return new TaskError(`${name}: ssh failed: ${text || 'no message'}`);
+}
+
+export function sshRunner(target: SshTarget): Runner {
+  const name = describeTarget(target);
+  // Socket paths are limited to ~104 bytes; %C is a 40-character hash of the destination.
+  const controlDir = mkdtempSync(join(tmpdir(), 'cleanup-ssh-'));
+  const controlPath = join(controlDir, '%C');
+  let closed = false;
+  return {
+    name,
+    async run(command, options = {}) {
+      if (closed) throw new TaskError(`${name}: the connection was already closed`);
+      const result = await execute(commandLine(sshCommand(target, controlPath, command)), options);
+      // 255 is ssh's own failure; a remote command exiting 255 is indistinguishable, and rare.
+      if (result.exitCode === 255) throw sshFailure(target, result.stderr);
+      if (result.exitCode !== 0 && !options.allowFailure) throw new CommandFailed(name, command, result);
+      return result;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      const stop = sshCommand(target, controlPath, undefined);
+      await execute(commandLine([...stop.slice(0, -1), '-O', 'exit', stop[stop.length - 1]]), { timeoutMs: 10_000 });
+      rmSync(controlDir, { recursive: true, force: true });
+    },
+  };
+}

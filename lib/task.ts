@@ -1,0 +1,74 @@
+/**
+ * The shape every task in tasks/ has. A task reads the world and returns a typed Plan; `apply`
+ * carries out exactly that Plan; `check` verifies the outcome. The pipeline (lib/pipeline.ts)
+ * owns everything around these three: flags, settings, rendering, confirmation, reports, exit codes.
+ */
+import type { Change, Figure, Plan } from './plan.ts';
+import type { SettingsOf, SettingsSpec } from './settings.ts';
+
+export interface CommonOptions {
+  dryRun: boolean;
+  yes: boolean;
+  json: boolean;
+  force: boolean;
+}
+
+export interface TaskOption {
+  type: 'boolean' | 'string';
+  help: string;
+}
+
+export interface TaskContext<S extends SettingsSpec = SettingsSpec> {
+  settings: SettingsOf<S>;
+  options: CommonOptions & Record<string, string | boolean | undefined>;
+  /** Shows a live progress line under the task (a TTY renders it in place; plain output prints it). */
+  progress(message: string): void;
+  /** Registers a clean-up (close connections, release locks) run on every exit path. */
+  onClose(close: () => Promise<void> | void): void;
+  /** One instance per run and key, shared by plan, apply and check (clients, ssh runners). */
+  memo<T>(key: string, make: () => T): T;
+}
+
+export interface Failure {
+  action: string;
+  target: string;
+  host?: string;
+  error: string;
+}
+
+export interface ApplyOutcome {
+  done: Change[];
+  failed: Failure[];
+  figures: Figure[];
+  notes: string[];
+}
+
+export interface Check {
+  name: string;
+  passed: boolean;
+  /** The figure the verdict rests on: "3.2 GB of 5 GB", "62% of 80%". */
+  figure: string;
+  detail?: string;
+}
+
+export interface CleanupTask<S extends SettingsSpec = SettingsSpec, Op = unknown> {
+  name: string;
+  title: string;
+  settings: S;
+  /** Flags of this task beyond the common ones. */
+  options?: Record<string, TaskOption>;
+  /** Tasks whose failure in the chain means this one must not run. */
+  dependsOn?: string[];
+  plan(ctx: TaskContext<S>): Promise<Plan<Op>>;
+  apply(plan: Plan<Op>, ctx: TaskContext<S>): Promise<ApplyOutcome>;
+  /** Runs after apply (or after planning, in plan mode); a failed check fails the run. */
+  check?(ctx: TaskContext<S>, mode: 'plan' | 'apply'): Promise<Check[]>;
+}
+
+export function defineTask<S extends SettingsSpec, Op>(task: CleanupTask<S, Op>): CleanupTask<S, Op> {
+  return task;
+}
+
+export function emptyOutcome(): ApplyOutcome {
+  return { done: [], failed: [], figures: [], notes: [] };
+}

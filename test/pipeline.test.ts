@@ -1,0 +1,102 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+const SECRET = 'hunter2-very-secret';
+
+function workspace() {
+  const dir = mkdtempSync(join(tmpdir(), 'cleanup-pipeline-'));
+  const data = join(dir, 'data');
+  spawnSync('mkdir', [data]);
+  writeFileSync(join(data, 'a.old'), 'aaaa');
+  writeFileSync(join(data, 'b.old'), 'bb');
+  writeFileSync(join(data, 'keep.txt'), 'k');
+  return { dir, data, reports: join(dir, 'reports') };
+}
+
+function run(args: string[], env: Record<string, string>) {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'test/fixtures/demo-task.ts', ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, CLEANUP_ENV_FILE: '/nonexistent/.env', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+test('bad settings: every problem listed at once, exit 2, nothing touched', () => {
+  const ws = workspace();
+  const { code, stderr } = run(['--yes'], { DEMO_LIMIT: 'many', REPORTS_DIR: ws.reports });
+  assert.is(code, 2);
+  assert.match(stderr, /2 problems/);
+  assert.match(stderr, /DEMO_DIR is not set/);
+  assert.match(stderr, /DEMO_LIMIT must be a whole number, not "many"/);
+  assert.equal(readdirSync(ws.data).sort(), ['a.old', 'b.old', 'keep.txt']);
+});
+
+test('an unknown flag is refused with exit 2', () => {
+  const ws = workspace();
+  const { code, stderr } = run(['--dry-rn'], { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports });
+  assert.is(code, 2);
+  assert.match(stderr, /Unknown option '--dry-rn'/);
+  assert.match(stderr, /--dry-run/);
+});
+
+test('without a terminal and without --yes, it plans only and says how to apply', () => {
+  const ws = workspace();
+  const { code, stderr } = run([], { DEMO_DIR: ws.data, DEMO_TOKEN: SECRET, REPORTS_DIR: ws.reports });
+  assert.is(code, 0);
+  assert.match(stderr, /delete file \(2\)/);
+  assert.match(stderr, /run again with --yes/);
+  assert.equal(readdirSync(ws.data).sort(), ['a.old', 'b.old', 'keep.txt']);
+  assert.not.match(stderr, SECRET);
+  const [file] = readdirSync(ws.reports);
+  const report = JSON.parse(readFileSync(join(ws.reports, file), 'utf8'));
+  assert.is(report.mode, 'plan');
+  assert.is(report.summary.changes, 2);
+});
+
+test('--yes --json applies, prints the report on stdout alone, redacts secrets; a second run plans nothing', () => {
+  const ws = workspace();
+  const env = { DEMO_DIR: ws.data, DEMO_TOKEN: SECRET, REPORTS_DIR: ws.reports };
+  const first = run(['--yes', '--json'], env);
+  assert.is(first.code, 0, first.stderr);
+  const report = JSON.parse(first.stdout);
+  assert.is(report.task, 'demo');
+  assert.is(report.mode, 'apply');
+  assert.is(report.status, 'applied');
+  assert.equal(report.changes.map((c: { target: string }) => c.target), ['a.old', 'b.old']);
+  assert.equal(Object.keys(report.changes[0]).sort(), ['action', 'bytes', 'reason', 'target']);
+  assert.is(report.summary.changes, 2);
+  assert.is(report.summary.bytes, 6);
+  assert.is(report.checks[0].passed, true);
+  assert.not.match(first.stdout + first.stderr, SECRET);
+  for (const file of readdirSync(ws.reports)) assert.not.match(readFileSync(join(ws.reports, file), 'utf8'), SECRET);
+  assert.equal(readdirSync(ws.data), ['keep.txt']);
+
+  const second = run(['--yes', '--json'], env);
+  assert.is(second.code, 0);
+  assert.is(JSON.parse(second.stdout).summary.changes, 0);
+  assert.match(second.stderr, /Nothing to change/);
+});
+
+test('--dry-run changes nothing even with a terminal-free run', () => {
+  const ws = workspace();
+  const { code, stderr } = run(['--dry-run'], { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports });
+  assert.is(code, 0);
+  assert.match(stderr, /Dry run: nothing was changed/);
+  assert.ok(existsSync(join(ws.data, 'a.old')));
+});
+
+test('a failing plan exits 1 and is reported', () => {
+  const ws = workspace();
+  const { code, stdout } = run(['--yes', '--json'], { DEMO_DIR: join(ws.dir, 'missing'), REPORTS_DIR: ws.reports });
+  assert.is(code, 1);
+  const report = JSON.parse(stdout);
+  assert.is(report.status, 'failed');
+  assert.match(report.error, /ENOENT/);
+});
+
+test.run();
