@@ -1,34 +1,52 @@
 /**
- * A real Docker engine for the tests: Debian's dockerd with its own data root, exec root and
- * socket, no iptables and no bridge (containers use --network host or none). One engine serves
- * every test file and is left running for the next run: starting one takes seconds, and the
- * tests clean up what they create by label.
+ * Real Docker engines for the tests: Debian's dockerd with its own data root, exec root and
+ * socket, no iptables and no bridge (containers use --network host or none). Each suite names
+ * its own engine, so a prune test never sees another suite's containers; an engine is left
+ * running for the next run, because starting one takes seconds.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from './ports.ts';
 
-export const DOCKER_STATE_DIR = process.env.CLEANUP_TEST_DOCKER_DIR ?? '/tmp/cleanup-test-docker';
-export const DOCKER_SOCKET = join(DOCKER_STATE_DIR, 'docker.sock');
-export const DOCKER_HOST = `unix://${DOCKER_SOCKET}`;
+const ROOT = process.env.CLEANUP_TEST_DOCKER_DIR ?? '/tmp/cleanup-test-docker';
 
-export function docker(args: string[], input?: string): string {
-  return execFileSync('docker', ['-H', DOCKER_HOST, ...args], { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+export interface TestEngine {
+  /** unix:///…/docker.sock, for DOCKER_HOST or `docker -H`. */
+  host: string;
+  socket: string;
+  dir: string;
+  /** Runs the docker CLI against this engine and returns its stdout. */
+  docker(args: string[], input?: string): string;
 }
 
-function answers(): boolean {
+function engine(name: string): TestEngine {
+  const dir = join(ROOT, name);
+  const socket = join(dir, 'docker.sock');
+  const host = `unix://${socket}`;
+  return {
+    host,
+    socket,
+    dir,
+    docker: (args, input) => execFileSync('docker', ['-H', host, ...args], { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 << 20 }),
+  };
+}
+
+function answers(test: TestEngine): boolean {
   try {
-    docker(['version', '--format', '{{.Server.Version}}']);
+    test.docker(['version', '--format', '{{.Server.Version}}']);
     return true;
   } catch {
     return false;
   }
 }
 
-/** Starts the test engine unless it already answers; returns its DOCKER_HOST. */
-export async function ensureDockerd(): Promise<string> {
-  if (existsSync(DOCKER_SOCKET) && answers()) return DOCKER_HOST;
+/** Starts the named test engine unless it already answers. */
+export async function ensureDockerd(name = 'default'): Promise<TestEngine> {
+  const test = engine(name);
+  const DOCKER_STATE_DIR = test.dir;
+  const DOCKER_HOST = test.host;
+  if (existsSync(test.socket) && answers(test)) return test;
   mkdirSync(DOCKER_STATE_DIR, { recursive: true });
   try {
     execFileSync('getent', ['group', 'docker'], { stdio: 'ignore' });
@@ -51,20 +69,20 @@ export async function ensureDockerd(): Promise<string> {
     { detached: true, stdio: ['ignore', log, log] },
   );
   child.unref();
-  await waitFor('dockerd', async () => answers(), 60_000).catch((error) => {
+  await waitFor(`dockerd ${name}`, async () => answers(test), 60_000).catch((error) => {
     const tail = readFileSync(join(DOCKER_STATE_DIR, 'dockerd.log'), 'utf8').split('\n').slice(-15).join('\n');
     throw new Error(`${(error as Error).message}\n${tail}`);
   });
-  return DOCKER_HOST;
+  return test;
 }
 
 /**
  * A tiny base image made without any registry: a root file system holding busybox-static,
  * imported with `docker import`. Its httpd serves HTTP (CGI included) for health checks.
  */
-export function ensureBaseImage(name = 'cleanup-test/busybox:base'): string {
+export function ensureBaseImage(test: TestEngine, name = 'cleanup-test/busybox:base'): string {
   try {
-    docker(['image', 'inspect', name]);
+    test.docker(['image', 'inspect', name]);
     return name;
   } catch {
     // not there yet
@@ -76,7 +94,7 @@ export function ensureBaseImage(name = 'cleanup-test/busybox:base'): string {
     'cp /bin/busybox "$root/bin/busybox"',
     'for tool in sh ls cat echo sleep httpd wget mkdir rm touch dd env printf; do ln -s busybox "$root/bin/$tool"; done',
     'echo "root:x:0:0:root:/:/bin/sh" > "$root/etc/passwd"',
-    `tar -C "$root" -c . | docker -H ${DOCKER_HOST} import --change 'CMD ["/bin/sh"]' - ${name}`,
+    `tar -C "$root" -c . | docker -H ${test.host} import --change 'CMD ["/bin/sh"]' - ${name}`,
     'rm -rf "$root"',
   ].join('\n');
   execFileSync('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
