@@ -9,7 +9,7 @@ import { Listr, ListrLogger, ProcessOutput, type ListrTaskWrapper } from 'listr2
 import { formatBytes } from './bytes.ts';
 import { canAsk, confirm } from './confirm.ts';
 import { parseFlags, usage, type ParsedOptions } from './cli.ts';
-import { exitCodeOf, messageOf, UsageError } from './errors.ts';
+import { exitCodeOf, messageOf, TaskError, UsageError } from './errors.ts';
 import { renderPlan, totalBytes, type Plan } from './plan.ts';
 import { redact } from './redact.ts';
 import { runReport, taskReport, writeReport, type RunReport, type TaskReport } from './report.ts';
@@ -44,6 +44,8 @@ function listrOptions() {
     concurrent: false,
     exitOnError: false,
     renderer: live ? ('default' as const) : ('simple' as const),
+    // The pipeline handles signals itself, so that locks are released before exiting.
+    registerSignalListeners: false,
     fallbackRenderer: 'simple' as const,
     rendererOptions: { logger: new ListrLogger({ useIcons: true, processOutput: stderrOutput() }), collapseSubtasks: false },
     fallbackRendererOptions: { logger: new ListrLogger({ useIcons: false, processOutput: stderrOutput() }) },
@@ -54,13 +56,14 @@ function say(text: string): void {
   process.stderr.write(redact(text) + '\n');
 }
 
-function makeContext(settings: Record<string, unknown>, options: ParsedOptions, closers: (() => Promise<void> | void)[], memos: Map<string, unknown>): TaskContext {
+function makeContext(settings: Record<string, unknown>, options: ParsedOptions, closers: (() => Promise<void> | void)[], memos: Map<string, unknown>, signal: AbortSignal): TaskContext {
   let wrapper: ListrTaskWrapper<unknown, never, never> | undefined;
   let lastPlain = 0;
   const live = Boolean(process.stderr.isTTY) && !process.env.CI;
   const ctx: TaskContext & { attach(w: ListrTaskWrapper<unknown, never, never> | undefined): void } = {
     settings,
     options,
+    signal,
     progress(message) {
       if (!wrapper) return;
       // Plain output prints every line; keep CI logs readable by printing at most one a second.
@@ -84,7 +87,7 @@ function makeContext(settings: Record<string, unknown>, options: ParsedOptions, 
 }
 
 async function runStep(items: RunItem[], title: (item: RunItem) => string, step: (item: RunItem) => Promise<string | void>, eligible: (item: RunItem) => boolean): Promise<void> {
-  const chosen = items.filter(eligible);
+  const chosen = items.filter((item) => eligible(item) && !item.ctx.signal.aborted);
   if (chosen.length === 0) return;
   const list = new Listr(
     chosen.map((item) => ({
@@ -154,8 +157,23 @@ export async function runPipeline(name: string, tasks: AnyTask[], argv: string[]
   }
 
   const closers: (() => Promise<void> | void)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.splice(0).reverse()) await Promise.resolve().then(close).catch(() => undefined);
+  };
   const memos = new Map<string, unknown>();
-  const items: RunItem[] = tasks.map((task) => ({ task, startedAt, ctx: makeContext(settingsByTask.get(task)!, options, closers, memos) }));
+  const interrupt = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupt.signal.aborted) {
+      say(`${signal} again: stopping now.`);
+      void closeAll().finally(() => process.exit(130));
+      return;
+    }
+    say(`\n${signal}: finishing the step under way, then stopping (press Ctrl-C again to stop at once).`);
+    interrupt.abort(new TaskError(`interrupted by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const items: RunItem[] = tasks.map((task) => ({ task, startedAt, ctx: makeContext(settingsByTask.get(task)!, options, closers, memos, interrupt.signal) }));
   let mode: 'plan' | 'apply' = 'plan';
   try {
     await runStep(
@@ -227,7 +245,12 @@ export async function runPipeline(name: string, tasks: AnyTask[], argv: string[]
     // A failure outside any one task (the confirmation prompt, the renderer) is still reported.
     items.find((item) => !item.error)!.error ??= error;
   } finally {
-    for (const close of closers.reverse()) await Promise.resolve().then(close).catch(() => undefined);
+    await closeAll();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (interrupt.signal.aborted) {
+    for (const item of items) if (!item.error && !item.outcome && !item.checks) item.skipped ??= 'interrupted before this task was applied';
   }
 
   const reports: TaskReport[] = items.map((item) =>
@@ -251,7 +274,7 @@ export async function runPipeline(name: string, tasks: AnyTask[], argv: string[]
   say(`Report: ${path}`);
 
   const errors = items.map((item) => item.error).filter(Boolean);
-  const exitCode = errors.some((e) => e instanceof UsageError) ? 2 : reports.some((r) => r.status === 'failed') ? 1 : 0;
+  const exitCode = interrupt.signal.aborted ? 130 : errors.some((e) => e instanceof UsageError) ? 2 : reports.some((r) => r.status === 'failed') ? 1 : 0;
   return { exitCode, report };
 }
 

@@ -27,6 +27,12 @@ export interface TaskContext<S extends SettingsSpec = SettingsSpec> {
   onClose(close: () => Promise<void> | void): void;
   /** One instance per run and key, shared by plan, apply and check (clients, ssh runners). */
   memo<T>(key: string, make: () => T): T;
+  /**
+   * Aborted on the first Ctrl-C (SIGINT) or SIGTERM. Long steps stop starting new work when it
+   * fires and return what they finished; the pipeline then skips the remaining steps, runs every
+   * onClose (locks are released) and exits 130. A second signal exits at once, after onClose.
+   */
+  signal: AbortSignal;
 }
 
 export interface Failure {

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +97,24 @@ test('a failing plan exits 1 and is reported', () => {
   const report = JSON.parse(stdout);
   assert.is(report.status, 'failed');
   assert.match(report.error, /ENOENT/);
+});
+
+test('Ctrl-C stops between items, runs the clean-up hooks and exits 130', async () => {
+  const ws = workspace();
+  const mark = join(ws.dir, 'closed');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/demo-task.ts', '--yes'], {
+    env: { PATH: process.env.PATH, CLEANUP_ENV_FILE: '/nonexistent/.env', DEMO_DIR: ws.data, REPORTS_DIR: ws.reports, DEMO_SLOW_MS: '1500', DEMO_CLOSE_MARK: mark },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  await new Promise<void>((resolve) => child.stderr.on('data', () => stderr.includes('Apply:') && resolve()));
+  child.kill('SIGINT');
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  assert.is(code, 130, stderr);
+  assert.match(stderr, /SIGINT: finishing the step under way/);
+  assert.ok(existsSync(mark), 'the onClose hook ran');
+  assert.equal(readdirSync(ws.data).sort(), ['a.old', 'b.old', 'keep.txt'], 'nothing was deleted after the interrupt');
 });
 
 test.run();
