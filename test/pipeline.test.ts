@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -7,8 +7,14 @@ import * as assert from 'uvu/assert';
 
 const SECRET = 'hunter2-very-secret';
 
+const workspaces: string[] = [];
+test.after(() => {
+  for (const dir of workspaces) rmSync(dir, { recursive: true, force: true });
+});
+
 function workspace() {
   const dir = mkdtempSync(join(tmpdir(), 'cleanup-pipeline-'));
+  workspaces.push(dir);
   const data = join(dir, 'data');
   spawnSync('mkdir', [data]);
   writeFileSync(join(data, 'a.old'), 'aaaa');
