@@ -1,0 +1,99 @@
+/**
+ * From what the registry holds and the policy, the typed plan (pure). Per repository, doomed
+ * tags are grouped by digest:
+ * - a digest no kept tag needs (directly, or as the child of a kept index) is deleted, which
+ *   removes every tag on it;
+ * - a digest that a kept tag also needs is NOT deleted (that would delete the kept tag too): its
+ *   doomed tags are untagged, by pointing them at a throwaway manifest that is then deleted.
+ */
+import { formatBytes } from '../bytes.ts';
+import { emptyPlan, type Plan } from '../plan.ts';
+import { decideRepository, rulesFor, type RegistryPolicy, type TagInfo } from './policy.ts';
+import { blobsOf, collectBlobs, freedBytesPerRoot, sumSizes, type ManifestRecord } from './sizes.ts';
+
+export interface RegistryState {
+  repositories: Map<string, TagInfo[]>;
+  manifests: Map<string, ManifestRecord>;
+}
+
+export type RegistryOp =
+  | { kind: 'delete'; repository: string; digest: string; tags: string[] }
+  | { kind: 'untag'; repository: string; digest: string; tags: string[] };
+
+export interface KeptTag {
+  repository: string;
+  tag: string;
+  digest: string;
+}
+
+export interface RegistryPlan extends Plan<RegistryOp> {
+  /** Every kept tag with its digest: what the integrity check verifies after apply. */
+  keptTags: KeptTag[];
+  sizeNow: number;
+  sizeAfter: number;
+}
+
+const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
+
+export function planRegistry(state: RegistryState, policy: RegistryPolicy, sizeLimit: number, now = Date.now()): RegistryPlan {
+  const plan: RegistryPlan = { ...emptyPlan<RegistryOp>('registry'), keptTags: [], sizeNow: 0, sizeAfter: 0 };
+  const doomed: { repository: string; digest: string; tags: string[]; reasons: string[] }[] = [];
+  const keptRoots = new Set<string>();
+  const allRoots = new Set<string>();
+
+  for (const [repository, tags] of [...state.repositories].sort(([a], [b]) => a.localeCompare(b))) {
+    const decisions = decideRepository(tags, rulesFor(policy, repository), now);
+    const keptHere = new Map<string, number>();
+    for (const d of decisions) {
+      allRoots.add(d.digest);
+      if (!d.keep) continue;
+      keptRoots.add(d.digest);
+      collectBlobs(d.digest, state.manifests, keptHere);
+      plan.keptTags.push({ repository, tag: d.tag, digest: d.digest });
+      plan.kept.push({ target: `${repository}:${d.tag}`, reason: d.reason });
+    }
+    const byDigest = new Map<string, { tags: string[]; reasons: string[] }>();
+    for (const d of decisions.filter((d) => !d.keep)) {
+      const group = byDigest.get(d.digest) ?? { tags: [], reasons: [] };
+      group.tags.push(d.tag);
+      if (!group.reasons.includes(d.reason)) group.reasons.push(d.reason);
+      byDigest.set(d.digest, group);
+    }
+    for (const [digest, group] of byDigest) {
+      if (keptHere.has(digest)) {
+        const sharedWith = plan.keptTags.filter((k) => k.repository === repository && collectBlobs(k.digest, state.manifests, new Map()).has(digest)).map((k) => k.tag);
+        plan.changes.push({
+          action: 'untag',
+          target: group.tags.map((tag) => `${repository}:${tag}`).join(', '),
+          reason: `${group.reasons.join('; ')}. Its image ${short(digest)} is also kept as ${sharedWith.map((t) => `${repository}:${t}`).join(', ')}, so only the tag is removed`,
+          bytes: 0,
+          op: { kind: 'untag', repository, digest, tags: group.tags },
+        });
+      } else doomed.push({ repository, digest, ...group });
+    }
+  }
+
+  const keptBlobs = blobsOf(keptRoots, state.manifests);
+  const freed = freedBytesPerRoot(doomed.map((d) => d.digest), keptBlobs, state.manifests);
+  doomed.forEach((d, i) =>
+    plan.changes.push({
+      action: 'delete manifest',
+      target: `${d.repository}@${short(d.digest)} (${d.tags.map((tag) => `:${tag}`).join(' ')})`,
+      reason: d.reasons.join('; '),
+      bytes: freed[i],
+      op: { kind: 'delete', repository: d.repository, digest: d.digest, tags: d.tags },
+    }),
+  );
+
+  plan.sizeNow = sumSizes(blobsOf(allRoots, state.manifests));
+  plan.sizeAfter = sumSizes(keptBlobs);
+  const tagCount = [...state.repositories.values()].reduce((n, tags) => n + tags.length, 0);
+  plan.figures.push(
+    { label: 'repositories', value: String(state.repositories.size) },
+    { label: 'tags', value: `${tagCount} (${plan.keptTags.length} kept)` },
+    { label: 'registry size now', value: `${formatBytes(plan.sizeNow)} (unique blobs over all repositories)` },
+    { label: 'registry size after', value: `${formatBytes(plan.sizeAfter)}, after garbage collection` },
+    { label: 'limit', value: `${formatBytes(sizeLimit)}: ${plan.sizeAfter <= sizeLimit ? 'under' : 'STILL OVER'} the limit after this plan (plan section 7)` },
+  );
+  return plan;
+}

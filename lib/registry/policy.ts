@@ -1,0 +1,146 @@
+/**
+ * The retention policy as a pure function: the tags of one repository in, one decision per tag
+ * out, each with its reason. No I/O, so every rule is tested on plain data (test/registry-policy).
+ *
+ * Rules, in order of precedence:
+ * 1. a protected tag is kept;
+ * 2. a tag left on one of this tool's throwaway manifests (an interrupted untag) goes;
+ * 3. a tag matching a delete pattern goes;
+ * 4. of the other tags, the newest N versions stay. A version is an image (a digest): tags on
+ *    one digest share its fate. Newest means semver order when every such tag is a version,
+ *    else the image's creation date; dates before 2000 or in the future are not believed, and
+ *    such images rank after the dated ones, by version and then by natural name order.
+ */
+import { compareNatural, compareVersions, parseVersion, type Version } from './versions.ts';
+
+export interface RepositoryRules {
+  keepVersions: number;
+  deleteTagsMatching: RegExp[];
+  protectTags: string[];
+}
+
+export interface RegistryPolicy {
+  keepVersions: number;
+  deleteTagsMatching: RegExp[];
+  /** `repository:tag` pairs that are always kept. */
+  protect: string[];
+  /** Per-repository overrides of the rules above. */
+  repositories: Record<string, Partial<Omit<RepositoryRules, 'protectTags'>>>;
+}
+
+export function rulesFor(policy: RegistryPolicy, repository: string): RepositoryRules {
+  const override = policy.repositories[repository] ?? {};
+  return {
+    keepVersions: override.keepVersions ?? policy.keepVersions,
+    deleteTagsMatching: override.deleteTagsMatching ?? policy.deleteTagsMatching,
+    protectTags: policy.protect.filter((ref) => ref.startsWith(`${repository}:`)).map((ref) => ref.slice(repository.length + 1)),
+  };
+}
+
+export interface TagInfo {
+  tag: string;
+  digest: string;
+  /** The image config's `created`, when it was read. */
+  created?: string;
+  /** True when the tag points at a throwaway manifest of this tool. */
+  leftover?: boolean;
+}
+
+export interface TagDecision {
+  tag: string;
+  digest: string;
+  keep: boolean;
+  reason: string;
+}
+
+const EARLIEST_BELIEVABLE = Date.parse('2000-01-01T00:00:00Z');
+
+export function believableDate(created: string | undefined, now: number): number | undefined {
+  if (!created) return undefined;
+  const time = Date.parse(created);
+  return Number.isFinite(time) && time >= EARLIEST_BELIEVABLE && time <= now + 86_400_000 ? time : undefined;
+}
+
+function matchingPattern(tag: string, rules: RepositoryRules): RegExp | undefined {
+  return rules.deleteTagsMatching.find((pattern) => pattern.test(tag));
+}
+
+/** The tags rule 4 ranks: neither protected, nor leftovers, nor matching a delete pattern. */
+function candidates(tags: TagInfo[], rules: RepositoryRules): TagInfo[] {
+  return tags.filter((t) => !rules.protectTags.includes(t.tag) && !t.leftover && !matchingPattern(t.tag, rules));
+}
+
+/** Whether ranking this repository needs creation dates (some candidate is not a version). */
+export function needsCreationDates(tags: TagInfo[], rules: RepositoryRules): boolean {
+  const ranked = candidates(tags, rules);
+  return ranked.length > rules.keepVersions && ranked.some((t) => !parseVersion(t.tag));
+}
+
+interface Image {
+  digest: string;
+  tags: string[];
+  version?: Version;
+  date?: number;
+}
+
+function newestVersion(tags: string[]): Version | undefined {
+  return tags.map(parseVersion).filter((v): v is Version => Boolean(v)).sort((a, b) => compareVersions(b, a))[0];
+}
+
+function describe(image: Image, byVersion: boolean): string {
+  if (byVersion || !image.date) return image.tags.join(', ');
+  return `${image.tags.join(', ')} (created ${new Date(image.date).toISOString().slice(0, 10)})`;
+}
+
+export function decideRepository(tags: TagInfo[], rules: RepositoryRules, now = Date.now()): TagDecision[] {
+  const decisions = new Map<string, TagDecision>();
+  for (const t of tags) {
+    if (rules.protectTags.includes(t.tag)) decisions.set(t.tag, { tag: t.tag, digest: t.digest, keep: true, reason: 'protected production tag (plan 4.3)' });
+    else if (t.leftover) decisions.set(t.tag, { tag: t.tag, digest: t.digest, keep: false, reason: 'points at a throwaway manifest left by an interrupted untag' });
+    else {
+      const pattern = matchingPattern(t.tag, rules);
+      if (pattern) decisions.set(t.tag, { tag: t.tag, digest: t.digest, keep: false, reason: `test image: tag matches ${pattern} (plan 4.2)` });
+    }
+  }
+
+  const ranked = candidates(tags, rules);
+  const byVersion = ranked.every((t) => parseVersion(t.tag));
+  const images = new Map<string, Image>();
+  for (const t of ranked) {
+    const image = images.get(t.digest) ?? { digest: t.digest, tags: [] };
+    image.tags.push(t.tag);
+    const date = believableDate(t.created, now);
+    if (date !== undefined) image.date = Math.max(image.date ?? 0, date);
+    images.set(t.digest, image);
+  }
+  const order = [...images.values()];
+  for (const image of order) {
+    image.tags.sort(compareNatural);
+    image.version = newestVersion(image.tags);
+  }
+  order.sort((a, b) => {
+    if (!byVersion && (a.date !== undefined || b.date !== undefined)) {
+      if (a.date === undefined) return 1;
+      if (b.date === undefined) return -1;
+      if (a.date !== b.date) return b.date - a.date;
+    }
+    if (a.version && b.version) {
+      const byVer = compareVersions(b.version, a.version);
+      if (byVer) return byVer;
+    } else if (a.version || b.version) return a.version ? -1 : 1;
+    return compareNatural(b.tags[b.tags.length - 1], a.tags[a.tags.length - 1]);
+  });
+
+  const basis = byVersion ? 'version order' : 'image creation date';
+  const kept = order.slice(0, rules.keepVersions);
+  const keptNames = kept.map((image) => describe(image, byVersion)).join('; ');
+  order.forEach((image, rank) => {
+    const keep = rank < rules.keepVersions;
+    const undated = !byVersion && image.date === undefined ? ', no believable creation date' : '';
+    const reason = keep
+      ? `one of the ${rules.keepVersions} newest versions (#${rank + 1} by ${basis}${undated}) (plan 4.1)`
+      : `older than the ${rules.keepVersions} newest versions by ${basis}${undated}; kept: ${keptNames} (plan 4.1)`;
+    for (const tag of image.tags) decisions.set(tag, { tag, digest: image.digest, keep, reason });
+  });
+  return tags.map((t) => decisions.get(t.tag)!);
+}

@@ -1,0 +1,141 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { decideRepository, needsCreationDates, rulesFor, type RegistryPolicy, type TagInfo } from '../lib/registry/policy.ts';
+import { compareVersions, parseVersion } from '../lib/registry/versions.ts';
+import { planRegistry, type RegistryState } from '../lib/registry/plan.ts';
+import { blobsOf, freedBytesPerRoot, sumSizes, type ManifestRecord } from '../lib/registry/sizes.ts';
+
+const policy: RegistryPolicy = {
+  keepVersions: 3,
+  deleteTagsMatching: [/test/i, /temp/i, /debug/i],
+  protect: ['webhook-api:final', 'nginx-webhook:latest'],
+  repositories: { 'keep-five': { keepVersions: 5 } },
+};
+const now = Date.parse('2026-11-24T00:00:00Z');
+const verdicts = (tags: TagInfo[], repo = 'webhook-api') =>
+  Object.fromEntries(decideRepository(tags, rulesFor(policy, repo), now).map((d) => [d.tag, d.keep]));
+
+test('versions: semver precedence, prereleases below releases, two-part versions allowed', () => {
+  const sorted = ['1.10.0', '1.2.0', 'v1.9.1', '1.10.0-rc.1', '2.0', '1.10.0-rc.10'].sort((a, b) => compareVersions(parseVersion(a)!, parseVersion(b)!));
+  assert.equal(sorted, ['1.2.0', 'v1.9.1', '1.10.0-rc.1', '1.10.0-rc.10', '1.10.0', '2.0']);
+  assert.is(parseVersion('42'), undefined);
+  assert.is(parseVersion('20241211'), undefined);
+  assert.is(parseVersion('latest'), undefined);
+});
+
+test('the newest 3 versions stay, by semver, whatever the name order', () => {
+  const tags = ['1.2.0', '1.10.0', '1.9.0', '1.3.0', '1.1.0'].map((tag) => ({ tag, digest: `d-${tag}` }));
+  assert.equal(verdicts(tags), { '1.2.0': false, '1.10.0': true, '1.9.0': true, '1.3.0': true, '1.1.0': false });
+});
+
+test('protected tags stay and do not count among the 3; test/temp/debug tags go', () => {
+  const tags = [
+    { tag: 'final', digest: 'd-final' },
+    { tag: '1.0.0', digest: 'd1' },
+    { tag: '1.1.0', digest: 'd2' },
+    { tag: '1.2.0', digest: 'd3' },
+    { tag: 'test-42', digest: 'd4' },
+    { tag: 'feature-TEMP', digest: 'd5' },
+    { tag: 'debug', digest: 'd6' },
+  ];
+  assert.equal(verdicts(tags), { final: true, '1.0.0': true, '1.1.0': true, '1.2.0': true, 'test-42': false, 'feature-TEMP': false, debug: false });
+  const reasons = decideRepository(tags, rulesFor(policy, 'webhook-api'), now);
+  assert.match(reasons.find((d) => d.tag === 'final')!.reason, /protected/);
+  assert.match(reasons.find((d) => d.tag === 'test-42')!.reason, /matches \/test\/i/);
+  // A protected tag of another repository protects nothing here.
+  assert.is(verdicts([{ tag: 'final', digest: 'x' }, ...['1.0.0', '1.1.0', '1.2.0'].map((tag) => ({ tag, digest: tag }))], 'nginx-webhook').final, false);
+});
+
+test('tags on one image share its fate: versions count images, not tags', () => {
+  const tags = [
+    { tag: '1.3.0', digest: 'd3' },
+    { tag: 'stable', digest: 'd3' },
+    { tag: '1.2.0', digest: 'd2' },
+    { tag: '1.1.0', digest: 'd1' },
+    { tag: '1.0.0', digest: 'd0' },
+  ];
+  const tagsWithDates = tags.map((t, i) => ({ ...t, created: `2026-0${5 - i}-01T00:00:00Z` }));
+  assert.equal(verdicts(tagsWithDates), { '1.3.0': true, stable: true, '1.2.0': true, '1.1.0': true, '1.0.0': false });
+});
+
+test('non-version tags are ordered by creation date; unbelievable dates rank last', () => {
+  const tags: TagInfo[] = [
+    { tag: 'build-9', digest: 'a', created: '2026-03-01T00:00:00Z' },
+    { tag: 'build-10', digest: 'b', created: '1980-01-01T00:00:00Z' },
+    { tag: 'build-11', digest: 'c', created: '2026-01-01T00:00:00Z' },
+    { tag: 'main', digest: 'd', created: '2026-02-01T00:00:00Z' },
+    { tag: 'build-12', digest: 'e' },
+  ];
+  assert.equal(verdicts(tags), { 'build-9': true, 'build-10': false, 'build-11': true, main: true, 'build-12': false });
+  const reason = decideRepository(tags, rulesFor(policy, 'webhook-api'), now).find((d) => d.tag === 'build-10')!.reason;
+  assert.match(reason, /no believable creation date/);
+  assert.is(needsCreationDates(tags, rulesFor(policy, 'webhook-api')), true);
+  assert.is(needsCreationDates(tags.slice(0, 3), rulesFor(policy, 'webhook-api')), false, 'no more candidates than kept');
+});
+
+test('without any date, undated images fall back to version then natural name order', () => {
+  const tags = ['build-8', 'build-10', 'build-9', 'build-11'].map((tag) => ({ tag, digest: tag }));
+  assert.equal(verdicts(tags), { 'build-8': false, 'build-10': true, 'build-9': true, 'build-11': true });
+});
+
+test('per-repository overrides apply', () => {
+  const tags = ['1.0.0', '1.1.0', '1.2.0', '1.3.0', '1.4.0', '1.5.0'].map((tag) => ({ tag, digest: tag }));
+  assert.is(Object.values(verdicts(tags, 'keep-five')).filter(Boolean).length, 5);
+});
+
+test('leftover throwaway tags always go', () => {
+  assert.equal(verdicts([{ tag: '1.0.0', digest: 'x', leftover: true }]), { '1.0.0': false });
+});
+
+const blob = (digest: string, size: number) => ({ digest, size });
+function image(digest: string, size: number, config: [string, number], layers: [string, number][]): ManifestRecord {
+  return { digest, size, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: blob(...config), layers: layers.map(([d, s]) => blob(d, s)), children: [] };
+}
+
+test('sizes are the union of unique blobs; freed bytes are credited once', () => {
+  const manifests = new Map<string, ManifestRecord>([
+    ['m1', image('m1', 10, ['c1', 5], [['base', 1000], ['l1', 100]])],
+    ['m2', image('m2', 10, ['c2', 5], [['base', 1000], ['l2', 200]])],
+    ['m3', image('m3', 10, ['c3', 5], [['base', 1000], ['l2', 200]])],
+  ]);
+  assert.is(sumSizes(blobsOf(['m1', 'm2', 'm3'], manifests)), 1000 + 100 + 200 + 3 * 15);
+  const kept = blobsOf(['m1'], manifests);
+  assert.equal(freedBytesPerRoot(['m2', 'm3'], kept, manifests), [10 + 5 + 200, 10 + 5]);
+});
+
+test('the plan untags a doomed tag sharing its digest with a kept tag, and deletes the rest', () => {
+  const manifests = new Map<string, ManifestRecord>([
+    ['sha256:final', image('sha256:final', 10, ['c1', 5], [['base', 1000]])],
+    ['sha256:old', image('sha256:old', 10, ['c2', 5], [['base', 1000], ['l2', 300]])],
+    ['sha256:child', image('sha256:child', 10, ['c3', 5], [['l3', 50]])],
+    ['sha256:index', { digest: 'sha256:index', size: 20, mediaType: 'application/vnd.oci.image.index.v1+json', layers: [], children: ['sha256:child'] }],
+  ]);
+  const state: RegistryState = {
+    repositories: new Map([
+      [
+        'webhook-api',
+        [
+          { tag: 'final', digest: 'sha256:final' },
+          { tag: 'test-42', digest: 'sha256:final' },
+          { tag: 'temp-1', digest: 'sha256:old' },
+          { tag: '1.0.0', digest: 'sha256:index' },
+          { tag: 'debug-child', digest: 'sha256:child' },
+        ],
+      ],
+    ]),
+    manifests,
+  };
+  const plan = planRegistry(state, policy, 5e9, now);
+  const ops = plan.changes.map((c) => c.op);
+  assert.equal(ops, [
+    { kind: 'untag', repository: 'webhook-api', digest: 'sha256:final', tags: ['test-42'] },
+    { kind: 'untag', repository: 'webhook-api', digest: 'sha256:child', tags: ['debug-child'] },
+    { kind: 'delete', repository: 'webhook-api', digest: 'sha256:old', tags: ['temp-1'] },
+  ]);
+  assert.match(plan.changes[0].reason, /also kept as webhook-api:final/);
+  assert.is(plan.changes[2].bytes, 10 + 5 + 300);
+  assert.is(plan.sizeNow - plan.sizeAfter, 315);
+  assert.equal(plan.keptTags.map((k) => k.tag), ['final', '1.0.0']);
+});
+
+test.run();
