@@ -28,7 +28,7 @@ export function commandLine(command: Command): string {
  * with the quoting rules of sh for single and double quotes and backslashes. The result is run
  * as argv by the one runner, so nothing in a setting is ever interpreted by a second shell.
  */
-export function splitWords(text: string, settingName: string): Command {
+export function parseCommandSetting(text: string, settingName: string): Command {
   const words: string[] = [];
   let word = '';
   let inWord = false;

@@ -23,3 +23,11 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Like mapLimit, for work that must be complete: the first failure (in input order) is thrown. */
+export async function mapLimitAll<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = await mapLimit(items, limit, work);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return results.map((r) => (r as PromiseFulfilledResult<R>).value);
+}

@@ -192,11 +192,15 @@ export async function runPipeline(name: string, tasks: AnyTask[], argv: string[]
     const pending = planned.reduce((n, item) => n + item.plan!.changes.length, 0);
     const hasApplyWork = pending > 0 || items.some((item) => item.plan && item.task.check);
 
+    const unplanned = items.filter((item) => item.error).map((item) => item.task.name);
+    if (unplanned.length) say(`Planning failed for ${unplanned.join(', ')}: nothing was changed there.`);
     if (options.dryRun) {
       say('Dry run: nothing was changed.');
     } else if (pending === 0) {
-      mode = 'apply';
-      say('Nothing to change.');
+      if (unplanned.length < items.length) {
+        mode = 'apply';
+        say('Nothing to change.');
+      }
     } else if (options.yes) {
       mode = 'apply';
     } else if (canAsk()) {

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { $ } from 'zx';
 import { commandLine, type Command } from './command.ts';
-import { TaskError } from './errors.ts';
+import { childEnvironment } from './environment.ts';
+import { TaskError, UsageError } from './errors.ts';
 
 export interface RunOptions {
   /** Text fed to the command's stdin. */
@@ -57,6 +58,7 @@ async function execute(line: string, options: RunOptions): Promise<RunResult> {
     nothrow: true,
     verbose: false,
     quote: passThrough,
+    env: childEnvironment(),
     input: options.input,
     timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
   })`${line}`;
@@ -165,4 +167,21 @@ export function sshRunner(target: SshTarget): Runner {
       rmSync(controlDir, { recursive: true, force: true });
     },
   };
+}
+
+export interface SshDefaults {
+  port?: number;
+  identityFile?: string;
+  knownHostsFile?: string;
+}
+
+/**
+ * The runner for a host named in a setting: `local` (or nothing) runs here, anything else is an
+ * ssh destination `[user@]host[:port]` with the shared ssh settings filled in.
+ */
+export function runnerFor(destination: string | undefined, defaults: SshDefaults, settingName: string): Runner {
+  if (!destination || destination === 'local') return localRunner();
+  const target = parseSshTarget(destination);
+  if (!target) throw new UsageError(`${settingName} has "${destination}", which is not an ssh destination; expected [user@]host[:port] or local.`);
+  return sshRunner({ ...target, port: target.port ?? defaults.port, identityFile: defaults.identityFile, knownHostsFile: defaults.knownHostsFile });
 }

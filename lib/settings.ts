@@ -9,6 +9,7 @@ import { parse as parseDotenv } from 'dotenv';
 import { UsageError } from './errors.ts';
 import { parseBytes } from './bytes.ts';
 import { registerSecret } from './redact.ts';
+import { registerOwnKey } from './environment.ts';
 
 export interface Setting<T> {
   /** What is expected, shown in errors and in the README's settings table. */
@@ -130,6 +131,7 @@ export interface SettingProblem {
 export function readSettings<S extends SettingsSpec>(spec: S, env: Record<string, string | undefined>, problems: SettingProblem[]): SettingsOf<S> {
   const values: Record<string, unknown> = {};
   for (const [key, definition] of Object.entries(spec)) {
+    registerOwnKey(key);
     const result = definition.parse(env[key]);
     if ('problem' in result) {
       problems.push({ key, problem: result.problem, help: definition.help });

@@ -115,8 +115,8 @@ export class RegistryClient {
 
   private refused(): TaskError {
     return this.hasCredentials
-      ? new TaskError(`The registry at ${this.base} refused the credentials (401). Check REGISTRY_USERNAME and REGISTRY_PASSWORD. Nothing was changed.`)
-      : new TaskError(`The registry at ${this.base} requires authentication (401). Set REGISTRY_USERNAME and REGISTRY_PASSWORD. Nothing was changed.`);
+      ? new TaskError(`The registry at ${this.base} refused the credentials (401). Check REGISTRY_USERNAME and REGISTRY_PASSWORD.`)
+      : new TaskError(`The registry at ${this.base} requires authentication (401). Set REGISTRY_USERNAME and REGISTRY_PASSWORD.`);
   }
 
   private async answer(challenge: Challenge | undefined, method: string, path: string): Promise<string> {
@@ -133,7 +133,7 @@ export class RegistryClient {
     if (wanted) for (const part of wanted.split(' ')) tokenUrl.searchParams.append('scope', part);
     const response = await this.fetch('GET', tokenUrl, { authorization: basicHeader(this.options.username!, this.options.password!) });
     if (response.status === 401 || response.status === 403) throw this.refused();
-    if (response.status >= 400) throw new TaskError(`The token server ${tokenUrl.origin} answered ${response.status}; no token, so nothing was changed.`);
+    if (response.status >= 400) throw new TaskError(`The token server ${tokenUrl.origin} answered ${response.status}; so no token was issued.`);
     const body = JSON.parse(response.body.toString('utf8')) as { token?: string; access_token?: string; expires_in?: number };
     const token = body.token ?? body.access_token;
     if (!token) throw new TaskError(`The token server ${tokenUrl.origin} answered without a token.`);
@@ -167,7 +167,7 @@ export class RegistryClient {
   private unreachable(error: unknown): TaskError {
     const text = `${(error as { code?: string }).code ?? ''} ${(error as Error).message}`.trim();
     if (/CERT|certificate|self.signed|SSL|TLS/i.test(text))
-      return new TaskError(`The TLS certificate of ${this.base} could not be verified (${text}). If the registry uses a private CA, set REGISTRY_CA_FILE to its PEM file. Nothing was changed.`, { cause: error });
-    return new TaskError(`Cannot reach the registry at ${this.base} (${text}). Check REGISTRY_URL and that the registry is running. Nothing was changed.`, { cause: error });
+      return new TaskError(`The TLS certificate of ${this.base} could not be verified (${text}). If the registry uses a private CA, set REGISTRY_CA_FILE to its PEM file.`, { cause: error });
+    return new TaskError(`Cannot reach the registry at ${this.base} (${text}). Check REGISTRY_URL and that the registry is running.`, { cause: error });
   }
 }

@@ -3,8 +3,8 @@
  * port, with filesystem storage in a temporary folder. Stoppable and restartable on the same
  * port and storage, as garbage collection needs.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitFor } from './ports.ts';
@@ -26,6 +26,9 @@ export interface TestRegistry {
   dir: string;
   storage: string;
   config: string;
+  /** `sh <dir>/control.sh stop|start`: what a GC setting would run on a real host. */
+  stopCommand: string;
+  startCommand: string;
   stop(): Promise<void>;
   start(): Promise<void>;
   /** Runs `docker-registry garbage-collect` on the storage (stop the registry first). */
@@ -65,29 +68,33 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
   const config = join(dir, 'config.yml');
   writeFileSync(config, registryConfig({ port, storage, deleteEnabled: options.deleteEnabled ?? true, readOnly: options.readOnly ?? false, authYaml: options.authYaml }));
   const url = `http://127.0.0.1:${port}`;
-  let child: ChildProcess | undefined;
-  let log = '';
-
+  // Started detached through a control script, so that a task under test can stop and start it
+  // with commands, as garbage collection on a real host does.
+  const control = join(dir, 'control.sh');
+  const pidFile = join(dir, 'registry.pid');
+  const log = join(dir, 'registry.log');
+  writeFileSync(
+    control,
+    [
+      'set -e',
+      'case "$1" in',
+      `  start) setsid docker-registry serve ${config} >> ${log} 2>&1 < /dev/null & echo $! > ${pidFile} ;;`,
+      `  stop) if [ -f ${pidFile} ]; then pid=$(cat ${pidFile}); kill "$pid" 2>/dev/null || true; while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done; rm -f ${pidFile}; fi ;;`,
+      'esac',
+      '',
+    ].join('\n'),
+  );
   const start = async () => {
-    log = '';
-    child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (chunk) => (log += chunk));
-    child.stderr!.on('data', (chunk) => (log += chunk));
+    execFileSync('sh', [control, 'start']);
     await waitFor(`registry on ${url}`, async () => {
       const response = await fetch(`${url}/v2/`);
       return response.status === 200 || response.status === 401;
     }).catch((error) => {
-      child?.kill();
-      throw new Error(`${(error as Error).message}\n${log}`);
+      throw new Error(`${(error as Error).message}\n${readFileSync(log, 'utf8')}`);
     });
   };
   const stop = async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child!.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    child = undefined;
+    execFileSync('sh', [control, 'stop']);
   };
   await start();
   return {
@@ -96,6 +103,8 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     dir,
     storage,
     config,
+    stopCommand: `sh ${control} stop`,
+    startCommand: `sh ${control} start`,
     start,
     stop,
     garbageCollect: () => execFileSync('docker-registry', ['garbage-collect', config], { encoding: 'utf8' }),

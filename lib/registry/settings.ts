@@ -1,0 +1,54 @@
+/** The registry task's settings (.env keys), and the client and GC commands built from them. */
+import { parseCommandSetting } from '../command.ts';
+import { runnerFor, type Runner } from '../runner.ts';
+import { setting, type SettingsOf } from '../settings.ts';
+import { RegistryClient } from './client.ts';
+import type { GcCommands } from './gc.ts';
+
+export const registrySettings = {
+  REGISTRY_URL: setting.url('base URL of the registry, e.g. http://127.0.0.1:5000 (https is verified)'),
+  REGISTRY_USERNAME: setting.optionalString('user for basic or token auth (empty: no auth)'),
+  REGISTRY_PASSWORD: setting.secret('password for that user; never printed'),
+  REGISTRY_CA_FILE: setting.optionalString('PEM file of a private CA that signed the registry certificate'),
+  REGISTRY_CONCURRENCY: setting.int('requests in flight at once (and connections kept open)', 16, { min: 1, max: 256 }),
+  REGISTRY_TIMEOUT_SECONDS: setting.int('seconds before a request with no answer is retried', 30, { min: 1 }),
+  REGISTRY_RETRIES: setting.int('retries of a request after a 5xx or a dropped connection', 4, { min: 0, max: 10 }),
+  REGISTRY_CATALOG_PAGE_SIZE: setting.int('repositories per catalog page', 100, { min: 1, max: 1000 }),
+  REGISTRY_SIZE_LIMIT: setting.bytes('the size the registry must stay under (plan section 7)', 5e9),
+  REGISTRY_HOST: setting.optionalString('where garbage collection runs: local, or an ssh destination [user@]host[:port]'),
+  REGISTRY_GC_STOP_COMMAND: setting.optionalString('command that stops the registry (or makes it read-only) before GC, e.g. docker stop registry'),
+  REGISTRY_GC_COMMAND: setting.optionalString('the GC command, e.g. docker run --rm -v /srv/registry:/var/lib/registry registry:2 garbage-collect /etc/docker/registry/config.yml (empty: no GC, space is not reclaimed)'),
+  REGISTRY_GC_START_COMMAND: setting.optionalString('command that starts the registry again after GC, e.g. docker start registry'),
+  REGISTRY_STORAGE_PATH: setting.optionalString('storage folder on the registry host, measured with du before and after GC'),
+  SSH_IDENTITY_FILE: setting.optionalString('private key for ssh (empty: ssh defaults)'),
+  SSH_KNOWN_HOSTS_FILE: setting.optionalString('known_hosts file for ssh (empty: ~/.ssh/known_hosts); host keys are always checked'),
+};
+
+export type RegistrySettings = SettingsOf<typeof registrySettings>;
+
+export function registryClient(settings: RegistrySettings): RegistryClient {
+  return new RegistryClient({
+    url: settings.REGISTRY_URL,
+    username: settings.REGISTRY_USERNAME,
+    password: settings.REGISTRY_PASSWORD,
+    caFile: settings.REGISTRY_CA_FILE,
+    connections: settings.REGISTRY_CONCURRENCY,
+    timeoutMs: settings.REGISTRY_TIMEOUT_SECONDS * 1000,
+    retries: settings.REGISTRY_RETRIES,
+  });
+}
+
+export function gcCommands(settings: RegistrySettings): GcCommands | undefined {
+  if (!settings.REGISTRY_GC_COMMAND) return undefined;
+  const optional = (text: string | undefined, name: string) => (text ? parseCommandSetting(text, name) : undefined);
+  return {
+    stop: optional(settings.REGISTRY_GC_STOP_COMMAND, 'REGISTRY_GC_STOP_COMMAND'),
+    collect: parseCommandSetting(settings.REGISTRY_GC_COMMAND, 'REGISTRY_GC_COMMAND'),
+    start: optional(settings.REGISTRY_GC_START_COMMAND, 'REGISTRY_GC_START_COMMAND'),
+    storagePath: settings.REGISTRY_STORAGE_PATH,
+  };
+}
+
+export function registryHostRunner(settings: RegistrySettings): Runner {
+  return runnerFor(settings.REGISTRY_HOST, { identityFile: settings.SSH_IDENTITY_FILE, knownHostsFile: settings.SSH_KNOWN_HOSTS_FILE }, 'REGISTRY_HOST');
+}
