@@ -10,7 +10,7 @@
  */
 import { formatBytes } from '../lib/bytes.ts';
 import { isEntryPoint, main } from '../lib/pipeline.ts';
-import { defineTask, emptyOutcome } from '../lib/task.ts';
+import { defineTask, emptyOutcome, type TaskContext } from '../lib/task.ts';
 import { ping } from '../lib/registry/api.ts';
 import { applyRegistryPlan } from '../lib/registry/apply.ts';
 import { garbageCollect } from '../lib/registry/gc.ts';
@@ -18,6 +18,7 @@ import { checkKeptTags } from '../lib/registry/integrity.ts';
 import { planRegistry, type RegistryPlan, type RegistryState } from '../lib/registry/plan.ts';
 import { needsCreationDates, rulesFor, type RegistryPolicy } from '../lib/registry/policy.ts';
 import { readRegistry } from '../lib/registry/read.ts';
+import type { RegistryClient } from '../lib/registry/client.ts';
 import { gcCommands, registryClient, registryHostRunner, registrySettings, type RegistrySettings } from '../lib/registry/settings.ts';
 
 export const registryPolicy: RegistryPolicy = {
@@ -32,9 +33,12 @@ export const registryPolicy: RegistryPolicy = {
 };
 
 /** Reads the registry and plans against the policy: the plan phase, callable on its own. */
-export async function planRegistryCleanup(settings: RegistrySettings, options: { policy?: RegistryPolicy; progress?: (m: string) => void; signal?: AbortSignal } = {}) {
+export async function planRegistryCleanup(
+  settings: RegistrySettings,
+  options: { policy?: RegistryPolicy; client?: RegistryClient; progress?: (m: string) => void; signal?: AbortSignal } = {},
+) {
   const policy = options.policy ?? registryPolicy;
-  const client = registryClient(settings);
+  const client = options.client ?? registryClient(settings);
   try {
     const state = await readRegistry(client, {
       pageSize: settings.REGISTRY_CATALOG_PAGE_SIZE,
@@ -45,8 +49,17 @@ export async function planRegistryCleanup(settings: RegistrySettings, options: {
     });
     return { state, plan: planRegistry(state, policy, settings.REGISTRY_SIZE_LIMIT), requests: client.requests };
   } finally {
-    await client.close();
+    if (!options.client) await client.close();
   }
+}
+
+/** One client per run, shared by plan, apply and check, so connections and tokens are reused. */
+function clientOf(ctx: TaskContext<typeof registrySettings>): RegistryClient {
+  return ctx.memo('registry:client', () => {
+    const client = registryClient(ctx.settings);
+    ctx.onClose(() => client.close());
+    return client;
+  });
 }
 
 export const registryTask = defineTask({
@@ -55,7 +68,7 @@ export const registryTask = defineTask({
   settings: registrySettings,
 
   async plan(ctx) {
-    const { state, plan, requests } = await planRegistryCleanup(ctx.settings, { progress: ctx.progress, signal: ctx.signal });
+    const { state, plan, requests } = await planRegistryCleanup(ctx.settings, { client: clientOf(ctx), progress: ctx.progress, signal: ctx.signal });
     ctx.memo('registry:planned', () => ({ state, plan }));
     plan.figures.push({ label: 'requests', value: `${requests} to read the registry` });
     if (!gcCommands(ctx.settings)) plan.notes.push('REGISTRY_GC_COMMAND is not set: deleted images stop being served, but their space comes back only after garbage collection on the registry host.');
@@ -63,13 +76,13 @@ export const registryTask = defineTask({
   },
 
   async apply(plan, ctx) {
-    const client = registryClient(ctx.settings);
-    ctx.onClose(() => client.close());
+    const client = clientOf(ctx);
+    const before = client.requests;
     const outcome = emptyOutcome();
     const result = await applyRegistryPlan(client, plan as RegistryPlan, ctx.settings.REGISTRY_CONCURRENCY, ctx.signal, ctx.progress);
     outcome.done.push(...result.done);
     outcome.failed.push(...result.failed);
-    outcome.figures.push({ label: 'requests to apply', value: String(client.requests) });
+    outcome.figures.push({ label: 'requests to apply', value: String(client.requests - before) });
 
     const gc = gcCommands(ctx.settings);
     if (gc && result.done.length) {
@@ -93,9 +106,7 @@ export const registryTask = defineTask({
     if (mode === 'plan') return [];
     const planned = ctx.memo<{ state: RegistryState; plan: RegistryPlan } | undefined>('registry:planned', () => undefined);
     if (!planned) return [];
-    const client = registryClient(ctx.settings);
-    ctx.onClose(() => client.close());
-    return checkKeptTags(client, planned.plan.keptTags, planned.state.manifests, ctx.settings.REGISTRY_CONCURRENCY);
+    return checkKeptTags(clientOf(ctx), planned.plan.keptTags, planned.state.manifests, ctx.settings.REGISTRY_CONCURRENCY);
   },
 });
 

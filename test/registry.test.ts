@@ -66,7 +66,7 @@ test.after(async () => {
 });
 
 test('a dry run plans, explains, and changes nothing', async () => {
-  const run = runTask('tasks/registry.ts', ['--dry-run', '--json'], env());
+  const run = await runTask('tasks/registry.ts', ['--dry-run', '--json'], env());
   assert.is(run.code, 0, run.stderr);
   const { report } = run;
   assert.is(report.mode, 'plan');
@@ -80,7 +80,7 @@ test('a dry run plans, explains, and changes nothing', async () => {
 test('--yes leaves exactly what the policy says, keeps the shared-digest tag whole, and GC shrinks storage', async () => {
   const to = { url: registry.url };
   const storageBefore = du(registry.storage);
-  const run = runTask('tasks/registry.ts', ['--yes', '--json'], env());
+  const run = await runTask('tasks/registry.ts', ['--yes', '--json'], env());
   assert.is(run.code, 0, run.stderr);
   assert.is(run.report.status, 'applied');
 
@@ -110,17 +110,17 @@ test('--yes leaves exactly what the policy says, keeps the shared-digest tag who
 });
 
 test('a second --yes run changes nothing and exits 0', async () => {
-  const run = runTask('tasks/registry.ts', ['--yes', '--json'], env());
+  const run = await runTask('tasks/registry.ts', ['--yes', '--json'], env());
   assert.is(run.code, 0, run.stderr);
   assert.is(run.report.summary.changes, 0);
   assert.match(run.stderr, /Nothing to change/);
 });
 
 test('bad input: a malformed URL exits 2; an unreachable registry exits 1 with a clear message', async () => {
-  const malformed = runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_URL: 'registry:5000' }));
+  const malformed = await runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_URL: 'registry:5000' }));
   assert.is(malformed.code, 2);
   assert.match(malformed.stderr, /REGISTRY_URL must start with http:\/\/ or https:\/\//);
-  const unreachable = runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_URL: 'http://127.0.0.1:9', REGISTRY_RETRIES: '0' }));
+  const unreachable = await runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_URL: 'http://127.0.0.1:9', REGISTRY_RETRIES: '0' }));
   assert.is(unreachable.code, 1);
   assert.match(unreachable.stderr, /Cannot reach the registry at http:\/\/127\.0\.0\.1:9/);
 });

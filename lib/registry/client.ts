@@ -68,6 +68,8 @@ export class RegistryClient {
   requests = 0;
   private readonly agent: Agent;
   private readonly tokens = new TokenCache();
+  /** Token requests under way, per scope: concurrent 401s for one scope share one request. */
+  private readonly pendingTokens = new Map<string, Promise<string>>();
   /** Set once the registry has asked for basic auth, so later requests send it up front. */
   private basic = false;
 
@@ -125,6 +127,18 @@ export class RegistryClient {
       this.basic = true;
       return basicHeader(this.options.username!, this.options.password!);
     }
+    const key = scopeFor(method, path) ?? challenge.params.scope ?? '';
+    const cached = this.tokens.get(key);
+    if (cached) return `Bearer ${cached}`;
+    let pending = this.pendingTokens.get(key);
+    if (!pending) {
+      pending = this.fetchToken(challenge, method, path, key).finally(() => this.pendingTokens.delete(key));
+      this.pendingTokens.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async fetchToken(challenge: Challenge, method: string, path: string, key: string): Promise<string> {
     const { realm, service, scope } = challenge.params;
     if (!realm) throw new TaskError(`The registry at ${this.base} asked for a bearer token without naming a realm; it cannot be authenticated against.`);
     const tokenUrl = new URL(realm);
@@ -137,7 +151,6 @@ export class RegistryClient {
     const body = JSON.parse(response.body.toString('utf8')) as { token?: string; access_token?: string; expires_in?: number };
     const token = body.token ?? body.access_token;
     if (!token) throw new TaskError(`The token server ${tokenUrl.origin} answered without a token.`);
-    const key = scopeFor(method, path);
     if (key) this.tokens.set(key, token, body.expires_in);
     return `Bearer ${token}`;
   }

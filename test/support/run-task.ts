@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 
 export interface TaskRun {
   code: number | null;
@@ -8,20 +8,30 @@ export interface TaskRun {
   report?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-/** Runs a task file as a user would (a subprocess, no terminal), with only the given settings. */
-export function runTask(file: string, args: string[], env: Record<string, string>, timeoutMs = 300_000): TaskRun {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', file, ...args], {
-    encoding: 'utf8',
+/**
+ * Runs a task file as a user would (a subprocess, no terminal), with only the given settings.
+ * Asynchronous, so that servers living in the test process (a token issuer) keep answering.
+ */
+export function runTask(file: string, args: string[], env: Record<string, string>, timeoutMs = 300_000): Promise<TaskRun> {
+  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: timeoutMs,
-    maxBuffer: 256 << 20,
   });
-  let report;
-  try {
-    report = JSON.parse(result.stdout);
-  } catch {
-    report = undefined;
-  }
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr, report };
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  return new Promise((resolve) =>
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      let report;
+      try {
+        report = JSON.parse(stdout);
+      } catch {
+        report = undefined;
+      }
+      resolve({ code, stdout, stderr, report });
+    }),
+  );
 }

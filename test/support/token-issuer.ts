@@ -1,0 +1,68 @@
+/**
+ * A small token server for registry token auth: checks basic credentials and issues an RS256
+ * JWT granting the requested scopes, signed by a key whose self-signed certificate is the
+ * registry's `rootcertbundle` (distribution verifies the `x5c` header chain against it).
+ */
+import { execFileSync } from 'node:child_process';
+import { createSign, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { freePort } from './ports.ts';
+
+export interface TokenIssuer {
+  realm: string;
+  service: string;
+  issuer: string;
+  certFile: string;
+  /** Every token request seen: scopes asked, for assertions on token reuse. */
+  requests: string[][];
+  /** The registry config lines under `auth:`. */
+  authYaml: string;
+  stop(): Promise<void>;
+}
+
+const b64url = (data: Buffer | string) => Buffer.from(data).toString('base64url');
+
+export async function startTokenIssuer(dir: string, users: Record<string, string>, lifetimeSeconds = 300): Promise<TokenIssuer> {
+  const keyFile = join(dir, 'token.key');
+  const certFile = join(dir, 'token.crt');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=test-token-issuer'], { stdio: 'ignore' });
+  const key = readFileSync(keyFile, 'utf8');
+  const der = readFileSync(certFile, 'utf8').replace(/-----[^-]+-----|\s/g, '');
+  const port = await freePort();
+  const service = 'test-registry';
+  const issuer = 'test-issuer';
+  const requests: string[][] = [];
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    const [user, password] = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString().split(':');
+    if (!user || users[user] !== password) {
+      res.writeHead(401).end('{"details":"bad credentials"}');
+      return;
+    }
+    const scopes = url.searchParams.getAll('scope');
+    requests.push(scopes);
+    const access = scopes.map((scope) => {
+      const [type, ...rest] = scope.split(':');
+      const actions = rest.pop()!.split(',');
+      return { type, name: rest.join(':'), actions };
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const header = b64url(JSON.stringify({ alg: 'RS256', typ: 'JWT', x5c: [der] }));
+    const claims = b64url(JSON.stringify({ iss: issuer, sub: user, aud: service, exp: now + lifetimeSeconds, nbf: now - 10, iat: now, jti: randomUUID(), access }));
+    const signature = createSign('RSA-SHA256').update(`${header}.${claims}`).sign(key).toString('base64url');
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: `${header}.${claims}.${signature}`, expires_in: lifetimeSeconds }));
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const realm = `http://127.0.0.1:${port}/token`;
+  return {
+    realm,
+    service,
+    issuer,
+    certFile,
+    requests,
+    authYaml: ['  token:', `    realm: ${realm}`, `    service: ${service}`, `    issuer: ${issuer}`, `    rootcertbundle: ${certFile}`].join('\n'),
+    stop: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
