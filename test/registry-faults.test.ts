@@ -1,0 +1,98 @@
+/**
+ * Faults halfway: a proxy in front of a real registry answers 503 to some requests and drops the
+ * connection of others. With retries the run completes; without, whatever it leaves half-done, a
+ * rerun finishes, and no kept tag is ever lost.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { freePort } from './support/ports.ts';
+import { startRegistry, type TestRegistry } from './support/registry.ts';
+import { pushImage, resolves, tagsOf } from './support/registry-seed.ts';
+import { runTask } from './support/run-task.ts';
+
+let registry: TestRegistry;
+let reports: string;
+
+/** Forwards to the registry; every `failEvery`-th request gets a 503, every `dropEvery`-th is cut. */
+async function flakyProxy(target: URL, failEvery: number, dropEvery: number): Promise<{ url: string; faults: () => number; close(): Promise<void> }> {
+  let count = 0;
+  let faults = 0;
+  const server: Server = createServer((req, res) => {
+    count++;
+    if (count % failEvery === 0) {
+      faults++;
+      req.resume();
+      res.writeHead(503, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAVAILABLE","message":"flaky proxy"}]}');
+      return;
+    }
+    if (count % dropEvery === 0) {
+      faults++;
+      req.socket.destroy();
+      return;
+    }
+    const upstream = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${port}`, faults: () => faults, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+async function seed() {
+  const to = { url: registry.url };
+  await pushImage(to, 'webhook-api', ['final', 'test-shared'], { layers: ['base', 'final'] });
+  for (let i = 0; i < 12; i++) await pushImage(to, 'webhook-api', [`1.${i}.0`], { layers: ['base', `v${i}`] });
+  for (let i = 0; i < 8; i++) await pushImage(to, 'webhook-api', [`temp-${i}`], { layers: ['base', `t${i}`] });
+}
+
+const expected = ['1.10.0', '1.11.0', '1.9.0', 'final'];
+
+test.before(async () => {
+  registry = await startRegistry();
+  reports = mkdtempSync(join(tmpdir(), 'cleanup-registry-faults-'));
+});
+test.after(async () => {
+  await registry?.destroy();
+  rmSync(reports, { recursive: true, force: true });
+});
+
+test('with retries, 503s and dropped connections do not stop the run', async () => {
+  await seed();
+  const proxy = await flakyProxy(new URL(registry.url), 5, 7);
+  try {
+    const run = await runTask('tasks/registry.ts', ['--yes', '--json'], { REGISTRY_URL: proxy.url, REPORTS_DIR: reports, REGISTRY_RETRIES: '6', REGISTRY_CONCURRENCY: '4' });
+    assert.is(run.code, 0, run.stderr);
+    assert.ok(proxy.faults() >= 5, `only ${proxy.faults()} faults injected`);
+  } finally {
+    await proxy.close();
+  }
+  assert.equal(await tagsOf({ url: registry.url }, 'webhook-api'), expected);
+  assert.ok(await resolves({ url: registry.url }, 'webhook-api', 'final'));
+});
+
+test('without retries a run may stop halfway; a rerun finishes it and the kept tags survive', async () => {
+  await seed();
+  const proxy = await flakyProxy(new URL(registry.url), 6, 11);
+  let first;
+  try {
+    first = await runTask('tasks/registry.ts', ['--yes', '--json'], { REGISTRY_URL: proxy.url, REPORTS_DIR: reports, REGISTRY_RETRIES: '0', REGISTRY_CONCURRENCY: '4' });
+  } finally {
+    await proxy.close();
+  }
+  assert.is(first.code, 1, 'the faults must have made the unretried run fail');
+  const rerun = await runTask('tasks/registry.ts', ['--yes', '--json'], { REGISTRY_URL: registry.url, REPORTS_DIR: reports });
+  assert.is(rerun.code, 0, rerun.stderr);
+  assert.equal(await tagsOf({ url: registry.url }, 'webhook-api'), expected);
+  const again = await runTask('tasks/registry.ts', ['--yes', '--json'], { REGISTRY_URL: registry.url, REPORTS_DIR: reports });
+  assert.is(again.report.summary.changes, 0);
+});
+
+test.run();
