@@ -103,6 +103,17 @@ export const setting = {
     };
   },
 
+  /** A comma-separated list that must name at least one item. */
+  requiredList(help: string): Setting<string[]> {
+    return {
+      help,
+      parse: required<string[]>((raw) => {
+        const value = raw.split(',').map((item) => item.trim()).filter(Boolean);
+        return value.length ? { value } : { problem: 'names nothing' };
+      }),
+    };
+  },
+
   oneOf<T extends string>(help: string, choices: readonly T[], fallback: T): Setting<T> {
     return {
       help,

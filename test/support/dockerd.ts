@@ -92,7 +92,7 @@ export function ensureBaseImage(test: TestEngine, name = 'cleanup-test/busybox:b
     'root=$(mktemp -d)',
     'mkdir -p "$root/bin" "$root/tmp" "$root/www" "$root/etc"',
     'cp /bin/busybox "$root/bin/busybox"',
-    'for tool in sh ls cat echo sleep httpd wget mkdir rm touch dd env printf; do ln -s busybox "$root/bin/$tool"; done',
+    'for tool in sh true false ls cat echo sleep httpd wget mkdir rm touch dd env printf grep kill ps id; do ln -s busybox "$root/bin/$tool"; done',
     'echo "root:x:0:0:root:/:/bin/sh" > "$root/etc/passwd"',
     `tar -C "$root" -c . | docker -H ${test.host} import --change 'CMD ["/bin/sh"]' - ${name}`,
     'rm -rf "$root"',

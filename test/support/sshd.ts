@@ -17,6 +17,8 @@ export interface SshdOptions {
   groups?: string[];
   /** Environment given to every session (sshd SetEnv), e.g. DOCKER_HOST. */
   env?: Record<string, string>;
+  /** Reuse this client private key (its .pub beside it) instead of generating one. */
+  clientKey?: string;
 }
 
 export interface Sshd {
@@ -53,9 +55,9 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   mkdirSync('/run/sshd', { recursive: true });
   const port = await freePort();
   const hostKey = join(dir, 'host_ed25519');
-  const clientKey = join(dir, 'client_ed25519');
+  const clientKey = options.clientKey ?? join(dir, 'client_ed25519');
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', clientKey]);
+  if (!options.clientKey) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', clientKey]);
   const authorizedKeys = join(dir, 'authorized_keys');
   writeFileSync(authorizedKeys, readFileSync(`${clientKey}.pub`));
   chmodSync(authorizedKeys, 0o644);

@@ -1,0 +1,30 @@
+/**
+ * Every command the server task runs on a Docker host, as argv values built by small pure
+ * functions (the Kamal way): tests assert them without any ssh, and lib/runner.ts runs them.
+ */
+import type { Command } from '../command.ts';
+
+export const docker = {
+  info: (): Command => ['docker', 'info', '--format', '{{json .}}'],
+  containerIds: (): Command => ['docker', 'ps', '--all', '--quiet', '--no-trunc'],
+  inspectContainers: (ids: string[]): Command => ['docker', 'container', 'inspect', '--size', ...ids],
+  imageIds: (): Command => ['docker', 'image', 'ls', '--quiet', '--no-trunc'],
+  inspectImages: (ids: string[]): Command => ['docker', 'image', 'inspect', ...ids],
+  volumeNames: (): Command => ['docker', 'volume', 'ls', '--quiet'],
+  inspectVolumes: (names: string[]): Command => ['docker', 'volume', 'inspect', ...names],
+  /** Volume sizes and build cache records; sizes there are human strings. */
+  systemDf: (): Command => ['docker', 'system', 'df', '--verbose', '--format', '{{json .}}'],
+  stopContainer: (id: string): Command => ['docker', 'container', 'stop', id],
+  removeContainer: (id: string): Command => ['docker', 'container', 'rm', id],
+  /** By tag when tagged (the image goes with its last tag), by ID when dangling; never --force. */
+  removeImage: (refs: string[]): Command => ['docker', 'image', 'rm', ...refs],
+  removeVolume: (name: string): Command => ['docker', 'volume', 'rm', name],
+  pruneBuildCache: (olderThanHours: number): Command => ['docker', 'builder', 'prune', '--force', '--all', '--filter', `until=${olderThanHours}h`],
+  composeV2Version: (): Command => ['docker', 'compose', 'version', '--short'],
+  composeV1Version: (): Command => ['docker-compose', 'version', '--short'],
+};
+
+export const disk = {
+  /** POSIX output in 1K blocks: one line per path, never wrapped (design.md, section 5). */
+  usage: (paths: string[]): Command => ['df', '-P', '-k', ...paths],
+};

@@ -1,0 +1,158 @@
+/** Parsers of docker and df output into the host state; pure, tested on recorded output. */
+import { parseBytes } from '../bytes.ts';
+
+export interface Container {
+  id: string;
+  name: string;
+  /** The image ID the container runs. */
+  image: string;
+  /** The image reference it was created from (e.g. webhook-api:1.4.0). */
+  imageRef: string;
+  state: string;
+  created: number;
+  /** When it stopped; undefined while running or never started. */
+  finished?: number;
+  labels: Record<string, string>;
+  volumes: string[];
+  /** Bytes of its writable layer. */
+  sizeRw: number;
+}
+
+export interface Image {
+  id: string;
+  tags: string[];
+  created: number;
+  size: number;
+  /** Bytes of the layers only this image uses (what removing it frees). */
+  uniqueSize: number;
+}
+
+export interface Volume {
+  name: string;
+  anonymous: boolean;
+  labels: Record<string, string>;
+  size: number;
+}
+
+export interface CacheRecord {
+  id: string;
+  size: number;
+  lastUsed: number;
+  inUse: boolean;
+}
+
+export interface Disk {
+  path: string;
+  mount: string;
+  totalBytes: number;
+  usedBytes: number;
+  availableBytes: number;
+}
+
+/** `--format '{{json .}}'` prints one JSON object per line. */
+export function jsonLines<T>(text: string): T[] {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as T);
+}
+
+const time = (text: string | undefined): number | undefined => {
+  if (!text || text.startsWith('0001-')) return undefined;
+  const value = Date.parse(text);
+  return Number.isFinite(value) ? value : undefined;
+};
+
+interface ContainerInspect {
+  Id: string;
+  Name: string;
+  Image: string;
+  Created: string;
+  State: { Status: string; FinishedAt?: string };
+  Config: { Image: string; Labels: Record<string, string> | null };
+  Mounts?: { Type: string; Name?: string }[];
+  SizeRw?: number;
+}
+
+export function parseContainers(json: string): Container[] {
+  return (JSON.parse(json || '[]') as ContainerInspect[]).map((c) => ({
+    id: c.Id,
+    name: c.Name.replace(/^\//, ''),
+    image: c.Image,
+    imageRef: c.Config.Image,
+    state: c.State.Status,
+    created: time(c.Created) ?? 0,
+    ...(c.State.Status !== 'running' && time(c.State.FinishedAt) ? { finished: time(c.State.FinishedAt) } : {}),
+    labels: c.Config.Labels ?? {},
+    volumes: (c.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!),
+    sizeRw: c.SizeRw ?? 0,
+  }));
+}
+
+interface ImageInspect {
+  Id: string;
+  RepoTags: string[] | null;
+  Created: string;
+  Size: number;
+}
+
+export function parseImages(json: string, uniqueSizes: Map<string, number>): Image[] {
+  return (JSON.parse(json || '[]') as ImageInspect[]).map((i) => ({
+    id: i.Id,
+    tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
+    created: time(i.Created) ?? 0,
+    size: i.Size,
+    uniqueSize: uniqueSizes.get(i.Id) ?? i.Size,
+  }));
+}
+
+interface VolumeInspect {
+  Name: string;
+  Labels: Record<string, string> | null;
+}
+
+export function parseVolumes(json: string, sizes: Map<string, number>): Volume[] {
+  return (JSON.parse(json || '[]') as VolumeInspect[]).map((v) => {
+    const labels = v.Labels ?? {};
+    return { name: v.Name, labels, anonymous: 'com.docker.volume.anonymous' in labels || /^[0-9a-f]{64}$/.test(v.Name), size: sizes.get(v.Name) ?? 0 };
+  });
+}
+
+interface SystemDf {
+  Images?: { ID: string; UniqueSize: string }[];
+  Volumes?: { Name: string; Size: string }[];
+  BuildCache?: { ID: string; Size: string; LastUsedAt?: string; CreatedAt?: string; InUse: string | boolean }[];
+}
+
+/** Volume sizes and build cache records from `docker system df -v --format '{{json .}}'`. */
+export function parseSystemDf(text: string): { volumeSizes: Map<string, number>; imageUniqueSizes: Map<string, number>; cache: CacheRecord[] } {
+  const df = (JSON.parse(text.trim() || '{}') as SystemDf) ?? {};
+  const bytes = (s: string) => parseBytes(s.replace(/B$/i, 'B')) ?? 0;
+  return {
+    volumeSizes: new Map((df.Volumes ?? []).map((v) => [v.Name, bytes(v.Size)])),
+    // What removing the image alone frees: layers no other image shares.
+    imageUniqueSizes: new Map((df.Images ?? []).map((i) => [i.ID, bytes(i.UniqueSize)])),
+    cache: (df.BuildCache ?? []).map((c) => ({
+      id: c.ID,
+      size: bytes(c.Size),
+      lastUsed: time(c.LastUsedAt?.replace(/ \+0000 UTC$/, 'Z').replace(' ', 'T')) ?? time(c.CreatedAt?.replace(/ \+0000 UTC$/, 'Z').replace(' ', 'T')) ?? 0,
+      inUse: c.InUse === true || c.InUse === 'true',
+    })),
+  };
+}
+
+/** `df -P -k a b`: one line per path after the header; the mount point is the last column. */
+export function parseDf(text: string, paths: string[]): Disk[] {
+  const rows = text.trim().split('\n').slice(1);
+  return rows.map((row, i) => {
+    const cols = row.trim().split(/\s+/);
+    const [total, used, available] = cols.slice(-5, -2).map((n) => Number(n) * 1024);
+    return { path: paths[i], mount: cols[cols.length - 1], totalBytes: total, usedBytes: used, availableBytes: available };
+  });
+}
+
+/** Used share of the disk as df computes it: used / (used + available). */
+export function usedPercent(disk: Pick<Disk, 'usedBytes' | 'availableBytes'>): number {
+  return (100 * disk.usedBytes) / (disk.usedBytes + disk.availableBytes);
+}

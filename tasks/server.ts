@@ -1,0 +1,137 @@
+/**
+ * Plan section 5: production server clean-up, on every host of SERVER_HOSTS, over ssh.
+ *
+ *   Look at the current state: disk use, containers, images, volumes (and build cache).
+ *   1. Stop unused containers.
+ *   2. Remove old images (except the current ones).
+ *   3. Clean unused volumes.
+ *   4. Clean the Docker build cache.
+ *
+ * "Unused", "old" and "current" are defined by the policy below, stated in full in
+ * lib/server/policy.ts. Hosts are cleaned several at once; one host's failure is reported with
+ * its name and the others still finish.
+ */
+import { formatBytes } from '../lib/bytes.ts';
+import { mapLimit } from '../lib/concurrency.ts';
+import { messageOf } from '../lib/errors.ts';
+import { isEntryPoint, main } from '../lib/pipeline.ts';
+import { emptyPlan, totalBytes, type Plan } from '../lib/plan.ts';
+import type { Runner } from '../lib/runner.ts';
+import { defineTask, emptyOutcome, type Check, type TaskContext } from '../lib/task.ts';
+import { applyHostChanges } from '../lib/server/apply.ts';
+import { usedPercent, type Disk } from '../lib/server/parse.ts';
+import { planHost, type ServerOp, type ServerPolicy } from '../lib/server/policy.ts';
+import { serverRunner, serverSettings, type ServerSettings } from '../lib/server/settings.ts';
+import { readDisks, readHost, type HostState } from '../lib/server/state.ts';
+
+/** The policy of section 5, from the settings; edit the fixed parts here. */
+export function serverPolicy(settings: ServerSettings): ServerPolicy {
+  return {
+    // 1. Keep running only the deployed compose project and what is protected (a database).
+    composeProject: settings.SERVER_COMPOSE_PROJECT,
+    protectNames: settings.SERVER_PROTECT_NAMES,
+    protectLabels: settings.SERVER_PROTECT_LABELS,
+    // 2. The current images: the production tags of plan section 4, and the newest few per repository.
+    protectImages: ['webhook-api:final', 'nginx-webhook:latest', ...settings.SERVER_PROTECT_IMAGES],
+    rollbackKeep: settings.SERVER_ROLLBACK_KEEP,
+    gracePeriodHours: settings.SERVER_GRACE_HOURS,
+    // 3. Named volumes go only when listed; anonymous ones go when nothing uses them.
+    removeNamedVolumes: settings.SERVER_REMOVE_VOLUMES,
+    // 4. Build cache unused for longer than this goes.
+    buildCacheMaxAgeHours: settings.SERVER_BUILD_CACHE_MAX_AGE_HOURS,
+  };
+}
+
+type Ctx = TaskContext<typeof serverSettings>;
+
+/** One runner (one ssh connection) per host for the whole run. */
+export function hostRunner(ctx: Ctx, host: string): Runner {
+  return ctx.memo(`server:runner:${host}`, () => {
+    const runner = serverRunner(ctx.settings, host);
+    ctx.onClose(() => runner.close());
+    return runner;
+  });
+}
+
+interface Reading {
+  host: string;
+  state?: HostState;
+  error?: string;
+}
+
+function dockerDisk(state: HostState): Disk {
+  return state.disks[state.disks.length - 1];
+}
+
+function diskFigure(disk: Disk, freed = 0): string {
+  const after = { usedBytes: disk.usedBytes - freed, availableBytes: disk.availableBytes + freed };
+  return `${usedPercent(disk).toFixed(1)}% now${freed ? `, ${usedPercent(after).toFixed(1)}% after` : ''} (${formatBytes(disk.usedBytes - freed)} used)`;
+}
+
+export const serverTask = defineTask({
+  name: 'server',
+  title: 'Server clean-up (plan section 5)',
+  settings: serverSettings,
+
+  async plan(ctx) {
+    const plan: Plan<ServerOp> = emptyPlan('server');
+    const policy = serverPolicy(ctx.settings);
+    const readings = await mapLimit(ctx.settings.SERVER_HOSTS, ctx.settings.SERVER_CONCURRENCY, async (host): Promise<Reading> => {
+      ctx.progress(`reading ${host}`);
+      return { host, state: await readHost(hostRunner(ctx, host)) };
+    });
+    const results: Reading[] = readings.map((r, i) => (r.status === 'fulfilled' ? r.value : { host: ctx.settings.SERVER_HOSTS[i], error: messageOf(r.reason) }));
+    ctx.memo('server:readings', () => results);
+    for (const reading of results) {
+      if (!reading.state) {
+        plan.refused.push({ target: reading.host, reason: reading.error!, remedy: 'nothing is planned for this host until it can be read' });
+        continue;
+      }
+      const hostPlan = planHost(reading.state, policy);
+      plan.changes.push(...hostPlan.changes);
+      plan.kept.push(...hostPlan.kept);
+      const freed = totalBytes(hostPlan.changes);
+      plan.figures.push({ label: `${reading.host} disk (${dockerDisk(reading.state).path})`, value: `${diskFigure(dockerDisk(reading.state), freed)}; limit ${ctx.settings.SERVER_DISK_MAX_PERCENT}%` });
+      if (!reading.state.compose) plan.notes.push(`${reading.host}: neither docker compose nor docker-compose is installed.`);
+    }
+    return plan;
+  },
+
+  async apply(plan, ctx) {
+    const outcome = emptyOutcome();
+    const readings = ctx.memo<Reading[]>('server:readings', () => []);
+    await mapLimit(readings, ctx.settings.SERVER_CONCURRENCY, async ({ host, state }) => {
+      const changes = plan.changes.filter((c) => c.host === hostRunner(ctx, host).name);
+      if (!state || !changes.length) return;
+      const runner = hostRunner(ctx, host);
+      try {
+        const result = await applyHostChanges(runner, changes, ctx.signal, ctx.progress);
+        outcome.done.push(...result.done);
+        outcome.failed.push(...result.failed);
+        const before = dockerDisk(state);
+        const after = (await readDisks(runner, state.dockerRoot))[1];
+        outcome.figures.push({ label: `${host} freed (measured by df)`, value: `${formatBytes(before.usedBytes - after.usedBytes)} (planned ${formatBytes(totalBytes(result.done))}); disk ${diskFigure(after)}` });
+      } catch (error) {
+        outcome.failed.push({ action: 'clean host', target: host, host, error: messageOf(error) });
+      }
+    });
+    return outcome;
+  },
+
+  async check(ctx, mode) {
+    const readings = ctx.memo<Reading[]>('server:readings', () => []);
+    const checks: Check[] = readings.map((r) => ({ name: `${r.host} reachable, docker usable`, passed: !r.error, figure: r.error ? 'no' : 'yes', ...(r.error ? { detail: r.error } : {}) }));
+    if (mode === 'plan') return checks;
+    for (const reading of readings.filter((r) => r.state)) checks.push(await diskCheck(hostRunner(ctx, reading.host), reading.host, reading.state!.dockerRoot, ctx.settings.SERVER_DISK_MAX_PERCENT));
+    return checks;
+  },
+});
+
+/** Plan section 7: "the server uses less than N% of its disk", on / and on the Docker root. */
+export async function diskCheck(runner: Runner, host: string, dockerRoot: string, maxPercent: number): Promise<Check> {
+  const disks = await readDisks(runner, dockerRoot);
+  const worst = disks.reduce((a, b) => (usedPercent(b) > usedPercent(a) ? b : a));
+  return { name: `${host} disk under ${maxPercent}%`, passed: usedPercent(worst) < maxPercent, figure: `${usedPercent(worst).toFixed(1)}% used on ${worst.mount} (${worst.path})` };
+}
+
+if (isEntryPoint(import.meta.url)) await main('clean:server', [serverTask]);
