@@ -1,0 +1,43 @@
+/**
+ * Path safety: the inventory may only ever touch files inside BACKEND_DIR. A listed path that is
+ * absolute, climbs out with `..`, or resolves through a symlink to somewhere outside is refused
+ * with its reason, whatever the lists say.
+ */
+import { existsSync, lstatSync, realpathSync } from 'node:fs';
+import { isAbsolute, join, normalize, relative, sep } from 'node:path';
+
+export type Resolved = { ok: true; relative: string; absolute: string; exists: boolean } | { ok: false; reason: string };
+
+export function inside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
+}
+
+export function resolveListed(root: string, listed: string): Resolved {
+  if (isAbsolute(listed)) return { ok: false, reason: `absolute path: only paths inside BACKEND_DIR may be listed` };
+  const normal = normalize(listed);
+  if (normal === '..' || normal.startsWith(`..${sep}`)) return { ok: false, reason: 'climbs out of BACKEND_DIR with ..' };
+  const realRoot = realpathSync(root);
+  const absolute = join(realRoot, normal);
+  if (!existsSync(absolute) && !isSymlink(absolute)) return { ok: true, relative: normal, absolute, exists: false };
+  // Every existing ancestor, and the path itself when it is a link, must stay inside the root.
+  const target = isSymlink(absolute) ? safeRealpath(absolute) : realpathSync(absolute);
+  if (target && !inside(realRoot, target)) return { ok: false, reason: `resolves through a symlink to ${target}, outside BACKEND_DIR` };
+  return { ok: true, relative: normal, absolute, exists: true };
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+function safeRealpath(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined; // a dangling link: removing the link itself is safe
+  }
+}
