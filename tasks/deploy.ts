@@ -27,9 +27,18 @@ import { applyHostChanges } from '../lib/server/apply.ts';
 import { planHost } from '../lib/server/policy.ts';
 import { serverRunner } from '../lib/server/settings.ts';
 import { detectCompose, readHost } from '../lib/server/state.ts';
+import { applyRegistryPlan } from '../lib/registry/apply.ts';
+import { registryClient } from '../lib/registry/settings.ts';
+import { planRegistryCleanup, registryPolicy } from './registry.ts';
 import { serverPolicy } from './server.ts';
 
 type Ctx = TaskContext<typeof deploySettings>;
+
+/** registry.example:5000/team/webhook-api → team/webhook-api (the repository name in the registry API). */
+export function imageRepository(image: string): string {
+  const [first, ...rest] = image.split('/');
+  return rest.length && /[.:]|^localhost$/.test(first) ? rest.join('/') : image;
+}
 type DeployOp = { kind: 'build'; tags: string[] } | { kind: 'deploy'; image: string; fallback?: string } | { kind: 'clean' } | { kind: 'rollback'; image: string; fallback?: string };
 
 /** The backend's revision: the image tag. A dirty work tree gets -dirty, so it is never mistaken for the commit. */
@@ -80,7 +89,7 @@ export const deployTask = defineTask({
     plan.changes.push(
       { action: 'build and push', target: tags.join(', '), reason: `${ctx.settings.DEPLOY_BUILD_CONTEXT}/${ctx.settings.DEPLOY_DOCKERFILE} at this revision`, bytes: 0, op: { kind: 'build', tags } },
       { action: 'deploy', target: wanted, reason: `${why}; services not in the compose file are removed; rolled back to the previous version if unhealthy`, bytes: 0, host: s.runner.name, op: { kind: 'deploy', image: wanted, fallback: state.current } },
-      { action: 'clean old containers and images', target: 'stopped containers and unused images', reason: `after the deploy, by the server task's policy (rollback keeps the ${ctx.settings.SERVER_ROLLBACK_KEEP} newest)`, bytes: 0, host: s.runner.name, op: { kind: 'clean' } },
+      { action: 'clean old containers and images', target: 'stopped containers and unused images; old versions in the registry', reason: `after the deploy, by the server task's policy (rollback keeps the ${ctx.settings.SERVER_ROLLBACK_KEEP} newest) and the registry's (keep the last ${registryPolicy.keepVersions} versions)`, bytes: 0, host: s.runner.name, op: { kind: 'clean' } },
     );
     plan.figures.push({ label: 'wanted', value: wanted }, { label: 'deployed now', value: state.current ?? 'nothing' });
     return plan;
@@ -93,18 +102,24 @@ export const deployTask = defineTask({
     ctx.onClose(release);
     try {
       const composeText = readFileSync(join(ctx.settings.BACKEND_DIR, ctx.settings.DEPLOY_COMPOSE_FILE), 'utf8');
+      // In the chain, the inventory may have committed to the backend since the plan: deploy what is there now.
+      const now = `${ctx.settings.DEPLOY_IMAGE}:${await revision(ctx.settings)}`;
+      const planned = plan.changes.find((c) => c.op.kind === 'deploy')?.op as { image: string } | undefined;
+      const retag = (ref: string) => (planned && ref === planned.image ? now : ref);
+      if (planned && planned.image !== now) outcome.notes.push(`the backend moved on since the plan (${planned.image}); deployed ${now}`);
       const timeout = ctx.settings.DEPLOY_HEALTH_TIMEOUT_SECONDS * 1000;
       for (const change of plan.changes) {
         if (ctx.signal.aborted) break;
         const op = change.op;
         if (op.kind === 'build') {
           ctx.progress(`building ${op.tags[0]}`);
-          await buildAndPush(localRunner(), ctx.settings.DEPLOY_BUILD_DOCKER_HOST, join(ctx.settings.BACKEND_DIR, ctx.settings.DEPLOY_BUILD_CONTEXT), ctx.settings.DEPLOY_DOCKERFILE, op.tags);
+          await buildAndPush(localRunner(), ctx.settings.DEPLOY_BUILD_DOCKER_HOST, join(ctx.settings.BACKEND_DIR, ctx.settings.DEPLOY_BUILD_CONTEXT), ctx.settings.DEPLOY_DOCKERFILE, op.tags.map(retag));
         } else if (op.kind === 'deploy' || op.kind === 'rollback') {
           ctx.progress(`booting ${op.image} and waiting for health`);
-          const probes = await bootGated(s, composeText, op.image, ctx.settings.DEPLOY_COMPOSE_ENV, ctx.settings.DEPLOY_HEALTH_URLS, timeout, op.fallback);
+          const target = op.kind === 'deploy' ? retag(op.image) : op.image;
+          const probes = await bootGated(s, composeText, target, ctx.settings.DEPLOY_COMPOSE_ENV, ctx.settings.DEPLOY_HEALTH_URLS, timeout, op.fallback);
           const state = await readState(s);
-          await writeState(s, op.kind === 'deploy' ? advance(state, op.image, ctx.settings.SERVER_ROLLBACK_KEEP) : rollBack(state));
+          await writeState(s, op.kind === 'deploy' ? advance(state, target, ctx.settings.SERVER_ROLLBACK_KEEP) : rollBack(state));
           outcome.figures.push({ label: 'health', value: probes.join('; ') });
         } else {
           ctx.progress('cleaning old containers and images');
@@ -113,6 +128,18 @@ export const deployTask = defineTask({
           const result = await applyHostChanges(s.runner, cleaning, ctx.signal);
           outcome.failed.push(...result.failed);
           outcome.notes.push(...result.done.map((c) => `cleaned: ${c.action} ${c.target} (${c.reason})`));
+          // The new version counts among the registry's "last 3": apply section 4 to this image now,
+          // so the next registry clean-up finds nothing left to do.
+          const repository = imageRepository(ctx.settings.DEPLOY_IMAGE);
+          const pruned = await planRegistryCleanup(ctx.settings, { repositories: [repository] });
+          const client = registryClient(ctx.settings);
+          try {
+            const applied = await applyRegistryPlan(client, pruned.plan, ctx.settings.REGISTRY_CONCURRENCY, ctx.signal);
+            outcome.failed.push(...applied.failed);
+            outcome.notes.push(...applied.done.map((c) => `registry: ${c.action} ${c.target} (${c.reason})`));
+          } finally {
+            await client.close();
+          }
         }
         outcome.done.push(change);
       }

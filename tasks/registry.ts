@@ -10,7 +10,7 @@
  */
 import { formatBytes } from '../lib/bytes.ts';
 import { isEntryPoint, main } from '../lib/pipeline.ts';
-import { defineTask, emptyOutcome, type TaskContext } from '../lib/task.ts';
+import { defineTask, emptyOutcome, type Check, type TaskContext } from '../lib/task.ts';
 import { ping } from '../lib/registry/api.ts';
 import { applyRegistryPlan } from '../lib/registry/apply.ts';
 import { garbageCollect } from '../lib/registry/gc.ts';
@@ -35,7 +35,7 @@ export const registryPolicy: RegistryPolicy = {
 /** Reads the registry and plans against the policy: the plan phase, callable on its own. */
 export async function planRegistryCleanup(
   settings: RegistrySettings,
-  options: { policy?: RegistryPolicy; client?: RegistryClient; progress?: (m: string) => void; signal?: AbortSignal } = {},
+  options: { policy?: RegistryPolicy; client?: RegistryClient; progress?: (m: string) => void; signal?: AbortSignal; repositories?: string[] } = {},
 ) {
   const policy = options.policy ?? registryPolicy;
   const client = options.client ?? registryClient(settings);
@@ -46,6 +46,7 @@ export async function planRegistryCleanup(
       needsDates: (repository, tags) => needsCreationDates(tags, rulesFor(policy, repository)),
       progress: options.progress,
       signal: options.signal,
+      repositories: options.repositories,
     });
     return { state, plan: planRegistry(state, policy, settings.REGISTRY_SIZE_LIMIT), requests: client.requests };
   } finally {
@@ -98,15 +99,18 @@ export const registryTask = defineTask({
         );
       }
     }
+    // After apply (and GC), every tag the plan kept must still pull: its manifest and every blob.
+    const planned = ctx.memo<{ state: RegistryState; plan: RegistryPlan } | undefined>('registry:planned', () => undefined);
+    if (planned) {
+      const integrity = await checkKeptTags(client, planned.plan.keptTags, planned.state.manifests, ctx.settings.REGISTRY_CONCURRENCY);
+      ctx.memo('registry:integrity', () => integrity);
+    }
     return outcome;
   },
 
-  async check(ctx, mode) {
-    // After apply (and GC), every tag the plan kept must still pull: its manifest and every blob.
-    if (mode === 'plan') return [];
-    const planned = ctx.memo<{ state: RegistryState; plan: RegistryPlan } | undefined>('registry:planned', () => undefined);
-    if (!planned) return [];
-    return checkKeptTags(clientOf(ctx), planned.plan.keptTags, planned.state.manifests, ctx.settings.REGISTRY_CONCURRENCY);
+  async check(ctx) {
+    // Measured at the end of apply, before any later task of a chain changes the registry.
+    return ctx.memo<Check[]>('registry:integrity', () => []);
   },
 });
 

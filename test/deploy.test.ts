@@ -48,6 +48,7 @@ test.before(async () => {
   const hostName = `cleanup-ops@127.0.0.1:${sshd.target.port}`;
   env = {
     BACKEND_DIR: backend,
+    REGISTRY_URL: registry.url,
     DEPLOY_HOST: hostName,
     DEPLOY_DIR: deployDir,
     DEPLOY_IMAGE: `${registryHost}/webhook-api`,

@@ -1,8 +1,10 @@
 /** The deploy task's settings (.env keys). */
 import { setting, type SettingsOf } from '../settings.ts';
+import { registrySettings } from '../registry/settings.ts';
 import { serverSettings } from '../server/settings.ts';
 
 export const deploySettings = {
+  ...registrySettings,
   ...serverSettings,
   BACKEND_DIR: setting.string('the backend repository (a path on this machine)'),
   DEPLOY_HOST: setting.string('the production server: ssh destination [user@]host[:port], or local'),

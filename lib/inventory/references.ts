@@ -36,8 +36,10 @@ export function textFiles(root: string): string[] {
 function pattern(path: string): RegExp {
   const clean = path.replace(/\/+$/, '');
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  // The whole path, or the name alone, not as part of a longer name.
-  return new RegExp(`(?<![\\w.-])(?:${escape(clean)}|${escape(basename(clean))})(?![\\w-]|\\.\\w)`);
+  // The whole path; or the name alone (or as ./name), but not under another folder: a mention
+  // of scripts/deploy/setup-registry.sh is not one of scripts/setup-registry.sh.
+  const end = '(?![\\w-]|\\.\\w)';
+  return new RegExp(`(?:(?<![\\w.-])${escape(clean)}|(?:(?<![\\w./-])|(?<=(?<![\\w.])\\./))${escape(basename(clean))})${end}`);
 }
 
 /** Mentions of `target` in `files`, skipping the target itself and files inside it. */

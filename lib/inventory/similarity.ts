@@ -9,11 +9,11 @@ function meaningful(text: string): string[] {
     .filter((line) => line && !line.startsWith('#') && !line.startsWith('//'));
 }
 
-/** Lines in common over the lines of the larger script, 0..1 (1: the same once comments are set aside). */
+/** Lines in common over the lines of the larger script, 0..1 (1: the same once comments are set aside; 0 when either has none). */
 export function overlap(a: string, b: string): number {
   const left = meaningful(a);
   const right = meaningful(b);
-  if (!left.length && !right.length) return 1;
+  if (!left.length || !right.length) return 0; // nothing to compare is not sameness
   const counts = new Map<string, number>();
   for (const line of right) counts.set(line, (counts.get(line) ?? 0) + 1);
   let common = 0;

@@ -19,6 +19,8 @@ export interface ReadOptions {
   needsDates: (repository: string, tags: TagInfo[]) => boolean;
   progress?: (message: string) => void;
   signal?: AbortSignal;
+  /** Read only these repositories instead of the whole catalog. */
+  repositories?: string[];
 }
 
 function record(digest: string, size: number, mediaType: string, body: ManifestBody): ManifestRecord {
@@ -37,7 +39,7 @@ export async function readRegistry(client: RegistryClient, options: ReadOptions)
   const say = options.progress ?? (() => undefined);
   await ping(client);
   say('listing repositories');
-  const names = await listRepositories(client, options.pageSize);
+  const names = options.repositories ?? (await listRepositories(client, options.pageSize));
   say(`listing the tags of ${names.length} repositories`);
   const tagLists = await mapLimitAll(names, options.concurrency, (name) => listTags(client, name));
 
