@@ -271,6 +271,7 @@ export async function runPipeline(name: string, tasks: AnyTask[], argv: string[]
     }),
   );
   const report = runReport(name, mode, startedAt, reports);
+  for (const item of items) printOutcome(item);
   for (const taskReportItem of reports) printChecks(taskReportItem);
   const single = reports.length === 1 ? reports[0] : undefined;
   const path = writeReport(reportsDir!, single ?? report);
@@ -280,6 +281,15 @@ export async function runPipeline(name: string, tasks: AnyTask[], argv: string[]
   const errors = items.map((item) => item.error).filter(Boolean);
   const exitCode = interrupt.signal.aborted ? 130 : errors.some((e) => e instanceof UsageError) ? 2 : reports.some((r) => r.status === 'failed') ? 1 : 0;
   return { exitCode, report };
+}
+
+/** What apply measured (freed bytes, storage before and after) and noted, per task. */
+function printOutcome(item: RunItem): void {
+  const outcome = item.outcome;
+  if (!outcome || (!outcome.figures.length && !outcome.notes.length)) return;
+  say(`── ${item.task.name}: results`);
+  for (const figure of outcome.figures) say(`   ${figure.label}: ${figure.value}`);
+  for (const note of outcome.notes) say(`   ${note}`);
 }
 
 function printChecks(report: TaskReport): void {

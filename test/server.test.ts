@@ -4,14 +4,13 @@
  * container, a stopped database with a named volume, anonymous and named volumes, a dangling
  * image, many versions of one repository and build cache; a second host holds a smaller mess.
  */
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ensureBaseImage, ensureDockerd, type TestEngine } from './support/dockerd.ts';
+import { build, reset, seedDockerHost } from './support/server-seed.ts';
 import { freePort } from './support/ports.ts';
 import { runTask } from './support/run-task.ts';
 import { startSshd, type Sshd } from './support/sshd.ts';
@@ -26,49 +25,6 @@ const names = (engine: TestEngine, args: string[]) => engine.docker(args).split(
 const containers = (engine: TestEngine) => names(engine, ['ps', '-a', '--format', '{{.Names}} {{.State}}']);
 const images = (engine: TestEngine) => names(engine, ['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']);
 const volumes = (engine: TestEngine) => names(engine, ['volume', 'ls', '--format', '{{.Name}}']);
-
-/** Removes everything a previous run left, so the engine (kept between runs) starts clean. */
-function reset(engine: TestEngine) {
-  const all = names(engine, ['ps', '-aq']);
-  if (all.length) engine.docker(['rm', '-f', ...all]);
-  const imgs = names(engine, ['image', 'ls', '-q']).filter((id) => id !== engine.docker(['image', 'inspect', '-f', '{{.Id}}', 'cleanup-test/busybox:base']).trim().slice(7, 19));
-  for (const id of imgs) engine.docker(['image', 'rm', '-f', id]);
-  const vols = names(engine, ['volume', 'ls', '-q']);
-  if (vols.length) engine.docker(['volume', 'rm', '-f', ...vols]);
-  engine.docker(['builder', 'prune', '-af']);
-}
-
-function build(engine: TestEngine, tag: string, content: string, buildkit = false) {
-  const context = mkdtempSync(join(dir, 'ctx-'));
-  writeFileSync(join(context, 'payload'), content);
-  writeFileSync(join(context, 'Dockerfile'), 'FROM cleanup-test/busybox:base\nCOPY payload /payload\n');
-  // The 20.10 client builds with the engine's own BuildKit (build cache); the newer one without buildx cannot.
-  execFileSync(buildkit ? '/usr/bin/docker' : 'docker', ['-H', engine.host, 'build', '-q', '-t', tag, context], { env: { ...process.env, DOCKER_BUILDKIT: buildkit ? '1' : '0' }, stdio: 'ignore' });
-}
-
-function seedMain(engine: TestEngine) {
-  reset(engine);
-  const run = (args: string[]) => engine.docker(['run', '--network', 'none', ...args]);
-  for (let i = 0; i <= 5; i++) build(engine, `registry.example:5000/webhook-api:1.${i}`, randomBytes(2_000_000).toString('base64'));
-  engine.docker(['tag', 'registry.example:5000/webhook-api:1.0', 'registry.example:5000/webhook-api:final']);
-  // Old exited containers of the compose service, oldest first.
-  for (let i = 0; i <= 4; i++) run(['--name', `webhook_api_old${i}`, '--label', 'com.docker.compose.project=webhook', '--label', 'com.docker.compose.service=api', `registry.example:5000/webhook-api:1.${i}`, 'true']);
-  // The deployed compose project, brought up by docker-compose v1.
-  writeFileSync(join(dir, 'compose.yml'), "version: '2.4'\nservices:\n  api:\n    image: registry.example:5000/webhook-api:1.5\n    network_mode: none\n    command: sleep 3600\n");
-  execFileSync('docker-compose', ['-p', 'webhook', '-f', join(dir, 'compose.yml'), 'up', '-d'], { env: { ...process.env, DOCKER_HOST: engine.host }, stdio: 'ignore' });
-  run(['-d', '--name', 'stray', 'cleanup-test/busybox:base', 'sleep', '3600']);
-  run(['--name', 'db', '--label', 'role=database', '-v', 'dbdata:/data', 'cleanup-test/busybox:base', 'sh', '-c', 'echo precious > /data/rows']);
-  // An anonymous volume whose container is gone, and two named ones.
-  run(['--name', 'scratch', '-v', '/scratch', 'cleanup-test/busybox:base', 'sh', '-c', 'dd if=/dev/urandom of=/scratch/f bs=1k count=3000 2>/dev/null']);
-  engine.docker(['rm', 'scratch']);
-  engine.docker(['volume', 'create', 'old-uploads']);
-  engine.docker(['volume', 'create', 'tmp-cache']);
-  // A dangling image: the same tag built twice.
-  build(engine, 'scratchpad:dev', randomBytes(1_500_000).toString('base64'));
-  build(engine, 'scratchpad:dev', randomBytes(1_500_000).toString('base64'));
-  build(engine, 'cached:1', 'cache me '.repeat(40_000), true);
-  engine.docker(['image', 'rm', 'cached:1']);
-}
 
 function env(hosts: string[], extra: Record<string, string> = {}) {
   return {
@@ -100,10 +56,10 @@ test.before(async () => {
   ];
   knownHosts = join(dir, 'known_hosts');
   writeFileSync(knownHosts, sshd.map((s) => readFileSync(s.target.knownHostsFile!, 'utf8')).join(''));
-  seedMain(main);
+  seedDockerHost(main, dir);
   reset(second);
-  build(second, 'leftover:old', 'old '.repeat(40_000));
-  build(second, 'leftover:old', 'new '.repeat(40_000));
+  build(second, dir, 'leftover:old', 'old '.repeat(40_000));
+  build(second, dir, 'leftover:old', 'new '.repeat(40_000));
   second.docker(['volume', 'create']);
 });
 

@@ -45,6 +45,8 @@ export function createSampleBackend(dir: string): string {
   writeFileSync(join(dir, 'api_server/www/health'), 'ok\n');
   writeFileSync(join(dir, 'docker-compose.webhook.prod.yml'), COMPOSE);
   writeFileSync(join(dir, 'scripts/test_webhook_system.py'), TEST_SCRIPT);
+  // Its documents mention nothing the clean-up removes, except what MERGE rewrites itself.
+  writeFileSync(join(dir, 'docs/PLANNING.md'), '# Planning\n\nNext: the webhook API only.\n');
   git(dir, 'add', '-A');
   git(dir, 'commit', '-q', '-m', 'webhook API and nginx front');
   return dir;

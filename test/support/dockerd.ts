@@ -20,8 +20,8 @@ export interface TestEngine {
   docker(args: string[], input?: string): string;
 }
 
-function engine(name: string): TestEngine {
-  const dir = join(ROOT, name);
+function engine(name: string, root: string): TestEngine {
+  const dir = join(root, name);
   const socket = join(dir, 'docker.sock');
   const host = `unix://${socket}`;
   return {
@@ -42,8 +42,8 @@ function answers(test: TestEngine): boolean {
 }
 
 /** Starts the named test engine unless it already answers. */
-export async function ensureDockerd(name = 'default'): Promise<TestEngine> {
-  const test = engine(name);
+export async function ensureDockerd(name = 'default', root = ROOT): Promise<TestEngine> {
+  const test = engine(name, root);
   const DOCKER_STATE_DIR = test.dir;
   const DOCKER_HOST = test.host;
   if (existsSync(test.socket) && answers(test)) return test;

@@ -19,6 +19,11 @@ export interface SshdOptions {
   env?: Record<string, string>;
   /** Reuse this client private key (its .pub beside it) instead of generating one. */
   clientKey?: string;
+  /** Fixed port and state folder (the sandbox); by default a free port and a temporary folder. */
+  port?: number;
+  dir?: string;
+  /** Leave sshd running after this process exits (the sandbox); stop it by its pid file. */
+  detached?: boolean;
 }
 
 export interface Sshd {
@@ -50,10 +55,11 @@ export function ensureUser(user: string, groups: string[] = []): void {
 export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   const user = options.user ?? 'cleanup-ops';
   ensureUser(user, options.groups ?? []);
-  const dir = mkdtempSync(join(tmpdir(), 'cleanup-sshd-'));
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'cleanup-sshd-'));
+  mkdirSync(dir, { recursive: true });
   chmodSync(dir, 0o755);
   mkdirSync('/run/sshd', { recursive: true });
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const hostKey = join(dir, 'host_ed25519');
   const clientKey = options.clientKey ?? join(dir, 'client_ed25519');
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
@@ -87,9 +93,10 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
       '',
     ].join('\n'),
   );
-  const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', options.detached ? 'ignore' : 'pipe'], detached: options.detached });
   let log = '';
-  child.stderr!.on('data', (chunk) => (log += chunk));
+  child.stderr?.on('data', (chunk) => (log += chunk));
+  if (options.detached) child.unref();
   await waitFor(`sshd on port ${port}`, () =>
     new Promise((resolve) => {
       const socket = connect(port, '127.0.0.1');

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The README's first command: on a fresh Debian 12 machine with Node, sets up the sandbox and
+# runs the whole clean-up plan (npm run clean:all) on it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/ensure-packages.sh
+[ -x node_modules/.bin/tsx ] || npm ci --no-audit --no-fund
+node_modules/.bin/tsx sandbox/up.ts
+
+echo >&2
+echo "── The sandbox is up. Now the whole plan runs on it: npm run clean:all -- --env-file .sandbox/.env" >&2
+echo >&2
+if [ -t 0 ] && [ -t 2 ]; then
+  node_modules/.bin/tsx tasks/all.ts --env-file .sandbox/.env "$@"
+else
+  echo "(no terminal to confirm on: applying with --yes, since this is the sandbox)" >&2
+  node_modules/.bin/tsx tasks/all.ts --env-file .sandbox/.env --yes "$@"
+fi

@@ -1,0 +1,107 @@
+/**
+ * `npm run sandbox`: brings up, on loopback, the real components the clean-up works on: a
+ * Docker registry (port 5000), a Docker engine, an sshd (port 2222) whose user `aisha` reaches
+ * that engine, and a backend repository; then seeds the mess the plan describes, and writes
+ * .sandbox/.env for every task. Safe to run twice: what runs is reused, a seeded part is kept.
+ */
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createSampleBackend } from '../test/support/backend-sample.ts';
+import { ensureBaseImage, ensureDockerd } from '../test/support/dockerd.ts';
+import { startRegistry } from '../test/support/registry.ts';
+import { pushImage } from '../test/support/registry-seed.ts';
+import { seedDockerHost } from '../test/support/server-seed.ts';
+import { startSshd } from '../test/support/sshd.ts';
+import { sandbox } from './config.ts';
+
+const say = (text: string) => process.stderr.write(`sandbox: ${text}\n`);
+const alive = (pidFile: string) => {
+  try {
+    process.kill(Number(readFileSync(pidFile, 'utf8')), 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+mkdirSync(sandbox.dir, { recursive: true });
+const registryHost = `127.0.0.1:${sandbox.registryPort}`;
+
+// The Docker engine (the "production server").
+const engine = await ensureDockerd('engine', join(sandbox.dir, 'docker'));
+ensureBaseImage(engine);
+say(`Docker engine at ${engine.host}`);
+
+// The registry.
+const registryDir = join(sandbox.dir, 'registry');
+const registryAnswers = await fetch(`http://${registryHost}/v2/`).then((r) => r.ok, () => false);
+mkdirSync(registryDir, { recursive: true });
+if (!registryAnswers) await startRegistry({ dir: registryDir, port: sandbox.registryPort });
+say(`registry at http://${registryHost}`);
+
+// The ssh server: user aisha, in the docker group, reaching the sandbox engine.
+const sshDir = join(sandbox.dir, 'ssh');
+if (!alive(join(sshDir, 'sshd.pid'))) {
+  await startSshd({ user: sandbox.user, groups: ['docker'], env: { DOCKER_HOST: engine.host }, port: sandbox.sshPort, dir: sshDir, detached: true });
+}
+say(`sshd at ${sandbox.user}@127.0.0.1:${sandbox.sshPort}`);
+
+// The mess, seeded once.
+const seeded = join(sandbox.dir, 'seeded');
+if (!existsSync(seeded)) {
+  say('seeding the backend repository, the registry and the server');
+  createSampleBackend(join(sandbox.dir, 'backend'));
+  const to = { url: `http://${registryHost}` };
+  const blob = () => randomBytes(1_500_000);
+  for (const [i, v] of ['1.0.0', '1.1.0', '1.2.0', '1.3.0', '1.4.0', '1.5.0'].entries()) await pushImage(to, 'webhook-api', [v], { layers: ['python base '.repeat(200_000), blob()], created: `2026-0${i + 1}-01T00:00:00Z` });
+  await pushImage(to, 'webhook-api', ['final', 'test-final-check'], { layers: ['python base '.repeat(200_000), blob()], created: '2026-08-01T00:00:00Z' });
+  for (const tag of ['test-42', 'temp-hotfix', 'debug-trace']) await pushImage(to, 'webhook-api', [tag], { layers: ['python base '.repeat(200_000), blob()] });
+  for (const [i, v] of ['1.0', '1.1', '1.2', '1.3', '1.4'].entries()) await pushImage(to, 'nginx-webhook', [v], { layers: ['nginx base '.repeat(100_000), blob()], created: `2026-0${i + 1}-15T00:00:00Z` });
+  await pushImage(to, 'nginx-webhook', ['debug'], { layers: ['nginx base '.repeat(100_000), blob()] });
+  for (let i = 1; i <= 5; i++) await pushImage(to, 'transcription-worker', [`build-${i}`], { layers: [blob()], created: `2026-0${i}-20T00:00:00Z` });
+  await pushImage(to, 'gallery-service', ['0.9.0', 'temp'], { layers: [blob()] });
+  // The front the deploy runs: the busybox image, as nginx-webhook:latest.
+  engine.docker(['tag', 'cleanup-test/busybox:base', `${registryHost}/nginx-webhook:latest`]);
+  engine.docker(['push', '--quiet', `${registryHost}/nginx-webhook:latest`]);
+  seedDockerHost(engine, sandbox.dir);
+  writeFileSync(seeded, new Date().toISOString() + '\n');
+}
+
+// Where the deploy puts the compose project on the "server".
+const deployDir = join(sandbox.dir, 'srv', 'webhook');
+mkdirSync(deployDir, { recursive: true });
+chownSync(deployDir, Number(execFileSync('id', ['-u', sandbox.user], { encoding: 'utf8' })), 0);
+const host = `${sandbox.user}@127.0.0.1:${sandbox.sshPort}`;
+writeFileSync(
+  join(sandbox.dir, '.env'),
+  [
+    '# Written by npm run sandbox: every setting, pointing at the loopback sandbox.',
+    `REPORTS_DIR=${join(sandbox.dir, 'reports')}`,
+    `SSH_IDENTITY_FILE=${join(sshDir, 'client_ed25519')}`,
+    `SSH_KNOWN_HOSTS_FILE=${join(sshDir, 'known_hosts')}`,
+    `BACKEND_DIR=${join(sandbox.dir, 'backend')}`,
+    `REGISTRY_URL=http://${registryHost}`,
+    `REGISTRY_GC_STOP_COMMAND=sh ${join(registryDir, 'control.sh')} stop`,
+    `REGISTRY_GC_COMMAND=docker-registry garbage-collect ${join(registryDir, 'config.yml')}`,
+    `REGISTRY_GC_START_COMMAND=sh ${join(registryDir, 'control.sh')} start`,
+    `REGISTRY_STORAGE_PATH=${join(registryDir, 'storage')}`,
+    `SERVER_HOSTS=${host}`,
+    'SERVER_COMPOSE_PROJECT=webhook',
+    'SERVER_PROTECT_LABELS=role=database',
+    'SERVER_GRACE_HOURS=0',
+    'SERVER_BUILD_CACHE_MAX_AGE_HOURS=0',
+    `DEPLOY_HOST=${host}`,
+    `DEPLOY_DIR=${deployDir}`,
+    `DEPLOY_IMAGE=${registryHost}/webhook-api`,
+    `DEPLOY_BUILD_DOCKER_HOST=${engine.host}`,
+    `DEPLOY_COMPOSE_ENV=WEBHOOK_PORT=${sandbox.webhookPort},FRONT_PORT=${sandbox.frontPort},NGINX_IMAGE=${registryHost}/nginx-webhook:latest`,
+    `DEPLOY_HEALTH_URLS=http://127.0.0.1:${sandbox.webhookPort}/health,http://127.0.0.1:${sandbox.frontPort}/health`,
+    'DEPLOY_HEALTH_TIMEOUT_SECONDS=30',
+    'VERIFY_PROBES=10',
+    'VERIFY_WINDOW_SECONDS=3',
+    '',
+  ].join('\n'),
+);
+say(`settings in ${join(sandbox.dir, '.env')}; run any task with --env-file ${join(sandbox.dir, '.env')}`);
