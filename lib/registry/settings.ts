@@ -8,7 +8,7 @@ import type { GcCommands } from './gc.ts';
 export const registrySettings = {
   REGISTRY_URL: setting.url('base URL of the registry, e.g. http://127.0.0.1:5000 (https is verified)'),
   REGISTRY_USERNAME: setting.optionalString('user for basic or token auth (empty: no auth)'),
-  REGISTRY_PASSWORD: setting.secret('password for that user; never printed'),
+  REGISTRY_PASSWORD: setting.secret('password for that user'),
   REGISTRY_CA_FILE: setting.optionalString('PEM file of a private CA that signed the registry certificate'),
   REGISTRY_CONCURRENCY: setting.int('requests in flight at once (and connections kept open)', 16, { min: 1, max: 256 }),
   REGISTRY_TIMEOUT_SECONDS: setting.int('seconds before a request with no answer is retried', 30, { min: 1 }),

@@ -1,0 +1,31 @@
+/** Prints the README's settings table from the tasks' own setting declarations (run: npx tsx scripts/settings-table.ts). */
+import { formatBytes } from '../lib/bytes.ts';
+import { deploySettings } from '../lib/deploy/settings.ts';
+import { pipelineSettings } from '../lib/pipeline.ts';
+import { registrySettings } from '../lib/registry/settings.ts';
+import { serverSettings } from '../lib/server/settings.ts';
+import type { Setting } from '../lib/settings.ts';
+import { inventorySettings } from '../tasks/inventory.ts';
+import { verifySettings } from '../tasks/verify.ts';
+
+const groups: [string, Record<string, Setting<unknown>>][] = [
+  ['every task', pipelineSettings],
+  ['inventory (sections 1–3)', inventorySettings],
+  ['registry (section 4)', registrySettings],
+  ['server (section 5)', serverSettings],
+  ['deploy (section 6)', deploySettings],
+  ['verify (section 7)', verifySettings],
+];
+const seen = new Set<string>();
+const rows = ['| setting | used by | default | meaning |', '|---|---|---|---|'];
+for (const [group, spec] of groups) {
+  for (const [key, definition] of Object.entries(spec)) {
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const parsed = definition.parse(undefined);
+    const value = 'value' in parsed ? parsed.value : undefined;
+    const shown = 'problem' in parsed ? '**required**' : value === undefined ? '(empty)' : Array.isArray(value) ? (value.length ? `\`${value.join(',')}\`` : '(empty)') : key.endsWith('_LIMIT') ? formatBytes(value as number) : `\`${String(value)}\``;
+    rows.push(`| \`${key}\` | ${key.startsWith('SSH_') ? 'every task that uses ssh' : group} | ${shown} | ${definition.help.replace(/\|/g, '\\|')}${definition.secret ? ' (secret: never printed)' : ''} |`);
+  }
+}
+process.stdout.write(rows.join('\n') + '\n');
