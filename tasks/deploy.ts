@@ -117,13 +117,17 @@ export const deployTask = defineTask({
         } else if (op.kind === 'deploy' || op.kind === 'rollback') {
           ctx.progress(`booting ${op.image} and waiting for health`);
           const target = op.kind === 'deploy' ? retag(op.image) : op.image;
-          const probes = await bootGated(s, composeText, target, ctx.settings.DEPLOY_COMPOSE_ENV, ctx.settings.DEPLOY_HEALTH_URLS, timeout, op.fallback);
+          const probes = await bootGated(s, composeText, target, ctx.settings.DEPLOY_COMPOSE_ENV, ctx.settings.DEPLOY_HEALTH_URLS, timeout, op.fallback, op.kind === 'deploy');
           const state = await readState(s);
           await writeState(s, op.kind === 'deploy' ? advance(state, target, ctx.settings.SERVER_ROLLBACK_KEEP) : rollBack(state));
           outcome.figures.push({ label: 'health', value: probes.join('; ') });
         } else {
           ctx.progress('cleaning old containers and images');
-          const hostPlan = planHost(await readHost(s.runner), serverPolicy(ctx.settings));
+          // What a rollback needs stays, whatever its creation date says (cached builds keep old dates).
+          const deployed = await readState(s);
+          const rollbackImages = [deployed.current, ...deployed.previous].filter((i): i is string => Boolean(i));
+          const policy = serverPolicy(ctx.settings);
+          const hostPlan = planHost(await readHost(s.runner), { ...policy, protectImages: [...policy.protectImages, ...rollbackImages] });
           const cleaning = hostPlan.changes.filter((c) => c.op.kind === 'remove-container' || c.op.kind === 'remove-image' || c.op.kind === 'stop-container');
           const result = await applyHostChanges(s.runner, cleaning, ctx.signal);
           outcome.failed.push(...result.failed);
@@ -131,7 +135,8 @@ export const deployTask = defineTask({
           // The new version counts among the registry's "last 3": apply section 4 to this image now,
           // so the next registry clean-up finds nothing left to do.
           const repository = imageRepository(ctx.settings.DEPLOY_IMAGE);
-          const pruned = await planRegistryCleanup(ctx.settings, { repositories: [repository] });
+          const protect = [...registryPolicy.protect, ...rollbackImages.map((ref) => `${repository}:${ref.slice(ref.lastIndexOf(':') + 1)}`)];
+          const pruned = await planRegistryCleanup(ctx.settings, { repositories: [repository], policy: { ...registryPolicy, protect } });
           const client = registryClient(ctx.settings);
           try {
             const applied = await applyRegistryPlan(client, pruned.plan, ctx.settings.REGISTRY_CONCURRENCY, ctx.signal);

@@ -128,6 +128,9 @@ test('a concurrent deploy is refused by the lock', async () => {
 
 test('deploy:rollback boots the previous version on demand', async () => {
   const before = state();
+  // The deploys' own clean-ups kept what a rollback needs, in the registry too.
+  const tags = ((await (await fetch(`${registry.url}/v2/webhook-api/tags/list`)).json()) as { tags: string[] }).tags;
+  for (const ref of [before.current, ...before.previous]) assert.ok(tags.includes(ref.slice(ref.lastIndexOf(':') + 1)), `${ref} is still in the registry`);
   const run = await runTask('tasks/deploy.ts', ['--rollback', '--yes'], env);
   assert.is(run.code, 0, run.stderr);
   assert.is((await version())?.trim(), 'v2');

@@ -65,8 +65,13 @@ export async function ship(server: Server, composeText: string, imageRef: string
   await server.runner.run(host.write(p.env), { input: composeEnv(imageRef, extraEnv) });
 }
 
-export async function up(server: Server): Promise<void> {
-  await server.runner.run(compose.pull(server.target), { timeoutMs: 30 * 60_000 });
+/**
+ * Brings the project up. A new version is pulled first, so a registry problem shows before
+ * anything stops; going back to a previous version does not pull: its image is on the server
+ * (kept for rollback), and `up` pulls on its own only what is missing.
+ */
+export async function up(server: Server, pull: boolean): Promise<void> {
+  if (pull) await server.runner.run(compose.pull(server.target), { timeoutMs: 30 * 60_000 });
   await server.runner.run(compose.up(server.target), { timeoutMs: 10 * 60_000 });
 }
 
@@ -75,16 +80,16 @@ export async function lastLogs(server: Server, lines = 20): Promise<string> {
 }
 
 /** Boots `imageRef` and gates on health; on failure boots `fallback` (when any) and throws with the logs. */
-export async function bootGated(server: Server, composeText: string, imageRef: string, extraEnv: string[], urls: string[], timeoutMs: number, fallback?: string): Promise<string[]> {
+export async function bootGated(server: Server, composeText: string, imageRef: string, extraEnv: string[], urls: string[], timeoutMs: number, fallback: string | undefined, pull: boolean): Promise<string[]> {
   await ship(server, composeText, imageRef, extraEnv);
-  await up(server);
+  await up(server, pull);
   const gate = await waitHealthy(urls, timeoutMs);
   if (gate.healthy) return gate.probes.map(describeProbe);
   const logs = await lastLogs(server);
   let after = 'there is no previous version to roll back to';
   if (fallback) {
     await ship(server, composeText, fallback, extraEnv);
-    await up(server);
+    await up(server, false);
     const back = await waitHealthy(urls, timeoutMs);
     after = back.healthy ? `rolled back to ${fallback}, which answers healthy` : `rolled back to ${fallback}, which does NOT answer healthy either: ${back.probes.map(describeProbe).join('; ')}`;
   }
