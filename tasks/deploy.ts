@@ -135,7 +135,8 @@ export const deployTask = defineTask({
           // The new version counts among the registry's "last 3": apply section 4 to this image now,
           // so the next registry clean-up finds nothing left to do.
           const repository = imageRepository(ctx.settings.DEPLOY_IMAGE);
-          const protect = [...registryPolicy.protect, ...rollbackImages.map((ref) => `${repository}:${ref.slice(ref.lastIndexOf(':') + 1)}`)];
+          // The deployed image is simply the newest version; the ones before it are what a rollback pulls.
+          const protect = [...registryPolicy.protect, ...deployed.previous.map((ref) => `${repository}:${ref.slice(ref.lastIndexOf(':') + 1)}`)];
           const pruned = await planRegistryCleanup(ctx.settings, { repositories: [repository], policy: { ...registryPolicy, protect } });
           const client = registryClient(ctx.settings);
           try {

@@ -3,25 +3,19 @@
  * docker-compose v1 on the "server", and a sample backend whose images are built and pushed.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { breakHealth, createSampleBackend, newRevision } from './support/backend-sample.ts';
-import { ensureBaseImage, ensureDockerd, type TestEngine } from './support/dockerd.ts';
-import { freePort } from './support/ports.ts';
-import { startRegistry, type TestRegistry } from './support/registry.ts';
+import { breakHealth, newRevision } from './support/backend-sample.ts';
+import { startDeployStack, type DeployStack } from './support/deploy-stack.ts';
 import { runTask } from './support/run-task.ts';
-import { startSshd, type Sshd } from './support/sshd.ts';
 
-let dir: string;
+let stack: DeployStack;
 let backend: string;
 let deployDir: string;
-let engine: TestEngine;
-let registry: TestRegistry;
-let sshd: Sshd;
-let ports: { api: number; front: number };
+let registry: DeployStack['registry'];
+let ports: DeployStack['ports'];
 let env: Record<string, string>;
 
 const health = async (port: number) => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.status;
@@ -30,49 +24,12 @@ const revision = () => execFileSync('git', ['-C', backend, 'rev-parse', '--short
 const state = () => JSON.parse(readFileSync(join(deployDir, 'deploy-state.json'), 'utf8'));
 
 test.before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'cleanup-deploy-'));
-  chmodSync(dir, 0o755);
-  engine = await ensureDockerd('deploy');
-  ensureBaseImage(engine);
-  for (const id of engine.docker(['ps', '-aq']).split('\n').filter(Boolean)) engine.docker(['rm', '-f', id]);
-  registry = await startRegistry();
-  const registryHost = `127.0.0.1:${registry.port}`;
-  engine.docker(['tag', 'cleanup-test/busybox:base', `${registryHost}/nginx-webhook:latest`]);
-  engine.docker(['push', '--quiet', `${registryHost}/nginx-webhook:latest`]);
-  sshd = await startSshd({ user: 'cleanup-ops', groups: ['docker'], env: { DOCKER_HOST: engine.host } });
-  backend = createSampleBackend(join(dir, 'backend'));
-  deployDir = join(dir, 'srv');
-  mkdirSync(deployDir);
-  chownSync(deployDir, Number(execFileSync('id', ['-u', 'cleanup-ops'], { encoding: 'utf8' })), 0);
-  ports = { api: await freePort(), front: await freePort() };
-  const hostName = `cleanup-ops@127.0.0.1:${sshd.target.port}`;
-  env = {
-    BACKEND_DIR: backend,
-    REGISTRY_URL: registry.url,
-    DEPLOY_HOST: hostName,
-    DEPLOY_DIR: deployDir,
-    DEPLOY_IMAGE: `${registryHost}/webhook-api`,
-    DEPLOY_BUILD_DOCKER_HOST: engine.host,
-    DEPLOY_COMPOSE_ENV: `WEBHOOK_PORT=${ports.api},FRONT_PORT=${ports.front},NGINX_IMAGE=${registryHost}/nginx-webhook:latest`,
-    DEPLOY_HEALTH_URLS: `http://127.0.0.1:${ports.api}/health,http://127.0.0.1:${ports.front}/health`,
-    DEPLOY_HEALTH_TIMEOUT_SECONDS: '8',
-    SERVER_HOSTS: hostName,
-    SERVER_COMPOSE_PROJECT: 'webhook',
-    SSH_IDENTITY_FILE: sshd.target.identityFile!,
-    SSH_KNOWN_HOSTS_FILE: sshd.target.knownHostsFile!,
-    REPORTS_DIR: join(dir, 'reports'),
-  };
+  stack = await startDeployStack('deploy', 8);
+  ({ backend, deployDir, registry, ports, env } = stack);
 });
 
 test.after(async () => {
-  try {
-    execFileSync('docker-compose', ['-p', 'webhook', '-f', join(deployDir, 'docker-compose.yml'), 'down'], { env: { ...process.env, DOCKER_HOST: engine.host }, stdio: 'ignore' });
-  } catch {
-    // nothing was deployed
-  }
-  await sshd?.stop();
-  await registry?.destroy();
-  rmSync(dir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 test('a first deploy builds, pushes, boots both services and passes the health gate', async () => {

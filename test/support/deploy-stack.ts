@@ -1,0 +1,87 @@
+/**
+ * The whole stack a deploy needs, on loopback: a registry (with nginx-webhook:latest pushed),
+ * a Docker engine reached through sshd as the "server", the sample backend, a deploy folder
+ * the ssh user owns, and the settings of every task pointing at them.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSampleBackend } from './backend-sample.ts';
+import { ensureBaseImage, ensureDockerd, type TestEngine } from './dockerd.ts';
+import { freePort } from './ports.ts';
+import { startRegistry, type TestRegistry } from './registry.ts';
+import { startSshd, type Sshd } from './sshd.ts';
+
+export interface DeployStack {
+  dir: string;
+  engine: TestEngine;
+  registry: TestRegistry;
+  sshd: Sshd;
+  backend: string;
+  deployDir: string;
+  ports: { api: number; front: number };
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function startDeployStack(name: string, healthTimeoutSeconds: number): Promise<DeployStack> {
+  const dir = mkdtempSync(join(tmpdir(), `cleanup-${name}-`));
+  chmodSync(dir, 0o755);
+  const engine = await ensureDockerd(name);
+  ensureBaseImage(engine);
+  for (const id of engine.docker(['ps', '-aq']).split('\n').filter(Boolean)) engine.docker(['rm', '-f', id]);
+  const registry = await startRegistry();
+  const registryHost = `127.0.0.1:${registry.port}`;
+  engine.docker(['tag', 'cleanup-test/busybox:base', `${registryHost}/nginx-webhook:latest`]);
+  engine.docker(['push', '--quiet', `${registryHost}/nginx-webhook:latest`]);
+  const sshd = await startSshd({ user: 'cleanup-ops', groups: ['docker'], env: { DOCKER_HOST: engine.host } });
+  const backend = createSampleBackend(join(dir, 'backend'));
+  const deployDir = join(dir, 'srv');
+  mkdirSync(deployDir);
+  chownSync(deployDir, Number(execFileSync('id', ['-u', 'cleanup-ops'], { encoding: 'utf8' })), 0);
+  const ports = { api: await freePort(), front: await freePort() };
+  const host = `cleanup-ops@127.0.0.1:${sshd.target.port}`;
+  const env = {
+    BACKEND_DIR: backend,
+    REGISTRY_URL: registry.url,
+    REGISTRY_GC_STOP_COMMAND: registry.stopCommand,
+    REGISTRY_GC_COMMAND: `docker-registry garbage-collect ${registry.config}`,
+    REGISTRY_GC_START_COMMAND: registry.startCommand,
+    REGISTRY_STORAGE_PATH: registry.storage,
+    SERVER_HOSTS: host,
+    SERVER_COMPOSE_PROJECT: 'webhook',
+    DEPLOY_HOST: host,
+    DEPLOY_DIR: deployDir,
+    DEPLOY_IMAGE: `${registryHost}/webhook-api`,
+    DEPLOY_BUILD_DOCKER_HOST: engine.host,
+    DEPLOY_COMPOSE_ENV: `WEBHOOK_PORT=${ports.api},FRONT_PORT=${ports.front},NGINX_IMAGE=${registryHost}/nginx-webhook:latest`,
+    DEPLOY_HEALTH_URLS: `http://127.0.0.1:${ports.api}/health,http://127.0.0.1:${ports.front}/health`,
+    DEPLOY_HEALTH_TIMEOUT_SECONDS: String(healthTimeoutSeconds),
+    VERIFY_PROBES: '5',
+    VERIFY_WINDOW_SECONDS: '1',
+    SSH_IDENTITY_FILE: sshd.target.identityFile!,
+    SSH_KNOWN_HOSTS_FILE: sshd.target.knownHostsFile!,
+    REPORTS_DIR: join(dir, 'reports'),
+  };
+  return {
+    dir,
+    engine,
+    registry,
+    sshd,
+    backend,
+    deployDir,
+    ports,
+    env,
+    async stop() {
+      try {
+        execFileSync('docker-compose', ['-p', 'webhook', '-f', join(deployDir, 'docker-compose.yml'), 'down'], { env: { ...process.env, DOCKER_HOST: engine.host }, stdio: 'ignore' });
+      } catch {
+        // nothing was deployed
+      }
+      await sshd.stop();
+      await registry.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
