@@ -34,7 +34,7 @@ export async function applyHostChanges(runner: Runner, changes: Change<ServerOp>
   const sorted = [...changes].sort((a, b) => order.indexOf(a.op.kind) - order.indexOf(b.op.kind));
   for (const [i, change] of sorted.entries()) {
     if (signal?.aborted) break;
-    progress?.(`${runner.name}: ${change.action} ${change.target} (${i + 1} of ${sorted.length})`);
+    progress?.(`${runner.name}: ${change.action}: ${change.target} (${i + 1} of ${sorted.length})`);
     try {
       await runner.run(commandFor(change.op), { timeoutMs: 5 * 60_000 });
       done.push(change);
