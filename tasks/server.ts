@@ -39,6 +39,7 @@ export function serverPolicy(settings: ServerSettings): ServerPolicy {
     removeNamedVolumes: settings.SERVER_REMOVE_VOLUMES,
     // 4. Build cache unused for longer than this goes.
     buildCacheMaxAgeHours: settings.SERVER_BUILD_CACHE_MAX_AGE_HOURS,
+    buildCacheMaxBytes: settings.SERVER_BUILD_CACHE_MAX_SIZE,
   };
 }
 

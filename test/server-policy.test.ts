@@ -27,6 +27,7 @@ const policy: ServerPolicy = {
   gracePeriodHours: 0,
   removeNamedVolumes: ['dbdata'],
   buildCacheMaxAgeHours: 0,
+  buildCacheMaxBytes: 0,
 };
 const targets = (p: ReturnType<typeof planHost>, action: string) => p.changes.filter((c) => c.action === action).map((c) => c.target).sort();
 
@@ -65,6 +66,24 @@ test('a running container outside the keep set is stopped, never removed in the 
 test('the grace period keeps recently stopped containers', () => {
   const plan = planHost(state, { ...policy, rollbackKeep: 0, gracePeriodHours: 24 * 365 * 100 }, Date.parse('2030-01-01'));
   assert.equal(targets(plan, 'remove container'), []);
+});
+
+test('build cache: past the age bound it goes; what is left above the size bound shrinks', () => {
+  const now = Date.parse('2030-01-01');
+  const cache = [
+    { id: 'old', size: 5e6, lastUsed: now - 200 * 3_600_000, inUse: false },
+    { id: 'recent', size: 3e6, lastUsed: now - 3_600_000, inUse: false },
+    { id: 'recent2', size: 4e6, lastUsed: now - 7_200_000, inUse: false },
+    { id: 'busy', size: 9e6, lastUsed: now, inUse: true },
+  ];
+  const plan = planHost({ ...state, cache }, { ...policy, buildCacheMaxAgeHours: 168, buildCacheMaxBytes: 2e6 }, now);
+  const prune = plan.changes.find((c) => c.op.kind === 'prune-build-cache')!;
+  assert.is(prune.bytes, 5e6);
+  const shrink = plan.changes.find((c) => c.op.kind === 'shrink-build-cache')!;
+  assert.equal(shrink.op, { kind: 'shrink-build-cache', keepBytes: 2e6 });
+  assert.is(shrink.bytes, 5e6, 'the 7 MB left unused, down to 2 MB');
+  assert.not.ok(planHost({ ...state, cache }, { ...policy, buildCacheMaxAgeHours: 168, buildCacheMaxBytes: 10e6 }, now).changes.some((c) => c.op.kind === 'shrink-build-cache'), 'under the bound');
+  assert.equal(docker.shrinkBuildCache(2e6), ['docker', 'builder', 'prune', '--force', '--all', '--keep-storage', '2000000']);
 });
 
 test('commands are argv values: by ID, never a prune of everything', () => {

@@ -11,7 +11,7 @@ import type { Failure } from '../task.ts';
 import { docker } from './commands.ts';
 import type { ServerOp } from './policy.ts';
 
-const order: ServerOp['kind'][] = ['stop-container', 'remove-container', 'remove-image', 'remove-volume', 'prune-build-cache'];
+const order: ServerOp['kind'][] = ['stop-container', 'remove-container', 'remove-image', 'remove-volume', 'prune-build-cache', 'shrink-build-cache'];
 
 export function commandFor(op: ServerOp): Command {
   switch (op.kind) {
@@ -25,6 +25,8 @@ export function commandFor(op: ServerOp): Command {
       return docker.removeVolume(op.name);
     case 'prune-build-cache':
       return docker.pruneBuildCache(op.olderThanHours);
+    case 'shrink-build-cache':
+      return docker.shrinkBuildCache(op.keepBytes);
   }
 }
 

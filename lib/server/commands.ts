@@ -20,6 +20,8 @@ export const docker = {
   removeImage: (refs: string[]): Command => ['docker', 'image', 'rm', ...refs],
   removeVolume: (name: string): Command => ['docker', 'volume', 'rm', name],
   pruneBuildCache: (olderThanHours: number): Command => ['docker', 'builder', 'prune', '--force', '--all', '--filter', `until=${olderThanHours}h`],
+  /** Removes unused cache, least recently used first, until at most keepBytes remain. */
+  shrinkBuildCache: (keepBytes: number): Command => ['docker', 'builder', 'prune', '--force', '--all', '--keep-storage', String(keepBytes)],
   composeV2Version: (): Command => ['docker', 'compose', 'version', '--short'],
   composeV1Version: (): Command => ['docker-compose', 'version', '--short'],
 };

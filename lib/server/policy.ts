@@ -11,8 +11,10 @@
  *    Dangling images nothing uses go.
  * 3. Volumes: anonymous volumes no remaining container uses go; a named volume goes only when
  *    the policy names it; a volume any remaining container uses is never touched.
- * 4. Build cache unused for longer than the age bound goes.
+ * 4. Build cache unused for longer than the age bound goes; then, when what is left unused
+ *    still exceeds the size bound, the oldest goes until it fits.
  */
+import { formatBytes } from '../bytes.ts';
 import type { Change, Kept } from '../plan.ts';
 import type { Container, Image, Volume } from './parse.ts';
 import type { HostState } from './state.ts';
@@ -29,6 +31,8 @@ export interface ServerPolicy {
   gracePeriodHours: number;
   removeNamedVolumes: string[];
   buildCacheMaxAgeHours: number;
+  /** Bytes of unused build cache kept at most; 0 for no size bound. */
+  buildCacheMaxBytes: number;
 }
 
 export type ServerOp =
@@ -36,7 +40,8 @@ export type ServerOp =
   | { kind: 'remove-container'; id: string }
   | { kind: 'remove-image'; id: string; refs: string[] }
   | { kind: 'remove-volume'; name: string }
-  | { kind: 'prune-build-cache'; olderThanHours: number };
+  | { kind: 'prune-build-cache'; olderThanHours: number }
+  | { kind: 'shrink-build-cache'; keepBytes: number };
 
 export interface HostPlan {
   changes: Change<ServerOp>[];
@@ -155,6 +160,10 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
   if (stale.length) {
     const bytes = stale.reduce((sum, r) => sum + r.size, 0);
     change('prune build cache', `${stale.length} build cache records`, `unused for more than ${policy.buildCacheMaxAgeHours}h`, bytes, { kind: 'prune-build-cache', olderThanHours: policy.buildCacheMaxAgeHours });
+  }
+  const unusedLeft = state.cache.filter((r) => !r.inUse && !stale.includes(r)).reduce((sum, r) => sum + r.size, 0);
+  if (policy.buildCacheMaxBytes > 0 && unusedLeft > policy.buildCacheMaxBytes) {
+    change('shrink build cache', `unused build cache of ${formatBytes(unusedLeft)}`, `above the ${formatBytes(policy.buildCacheMaxBytes)} bound: the least recently used records go until it fits`, unusedLeft - policy.buildCacheMaxBytes, { kind: 'shrink-build-cache', keepBytes: policy.buildCacheMaxBytes });
   }
   return { changes, kept };
 }

@@ -14,6 +14,7 @@ export const serverSettings = {
   SERVER_GRACE_HOURS: setting.int('stopped containers younger than this many hours are kept', 24, { min: 0 }),
   SERVER_REMOVE_VOLUMES: setting.list('named volumes that may be removed when unused (others never are)'),
   SERVER_BUILD_CACHE_MAX_AGE_HOURS: setting.int('build cache unused for longer than this many hours is cleared', 168, { min: 0 }),
+  SERVER_BUILD_CACHE_MAX_SIZE: setting.bytes('unused build cache above this size is cleared, oldest first (0: no size bound)', 0),
   SSH_IDENTITY_FILE: setting.optionalString('private key for ssh (empty: ssh defaults)'),
   SSH_KNOWN_HOSTS_FILE: setting.optionalString('known_hosts file for ssh (empty: ~/.ssh/known_hosts); host keys are always checked'),
 };
