@@ -12,12 +12,13 @@ import { join } from 'node:path';
 import { isEntryPoint, main } from '../lib/pipeline.ts';
 import { localRunner } from '../lib/runner.ts';
 import { setting } from '../lib/settings.ts';
-import { defineTask, emptyOutcome, type Check } from '../lib/task.ts';
+import { defineTask, type Check } from '../lib/task.ts';
 import { applyInventory } from '../lib/inventory/apply.ts';
 import { entry, type Section } from '../lib/inventory/lists.ts';
 import { planInventory, type InventoryOp } from '../lib/inventory/planner.ts';
-import type { Plan } from '../lib/plan.ts';
-import { mentionsOf, textFiles } from '../lib/inventory/references.ts';
+import { kindOf, mentionsOf, textFiles } from '../lib/inventory/references.ts';
+import { applyRestore, planRestore, type RestoreOp } from '../lib/inventory/restore.ts';
+import type { Change, Plan } from '../lib/plan.ts';
 
 const KEEP = entry('KEEP');
 const DELETE = entry('DELETE');
@@ -109,35 +110,42 @@ export function onlyNecessaryScripts(root: string): Check {
 /** Section 7: "Documentation brought up to date": no document mentions a removed path. */
 export function documentationUpToDate(root: string): Check {
   const files = textFiles(root);
-  const docs = files.filter((f) => f.endsWith('.md') && f !== statusDocument);
+  const docs = files.filter((f) => kindOf(f) === 'doc' && f !== statusDocument);
   const read = (f: string) => readFileSync(join(root, f), 'utf8');
-  const stale = [...listedPaths('DELETE'), ...listedPaths('MERGE')].flatMap((p) => mentionsOf(root, p, docs, read).map((m) => `${m.file}:${m.line} mentions ${p}`));
+  const stale = [...listedPaths('DELETE'), ...listedPaths('MERGE')].flatMap((p) => mentionsOf(p, docs, read).map((m) => `${m.file}:${m.line} mentions ${p}`));
   return { name: 'documentation up to date', passed: stale.length === 0, figure: `${stale.length} stale mentions in ${docs.length} documents`, ...(stale.length ? { detail: stale.slice(0, 10).join('\n') } : {}) };
 }
+
+type Op = InventoryOp | RestoreOp;
 
 export const inventoryTask = defineTask({
   name: 'inventory',
   title: 'Inventory of files, scripts and docs (plan sections 1-3)',
   settings: inventorySettings,
+  options: {
+    restore: { type: 'string', help: 'undo one earlier inventory run (its name is in the report, the status document and .cleanup-trash/)' },
+  },
 
-  async plan(ctx) {
-    const plan = await planInventory(localRunner(), { root: ctx.settings.BACKEND_DIR, sections, statusDocument, force: ctx.options.force });
+  async plan(ctx): Promise<Plan<Op>> {
+    const root = ctx.settings.BACKEND_DIR;
+    const restore = ctx.options.restore;
+    const plan: Plan<Op> = typeof restore === 'string' ? await planRestore(localRunner(), root, restore) : await planInventory(localRunner(), { root, sections, statusDocument, force: ctx.options.force });
     ctx.memo('inventory:plan', () => plan);
     return plan;
   },
 
   async apply(plan, ctx) {
-    const outcome = emptyOutcome();
-    outcome.done.push(...(await applyInventory(localRunner(), plan.changes, { root: ctx.settings.BACKEND_DIR, force: ctx.options.force, today: new Date().toISOString().slice(0, 10) })));
-    return outcome;
+    const root = ctx.settings.BACKEND_DIR;
+    if (typeof ctx.options.restore === 'string') return applyRestore(localRunner(), root, plan.changes as Change<RestoreOp>[]);
+    return applyInventory(localRunner(), plan.changes as Change<InventoryOp>[], { root, force: ctx.options.force, now: new Date() });
   },
 
   async check(ctx, mode) {
     // Every removal the plan made is done. Section 7's checks (above) are verify's: they also
     // count what was held back for a person to settle.
-    const plan = ctx.memo<Plan<InventoryOp> | undefined>('inventory:plan', () => undefined);
-    if (mode === 'plan' || !plan) return [];
-    const removals = plan.changes.flatMap((c) => (c.op.kind === 'delete' ? [c.op.path] : c.op.kind === 'merge' ? [c.op.remove] : []));
+    const plan = ctx.memo<Plan<Op> | undefined>('inventory:plan', () => undefined);
+    if (mode === 'plan' || !plan || typeof ctx.options.restore === 'string') return [];
+    const removals = plan.changes.flatMap((c) => (c.op.kind === 'remove' ? [c.op.path] : []));
     const left = removals.filter((p) => existsSync(join(ctx.settings.BACKEND_DIR, p)));
     return [{ name: 'every planned removal done', passed: left.length === 0, figure: `${removals.length - left.length} of ${removals.length} removed, ${plan.refused.length} held back (see refused)`, ...(left.length ? { detail: left.join(', ') } : {}) }];
   },

@@ -1,11 +1,13 @@
 /**
  * The inventory task on temporary git repositories laid out as the plan describes, with traps:
- * a DELETE file a kept Dockerfile copies, a listed path escaping the root, a symlink pointing
- * out, an unlisted *_LEGACY* file, two setup-registry.sh copies differing by a line, a doc
- * linking a deleted file, uncommitted edits in a DELETE file.
+ * a DELETE file a kept Dockerfile copies or a kept module imports, a listed path escaping the
+ * root, a symlink pointing out, an unlisted *_LEGACY* file, two setup-registry.sh copies
+ * differing by a line, documents naming removed files, the user's own uncommitted work (staged
+ * and not), ignored byte code in a DELETE folder, a run killed between `git rm` and its commit,
+ * and runs outside git whose removed files share names.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -13,7 +15,7 @@ import * as assert from 'uvu/assert';
 import { resolveListed } from '../lib/inventory/paths.ts';
 import { lineDiff, overlap } from '../lib/inventory/similarity.ts';
 import { documentationUpToDate, legacyFilesDeleted, onlyNecessaryScripts } from '../tasks/inventory.ts';
-import { backendFiles, createBackendRepo } from './support/inventory-repo.ts';
+import { backendFiles, createBackendRepo, USER_WORK } from './support/inventory-repo.ts';
 import { runTask } from './support/run-task.ts';
 
 const dirs: string[] = [];
@@ -24,7 +26,21 @@ function repo(options: Parameters<typeof createBackendRepo>[1] = {}) {
 }
 test.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 const env = (root: string) => ({ BACKEND_DIR: root, REPORTS_DIR: join(root, '..', 'reports') });
-const gitLog = (root: string) => execFileSync('git', ['-C', root, 'log', '--format=%s'], { encoding: 'utf8' }).trim().split('\n');
+const git = (root: string, ...args: string[]) => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8' });
+const gitLog = (root: string) => git(root, 'log', '--format=%s').trim().split('\n');
+const read = (root: string, path: string) => readFileSync(join(root, path), 'utf8');
+const runs = (root: string) => readdirSync(join(root, '.cleanup-trash')).filter((r) => r !== '.gitignore').sort();
+type Item = { target: string; reason: string; action?: string };
+const byTarget = (items: Item[]) => Object.fromEntries(items.map((i) => [i.target, i.reason]));
+
+/** `npm run clean:inventory -- ARGS`, as a user types it, in this project. */
+function npmRun(args: string[], settings: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const child = spawn('npm', ['run', 'clean:inventory', '--', ...args], { cwd: process.cwd(), env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...settings }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (c) => (output += c));
+  child.stderr.on('data', (c) => (output += c));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, output })));
+}
 
 test('paths: absolute, climbing out, or through a symlink out are refused', () => {
   const root = repo({ symlinkOut: '/etc' });
@@ -40,40 +56,51 @@ test('similarity: near-identical scripts overlap highly, and the diff shows the 
   assert.equal(lineDiff(files['scripts/setup-registry.sh'], files['scripts/deploy/setup-registry.sh']), ['+ docker ps --filter name=registry']);
 });
 
-test('--yes leaves the KEEP set and the merged script, explains what it held back, and commits once', async () => {
+test('--yes removes the DELETE set, merges, updates documents, explains what it held back, and commits once', async () => {
   const root = repo({ dockerfileUsesLegacy: true, uncommittedEdit: true, symlinkOut: '/etc' });
   const run = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
   assert.is(run.code, 0, run.stderr);
   const report = run.report;
 
-  for (const gone of ['api_server/main_LEGACY.py', 'api_server/test_main_LEGACY.py', 'api_server/app_LEGACY', 'docs/GALLERY_FIXES.md', 'scripts/setup-registry.sh']) assert.not.ok(existsSync(join(root, gone)), `${gone} is gone`);
+  for (const gone of ['api_server/test_main_LEGACY.py', 'api_server/app_LEGACY', 'docs/GALLERY_FIXES.md', 'scripts/setup-registry.sh']) assert.not.ok(existsSync(join(root, gone)), `${gone} is gone`);
   for (const kept of ['api_server/webhook_main.py', 'api_server/Dockerfile.webhook', 'scripts/deploy/setup-registry.sh', 'scripts/deploy-local.sh', 'api_server/notes_LEGACY.txt', 'docs/PAYMENT_SYSTEM.md']) assert.ok(existsSync(join(root, kept)), `${kept} stays`);
-  // Held back, with reasons: the Dockerfile still copies legacy_main.py; the launcher has uncommitted edits.
-  assert.ok(existsSync(join(root, 'api_server/legacy_main.py')));
-  assert.ok(existsSync(join(root, 'api_server/run_api_server_LEGACY.py')));
-  const refused = Object.fromEntries(report.refused.map((r: { target: string; reason: string }) => [r.target, r.reason]));
+  // Held back, with reasons: the Dockerfile copies legacy_main.py; the launcher has uncommitted
+  // edits, and since it stays, main_LEGACY.py, which it imports, stays too.
+  const refused = byTarget(report.refused);
   assert.match(refused['api_server/legacy_main.py'], /still used by kept files: api_server\/Dockerfile.webhook:3 `COPY legacy_main.py \/app\/`/);
   assert.match(refused['api_server/run_api_server_LEGACY.py'], /uncommitted changes/);
-  assert.match(readFileSync(join(root, 'api_server/run_api_server_LEGACY.py'), 'utf8'), /a local edit nobody committed/, 'the edit is untouched');
-  // Merged: references point at the kept copy; the status document records the removals.
-  assert.match(readFileSync(join(root, 'docs/DEPLOYMENT.md'), 'utf8'), /`scripts\/deploy\/setup-registry.sh`/);
-  assert.match(readFileSync(join(root, 'docs/README.md'), 'utf8'), /\.\.\/scripts\/deploy\/setup-registry\.sh/);
-  assert.match(readFileSync(join(root, 'docs/STATUS_CURRENT.md'), 'utf8'), /- `api_server\/main_LEGACY\.py`/);
+  assert.match(refused['api_server/main_LEGACY.py'], /still used by kept files: api_server\/run_api_server_LEGACY.py:1 `import main_LEGACY` \(python import\)/);
+  for (const held of ['api_server/legacy_main.py', 'api_server/run_api_server_LEGACY.py', 'api_server/main_LEGACY.py']) assert.ok(existsSync(join(root, held)), `${held} stays`);
+  assert.match(read(root, 'api_server/run_api_server_LEGACY.py'), /a local edit nobody committed/, 'the edit is untouched');
+  // Section 3: references point at the kept copy, the line linking the deleted file is gone,
+  // each edit was shown as a diff, and the status document records the run.
+  assert.match(read(root, 'docs/DEPLOYMENT.md'), /`scripts\/deploy\/setup-registry.sh`/);
+  assert.match(read(root, 'docs/README.md'), /\.\.\/scripts\/deploy\/setup-registry\.sh/);
+  assert.is(read(root, 'docs/PLANNING.md'), '# Planning\n\n');
+  const changes = byTarget(report.changes);
+  assert.match(changes['docs/PLANNING.md'], /@@ line 3\n\s+- See \[gallery fixes\]\(GALLERY_FIXES.md\)\./);
+  assert.match(changes['docs/README.md'], /- - Registry: \[setup\]\(\.\.\/scripts\/setup-registry\.sh\)\n\s+\+ - Registry: \[setup\]\(\.\.\/scripts\/deploy\/setup-registry\.sh\)/);
+  const [runName] = runs(root);
+  assert.match(read(root, 'docs/STATUS_CURRENT.md'), new RegExp(`## Clean-up of \\d{4}-\\d\\d-\\d\\d \\(run ${runName}\\)[^]*- \`api_server/test_main_LEGACY\\.py\`[^]*--restore ${runName}`));
   assert.match(JSON.stringify(report.changes), /only in the kept one\): \+ docker ps --filter name=registry/);
-  // Reported, not deleted: the unlisted legacy file; the doc that links a deleted file.
-  assert.ok(report.kept.some((k: { target: string; reason: string }) => k.target === 'api_server/notes_LEGACY.txt' && /unlisted legacy candidate/.test(k.reason)));
-  assert.match(report.notes.join('\n'), /docs\/GALLERY_FIXES.md is about to go, but documents still mention it: docs\/PLANNING.md:3/);
+  // Reported, not deleted: the unlisted legacy file, named in the summary's figures.
+  assert.ok(report.kept.some((k: Item) => k.target === 'api_server/notes_LEGACY.txt' && /unlisted legacy candidate/.test(k.reason)));
+  assert.match(run.stderr, /unlisted legacy candidates: 1: api_server\/notes_LEGACY\.txt/);
   // ANALYZE answers keep or delete, and why, for every listed script.
   for (const script of ['scripts/deploy-local.sh', 'scripts/local-dev-setup.sh', 'scripts/quick-dev.sh', 'scripts/production/deploy_production_minimal.sh', 'scripts/production/fix-telegram-webhook.sh', 'scripts/production/deploy-transcription-fix.sh']) {
-    const finding = report.kept.find((k: { target: string }) => k.target === script);
+    const finding = report.kept.find((k: Item) => k.target === script);
     assert.match(finding?.reason ?? '', /suggest (KEEP|DELETE|MERGE).*: .*bytes, \d+ lines, last commit 2024-12-11/, script);
   }
-  assert.match(report.kept.find((k: { target: string }) => k.target === 'scripts/deploy-local.sh').reason, /suggest MERGE into scripts\/deploy\/webhook-remote-deploy.sh: 100% the same/);
+  assert.match(report.kept.find((k: Item) => k.target === 'scripts/deploy-local.sh').reason, /suggest MERGE into scripts\/deploy\/webhook-remote-deploy.sh: 100% the same/);
+  assert.match(report.kept.find((k: Item) => k.target === 'scripts/quick-dev.sh').reason, /suggest DELETE: nothing references it and it is untouched for over a year/);
   assert.ok(report.checks.some((c: { name: string; passed: boolean }) => c.name === 'every planned removal done' && c.passed));
-  assert.match(report.kept.find((k: { target: string }) => k.target === 'scripts/quick-dev.sh').reason, /suggest DELETE: nothing references it and it is untouched for over a year/);
-  // One commit holds it all; the user's uncommitted edit is still uncommitted.
+  // One commit holds it all, tied to its run; the report prints how to revert it.
+  const sha = git(root, 'rev-parse', 'HEAD').trim();
   assert.equal(gitLog(root)[0], 'chore(cleanup): remove legacy files, merge duplicate scripts (clean-up plan, sections 1-3)');
-  assert.match(execFileSync('git', ['-C', root, 'status', '--porcelain'], { encoding: 'utf8' }), /^ M api_server\/run_api_server_LEGACY.py$/m);
+  assert.match(git(root, 'log', '-1', '--format=%B'), new RegExp(`Cleanup-Run: ${runName}`));
+  assert.ok(report.figures.some((f: { label: string; value: string }) => f.label === 'undo' && f.value.includes(`revert --no-edit ${sha}`)));
+  assert.match(run.stderr, new RegExp(`undo: git -C \\S+ revert --no-edit ${sha}`));
+  assert.match(git(root, 'status', '--porcelain'), /^ M api_server\/run_api_server_LEGACY.py$/m);
 
   const second = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
   assert.is(second.code, 0, second.stderr);
@@ -81,28 +108,159 @@ test('--yes leaves the KEEP set and the merged script, explains what it held bac
   assert.is(gitLog(root).length, 2, 'no second commit');
 });
 
-test('the checks verify needs: legacy files, scripts, documentation', async () => {
+test("the user's uncommitted work, staged or not, is neither committed nor touched, through npm run clean:inventory", async () => {
+  const root = repo({ userWork: true });
+  const snapshot = () => ({ files: USER_WORK.map((w) => read(root, w.path)), staged: git(root, 'diff', '--cached'), unstaged: git(root, 'diff'), status: git(root, 'status', '--porcelain') });
+  const before = snapshot();
+  const run = await npmRun(['--yes'], env(root));
+  assert.is(run.code, 0, run.output);
+  assert.equal(snapshot(), before, 'every byte and the staged state of the user\'s work are as they were');
+  assert.match(run.output, /docs\/DEPLOYMENT.md {2}— edit skipped: has uncommitted changes: skipped/);
+  assert.match(run.output, /docs\/README.md {2}— edit skipped: has uncommitted changes: skipped/);
+  // The commit holds exactly the plan's paths.
+  const committed = git(root, 'show', '--name-only', '--format=', 'HEAD').trim().split('\n').sort();
+  assert.equal(committed, ['api_server/app_LEGACY/__init__.py', 'api_server/app_LEGACY/routes.py', 'api_server/legacy_main.py', 'api_server/main_LEGACY.py', 'api_server/run_api_server_LEGACY.py', 'api_server/test_main_LEGACY.py', 'docs/GALLERY_FIXES.md', 'docs/PLANNING.md', 'docs/STATUS_CURRENT.md', 'scripts/setup-registry.sh']);
+  // Once the user commits their work, the next run updates those documents too.
+  git(root, 'add', '-A');
+  git(root, 'commit', '-q', '-m', 'my work');
+  const next = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  assert.is(next.code, 0, next.stderr);
+  assert.equal(next.report.changes.map((c: Item) => c.target).sort(), ['docs/DEPLOYMENT.md', 'docs/README.md']);
+  assert.match(read(root, 'docs/DEPLOYMENT.md'), /First run `scripts\/deploy\/setup-registry.sh`, then deploy.\nMy draft of the next step.\n/);
+  assert.is(documentationUpToDate(root).passed, true, documentationUpToDate(root).detail);
+});
+
+test('a DELETE module that a kept module imports is held back with the import line', async () => {
+  const root = repo({ pythonImport: true });
+  const run = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  assert.is(run.code, 0, run.stderr);
+  assert.match(byTarget(run.report.refused)['api_server/legacy_main.py'], /DELETE held back: still used by kept files: api_server\/handlers.py:2 `from legacy_main import handler` \(python import\)/);
+  assert.ok(existsSync(join(root, 'api_server/legacy_main.py')));
+  assert.not.ok(existsSync(join(root, 'api_server/main_LEGACY.py')), 'the others go');
+});
+
+test('a DELETE folder holding ignored byte code goes whole; a second run plans nothing; restore brings all back', async () => {
+  const root = repo({ pycache: true });
+  const run = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  assert.is(run.code, 0, run.stderr);
+  assert.not.ok(existsSync(join(root, 'api_server/app_LEGACY')), 'the folder is gone, __pycache__ included');
+  assert.match(byTarget(run.report.changes)['api_server/app_LEGACY'], /with 1 file git does not track \(api_server\/app_LEGACY\/__pycache__\/routes\.cpython-311\.pyc\), moved to \.cleanup-trash\//);
+  const [runName] = runs(root);
+  assert.ok(existsSync(join(root, '.cleanup-trash', runName, 'files/api_server/app_LEGACY/__pycache__/routes.cpython-311.pyc')));
+  assert.is(git(root, 'status', '--porcelain'), '', 'the trash folder is invisible to git');
+
+  const second = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  assert.is(second.code, 0, second.stderr);
+  assert.is(second.report.summary.changes, 0, JSON.stringify(second.report.changes));
+
+  const restore = await runTask('tasks/inventory.ts', ['--restore', runName, '--yes', '--json'], env(root));
+  assert.is(restore.code, 0, restore.stderr);
+  assert.equal(restore.report.changes.map((c: Item) => c.action), ['git revert', 'put back']);
+  assert.is(read(root, 'api_server/app_LEGACY/routes.py'), 'ROUTES = []\n');
+  assert.ok(existsSync(join(root, 'api_server/app_LEGACY/__pycache__/routes.cpython-311.pyc')));
+  assert.is(read(root, 'docs/PLANNING.md'), backendFiles()['docs/PLANNING.md'], 'the document edit is undone too');
+  assert.match(gitLog(root)[0], /^Revert "chore\(cleanup\)/);
+  const again = await runTask('tasks/inventory.ts', ['--restore', runName, '--yes', '--json'], env(root));
+  assert.is(again.code, 0, again.stderr);
+  assert.is(again.report.summary.changes, 0, 'a restored run has nothing left to restore');
+  const unknown = await runTask('tasks/inventory.ts', ['--restore', 'no-such-run', '--yes'], env(root));
+  assert.is(unknown.code, 2);
+  assert.match(unknown.stderr, new RegExp(`--restore no-such-run: no such run in .*Runs there: ${runName}`));
+});
+
+test('a run SIGKILLed between git rm and its commit is finished by the next run, which says so', async () => {
+  const root = repo({ pycache: true });
+  const marks = mkdtempSync(join(tmpdir(), 'cleanup-kill-'));
+  dirs.push(marks);
+  // A real pre-commit hook holds the commit until the task process is killed, then fails it.
+  const hook = join(root, '.git/hooks/pre-commit');
+  writeFileSync(hook, `#!/bin/sh\ntouch '${marks}/paused'\nwhile [ ! -e '${marks}/release' ]; do sleep 0.1; done\nexit 1\n`);
+  chmodSync(hook, 0o755);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/inventory.ts', '--yes'], { env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...env(root) }, stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+  const deadline = Date.now() + 120_000;
+  while (!existsSync(join(marks, 'paused'))) {
+    assert.ok(Date.now() < deadline, 'the task reached its commit');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  assert.is(await exited, 'SIGKILL');
+  writeFileSync(join(marks, 'release'), '');
+  while (existsSync(join(root, '.git/index.lock'))) await new Promise((r) => setTimeout(r, 100));
+  rmSync(hook);
+  // What the kill left: removals staged, documents edited, no commit.
+  assert.match(git(root, 'status', '--porcelain'), /^D {2}api_server\/main_LEGACY.py$/m);
+  assert.match(git(root, 'status', '--porcelain'), /^M {2}docs\/PLANNING.md$/m);
+  assert.is(gitLog(root).length, 1);
+  const [runName] = runs(root);
+
+  const rerun = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  assert.is(rerun.code, 0, rerun.stderr);
+  assert.match(rerun.report.notes.join('\n'), new RegExp(`completing the earlier run ${runName}, which was interrupted before it committed`));
+  assert.match(byTarget(rerun.report.changes)['api_server/main_LEGACY.py'], /completing the earlier run .*: its removal is not committed yet/);
+  assert.match(byTarget(rerun.report.changes)['docs/PLANNING.md'], /edited by that run, not committed yet/);
+  assert.equal(runs(root), [runName], 'the same run, the same trash folder');
+  assert.is(git(root, 'status', '--porcelain'), '');
+  assert.is(gitLog(root).length, 2);
+  assert.match(git(root, 'log', '-1', '--format=%B'), new RegExp(`Cleanup-Run: ${runName}`));
+  assert.is(legacyFilesDeleted(root).passed, true);
+  assert.is(documentationUpToDate(root).passed, true, documentationUpToDate(root).detail);
+  assert.match(read(root, 'docs/STATUS_CURRENT.md'), /- `api_server\/main_LEGACY\.py`/);
+
+  const third = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  assert.is(third.code, 0, third.stderr);
+  assert.is(third.report.summary.changes, 0, JSON.stringify(third.report.changes));
+
+  // Its RESTORE.sh reverts the commit and puts the ignored byte code back into the folder.
+  const restored = execFileSync('sh', [join(root, '.cleanup-trash', runName, 'RESTORE.sh')], { cwd: tmpdir(), encoding: 'utf8' });
+  assert.match(restored, /put back api_server\/app_LEGACY\/__pycache__/);
+  assert.match(gitLog(root)[0], /^Revert "chore\(cleanup\)/);
+  assert.ok(existsSync(join(root, 'api_server/app_LEGACY/__pycache__/routes.cpython-311.pyc')));
+  assert.is(read(root, 'docs/PLANNING.md'), backendFiles()['docs/PLANNING.md']);
+  assert.is(git(root, 'status', '--porcelain'), '');
+});
+
+test('outside git: each run has its own trash folder, files of the same name never overwrite, and each run restores', async () => {
+  const root = repo();
+  rmSync(join(root, '.git'), { recursive: true, force: true });
+  const first = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  assert.is(first.code, 0, first.stderr);
+  assert.not.ok(existsSync(join(root, 'api_server/main_LEGACY.py')));
+  assert.is(read(root, 'docs/PLANNING.md'), '# Planning\n\n');
+  writeFileSync(join(root, 'api_server/main_LEGACY.py'), 'print("a second one")\n');
+  const second = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  assert.is(second.code, 0, second.stderr);
+  assert.equal(second.report.changes.map((c: Item) => c.target), ['api_server/main_LEGACY.py', 'docs/STATUS_CURRENT.md']);
+  const [run1, run2] = runs(root);
+  assert.ok(run1 && run2 && run1 !== run2, `two run folders: ${runs(root)}`);
+  assert.is(read(root, `.cleanup-trash/${run1}/files/api_server/main_LEGACY.py`), 'print("old main")\n');
+  assert.is(read(root, `.cleanup-trash/${run2}/files/api_server/main_LEGACY.py`), 'print("a second one")\n');
+  assert.match(second.stderr, new RegExp(`undo: sh \\S+/\\.cleanup-trash/${run2}/RESTORE\\.sh`));
+  const third = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  assert.is(third.report.summary.changes, 0, JSON.stringify(third.report.changes));
+
+  // Undo the second run with its RESTORE.sh, then the first through --restore.
+  const statusAfterFirst = read(root, `.cleanup-trash/${run1}/after/docs/STATUS_CURRENT.md`);
+  execFileSync('sh', [join(root, '.cleanup-trash', run2, 'RESTORE.sh')], { cwd: tmpdir() });
+  assert.is(read(root, 'api_server/main_LEGACY.py'), 'print("a second one")\n');
+  assert.is(read(root, 'docs/STATUS_CURRENT.md'), statusAfterFirst, "the second run's record is undone");
+  const restore = await runTask('tasks/inventory.ts', ['--restore', run1, '--yes', '--json'], env(root));
+  assert.is(restore.code, 0, restore.stderr);
+  assert.match(byTarget(restore.report.refused)['api_server/main_LEGACY.py'], /exists again: left alone/);
+  assert.is(read(root, 'api_server/main_LEGACY.py'), 'print("a second one")\n', 'the file put back first is not overwritten');
+  assert.is(read(root, `.cleanup-trash/${run1}/files/api_server/main_LEGACY.py`), 'print("old main")\n');
+  for (const path of ['api_server/test_main_LEGACY.py', 'api_server/app_LEGACY/routes.py', 'docs/GALLERY_FIXES.md', 'scripts/setup-registry.sh', 'docs/PLANNING.md', 'docs/README.md', 'docs/DEPLOYMENT.md', 'docs/STATUS_CURRENT.md']) assert.is(read(root, path), backendFiles()[path], `${path} is as before the first run`);
+});
+
+test('the checks verify needs pass after one run, with no hand edits', async () => {
   const root = repo();
   assert.is(legacyFilesDeleted(root).passed, false);
+  assert.is(documentationUpToDate(root).passed, false, 'PLANNING.md links the gallery fixes');
   const run = await runTask('tasks/inventory.ts', ['--yes'], env(root));
   assert.is(run.code, 0, run.stderr);
   assert.equal(legacyFilesDeleted(root), { name: 'all legacy files deleted', passed: true, figure: '0 of 6 listed legacy paths left' });
   assert.is(onlyNecessaryScripts(root).passed, true);
-  const docs = documentationUpToDate(root);
-  assert.is(docs.passed, false, 'PLANNING.md still links the deleted gallery fixes');
-  assert.match(docs.detail!, /docs\/PLANNING.md:3 mentions docs\/GALLERY_FIXES.md/);
-});
-
-test('outside git, removals go to a dated trash folder with a restore script', async () => {
-  const root = repo();
-  rmSync(join(root, '.git'), { recursive: true, force: true });
-  const run = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
-  assert.is(run.code, 0, run.stderr);
-  assert.not.ok(existsSync(join(root, 'api_server/main_LEGACY.py')));
-  const trash = join(root, '.cleanup-trash', new Date().toISOString().slice(0, 10));
-  assert.ok(existsSync(join(trash, 'api_server/main_LEGACY.py')));
-  execFileSync('sh', [join(trash, 'RESTORE.sh')], { cwd: root });
-  assert.ok(existsSync(join(root, 'api_server/main_LEGACY.py')), 'restored');
+  assert.is(documentationUpToDate(root).passed, true, documentationUpToDate(root).detail);
 });
 
 test.run();

@@ -1,68 +1,132 @@
 /**
- * Applies the inventory plan. In a git repository every removal goes through `git rm`, the
- * rewritten references and the status record are added, and one commit holds it all, touching
- * no other path (the user's other uncommitted work stays as it was). Elsewhere, removed paths
- * move into a dated trash folder with a RESTORE.sh that puts them back.
+ * Applies the inventory plan, as one run with its own trash folder (runs.ts). The run's manifest
+ * and RESTORE.sh are written before the first change, so a run killed at any point is
+ * recognised, finished by the next one, and undoable meanwhile.
+ *
+ * In git: documents are edited, tracked removals go through `git rm`, what git does not track in
+ * a removed folder (ignored caches) moves into the trash, and one commit holds exactly the
+ * plan's paths (`git commit -- PATHS`, after checking the index holds nothing else for them), so
+ * whatever else the user staged or changed stays as it was. Outside git, removals move into the
+ * trash.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { commandLine } from '../command.ts';
+import { TaskError, messageOf } from '../errors.ts';
 import type { Change } from '../plan.ts';
 import type { Runner } from '../runner.ts';
-import { git, isGitRepository } from './git.ts';
+import { emptyOutcome, type ApplyOutcome } from '../task.ts';
+import { filesInHead, git, isGitRepository, listed } from './git.ts';
 import type { InventoryOp } from './planner.ts';
-import { TRASH_DIR } from './references.ts';
+import { afterCopy, beforeCopy, readManifest, runTrailer, trashed, TRASH_DIR, writeAtomically, writeManifest, type RunManifest } from './runs.ts';
 
 export const COMMIT_MESSAGE = 'chore(cleanup): remove legacy files, merge duplicate scripts (clean-up plan, sections 1-3)';
 
 export interface InventoryApply {
   root: string;
   force: boolean;
-  today: string;
+  now: Date;
 }
 
-function rewriteReferences(root: string, file: string, from: string, to: string): void {
-  const path = join(root, file);
-  writeFileSync(path, readFileSync(path, 'utf8').split(from).join(to));
+type Edit = Extract<InventoryOp, { kind: 'edit' }>;
+const under = (file: string, path: string) => file === path || file.startsWith(`${path}/`);
+
+/** The undo line for a run: the revert of its commit in git, its RESTORE.sh elsewhere. */
+export function undoLine(root: string, run: string, commit?: string): string {
+  const restore = `npm run clean:inventory -- --restore ${run}`;
+  return commit ? `git -C ${root} revert --no-edit ${commit}   (or ${restore})` : `sh ${join(root, TRASH_DIR, run, 'RESTORE.sh')}   (or ${restore})`;
 }
 
-function record(root: string, document: string, removed: string[], today: string): void {
-  const lines = [`\n## Clean-up of ${today}\n`, 'Removed by the clean-up (plan sections 1-3); git history keeps them:', ...removed.map((p) => `- \`${p}\``), ''];
-  appendFileSync(join(root, document), lines.join('\n'));
+/** Writes the planned text over a file that still holds what the plan read; keeps the run's before/after copies. */
+function edit(root: string, run: string, op: Edit): void {
+  const path = join(root, op.file);
+  const current = existsSync(path) ? readFileSync(path, 'utf8') : null;
+  if (current !== op.before) throw new TaskError(`${op.file} changed since the plan was made: not edited. Run again to plan from what it holds now.`);
+  // The first copy is the original: a resumed run never replaces it.
+  if (op.before !== null && !existsSync(beforeCopy(root, run, op.file))) writeAtomically(beforeCopy(root, run, op.file), op.before);
+  writeAtomically(afterCopy(root, run, op.file), op.after);
+  if (current !== op.after) writeAtomically(path, op.after);
 }
 
-export async function applyInventory(runner: Runner, changes: Change<InventoryOp>[], options: InventoryApply): Promise<Change<InventoryOp>[]> {
+function moveToTrash(root: string, run: string, path: string): void {
+  const into = trashed(root, run, path);
+  if (existsSync(into)) throw new TaskError(`${path}: ${into} already exists; nothing there is overwritten. Move it aside and run again.`);
+  mkdirSync(dirname(into), { recursive: true });
+  renameSync(join(root, path), into);
+}
+
+const exists = (root: string, path: string) => existsSync(join(root, path));
+
+export async function applyInventory(runner: Runner, changes: Change<InventoryOp>[], options: InventoryApply): Promise<ApplyOutcome> {
+  const outcome = emptyOutcome();
+  if (!changes.length) return outcome;
   const { root } = options;
+  const run = changes[0].op.run;
   const inGit = await isGitRepository(runner, root);
-  const removals = changes.flatMap((c) => (c.op.kind === 'delete' ? [c.op.path] : c.op.kind === 'merge' ? [c.op.remove] : []));
-  const edited = new Set<string>();
+  const removals = changes.flatMap((c) => (c.op.kind === 'remove' ? [c.op.path] : []));
+  const edits = changes.flatMap((c) => (c.op.kind === 'edit' ? [c.op] : []));
+
+  // 1. The run's record, before any change. A fresh run claims a folder no other run has.
+  const earlier = readManifest(root, run);
+  if (earlier?.state === 'done') throw new TaskError(`run ${run} is already recorded as finished in ${TRASH_DIR}/${run}: nothing was changed. Run again to plan afresh.`);
+  if (!earlier) {
+    mkdirSync(join(root, TRASH_DIR), { recursive: true });
+    mkdirSync(join(root, TRASH_DIR, run)); // fails if another run took the name meanwhile
+  }
+  const manifest: RunManifest = earlier ?? { run, git: inGit, state: 'applying', startedAt: options.now.toISOString(), removed: [], moved: [], edits: [] };
+  const add = (list: string[], items: string[]) => list.push(...items.filter((i) => !list.includes(i)));
+  if (inGit) add(manifest.removed, removals);
+  add(manifest.moved, removals);
+  for (const op of edits) if (!manifest.edits.some((e) => e.file === op.file)) manifest.edits.push({ file: op.file, created: op.before === null && !existsSync(join(root, op.file)) });
+  writeManifest(root, manifest);
+
+  // 2. Documents and references.
+  const edited: string[] = [];
   for (const change of changes) {
-    if (change.op.kind !== 'merge') continue;
-    for (const file of change.op.rewrite) {
-      rewriteReferences(root, file, change.op.remove, change.op.keep);
-      edited.add(file);
+    if (change.op.kind !== 'edit') continue;
+    try {
+      edit(root, run, change.op);
+      edited.push(change.op.file);
+      outcome.done.push(change);
+    } catch (error) {
+      outcome.failed.push({ action: change.action, target: change.target, error: messageOf(error) });
     }
   }
-  for (const change of changes) {
-    if (change.op.kind !== 'record') continue;
-    record(root, change.op.document, change.op.removed, options.today);
-    edited.add(change.op.document);
-  }
+  manifest.edits = manifest.edits.filter((e) => edited.includes(e.file) || (earlier?.edits ?? []).some((x) => x.file === e.file));
+
+  // 3. Removals. In git, what git does not track (ignored caches) is left by `git rm`: it goes to the trash.
+  const headFiles = inGit ? await filesInHead(runner, root, removals) : [];
+  if (inGit && removals.length) await runner.run(git.remove(root, removals, options.force));
+  for (const path of removals) if (exists(root, path)) moveToTrash(root, run, path);
+  outcome.done.push(...changes.filter((c) => c.op.kind === 'remove'));
+
+  // 4. One commit with exactly the plan's paths, after checking the index holds nothing else for them.
+  let commit: string | undefined;
   if (inGit) {
-    if (removals.length) await runner.run(git.remove(root, removals, options.force));
-    if (edited.size) await runner.run(git.add(root, [...edited]));
-    await runner.run(git.commit(root, COMMIT_MESSAGE, [...removals, ...edited]));
-  } else if (removals.length) {
-    const trash = join(root, TRASH_DIR, options.today.replace(/:/g, '-'));
-    const restore: string[] = [];
-    for (const path of removals) {
-      const into = join(trash, path);
-      mkdirSync(dirname(into), { recursive: true });
-      renameSync(join(root, path), into);
-      restore.push(commandLine(['mv', join(TRASH_DIR, options.today.replace(/:/g, '-'), path), path]));
+    if (edited.length) await runner.run(git.add(root, edited));
+    const paths = [...removals.filter((p) => headFiles.some((f) => under(f, p))), ...edited];
+    if (paths.length) {
+      const staged = await listed(runner, git.staged(root, paths));
+      const unstaged = await listed(runner, git.unstaged(root, paths));
+      const removedFiles = headFiles.filter((f) => removals.some((p) => under(f, p)));
+      const unexpected = staged.filter((f) => !removedFiles.includes(f) && !edited.includes(f));
+      const missing = removedFiles.filter((f) => !staged.includes(f));
+      if (unexpected.length || missing.length || unstaged.length)
+        throw new TaskError(
+          `the index does not hold exactly the plan's changes, so nothing was committed: ${[unexpected.length ? `unexpected ${unexpected.join(', ')}` : '', missing.length ? `not staged ${missing.join(', ')}` : '', unstaged.length ? `changed in the working tree meanwhile ${unstaged.join(', ')}` : ''].filter(Boolean).join('; ')}. Run again to plan from what is there.`,
+        );
+      if (staged.length) {
+        await runner.run(git.commit(root, COMMIT_MESSAGE, runTrailer(run), paths));
+        commit = (await runner.run(git.head(root))).stdout.trim();
+      }
     }
-    const script = join(trash, 'RESTORE.sh');
-    appendFileSync(script, `${existsSync(script) ? '' : '#!/bin/sh\n# Run from BACKEND_DIR to put back what the clean-up moved here.\nset -e\n'}${restore.join('\n')}\n`);
   }
-  return changes;
+  outcome.done.push(...changes.filter((c) => c.op.kind === 'close'));
+
+  // 5. The run is finished (a failed edit leaves it open: the next run completes it).
+  if (!outcome.failed.length) manifest.state = 'done';
+  if (commit) manifest.commit = commit;
+  writeManifest(root, manifest);
+  const undo = undoLine(root, run, commit ?? (inGit ? manifest.commit : undefined));
+  outcome.figures.push({ label: 'undo', value: undo });
+  return outcome;
 }

@@ -1,24 +1,39 @@
 /**
- * Builds the inventory plan from the lists and what BACKEND_DIR holds: DELETE and MERGE become
- * changes unless something holds them back (an unsafe path, uncommitted edits, a kept file that
- * still uses them — each refusal says why and how to proceed); ANALYZE, CONSOLIDATE and UPDATE
- * become findings with a suggested verdict; legacy-looking files no list names are reported.
+ * Builds the inventory plan from the lists and what BACKEND_DIR holds. Every decision is made
+ * here and shown; apply only carries it out:
+ *
+ * - DELETE and MERGE removals, unless something holds them back (an unsafe path, uncommitted
+ *   work in them, a kept file that still uses them: each refusal says why and how to proceed);
+ * - document edits (section 3): each line naming a removed file rewritten to the kept copy or
+ *   dropped, shown as a diff; references in code to a merged copy rewritten; a file with
+ *   uncommitted changes is never edited (it is shown as skipped);
+ * - the status document's record of the run;
+ * - what an interrupted earlier run left undone (the plan says it is completing that run).
+ *
+ * ANALYZE, CONSOLIDATE, KEEP and unlisted candidates are findings (findings.ts).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { globbySync } from 'globby';
 import { emptyPlan, type Plan } from '../plan.ts';
 import type { Runner } from '../runner.ts';
-import { isGitRepository, lastCommit, uncommitted } from './git.ts';
-import { LEGACY_PATTERNS, type Section } from './lists.ts';
+import { editDocument, type Gone } from './doc-edits.ts';
+import { analyze, consolidate, keptAsListed, unlistedCandidates, type Target } from './findings.ts';
+import { assertNoIndexLock, filesInHead, git, isGitRepository, listed as listFiles, runCommit, uncommitted } from './git.ts';
+import type { Section } from './lists.ts';
 import { resolveListed } from './paths.ts';
-import { mentionsOf, textFiles, TRASH_DIR, type Mention } from './references.ts';
+import { kindOf, mentionsOf, textFiles, where } from './references.ts';
+import { afterCopy, listRuns, newRunId, runTrailer, TRASH_DIR, type RunManifest } from './runs.ts';
 import { lineDiff, overlap } from './similarity.ts';
+import { usesIn } from './uses.ts';
 
 export type InventoryOp =
-  | { kind: 'delete'; path: string }
-  | { kind: 'merge'; remove: string; keep: string; rewrite: string[] }
-  | { kind: 'record'; document: string; removed: string[] };
+  /** In git: `git rm` what is tracked, move what git does not track into the trash, commit. Elsewhere: move into the trash. */
+  | { kind: 'remove'; run: string; path: string }
+  /** Write `after` over a file that still holds `before` (null: the file does not exist yet). */
+  | { kind: 'edit'; run: string; file: string; before: string | null; after: string }
+  /** An interrupted run whose every change is made: mark it finished. */
+  | { kind: 'close'; run: string };
 
 export interface InventoryOptions {
   root: string;
@@ -28,30 +43,66 @@ export interface InventoryOptions {
   now?: number;
 }
 
-const DAY = 86_400_000;
+/** How many unlisted candidates the summary names (the rest are counted, and all are in the report). */
+const NAMED_CANDIDATES = 10;
+
 const join2 = (folder: string, path: string) => (folder === '.' ? path : posix.join(folder, path));
+const under = (file: string, path: string) => file === path || file.startsWith(`${path}/`);
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function sizeOf(root: string, path: string): number {
-  const files = statSync(join(root, path)).isDirectory() ? globbySync('**/*', { cwd: join(root, path), dot: true }).map((f) => join(root, path, f)) : [join(root, path)];
-  return files.reduce((sum, file) => sum + statSync(file).size, 0);
+  const absolute = join(root, path);
+  if (!existsSync(absolute)) return 0;
+  const files = lstatSync(absolute).isDirectory() ? globbySync('**/*', { cwd: absolute, dot: true, followSymbolicLinks: false }).map((f) => join(absolute, f)) : [absolute];
+  return files.reduce((sum, file) => sum + lstatSync(file).size, 0);
 }
 
-function where(mentions: Mention[]): string {
-  return mentions.slice(0, 4).map((m) => `${m.file}:${m.line} \`${m.text}\``).join('; ') + (mentions.length > 4 ? `; and ${mentions.length - 4} more` : '');
+const onDisk = (root: string, path: string) => {
+  try {
+    lstatSync(join(root, path));
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+interface Removal {
+  path: string;
+  /** DELETE: the plan's note; MERGE: the pair. */
+  note: string;
+  keep?: string;
+}
+
+/** The run an earlier apply left unfinished: killed before its commit (git) or before its end. */
+async function interruptedRun(runner: Runner, root: string, inGit: boolean): Promise<RunManifest | undefined> {
+  for (const manifest of listRuns(root).reverse()) {
+    if (manifest.state === 'done') continue;
+    if (inGit && (await runCommit(runner, root, runTrailer(manifest.run))).sha) continue; // committed, killed before writing "done"
+    return manifest;
+  }
+  return undefined;
 }
 
 export async function planInventory(runner: Runner, options: InventoryOptions): Promise<Plan<InventoryOp>> {
-  const { root, force } = options;
+  const { root, force, statusDocument } = options;
   const now = options.now ?? Date.now();
   const plan = emptyPlan<InventoryOp>('inventory');
   const inGit = await isGitRepository(runner, root);
+  if (inGit) await assertNoIndexLock(runner, root);
+  const earlier = await interruptedRun(runner, root, inGit);
+  const run = earlier?.run ?? newRunId(root, new Date(now));
+  const completing = earlier ? `completing the earlier run ${run}: ` : '';
   const files = textFiles(root);
   const cache = new Map<string, string>();
   const contents = (file: string) => cache.get(file) ?? (cache.set(file, readFileSync(join(root, file), 'utf8')), cache.get(file)!);
+  const exists = (path: string) => {
+    const r = resolveListed(root, path);
+    return r.ok && r.exists;
+  };
 
   // Expand the lists into concrete, safe paths.
   const listed = new Set<string>();
-  const targets: { path: string; verdict: string; note: string }[] = [];
+  const targets: Target[] = [];
   for (const section of options.sections) {
     for (const e of section.entries) {
       const path = join2(section.folder, e.path);
@@ -62,8 +113,9 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
           plan.refused.push({ target: match, reason: `${e.verdict} refused: ${resolved.reason}`, remedy: 'fix the path in tasks/inventory.ts' });
           continue;
         }
-        listed.add(resolved.relative.replace(/\/+$/, ''));
-        targets.push({ path: resolved.relative.replace(/\/+$/, ''), verdict: e.verdict, note: e.note });
+        const clean = resolved.relative.replace(/\/+$/, '');
+        listed.add(clean);
+        targets.push({ path: clean, verdict: e.verdict, note: e.note });
       }
     }
     for (const pair of section.merge ?? []) {
@@ -71,127 +123,150 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
       listed.add(join2(section.folder, pair.remove));
     }
   }
-  const exists = (path: string) => {
-    const r = resolveListed(root, path);
-    return r.ok && r.exists;
-  };
-  const doomed = new Set(targets.filter((t) => t.verdict === 'DELETE' && exists(t.path)).map((t) => t.path));
   const pairs = options.sections.flatMap((s) => (s.merge ?? []).map((p) => ({ ...p, keep: join2(s.folder, p.keep), remove: join2(s.folder, p.remove) })));
-  for (const pair of pairs) if (exists(pair.remove)) doomed.add(pair.remove);
-  const keptFiles = files.filter((f) => ![...doomed].some((d) => f === d || f.startsWith(`${d}/`)));
-  const dirty = inGit ? await uncommitted(runner, root, [...doomed]) : new Set<string>();
-  const isDirty = (path: string) => [...dirty].some((d) => d === path || d.startsWith(`${path}/`));
-  const removed: string[] = [];
+  const wanted: Removal[] = [...targets.filter((t) => t.verdict === 'DELETE').map((t) => ({ path: t.path, note: `DELETE in the plan: ${t.note}` })), ...pairs.map((p) => ({ path: p.remove, keep: p.keep, note: `MERGE into ${p.keep} in the plan (${p.note})` }))];
 
-  // DELETE.
-  for (const t of targets.filter((t) => t.verdict === 'DELETE')) {
-    if (!doomed.has(t.path)) continue; // already gone: nothing to do
-    const mentions = mentionsOf(root, t.path, keptFiles, contents);
-    const code = mentions.filter((m) => m.kind === 'code');
-    if (isDirty(t.path) && !force) {
-      plan.refused.push({ target: t.path, reason: 'DELETE held back: it has uncommitted changes, which deleting would lose', remedy: 'commit or stash them, or rerun with --force' });
+  // What is still there to remove: on disk, or (in git) gone from disk but still committed.
+  const headFiles = inGit ? await filesInHead(runner, root, wanted.map((w) => w.path)) : [];
+  const committed = (path: string) => headFiles.some((f) => under(f, path));
+  const pending = wanted.filter((w) => onDisk(root, w.path) || committed(w.path));
+  const dirty = inGit ? await uncommitted(runner, root, pending.map((w) => w.path)) : new Set<string>();
+  const dirtyUnder = (path: string) => [...dirty].filter((d) => under(d, path));
+
+  const removing = new Map<string, Removal>();
+  for (const w of pending) {
+    const pair = pairs.find((p) => p.remove === w.path);
+    if (pair && !exists(pair.keep)) {
+      plan.refused.push({ target: w.path, reason: `MERGE held back: the copy to keep, ${pair.keep}, does not exist`, remedy: 'fix the pair in tasks/inventory.ts' });
       continue;
     }
-    if (code.length && !force) {
-      plan.refused.push({ target: t.path, reason: `DELETE held back: still used by kept files: ${where(code)}`, remedy: 'remove those uses first, or rerun with --force' });
+    if (dirtyUnder(w.path).length && !force) {
+      plan.refused.push({ target: w.path, reason: `${w.keep ? 'MERGE' : 'DELETE'} held back: it has uncommitted changes, which removing would lose (${dirtyUnder(w.path).slice(0, 3).join(', ')})`, remedy: 'commit or stash them, or rerun with --force' });
       continue;
     }
-    removed.push(t.path);
-    plan.changes.push({
-      action: inGit ? 'git rm' : `move to ${TRASH_DIR}`,
-      target: t.path,
-      reason: `DELETE in the plan: ${t.note}${code.length ? ` (forced although used by ${where(code)})` : ''}${isDirty(t.path) ? ' (forced: its uncommitted changes are lost)' : ''}`,
-      bytes: sizeOf(root, t.path),
-      op: { kind: 'delete', path: t.path },
-    });
+    removing.set(w.path, w);
   }
 
-  // MERGE: keep the canonical copy, remove the other, point its references at the canonical path.
-  for (const pair of pairs) {
-    if (!exists(pair.remove)) continue;
-    if (!exists(pair.keep)) {
-      plan.refused.push({ target: pair.remove, reason: `MERGE held back: the copy to keep, ${pair.keep}, does not exist`, remedy: 'fix the pair in tasks/inventory.ts' });
+  // Files the user changed and has not committed are never edited (nor swept into our commit);
+  // an edit an interrupted run of ours made is recognised by its recorded text.
+  const editCandidates = files.filter((f) => f !== statusDocument && !wanted.some((w) => under(f, w.path)));
+  const dirtyFiles = inGit ? await uncommitted(runner, root, [...editCandidates, statusDocument]) : new Set<string>();
+  const oursFromEarlier = (file: string) => Boolean(earlier?.edits.some((e) => e.file === file)) && existsSync(afterCopy(root, run, file)) && existsSync(join(root, file)) && readFileSync(afterCopy(root, run, file), 'utf8') === contents(file);
+  const userChanged = (file: string) => dirtyFiles.has(file) && !oursFromEarlier(file) && !force;
+
+  // A removal a kept file still uses is held back, with the referrer's path and line. Holding one
+  // back keeps its files, whose own uses may hold back another: repeat until nothing changes.
+  const merges = () => [...removing.values()].filter((r) => r.keep).map((r) => ({ path: r.path, keep: r.keep }));
+  for (let changed = true; changed; ) {
+    changed = false;
+    const kept = files.filter((f) => ![...removing.keys()].some((p) => under(f, p)));
+    for (const removal of [...removing.values()]) {
+      const uses = mentionsOf(removal.path, kept, contents).filter((m) => m.kind === 'code');
+      // A use of a merged copy is rewritten to the kept one, where a text edit can follow it.
+      const remaining = uses.filter((use) => !removal.keep || userChanged(use.file) || usesIn(use.file, editDocument(use.file, use.text, merges(), { bareName: false }).text, removal.path).length > 0);
+      if (!remaining.length) continue;
+      if (force) {
+        removal.note += ` (forced although used by ${where(remaining)})`;
+        continue;
+      }
+      const blocked = remaining.filter((u) => userChanged(u.file) && removal.keep);
+      plan.refused.push({
+        target: removal.path,
+        reason: `${removal.keep ? 'MERGE' : 'DELETE'} held back: still used by kept files: ${where(remaining)}${blocked.length ? ` (${blocked[0].file} has uncommitted changes, so its reference is not rewritten)` : ''}`,
+        remedy: 'remove those uses first, or rerun with --force',
+      });
+      removing.delete(removal.path);
+      changed = true;
+    }
+  }
+
+  // Removals, in the lists' order.
+  const ignoredOf = async (path: string) => (inGit && onDisk(root, path) ? await listFiles(runner, git.ignored(root, path)) : []);
+  for (const removal of removing.values()) {
+    const present = onDisk(root, removal.path);
+    const ignored = await ignoredOf(removal.path);
+    const action = removal.keep ? 'merge' : !present ? 'commit removal' : inGit ? 'git rm' : `move to ${TRASH_DIR}`;
+    const details = [
+      !present ? `${completing || 'already gone from the working tree; '}its removal is not committed yet` : '',
+      ignored.length ? `with ${plural(ignored.length, 'file')} git does not track (${ignored.slice(0, 3).join(', ')}${ignored.length > 3 ? ', …' : ''}), moved to ${TRASH_DIR}/${run}/files/` : '',
+      force && dirtyUnder(removal.path).length ? 'forced: its uncommitted changes go to the trash or are lost' : '',
+    ].filter(Boolean);
+    let reason = removal.note + (details.length ? `; ${details.join('; ')}` : '');
+    if (removal.keep && present) {
+      const a = contents(removal.keep);
+      const b = contents(removal.path);
+      const diff = lineDiff(b, a);
+      reason = `${removal.note}: ${Math.round(overlap(a, b) * 100)}% the same; ${diff.length ? `differences (- only in the removed copy, + only in the kept one): ${diff.slice(0, 6).join(' | ')}` : 'identical'}`;
+    }
+    plan.changes.push({ action, target: removal.keep ? `${removal.path} into ${removal.keep}` : removal.path, reason, bytes: sizeOf(root, removal.path), op: { kind: 'remove', run, path: removal.path } });
+  }
+
+  // Section 3: edits of every kept file that names a removed path (documents) or uses a merged
+  // copy (code). Paths already gone count too: a document still naming them is out of date.
+  const refusedPaths = new Set(plan.refused.map((r) => r.target));
+  const gone: Gone[] = wanted.filter((w) => removing.has(w.path) || (!refusedPaths.has(w.path) && !pending.includes(w))).map((w) => ({ path: w.path, ...(w.keep ? { keep: w.keep } : {}) }));
+  const keptNow = editCandidates.filter((f) => ![...removing.keys()].some((p) => under(f, p)));
+  for (const file of keptNow) {
+    const doc = kindOf(file) === 'doc';
+    const relevant = doc ? gone : gone.filter((g) => g.keep);
+    if (!relevant.some((g) => usesIn(file, contents(file), g.path).length)) continue;
+    const edit = editDocument(file, contents(file), relevant, { bareName: doc });
+    if (!edit.diff.length) continue;
+    if (userChanged(file)) {
+      plan.refused.push({ target: file, reason: `edit skipped: has uncommitted changes: skipped (it names ${relevant.filter((g) => usesIn(file, contents(file), g.path).length).map((g) => g.path).join(', ')}); wanted:\n${indent(edit.diff)}`, remedy: 'commit or stash your changes and run again, or rerun with --force' });
       continue;
     }
-    if (isDirty(pair.remove) && !force) {
-      plan.refused.push({ target: pair.remove, reason: 'MERGE held back: it has uncommitted changes', remedy: 'commit or stash them, or rerun with --force' });
-      continue;
+    const forced = dirtyFiles.has(file) && !oursFromEarlier(file) ? ' (forced: your uncommitted changes in it are committed with the clean-up)' : '';
+    plan.changes.push({ action: doc ? 'update document' : 'rewrite reference', target: file, reason: `UPDATE (plan section 3): ${doc ? 'lines naming removed files rewritten to the kept copy, or dropped' : 'points at the kept copy'}${forced}:\n${indent(edit.diff)}`, bytes: 0, op: { kind: 'edit', run, file, before: contents(file), after: edit.text } });
+  }
+  // Edits an interrupted run made but did not commit: commit them as they are.
+  for (const file of inGit ? (earlier?.edits ?? []).map((e) => e.file) : []) {
+    if (plan.changes.some((c) => c.op.kind === 'edit' && c.op.file === file) || !dirtyFiles.has(file) || !oursFromEarlier(file)) continue;
+    plan.changes.push({ action: 'commit edit', target: file, reason: `${completing}edited by that run, not committed yet`, bytes: 0, op: { kind: 'edit', run, file, before: contents(file), after: contents(file) } });
+  }
+
+  // The status document records what this run removes (plan section 3, UPDATE).
+  const removed = [...removing.keys()];
+  if (removed.length && !plan.changes.some((c) => c.op.kind === 'edit' && c.op.file === statusDocument) && !oursFromEarlier(statusDocument)) {
+    const before = existsSync(join(root, statusDocument)) ? contents(statusDocument) : null;
+    if (before !== null && userChanged(statusDocument)) {
+      plan.refused.push({ target: statusDocument, reason: 'record of the run skipped: has uncommitted changes: skipped', remedy: 'commit or stash your changes and run again, or rerun with --force' });
+    } else {
+      const edited = plan.changes.filter((c) => c.op.kind === 'edit').map((c) => c.target);
+      const record = statusRecord(run, new Date(now), removed, edited);
+      plan.changes.push({ action: before === null ? 'create status document' : 'record in status document', target: statusDocument, reason: `UPDATE in the plan: record this run (${plural(removed.length, 'path')} removed, ${plural(edited.length, 'file')} updated, how to undo it)`, bytes: 0, op: { kind: 'edit', run, file: statusDocument, before, after: `${before ?? '# Current status\n'}${record}` } });
     }
-    const a = contents(pair.keep);
-    const b = contents(pair.remove);
-    const diff = lineDiff(b, a);
-    const rewrite = [...new Set(mentionsOf(root, pair.remove, keptFiles, (f) => contents(f)).filter((m) => mentionsPath(contents(m.file), pair.remove)).map((m) => m.file))];
-    removed.push(pair.remove);
-    plan.changes.push({
-      action: 'merge',
-      target: `${pair.remove} into ${pair.keep}`,
-      reason: `MERGE in the plan (${pair.note}): ${Math.round(overlap(a, b) * 100)}% the same; ${diff.length ? `differences (- only in the removed copy, + only in the kept one): ${diff.slice(0, 6).join(' | ')}` : 'identical'}${rewrite.length ? `; references updated in ${rewrite.join(', ')}` : ''}`,
-      bytes: statSync(join(root, pair.remove)).size,
-      op: { kind: 'merge', remove: pair.remove, keep: pair.keep, rewrite },
-    });
   }
+  if (earlier && !plan.changes.length) plan.changes.push({ action: 'close run', target: `${TRASH_DIR}/${run}`, reason: `${completing}everything it set out to do is done; mark it finished`, bytes: 0, op: { kind: 'close', run } });
 
-  // ANALYZE: a suggested verdict per script or document, with the figures it rests on.
-  const sameKind = (path: string) => (/\.(sh|py)$/.test(path) ? (f: string) => /\.(sh|py)$/.test(f) : (f: string) => f.endsWith('.md'));
-  for (const t of targets.filter((t) => t.verdict === 'ANALYZE')) {
-    if (!exists(t.path)) continue;
-    const text = contents(t.path);
-    const referrers = [...new Set(mentionsOf(root, t.path, keptFiles, contents).map((m) => m.file))];
-    const commit = inGit ? await lastCommit(runner, root, t.path) : undefined;
-    const age = commit ? Math.floor((now - Date.parse(commit.date)) / DAY) : undefined;
-    const twin = keptFiles
-      .filter((f) => f !== t.path && sameKind(t.path)(f) && contents(f).trim())
-      .map((s) => ({ s, o: overlap(text, contents(s)) }))
-      .sort((x, y) => y.o - x.o)[0];
-    const suggestion =
-      twin && twin.o >= 0.8
-        ? `suggest MERGE into ${twin.s}: ${Math.round(twin.o * 100)}% the same once comments are set aside`
-        : referrers.length === 0 && age !== undefined && age > 365
-          ? 'suggest DELETE: nothing references it and it is untouched for over a year'
-          : referrers.length === 0
-            ? 'suggest DELETE after review: nothing references it'
-            : `suggest KEEP: used by ${referrers.slice(0, 3).join(', ')}`;
-    const lines = text.split('\n').length;
-    plan.kept.push({
-      target: t.path,
-      reason: `ANALYZE (${t.note}): ${suggestion}. ${statSync(join(root, t.path)).size} bytes, ${lines} lines, last commit ${commit ? `${commit.date.slice(0, 10)} (${age} days ago)` : 'unknown'}, referenced by ${referrers.length ? referrers.join(', ') : 'nothing'}${twin ? `, closest file ${twin.s} (${Math.round(twin.o * 100)}% overlap)` : ''}`,
-    });
-  }
+  // Findings: nothing changes for these.
+  const keptFiles = files.filter((f) => ![...removing.keys()].some((p) => under(f, p)));
+  const findings = { root, inGit, now, targets, keptFiles, exists, contents };
+  plan.kept.push(...(await analyze(runner, findings)), ...consolidate(findings), ...keptAsListed(findings));
+  const candidates = unlistedCandidates(root, listed);
+  for (const candidate of candidates) plan.kept.push({ target: candidate, reason: 'unlisted legacy candidate: looks legacy by its name, but no list names it, so it is not deleted (add it to a DELETE list to remove it)' });
 
-  // CONSOLIDATE: how much the group overlaps, and a proposal.
-  for (const t of targets.filter((t) => t.verdict === 'CONSOLIDATE')) {
-    if (!exists(t.path)) continue;
-    const group = targets.filter((g) => g.verdict === 'CONSOLIDATE' && g.note === t.note && exists(g.path)).map((g) => g.path);
-    if (group[0] !== t.path) continue;
-    const scores = group.flatMap((a, i) => group.slice(i + 1).map((b) => `${a} ~ ${b} ${Math.round(overlap(contents(a), contents(b)) * 100)}%`));
-    plan.kept.push({ target: `${group.length} scripts: ${group.join(', ')}`, reason: `CONSOLIDATE (${t.note}): overlaps ${scores.join('; ') || 'none'}. Proposal: fold them into scripts/deploy/webhook-remote-deploy.sh with options, then list the rest as DELETE` });
-  }
-
-  // KEEP: say so, and say when a listed file is missing.
-  for (const t of targets.filter((t) => t.verdict === 'KEEP' || t.verdict === 'UPDATE')) plan.kept.push({ target: t.path, reason: exists(t.path) ? `${t.verdict} in the plan: ${t.note}` : `${t.verdict} in the plan, but it does not exist` });
-
-  // UPDATE: every document mention of a path that is gone or about to go (merged ones are rewritten).
-  const gone = [...targets.filter((t) => t.verdict === 'DELETE').map((t) => t.path), ...pairs.map((p) => p.remove)];
-  const rewritten = new Set(plan.changes.flatMap((c) => (c.op.kind === 'merge' ? c.op.rewrite : [])));
-  for (const path of gone) {
-    const docMentions = mentionsOf(root, path, keptFiles, contents).filter((m) => m.kind === 'doc' && !rewritten.has(m.file) && m.file !== options.statusDocument);
-    if (docMentions.length) plan.notes.push(`UPDATE: ${path} ${doomed.has(path) ? 'is about to go' : 'is gone'}, but documents still mention it: ${where(docMentions)}`);
-  }
-
-  // Unlisted legacy candidates: reported, never deleted unasked.
-  for (const candidate of globbySync(LEGACY_PATTERNS, { cwd: root, dot: true, onlyFiles: false, ignore: ['.git/**', `${TRASH_DIR}/**`] })) {
-    if (!listed.has(candidate.replace(/\/+$/, '')) && ![...listed].some((l) => candidate.startsWith(`${l}/`))) plan.kept.push({ target: candidate, reason: 'unlisted legacy candidate: looks legacy by its name, but no list names it, so it is not deleted (add it to a DELETE list to remove it)' });
-  }
-
-  // The status document records what this run removes.
-  if (removed.length && exists(options.statusDocument)) {
-    plan.changes.push({ action: 'record in status document', target: options.statusDocument, reason: `UPDATE in the plan: list the ${removed.length} paths this clean-up removes`, bytes: 0, op: { kind: 'record', document: options.statusDocument, removed } });
-  }
+  if (earlier) plan.notes.push(`This run is ${completing.replace(/: $/, '')}, which was interrupted before it ${inGit ? 'committed' : 'finished'}; it finishes it in the same trash folder${inGit ? ' and one commit' : ''}.`);
   plan.figures.push({ label: 'backend repository', value: `${root} (${inGit ? 'git: removals are committed, history keeps them' : `not git: removals go to ${TRASH_DIR}/, restorable`})` });
+  if (plan.changes.length) plan.figures.push({ label: 'run', value: `${run}${earlier ? ' (an interrupted earlier run, completed now)' : ''}: undo it with npm run clean:inventory -- --restore ${run}, or sh ${TRASH_DIR}/${run}/RESTORE.sh` });
+  plan.figures.push({ label: 'unlisted legacy candidates', value: candidates.length ? `${candidates.length}: ${candidates.slice(0, NAMED_CANDIDATES).join(', ')}${candidates.length > NAMED_CANDIDATES ? `, and ${candidates.length - NAMED_CANDIDATES} more in the report` : ''} (not deleted: add them to a DELETE list in tasks/inventory.ts to remove them)` : '0' });
   return plan;
 }
 
-/** Whether the text names the file by its path (a link we can rewrite), not just its name. */
-function mentionsPath(text: string, path: string): boolean {
-  return text.includes(path);
+const indent = (diff: string[]) => diff.map((line) => `         ${line}`).join('\n');
+
+/** The status document's record of one run. */
+export function statusRecord(run: string, when: Date, removed: string[], edited: string[]): string {
+  return [
+    '',
+    `## Clean-up of ${when.toISOString().slice(0, 10)} (run ${run})`,
+    '',
+    'Removed by the clean-up (plan sections 1-3):',
+    ...removed.map((p) => `- \`${p}\``),
+    ...(edited.length ? ['', 'Updated to match:', ...edited.map((p) => `- \`${p}\``)] : []),
+    '',
+    `Undo: \`npm run clean:inventory -- --restore ${run}\`.`,
+    '',
+  ].join('\n');
 }
+

@@ -1,21 +1,19 @@
 /**
- * Who mentions a file: every text file of the repository is searched for the path and for the
- * file's name standing alone. Mentions from code and configuration (Dockerfiles, compose files,
- * scripts, package and CI files) hold a deletion back; mentions from documents are what UPDATE
- * lists, since a document pointing at a removed file is to be fixed, not a reason to keep it.
+ * Who uses or mentions a file: every text file of the repository (git-ignored files, .git and
+ * the trash aside) is read by the pure finder in uses.ts. Uses from code and configuration
+ * (imports, scripts, Dockerfiles, compose files, CI, units, crontabs) hold a deletion back;
+ * mentions from documents become edits (plan section 3), since a document pointing at a removed
+ * file is to be fixed, not a reason to keep it.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { globbySync } from 'globby';
+import { TRASH_DIR } from './runs.ts';
+import { usesIn, type Use } from './uses.ts';
 
-export interface Mention {
-  file: string;
-  line: number;
-  text: string;
+export interface Mention extends Use {
   kind: 'code' | 'doc';
 }
-
-export const TRASH_DIR = '.cleanup-trash';
 
 export function kindOf(file: string): Mention['kind'] {
   return /\.(md|markdown|rst|txt|adoc)$/i.test(file) ? 'doc' : 'code';
@@ -33,27 +31,13 @@ export function textFiles(root: string): string[] {
   });
 }
 
-function pattern(path: string): RegExp {
-  const clean = path.replace(/\/+$/, '');
-  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  // The whole path; or the name alone (or as ./name), but not under another folder: a mention
-  // of scripts/deploy/setup-registry.sh is not one of scripts/setup-registry.sh.
-  const end = '(?![\\w-]|\\.\\w)';
-  return new RegExp(`(?:(?<![\\w.-])${escape(clean)}|(?:(?<![\\w./-])|(?<=(?<![\\w.])\\./))${escape(basename(clean))})${end}`);
+/** Uses and mentions of `target` in `files`, skipping the target itself and files inside it. */
+export function mentionsOf(target: string, files: string[], contents: (file: string) => string): Mention[] {
+  const clean = target.replace(/\/+$/, '');
+  return files.filter((file) => file !== clean && !file.startsWith(`${clean}/`)).flatMap((file) => usesIn(file, contents(file), clean).map((use) => ({ ...use, kind: kindOf(file) })));
 }
 
-/** Mentions of `target` in `files`, skipping the target itself and files inside it. */
-export function mentionsOf(root: string, target: string, files: string[], contents: (file: string) => string): Mention[] {
-  const clean = target.replace(/\/+$/, '');
-  const matcher = pattern(clean);
-  const found: Mention[] = [];
-  for (const file of files) {
-    if (file === clean || file.startsWith(`${clean}/`)) continue;
-    contents(file)
-      .split('\n')
-      .forEach((text, i) => {
-        if (matcher.test(text)) found.push({ file, line: i + 1, text: text.trim().slice(0, 160), kind: kindOf(file) });
-      });
-  }
-  return found;
+/** "file:line `text` (how)", the first few, for a reason a reviewer can check. */
+export function where(mentions: Use[], limit = 4): string {
+  return mentions.slice(0, limit).map((m) => `${m.file}:${m.line} \`${m.text}\` (${m.how})`).join('; ') + (mentions.length > limit ? `; and ${mentions.length - limit} more` : '');
 }

@@ -15,7 +15,26 @@ export interface BackendRepoOptions {
   symlinkOut?: string;
   /** Commit date of the initial history, so "untouched for a year" can be seeded. */
   oldDate?: string;
+  /** A kept module that imports a DELETE module: `from legacy_main import handler`. */
+  pythonImport?: boolean;
+  /** Ignored byte code in the DELETE folder app_LEGACY/ (a .gitignore for __pycache__ and *.pyc). */
+  pycache?: boolean;
+  /**
+   * The user's own work, uncommitted: an unstaged edit and a staged edit in documents the
+   * clean-up rewrites (DEPLOYMENT.md, README.md), a staged and an unstaged change in unrelated
+   * files (TASK.md, architecture.md), and a new untracked file.
+   */
+  userWork?: boolean;
 }
+
+/** The user's uncommitted work that `userWork` seeds: path, text, and whether it is staged. */
+export const USER_WORK: { path: string; text: string; staged: boolean }[] = [
+  { path: 'docs/DEPLOYMENT.md', text: '# Deployment\n\nFirst run `scripts/setup-registry.sh`, then deploy.\nMy draft of the next step.\n', staged: false },
+  { path: 'docs/README.md', text: '# Documentation\n\n- [Planning](PLANNING.md)\n- Registry: [setup](../scripts/setup-registry.sh)\n- staged by me\n', staged: true },
+  { path: 'docs/TASK.md', text: '# Tasks\n\n- a task I staged\n', staged: true },
+  { path: 'docs/architecture.md', text: '# Architecture\n\nhalf-written, not staged\n', staged: false },
+  { path: 'notes/ideas.txt', text: 'a new file nobody added\n', staged: false },
+];
 
 const setupRegistry = (extra: string) => `#!/bin/sh
 # Set up the private Docker registry on the registry host.
@@ -72,6 +91,8 @@ export function backendFiles(options: BackendRepoOptions = {}): Record<string, s
     'docs/GALLERY_FIXES.md': '# Gallery fixes\n',
     'docs/PAYMENT_SYSTEM.md': '# Payment system\n',
     'docker-compose.webhook.prod.yml': 'services:\n  webhook-api:\n    build:\n      context: api_server\n      dockerfile: Dockerfile.webhook\n',
+    ...(options.pythonImport ? { 'api_server/handlers.py': 'import json\nfrom legacy_main import handler\n' } : {}),
+    ...(options.pycache ? { '.gitignore': '__pycache__/\n*.pyc\n' } : {}),
   };
 }
 
@@ -90,5 +111,16 @@ export function createBackendRepo(dir: string, options: BackendRepoOptions = {})
   git('add', '-A');
   git('commit', '-q', '-m', 'backend as of the clean-up plan');
   if (options.uncommittedEdit) writeFileSync(join(dir, 'api_server/run_api_server_LEGACY.py'), 'import main_LEGACY\n# a local edit nobody committed\n');
+  if (options.pycache) {
+    mkdirSync(join(dir, 'api_server/app_LEGACY/__pycache__'), { recursive: true });
+    writeFileSync(join(dir, 'api_server/app_LEGACY/__pycache__/routes.cpython-311.pyc'), Buffer.from([0x6f, 0x0d, 0x0d, 0x0a, 0, 0, 0, 0]));
+  }
+  if (options.userWork) {
+    for (const work of USER_WORK) {
+      mkdirSync(dirname(join(dir, work.path)), { recursive: true });
+      writeFileSync(join(dir, work.path), work.text);
+      if (work.staged) git('add', '--', work.path);
+    }
+  }
   return dir;
 }
