@@ -252,6 +252,18 @@ test('outside git: each run has its own trash folder, files of the same name nev
   for (const path of ['api_server/test_main_LEGACY.py', 'api_server/app_LEGACY/routes.py', 'docs/GALLERY_FIXES.md', 'scripts/setup-registry.sh', 'docs/PLANNING.md', 'docs/README.md', 'docs/DEPLOYMENT.md', 'docs/STATUS_CURRENT.md']) assert.is(read(root, path), backendFiles()[path], `${path} is as before the first run`);
 });
 
+test('--force removes a DELETE file with uncommitted edits, and keeps the edited copy in the run\'s trash', async () => {
+  const root = repo({ uncommittedEdit: true });
+  const run = await runTask('tasks/inventory.ts', ['--yes', '--force', '--json'], env(root));
+  assert.is(run.code, 0, run.stderr);
+  assert.match(byTarget(run.report.changes)['api_server/run_api_server_LEGACY.py'], /forced: its uncommitted changes are kept in \.cleanup-trash\/[^/]+\/files\//);
+  assert.not.ok(existsSync(join(root, 'api_server/run_api_server_LEGACY.py')));
+  const [runName] = runs(root);
+  assert.match(read(root, `.cleanup-trash/${runName}/files/api_server/run_api_server_LEGACY.py`), /a local edit nobody committed/);
+  assert.match(git(root, 'show', '--name-only', '--format=', 'HEAD'), /api_server\/run_api_server_LEGACY.py/);
+  assert.is(git(root, 'status', '--porcelain'), '');
+});
+
 test('the checks verify needs pass after one run, with no hand edits', async () => {
   const root = repo();
   assert.is(legacyFilesDeleted(root).passed, false);

@@ -23,7 +23,6 @@ export const COMMIT_MESSAGE = 'chore(cleanup): remove legacy files, merge duplic
 
 export interface InventoryApply {
   root: string;
-  force: boolean;
   now: Date;
 }
 
@@ -63,6 +62,8 @@ export async function applyInventory(runner: Runner, changes: Change<InventoryOp
   const run = changes[0].op.run;
   const inGit = await isGitRepository(runner, root);
   const removals = changes.flatMap((c) => (c.op.kind === 'remove' ? [c.op.path] : []));
+  // Forced over uncommitted work: git forgets the files, their working copies go to the trash.
+  const keepingCopies = changes.flatMap((c) => (c.op.kind === 'remove' && c.op.keepWorkingCopy ? [c.op.path] : []));
   const edits = changes.flatMap((c) => (c.op.kind === 'edit' ? [c.op] : []));
 
   // 1. The run's record, before any change. A fresh run claims a folder no other run has.
@@ -95,7 +96,9 @@ export async function applyInventory(runner: Runner, changes: Change<InventoryOp
 
   // 3. Removals. In git, what git does not track (ignored caches) is left by `git rm`: it goes to the trash.
   const headFiles = inGit ? await filesInHead(runner, root, removals) : [];
-  if (inGit && removals.length) await runner.run(git.remove(root, removals, options.force));
+  const plainRemovals = removals.filter((p) => !keepingCopies.includes(p));
+  if (inGit && plainRemovals.length) await runner.run(git.remove(root, plainRemovals));
+  if (inGit && keepingCopies.length) await runner.run(git.forget(root, keepingCopies));
   for (const path of removals) if (exists(root, path)) moveToTrash(root, run, path);
   outcome.done.push(...changes.filter((c) => c.op.kind === 'remove'));
 

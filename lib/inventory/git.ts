@@ -16,8 +16,10 @@ export const git = {
   untracked: (dir: string, path: string): Command => ['git', '-C', dir, 'ls-files', '-z', '--others', '--', path],
   ignored: (dir: string, path: string): Command => ['git', '-C', dir, 'ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--', path],
   lastCommit: (dir: string, path: string): Command => ['git', '-C', dir, 'log', '-1', '--format=%h %cI %s', '--', path],
-  /** --force only when the user forced it: it drops uncommitted edits of those files. */
-  remove: (dir: string, paths: string[], force = false): Command => ['git', '-C', dir, 'rm', '-r', '-q', '--ignore-unmatch', ...(force ? ['--force'] : []), '--', ...paths],
+  /** Refuses (as git does) files with uncommitted changes: those the plan forced go through `forget`. */
+  remove: (dir: string, paths: string[]): Command => ['git', '-C', dir, 'rm', '-r', '-q', '--ignore-unmatch', '--', ...paths],
+  /** Out of the index only, whatever their state: the working copies are then moved to the trash. */
+  forget: (dir: string, paths: string[]): Command => ['git', '-C', dir, 'rm', '-r', '-q', '--cached', '--force', '--ignore-unmatch', '--', ...paths],
   add: (dir: string, paths: string[]): Command => ['git', '-C', dir, 'add', '--', ...paths],
   /** Index against HEAD, for the paths: what the commit will hold. */
   staged: (dir: string, paths: string[]): Command => ['git', '-C', dir, 'diff', '--cached', '--name-only', '-z', 'HEAD', '--', ...paths],

@@ -29,7 +29,7 @@ import { usesIn } from './uses.ts';
 
 export type InventoryOp =
   /** In git: `git rm` what is tracked, move what git does not track into the trash, commit. Elsewhere: move into the trash. */
-  | { kind: 'remove'; run: string; path: string }
+  | { kind: 'remove'; run: string; path: string; keepWorkingCopy?: boolean }
   /** Write `after` over a file that still holds `before` (null: the file does not exist yet). */
   | { kind: 'edit'; run: string; file: string; before: string | null; after: string }
   /** An interrupted run whose every change is made: mark it finished. */
@@ -189,7 +189,7 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
     const details = [
       !present ? `${completing || 'already gone from the working tree; '}its removal is not committed yet` : '',
       ignored.length ? `with ${plural(ignored.length, 'file')} git does not track (${ignored.slice(0, 3).join(', ')}${ignored.length > 3 ? ', …' : ''}), moved to ${TRASH_DIR}/${run}/files/` : '',
-      force && dirtyUnder(removal.path).length ? 'forced: its uncommitted changes go to the trash or are lost' : '',
+      force && dirtyUnder(removal.path).length ? `forced: its uncommitted changes are kept in ${TRASH_DIR}/${run}/files/` : '',
     ].filter(Boolean);
     let reason = removal.note + (details.length ? `; ${details.join('; ')}` : '');
     if (removal.keep && present) {
@@ -198,7 +198,7 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
       const diff = lineDiff(b, a);
       reason = `${removal.note}: ${Math.round(overlap(a, b) * 100)}% the same; ${diff.length ? `differences (- only in the removed copy, + only in the kept one): ${diff.slice(0, 6).join(' | ')}` : 'identical'}`;
     }
-    plan.changes.push({ action, target: removal.keep ? `${removal.path} into ${removal.keep}` : removal.path, reason, bytes: sizeOf(root, removal.path), op: { kind: 'remove', run, path: removal.path } });
+    plan.changes.push({ action, target: removal.keep ? `${removal.path} into ${removal.keep}` : removal.path, reason, bytes: sizeOf(root, removal.path), op: { kind: 'remove', run, path: removal.path, ...(inGit && present && dirtyUnder(removal.path).length ? { keepWorkingCopy: true } : {}) } });
   }
 
   // Section 3: edits of every kept file that names a removed path (documents) or uses a merged
