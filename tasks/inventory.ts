@@ -1,11 +1,12 @@
 /**
  * Plan sections 1–3: inventory of the backend repository (BACKEND_DIR).
  *
- * The plan's own lists, verdict by verdict. DELETE goes (through git, so history keeps it);
- * MERGE keeps one copy and points references at it; ANALYZE and CONSOLIDATE get a report with a
- * suggested verdict; UPDATE documents are checked for mentions of what goes, and the status
- * document records what the clean-up removed. Nothing outside BACKEND_DIR is ever touched, and
- * a file with uncommitted edits, or one a kept file still uses, is held back unless --force.
+ * The plan's own lists, verdict by verdict. DELETE goes (through git, in one commit holding only
+ * the plan's paths, so history keeps it); MERGE keeps one copy and points references at it;
+ * documents naming what goes are updated (section 3); ANALYZE and CONSOLIDATE get a report with a
+ * suggested verdict; the status document records the run. Nothing outside BACKEND_DIR is ever
+ * touched; a file with uncommitted edits, or one a kept file still uses, is held back unless
+ * --force. Every run can be undone with --restore RUN, and a killed run is finished by the next.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
