@@ -20,6 +20,16 @@ export class TaskError extends Error {
   }
 }
 
+/** Every exit code a script ends with, and what it means (shown by --help and in the README). */
+export const exitCodes = {
+  0: 'done: applied, planned, or nothing to do',
+  1: 'a task or a check failed (the report says which)',
+  2: 'bad flags or settings: nothing was touched',
+  3: '--check only: changes are pending',
+  130: 'interrupted by Ctrl-C (SIGINT); the report says what was done and what was not',
+  143: 'interrupted by SIGTERM; as 130',
+} as const;
+
 export function exitCodeOf(error: unknown): number {
   return error instanceof UsageError ? 2 : 1;
 }

@@ -64,36 +64,96 @@ export function publicChange({ op: _op, ...rest }: Change): Omit<Change, 'op'> {
 }
 
 export interface RenderOptions {
-  /** How many kept items to list before summarising the rest. */
-  keptLimit?: number;
+  /** How many items of one group (and of the kept list) to list before counting the rest. */
+  limit?: number;
+}
+
+/** What a change is grouped under in the rendering: its host, its repository, or its folder. */
+export interface Place {
+  kind: 'host' | 'repository' | 'folder';
+  name: string;
+}
+
+/** Host when the change names one; else the repository of an image reference; else the folder of a path. */
+export function placeOf(item: { target: string; host?: string }): Place {
+  if (item.host) return { kind: 'host', name: item.host };
+  const reference = /^([a-z0-9][a-z0-9._/-]*)[:@][^/]/.exec(item.target);
+  if (reference && !item.target.includes(' into ')) return { kind: 'repository', name: reference[1] };
+  const slash = item.target.lastIndexOf('/', item.target.endsWith('/') ? item.target.length - 2 : undefined);
+  return { kind: 'folder', name: slash > 0 ? item.target.slice(0, slash) : '.' };
+}
+
+const byName = new Intl.Collator('en', { numeric: true }).compare;
+const count = (n: number) => n.toLocaleString('en-US');
+const plural = (n: number, one: string, many = `${one}s`) => `${count(n)} ${n === 1 ? one : many}`;
+const nouns = { host: ['host', 'hosts'], repository: ['repository', 'repositories'], folder: ['folder', 'folders'] } as const;
+
+/** Changes grouped by action, then by place, both sorted; targets sorted inside each group. */
+export function groupChanges<T extends { action: string; target: string; host?: string }>(changes: readonly T[]): { action: string; place: Place; items: T[] }[] {
+  const groups = new Map<string, { action: string; place: Place; items: T[] }>();
+  for (const change of changes) {
+    const place = placeOf(change);
+    const key = `${change.action}\u0000${place.kind}\u0000${place.name}`;
+    if (!groups.has(key)) groups.set(key, { action: change.action, place, items: [] });
+    groups.get(key)!.items.push(change);
+  }
+  const sorted = [...groups.values()].sort((a, b) => byName(a.action, b.action) || byName(a.place.name, b.place.name));
+  for (const group of sorted) group.items.sort((a, b) => byName(a.target, b.target));
+  return sorted;
+}
+
+/**
+ * The one line that sums a plan up, or several (clean:all):
+ * "Plan: 4,930 changes (4,930 delete manifest) in 18 repositories, 41.3 MB to reclaim; 12 kept".
+ */
+export function totalLine(plans: readonly Plan[]): string {
+  const changes = plans.flatMap((p) => p.changes);
+  const kept = plans.reduce((n, p) => n + p.kept.length, 0);
+  const refused = plans.reduce((n, p) => n + p.refused.length, 0);
+  const actions = new Map<string, number>();
+  for (const change of changes) actions.set(change.action, (actions.get(change.action) ?? 0) + 1);
+  const places = new Map<string, Place>();
+  for (const change of changes) {
+    const place = placeOf(change);
+    places.set(`${place.kind}\u0000${place.name}`, place);
+  }
+  const kinds = new Set([...places.values()].map((p) => p.kind));
+  const where = kinds.size === 1 ? plural(places.size, ...(nouns[[...kinds][0]] as unknown as [string, string])) : plural(places.size, 'place');
+  const what = changes.length === 0 ? 'nothing to change' : `${plural(changes.length, 'change')} (${[...actions].sort((a, b) => b[1] - a[1] || byName(a[0], b[0])).map(([action, n]) => `${count(n)} ${action}`).join(', ')}) in ${where}, ${formatBytes(totalBytes(changes))} to reclaim`;
+  const others = [`${count(kept)} kept`, ...(refused ? [`${count(refused)} refused`] : [])].join(', ');
+  return `Plan: ${what}; ${others}`;
 }
 
 /** The human rendering of a plan, as shown before the confirmation. */
 export function renderPlan(plan: Plan, options: RenderOptions = {}): string {
-  const keptLimit = options.keptLimit ?? 20;
+  const limit = Math.max(1, options.limit ?? 20);
   const lines: string[] = [];
-  const count = plan.changes.length;
-  lines.push(`── ${plan.task}: ${count === 0 ? 'nothing to change' : `${count} change${count === 1 ? '' : 's'}, frees ${formatBytes(totalBytes(plan.changes))}`}`);
-  const byAction = new Map<string, Change[]>();
-  for (const change of plan.changes) byAction.set(change.action, [...(byAction.get(change.action) ?? []), change]);
-  for (const [action, changes] of byAction) {
-    lines.push(`   ${action} (${changes.length}):`);
-    for (const change of changes) {
-      const where = change.host ? `[${change.host}] ` : '';
+  const n = plan.changes.length;
+  lines.push(`── ${plan.task}: ${n === 0 ? 'nothing to change' : `${plural(n, 'change')}, frees ${formatBytes(totalBytes(plan.changes))}`}`);
+  const more = (left: number) => `       … and ${count(left)} more (--verbose lists them all; the report has every one)`;
+  for (const group of groupChanges(plan.changes)) {
+    const bytes = totalBytes(group.items);
+    lines.push(`   ${group.action} ${group.place.kind === 'host' ? 'on' : 'in'} ${group.place.kind} ${group.place.name} (${count(group.items.length)}${bytes ? `, ${formatBytes(bytes)}` : ''}):`);
+    for (const change of group.items.slice(0, limit)) {
       const size = change.bytes ? `  ${formatBytes(change.bytes)}` : '';
-      lines.push(`     - ${where}${change.target}${size}  — ${change.reason}`);
+      lines.push(`     - ${change.target}${size}  — ${change.reason}`);
     }
+    if (group.items.length > limit) lines.push(more(group.items.length - limit));
   }
   if (plan.refused.length) {
-    lines.push(`   refused (${plan.refused.length}):`);
-    for (const refusal of plan.refused) lines.push(`     ! ${refusal.target}  — ${refusal.reason}${refusal.remedy ? ` (${refusal.remedy})` : ''}`);
+    const refused = [...plan.refused].sort((a, b) => byName(a.target, b.target));
+    lines.push(`   refused (${count(refused.length)}):`);
+    for (const refusal of refused.slice(0, limit)) lines.push(`     ! ${refusal.target}  — ${refusal.reason}${refusal.remedy ? ` (${refusal.remedy})` : ''}`);
+    if (refused.length > limit) lines.push(more(refused.length - limit));
   }
   if (plan.kept.length) {
-    lines.push(`   kept (${plan.kept.length}):`);
-    for (const kept of plan.kept.slice(0, keptLimit)) lines.push(`     = ${kept.host ? `[${kept.host}] ` : ''}${kept.target}  — ${kept.reason}`);
-    if (plan.kept.length > keptLimit) lines.push(`     … and ${plan.kept.length - keptLimit} more (all listed in the report)`);
+    const kept = [...plan.kept].sort((a, b) => byName(a.host ?? '', b.host ?? '') || byName(a.target, b.target));
+    lines.push(`   kept (${count(kept.length)}):`);
+    for (const item of kept.slice(0, limit)) lines.push(`     = ${item.host ? `[${item.host}] ` : ''}${item.target}  — ${item.reason}`);
+    if (kept.length > limit) lines.push(more(kept.length - limit));
   }
   for (const figure of plan.figures) lines.push(`   ${figure.label}: ${figure.value}`);
   for (const note of plan.notes) lines.push(`   note: ${note}`);
+  lines.push(`   ${totalLine([plan])}`);
   return lines.join('\n');
 }

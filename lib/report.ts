@@ -1,15 +1,20 @@
 /**
- * The JSON report of a run: what was planned, what was applied, what failed, what was checked.
- * Written for every run (plan or apply) into the reports folder, and printed with --json.
- * Secrets are redacted before anything is written.
+ * The report of a run: what was planned, what was applied, what failed, what was checked.
+ * Written for every run (plan or apply) into the reports folder as JSON (numbers as numbers,
+ * times as ISO strings) and as Markdown with the same tables (to paste into a ticket), and
+ * printed with --json. Secrets are redacted before anything is written.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseBytes } from './bytes.ts';
 import { publicChange, totalBytes, type Change, type Figure, type Kept, type Plan, type Refusal } from './plan.ts';
-import { redactValue } from './redact.ts';
+import { redact, redactValue } from './redact.ts';
 import type { ApplyOutcome, Check, Failure } from './task.ts';
 
-export type TaskStatus = 'planned' | 'nothing to do' | 'applied' | 'failed' | 'skipped';
+export type TaskStatus = 'planned' | 'nothing to do' | 'applied' | 'failed' | 'skipped' | 'interrupted';
+
+/** A figure as shown, plus its number when it is one: bytes as an integer, a percentage, a count. */
+export type ReportFigure = Figure & { bytes?: number; percent?: number; count?: number };
 
 export interface TaskReport {
   task: string;
@@ -21,13 +26,26 @@ export interface TaskReport {
   changes: Omit<Change, 'op'>[];
   kept: Kept[];
   refused: Refusal[];
-  figures: Figure[];
+  figures: ReportFigure[];
   notes: string[];
   applied: Omit<Change, 'op'>[];
   failed: Failure[];
+  /** In an applying run: the planned changes neither done nor failed (interrupted, or stopped by a failure). */
+  notStarted: Omit<Change, 'op'>[];
   checks: Check[];
   error?: string;
-  summary: { changes: number; bytes: number; applied: number; failed: number; checksFailed: number };
+  summary: { changes: number; bytes: number; applied: number; failed: number; notStarted: number; checksFailed: number };
+}
+
+/** "41.3 MB" → bytes 41300000; "62.5%" → percent 62.5; "1,204" → count 1204. */
+export function numericFigure(figure: Figure): ReportFigure {
+  const text = figure.value.trim();
+  const percent = /^(-?[0-9]+(?:\.[0-9]+)?)\s*%$/.exec(text);
+  if (percent) return { ...figure, percent: Number(percent[1]) };
+  if (/^-?[0-9][0-9,]*$/.test(text)) return { ...figure, count: Number(text.replace(/,/g, '')) };
+  const negative = text.startsWith('-');
+  const bytes = /^-?[0-9.]+\s*[kMGT]?i?B$/.test(text) ? parseBytes(text.replace(/^-/, '')) : undefined;
+  return bytes === undefined ? figure : { ...figure, bytes: negative ? -bytes : bytes };
 }
 
 export function taskReport(input: {
@@ -40,6 +58,8 @@ export function taskReport(input: {
   checks?: Check[];
   error?: string;
   skipped?: string;
+  /** The signal that stopped this task before it finished what it planned. */
+  interruptedBy?: string;
 }): TaskReport {
   const plan = input.plan;
   const outcome = input.outcome;
@@ -47,7 +67,12 @@ export function taskReport(input: {
   const changes = (plan?.changes ?? []).map(publicChange);
   const failed = outcome?.failed ?? [];
   const checksFailed = checks.filter((c) => !c.passed).length;
-  const status: TaskStatus = input.skipped
+  const same = (a: Pick<Change, 'action' | 'target' | 'host'>, b: Pick<Failure, 'action' | 'target' | 'host'>) => a.action === b.action && a.target === b.target && (a.host ?? '') === (b.host ?? '');
+  const applied = (outcome?.done ?? []).map(publicChange);
+  const notStarted = input.mode === 'apply' ? changes.filter((c) => !applied.some((d) => same(d, c)) && !failed.some((f) => same(c, f))) : [];
+  const status: TaskStatus = input.interruptedBy
+    ? 'interrupted'
+    : input.skipped
     ? 'skipped'
     : input.error || failed.length || checksFailed
       ? 'failed'
@@ -66,13 +91,14 @@ export function taskReport(input: {
     changes,
     kept: plan?.kept ?? [],
     refused: plan?.refused ?? [],
-    figures: [...(plan?.figures ?? []), ...(outcome?.figures ?? [])],
-    notes: [...(plan?.notes ?? []), ...(outcome?.notes ?? []), ...(input.skipped ? [input.skipped] : [])],
-    applied: (outcome?.done ?? []).map(publicChange),
+    figures: [...(plan?.figures ?? []), ...(outcome?.figures ?? [])].map(numericFigure),
+    notes: [...(plan?.notes ?? []), ...(outcome?.notes ?? []), ...(input.skipped ? [input.skipped] : []), ...(input.interruptedBy ? [`interrupted by ${input.interruptedBy}: a rerun plans again and finishes the rest`] : [])],
+    applied,
     failed,
+    notStarted,
     checks,
     ...(input.error ? { error: input.error } : {}),
-    summary: { changes: changes.length, bytes: totalBytes(changes), applied: outcome?.done.length ?? 0, failed: failed.length, checksFailed },
+    summary: { changes: changes.length, bytes: totalBytes(changes), applied: applied.length, failed: failed.length, notStarted: notStarted.length, checksFailed },
   };
 }
 
@@ -81,34 +107,101 @@ export interface RunReport {
   mode: 'plan' | 'apply';
   startedAt: string;
   finishedAt: string;
+  /** interrupted when a signal stopped the run; otherwise failed when any task failed; else done. */
+  status: 'done' | 'failed' | 'interrupted';
   tasks: TaskReport[];
-  summary: { changes: number; bytes: number; applied: number; failed: number; checksFailed: number; tasksFailed: string[] };
+  summary: { changes: number; bytes: number; applied: number; failed: number; notStarted: number; checksFailed: number; tasksFailed: string[] };
 }
 
 export function runReport(name: string, mode: 'plan' | 'apply', startedAt: Date, tasks: TaskReport[]): RunReport {
-  const sum = (key: 'changes' | 'bytes' | 'applied' | 'failed' | 'checksFailed') => tasks.reduce((total, t) => total + t.summary[key], 0);
+  const sum = (key: 'changes' | 'bytes' | 'applied' | 'failed' | 'notStarted' | 'checksFailed') => tasks.reduce((total, t) => total + t.summary[key], 0);
   return {
     task: name,
     mode,
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
+    status: tasks.some((t) => t.status === 'interrupted') ? 'interrupted' : tasks.some((t) => t.status === 'failed') ? 'failed' : 'done',
     tasks,
     summary: {
       changes: sum('changes'),
       bytes: sum('bytes'),
       applied: sum('applied'),
       failed: sum('failed'),
+      notStarted: sum('notStarted'),
       checksFailed: sum('checksFailed'),
       tasksFailed: tasks.filter((t) => t.status === 'failed').map((t) => t.task),
     },
   };
 }
 
-/** Writes the report as `<dir>/<timestamp>-<name>.json` and returns the path. */
-export function writeReport(dir: string, report: TaskReport | RunReport): string {
+/** A file name without colons (they break copying to Windows and some tools): clean:all → clean-all. */
+export function reportBaseName(report: TaskReport | RunReport): string {
+  return `${report.startedAt.replace(/[:.]/g, '-')}-${report.task.replace(/[^A-Za-z0-9._-]+/g, '-')}`;
+}
+
+/**
+ * Writes `<dir>/<timestamp>-<name>.json` and `.md` beside it, removes the oldest reports beyond
+ * `keep` (a report is its pair of files), and returns the JSON path.
+ */
+export function writeReport(dir: string, report: TaskReport | RunReport, keep = Infinity): string {
   mkdirSync(dir, { recursive: true });
-  const stamp = report.startedAt.replace(/[:.]/g, '-');
-  const path = join(dir, `${stamp}-${report.task}.json`);
-  writeFileSync(path, JSON.stringify(redactValue(report), null, 2) + '\n');
+  const base = reportBaseName(report);
+  const path = join(dir, `${base}.json`);
+  const clean = redactValue(report) as TaskReport | RunReport;
+  writeFileSync(path, JSON.stringify(clean, null, 2) + '\n');
+  writeFileSync(join(dir, `${base}.md`), redact(markdownReport(clean)));
+  pruneReports(dir, keep);
   return path;
+}
+
+/** Keeps the newest `keep` reports of the folder; names start with the time, so they sort by age. */
+export function pruneReports(dir: string, keep: number): string[] {
+  const isReport = (name: string) => /^[0-9]{4}-[0-9]{2}-[0-9]{2}T.*\.(json|md)$/.test(name);
+  const bases = [...new Set(readdirSync(dir).filter(isReport).map((name) => name.replace(/\.(json|md)$/, '')))].sort();
+  const old = bases.slice(0, Math.max(0, bases.length - keep));
+  for (const base of old) for (const ext of ['json', 'md']) rmSync(join(dir, `${base}.${ext}`), { force: true });
+  return old;
+}
+
+const cell = (value: unknown) => String(value ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+function table(headers: string[], rows: unknown[][]): string[] {
+  if (!rows.length) return [];
+  return [`| ${headers.join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`), ''];
+}
+
+function markdownTask(t: TaskReport, level: string): string[] {
+  const changeRows = (list: Omit<Change, 'op'>[]) => list.map((c) => [c.action, c.host ?? '', c.target, c.bytes, c.reason]);
+  const section = (title: string, lines: string[]) => (lines.length ? [`${level}# ${title}`, '', ...lines] : []);
+  return [
+    `${level} ${t.title} (${t.task})`,
+    '',
+    `Status: **${t.status}** (${t.mode}), ${t.startedAt} – ${t.finishedAt}. ${t.summary.changes} changes, ${t.summary.bytes} bytes; ${t.summary.applied} applied, ${t.summary.failed} failed, ${t.summary.notStarted} not started.`,
+    '',
+    ...(t.error ? [`Error: ${t.error}`, ''] : []),
+    ...section('Changes', table(['action', 'host', 'target', 'bytes', 'reason'], changeRows(t.changes))),
+    ...section('Applied', table(['action', 'host', 'target', 'bytes', 'reason'], changeRows(t.applied))),
+    ...section('Failed', table(['action', 'host', 'target', 'error'], t.failed.map((f) => [f.action, f.host ?? '', f.target, f.error]))),
+    ...section('Not started', table(['action', 'host', 'target', 'bytes', 'reason'], changeRows(t.notStarted))),
+    ...section('Refused', table(['target', 'reason', 'remedy'], t.refused.map((r) => [r.target, r.reason, r.remedy ?? '']))),
+    ...section('Kept', table(['host', 'target', 'reason'], t.kept.map((k) => [k.host ?? '', k.target, k.reason]))),
+    ...section('Figures', table(['figure', 'value'], t.figures.map((f) => [f.label, f.value]))),
+    ...section('Checks', table(['check', 'result', 'figure'], t.checks.map((c) => [c.name, c.passed ? 'PASS' : 'FAIL', c.figure]))),
+    ...section('Notes', t.notes.map((n) => `- ${n}`).concat(t.notes.length ? [''] : [])),
+  ];
+}
+
+/** The same tables as the JSON, in Markdown. */
+export function markdownReport(report: TaskReport | RunReport): string {
+  if ('tasks' in report) {
+    const s = report.summary;
+    return [
+      `# Clean-up report: ${report.task}`,
+      '',
+      `Status: **${report.status}** (${report.mode}), ${report.startedAt} – ${report.finishedAt}. ${s.changes} changes, ${s.bytes} bytes; ${s.applied} applied, ${s.failed} failed, ${s.notStarted} not started.`,
+      '',
+      ...table(['task', 'status', 'changes', 'bytes', 'applied', 'failed', 'not started'], report.tasks.map((t) => [t.task, t.status, t.summary.changes, t.summary.bytes, t.summary.applied, t.summary.failed, t.summary.notStarted])),
+      ...report.tasks.flatMap((t) => markdownTask(t, '##')),
+    ].join('\n');
+  }
+  return [`# Clean-up report`, '', ...markdownTask(report, '##')].join('\n');
 }

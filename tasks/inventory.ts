@@ -85,7 +85,7 @@ export const sections: Section[] = [
 export const statusDocument = 'docs/STATUS_CURRENT.md';
 
 export const inventorySettings = {
-  BACKEND_DIR: setting.string('the backend repository to clean (a path on this machine)'),
+  BACKEND_DIR: setting.path('the backend repository to clean (a path on this machine)', 'folder'),
 };
 
 function listedPaths(verdict: 'DELETE' | 'MERGE'): string[] {

@@ -34,8 +34,8 @@ const standalone = isEntryPoint(import.meta.url);
 export const verifySettings = {
   ...registrySettings,
   ...serverSettings,
-  BACKEND_DIR: setting.string('the backend repository (a path on this machine)'),
-  DEPLOY_HEALTH_URLS: setting.requiredList('URLs of the webhook endpoints, e.g. http://prod-1.example:8001/health,http://prod-1.example:8002/health'),
+  BACKEND_DIR: setting.path('the backend repository (a path on this machine)', 'folder'),
+  DEPLOY_HEALTH_URLS: setting.urlList('URLs of the webhook endpoints, e.g. http://prod-1.example:8001/health,http://prod-1.example:8002/health'),
   VERIFY_PROBES: setting.int('health probes per URL for "works stably"', 20, { min: 1 }),
   VERIFY_WINDOW_SECONDS: setting.int('seconds the probes are spread over', 10, { min: 0 }),
   VERIFY_TEST_COMMAND: setting.string("the backend's own tests, run in BACKEND_DIR with WEBHOOK_URLS set", 'python3 scripts/test_webhook_system.py'),

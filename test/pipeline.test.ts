@@ -38,7 +38,8 @@ test('bad settings: every problem listed at once, exit 2, nothing touched', () =
   assert.is(code, 2);
   assert.match(stderr, /2 problems/);
   assert.match(stderr, /DEMO_DIR is not set/);
-  assert.match(stderr, /DEMO_LIMIT must be a whole number, not "many"/);
+  assert.match(stderr, /DEMO_LIMIT must be a whole number \(1 or more\), not "many"/);
+  assert.match(stderr, /example:  DEMO_LIMIT=10/);
   assert.equal(readdirSync(ws.data).sort(), ['a.old', 'b.old', 'keep.txt']);
 });
 
@@ -54,11 +55,12 @@ test('without a terminal and without --yes, it plans only and says how to apply'
   const ws = workspace();
   const { code, stderr } = run([], { DEMO_DIR: ws.data, DEMO_TOKEN: SECRET, REPORTS_DIR: ws.reports });
   assert.is(code, 0);
-  assert.match(stderr, /delete file \(2\)/);
+  assert.match(stderr, /delete file in folder \. \(2, 6 B\)/);
+  assert.match(stderr, /Plan: 2 changes \(2 delete file\) in 1 folder, 6 B to reclaim; 1 kept/);
   assert.match(stderr, /run again with --yes/);
   assert.equal(readdirSync(ws.data).sort(), ['a.old', 'b.old', 'keep.txt']);
   assert.not.match(stderr, SECRET);
-  const [file] = readdirSync(ws.reports);
+  const [file] = readdirSync(ws.reports).filter((name) => name.endsWith('.json'));
   const report = JSON.parse(readFileSync(join(ws.reports, file), 'utf8'));
   assert.is(report.mode, 'plan');
   assert.is(report.summary.changes, 2);
@@ -118,7 +120,7 @@ test('Ctrl-C stops between items, runs the clean-up hooks and exits 130', async 
   child.kill('SIGINT');
   const code = await new Promise((resolve) => child.once('exit', resolve));
   assert.is(code, 130, stderr);
-  assert.match(stderr, /SIGINT: finishing the step under way/);
+  assert.match(stderr, /SIGINT: nothing new starts; finishing the step under way/);
   assert.ok(existsSync(mark), 'the onClose hook ran');
   assert.equal(readdirSync(ws.data).sort(), ['a.old', 'b.old', 'keep.txt'], 'nothing was deleted after the interrupt');
 });

@@ -6,8 +6,8 @@ import { serverSettings } from '../server/settings.ts';
 export const deploySettings = {
   ...registrySettings,
   ...serverSettings,
-  BACKEND_DIR: setting.string('the backend repository (a path on this machine)'),
-  DEPLOY_HOST: setting.string('the production server: ssh destination [user@]host[:port], or local'),
+  BACKEND_DIR: setting.path('the backend repository (a path on this machine)', 'folder'),
+  DEPLOY_HOST: setting.host('the production server: ssh destination [user@]host[:port], or local'),
   DEPLOY_DIR: setting.string('folder on the server for the compose file, its .env and the deploy state', '/srv/webhook'),
   DEPLOY_COMPOSE_FILE: setting.string('the compose file in BACKEND_DIR; it must name the API image as ${WEBHOOK_IMAGE}', 'docker-compose.webhook.prod.yml'),
   DEPLOY_COMPOSE_ENV: setting.list('extra KEY=value lines for the compose project .env (e.g. WEBHOOK_PORT=8001)'),
@@ -16,7 +16,7 @@ export const deploySettings = {
   DEPLOY_BUILD_CONTEXT: setting.string('build context, relative to BACKEND_DIR', 'api_server'),
   DEPLOY_DOCKERFILE: setting.string('Dockerfile, relative to the build context', 'Dockerfile.webhook'),
   DEPLOY_BUILD_DOCKER_HOST: setting.optionalString('Docker engine that builds and pushes (empty: the default one)'),
-  DEPLOY_HEALTH_URLS: setting.requiredList('URLs that must answer 2xx after the deploy, e.g. http://prod-1.example:8001/health,http://prod-1.example:8002/health'),
+  DEPLOY_HEALTH_URLS: setting.urlList('URLs that must answer 2xx after the deploy, e.g. http://prod-1.example:8001/health,http://prod-1.example:8002/health'),
   DEPLOY_HEALTH_TIMEOUT_SECONDS: setting.int('seconds the new version has to become healthy before it is rolled back', 60, { min: 1 }),
 };
 

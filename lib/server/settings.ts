@@ -3,7 +3,7 @@ import { runnerFor, type Runner } from '../runner.ts';
 import { setting, type SettingsOf } from '../settings.ts';
 
 export const serverSettings = {
-  SERVER_HOSTS: setting.requiredList('Docker hosts to clean: ssh destinations [user@]host[:port], comma-separated (local: this machine)'),
+  SERVER_HOSTS: setting.hostList('Docker hosts to clean: ssh destinations [user@]host[:port], comma-separated (local: this machine)'),
   SERVER_DISK_MAX_PERCENT: setting.int('disk use each host must end under, in percent (plan section 7)', 80, { min: 1, max: 100 }),
   SERVER_CONCURRENCY: setting.int('hosts cleaned at once', 4, { min: 1, max: 64 }),
   SERVER_COMPOSE_PROJECT: setting.string('the deployed compose project: its containers are kept running (e.g. webhook)'),
@@ -15,8 +15,8 @@ export const serverSettings = {
   SERVER_REMOVE_VOLUMES: setting.list('named volumes that may be removed when unused (others never are)'),
   SERVER_BUILD_CACHE_MAX_AGE_HOURS: setting.int('build cache unused for longer than this many hours is cleared', 168, { min: 0 }),
   SERVER_BUILD_CACHE_MAX_SIZE: setting.bytes('unused build cache above this size is cleared, oldest first (0: no size bound)', 0),
-  SSH_IDENTITY_FILE: setting.optionalString('private key for ssh (empty: ssh defaults)'),
-  SSH_KNOWN_HOSTS_FILE: setting.optionalString('known_hosts file for ssh (empty: ~/.ssh/known_hosts); host keys are always checked'),
+  SSH_IDENTITY_FILE: setting.optionalPath('private key for ssh (empty: ssh defaults)', 'file'),
+  SSH_KNOWN_HOSTS_FILE: setting.optionalPath('known_hosts file for ssh (empty: ~/.ssh/known_hosts); host keys are always checked', 'file'),
 };
 
 export type ServerSettings = SettingsOf<typeof serverSettings>;

@@ -1,0 +1,313 @@
+/**
+ * The command line as a user types it: every run goes through `npm run`, so npm's own handling
+ * of flags, scripts/task.sh and Node's treatment of --env-file are all part of what is tested.
+ * The demo task (test/fixtures/demo-task.ts, run by test/fixtures/package.json) deletes *.old
+ * files; the real tasks are run where no remote is needed (help, bad settings, missing files).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+const project = resolve('.');
+const fixtures = join(project, 'test', 'fixtures');
+
+const workspaces: string[] = [];
+test.after(() => {
+  for (const dir of workspaces) rmSync(dir, { recursive: true, force: true });
+});
+
+function workspace(files = ['a.old', 'b.old', 'keep.txt']) {
+  const dir = mkdtempSync(join(tmpdir(), 'cleanup-cli-'));
+  workspaces.push(dir);
+  const data = join(dir, 'data');
+  mkdirSync(data);
+  for (const name of files) writeFileSync(join(data, name), name.endsWith('.old') ? 'old!' : 'k');
+  return { dir, data, reports: join(dir, 'reports') };
+}
+
+interface Run {
+  code: number | null;
+  /** The signal npm ended with: on a signal to the whole group, npm re-raises it on itself, so a shell's $? is 128 + its number. */
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A clean environment: no npm_config_* of the test's own `npm test` may leak into the run. */
+function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', CI: 'true', ...env };
+}
+
+/**
+ * `npm run <script> <args>` in `cwd`, in a process group of its own so that a signal reaches npm,
+ * the shell and node together, as Ctrl-C on a terminal does.
+ */
+function npmRun(cwd: string, args: string[], env: Record<string, string>, onStderr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
+  const child = spawn('npm', ['run', '--silent', ...args], { cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  child.stderr!.on('data', (chunk) => {
+    stderr += chunk;
+    onStderr?.(stderr, child);
+  });
+  const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 120_000);
+  return new Promise((done) =>
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      done({ code, signal, stdout, stderr });
+    }),
+  );
+}
+
+const demo = (args: string[], env: Record<string, string>, onStderr?: Parameters<typeof npmRun>[3]) => npmRun(fixtures, ['demo', ...args], env, onStderr);
+/** The shell's $? for a run: 128 + the signal number when npm ended by a signal. */
+const shellStatus = (run: Run) => (run.signal ? 128 + (run.signal === 'SIGINT' ? 2 : run.signal === 'SIGTERM' ? 15 : 9) : run.code);
+
+/** The node process running the task, inside npm's process group (the shell between them execs it). */
+function taskProcess(group: number): number {
+  const rows = execFileSync('ps', ['-o', 'pid=,args=', '-g', String(group)], { encoding: 'utf8' }).trim().split('\n');
+  const row = rows.find((line) => line.includes('node') && line.includes('demo-task.ts'));
+  if (!row) throw new Error(`no task process in group ${group}:\n${rows.join('\n')}`);
+  return Number(row.trim().split(/\s+/)[0]);
+}
+
+const groupGone = (group: number) => {
+  try {
+    process.kill(-group, 0);
+    return false;
+  } catch {
+    return true;
+  }
+};
+
+const files = (dir: string) => readdirSync(dir).sort();
+const reportsOf = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.json')).sort() : []);
+const lastReport = (dir: string) => JSON.parse(readFileSync(join(dir, reportsOf(dir).at(-1)!), 'utf8'));
+
+test('npm run demo --dry-run -- --yes: npm took --dry-run, and a dry run still wins over --yes', async () => {
+  const ws = workspace();
+  const run = await demo(['--dry-run', '--', '--yes'], { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports });
+  assert.is(run.code, 0, run.stderr);
+  assert.match(run.stderr, /npm was given --dry-run and --yes: a dry run wins/);
+  assert.match(run.stderr, /Dry run: nothing was changed/);
+  assert.equal(files(ws.data), ['a.old', 'b.old', 'keep.txt']);
+  assert.is(lastReport(ws.reports).mode, 'plan');
+});
+
+test('--dry-run and --yes after --: the dry run wins too', async () => {
+  const ws = workspace();
+  const run = await demo(['--', '--yes', '--dry-run'], { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports });
+  assert.is(run.code, 0, run.stderr);
+  assert.match(run.stderr, /--dry-run and --yes: a dry run wins/);
+  assert.equal(files(ws.data), ['a.old', 'b.old', 'keep.txt']);
+});
+
+for (const flag of ['--yes', '--force', '--json', '--check']) {
+  test(`npm run demo ${flag} (before --): exit 2 with the spelling that reaches the task, nothing touched`, async () => {
+    const ws = workspace();
+    const run = await demo([flag], { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports });
+    assert.is(run.code, 2, run.stderr + run.stdout);
+    assert.match(run.stderr, `npm took ${flag} for itself`);
+    assert.match(run.stderr, `npm run demo -- ${flag}`);
+    assert.equal(files(ws.data), ['a.old', 'b.old', 'keep.txt']);
+    assert.equal(reportsOf(ws.reports), [], 'no report: nothing ran');
+  });
+}
+
+test('--env-file is ours: settings come from it; a missing file or a folder is exit 2 with its path (a real task)', async () => {
+  const ws = workspace();
+  const envFile = join(ws.dir, 'demo.env');
+  writeFileSync(envFile, `DEMO_DIR=${ws.data}\nREPORTS_DIR=${ws.reports}\n`);
+  const applied = await demo(['--', '--yes', '--env-file', envFile], {});
+  assert.is(applied.code, 0, applied.stderr);
+  assert.equal(files(ws.data), ['keep.txt']);
+
+  const missing = join(ws.dir, 'missing.env');
+  const real = await npmRun(project, ['clean:registry', '--', `--env-file=${missing}`], {});
+  assert.is(real.code, 2, real.stderr);
+  assert.match(real.stderr, `The settings file ${missing} does not exist`);
+  assert.not.match(real.stderr, /^node:/m);
+
+  const folder = await npmRun(project, ['clean:inventory', '--', '--env-file', ws.dir, '--dry-run'], {});
+  assert.is(folder.code, 2, folder.stderr);
+  assert.match(folder.stderr, `The settings file ${ws.dir} is a folder`);
+});
+
+test('bad settings of a real task: exit 2 before any remote is read, each with name, value, expectation and example; unknown names get the nearest', async () => {
+  const ws = workspace();
+  const envFile = join(ws.dir, 'bad.env');
+  writeFileSync(
+    envFile,
+    [
+      'REGISTRY_URL=127.0.0.1:1', // no scheme
+      'REGISTRY_RETRIES=-1', // a negative count
+      'REGISTRY_SIZE_LIMIT=5 gigs', // not a size
+      'REGISTRY_TIMEOUT_SECONDS=30s', // a malformed duration
+      'REGISTRY_HOST=-oProxyCommand=sh', // ssh would read it as an option
+      'REGISTRY_GC_COMMAND=docker run "unclosed', // not a command line
+      `SSH_IDENTITY_FILE=${join(ws.dir, 'no-such-key')}`,
+      'REGISTRY_CONCURENCY=8', // misspelt
+      `REPORTS_DIR=${ws.reports}`,
+      '',
+    ].join('\n'),
+  );
+  const run = await npmRun(project, ['clean:registry', '--', '--env-file', envFile, '--yes'], {});
+  assert.is(run.code, 2, run.stderr);
+  assert.match(run.stderr, /The settings have 7 problems; nothing was changed/);
+  assert.match(run.stderr, /REGISTRY_URL is not a URL: "127.0.0.1:1" \(the scheme is missing/);
+  assert.match(run.stderr, /value: {4}REGISTRY_URL=127.0.0.1:1/);
+  assert.match(run.stderr, /REGISTRY_RETRIES must be at least 0, not -1/);
+  assert.match(run.stderr, /example: {2}REGISTRY_RETRIES=4/);
+  assert.match(run.stderr, /REGISTRY_SIZE_LIMIT must be a size such as 5GB/);
+  assert.match(run.stderr, /REGISTRY_TIMEOUT_SECONDS must be a whole number \(1 or more\), not "30s"/);
+  assert.match(run.stderr, /REGISTRY_HOST starts with "-"/);
+  assert.match(run.stderr, /REGISTRY_GC_COMMAND has an unclosed " quote/);
+  assert.match(run.stderr, /SSH_IDENTITY_FILE names .*no-such-key, which does not exist/);
+  assert.match(run.stderr, /sets REGISTRY_CONCURENCY, which no task reads; did you mean REGISTRY_CONCURRENCY\?/);
+  assert.not.match(run.stderr, /Plan:/);
+  assert.equal(reportsOf(ws.reports), []);
+});
+
+test('bad host specs and URL lists of the server and deploy settings are refused with exit 2', async () => {
+  const ws = workspace();
+  const envFile = join(ws.dir, 'bad.env');
+  writeFileSync(envFile, [`BACKEND_DIR=${join(ws.dir, 'no-backend')}`, 'SERVER_HOSTS=aisha@prod-1.example:99999', 'SERVER_COMPOSE_PROJECT=webhook', 'DEPLOY_HOST=aisha@prod 1', 'DEPLOY_IMAGE=x/y', 'DEPLOY_HEALTH_URLS=http://127.0.0.1:1/health,127.0.0.1:2/health', 'REGISTRY_URL=http://127.0.0.1:1', ''].join('\n'));
+  const run = await npmRun(project, ['deploy:clean', '--', '--env-file', envFile, '--dry-run'], {});
+  assert.is(run.code, 2, run.stderr);
+  assert.match(run.stderr, /SERVER_HOSTS has an item that is not "local" or an ssh destination/);
+  assert.match(run.stderr, /DEPLOY_HOST is not "local" or an ssh destination/);
+  assert.match(run.stderr, /DEPLOY_HEALTH_URLS has an item that is not a URL: "127.0.0.1:2\/health"/);
+  assert.match(run.stderr, /BACKEND_DIR names .*no-backend, which does not exist/);
+});
+
+test('--check: exit 3 while changes are pending (nothing touched), 0 when nothing is to do, 1 on errors', async () => {
+  const ws = workspace();
+  const env = { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports };
+  const pending = await demo(['--', '--check'], env);
+  assert.is(pending.code, 3, pending.stderr);
+  assert.match(pending.stderr, /Check: 2 changes pending \(exit 3\)/);
+  assert.equal(files(ws.data), ['a.old', 'b.old', 'keep.txt']);
+
+  const applied = await demo(['--', '--yes'], env);
+  assert.is(applied.code, 0, applied.stderr);
+  const clean = await demo(['--', '--check'], env);
+  assert.is(clean.code, 0, clean.stderr);
+  assert.match(clean.stderr, /Check: nothing to do/);
+
+  const broken = await demo(['--', '--check'], { DEMO_DIR: join(ws.dir, 'missing'), REPORTS_DIR: ws.reports });
+  assert.is(broken.code, 1, broken.stderr);
+});
+
+test('Ctrl-C while applying: the task shows as interrupted, the report says what was done and not started, exit 130; a rerun finishes', async () => {
+  const ws = workspace(['1.old', '2.old', '3.old', '4.old', '5.old']);
+  const env = { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports, DEMO_SLOW_MS: '1500' };
+  let sent = false;
+  const run = await demo(['--', '--yes'], env, (text, child) => {
+    if (!sent && text.includes('Apply:')) {
+      sent = true;
+      // After the first deletion: the second one is under way when the signal comes.
+      setTimeout(() => process.kill(-child.pid!, 'SIGINT'), 2000);
+    }
+  });
+  assert.is(shellStatus(run), 130, run.stderr);
+  assert.match(run.stderr, /✖ Apply: Demo clean-up.*Interrupted Demo clean-up: [1-4] of 5 changes done, [1-4] not started/);
+  assert.not.match(run.stderr, /✔ (Applied|Apply)/);
+  const report = lastReport(ws.reports);
+  assert.is(report.status, 'interrupted');
+  assert.is(report.mode, 'apply');
+  assert.is(report.applied.length + report.notStarted.length, 5);
+  assert.ok(report.applied.length >= 1 && report.notStarted.length >= 1, JSON.stringify(report.summary));
+  assert.is(files(ws.data).length, report.notStarted.length, 'what the report calls not started is still there');
+
+  const rerun = await demo(['--', '--yes'], { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports });
+  assert.is(rerun.code, 0, rerun.stderr);
+  assert.equal(files(ws.data), []);
+  assert.is(lastReport(ws.reports).status, 'applied');
+});
+
+test('SIGTERM to the task while applying (a supervisor stopping it): exit 143 through npm, the report says interrupted', async () => {
+  const ws = workspace(['1.old', '2.old', '3.old']);
+  let sent = false;
+  const run = await demo(['--', '--yes'], { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports, DEMO_SLOW_MS: '1500' }, (text, child) => {
+    if (!sent && text.includes('Apply:')) {
+      sent = true;
+      setTimeout(() => process.kill(taskProcess(child.pid!), 'SIGTERM'), 500);
+    }
+  });
+  assert.is(run.signal, null, 'npm itself got no signal');
+  assert.is(run.code, 143, run.stderr);
+  assert.is(lastReport(ws.reports).status, 'interrupted');
+});
+
+test('a second Ctrl-C exits at once, after running the clean-up hooks', async () => {
+  const ws = workspace(['1.old', '2.old', '3.old']);
+  const mark = join(ws.dir, 'closed');
+  let sent = false;
+  let group = 0;
+  let secondAt = 0;
+  const run = await demo(['--', '--yes'], { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports, DEMO_SLOW_MS: '20000', DEMO_CLOSE_MARK: mark }, (text, child) => {
+    group = child.pid!;
+    if (!sent && text.includes('Apply:')) {
+      sent = true;
+      setTimeout(() => process.kill(-child.pid!, 'SIGINT'), 500);
+    }
+    if (text.includes('nothing new starts') && !secondAt) {
+      secondAt = Date.now();
+      process.kill(-child.pid!, 'SIGINT');
+    }
+  });
+  assert.is(shellStatus(run), 130, run.stderr);
+  assert.match(run.stderr, /SIGINT again: stopping now/);
+  assert.ok(existsSync(mark), 'the onClose hook ran');
+  for (let i = 0; i < 50 && !groupGone(group); i++) await new Promise((r) => setTimeout(r, 200));
+  assert.ok(groupGone(group), 'the task process is gone too');
+  assert.ok(Date.now() - secondAt < 15_000, `gone ${Date.now() - secondAt} ms after the second signal, not after the 20 s step`);
+  assert.equal(files(ws.data), ['1.old', '2.old', '3.old']);
+});
+
+test('plans: long groups are shortened (--verbose lists all), a total line ends each; JSON numbers; a Markdown twin; no colons; old reports pruned', async () => {
+  const names = Array.from({ length: 60 }, (_, i) => `f${i + 1}.old`);
+  const ws = workspace(names);
+  const env = { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports, REPORTS_KEEP: '2' };
+  const short = await demo(['--', '--dry-run', '--json'], env);
+  assert.is(short.code, 0, short.stderr);
+  assert.match(short.stderr, /delete file in folder \. \(60, 240 B\):\n {5}- f1\.old {2}4 B/);
+  assert.match(short.stderr, /f2\.old[^]*f10\.old/, 'sorted as a person counts: f2 before f10');
+  assert.match(short.stderr, /… and 30 more \(--verbose lists them all/);
+  assert.not.match(short.stderr, /- f60\.old/);
+  assert.match(short.stderr, /Plan: 60 changes \(60 delete file\) in 1 folder, 240 B to reclaim; 0 kept/);
+  const report = JSON.parse(short.stdout);
+  assert.is(typeof report.summary.bytes, 'number');
+  assert.is(report.changes[0].bytes, 4);
+  assert.ok(!Number.isNaN(Date.parse(report.startedAt)));
+
+  const verbose = await demo(['--', '--dry-run', '--verbose'], env);
+  assert.match(verbose.stderr, /- f60\.old/);
+  assert.not.match(verbose.stderr, /more \(--verbose/);
+
+  await demo(['--', '--dry-run'], env);
+  const left = readdirSync(ws.reports).sort();
+  assert.is(left.length, 4, left.join(' '));
+  assert.equal(left.filter((n) => n.endsWith('.md')).length, 2);
+  for (const name of left) assert.not.match(name, ':');
+  const markdown = readFileSync(join(ws.reports, left.find((n) => n.endsWith('.md'))!), 'utf8');
+  assert.match(markdown, /\| delete file \| {2}\| f1\.old \| 4 \|/);
+});
+
+for (const script of ['clean:all', 'clean:inventory', 'clean:registry', 'clean:server', 'deploy:clean', 'deploy:rollback', 'verify']) {
+  test(`npm run ${script} -- --help: usage, flags, settings, examples, exit codes`, async () => {
+    const run = await npmRun(project, [script, '--', script === 'clean:all' ? '--help' : '-h'], {});
+    assert.is(run.code, 0, run.stderr);
+    assert.match(run.stdout, `Usage: npm run ${script} -- [options]`);
+    assert.match(run.stdout, /--dry-run[^]*--check[^]*--env-file <file>/);
+    assert.match(run.stdout, /Settings it reads[^]*REPORTS_DIR/);
+    assert.match(run.stdout, /Examples:[^]*--check/);
+    assert.match(run.stdout, /Exit codes:[^]*\b3 +--check only[^]*130/);
+  });
+}
+
+test.run();
