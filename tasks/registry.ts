@@ -2,8 +2,10 @@
  * Plan section 4: Docker registry clean-up.
  *
  *   1. Keep the last 3 versions of each image.
- *   2. Delete every test image (tags containing test, temp, debug).
- *   3. Keep the production images (webhook-api:final, nginx-webhook:latest).
+ *   2. Delete every test image (tags with a token test, temp or debug: test2, ci-test-3, temp_1;
+ *      never latest, attestation, contest, temperature, hotfix-attempt-2).
+ *   3. Keep the production images (latest and final in every repository; webhook-api:final,
+ *      nginx-webhook:latest).
  *
  * Then garbage collection gives the space back, and every kept tag is checked to still pull.
  * Edit the policy below; the mechanisms live in lib/registry/.
@@ -24,20 +26,33 @@ import { gcCommands, registryClient, registryHostRunner, registrySettings, type 
 export const registryPolicy: RegistryPolicy = {
   // 1. Keep the last 3 versions of each image (semver order; otherwise the image's creation date).
   keepVersions: 3,
-  // 2. Delete every test image: tags containing test, temp or debug.
-  deleteTagsMatching: [/test/i, /temp/i, /debug/i],
-  // 3. Keep the production images, whatever rules 1 and 2 say.
+  // 2. Delete every test image: a tag split on - _ . with a part that is one of these tokens,
+  //    optionally followed by digits (test, test2, ci-test-3, temp_1, debug.4). A token inside a
+  //    word is no match: latest, attestation, contest, temperature, hotfix-attempt-2 are not tests.
+  //    REGISTRY_DELETE_TAG_TOKENS replaces this list.
+  deleteTagTokens: ['test', 'temp', 'debug'],
+  // 3. Keep the production images, whatever rules 1 and 2 say. REGISTRY_PROTECT_TAGS (default
+  //    latest,final) protects those tags in every repository; these pairs are protected besides.
   protect: ['webhook-api:final', 'nginx-webhook:latest'],
   // Per-repository exceptions, for example: { 'nginx-webhook': { keepVersions: 5 } }.
   repositories: {},
 };
+
+/** The policy with what the settings add: the tags protected everywhere, and the delete tokens when set. */
+export function withSettings(policy: RegistryPolicy, settings: Pick<RegistrySettings, 'REGISTRY_PROTECT_TAGS' | 'REGISTRY_DELETE_TAG_TOKENS'>): RegistryPolicy {
+  return {
+    ...policy,
+    protectTags: [...new Set([...(policy.protectTags ?? []), ...settings.REGISTRY_PROTECT_TAGS])],
+    deleteTagTokens: settings.REGISTRY_DELETE_TAG_TOKENS ?? policy.deleteTagTokens,
+  };
+}
 
 /** Reads the registry and plans against the policy: the plan phase, callable on its own. */
 export async function planRegistryCleanup(
   settings: RegistrySettings,
   options: { policy?: RegistryPolicy; client?: RegistryClient; progress?: (m: string) => void; signal?: AbortSignal; repositories?: string[] } = {},
 ) {
-  const policy = options.policy ?? registryPolicy;
+  const policy = withSettings(options.policy ?? registryPolicy, settings);
   const client = options.client ?? registryClient(settings);
   try {
     const state = await readRegistry(client, {
