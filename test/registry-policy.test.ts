@@ -185,4 +185,29 @@ test('the plan untags a doomed tag sharing its digest with a kept tag, and delet
   assert.equal(plan.keptTags.map((k) => k.tag), ['final', '1.0.0']);
 });
 
+
+test('a deleted index takes the children no kept manifest references; the bytes count them once', () => {
+  const index = (digest: string, children: string[]): ManifestRecord => ({ digest, size: 20, mediaType: 'application/vnd.oci.image.index.v1+json', layers: [], children });
+  const manifests = new Map<string, ManifestRecord>([
+    ['sha256:amd-old', image('sha256:amd-old', 10, ['c-amd-old', 5], [['base', 1000], ['amd-old', 300]])],
+    ['sha256:arm-old', image('sha256:arm-old', 10, ['c-arm-old', 5], [['arm-old', 400]])],
+    ['sha256:shared', image('sha256:shared', 10, ['c-shared', 5], [['shared', 50]])],
+    ['sha256:amd-new', image('sha256:amd-new', 10, ['c-amd-new', 5], [['base', 1000], ['amd-new', 300]])],
+    ['sha256:old', index('sha256:old', ['sha256:amd-old', 'sha256:arm-old', 'sha256:shared'])],
+    ['sha256:new', index('sha256:new', ['sha256:amd-new', 'sha256:shared'])],
+  ]);
+  const state: RegistryState = {
+    repositories: new Map([['multi', [{ tag: '1.0.0', digest: 'sha256:old' }, { tag: '2.0.0', digest: 'sha256:new' }]]]),
+    manifests,
+  };
+  const plan = planRegistry(state, { ...policy, keepVersions: 1 }, 5e9, now);
+  assert.is(plan.changes.length, 1);
+  const change = plan.changes[0];
+  assert.equal(change.op, { kind: 'delete', repository: 'multi', digest: 'sha256:old', tags: ['1.0.0'], children: ['sha256:amd-old', 'sha256:arm-old'] });
+  assert.match(change.target, /and its 2 child manifests/);
+  // The index, both children (manifest, config, unique layer); not base, not the shared child.
+  assert.is(change.bytes, 20 + (10 + 5 + 300) + (10 + 5 + 400));
+  assert.is(plan.sizeNow - plan.sizeAfter, change.bytes);
+});
+
 test.run();

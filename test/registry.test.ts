@@ -99,6 +99,9 @@ test('--yes leaves exactly what the policy says, keeps the shared-digest tag who
   }
   // Deleted images' unique blobs are gone after GC.
   assert.not.ok(await blobPresent(to, 'webhook-api', pushed['webhook-api:temp-build'].blobs[2].digest));
+  // The deleted index took its children: their manifests and blobs are gone too.
+  for (const manifest of pushed['multiarch:0.7.0'].manifests) assert.is(await resolves(to, 'multiarch', manifest), undefined, `manifest ${manifest} of multiarch:0.7.0`);
+  for (const blob of pushed['multiarch:0.7.0'].blobs) assert.not.ok(await blobPresent(to, 'multiarch', blob.digest), `blob ${blob.digest} of multiarch:0.7.0`);
 
   const checks = run.report.checks;
   assert.ok(checks.length >= 2 && checks.every((c: { passed: boolean }) => c.passed), JSON.stringify(checks));
@@ -120,6 +123,9 @@ test('bad input: a malformed URL exits 2; an unreachable registry exits 1 with a
   const malformed = await runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_URL: 'registry:5000' }));
   assert.is(malformed.code, 2);
   assert.match(malformed.stderr, /REGISTRY_URL must start with http:\/\/ or https:\/\//);
+  const badRule = await runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_DELETE_TAG_TOKENS: 'test,*temp*' }));
+  assert.is(badRule.code, 2);
+  assert.match(badRule.stderr, /REGISTRY_DELETE_TAG_TOKENS has "\*temp\*", which is not a token/);
   const unreachable = await runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_URL: 'http://127.0.0.1:9', REGISTRY_RETRIES: '0' }));
   assert.is(unreachable.code, 1);
   assert.match(unreachable.stderr, /Cannot reach the registry at http:\/\/127\.0\.0\.1:9/);

@@ -87,8 +87,11 @@ export async function applyRegistryPlan(client: RegistryClient, plan: RegistryPl
     if (signal?.aborted) return 'skipped' as const;
     const op = change.op;
     if (op.kind === 'delete') {
-      const arrived = pushedSincePlan.get(op.repository)?.get(op.digest) ?? [];
+      const arrived = [op.digest, ...(op.children ?? [])].flatMap((digest) => pushedSincePlan.get(op.repository)?.get(digest) ?? []);
       if (arrived.length) throw new Error(`changed since the plan: ${arrived.map((t) => `${op.repository}:${t}`).join(', ')} now point${arrived.length === 1 ? 's' : ''} at this image, so it was not deleted; run again to plan afresh`);
+      // Children first: interrupted halfway, the index is still tagged and a rerun finds it (and
+      // its children, which it could no longer find once the index is gone).
+      for (const child of op.children ?? []) await deleteManifest(client, op.repository, child);
       await deleteManifest(client, op.repository, op.digest);
     } else await untag(client, op);
     progress?.(`${++count} of ${plan.changes.length} changes applied`);
