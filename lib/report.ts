@@ -26,6 +26,8 @@ export interface TaskReport {
   applied: Omit<Change, 'op'>[];
   failed: Failure[];
   checks: Check[];
+  /** What `--restore` needs to undo this run, when the task keeps it. */
+  undo?: unknown[];
   error?: string;
   summary: { changes: number; bytes: number; applied: number; failed: number; checksFailed: number };
 }
@@ -71,6 +73,7 @@ export function taskReport(input: {
     applied: (outcome?.done ?? []).map(publicChange),
     failed,
     checks,
+    ...(outcome?.undo?.length ? { undo: outcome.undo } : {}),
     ...(input.error ? { error: input.error } : {}),
     summary: { changes: changes.length, bytes: totalBytes(changes), applied: outcome?.done.length ?? 0, failed: failed.length, checksFailed },
   };

@@ -10,7 +10,9 @@
  *   repository, so children left behind would keep their blobs forever.
  */
 import { formatBytes } from '../bytes.ts';
-import { emptyPlan, type Plan } from '../plan.ts';
+import { emptyPlan, type Change, type Plan } from '../plan.ts';
+import type { CollectOp } from './collection.ts';
+import type { RestoreOp } from './restore.ts';
 import { decideRepository, rulesFor, type RegistryPolicy, type TagInfo } from './policy.ts';
 import { blobsOf, collectBlobs, freedBytesPerRoot, sumSizes, type ManifestRecord } from './sizes.ts';
 
@@ -19,9 +21,15 @@ export interface RegistryState {
   manifests: Map<string, ManifestRecord>;
 }
 
-export type RegistryOp =
+export type DeletionOp =
   | { kind: 'delete'; repository: string; digest: string; tags: string[]; children?: string[] }
   | { kind: 'untag'; repository: string; digest: string; tags: string[] };
+
+export type RegistryOp = DeletionOp | CollectOp | RestoreOp;
+
+export function isDeletion(change: Change<RegistryOp>): change is Change<DeletionOp> {
+  return change.op.kind === 'delete' || change.op.kind === 'untag';
+}
 
 export interface KeptTag {
   repository: string;
@@ -34,6 +42,8 @@ export interface RegistryPlan extends Plan<RegistryOp> {
   keptTags: KeptTag[];
   sizeNow: number;
   sizeAfter: number;
+  /** Where apply journals what it deletes and records that collection is pending. */
+  bookkeeping?: { registry: string; stateFile: string; journalFile: string; by: string };
 }
 
 const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);

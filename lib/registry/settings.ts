@@ -1,6 +1,6 @@
 /** The registry task's settings (.env keys), and the client and GC commands built from them. */
 import { parseCommandSetting } from '../command.ts';
-import { runnerFor, type Runner } from '../runner.ts';
+import { runnerFor, type Runner, type SshDefaults } from '../runner.ts';
 import { setting, type Setting, type SettingsOf } from '../settings.ts';
 import { RegistryClient } from './client.ts';
 import type { GcCommands } from './gc.ts';
@@ -47,6 +47,7 @@ export const registrySettings = {
   REGISTRY_GC_COMMAND: setting.optionalString('the GC command, e.g. docker run --rm -v /srv/registry:/var/lib/registry registry:2 garbage-collect /etc/docker/registry/config.yml (empty: no GC, space is not reclaimed)'),
   REGISTRY_GC_START_COMMAND: setting.optionalString('command that starts the registry again after GC, e.g. docker start registry'),
   REGISTRY_STORAGE_PATH: setting.optionalString('storage folder on the registry host, measured with du before and after GC'),
+  REGISTRY_STATE_DIR: setting.string('folder on this machine for the undo journals of registry runs and the record of deletions not yet collected', '.cleanup-state'),
   SSH_IDENTITY_FILE: setting.optionalString('private key for ssh (empty: ssh defaults)'),
   SSH_KNOWN_HOSTS_FILE: setting.optionalString('known_hosts file for ssh (empty: ~/.ssh/known_hosts); host keys are always checked'),
 };
@@ -76,6 +77,10 @@ export function gcCommands(settings: RegistrySettings): GcCommands | undefined {
   };
 }
 
+export function sshDefaults(settings: Pick<RegistrySettings, 'SSH_IDENTITY_FILE' | 'SSH_KNOWN_HOSTS_FILE'>): SshDefaults {
+  return { identityFile: settings.SSH_IDENTITY_FILE, knownHostsFile: settings.SSH_KNOWN_HOSTS_FILE };
+}
+
 export function registryHostRunner(settings: RegistrySettings): Runner {
-  return runnerFor(settings.REGISTRY_HOST, { identityFile: settings.SSH_IDENTITY_FILE, knownHostsFile: settings.SSH_KNOWN_HOSTS_FILE }, 'REGISTRY_HOST');
+  return runnerFor(settings.REGISTRY_HOST, sshDefaults(settings), 'REGISTRY_HOST');
 }
