@@ -33,6 +33,8 @@ export interface TaskReport {
   /** In an applying run: the planned changes neither done nor failed (interrupted, or stopped by a failure). */
   notStarted: Omit<Change, 'op'>[];
   checks: Check[];
+  /** What `--restore` needs to undo this run, when the task keeps it. */
+  undo?: unknown[];
   error?: string;
   summary: { changes: number; bytes: number; applied: number; failed: number; notStarted: number; checksFailed: number };
 }
@@ -97,6 +99,7 @@ export function taskReport(input: {
     failed,
     notStarted,
     checks,
+    ...(outcome?.undo?.length ? { undo: outcome.undo } : {}),
     ...(input.error ? { error: input.error } : {}),
     summary: { changes: changes.length, bytes: totalBytes(changes), applied: applied.length, failed: failed.length, notStarted: notStarted.length, checksFailed },
   };

@@ -47,6 +47,8 @@ export interface ApplyOutcome {
   failed: Failure[];
   figures: Figure[];
   notes: string[];
+  /** What a later run needs to undo this one (the registry's journal of deleted manifests). */
+  undo?: unknown[];
 }
 
 export interface Check {

@@ -1,14 +1,18 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decideRepository, needsCreationDates, rulesFor, type RegistryPolicy, type TagInfo } from '../lib/registry/policy.ts';
+import { decideRepository, matchingToken, needsCreationDates, rulesFor, type RegistryPolicy, type TagInfo } from '../lib/registry/policy.ts';
+import { registrySettings } from '../lib/registry/settings.ts';
+import { settingsFrom } from '../lib/settings.ts';
+import { withSettings } from '../tasks/registry.ts';
 import { compareVersions, parseVersion } from '../lib/registry/versions.ts';
 import { planRegistry, type RegistryState } from '../lib/registry/plan.ts';
 import { blobsOf, freedBytesPerRoot, sumSizes, type ManifestRecord } from '../lib/registry/sizes.ts';
 
 const policy: RegistryPolicy = {
   keepVersions: 3,
-  deleteTagsMatching: [/test/i, /temp/i, /debug/i],
-  protect: ['webhook-api:final', 'nginx-webhook:latest'],
+  deleteTagTokens: ['test', 'temp', 'debug'],
+  protectTags: ['latest', 'final'],
+  protect: ['webhook-api:stable'],
   repositories: { 'keep-five': { keepVersions: 5 } },
 };
 const now = Date.parse('2026-11-24T00:00:00Z');
@@ -41,9 +45,52 @@ test('protected tags stay and do not count among the 3; test/temp/debug tags go'
   assert.equal(verdicts(tags), { final: true, '1.0.0': true, '1.1.0': true, '1.2.0': true, 'test-42': false, 'feature-TEMP': false, debug: false });
   const reasons = decideRepository(tags, rulesFor(policy, 'webhook-api'), now);
   assert.match(reasons.find((d) => d.tag === 'final')!.reason, /protected/);
-  assert.match(reasons.find((d) => d.tag === 'test-42')!.reason, /matches \/test\/i/);
-  // A protected tag of another repository protects nothing here.
-  assert.is(verdicts([{ tag: 'final', digest: 'x' }, ...['1.0.0', '1.1.0', '1.2.0'].map((tag) => ({ tag, digest: tag }))], 'nginx-webhook').final, false);
+  assert.match(reasons.find((d) => d.tag === 'test-42')!.reason, /token "test"/);
+  // A repository:tag pair protects in its repository only; the protected set in every one.
+  const others = ['1.0.0', '1.1.0', '1.2.0'].map((tag) => ({ tag, digest: tag }));
+  assert.is(verdicts([{ tag: 'stable', digest: 'x' }, ...others], 'webhook-api').stable, true);
+  assert.is(verdicts([{ tag: 'stable', digest: 'x' }, ...others], 'nginx-webhook').stable, false);
+  assert.is(verdicts([{ tag: 'final', digest: 'x' }, ...others], 'nginx-webhook').final, true);
+});
+
+test('delete tokens match whole parts of the tag, optionally followed by digits, never inside a word', () => {
+  const tokens = ['test', 'temp', 'debug'];
+  for (const tag of ['test', 'test2', 'ci-test-3', 'temp_1', 'debug.4', 'TEST', 'feature-TEMP', 'build.test', 'debug', 'pr-12-test']) assert.ok(matchingToken(tag, tokens), `${tag} is a test image`);
+  for (const tag of ['latest', 'attestation', 'contest', 'temperature', 'hotfix-attempt-2', 'testing', 'tempo', 'debugger', 'v1.2.3', 'latest-2', 'tests-suite']) assert.not.ok(matchingToken(tag, tokens), `${tag} is not a test image`);
+  assert.is(matchingToken('ci-temp3', tokens), 'temp');
+});
+
+test('latest and final are never deleted by any rule in any repository; a shared digest is untagged, not deleted', () => {
+  const tags = [
+    { tag: 'latest', digest: 'sha256:new' },
+    { tag: '2.0.0', digest: 'sha256:new' },
+    { tag: '1.0.0', digest: 'sha256:a' },
+    { tag: '1.1.0', digest: 'sha256:b' },
+    { tag: '1.2.0', digest: 'sha256:c' },
+    { tag: 'final', digest: 'sha256:a' },
+    { tag: 'test-final', digest: 'sha256:t' },
+  ];
+  // Even with a rule for "latest" and keeping one version, the protected set wins.
+  const harsh = withSettings({ ...policy, keepVersions: 1, protectTags: [], repositories: {} }, settingsFrom(registrySettings, { REGISTRY_URL: 'http://127.0.0.1:5000', REGISTRY_DELETE_TAG_TOKENS: 'latest,final,test' }));
+  const decided = Object.fromEntries(decideRepository(tags, rulesFor(harsh, 'any-repo'), now).map((d) => [d.tag, d.keep]));
+  assert.equal(decided, { latest: true, '2.0.0': true, '1.0.0': false, '1.1.0': false, '1.2.0': false, final: true, 'test-final': false });
+  const manifests = new Map<string, ManifestRecord>(['new', 'a', 'b', 'c', 't'].map((d) => [`sha256:${d}`, image(`sha256:${d}`, 10, [`c-${d}`, 5], [[`l-${d}`, 100]])]));
+  const plan = planRegistry({ repositories: new Map([['any-repo', tags]]), manifests }, harsh, 5e9, now);
+  const untag = plan.changes.find((c) => c.op.kind === 'untag')!;
+  assert.equal(untag.op, { kind: 'untag', repository: 'any-repo', digest: 'sha256:a', tags: ['1.0.0'] });
+  assert.not.ok(plan.changes.some((c) => c.op.kind === 'delete' && (c.op.digest === 'sha256:a' || c.op.digest === 'sha256:new')));
+  assert.equal(plan.keptTags.map((k) => k.tag).sort(), ['2.0.0', 'final', 'latest']);
+});
+
+test('settings: the protected set defaults to latest,final; a malformed token or tag is a settings problem', () => {
+  const base = { REGISTRY_URL: 'http://127.0.0.1:5000' };
+  const defaults = settingsFrom(registrySettings, base);
+  assert.equal(defaults.REGISTRY_PROTECT_TAGS, ['latest', 'final']);
+  assert.is(defaults.REGISTRY_DELETE_TAG_TOKENS, undefined);
+  assert.equal(withSettings(policy, defaults).deleteTagTokens, ['test', 'temp', 'debug']);
+  assert.throws(() => settingsFrom(registrySettings, { ...base, REGISTRY_DELETE_TAG_TOKENS: 'test,*temp*' }), /REGISTRY_DELETE_TAG_TOKENS has "\*temp\*", which is not a token/);
+  assert.throws(() => settingsFrom(registrySettings, { ...base, REGISTRY_DELETE_TAG_TOKENS: 'ci-test' }), /"ci-test"/);
+  assert.throws(() => settingsFrom(registrySettings, { ...base, REGISTRY_PROTECT_TAGS: 'latest,,final' }), /REGISTRY_PROTECT_TAGS has ""/);
 });
 
 test('tags on one image share its fate: versions count images, not tags', () => {
@@ -136,6 +183,31 @@ test('the plan untags a doomed tag sharing its digest with a kept tag, and delet
   assert.is(plan.changes[2].bytes, 10 + 5 + 300);
   assert.is(plan.sizeNow - plan.sizeAfter, 315);
   assert.equal(plan.keptTags.map((k) => k.tag), ['final', '1.0.0']);
+});
+
+
+test('a deleted index takes the children no kept manifest references; the bytes count them once', () => {
+  const index = (digest: string, children: string[]): ManifestRecord => ({ digest, size: 20, mediaType: 'application/vnd.oci.image.index.v1+json', layers: [], children });
+  const manifests = new Map<string, ManifestRecord>([
+    ['sha256:amd-old', image('sha256:amd-old', 10, ['c-amd-old', 5], [['base', 1000], ['amd-old', 300]])],
+    ['sha256:arm-old', image('sha256:arm-old', 10, ['c-arm-old', 5], [['arm-old', 400]])],
+    ['sha256:shared', image('sha256:shared', 10, ['c-shared', 5], [['shared', 50]])],
+    ['sha256:amd-new', image('sha256:amd-new', 10, ['c-amd-new', 5], [['base', 1000], ['amd-new', 300]])],
+    ['sha256:old', index('sha256:old', ['sha256:amd-old', 'sha256:arm-old', 'sha256:shared'])],
+    ['sha256:new', index('sha256:new', ['sha256:amd-new', 'sha256:shared'])],
+  ]);
+  const state: RegistryState = {
+    repositories: new Map([['multi', [{ tag: '1.0.0', digest: 'sha256:old' }, { tag: '2.0.0', digest: 'sha256:new' }]]]),
+    manifests,
+  };
+  const plan = planRegistry(state, { ...policy, keepVersions: 1 }, 5e9, now);
+  assert.is(plan.changes.length, 1);
+  const change = plan.changes[0];
+  assert.equal(change.op, { kind: 'delete', repository: 'multi', digest: 'sha256:old', tags: ['1.0.0'], children: ['sha256:amd-old', 'sha256:arm-old'] });
+  assert.match(change.target, /and its 2 child manifests/);
+  // The index, both children (manifest, config, unique layer); not base, not the shared child.
+  assert.is(change.bytes, 20 + (10 + 5 + 300) + (10 + 5 + 400));
+  assert.is(plan.sizeNow - plan.sizeAfter, change.bytes);
 });
 
 test.run();

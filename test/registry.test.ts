@@ -30,6 +30,7 @@ function env(extra: Record<string, string> = {}) {
     REGISTRY_GC_COMMAND: `docker-registry garbage-collect ${registry.config}`,
     REGISTRY_GC_START_COMMAND: registry.startCommand,
     REGISTRY_STORAGE_PATH: registry.storage,
+    REGISTRY_STATE_DIR: join(reports, 'state'),
     ...extra,
   };
 }
@@ -73,6 +74,12 @@ test('a dry run plans, explains, and changes nothing', async () => {
   assert.ok(report.changes.every((c: { reason: string }) => c.reason.length > 10));
   assert.ok(report.kept.some((k: { target: string; reason: string }) => k.target === 'webhook-api:final' && /protected/.test(k.reason)));
   assert.match(JSON.stringify(report.figures), /registry size now/);
+  // Collection is its own item: where, that the registry stops and starts, the downtime to expect.
+  const collect = report.changes.find((c: { action: string }) => c.action === 'collect garbage');
+  assert.ok(collect, 'the plan has a collection item');
+  assert.is(collect.host, 'local');
+  assert.match(collect.reason, /stops the registry \(`sh .*control\.sh stop`\).*starts it again.*expected downtime about [0-9.]+ s \(estimated/);
+  assert.match(report.notes.join('\n'), /Undo: .*--restore.*until the garbage collection at the end of this run/);
   assert.match(JSON.stringify(report.figures), /"repositories","value":"105"/);
   assert.equal(await tagsOf({ url: registry.url }, 'webhook-api'), ['1.0.0', '1.1.0', '1.10.0', '1.2.0', '1.9.0', 'debug-1', 'final', 'temp-build', 'test-42']);
 });
@@ -99,12 +106,17 @@ test('--yes leaves exactly what the policy says, keeps the shared-digest tag who
   }
   // Deleted images' unique blobs are gone after GC.
   assert.not.ok(await blobPresent(to, 'webhook-api', pushed['webhook-api:temp-build'].blobs[2].digest));
+  // The deleted index took its children: their manifests and blobs are gone too.
+  for (const manifest of pushed['multiarch:0.7.0'].manifests) assert.is(await resolves(to, 'multiarch', manifest), undefined, `manifest ${manifest} of multiarch:0.7.0`);
+  for (const blob of pushed['multiarch:0.7.0'].blobs) assert.not.ok(await blobPresent(to, 'multiarch', blob.digest), `blob ${blob.digest} of multiarch:0.7.0`);
 
   const checks = run.report.checks;
   assert.ok(checks.length >= 2 && checks.every((c: { passed: boolean }) => c.passed), JSON.stringify(checks));
   const storageAfter = du(registry.storage);
   assert.ok(storageAfter < storageBefore - 300_000, `storage ${storageBefore} -> ${storageAfter}`);
-  assert.match(JSON.stringify(run.report.figures), /storage freed/);
+  assert.match(JSON.stringify(run.report.figures), /storage freed.*measured.*planned/);
+  assert.match(JSON.stringify(run.report.figures), /registry downtime.*[0-9.]+ s \(measured/);
+  assert.ok(run.report.applied.some((c: { action: string }) => c.action === 'collect garbage'));
   const untag = run.report.applied.find((c: { action: string }) => c.action === 'untag');
   assert.is(untag.target, 'webhook-api:test-42');
 });
@@ -120,6 +132,9 @@ test('bad input: a malformed URL exits 2; an unreachable registry exits 1 with a
   const malformed = await runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_URL: 'registry:5000' }));
   assert.is(malformed.code, 2);
   assert.match(malformed.stderr, /REGISTRY_URL must start with http:\/\/ or https:\/\//);
+  const badRule = await runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_DELETE_TAG_TOKENS: 'test,*temp*' }));
+  assert.is(badRule.code, 2);
+  assert.match(badRule.stderr, /REGISTRY_DELETE_TAG_TOKENS has "\*temp\*", which is not a token/);
   const unreachable = await runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_URL: 'http://127.0.0.1:9', REGISTRY_RETRIES: '0' }));
   assert.is(unreachable.code, 1);
   assert.match(unreachable.stderr, /Cannot reach the registry at http:\/\/127\.0\.0\.1:9/);

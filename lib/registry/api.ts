@@ -54,6 +54,8 @@ export interface FetchedManifest {
   mediaType: string;
   size: number;
   body: ManifestBody;
+  /** The exact bytes served: what the digest is of, and what an undo pushes back. */
+  raw: Buffer;
 }
 
 /** GET a manifest by tag or digest; undefined when it is gone. */
@@ -65,7 +67,7 @@ export async function getManifest(client: RegistryClient, repository: string, re
   const digest = sha256(response.body);
   const claimed = header(response.headers, 'docker-content-digest');
   if (claimed && claimed !== digest) throw new TaskError(`${repository}:${reference}: the registry's digest ${claimed} does not match the manifest it served (${digest}).`);
-  return { digest, mediaType: header(response.headers, 'content-type')?.split(';')[0] ?? body.mediaType ?? '', size: response.body.length, body };
+  return { digest, mediaType: header(response.headers, 'content-type')?.split(';')[0] ?? body.mediaType ?? '', size: response.body.length, body, raw: response.body };
 }
 
 /** HEAD a manifest: its digest, or undefined when it is gone. */

@@ -5,14 +5,18 @@
  * since the plan onto a digest about to be deleted stops that change instead of losing the tag.
  */
 import { randomUUID } from 'node:crypto';
-import { mapLimit, mapLimitAll } from '../concurrency.ts';
+import { mapLimit, mapLimitAll, sleep } from '../concurrency.ts';
 import { messageOf } from '../errors.ts';
-import type { Change } from '../plan.ts';
+import { totalBytes, type Change } from '../plan.ts';
+import { runnerFor } from '../runner.ts';
 import type { Failure } from '../task.ts';
-import { deleteManifest, headManifest, listTags, pushBlob, putManifest, sha256 } from './api.ts';
+import { deleteManifest, headManifest, listTags, ping, pushBlob, putManifest, sha256 } from './api.ts';
 import type { RegistryClient } from './client.ts';
+import { markCollected, markCollectionPending, type CollectOp } from './collection.ts';
+import { garbageCollect, type GcResult } from './gc.ts';
+import { appendJournal, journalEntry, type JournalEntry } from './journal.ts';
 import { OCI_MANIFEST, UNTAG_ANNOTATION } from './media-types.ts';
-import type { RegistryOp, RegistryPlan } from './plan.ts';
+import { isDeletion, type DeletionOp, type RegistryOp, type RegistryPlan } from './plan.ts';
 
 /**
  * A tiny manifest of our own, unique per call, that a doomed tag is moved onto so the tag can be
@@ -42,7 +46,7 @@ export async function probeDeletes(client: RegistryClient, repository: string): 
   await deleteManifest(client, repository, throwaway.digest);
 }
 
-async function untag(client: RegistryClient, op: Extract<RegistryOp, { kind: 'untag' }>): Promise<void> {
+async function untag(client: RegistryClient, op: Extract<DeletionOp, { kind: 'untag' }>): Promise<void> {
   const throwaway = await pushThrowaway(client, op.repository);
   for (const tag of op.tags) await putManifest(client, op.repository, tag, OCI_MANIFEST, throwaway.data);
   await deleteManifest(client, op.repository, throwaway.digest);
@@ -52,12 +56,12 @@ async function untag(client: RegistryClient, op: Extract<RegistryOp, { kind: 'un
  * Per repository, the digests that tags pushed since the plan now point at: listing once per
  * repository, and a HEAD only for tags the plan did not know.
  */
-async function newcomers(client: RegistryClient, plan: RegistryPlan, concurrency: number): Promise<Map<string, Map<string, string[]>>> {
+async function newcomers(client: RegistryClient, plan: RegistryPlan, deletions: Change<DeletionOp>[], concurrency: number): Promise<Map<string, Map<string, string[]>>> {
   const known = new Map<string, Set<string>>();
   const remember = (repository: string, tag: string) => known.set(repository, (known.get(repository) ?? new Set()).add(tag));
   for (const k of plan.keptTags) remember(k.repository, k.tag);
-  for (const change of plan.changes) for (const tag of change.op.tags) remember(change.op.repository, tag);
-  const repositories = [...new Set(plan.changes.filter((c) => c.op.kind === 'delete').map((c) => c.op.repository))];
+  for (const change of deletions) for (const tag of change.op.tags) remember(change.op.repository, tag);
+  const repositories = [...new Set(deletions.filter((c) => c.op.kind === 'delete').map((c) => c.op.repository))];
   const found = new Map<string, Map<string, string[]>>();
   await mapLimitAll(repositories, concurrency, async (repository) => {
     const fresh = (await listTags(client, repository)).filter((tag) => !known.get(repository)?.has(tag));
@@ -71,34 +75,99 @@ async function newcomers(client: RegistryClient, plan: RegistryPlan, concurrency
   return found;
 }
 
+export interface CollectionResult extends GcResult {
+  /** What the plan said deleting would free (this run's deletions and earlier pending ones). */
+  plannedBytes: number;
+}
+
 export interface ApplyResult {
   done: Change<RegistryOp>[];
   failed: Failure[];
+  /** What was deleted, as it was: the run's undo journal. */
+  journal: JournalEntry[];
+  collection?: CollectionResult;
 }
 
-export async function applyRegistryPlan(client: RegistryClient, plan: RegistryPlan, concurrency: number, signal?: AbortSignal, progress?: (m: string) => void): Promise<ApplyResult> {
-  const result: ApplyResult = { done: [], failed: [] };
-  if (!plan.changes.length) return result;
-  await probeDeletes(client, plan.changes[0].op.repository);
-  const pushedSincePlan = await newcomers(client, plan, concurrency);
+async function deleteOne(client: RegistryClient, op: DeletionOp, pushedSincePlan: Map<string, Map<string, string[]>>, journal: (entry: JournalEntry) => void): Promise<void> {
+  if (op.kind === 'delete') {
+    const arrived = [op.digest, ...(op.children ?? [])].flatMap((digest) => pushedSincePlan.get(op.repository)?.get(digest) ?? []);
+    if (arrived.length) throw new Error(`changed since the plan: ${arrived.map((t) => `${op.repository}:${t}`).join(', ')} now point${arrived.length === 1 ? 's' : ''} at this image, so it was not deleted; run again to plan afresh`);
+  }
+  const entry = await journalEntry(client, op);
+  if (entry) journal(entry);
+  if (op.kind === 'delete') {
+    // Children first: interrupted halfway, the index is still tagged and a rerun finds it (and
+    // its children, which it could no longer find once the index is gone).
+    for (const child of op.children ?? []) await deleteManifest(client, op.repository, child);
+    await deleteManifest(client, op.repository, op.digest);
+  } else await untag(client, op);
+}
 
-  let count = 0;
-  const outcomes = await mapLimit(plan.changes, concurrency, async (change) => {
-    if (signal?.aborted) return 'skipped' as const;
-    const op = change.op;
-    if (op.kind === 'delete') {
-      const arrived = pushedSincePlan.get(op.repository)?.get(op.digest) ?? [];
-      if (arrived.length) throw new Error(`changed since the plan: ${arrived.map((t) => `${op.repository}:${t}`).join(', ')} now point${arrived.length === 1 ? 's' : ''} at this image, so it was not deleted; run again to plan afresh`);
-      await deleteManifest(client, op.repository, op.digest);
-    } else await untag(client, op);
-    progress?.(`${++count} of ${plan.changes.length} changes applied`);
-    return 'done' as const;
-  });
-  outcomes.forEach((outcome, i) => {
-    const change = plan.changes[i];
-    if (outcome.status === 'fulfilled') {
-      if (outcome.value === 'done') result.done.push(change);
-    } else result.failed.push({ action: change.action, target: change.target, error: messageOf(outcome.reason) });
-  });
+/** Waits until the registry answers again after a restart (up to two minutes). */
+async function servingAgain(client: RegistryClient): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      return await ping(client);
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(250);
+    }
+  }
+}
+
+async function collect(client: RegistryClient, op: CollectOp, plannedBytes: number, registry: string): Promise<CollectionResult> {
+  const runner = runnerFor(op.host, op.ssh, 'REGISTRY_HOST');
+  try {
+    const result = await garbageCollect(runner, op.commands, () => servingAgain(client));
+    markCollected(op.stateFile, registry, result.downtimeMs);
+    return { ...result, plannedBytes };
+  } finally {
+    await runner.close();
+  }
+}
+
+/**
+ * Carries out the plan's items: deletions and untags (each journaled first), then, when the plan
+ * has one, the collection. Deletions mark the collection pending before it runs, so an
+ * interrupted or failed collection is planned again by the next run.
+ */
+export async function applyRegistryPlan(client: RegistryClient, plan: RegistryPlan, concurrency: number, signal?: AbortSignal, progress?: (m: string) => void): Promise<ApplyResult> {
+  const result: ApplyResult = { done: [], failed: [], journal: [] };
+  if (!plan.changes.length) return result;
+  const deletions = plan.changes.filter(isDeletion);
+  const record = (entry: JournalEntry) => {
+    if (plan.bookkeeping) appendJournal(plan.bookkeeping.journalFile, entry);
+    result.journal.push(entry);
+  };
+  if (deletions.length) {
+    await probeDeletes(client, deletions[0].op.repository);
+    const pushedSincePlan = await newcomers(client, plan, deletions, concurrency);
+    let count = 0;
+    const outcomes = await mapLimit(deletions, concurrency, async (change) => {
+      if (signal?.aborted) return 'skipped' as const;
+      await deleteOne(client, change.op, pushedSincePlan, record);
+      progress?.(`${++count} of ${deletions.length} deletions applied`);
+      return 'done' as const;
+    });
+    outcomes.forEach((outcome, i) => {
+      const change = deletions[i];
+      if (outcome.status === 'fulfilled') {
+        if (outcome.value === 'done') result.done.push(change);
+      } else result.failed.push({ action: change.action, target: change.target, error: messageOf(outcome.reason) });
+    });
+    // Even a failed delete may have removed something; the probe itself left a throwaway behind.
+    if (plan.bookkeeping) markCollectionPending(plan.bookkeeping.stateFile, plan.bookkeeping.registry, totalBytes(result.done), plan.bookkeeping.by);
+  }
+  for (const change of plan.changes) {
+    if (change.op.kind !== 'collect' || signal?.aborted) continue;
+    progress?.('garbage collection: registry stopped, collecting, starting again');
+    try {
+      result.collection = await collect(client, change.op, totalBytes(plan.changes), plan.bookkeeping?.registry ?? client.base);
+      result.done.push(change);
+    } catch (error) {
+      result.failed.push({ action: change.action, target: change.target, host: change.host, error: messageOf(error) });
+    }
+  }
   return result;
 }

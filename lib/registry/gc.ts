@@ -22,6 +22,8 @@ export interface GcResult {
   before?: number;
   after?: number;
   output: string;
+  /** From stopping the registry until it serves again (the collection alone when nothing stops it). */
+  downtimeMs: number;
 }
 
 export function duCommand(path: string): Command {
@@ -42,13 +44,16 @@ export async function garbageCollect(runner: Runner, commands: GcCommands, waitU
   }
   const before = await measure(runner, commands.storagePath);
   let output = '';
+  const stoppedAt = Date.now();
+  let downtimeMs = 0;
   if (commands.stop) await runner.run(commands.stop);
   try {
     output = (await runner.run(commands.collect, { timeoutMs: 60 * 60_000 })).stdout;
   } finally {
     if (commands.start) await runner.run(commands.start);
     await waitUntilServing();
+    downtimeMs = Date.now() - stoppedAt;
   }
   const after = await measure(runner, commands.storagePath);
-  return { before, after, output };
+  return { before, after, output, downtimeMs };
 }

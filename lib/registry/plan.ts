@@ -4,10 +4,15 @@
  * - a digest no kept tag needs (directly, or as the child of a kept index) is deleted, which
  *   removes every tag on it;
  * - a digest that a kept tag also needs is NOT deleted (that would delete the kept tag too): its
- *   doomed tags are untagged, by pointing them at a throwaway manifest that is then deleted.
+ *   doomed tags are untagged, by pointing them at a throwaway manifest that is then deleted;
+ * - a deleted index (or manifest list) takes its child manifests with it when nothing kept in the
+ *   repository references them: distribution's collector keeps every manifest still linked in a
+ *   repository, so children left behind would keep their blobs forever.
  */
 import { formatBytes } from '../bytes.ts';
-import { emptyPlan, type Plan } from '../plan.ts';
+import { emptyPlan, type Change, type Plan } from '../plan.ts';
+import type { CollectOp } from './collection.ts';
+import type { RestoreOp } from './restore.ts';
 import { decideRepository, rulesFor, type RegistryPolicy, type TagInfo } from './policy.ts';
 import { blobsOf, collectBlobs, freedBytesPerRoot, sumSizes, type ManifestRecord } from './sizes.ts';
 
@@ -16,9 +21,15 @@ export interface RegistryState {
   manifests: Map<string, ManifestRecord>;
 }
 
-export type RegistryOp =
-  | { kind: 'delete'; repository: string; digest: string; tags: string[] }
+export type DeletionOp =
+  | { kind: 'delete'; repository: string; digest: string; tags: string[]; children?: string[] }
   | { kind: 'untag'; repository: string; digest: string; tags: string[] };
+
+export type RegistryOp = DeletionOp | CollectOp | RestoreOp;
+
+export function isDeletion(change: Change<RegistryOp>): change is Change<DeletionOp> {
+  return change.op.kind === 'delete' || change.op.kind === 'untag';
+}
 
 export interface KeptTag {
   repository: string;
@@ -31,13 +42,25 @@ export interface RegistryPlan extends Plan<RegistryOp> {
   keptTags: KeptTag[];
   sizeNow: number;
   sizeAfter: number;
+  /** Where apply journals what it deletes and records that collection is pending. */
+  bookkeeping?: { registry: string; stateFile: string; journalFile: string; by: string };
 }
 
 const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
 
+/** Every manifest an index references, its children's children included (not the index itself). */
+export function descendants(digest: string, manifests: ReadonlyMap<string, ManifestRecord>, into: string[] = []): string[] {
+  for (const child of manifests.get(digest)?.children ?? []) {
+    if (into.includes(child)) continue;
+    into.push(child);
+    descendants(child, manifests, into);
+  }
+  return into;
+}
+
 export function planRegistry(state: RegistryState, policy: RegistryPolicy, sizeLimit: number, now = Date.now()): RegistryPlan {
   const plan: RegistryPlan = { ...emptyPlan<RegistryOp>('registry'), keptTags: [], sizeNow: 0, sizeAfter: 0 };
-  const doomed: { repository: string; digest: string; tags: string[]; reasons: string[] }[] = [];
+  const doomed: { repository: string; digest: string; tags: string[]; reasons: string[]; children: string[] }[] = [];
   const keptRoots = new Set<string>();
   const allRoots = new Set<string>();
 
@@ -59,6 +82,8 @@ export function planRegistry(state: RegistryState, policy: RegistryPolicy, sizeL
       if (!group.reasons.includes(d.reason)) group.reasons.push(d.reason);
       byDigest.set(d.digest, group);
     }
+    // Children go with the first doomed index that has them, unless kept here or doomed on their own.
+    const claimed = new Set(byDigest.keys());
     for (const [digest, group] of byDigest) {
       if (keptHere.has(digest)) {
         const sharedWith = plan.keptTags.filter((k) => k.repository === repository && collectBlobs(k.digest, state.manifests, new Map()).has(digest)).map((k) => k.tag);
@@ -69,7 +94,11 @@ export function planRegistry(state: RegistryState, policy: RegistryPolicy, sizeL
           bytes: 0,
           op: { kind: 'untag', repository, digest, tags: group.tags },
         });
-      } else doomed.push({ repository, digest, ...group });
+      } else {
+        const children = descendants(digest, state.manifests).filter((child) => !keptHere.has(child) && !claimed.has(child));
+        for (const child of children) claimed.add(child);
+        doomed.push({ repository, digest, ...group, children });
+      }
     }
   }
 
@@ -78,10 +107,10 @@ export function planRegistry(state: RegistryState, policy: RegistryPolicy, sizeL
   doomed.forEach((d, i) =>
     plan.changes.push({
       action: 'delete manifest',
-      target: `${d.repository}@${short(d.digest)} (${d.tags.map((tag) => `:${tag}`).join(' ')})`,
-      reason: d.reasons.join('; '),
+      target: `${d.repository}@${short(d.digest)} (${d.tags.map((tag) => `:${tag}`).join(' ')})${d.children.length ? ` and its ${d.children.length} child manifest${d.children.length === 1 ? '' : 's'}` : ''}`,
+      reason: d.reasons.join('; ') + (d.children.length ? `; its child manifests ${d.children.map(short).join(', ')} go with it, since no kept image references them` : ''),
       bytes: freed[i],
-      op: { kind: 'delete', repository: d.repository, digest: d.digest, tags: d.tags },
+      op: { kind: 'delete', repository: d.repository, digest: d.digest, tags: d.tags, ...(d.children.length ? { children: d.children } : {}) },
     }),
   );
 

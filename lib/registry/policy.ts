@@ -3,9 +3,11 @@
  * out, each with its reason. No I/O, so every rule is tested on plain data (test/registry-policy).
  *
  * Rules, in order of precedence:
- * 1. a protected tag is kept;
+ * 1. a protected tag is kept (the tags protected in every repository, and `repository:tag` pairs);
  * 2. a tag left on one of this tool's throwaway manifests (an interrupted untag) goes;
- * 3. a tag matching a delete pattern goes;
+ * 3. a tag with a delete token goes: the tag is split on `-`, `_` and `.`, and a part that is the
+ *    token, optionally followed by digits, matches (`test`, `ci-test-3`, `temp_1`, `debug.4`), so
+ *    a token inside a word never does (`latest`, `attestation`, `contest`, `hotfix-attempt-2`);
  * 4. of the other tags, the newest N versions stay. A version is an image (a digest): tags on
  *    one digest share its fate. Newest means semver order when every such tag is a version,
  *    else the image's creation date; dates before 2000 or in the future are not believed, and
@@ -15,27 +17,50 @@ import { compareNatural, compareVersions, parseVersion, type Version } from './v
 
 export interface RepositoryRules {
   keepVersions: number;
-  deleteTagsMatching: RegExp[];
+  deleteTagTokens: string[];
   protectTags: string[];
 }
 
 export interface RegistryPolicy {
   keepVersions: number;
-  deleteTagsMatching: RegExp[];
+  /** Tokens that make a tag a test image (see rule 3); matched without regard to case. */
+  deleteTagTokens: string[];
+  /** Tags kept in every repository, whatever any other rule says (REGISTRY_PROTECT_TAGS). */
+  protectTags?: string[];
   /** `repository:tag` pairs that are always kept. */
   protect: string[];
-  /** Per-repository overrides of the rules above. */
+  /** Per-repository overrides of the version count and the delete tokens (never of protection). */
   repositories: Record<string, Partial<Omit<RepositoryRules, 'protectTags'>>>;
 }
 
 export function rulesFor(policy: RegistryPolicy, repository: string): RepositoryRules {
   const override = policy.repositories[repository] ?? {};
+  const ownPairs = policy.protect.filter((ref) => ref.startsWith(`${repository}:`)).map((ref) => ref.slice(repository.length + 1));
   return {
     keepVersions: override.keepVersions ?? policy.keepVersions,
-    deleteTagsMatching: override.deleteTagsMatching ?? policy.deleteTagsMatching,
-    protectTags: policy.protect.filter((ref) => ref.startsWith(`${repository}:`)).map((ref) => ref.slice(repository.length + 1)),
+    deleteTagTokens: override.deleteTagTokens ?? policy.deleteTagTokens,
+    protectTags: [...new Set([...(policy.protectTags ?? []), ...ownPairs])],
   };
 }
+
+/** The parts of a tag that token rules look at: split on `-`, `_` and `.`, lower case. */
+export function tagTokens(tag: string): string[] {
+  return tag.toLowerCase().split(/[-_.]+/).filter(Boolean);
+}
+
+/** The first delete token that one of the tag's parts is (optionally followed by digits). */
+export function matchingToken(tag: string, tokens: readonly string[]): string | undefined {
+  const parts = tagTokens(tag);
+  return tokens.find((token) => {
+    const wanted = token.toLowerCase();
+    return parts.some((part) => part.startsWith(wanted) && /^[0-9]*$/.test(part.slice(wanted.length)));
+  });
+}
+
+/** A delete token is one word: a letter, then letters or digits (no separators, no wildcards). */
+export const TOKEN_SYNTAX = /^[A-Za-z][A-Za-z0-9]*$/;
+/** A tag as the registry allows it. */
+export const TAG_SYNTAX = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 
 export interface TagInfo {
   tag: string;
@@ -61,13 +86,9 @@ export function believableDate(created: string | undefined, now: number): number
   return Number.isFinite(time) && time >= EARLIEST_BELIEVABLE && time <= now + 86_400_000 ? time : undefined;
 }
 
-function matchingPattern(tag: string, rules: RepositoryRules): RegExp | undefined {
-  return rules.deleteTagsMatching.find((pattern) => pattern.test(tag));
-}
-
 /** The tags rule 4 ranks: neither protected, nor leftovers, nor matching a delete pattern. */
 function candidates(tags: TagInfo[], rules: RepositoryRules): TagInfo[] {
-  return tags.filter((t) => !rules.protectTags.includes(t.tag) && !t.leftover && !matchingPattern(t.tag, rules));
+  return tags.filter((t) => !rules.protectTags.includes(t.tag) && !t.leftover && !matchingToken(t.tag, rules.deleteTagTokens));
 }
 
 /** Whether ranking this repository needs creation dates (some candidate is not a version). */
@@ -95,11 +116,11 @@ function describe(image: Image, byVersion: boolean): string {
 export function decideRepository(tags: TagInfo[], rules: RepositoryRules, now = Date.now()): TagDecision[] {
   const decisions = new Map<string, TagDecision>();
   for (const t of tags) {
-    if (rules.protectTags.includes(t.tag)) decisions.set(t.tag, { tag: t.tag, digest: t.digest, keep: true, reason: 'protected production tag (plan 4.3)' });
+    if (rules.protectTags.includes(t.tag)) decisions.set(t.tag, { tag: t.tag, digest: t.digest, keep: true, reason: 'protected tag: no rule deletes it (plan 4.3)' });
     else if (t.leftover) decisions.set(t.tag, { tag: t.tag, digest: t.digest, keep: false, reason: 'points at a throwaway manifest left by an interrupted untag' });
     else {
-      const pattern = matchingPattern(t.tag, rules);
-      if (pattern) decisions.set(t.tag, { tag: t.tag, digest: t.digest, keep: false, reason: `test image: tag matches ${pattern} (plan 4.2)` });
+      const token = matchingToken(t.tag, rules.deleteTagTokens);
+      if (token) decisions.set(t.tag, { tag: t.tag, digest: t.digest, keep: false, reason: `test image: the tag has the token "${token}" (plan 4.2)` });
     }
   }
 

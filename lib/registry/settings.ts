@@ -1,9 +1,24 @@
 /** The registry task's settings (.env keys), and the client and GC commands built from them. */
 import { parseCommandSetting } from '../command.ts';
-import { runnerFor, type Runner } from '../runner.ts';
-import { setting, type SettingsOf } from '../settings.ts';
+import { runnerFor, type Runner, type SshDefaults } from '../runner.ts';
+import { setting, type Setting, type SettingsOf } from '../settings.ts';
 import { RegistryClient } from './client.ts';
 import type { GcCommands } from './gc.ts';
+import { TAG_SYNTAX, TOKEN_SYNTAX } from './policy.ts';
+
+/** A comma-separated list whose every item must have a syntax; a wrong item names itself and the fix. */
+function checkedList(help: string, fallback: string[] | undefined, syntax: RegExp, what: string): Setting<string[] | undefined> {
+  return {
+    help,
+    parse(raw) {
+      if (raw === undefined || raw.trim() === '') return { value: fallback };
+      const items = raw.split(',').map((item) => item.trim());
+      const wrong = items.filter((item) => !syntax.test(item));
+      if (wrong.length) return { problem: `has ${wrong.map((w) => `"${w}"`).join(', ')}, which ${wrong.length === 1 ? 'is' : 'are'} not ${what}` };
+      return { value: items };
+    },
+  };
+}
 
 export const registrySettings = {
   REGISTRY_URL: setting.url('base URL of the registry, e.g. http://127.0.0.1:5000 (https is verified)'),
@@ -14,12 +29,25 @@ export const registrySettings = {
   REGISTRY_TIMEOUT_SECONDS: setting.int('seconds before a request with no answer is retried', 30, { min: 1 }),
   REGISTRY_RETRIES: setting.int('retries of a request after a 5xx or a dropped connection', 4, { min: 0, max: 10 }),
   REGISTRY_CATALOG_PAGE_SIZE: setting.int('repositories per catalog page', 100, { min: 1, max: 1000 }),
+  REGISTRY_PROTECT_TAGS: checkedList(
+    'tags never deleted in any repository, whatever the rules say (comma-separated)',
+    ['latest', 'final'],
+    TAG_SYNTAX,
+    'a tag (letters, digits, _ . -, at most 128 characters, not starting with . or -)',
+  ) as Setting<string[]>,
+  REGISTRY_DELETE_TAG_TOKENS: checkedList(
+    'tokens that make a tag a test image, matched as a whole part of the tag split on - _ . and optionally followed by digits (empty: the list in tasks/registry.ts, test,temp,debug)',
+    undefined,
+    TOKEN_SYNTAX,
+    'a token: one word of letters and digits starting with a letter, without separators or wildcards (e.g. test,temp,debug)',
+  ),
   REGISTRY_SIZE_LIMIT: setting.bytes('the size the registry must stay under (plan section 7)', 5e9),
   REGISTRY_HOST: setting.optionalHost('where garbage collection runs: local, or an ssh destination [user@]host[:port]'),
   REGISTRY_GC_STOP_COMMAND: setting.command('command that stops the registry (or makes it read-only) before GC, e.g. docker stop registry'),
   REGISTRY_GC_COMMAND: setting.command('the GC command, e.g. docker run --rm -v /srv/registry:/var/lib/registry registry:2 garbage-collect /etc/docker/registry/config.yml (empty: no GC, space is not reclaimed)'),
   REGISTRY_GC_START_COMMAND: setting.command('command that starts the registry again after GC, e.g. docker start registry'),
   REGISTRY_STORAGE_PATH: setting.optionalString('storage folder on the registry host, measured with du before and after GC'),
+  REGISTRY_STATE_DIR: setting.string('folder on this machine for the undo journals of registry runs and the record of deletions not yet collected', '.cleanup-state'),
   SSH_IDENTITY_FILE: setting.optionalPath('private key for ssh (empty: ssh defaults)', 'file'),
   SSH_KNOWN_HOSTS_FILE: setting.optionalPath('known_hosts file for ssh (empty: ~/.ssh/known_hosts); host keys are always checked', 'file'),
 };
@@ -49,6 +77,10 @@ export function gcCommands(settings: RegistrySettings): GcCommands | undefined {
   };
 }
 
+export function sshDefaults(settings: Pick<RegistrySettings, 'SSH_IDENTITY_FILE' | 'SSH_KNOWN_HOSTS_FILE'>): SshDefaults {
+  return { identityFile: settings.SSH_IDENTITY_FILE, knownHostsFile: settings.SSH_KNOWN_HOSTS_FILE };
+}
+
 export function registryHostRunner(settings: RegistrySettings): Runner {
-  return runnerFor(settings.REGISTRY_HOST, { identityFile: settings.SSH_IDENTITY_FILE, knownHostsFile: settings.SSH_KNOWN_HOSTS_FILE }, 'REGISTRY_HOST');
+  return runnerFor(settings.REGISTRY_HOST, sshDefaults(settings), 'REGISTRY_HOST');
 }

@@ -1,0 +1,79 @@
+/**
+ * The undo journal. Before each delete (or untag), the manifest is read back by digest and its
+ * exact bytes, media type, repository, tags and digest are appended to a journal file on this
+ * machine (one JSON line each, written before the delete, so even a run killed halfway has
+ * them); the run's report carries the same entries. `--restore` pushes them back. The blobs they
+ * need survive until garbage collection, so a restore after collection says what cannot come back.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { UsageError } from '../errors.ts';
+import { getManifest } from './api.ts';
+import type { RegistryClient } from './client.ts';
+
+export interface JournalManifest {
+  digest: string;
+  mediaType: string;
+  /** The exact manifest bytes, base64. */
+  manifest: string;
+}
+
+export interface JournalEntry extends JournalManifest {
+  /** `delete`: the manifest (and its tags) were deleted; `untag`: only the tags were moved off it. */
+  kind: 'delete' | 'untag';
+  repository: string;
+  tags: string[];
+  /** Children of a deleted index, deleted with it (restored before it). */
+  children: JournalManifest[];
+  at: string;
+}
+
+async function snapshot(client: RegistryClient, repository: string, digest: string): Promise<JournalManifest | undefined> {
+  const found = await getManifest(client, repository, digest);
+  return found && { digest: found.digest, mediaType: found.mediaType, manifest: found.raw.toString('base64') };
+}
+
+/** Reads what a delete is about to remove; undefined when the manifest is already gone. */
+export async function journalEntry(client: RegistryClient, op: { kind: 'delete' | 'untag'; repository: string; digest: string; tags: string[]; children?: string[] }): Promise<JournalEntry | undefined> {
+  const root = await snapshot(client, op.repository, op.digest);
+  if (!root) return undefined;
+  const children: JournalManifest[] = [];
+  for (const child of op.kind === 'delete' ? (op.children ?? []) : []) {
+    const found = await snapshot(client, op.repository, child);
+    if (found) children.push(found);
+  }
+  return { kind: op.kind, repository: op.repository, tags: op.tags, ...root, children, at: new Date().toISOString() };
+}
+
+export function appendJournal(file: string, entry: JournalEntry): void {
+  mkdirSync(dirname(file), { recursive: true });
+  appendFileSync(file, JSON.stringify(entry) + '\n');
+}
+
+function isEntry(value: unknown): value is JournalEntry {
+  const e = value as JournalEntry;
+  return Boolean(e && typeof e.repository === 'string' && typeof e.digest === 'string' && typeof e.manifest === 'string' && Array.isArray(e.tags));
+}
+
+/**
+ * The entries of a run, from its report (a single task's or clean:all's) or from its journal
+ * file. Anything else is a usage error that says what was expected.
+ */
+export function readJournal(path: string): JournalEntry[] {
+  if (!existsSync(path)) throw new UsageError(`--restore ${path}: no such file. Give the report of the registry run to undo (reports/…-clean:registry.json) or its journal file.`);
+  const text = readFileSync(path, 'utf8');
+  let entries: unknown[];
+  try {
+    const parsed = JSON.parse(text) as { undo?: unknown[]; tasks?: { task: string; undo?: unknown[] }[] };
+    entries = parsed.undo ?? parsed.tasks?.flatMap((t) => t.undo ?? []) ?? [];
+    if (!parsed.undo && !parsed.tasks) throw new Error('not a report');
+  } catch {
+    try {
+      entries = text.split('\n').filter((line) => line.trim()).map((line) => JSON.parse(line) as unknown);
+    } catch {
+      throw new UsageError(`--restore ${path}: this is neither a report nor a journal of a registry run. Give the report that run wrote (its path was printed at the end).`);
+    }
+  }
+  if (!entries.every(isEntry)) throw new UsageError(`--restore ${path}: some entries are not journal entries of a registry run (repository, digest, manifest, tags expected).`);
+  return entries;
+}
