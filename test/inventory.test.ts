@@ -130,6 +130,27 @@ test("the user's uncommitted work, staged or not, is neither committed nor touch
   assert.is(documentationUpToDate(root).passed, true, documentationUpToDate(root).detail);
 });
 
+test('BACKEND_DIR as a folder inside a larger repository: the user\'s work there is found and left alone', async () => {
+  const root = repo({ pythonImport: true });
+  const top = join(root, '..');
+  // The backend becomes a folder of its parent's repository.
+  execFileSync('mv', [join(root, '.git'), join(top, '.git')]);
+  git(top, 'add', '-A');
+  git(top, 'commit', '-q', '-m', 'monorepo');
+  writeFileSync(join(root, 'docs/DEPLOYMENT.md'), 'my unstaged edit of scripts/setup-registry.sh\n');
+  writeFileSync(join(top, 'other.txt'), 'staged elsewhere\n');
+  git(top, 'add', 'other.txt');
+  const run = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  assert.is(run.code, 0, run.stderr);
+  assert.match(byTarget(run.report.refused)['docs/DEPLOYMENT.md'], /has uncommitted changes: skipped/);
+  assert.match(byTarget(run.report.refused)['api_server/legacy_main.py'], /api_server\/handlers.py:2 `from legacy_main import handler`/);
+  assert.is(read(root, 'docs/DEPLOYMENT.md'), 'my unstaged edit of scripts/setup-registry.sh\n');
+  const status = git(top, 'status', '--porcelain').split('\n').filter((line) => line && line !== '?? reports/'); // the test's reports folder
+  assert.equal(status.sort(), [' M backend/docs/DEPLOYMENT.md', 'A  other.txt']);
+  assert.ok(git(top, 'show', '--name-only', '--format=', 'HEAD').trim().split('\n').every((f) => f.startsWith('backend/')));
+  assert.not.ok(existsSync(join(root, 'api_server/main_LEGACY.py')));
+});
+
 test('a DELETE module that a kept module imports is held back with the import line', async () => {
   const root = repo({ pythonImport: true });
   const run = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));

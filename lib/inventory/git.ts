@@ -9,7 +9,10 @@ export const git = {
   isRepository: (dir: string): Command => ['git', '-C', dir, 'rev-parse', '--is-inside-work-tree'],
   gitDir: (dir: string): Command => ['git', '-C', dir, 'rev-parse', '--git-dir'],
   /** Staged, unstaged and untracked changes (every untracked file listed, not its folder). */
-  status: (dir: string, paths: string[]): Command => ['git', '-C', dir, 'status', '--porcelain=v1', '-z', '--untracked-files=all', '--', ...paths],
+  /** Its paths are relative to the repository's top, whatever folder BACKEND_DIR is: see prefix. */
+  status: (dir: string): Command => ['git', '-C', dir, 'status', '--porcelain=v1', '-z', '--untracked-files=all', '--', '.'],
+  /** BACKEND_DIR's folder inside its repository ('' at the top, 'backend/' below it). */
+  prefix: (dir: string): Command => ['git', '-C', dir, 'rev-parse', '--show-prefix'],
   /** Files of HEAD under the paths (what a removal takes out of the next commit). */
   inHead: (dir: string, paths: string[]): Command => ['git', '-C', dir, 'ls-tree', '-r', '-z', '--name-only', 'HEAD', '--', ...paths],
   /** Files on disk under the path that git does not track (ignored ones included). */
@@ -22,9 +25,9 @@ export const git = {
   forget: (dir: string, paths: string[]): Command => ['git', '-C', dir, 'rm', '-r', '-q', '--cached', '--force', '--ignore-unmatch', '--', ...paths],
   add: (dir: string, paths: string[]): Command => ['git', '-C', dir, 'add', '--', ...paths],
   /** Index against HEAD, for the paths: what the commit will hold. */
-  staged: (dir: string, paths: string[]): Command => ['git', '-C', dir, 'diff', '--cached', '--name-only', '-z', 'HEAD', '--', ...paths],
+  staged: (dir: string, paths: string[]): Command => ['git', '-C', dir, 'diff', '--cached', '--relative', '--name-only', '-z', 'HEAD', '--', ...paths],
   /** Working tree against the index, for the paths: must be empty before committing. */
-  unstaged: (dir: string, paths: string[]): Command => ['git', '-C', dir, 'diff', '--name-only', '-z', '--', ...paths],
+  unstaged: (dir: string, paths: string[]): Command => ['git', '-C', dir, 'diff', '--relative', '--name-only', '-z', '--', ...paths],
   /** Commits only these paths (`git commit -- PATHS`): whatever else the user staged stays staged. */
   commit: (dir: string, message: string, trailer: string, paths: string[]): Command => ['git', '-C', dir, 'commit', '-q', '-m', message, '-m', trailer, '--', ...paths],
   head: (dir: string): Command => ['git', '-C', dir, 'rev-parse', 'HEAD'],
@@ -43,19 +46,20 @@ export async function isGitRepository(runner: Runner, dir: string): Promise<bool
 }
 
 /**
- * Paths (of those given) whose uncommitted state holds work a change would lose or sweep in:
- * modified, added, renamed or untracked, staged or not. A deletion alone is not work to lose
- * (it is what an interrupted run leaves behind), so it does not count.
+ * Files under BACKEND_DIR (relative to it) whose uncommitted state holds work a change would
+ * lose or sweep in: modified, added, renamed or untracked, staged or not. A deletion alone is not
+ * work to lose (it is what an interrupted run leaves behind), so it does not count.
  */
-export async function uncommitted(runner: Runner, dir: string, paths: string[]): Promise<Set<string>> {
-  if (!paths.length) return new Set();
-  const entries = nulList((await runner.run(git.status(dir, paths))).stdout);
+export async function uncommitted(runner: Runner, dir: string): Promise<Set<string>> {
+  const prefix = (await runner.run(git.prefix(dir))).stdout.trim();
+  const entries = nulList((await runner.run(git.status(dir))).stdout);
   const out = new Set<string>();
   for (let i = 0; i < entries.length; i++) {
     const code = entries[i].slice(0, 2);
+    const path = entries[i].slice(3);
     if (/[RC]/.test(code)) i++; // a rename is followed by its source path
-    if (code.replace(/[ D]/g, '') === '') continue;
-    out.add(entries[i].slice(3));
+    if (code.replace(/[ D]/g, '') === '' || !path.startsWith(prefix)) continue;
+    out.add(path.slice(prefix.length));
   }
   return out;
 }

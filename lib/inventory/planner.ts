@@ -130,7 +130,7 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
   const headFiles = inGit ? await filesInHead(runner, root, wanted.map((w) => w.path)) : [];
   const committed = (path: string) => headFiles.some((f) => under(f, path));
   const pending = wanted.filter((w) => onDisk(root, w.path) || committed(w.path));
-  const dirty = inGit ? await uncommitted(runner, root, pending.map((w) => w.path)) : new Set<string>();
+  const dirty = inGit ? await uncommitted(runner, root) : new Set<string>();
   const dirtyUnder = (path: string) => [...dirty].filter((d) => under(d, path));
 
   const removing = new Map<string, Removal>();
@@ -150,9 +150,8 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
   // Files the user changed and has not committed are never edited (nor swept into our commit);
   // an edit an interrupted run of ours made is recognised by its recorded text.
   const editCandidates = files.filter((f) => f !== statusDocument && !wanted.some((w) => under(f, w.path)));
-  const dirtyFiles = inGit ? await uncommitted(runner, root, [...editCandidates, statusDocument]) : new Set<string>();
   const oursFromEarlier = (file: string) => Boolean(earlier?.edits.some((e) => e.file === file)) && existsSync(afterCopy(root, run, file)) && existsSync(join(root, file)) && readFileSync(afterCopy(root, run, file), 'utf8') === contents(file);
-  const userChanged = (file: string) => dirtyFiles.has(file) && !oursFromEarlier(file) && !force;
+  const userChanged = (file: string) => dirty.has(file) && !oursFromEarlier(file) && !force;
 
   // A removal a kept file still uses is held back, with the referrer's path and line. Holding one
   // back keeps its files, whose own uses may hold back another: repeat until nothing changes.
@@ -216,12 +215,12 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
       plan.refused.push({ target: file, reason: `edit skipped: has uncommitted changes: skipped (it names ${relevant.filter((g) => usesIn(file, contents(file), g.path).length).map((g) => g.path).join(', ')}); wanted:\n${indent(edit.diff)}`, remedy: 'commit or stash your changes and run again, or rerun with --force' });
       continue;
     }
-    const forced = dirtyFiles.has(file) && !oursFromEarlier(file) ? ' (forced: your uncommitted changes in it are committed with the clean-up)' : '';
+    const forced = dirty.has(file) && !oursFromEarlier(file) ? ' (forced: your uncommitted changes in it are committed with the clean-up)' : '';
     plan.changes.push({ action: doc ? 'update document' : 'rewrite reference', target: file, reason: `UPDATE (plan section 3): ${doc ? 'lines naming removed files rewritten to the kept copy, or dropped' : 'points at the kept copy'}${forced}:\n${indent(edit.diff)}`, bytes: 0, op: { kind: 'edit', run, file, before: contents(file), after: edit.text } });
   }
   // Edits an interrupted run made but did not commit: commit them as they are.
   for (const file of inGit ? (earlier?.edits ?? []).map((e) => e.file) : []) {
-    if (plan.changes.some((c) => c.op.kind === 'edit' && c.op.file === file) || !dirtyFiles.has(file) || !oursFromEarlier(file)) continue;
+    if (plan.changes.some((c) => c.op.kind === 'edit' && c.op.file === file) || !dirty.has(file) || !oursFromEarlier(file)) continue;
     plan.changes.push({ action: 'commit edit', target: file, reason: `${completing}edited by that run, not committed yet`, bytes: 0, op: { kind: 'edit', run, file, before: contents(file), after: contents(file) } });
   }
 

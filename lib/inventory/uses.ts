@@ -119,6 +119,10 @@ const isJs = (file: string) => /\.(m|c)?(j|t)sx?$/.test(file);
 /** The lines of `text` (the contents of `file`) that use `target`; both paths relative to the root. */
 export function usesIn(file: string, text: string, target: string): Use[] {
   const clean = posix.normalize(target).replace(/\/+$/, '');
+  // Every form of use writes the target's name without its extension, or its folder's name
+  // (a package imported for its __init__.py): a file holding neither cannot use it.
+  const stem = posix.basename(clean).replace(/\.[^.]*$/, '');
+  if (!text.includes(stem) && !text.includes(posix.basename(posix.dirname(clean)))) return [];
   const lines = text.split('\n');
   const python = isPython(file, lines[0] ?? '');
   const js = isJs(file);
