@@ -14,7 +14,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveListed } from '../lib/inventory/paths.ts';
 import { lineDiff, overlap } from '../lib/inventory/similarity.ts';
-import { documentationUpToDate, legacyFilesDeleted, onlyNecessaryScripts } from '../tasks/inventory.ts';
+import { applyInventory } from '../lib/inventory/apply.ts';
+import { planInventory } from '../lib/inventory/planner.ts';
+import { localRunner } from '../lib/runner.ts';
+import { documentationUpToDate, legacyFilesDeleted, onlyNecessaryScripts, sections, statusDocument } from '../tasks/inventory.ts';
 import { backendFiles, createBackendRepo, USER_WORK } from './support/inventory-repo.ts';
 import { runTask } from './support/run-task.ts';
 
@@ -283,6 +286,34 @@ test('--force removes a DELETE file with uncommitted edits, and keeps the edited
   assert.match(read(root, `.cleanup-trash/${runName}/files/api_server/run_api_server_LEGACY.py`), /a local edit nobody committed/);
   assert.match(git(root, 'show', '--name-only', '--format=', 'HEAD'), /api_server\/run_api_server_LEGACY.py/);
   assert.is(git(root, 'status', '--porcelain'), '');
+});
+
+test('outside git: a run stopped halfway is completed by the next one, in the same trash folder, and restores whole', async () => {
+  const root = repo();
+  rmSync(join(root, '.git'), { recursive: true, force: true });
+  const original = Object.fromEntries(Object.keys(backendFiles()).map((p) => [p, read(root, p)]));
+  // Apply part of a real plan, and have one document change under it, so the run stops open.
+  const plan = await planInventory(localRunner(), { root, sections, statusDocument, force: false });
+  const removals = plan.changes.filter((c) => c.op.kind === 'remove');
+  const partial = [...removals.slice(0, 2), ...plan.changes.filter((c) => c.op.kind === 'edit')];
+  writeFileSync(join(root, 'docs/PLANNING.md'), `${original['docs/PLANNING.md']}A line added after the plan.\n`);
+  const outcome = await applyInventory(localRunner(), partial, { root, now: new Date() });
+  assert.equal(outcome.failed.map((f) => f.target), ['docs/PLANNING.md']);
+  const [runName] = runs(root);
+  assert.ok(existsSync(join(root, removals[2].op.kind === 'remove' ? removals[2].op.path : '')), 'the rest is still there');
+
+  const rerun = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  assert.is(rerun.code, 0, rerun.stderr);
+  assert.match(rerun.report.notes.join('\n'), new RegExp(`completing the earlier run ${runName}, which was interrupted before it finished`));
+  assert.equal(rerun.report.changes.map((c: Item) => c.target), [...removals.slice(2).map((c) => c.target), 'docs/PLANNING.md']);
+  assert.equal(runs(root), [runName]);
+  assert.is(legacyFilesDeleted(root).passed, true);
+  assert.is(documentationUpToDate(root).passed, true, documentationUpToDate(root).detail);
+  assert.is((await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root))).report.summary.changes, 0);
+
+  const restore = await runTask('tasks/inventory.ts', ['--restore', runName, '--yes', '--json'], env(root));
+  assert.is(restore.code, 0, restore.stderr);
+  for (const [path, text] of Object.entries(original)) assert.is(read(root, path), path === 'docs/PLANNING.md' ? `${text}A line added after the plan.\n` : text, path);
 });
 
 test('the checks verify needs pass after one run, with no hand edits', async () => {
