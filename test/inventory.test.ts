@@ -192,11 +192,13 @@ test('a DELETE folder holding ignored byte code goes whole; a second run plans n
   assert.match(unknown.stderr, new RegExp(`--restore no-such-run: no such run in .*Runs there: ${runName}`));
 });
 
-test('a run SIGKILLed between git rm and its commit is finished by the next run, which says so', async () => {
-  const root = repo({ pycache: true });
+/**
+ * Runs the task with --yes and SIGKILLs it while git commits: a real pre-commit hook holds the
+ * commit until the task process is killed, then fails it, as a dying commit would leave things.
+ */
+async function killBeforeCommit(root: string): Promise<void> {
   const marks = mkdtempSync(join(tmpdir(), 'cleanup-kill-'));
   dirs.push(marks);
-  // A real pre-commit hook holds the commit until the task process is killed, then fails it.
   const hook = join(root, '.git/hooks/pre-commit');
   writeFileSync(hook, `#!/bin/sh\ntouch '${marks}/paused'\nwhile [ ! -e '${marks}/release' ]; do sleep 0.1; done\nexit 1\n`);
   chmodSync(hook, 0o755);
@@ -212,6 +214,11 @@ test('a run SIGKILLed between git rm and its commit is finished by the next run,
   writeFileSync(join(marks, 'release'), '');
   while (existsSync(join(root, '.git/index.lock'))) await new Promise((r) => setTimeout(r, 100));
   rmSync(hook);
+}
+
+test('a run SIGKILLed between git rm and its commit is finished by the next run, which says so', async () => {
+  const root = repo({ pycache: true });
+  await killBeforeCommit(root);
   // What the kill left: removals staged, documents edited, no commit.
   assert.match(git(root, 'status', '--porcelain'), /^D {2}api_server\/main_LEGACY.py$/m);
   assert.match(git(root, 'status', '--porcelain'), /^M {2}docs\/PLANNING.md$/m);
@@ -242,6 +249,18 @@ test('a run SIGKILLed between git rm and its commit is finished by the next run,
   assert.ok(existsSync(join(root, 'api_server/app_LEGACY/__pycache__/routes.cpython-311.pyc')));
   assert.is(read(root, 'docs/PLANNING.md'), backendFiles()['docs/PLANNING.md']);
   assert.is(git(root, 'status', '--porcelain'), '');
+});
+
+test('a run SIGKILLed before its commit can be undone instead: --restore puts back files, index and documents', async () => {
+  const root = repo({ pycache: true });
+  await killBeforeCommit(root);
+  const [runName] = runs(root);
+  const restore = await runTask('tasks/inventory.ts', ['--restore', runName, '--yes', '--json'], env(root));
+  assert.is(restore.code, 0, restore.stderr);
+  assert.ok(restore.report.changes.some((c: Item) => c.action === 'git checkout' && c.target === 'api_server/main_LEGACY.py'));
+  assert.is(git(root, 'status', '--porcelain'), '', 'index and working tree as at HEAD');
+  assert.ok(existsSync(join(root, 'api_server/app_LEGACY/__pycache__/routes.cpython-311.pyc')));
+  assert.is(gitLog(root).length, 1, 'nothing committed');
 });
 
 test('outside git: each run has its own trash folder, files of the same name never overwrite, and each run restores', async () => {

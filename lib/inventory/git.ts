@@ -36,6 +36,8 @@ export const git = {
   revert: (dir: string, sha: string): Command => ['git', '-C', dir, 'revert', '--no-edit', sha],
   /** Changes to tracked files, staged or not: what a revert must not be mixed with. */
   trackedChanges: (dir: string): Command => ['git', '-C', dir, 'status', '--porcelain', '--untracked-files=no'],
+  /** The index entry back to HEAD's (the working file is left as it is). */
+  unstage: (dir: string, path: string): Command => ['git', '-C', dir, 'reset', '-q', '--', path],
   checkout: (dir: string, path: string): Command => ['git', '-C', dir, 'checkout', 'HEAD', '--', path],
 };
 

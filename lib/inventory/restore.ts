@@ -11,14 +11,15 @@ import { UsageError } from '../errors.ts';
 import { emptyPlan, type Change, type Plan } from '../plan.ts';
 import type { Runner } from '../runner.ts';
 import { emptyOutcome, type ApplyOutcome } from '../task.ts';
-import { git, runCommit } from './git.ts';
+import { filesInHead, git, runCommit } from './git.ts';
 import { afterCopy, beforeCopy, readManifest, runTrailer, trashed, TRASH_DIR, writeAtomically } from './runs.ts';
 
 export type RestoreOp =
   | { kind: 'revert'; sha: string }
   | { kind: 'checkout'; path: string }
   | { kind: 'put-back'; run: string; path: string }
-  | { kind: 'restore-document'; run: string; file: string; text: string | null };
+  /** `unstage`: the run was interrupted in git after staging the edit; the index entry goes back to HEAD too. */
+  | { kind: 'restore-document'; run: string; file: string; text: string | null; unstage: boolean };
 
 const present = (path: string) => {
   try {
@@ -57,7 +58,8 @@ export async function planRestore(runner: Runner, root: string, run: string): Pr
   }
   // A run interrupted before its commit: its removals are staged or on disk, its edits uncommitted.
   if (manifest.git && !commit.sha) {
-    for (const path of manifest.removed) if (!present(join(root, path))) plan.changes.push({ action: 'git checkout', target: path, reason: `run ${run} removed it but never committed: back from HEAD`, bytes: 0, op: { kind: 'checkout', path } });
+    const committed = await filesInHead(runner, root, manifest.removed);
+    for (const path of manifest.removed) if (!present(join(root, path)) && committed.some((f) => f === path || f.startsWith(`${path}/`))) plan.changes.push({ action: 'git checkout', target: path, reason: `run ${run} removed it but never committed: back from HEAD`, bytes: 0, op: { kind: 'checkout', path } });
   }
   if (!manifest.git || !commit.sha) {
     for (const { file, created } of manifest.edits) {
@@ -68,7 +70,7 @@ export async function planRestore(runner: Runner, root: string, run: string): Pr
         plan.refused.push({ target: file, reason: `changed since run ${run} edited it: left alone (its earlier text is in ${join(TRASH_DIR, run, 'before', file)})` });
         continue;
       }
-      plan.changes.push({ action: created ? 'remove created document' : 'restore document', target: file, reason: `run ${run} ${created ? 'created it' : 'edited it'}; it is unchanged since`, bytes: 0, op: { kind: 'restore-document', run, file, text: before } });
+      plan.changes.push({ action: created ? 'remove created document' : 'restore document', target: file, reason: `run ${run} ${created ? 'created it' : 'edited it'}; it is unchanged since`, bytes: 0, op: { kind: 'restore-document', run, file, text: before, unstage: manifest.git } });
     }
   }
   for (const path of manifest.moved) {
@@ -107,6 +109,7 @@ export async function applyRestore(runner: Runner, root: string, changes: Change
       }
       if (op.text === null) rmSync(join(root, op.file));
       else writeAtomically(join(root, op.file), op.text);
+      if (op.unstage) await runner.run(git.unstage(root, op.file));
     }
     outcome.done.push(change);
   }

@@ -121,7 +121,7 @@ export function restoreScriptText(manifest: RunManifest): string {
       '  else git revert --no-edit "$commit"; fi',
       'else',
       // Not committed (the run was interrupted): its edits are undone one by one below.
-      ...manifest.edits.map((e) => `  restore_document ${q(e.file)}`),
+      ...manifest.edits.map((e) => `  restore_document ${q(e.file)} && git reset -q -- ${q(e.file)}`),
       ...manifest.removed.map((p) => `  git checkout HEAD -- ${q(p)} 2>/dev/null && echo "put back ${p.replace(/"/g, '')}" || true`),
       'fi',
     );
