@@ -108,6 +108,8 @@ function status(c: Container, now: number): string {
   return c.finished ? `${c.state} ${ago(c.finished, now)}` : `${c.state}, created ${ago(c.created, now)}, never started`;
 }
 
+const stoppedAt = (c: Container) => c.finished ?? c.created;
+
 function containerFacts(c: Container): Facts {
   return { id: c.id, state: c.state, image: c.imageRef, createdAt: iso(c.created), finishedAt: iso(c.finished), writableLayerBytes: c.sizeRw };
 }
@@ -142,7 +144,7 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
     const holds = data.length ? `holds data in ${data.join(', ')}` : '';
     const dataFacts: Facts = data.length ? { holdsDataIn: data } : {};
     let stopped = status(c, now);
-    let since = c.finished ?? c.created;
+    let since = stoppedAt(c);
     if (RUNNING.has(c.state)) {
       const stopPattern = matchingPattern(c.name, policy.stopNames);
       if (deployed) keep(target, `${c.state}, part of the deployed compose project ${project} (the deploy replaces it, this task never stops it)`, facts);
@@ -163,17 +165,16 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
       continue;
     }
     const named = data.length ? matchingPattern(c.name, policy.removeNames) : undefined;
-    const young = now - since < grace;
     if (named) remove(c, `${stopped}; ${holds}, but SERVER_REMOVE_NAMES names it (${named}); named volumes and host folders stay`, dataFacts);
     else if (data.length && !policy.force) keep(target, `${stopped}; ${holds}: kept (name it in SERVER_REMOVE_NAMES, or rerun with --force, to remove it)`, { ...facts, ...dataFacts });
-    else if (young) keep(target, `${stopped}, within the ${policy.gracePeriodHours}h grace period${holds ? `; ${holds}` : ''}`, { ...facts, ...dataFacts });
+    else if (now - since < grace) keep(target, `${stopped}, within the ${policy.gracePeriodHours}h grace period${holds ? `; ${holds}` : ''}`, { ...facts, ...dataFacts });
     else if (data.length) remove(c, `${stopped}; ${holds}, removed because of --force; named volumes and host folders stay`, dataFacts);
     else remove(c, `${stopped}, outside the deployed compose project ${project} and holding no data: nothing redeploys it, so no rollback needs it`);
   }
   for (const [service, stopped] of stoppedByService) {
     newestFirst(stopped).forEach((c, rank) => {
       const target = `container ${c.name}`;
-      const since = c.finished ?? c.created;
+      const since = stoppedAt(c);
       if (rank < policy.rollbackKeep) keep(target, `${status(c, now)}, kept for rollback: #${rank + 1} of the ${policy.rollbackKeep} newest stopped containers of ${project}/${service}`, containerFacts(c));
       else if (now - since < grace) keep(target, `${status(c, now)}, within the ${policy.gracePeriodHours}h grace period`, containerFacts(c));
       else remove(c, `${status(c, now)}, older than the ${policy.rollbackKeep} newest stopped containers of ${project}/${service} a rollback may need`);
@@ -190,19 +191,22 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
   const rollbackRepositories = new Map<string, string>();
   for (const c of remaining) {
     const ours = c.labels[COMPOSE_PROJECT] === project;
-    const repositories = [repositoryOf(c.imageRef), ...repositoriesOf(imageById.get(c.image)?.tags ?? [])];
+    // Created from an image ID (sha256:…), a container names no repository but its image's tags.
+    const repositories = [...(c.imageRef.startsWith('sha256:') ? [] : [repositoryOf(c.imageRef)]), ...repositoriesOf(imageById.get(c.image)?.tags ?? [])];
     for (const repository of repositories) if (ours || !rollbackRepositories.has(repository)) rollbackRepositories.set(repository, ours ? `the deployed compose project ${project}` : `kept container ${c.name}`);
   }
   const rank = new Map<string, Map<string, number>>();
   const byRepository = new Map<string, Image[]>();
   for (const image of state.images) for (const repository of repositoriesOf(image.tags)) push(byRepository, repository, image);
   for (const [repository, images] of byRepository) rank.set(repository, new Map(newestFirst(images).map((image, i) => [image.id, i])));
+  const lastUse = (c: Container) => (RUNNING.has(c.state) ? now : stoppedAt(c));
   const removals: { image: Image; name: string; reason: string; facts: Facts }[] = [];
   for (const image of newestFirst(state.images)) {
     const name = image.tags.length ? image.tags.join(', ') : `dangling image ${shortId(image.id)}`;
-    const lastUser = newestFirst(gone.filter((c) => c.image === image.id).map((c) => ({ ...c, created: c.finished ?? c.created })))[0];
-    const facts: Facts = { id: image.id, tags: image.tags, createdAt: iso(image.created), sizeBytes: image.size, uniqueBytes: image.uniqueSize, lastUsedAt: iso(lastUser?.created), lastUsedBy: lastUser?.name ?? null };
-    const lastUse = lastUser ? `last used by container ${lastUser.name} (${status(lastUser, now)}, removed in this plan)` : 'last use unknown (no container of it is left)';
+    // Docker keeps no record of image use; the containers this plan removes are what it knows.
+    const lastUser = gone.filter((c) => c.image === image.id).sort((a, b) => lastUse(b) - lastUse(a))[0];
+    const facts: Facts = { id: image.id, tags: image.tags, createdAt: iso(image.created), sizeBytes: image.size, uniqueBytes: image.uniqueSize, lastUsedAt: iso(lastUser && lastUse(lastUser)), lastUsedBy: lastUser?.name ?? null };
+    const lastUsed = lastUser ? `last used by container ${lastUser.name} (${status(lastUser, now)}, removed in this plan)` : 'last use unknown (no container of it is left)';
     const usedBy = users.get(image.id);
     const protectedBy = protectedTag(image, policy);
     const repositories = repositoriesOf(image.tags);
@@ -211,9 +215,9 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
     if (usedBy) keep(name, `used by container ${usedBy.join(', ')}`, facts);
     else if (protectedBy) keep(name, `protected image ${protectedBy}`, facts);
     else if (slot) keep(name, `#${slot.rank + 1} of the ${policy.rollbackKeep} newest images of ${slot.repository}, kept for rollback (${rollbackRepositories.get(slot.repository)} uses it)`, facts);
-    else if (!image.tags.length) removals.push({ image, name, reason: `dangling (untagged), no container uses it; ${lastUse}`, facts });
+    else if (!image.tags.length) removals.push({ image, name, reason: `dangling (untagged), no container uses it; ${lastUsed}`, facts });
     else if (rollback.length) removals.push({ image, name, reason: `used by no container and older than the ${policy.rollbackKeep} newest images of ${rollback[0]}, which ${rollbackRepositories.get(rollback[0])} uses`, facts });
-    else removals.push({ image, name, reason: `abandoned: no remaining container uses ${repositories.join(', ')} and the deployed compose project ${project} does not; ${lastUse}, created ${ago(image.created, now)}`, facts });
+    else removals.push({ image, name, reason: `abandoned: no remaining container uses ${repositories.join(', ')} and the deployed compose project ${project} does not; ${lastUsed}, created ${ago(image.created, now)}`, facts });
   }
   const freed = bytesFreedInOrder(state.images, removals.map((r) => r.image.id));
   for (const { image, name, reason, facts } of removals) {
