@@ -8,30 +8,40 @@
  *   4. Clean the Docker build cache.
  *
  * "Unused", "old" and "current" are defined by the policy below, stated in full in
- * lib/server/policy.ts. Hosts are cleaned several at once; one host's failure is reported with
- * its name and the others still finish.
+ * lib/server/policy.ts: running means kept, data is kept, rollback retention only where a
+ * rollback can happen. Hosts are cleaned several at once (or one, with --host); one host's
+ * failure is reported with its name and the others still finish. Freed bytes are Docker's own
+ * count (`docker system df`) before and after; the disk criterion reads the file system (df).
  */
 import { formatBytes } from '../lib/bytes.ts';
 import { mapLimit } from '../lib/concurrency.ts';
 import { messageOf } from '../lib/errors.ts';
 import { isEntryPoint, main } from '../lib/pipeline.ts';
-import { emptyPlan, totalBytes, type Plan } from '../lib/plan.ts';
+import { emptyPlan, totalBytes, type Figure, type Plan } from '../lib/plan.ts';
 import type { Runner } from '../lib/runner.ts';
 import { defineTask, emptyOutcome, type Check, type TaskContext } from '../lib/task.ts';
 import { applyHostChanges } from '../lib/server/apply.ts';
 import { usedPercent, type Disk } from '../lib/server/parse.ts';
 import { planHost, type ServerOp, type ServerPolicy } from '../lib/server/policy.ts';
-import { serverRunner, serverSettings, type ServerSettings } from '../lib/server/settings.ts';
-import { readDisks, readHost, type HostState } from '../lib/server/state.ts';
+import { selectHosts, serverRunner, serverSettings, type ServerSettings } from '../lib/server/settings.ts';
+import { readDisks, readDockerUsage, readHost, type HostState } from '../lib/server/state.ts';
+
+/** Images whose containers hold data, whatever their volumes say (SERVER_DATA_IMAGES adds more). */
+export const dataStoreImages = ['postgres', 'mysql', 'mariadb', 'mongo', 'redis', 'elasticsearch'];
 
 /** The policy of section 5, from the settings; edit the fixed parts here. */
 export function serverPolicy(settings: ServerSettings): ServerPolicy {
   return {
-    // 1. Keep running only the deployed compose project and what is protected (a database).
+    // 1. Running means kept: only containers SERVER_STOP_NAMES lists are stopped. Containers
+    //    holding data (volumes, host folders, data store images) stay unless named or --force.
     composeProject: settings.SERVER_COMPOSE_PROJECT,
     protectNames: settings.SERVER_PROTECT_NAMES,
     protectLabels: settings.SERVER_PROTECT_LABELS,
-    // 2. The current images: the production tags of plan section 4, and the newest few per repository.
+    stopNames: settings.SERVER_STOP_NAMES,
+    removeNames: settings.SERVER_REMOVE_NAMES,
+    dataImages: [...dataStoreImages, ...settings.SERVER_DATA_IMAGES],
+    // 2. The current images: the production tags of plan section 4, and the newest few of each
+    //    repository a remaining container uses; other repositories' images are abandoned.
     protectImages: ['webhook-api:final', 'nginx-webhook:latest', ...settings.SERVER_PROTECT_IMAGES],
     rollbackKeep: settings.SERVER_ROLLBACK_KEEP,
     gracePeriodHours: settings.SERVER_GRACE_HOURS,
@@ -64,6 +74,17 @@ function dockerDisk(state: HostState): Disk {
   return state.disks[state.disks.length - 1];
 }
 
+/** Planned against measured, both as Docker counts; exact bytes stay in the JSON report. */
+interface FreedFigure extends Figure {
+  plannedBytes: number;
+  measuredBytes: number;
+}
+
+function freedFigure(host: string, planned: number, measured: number, disk: Disk): FreedFigure {
+  const off = planned ? ` (${(((measured - planned) / planned) * 100).toFixed(1)}% off the plan)` : '';
+  return { label: `${host} freed (measured by docker system df)`, value: `${formatBytes(measured)}, planned ${formatBytes(planned)}${off}; disk ${diskFigure(disk)}`, plannedBytes: planned, measuredBytes: measured };
+}
+
 function diskFigure(disk: Disk, freed = 0): string {
   const after = { usedBytes: disk.usedBytes - freed, availableBytes: disk.availableBytes + freed };
   return `${usedPercent(disk).toFixed(1)}% now${freed ? `, ${usedPercent(after).toFixed(1)}% after` : ''} (${formatBytes(disk.usedBytes - freed)} used)`;
@@ -73,15 +94,17 @@ export const serverTask = defineTask({
   name: 'server',
   title: 'Server clean-up (plan section 5)',
   settings: serverSettings,
+  options: { host: { type: 'string', help: 'clean only this host of SERVER_HOSTS (as written there, or its host name)' } },
 
   async plan(ctx) {
     const plan: Plan<ServerOp> = emptyPlan('server');
-    const policy = serverPolicy(ctx.settings);
-    const readings = await mapLimit(ctx.settings.SERVER_HOSTS, ctx.settings.SERVER_CONCURRENCY, async (host): Promise<Reading> => {
+    const hosts = selectHosts(ctx.settings.SERVER_HOSTS, ctx.options.host as string | undefined);
+    const policy = { ...serverPolicy(ctx.settings), force: ctx.options.force };
+    const readings = await mapLimit(hosts, ctx.settings.SERVER_CONCURRENCY, async (host): Promise<Reading> => {
       ctx.progress(`reading ${host}`);
       return { host, state: await readHost(hostRunner(ctx, host)) };
     });
-    const results: Reading[] = readings.map((r, i) => (r.status === 'fulfilled' ? r.value : { host: ctx.settings.SERVER_HOSTS[i], error: messageOf(r.reason) }));
+    const results: Reading[] = readings.map((r, i) => (r.status === 'fulfilled' ? r.value : { host: hosts[i], error: messageOf(r.reason) }));
     ctx.memo('server:readings', () => results);
     for (const reading of results) {
       if (!reading.state) {
@@ -106,12 +129,15 @@ export const serverTask = defineTask({
       if (!state || !changes.length) return;
       const runner = hostRunner(ctx, host);
       try {
+        // Measured right around apply, the way the plan's bytes were counted: Docker's own sizes,
+        // not df, which every other process on the file system moves.
+        const before = await readDockerUsage(runner);
         const result = await applyHostChanges(runner, changes, ctx.signal, ctx.progress);
         outcome.done.push(...result.done);
         outcome.failed.push(...result.failed);
-        const before = dockerDisk(state);
-        const after = (await readDisks(runner, state.dockerRoot))[1];
-        outcome.figures.push({ label: `${host} freed (measured by df)`, value: `${formatBytes(before.usedBytes - after.usedBytes)} (planned ${formatBytes(totalBytes(result.done))}); disk ${diskFigure(after)}` });
+        const after = await readDockerUsage(runner);
+        const disk = (await readDisks(runner, state.dockerRoot))[1];
+        outcome.figures.push(freedFigure(host, totalBytes(result.done), before.total - after.total, disk));
       } catch (error) {
         outcome.failed.push({ action: 'clean host', target: host, host, error: messageOf(error) });
       }

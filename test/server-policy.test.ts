@@ -2,8 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseContainers, parseDf, parseImages, parseSystemDf, parseVolumes, usedPercent } from '../lib/server/parse.ts';
+import { formatDuration, ago } from '../lib/duration.ts';
+import { dataHeldIn, isDataStoreImage } from '../lib/server/data.ts';
+import { bytesFreedInOrder } from '../lib/server/layers.ts';
+import { matchingPattern } from '../lib/server/names.ts';
+import { parseContainers, parseDf, parseDockerUsage, parseImages, parseSystemDf, parseVolumes, usedPercent, type Container, type Image } from '../lib/server/parse.ts';
 import { planHost, repositoryOf, type ServerPolicy } from '../lib/server/policy.ts';
+import { selectHosts } from '../lib/server/settings.ts';
+import { dataStoreImages } from '../tasks/server.ts';
 import type { HostState } from '../lib/server/state.ts';
 import { docker } from '../lib/server/commands.ts';
 
@@ -28,6 +34,7 @@ const policy: ServerPolicy = {
   removeNamedVolumes: ['dbdata'],
   buildCacheMaxAgeHours: 0,
   buildCacheMaxBytes: 0,
+  dataImages: dataStoreImages,
 };
 const targets = (p: ReturnType<typeof planHost>, action: string) => p.changes.filter((c) => c.action === action).map((c) => c.target).sort();
 
@@ -41,26 +48,142 @@ test('recorded output parses: containers with labels and volumes, images in byte
   assert.ok(usedPercent(state.disks[0]) > 0 && usedPercent(state.disks[0]) < 100);
 });
 
-test('a clean host plans nothing, and a volume a stopped container uses is kept even when listed', () => {
+test('the recorded host: the exited stray and the abandoned scratchpad go; the rest stays, with its reason', () => {
   const plan = planHost(state, policy, Date.parse('2030-01-01'));
-  assert.equal(plan.changes, []);
-  assert.ok(plan.kept.some((k) => k.target === 'volume dbdata' && /used by container db/.test(k.reason)));
+  assert.equal(targets(plan, 'remove container'), ['container stray']);
+  assert.match(plan.changes.find((c) => c.target === 'container stray')!.reason, /^exited 3 years ago, outside the deployed compose project webhook and holding no data/);
+  assert.equal(targets(plan, 'remove image'), ['scratchpad:dev']);
+  assert.match(plan.changes.find((c) => c.target === 'scratchpad:dev')!.reason, /^abandoned: no remaining container uses scratchpad and the deployed compose project webhook does not; last use unknown/);
+  assert.ok(plan.kept.some((k) => k.target === 'volume dbdata' && /used by container db/.test(k.reason)), 'a volume a stopped container uses is kept even when listed');
   assert.ok(plan.kept.some((k) => k.target === 'container db' && /protected by label role=database/.test(k.reason)));
+  assert.ok(plan.kept.some((k) => k.target.endsWith('webhook-api:1.0, registry.example:5000/webhook-api:final') || /protected image/.test(k.reason)));
 });
 
-test('fewer rollback slots: older stopped containers go, then the images only they used', () => {
+test('fewer rollback slots: older stopped containers of the project go, then the images only they used', () => {
   const plan = planHost(state, { ...policy, rollbackKeep: 1 }, Date.parse('2030-01-01'));
-  assert.equal(targets(plan, 'remove container'), ['container webhook_api_old2', 'container webhook_api_old3']);
+  assert.equal(targets(plan, 'remove container'), ['container stray', 'container webhook_api_old2', 'container webhook_api_old3']);
   const images = targets(plan, 'remove image');
   assert.ok(images.some((t) => t.endsWith('webhook-api:1.2')) && images.some((t) => t.endsWith('webhook-api:1.3')), images.join());
+  assert.match(plan.changes.find((c) => c.target.endsWith('webhook-api:1.2'))!.reason, /older than the 1 newest images of registry.example:5000\/webhook-api, which the deployed compose project webhook uses/);
   assert.not.ok(images.some((t) => t.endsWith('webhook-api:final')), 'the protected image stays');
   assert.not.ok(images.some((t) => t.endsWith('webhook-api:1.4')), 'an image a kept container uses stays');
 });
 
-test('a running container outside the keep set is stopped, never removed in the same run', () => {
-  const plan = planHost(state, { ...policy, composeProject: 'another' }, Date.parse('2030-01-01'));
-  assert.equal(targets(plan, 'stop container'), ['container webhook_api_1']);
-  assert.not.ok(targets(plan, 'remove container').includes('container webhook_api_1'));
+test('running means kept: only SERVER_STOP_NAMES stops a running container, never one of the deployed project', () => {
+  const other = planHost(state, { ...policy, composeProject: 'another' }, Date.parse('2030-01-01'));
+  assert.equal(targets(other, 'stop container'), []);
+  assert.is(other.kept.find((k) => k.target === 'container webhook_api_1')!.reason, 'running, not ours: kept (list it in SERVER_STOP_NAMES to stop it)');
+  const listed = planHost(state, { ...policy, composeProject: 'another', stopNames: ['webhook_*'] }, Date.parse('2030-01-01'));
+  assert.equal(targets(listed, 'stop container'), ['container webhook_api_1']);
+  assert.match(listed.changes.find((c) => c.action === 'stop container')!.reason, /listed in SERVER_STOP_NAMES \(webhook_\*\)/);
+  const ours = planHost(state, { ...policy, stopNames: ['*'] }, Date.parse('2030-01-01'));
+  assert.equal(targets(ours, 'stop container'), [], 'the deployed project is the deploy\'s to replace');
+  // Stopped now, removed in the same run only when the grace period is 0; with one, a later run removes it.
+  assert.ok(targets(listed, 'remove container').includes('container webhook_api_1'));
+  const withGrace = planHost(state, { ...policy, composeProject: 'another', stopNames: ['webhook_*'], gracePeriodHours: 24 }, Date.parse('2030-01-01'));
+  assert.not.ok(targets(withGrace, 'remove container').includes('container webhook_api_1'));
+});
+
+const now = Date.parse('2030-01-01');
+const container = (over: Partial<Container>): Container => ({ id: over.name!, name: 'x', image: 'sha256:img', imageRef: 'busybox', state: 'exited', created: now - 90 * 86_400_000, finished: now - 21 * 86_400_000, labels: {}, volumes: [], mounts: [], sizeRw: 10, ...over });
+const bare: HostState = { ...state, containers: [], images: [], volumes: [], cache: [] };
+
+test('data is kept: named volumes, writable host folders, data store images; unless named or --force', () => {
+  const pg = container({ name: 'pg', imageRef: 'postgres:15', volumes: ['a'.repeat(64)], mounts: [{ type: 'volume', name: 'a'.repeat(64), destination: '/var/lib/postgresql/data', writable: true }] });
+  const maria = container({ name: 'maria', imageRef: 'mariadb:10.11', mounts: [{ type: 'bind', source: '/srv/maria', destination: '/var/lib/mysql', writable: true }] });
+  const app = container({ name: 'app', volumes: ['uploads'], mounts: [{ type: 'volume', name: 'uploads', destination: '/up', writable: true }] });
+  const agent = container({ name: 'agent', imageRef: 'prom/node-exporter', mounts: [{ type: 'bind', source: '/proc', destination: '/host/proc', writable: false }, { type: 'bind', source: '/var/run/docker.sock', destination: '/var/run/docker.sock', writable: true }] });
+  assert.equal(dataHeldIn(pg, dataStoreImages), [`anonymous volume aaaaaaaaaaaa (postgres:15 is a data store: postgres)`]);
+  assert.equal(dataHeldIn(maria, dataStoreImages), ['host folder /srv/maria']);
+  assert.equal(dataHeldIn(container({ name: 'r', imageRef: 'redis:7' }), dataStoreImages), ['its container layer (redis:7 is a data store: redis)']);
+  assert.equal(dataHeldIn(agent, dataStoreImages), [], 'system paths and read-only binds are not data');
+  for (const ref of ['bitnami/postgresql:16', 'redis/redis-stack:7', 'docker.elastic.co/elasticsearch/elasticsearch:8.1', 'mongo@sha256:abc']) assert.ok(isDataStoreImage(ref, dataStoreImages), ref);
+  for (const ref of ['prom/mysqld-exporter:1', 'webhook-api:1.0', 'postgrest/postgrest:12']) assert.not.ok(isDataStoreImage(ref, dataStoreImages), ref);
+
+  const host = { ...bare, containers: [pg, maria, app, agent] };
+  const plan = planHost(host, policy, now);
+  assert.equal(targets(plan, 'remove container'), ['container agent']);
+  assert.match(plan.kept.find((k) => k.target === 'container maria')!.reason, /^exited 3 weeks ago; holds data in host folder \/srv\/maria: kept \(name it in SERVER_REMOVE_NAMES, or rerun with --force, to remove it\)$/);
+  assert.match(plan.kept.find((k) => k.target === 'container app')!.reason, /holds data in volume uploads: kept/);
+  const named = planHost(host, { ...policy, removeNames: ['mar*'] }, now);
+  assert.equal(targets(named, 'remove container'), ['container agent', 'container maria']);
+  const forced = planHost(host, { ...policy, force: true }, now);
+  assert.equal(targets(forced, 'remove container'), ['container agent', 'container app', 'container maria', 'container pg']);
+  assert.ok(forced.kept.some((k) => k.target === 'volume uploads') || !host.volumes.length, 'named volumes are not containers');
+  const running = planHost({ ...bare, containers: [{ ...pg, state: 'running', finished: undefined }] }, policy, now);
+  assert.match(running.kept[0].reason, /^running, not ours: kept \(list it in SERVER_STOP_NAMES to stop it\); holds data in anonymous volume/);
+});
+
+const image = (id: string, tags: string[], created: number, size: number, sharedSize: number, layers: string[]): Image => ({ id, tags, created, size, uniqueSize: size - sharedSize, sharedSize, layers });
+
+test('rollback retention only for repositories a remaining container uses; others are abandoned, with the last use Docker knows', () => {
+  const images = [
+    image('sha256:w3', ['worker:3'], now - 3e9, 10, 2, ['base', 'w3']),
+    image('sha256:w2', ['worker:2'], now - 4e9, 10, 2, ['base', 'w2']),
+    image('sha256:a2', ['api:2'], now - 1e9, 10, 2, ['base', 'a2']),
+    image('sha256:a1', ['api:1'], now - 2e9, 10, 2, ['base', 'a1']),
+    image('sha256:a0', ['api:0'], now - 5e9, 10, 2, ['base', 'a0']),
+    image('sha256:base', ['base:1'], now - 9e9, 2, 2, ['base']),
+  ];
+  const running = container({ name: 'api', image: 'sha256:a2', imageRef: 'api:2', state: 'running', finished: undefined });
+  const oneOff = container({ name: 'worker-once', image: 'sha256:w3', imageRef: 'worker:3' });
+  const plan = planHost({ ...bare, images, containers: [running, oneOff] }, { ...policy, rollbackKeep: 2 }, now);
+  assert.equal(targets(plan, 'remove container'), ['container worker-once']);
+  assert.equal(targets(plan, 'remove image'), ['api:0', 'base:1', 'worker:2', 'worker:3']);
+  assert.match(plan.kept.find((k) => k.target === 'api:1')!.reason, /#2 of the 2 newest images of api, kept for rollback \(kept container api uses it\)/);
+  const w3 = plan.changes.find((c) => c.target === 'worker:3')!;
+  assert.match(w3.reason, /^abandoned: .*last used by container worker-once \(exited 3 weeks ago, removed in this plan\)/);
+  assert.is(w3.facts!.lastUsedAt, new Date(now - 21 * 86_400_000).toISOString());
+  assert.match(plan.changes.find((c) => c.target === 'worker:2')!.reason, /last use unknown/);
+});
+
+test('bytes: layers shared only by removed images are counted once, on the last one removed', () => {
+  const images = [
+    image('sha256:base', ['base'], 0, 2e6, 2e6, ['L0']),
+    image('sha256:a', ['w:1'], 0, 7e6, 6e6, ['L0', 'S', 'A']),
+    image('sha256:b', ['w:2'], 0, 7e6, 6e6, ['L0', 'S', 'B']),
+    image('sha256:c', ['api'], 0, 3e6, 2e6, ['L0', 'C']),
+  ];
+  assert.equal([...bytesFreedInOrder(images, ['sha256:a', 'sha256:b'])], [['sha256:a', 1e6], ['sha256:b', 5e6]]);
+  assert.equal([...bytesFreedInOrder(images, ['sha256:a'])], [['sha256:a', 1e6]], 'the other worker keeps the shared layer');
+  assert.equal([...bytesFreedInOrder(images, ['sha256:a', 'sha256:b', 'sha256:base', 'sha256:c'])].map(([, b]) => b).reduce((x, y) => x + y), 9e6, 'everything: the sum of all layers (2 + 4 + 1 + 1 + 1 MB)');
+  // No image pins the branch point between the two pairs: their common part counts as most shared.
+  const unpinned = [
+    image('sha256:x1', ['x:1'], 0, 5, 4, ['R', 'X', 'x1']),
+    image('sha256:x2', ['x:2'], 0, 5, 4, ['R', 'X', 'x2']),
+    image('sha256:y1', ['y:1'], 0, 5, 4, ['R', 'Y', 'y1']),
+    image('sha256:y2', ['y:2'], 0, 5, 4, ['R', 'Y', 'y2']),
+  ];
+  assert.equal([...bytesFreedInOrder(unpinned, ['sha256:x1', 'sha256:x2']).values()].reduce((a, b) => a + b), 2, 'never more than what surely goes');
+  assert.equal([...bytesFreedInOrder([{ ...images[1], layers: undefined }], ['sha256:a']).values()], [1e6], 'without layers: the unique size');
+});
+
+test('bytes on recorded output: three workers sharing a layer plan what docker system df then measured', () => {
+  const recordedDf = parseSystemDf(recorded('layers-system-df.json'));
+  const images = parseImages(recorded('layers-images.json'), recordedDf.imageUniqueSizes);
+  const workers = images.filter((i) => i.tags.some((t) => t.startsWith('legacy-worker:'))).map((i) => i.id);
+  assert.is(workers.length, 3);
+  const planned = [...bytesFreedInOrder(images, workers).values()].reduce((a, b) => a + b);
+  const measured = parseDockerUsage(recorded('usage-before.txt')).total - parseDockerUsage(recorded('usage-after.txt')).total;
+  const uniqueOnly = images.filter((i) => workers.includes(i.id)).reduce((sum, i) => sum + i.uniqueSize, 0);
+  assert.ok(Math.abs(planned - measured) <= measured * 0.01, `planned ${planned}, measured ${measured}`);
+  assert.ok(uniqueOnly < measured * 0.6, `unique sizes alone (${uniqueOnly}) miss the shared layer`);
+});
+
+test('readable figures, name globs, --host', () => {
+  assert.is(formatDuration(21 * 86_400_000 + 5000), '3 weeks');
+  assert.is(ago(now - 3_600_000, now), '1 hour ago');
+  assert.is(ago(now, now), 'just now');
+  assert.is(matchingPattern('old-worker-7', ['tmp-*', 'old-worker-*']), 'old-worker-*');
+  assert.is(matchingPattern('stray', ['str?y']), 'str?y');
+  assert.is(matchingPattern('a.b', ['a?b', '[x]']), 'a?b');
+  assert.is(matchingPattern('axb', ['a.b']), undefined, 'a dot is a dot');
+  const hosts = ['aisha@prod-1.example', 'aisha@prod-2.example:2222', 'ops@prod-2.example:2223'];
+  assert.equal(selectHosts(hosts, undefined), hosts);
+  assert.equal(selectHosts(hosts, 'prod-1.example'), ['aisha@prod-1.example']);
+  assert.equal(selectHosts(hosts, 'prod-2.example:2223'), ['ops@prod-2.example:2223']);
+  assert.throws(() => selectHosts(hosts, 'prod-2.example'), /names 2 hosts of SERVER_HOSTS/);
+  assert.throws(() => selectHosts(hosts, 'nope'), (e: Error & { exitCode?: number }) => e.exitCode === 2 && /Known hosts: aisha@prod-1.example, aisha@prod-2.example:2222, ops@prod-2.example:2223\./.test(e.message));
 });
 
 test('the grace period keeps recently stopped containers', () => {
@@ -87,6 +210,8 @@ test('build cache: past the age bound it goes; what is left above the size bound
 });
 
 test('commands are argv values: by ID, never a prune of everything', () => {
+  assert.equal(docker.usage(), ['docker', 'system', 'df', '--format', '{{json .}}']);
+  assert.is(repositoryOf('postgres@sha256:abc'), 'postgres');
   assert.equal(docker.removeImage(['registry:5000/webhook-api:1.2']), ['docker', 'image', 'rm', 'registry:5000/webhook-api:1.2']);
   assert.equal(docker.pruneBuildCache(168), ['docker', 'builder', 'prune', '--force', '--all', '--filter', 'until=168h']);
   assert.is(repositoryOf('registry:5000/webhook-api:1.2'), 'registry:5000/webhook-api');

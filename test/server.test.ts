@@ -2,15 +2,19 @@
  * The server task against real Docker engines reached through real sshd on loopback. A seeded
  * host holds a running compose project, old exited containers of its service, a stray running
  * container, a stopped database with a named volume, anonymous and named volumes, a dangling
- * image, many versions of one repository and build cache; a second host holds a smaller mess.
+ * image, many versions of one repository and build cache, and what real hosts have besides
+ * (issue 12): an unlabelled postgres with a named volume, a monitoring agent, a stopped mariadb
+ * with a host folder, an abandoned repository, a one-off container. A second host holds a
+ * smaller mess.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ensureBaseImage, ensureDockerd, type TestEngine } from './support/dockerd.ts';
-import { build, reset, seedDockerHost } from './support/server-seed.ts';
+import { build, reset, seedDockerHost, seedProductionHost } from './support/server-seed.ts';
 import { freePort } from './support/ports.ts';
 import { runTask } from './support/run-task.ts';
 import { startSshd, type Sshd } from './support/sshd.ts';
@@ -20,6 +24,7 @@ let main: TestEngine;
 let second: TestEngine;
 let sshd: Sshd[] = [];
 let knownHosts: string;
+let mariadbData: string;
 
 const names = (engine: TestEngine, args: string[]) => engine.docker(args).split('\n').map((l) => l.trim()).filter(Boolean).sort();
 const containers = (engine: TestEngine) => names(engine, ['ps', '-a', '--format', '{{.Names}} {{.State}}']);
@@ -32,6 +37,7 @@ function env(hosts: string[], extra: Record<string, string> = {}) {
     SERVER_COMPOSE_PROJECT: 'webhook',
     SERVER_PROTECT_LABELS: 'role=database',
     SERVER_REMOVE_VOLUMES: 'tmp-cache',
+    SERVER_STOP_NAMES: 'str?y',
     SERVER_GRACE_HOURS: '0',
     SERVER_BUILD_CACHE_MAX_AGE_HOURS: '0',
     SSH_IDENTITY_FILE: sshd[0].target.identityFile!,
@@ -57,6 +63,7 @@ test.before(async () => {
   knownHosts = join(dir, 'known_hosts');
   writeFileSync(knownHosts, sshd.map((s) => readFileSync(s.target.knownHostsFile!, 'utf8')).join(''));
   seedDockerHost(main, dir);
+  ({ mariadbData } = seedProductionHost(main, dir));
   reset(second);
   build(second, dir, 'leftover:old', 'old '.repeat(40_000));
   build(second, dir, 'leftover:old', 'new '.repeat(40_000));
@@ -68,33 +75,66 @@ test.after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('--yes on two hosts leaves exactly what the policy says; the report matches the measured change', async () => {
+type Item = { action?: string; target: string; reason: string; bytes?: number; facts?: Record<string, unknown> };
+const snapshot = () => ({ containers: containers(main), images: images(main), volumes: volumes(main), second: [...containers(second), ...images(second), ...volumes(second)] });
+const reasonOf = (items: Item[], target: string) => items.find((i) => i.target === target)?.reason ?? `(no item ${target})`;
+
+test('a dry run touches nothing and says why each thing stays or goes', async () => {
+  const before = snapshot();
+  const run = await runTask('tasks/server.ts', ['--dry-run', '--json'], env([hostOf(sshd[0]), hostOf(sshd[1])]));
+  assert.is(run.code, 0, run.stderr);
+  assert.equal(snapshot(), before);
+  const { kept, changes } = run.report as { kept: Item[]; changes: Item[] };
+  assert.match(reasonOf(kept, 'container pg'), /^running, not ours: kept \(list it in SERVER_STOP_NAMES to stop it\); holds data in volume pgdata/);
+  assert.is(reasonOf(kept, 'container node-exporter'), 'running, not ours: kept (list it in SERVER_STOP_NAMES to stop it)', 'a read-only bind of /proc is not data');
+  assert.match(reasonOf(kept, 'container mariadb'), new RegExp(`^exited \\d+ (seconds?|minutes?) ago; holds data in host folder ${mariadbData}: kept`));
+  assert.match(reasonOf(kept, 'mariadb:10.11'), /used by container mariadb/);
+  assert.match(reasonOf(kept, 'mariadb:10.6'), /kept for rollback \(kept container mariadb uses it\)/);
+  assert.match(reasonOf(kept, 'postgres:15'), /used by container pg/);
+  assert.match(reasonOf(changes, 'container stray'), /SERVER_STOP_NAMES \(str\?y\)/);
+  assert.equal(changes.filter((c) => c.target === 'container stray').map((c) => c.action), ['stop container', 'remove container']);
+  for (const i of [1, 2, 3]) assert.match(reasonOf(changes, `legacy-worker:${i}`), /^abandoned: no remaining container uses legacy-worker .*; last use unknown/);
+  assert.match(reasonOf(changes, 'migrator:2024-05'), /^abandoned: .*last used by container migrate-once \(exited \d+ (second|minute)s? ago, removed in this plan\)/);
+  assert.match(reasonOf(changes, 'scratchpad:dev'), /^abandoned/);
+  // The three workers share a layer only they use: its bytes go to the last one removed.
+  const workers = changes.filter((c) => c.target.startsWith('legacy-worker:'));
+  assert.ok(workers.some((c) => /of layers only images removed before it shared/.test(c.reason)), JSON.stringify(workers));
+  assert.ok(workers.reduce((sum, c) => sum + c.bytes!, 0) > 2_000_000 + 3 * 530_000, 'the shared layer is counted once');
+  const migrator = changes.find((c) => c.target === 'migrator:2024-05')!;
+  assert.match(String(migrator.facts!.lastUsedAt), /^\d{4}-\d\d-\d\dT/);
+  assert.is(migrator.facts!.lastUsedBy, 'migrate-once');
+  assert.ok(changes.every((c) => Number.isInteger(c.bytes)));
+  for (const target of ['container pg', 'container node-exporter', 'container mariadb', 'container db', 'container webhook_api_1', 'volume pgdata', 'volume dbdata', 'postgres:15'])
+    assert.not.ok(changes.some((c) => c.target === target), `${target} is not touched`);
+});
+
+test('--yes keeps every data store and running container not listed; abandoned images go; planned and measured bytes agree', async () => {
   const run = await runTask('tasks/server.ts', ['--yes', '--json'], env([hostOf(sshd[0]), hostOf(sshd[1])]));
   assert.is(run.code, 0, run.stderr);
-  assert.equal(containers(main), ['db exited', 'stray exited', 'webhook_api_1 running', 'webhook_api_old2 exited', 'webhook_api_old3 exited', 'webhook_api_old4 exited']);
+  assert.equal(containers(main), ['db exited', 'mariadb exited', 'node-exporter running', 'pg running', 'webhook_api_1 running', 'webhook_api_old2 exited', 'webhook_api_old3 exited', 'webhook_api_old4 exited']);
   const left = images(main);
   assert.ok(left.includes('registry.example:5000/webhook-api:final'), 'protected final stays');
-  for (const v of ['1.2', '1.3', '1.4', '1.5']) assert.ok(left.includes(`registry.example:5000/webhook-api:${v}`), `rollback image 1.${v} stays`);
-  assert.not.ok(left.includes('registry.example:5000/webhook-api:1.1'), '1.1 goes');
-  assert.not.ok(left.includes('<none>:<none>'), 'dangling image goes');
-  assert.equal(volumes(main), ['dbdata', 'old-uploads']);
+  for (const v of ['1.2', '1.3', '1.4', '1.5']) assert.ok(left.includes(`registry.example:5000/webhook-api:${v}`), `rollback image ${v} stays`);
+  for (const ref of ['postgres:15', 'prom/node-exporter:v1.8', 'mariadb:10.11', 'mariadb:10.6', 'cleanup-test/busybox:base']) assert.ok(left.includes(ref), `${ref} stays`);
+  for (const ref of ['registry.example:5000/webhook-api:1.1', 'legacy-worker:1', 'legacy-worker:2', 'legacy-worker:3', 'migrator:2024-05', 'scratchpad:dev', '<none>:<none>']) assert.not.ok(left.includes(ref), `${ref} goes`);
+  assert.equal(volumes(main), ['dbdata', 'old-uploads', 'pgdata']);
   assert.is(main.docker(['run', '--rm', '--network', 'none', '-v', 'dbdata:/data', 'cleanup-test/busybox:base', 'cat', '/data/rows']).trim(), 'precious');
+  assert.is(main.docker(['exec', 'pg', 'cat', '/var/lib/postgresql/data/rows']).trim(), 'precious-pg');
+  assert.is(readFileSync(join(mariadbData, 'ibdata1'), 'utf8').trim(), 'precious-maria');
   assert.is(main.docker(['system', 'df', '--format', '{{.Type}} {{.TotalCount}}']).split('\n').find((l) => l.startsWith('Build Cache')), 'Build Cache 0');
   assert.equal(volumes(second), []);
   assert.not.ok(images(second).includes('<none>:<none>'));
 
   const report = run.report;
-  const reasons = report.changes.map((c: { reason: string }) => c.reason);
-  assert.ok(reasons.every((r: string) => r.length > 10));
-  assert.ok(report.kept.some((k: { target: string; reason: string }) => k.target === 'container db' && /protected by label role=database/.test(k.reason)));
-  assert.ok(report.changes.some((c: { action: string; target: string }) => c.action === 'stop container' && c.target === 'container stray'));
-  const freed = report.figures.find((f: { label: string }) => f.label.startsWith(`${hostOf(sshd[0])} freed`));
-  // df sees the whole file system, which other processes share, and overlay2 keeps some
-  // metadata per layer beyond the bytes docker reports: allow a quarter plus 1 MB.
-  const [measured, planned] = [...freed.value.matchAll(/([0-9.]+) MB/g)].map((m) => Number(m[1]) * 1e6);
-  assert.ok(planned > 8e6, `planned ${planned}`);
-  assert.ok(Math.abs(measured - planned) <= planned / 4 + 1e6, freed.value);
-  assert.ok(report.checks.every((c: { passed: boolean }) => c.passed !== undefined));
+  assert.ok(report.changes.every((c: Item) => c.reason.length > 10));
+  assert.match(reasonOf(report.kept, 'container db'), /protected by label role=database/);
+  // Planned and measured by the same count: Docker's own sizes before and after apply.
+  const freed = report.figures.find((f: { label: string }) => f.label === `${hostOf(sshd[0])} freed (measured by docker system df)`);
+  assert.ok(freed, JSON.stringify(report.figures));
+  assert.ok(freed.plannedBytes > 8e6, `planned ${freed.plannedBytes}`);
+  assert.ok(Math.abs(freed.measuredBytes - freed.plannedBytes) <= freed.plannedBytes / 10, freed.value);
+  assert.match(freed.value, /^[0-9.]+ MB, planned [0-9.]+ MB \(-?[0-9.]+% off the plan\); disk [0-9.]+% now/);
+  assert.ok(report.checks.some((c: { name: string; passed: boolean }) => c.name === `${hostOf(sshd[0])} disk under 80%`));
 });
 
 test('a second run changes nothing', async () => {
@@ -115,6 +155,28 @@ test('bad hosts are named with what to do; the good host is still cleaned', asyn
   const unknownKey = await runTask('tasks/server.ts', ['--dry-run'], env([hostOf(sshd[0])], { SSH_KNOWN_HOSTS_FILE: sshd[0].emptyKnownHostsFile }));
   assert.is(unknownKey.code, 1);
   assert.match(unknownKey.stderr, /host key is not known.*ssh-keyscan -p \d+ 127\.0\.0\.1/s);
+});
+
+test('--host cleans one host of SERVER_HOSTS; an unknown name exits 2 with the known hosts, as a user types it', async () => {
+  second.docker(['volume', 'create']);
+  main.docker(['volume', 'create']);
+  const hosts = [hostOf(sshd[0]), hostOf(sshd[1])];
+  const envFile = join(dir, 'server.env');
+  writeFileSync(envFile, Object.entries(env(hosts)).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  const before = snapshot();
+  const typed = spawnSync('npm', ['run', 'clean:server', '--', '--host', 'nope', '--env-file', envFile], { cwd: process.cwd(), encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+  assert.is(typed.status, 2, typed.stderr + typed.stdout);
+  assert.match(typed.stdout + typed.stderr, new RegExp(`--host nope is not one of SERVER_HOSTS\\. Known hosts: ${hosts.join(', ')}\\.`));
+  assert.equal(snapshot(), before, 'nothing touched');
+
+  const one = await runTask('tasks/server.ts', ['--yes', '--json', '--host', hosts[1], '--env-file', envFile], {});
+  assert.is(one.code, 0, one.stderr);
+  assert.equal(volumes(second), [], 'the named host is cleaned');
+  assert.is(volumes(main).length, 4, 'the other host is not touched');
+  assert.ok(one.report.changes.every((c: { host: string }) => c.host === hosts[1]));
+  const cleanMain = await runTask('tasks/server.ts', ['--yes', '--host', '127.0.0.1:' + sshd[0].target.port, '--env-file', envFile], {});
+  assert.is(cleanMain.code, 0, cleanMain.stderr);
+  assert.equal(volumes(main), ['dbdata', 'old-uploads', 'pgdata'], 'a host named without its user is found too');
 });
 
 test.run();

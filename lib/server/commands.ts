@@ -14,6 +14,8 @@ export const docker = {
   inspectVolumes: (names: string[]): Command => ['docker', 'volume', 'inspect', ...names],
   /** Volume sizes and build cache records; sizes there are human strings. */
   systemDf: (): Command => ['docker', 'system', 'df', '--verbose', '--format', '{{json .}}'],
+  /** What Docker counts as used, per kind: measured before and after apply, the way item sizes are counted. */
+  usage: (): Command => ['docker', 'system', 'df', '--format', '{{json .}}'],
   stopContainer: (id: string): Command => ['docker', 'container', 'stop', id],
   removeContainer: (id: string): Command => ['docker', 'container', 'rm', id],
   /** By tag when tagged (the image goes with its last tag), by ID when dangling; never --force. */

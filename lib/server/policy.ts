@@ -1,26 +1,41 @@
 /**
  * What to clean on one Docker host, as a pure function of its state and the policy (section 5
- * of the plan). Each decision, change or keep, carries its reason. Nothing here runs a command.
+ * of the plan). Each decision, change or keep, carries its reason, in words and figures for
+ * people and as exact numbers (`facts`) for the JSON report. Nothing here runs a command.
  *
- * 1. Containers: a running container is stopped only when it is outside the keep set (the
- *    deployed compose project, protected names and labels). Stopped containers are removed
- *    once past the grace period, except protected ones and the newest few of each compose
- *    service (or image), which a rollback needs.
- * 2. Images: removed when no remaining container uses them (stopped ones count), unless they
- *    are among the newest few of their repository (rollback) or carry a protected tag.
- *    Dangling images nothing uses go.
+ * 1. Containers. Running means kept: a running container is stopped only when SERVER_STOP_NAMES
+ *    lists it (the deployed project's running containers are the deploy's to replace, never
+ *    this task's). Stopped containers of the deployed compose project are removed once past the
+ *    grace period, except the newest few of each service, which a rollback needs. Stopped
+ *    containers outside it are removed past the grace period (nothing redeploys them), except
+ *    protected ones and those holding data (a named volume, a host folder, a data store image):
+ *    those stay unless SERVER_REMOVE_NAMES names them or --force is given.
+ * 2. Images. Kept when a remaining container uses them (stopped ones count) or a tag is
+ *    protected. Rollback retention only where a rollback can happen: for repositories a
+ *    remaining container uses (the deployed project's, or a kept container's) the newest few
+ *    stay; images of every other repository are abandoned and go. Dangling images nothing uses go.
  * 3. Volumes: anonymous volumes no remaining container uses go; a named volume goes only when
  *    the policy names it; a volume any remaining container uses is never touched.
  * 4. Build cache unused for longer than the age bound goes; then, when what is left unused
  *    still exceeds the size bound, the oldest goes until it fits.
+ *
+ * Bytes are Docker's own: an image's share of layers (lib/server/layers.ts), a container's
+ * writable layer, a volume's size, build cache records, all as `docker system df` counts them.
  */
 import { formatBytes } from '../bytes.ts';
+import { ago } from '../duration.ts';
 import type { Change, Kept } from '../plan.ts';
-import type { Container, Image, Volume } from './parse.ts';
+import { dataHeldIn } from './data.ts';
+import { bytesFreedInOrder } from './layers.ts';
+import { matchingPattern } from './names.ts';
+import type { Container, Image } from './parse.ts';
+import { repositoryOf } from './references.ts';
 import type { HostState } from './state.ts';
 
+export { repositoryOf };
+
 export interface ServerPolicy {
-  /** The deployed compose project: its containers are the keep set. */
+  /** The deployed compose project: its running containers are the deploy's, its stopped ones a rollback's. */
   composeProject: string;
   protectNames: string[];
   /** `key=value`, or `key` for any value. */
@@ -33,6 +48,14 @@ export interface ServerPolicy {
   buildCacheMaxAgeHours: number;
   /** Bytes of unused build cache kept at most; 0 for no size bound. */
   buildCacheMaxBytes: number;
+  /** Running containers outside the deployed project that are stopped: name globs (SERVER_STOP_NAMES). */
+  stopNames?: string[];
+  /** Stopped containers holding data that may still be removed: name globs (SERVER_REMOVE_NAMES). */
+  removeNames?: string[];
+  /** Images whose containers hold data (postgres, mysql, …), matched on the repository's last segment. */
+  dataImages?: string[];
+  /** --force: a container holding data is treated like any other (its named volumes still stay). */
+  force?: boolean;
 }
 
 export type ServerOp =
@@ -43,15 +66,22 @@ export type ServerOp =
   | { kind: 'prune-build-cache'; olderThanHours: number }
   | { kind: 'shrink-build-cache'; keepBytes: number };
 
+/** Exact figures behind a decision (times as ISO strings, sizes in bytes), for the JSON report. */
+export type Facts = Record<string, string | number | boolean | null | string[]>;
+export type ServerChange = Change<ServerOp> & { facts?: Facts };
+export type ServerKept = Kept & { facts?: Facts };
+
 export interface HostPlan {
-  changes: Change<ServerOp>[];
-  kept: Kept[];
+  changes: ServerChange[];
+  kept: ServerKept[];
 }
 
 const HOUR = 3_600_000;
 const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
+const iso = (time: number | undefined) => (time ? new Date(time).toISOString() : null);
 const COMPOSE_PROJECT = 'com.docker.compose.project';
 const COMPOSE_SERVICE = 'com.docker.compose.service';
+const RUNNING = new Set(['running', 'restarting', 'paused']);
 
 export function isProtected(c: Container, policy: ServerPolicy): string | undefined {
   if (policy.protectNames.includes(c.name)) return `protected by name (${c.name})`;
@@ -62,16 +92,6 @@ export function isProtected(c: Container, policy: ServerPolicy): string | undefi
   return undefined;
 }
 
-function serviceOf(c: Container): string {
-  return c.labels[COMPOSE_SERVICE] ? `service ${c.labels[COMPOSE_PROJECT]}/${c.labels[COMPOSE_SERVICE]}` : `image ${c.imageRef}`;
-}
-
-/** Repository of an image reference: registry:5000/webhook-api:1.2 → registry:5000/webhook-api. */
-export function repositoryOf(ref: string): string {
-  const at = ref.lastIndexOf(':');
-  return at > ref.lastIndexOf('/') ? ref.slice(0, at) : ref;
-}
-
 function protectedTag(image: Image, policy: ServerPolicy): string | undefined {
   return image.tags.find((tag) => policy.protectImages.some((p) => tag === p || tag.endsWith(`/${p}`)));
 }
@@ -80,90 +100,159 @@ function newestFirst<T extends { created: number }>(items: T[]): T[] {
   return [...items].sort((a, b) => b.created - a.created);
 }
 
+const push = <K, V>(map: Map<K, V[]>, key: K, value: V) => map.set(key, [...(map.get(key) ?? []), value]);
+
+/** "exited 3 weeks ago", "created 2 days ago, never started", "running". */
+function status(c: Container, now: number): string {
+  if (RUNNING.has(c.state)) return c.state;
+  return c.finished ? `${c.state} ${ago(c.finished, now)}` : `${c.state}, created ${ago(c.created, now)}, never started`;
+}
+
+const stoppedAt = (c: Container) => c.finished ?? c.created;
+
+function containerFacts(c: Container): Facts {
+  return { id: c.id, state: c.state, image: c.imageRef, createdAt: iso(c.created), finishedAt: iso(c.finished), writableLayerBytes: c.sizeRw };
+}
+
+/** The repositories an image belongs to, one per tag's repository. */
+function repositoriesOf(tags: string[]): string[] {
+  return [...new Set(tags.map(repositoryOf))];
+}
+
 export function planHost(state: HostState, policy: ServerPolicy, now = Date.now()): HostPlan {
   const host = state.host;
-  const changes: Change<ServerOp>[] = [];
-  const kept: Kept[] = [];
-  const keep = (target: string, reason: string) => kept.push({ host, target, reason });
-  const change = (action: string, target: string, reason: string, bytes: number, op: ServerOp) => changes.push({ host, action, target, reason, bytes, op });
+  const changes: ServerChange[] = [];
+  const kept: ServerKept[] = [];
+  const keep = (target: string, reason: string, facts?: Facts) => kept.push({ host, target, reason, ...(facts ? { facts } : {}) });
+  const change = (action: string, target: string, reason: string, bytes: number, op: ServerOp, facts?: Facts) => changes.push({ host, action, target, reason, bytes, op, ...(facts ? { facts } : {}) });
+  const project = policy.composeProject;
+  const grace = policy.gracePeriodHours * HOUR;
 
   // 1. Containers.
   const removed = new Set<string>();
-  const stoppedByGroup = new Map<string, Container[]>();
+  const remove = (c: Container, reason: string, extra: Facts = {}) => {
+    removed.add(c.id);
+    change('remove container', `container ${c.name}`, reason, c.sizeRw, { kind: 'remove-container', id: c.id }, { ...containerFacts(c), ...extra });
+  };
+  const stoppedByService = new Map<string, Container[]>();
   for (const c of state.containers) {
+    const facts = containerFacts(c);
+    const target = `container ${c.name}`;
     const protection = isProtected(c, policy);
-    const deployed = c.labels[COMPOSE_PROJECT] === policy.composeProject;
-    if (c.state === 'running' || c.state === 'restarting' || c.state === 'paused') {
-      if (protection) keep(`container ${c.name}`, `running, ${protection}`);
-      else if (deployed) keep(`container ${c.name}`, `running, part of the deployed compose project ${policy.composeProject}`);
-      else change('stop container', `container ${c.name}`, `running, but neither part of the deployed compose project ${policy.composeProject} nor protected`, 0, { kind: 'stop-container', id: c.id });
-      continue;
+    const deployed = c.labels[COMPOSE_PROJECT] === project;
+    const data = deployed ? [] : dataHeldIn(c, policy.dataImages ?? []);
+    const holds = data.length ? `holds data in ${data.join(', ')}` : '';
+    const dataFacts: Facts = data.length ? { holdsDataIn: data } : {};
+    let stopped = status(c, now);
+    let since = stoppedAt(c);
+    if (RUNNING.has(c.state)) {
+      const stopPattern = matchingPattern(c.name, policy.stopNames);
+      if (deployed) keep(target, `${c.state}, part of the deployed compose project ${project} (the deploy replaces it, this task never stops it)`, facts);
+      else if (protection) keep(target, `${c.state}, ${protection}`, facts);
+      else if (!stopPattern) keep(target, `${c.state}, not ours: kept (list it in SERVER_STOP_NAMES to stop it)${holds ? `; ${holds}` : ''}`, { ...facts, ...dataFacts });
+      if (deployed || protection || !stopPattern) continue;
+      change('stop container', target, `${c.state}, listed in SERVER_STOP_NAMES (${stopPattern})${holds ? `; it ${holds}, which stays` : ''}`, 0, { kind: 'stop-container', id: c.id }, { ...facts, ...dataFacts });
+      // From here on it is a stopped container like any other, stopped now.
+      stopped = 'stopped by this plan';
+      since = now;
     }
     if (protection) {
-      keep(`container ${c.name}`, `${c.state}, ${protection}`);
+      keep(target, `${stopped}, ${protection}`, facts);
       continue;
     }
-    const group = serviceOf(c);
-    stoppedByGroup.set(group, [...(stoppedByGroup.get(group) ?? []), c]);
+    if (deployed) {
+      push(stoppedByService, c.labels[COMPOSE_SERVICE] ?? c.imageRef, c);
+      continue;
+    }
+    const named = data.length ? matchingPattern(c.name, policy.removeNames) : undefined;
+    if (named) remove(c, `${stopped}; ${holds}, but SERVER_REMOVE_NAMES names it (${named}); named volumes and host folders stay`, dataFacts);
+    else if (data.length && !policy.force) keep(target, `${stopped}; ${holds}: kept (name it in SERVER_REMOVE_NAMES, or rerun with --force, to remove it)`, { ...facts, ...dataFacts });
+    else if (now - since < grace) keep(target, `${stopped}, within the ${policy.gracePeriodHours}h grace period${holds ? `; ${holds}` : ''}`, { ...facts, ...dataFacts });
+    else if (data.length) remove(c, `${stopped}; ${holds}, removed because of --force; named volumes and host folders stay`, dataFacts);
+    else remove(c, `${stopped}, outside the deployed compose project ${project} and holding no data: nothing redeploys it, so no rollback needs it`);
   }
-  for (const [group, stopped] of stoppedByGroup) {
+  for (const [service, stopped] of stoppedByService) {
     newestFirst(stopped).forEach((c, rank) => {
-      const since = c.finished ?? c.created;
-      if (rank < policy.rollbackKeep) keep(`container ${c.name}`, `${c.state}, kept for rollback: one of the ${policy.rollbackKeep} newest stopped containers of ${group}`);
-      else if (now - since < policy.gracePeriodHours * HOUR) keep(`container ${c.name}`, `${c.state} less than ${policy.gracePeriodHours}h ago (grace period)`);
-      else {
-        removed.add(c.id);
-        const hours = Math.floor((now - since) / HOUR);
-        change('remove container', `container ${c.name}`, `${c.state} for ${hours}h, older than the ${policy.rollbackKeep} newest of ${group}`, c.sizeRw, { kind: 'remove-container', id: c.id });
-      }
+      const target = `container ${c.name}`;
+      const since = stoppedAt(c);
+      if (rank < policy.rollbackKeep) keep(target, `${status(c, now)}, kept for rollback: #${rank + 1} of the ${policy.rollbackKeep} newest stopped containers of ${project}/${service}`, containerFacts(c));
+      else if (now - since < grace) keep(target, `${status(c, now)}, within the ${policy.gracePeriodHours}h grace period`, containerFacts(c));
+      else remove(c, `${status(c, now)}, older than the ${policy.rollbackKeep} newest stopped containers of ${project}/${service} a rollback may need`);
     });
   }
   const remaining = state.containers.filter((c) => !removed.has(c.id));
+  const gone = state.containers.filter((c) => removed.has(c.id));
 
   // 2. Images.
   const users = new Map<string, string[]>();
-  for (const c of remaining) users.set(c.image, [...(users.get(c.image) ?? []), c.name]);
-  const byRepository = new Map<string, Image[]>();
-  for (const image of state.images) {
-    if (image.tags.length) {
-      const repository = repositoryOf(image.tags[0]);
-      byRepository.set(repository, [...(byRepository.get(repository) ?? []), image]);
-    }
+  for (const c of remaining) push(users, c.image, c.name);
+  const imageById = new Map(state.images.map((i) => [i.id, i]));
+  // Where a rollback can happen: repositories a remaining container runs or was created from.
+  const rollbackRepositories = new Map<string, string>();
+  for (const c of remaining) {
+    const ours = c.labels[COMPOSE_PROJECT] === project;
+    // Created from an image ID (sha256:…), a container names no repository but its image's tags.
+    const repositories = [...(c.imageRef.startsWith('sha256:') ? [] : [repositoryOf(c.imageRef)]), ...repositoriesOf(imageById.get(c.image)?.tags ?? [])];
+    for (const repository of repositories) if (ours || !rollbackRepositories.has(repository)) rollbackRepositories.set(repository, ours ? `the deployed compose project ${project}` : `kept container ${c.name}`);
   }
-  const rollbackImages = new Map<string, string>();
-  for (const [repository, images] of byRepository) newestFirst(images).slice(0, policy.rollbackKeep).forEach((image, rank) => rollbackImages.set(image.id, `#${rank + 1} of the ${policy.rollbackKeep} newest images of ${repository}, kept for rollback`));
+  const rank = new Map<string, Map<string, number>>();
+  const byRepository = new Map<string, Image[]>();
+  for (const image of state.images) for (const repository of repositoriesOf(image.tags)) push(byRepository, repository, image);
+  for (const [repository, images] of byRepository) rank.set(repository, new Map(newestFirst(images).map((image, i) => [image.id, i])));
+  const lastUse = (c: Container) => (RUNNING.has(c.state) ? now : stoppedAt(c));
+  const removals: { image: Image; name: string; reason: string; facts: Facts }[] = [];
   for (const image of newestFirst(state.images)) {
     const name = image.tags.length ? image.tags.join(', ') : `dangling image ${shortId(image.id)}`;
+    // Docker keeps no record of image use; the containers this plan removes are what it knows.
+    const lastUser = gone.filter((c) => c.image === image.id).sort((a, b) => lastUse(b) - lastUse(a))[0];
+    const facts: Facts = { id: image.id, tags: image.tags, createdAt: iso(image.created), sizeBytes: image.size, uniqueBytes: image.uniqueSize, lastUsedAt: iso(lastUser && lastUse(lastUser)), lastUsedBy: lastUser?.name ?? null };
+    const lastUsed = lastUser ? `last used by container ${lastUser.name} (${status(lastUser, now)}, removed in this plan)` : 'last use unknown (no container of it is left)';
     const usedBy = users.get(image.id);
     const protectedBy = protectedTag(image, policy);
-    if (usedBy) keep(name, `used by container ${usedBy.join(', ')}`);
-    else if (protectedBy) keep(name, `protected image ${protectedBy}`);
-    else if (rollbackImages.has(image.id)) keep(name, rollbackImages.get(image.id)!);
-    else if (!image.tags.length) change('remove image', name, 'dangling (untagged) and used by no container', image.uniqueSize, { kind: 'remove-image', id: image.id, refs: [image.id] });
-    else change('remove image', name, `used by no container and older than the ${policy.rollbackKeep} newest images of ${repositoryOf(image.tags[0])}`, image.uniqueSize, { kind: 'remove-image', id: image.id, refs: image.tags });
+    const repositories = repositoriesOf(image.tags);
+    const rollback = repositories.filter((r) => rollbackRepositories.has(r));
+    const slot = rollback.map((r) => ({ repository: r, rank: rank.get(r)!.get(image.id)! })).find((s) => s.rank < policy.rollbackKeep);
+    if (usedBy) keep(name, `used by container ${usedBy.join(', ')}`, facts);
+    else if (protectedBy) keep(name, `protected image ${protectedBy}`, facts);
+    else if (slot) keep(name, `#${slot.rank + 1} of the ${policy.rollbackKeep} newest images of ${slot.repository}, kept for rollback (${rollbackRepositories.get(slot.repository)} uses it)`, facts);
+    else if (!image.tags.length) removals.push({ image, name, reason: `dangling (untagged), no container uses it; ${lastUsed}`, facts });
+    else if (rollback.length) removals.push({ image, name, reason: `used by no container and older than the ${policy.rollbackKeep} newest images of ${rollback[0]}, which ${rollbackRepositories.get(rollback[0])} uses`, facts });
+    else removals.push({ image, name, reason: `abandoned: no remaining container uses ${repositories.join(', ')} and the deployed compose project ${project} does not; ${lastUsed}, created ${ago(image.created, now)}`, facts });
+  }
+  const freed = bytesFreedInOrder(state.images, removals.map((r) => r.image.id));
+  for (const { image, name, reason, facts } of removals) {
+    const bytes = freed.get(image.id)!;
+    const shared = bytes - image.uniqueSize;
+    const detail = shared > 0 ? ` (${formatBytes(image.uniqueSize)} of its own, ${formatBytes(shared)} of layers only images removed before it shared)` : '';
+    change('remove image', name, reason + detail, bytes, { kind: 'remove-image', id: image.id, refs: image.tags.length ? image.tags : [image.id] }, facts);
   }
 
   // 3. Volumes.
   const volumeUsers = new Map<string, string[]>();
-  for (const c of remaining) for (const v of c.volumes) volumeUsers.set(v, [...(volumeUsers.get(v) ?? []), c.name]);
+  for (const c of remaining) for (const v of c.volumes) push(volumeUsers, v, c.name);
+  const formerUsers = new Map<string, string[]>();
+  for (const c of gone) for (const v of c.volumes) push(formerUsers, v, c.name);
   for (const volume of state.volumes) {
     const label = volume.anonymous ? `anonymous volume ${volume.name.slice(0, 12)}` : `volume ${volume.name}`;
     const usedBy = volumeUsers.get(volume.name);
-    if (usedBy) keep(label, `used by container ${usedBy.join(', ')} (running or stopped)`);
-    else if (volume.anonymous) change('remove volume', label, 'anonymous, and no remaining container uses it', volume.size, { kind: 'remove-volume', name: volume.name });
-    else if (policy.removeNamedVolumes.includes(volume.name)) change('remove volume', label, 'named volume listed in SERVER_REMOVE_VOLUMES, and no container uses it', volume.size, { kind: 'remove-volume', name: volume.name });
-    else keep(label, 'named volume: removed only when SERVER_REMOVE_VOLUMES names it');
+    const former = formerUsers.get(volume.name);
+    const was = former ? ` (it was used by container ${former.join(', ')}, removed in this plan)` : '';
+    const facts: Facts = { name: volume.name, sizeBytes: volume.size };
+    if (usedBy) keep(label, `used by container ${usedBy.join(', ')} (running or stopped)`, facts);
+    else if (volume.anonymous) change('remove volume', label, `anonymous, and no remaining container uses it${was}`, volume.size, { kind: 'remove-volume', name: volume.name }, facts);
+    else if (policy.removeNamedVolumes.includes(volume.name)) change('remove volume', label, `named volume listed in SERVER_REMOVE_VOLUMES, and no remaining container uses it${was}`, volume.size, { kind: 'remove-volume', name: volume.name }, facts);
+    else keep(label, `named volume: removed only when SERVER_REMOVE_VOLUMES names it${was}`, facts);
   }
 
   // 4. Build cache.
   const stale = state.cache.filter((r) => !r.inUse && now - r.lastUsed > policy.buildCacheMaxAgeHours * HOUR);
   if (stale.length) {
     const bytes = stale.reduce((sum, r) => sum + r.size, 0);
-    change('prune build cache', `${stale.length} build cache records`, `unused for more than ${policy.buildCacheMaxAgeHours}h`, bytes, { kind: 'prune-build-cache', olderThanHours: policy.buildCacheMaxAgeHours });
+    change('prune build cache', `${stale.length} build cache records`, `unused for more than ${policy.buildCacheMaxAgeHours}h`, bytes, { kind: 'prune-build-cache', olderThanHours: policy.buildCacheMaxAgeHours }, { records: stale.length, sizeBytes: bytes });
   }
   const unusedLeft = state.cache.filter((r) => !r.inUse && !stale.includes(r)).reduce((sum, r) => sum + r.size, 0);
   if (policy.buildCacheMaxBytes > 0 && unusedLeft > policy.buildCacheMaxBytes) {
-    change('shrink build cache', `unused build cache of ${formatBytes(unusedLeft)}`, `above the ${formatBytes(policy.buildCacheMaxBytes)} bound: the least recently used records go until it fits`, unusedLeft - policy.buildCacheMaxBytes, { kind: 'shrink-build-cache', keepBytes: policy.buildCacheMaxBytes });
+    change('shrink build cache', `unused build cache of ${formatBytes(unusedLeft)}`, `above the ${formatBytes(policy.buildCacheMaxBytes)} bound: the least recently used records go until it fits`, unusedLeft - policy.buildCacheMaxBytes, { kind: 'shrink-build-cache', keepBytes: policy.buildCacheMaxBytes }, { unusedBytes: unusedLeft, keepBytes: policy.buildCacheMaxBytes });
   }
   return { changes, kept };
 }

@@ -7,7 +7,7 @@ import type { Command } from '../command.ts';
 import { TaskError } from '../errors.ts';
 import { CommandFailed, type Runner } from '../runner.ts';
 import { disk, docker } from './commands.ts';
-import { parseContainers, parseDf, parseImages, parseSystemDf, parseVolumes, type CacheRecord, type Container, type Disk, type Image, type Volume } from './parse.ts';
+import { parseContainers, parseDf, parseDockerUsage, parseImages, parseSystemDf, parseVolumes, type CacheRecord, type Container, type Disk, type DockerUsage, type Image, type Volume } from './parse.ts';
 
 export interface HostState {
   host: string;
@@ -48,6 +48,15 @@ export async function detectCompose(runner: Runner): Promise<HostState['compose'
 export async function readDisks(runner: Runner, dockerRoot: string): Promise<Disk[]> {
   const paths = ['/', dockerRoot];
   return parseDf((await runner.run(disk.usage(paths))).stdout, paths);
+}
+
+/** What Docker counts as used (images, containers, volumes, build cache): freed bytes are measured with it. */
+export async function readDockerUsage(runner: Runner): Promise<DockerUsage> {
+  try {
+    return parseDockerUsage((await runner.run(docker.usage())).stdout);
+  } catch (error) {
+    throw dockerProblem(runner.name, error);
+  }
 }
 
 export async function readDockerRoot(runner: Runner): Promise<string> {

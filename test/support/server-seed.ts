@@ -18,10 +18,12 @@ export function reset(engine: TestEngine): void {
   engine.docker(['builder', 'prune', '-af']);
 }
 
-export function build(engine: TestEngine, workdir: string, tag: string, content: string, buildkit = false): void {
+/** Builds `tag` on the busybox base with one layer per content: equal first contents share layers. */
+export function build(engine: TestEngine, workdir: string, tag: string, content: string | string[], buildkit = false): void {
   const context = mkdtempSync(join(workdir, 'ctx-'));
-  writeFileSync(join(context, 'payload'), content);
-  writeFileSync(join(context, 'Dockerfile'), 'FROM cleanup-test/busybox:base\nCOPY payload /payload\n');
+  const layers = Array.isArray(content) ? content : [content];
+  layers.forEach((text, i) => writeFileSync(join(context, `payload${i || ''}`), text));
+  writeFileSync(join(context, 'Dockerfile'), `FROM cleanup-test/busybox:base\n${layers.map((_, i) => `COPY payload${i || ''} /payload${i || ''}\n`).join('')}`);
   // The 20.10 client builds with the engine's own BuildKit (build cache); the newer one without buildx cannot.
   execFileSync(buildkit ? '/usr/bin/docker' : 'docker', ['-H', engine.host, 'build', '-q', '-t', tag, context], { env: { ...process.env, DOCKER_BUILDKIT: buildkit ? '1' : '0' }, stdio: 'ignore' });
 }
@@ -56,3 +58,28 @@ export function seedDockerHost(engine: TestEngine, dir: string): void {
   engine.docker(['image', 'rm', 'cached:1']);
 }
 
+
+/**
+ * What a real production host has besides the deployed project (issue 12): an unlabelled
+ * postgres started by hand with a named volume, a monitoring agent, a stopped mariadb with its
+ * data in a host folder (and an older mariadb image), three versions of a worker nobody runs any
+ * more (sharing a layer only they use), and a one-off migration container whose image nothing
+ * else uses. The "data stores" are busybox images named like them: no registry to pull from here.
+ */
+export function seedProductionHost(engine: TestEngine, dir: string): { mariadbData: string } {
+  const run = (args: string[]) => engine.docker(['run', '--network', 'none', ...args]);
+  const blob = (bytes: number) => randomBytes(bytes).toString('base64');
+  build(engine, dir, 'postgres:15', blob(600_000));
+  run(['-d', '--name', 'pg', '-v', 'pgdata:/var/lib/postgresql/data', 'postgres:15', 'sh', '-c', 'echo precious-pg > /var/lib/postgresql/data/rows && exec sleep 3600']);
+  build(engine, dir, 'prom/node-exporter:v1.8', blob(300_000));
+  run(['-d', '--name', 'node-exporter', '-v', '/proc:/host/proc:ro', 'prom/node-exporter:v1.8', 'sleep', '3600']);
+  build(engine, dir, 'mariadb:10.6', blob(500_000));
+  build(engine, dir, 'mariadb:10.11', blob(500_000));
+  const mariadbData = mkdtempSync(join(dir, 'mariadb-data-'));
+  run(['--name', 'mariadb', '-v', `${mariadbData}:/var/lib/mysql`, 'mariadb:10.11', 'sh', '-c', 'echo precious-maria > /var/lib/mysql/ibdata1']);
+  const shared = blob(1_500_000);
+  for (let i = 1; i <= 3; i++) build(engine, dir, `legacy-worker:${i}`, [shared, blob(400_000)]);
+  build(engine, dir, 'migrator:2024-05', blob(700_000));
+  run(['--name', 'migrate-once', 'migrator:2024-05', 'true']);
+  return { mariadbData };
+}
