@@ -14,6 +14,7 @@ import { deleteManifest, headManifest, listTags, ping, pushBlob, putManifest, sh
 import type { RegistryClient } from './client.ts';
 import { markCollected, markCollectionPending, type CollectOp } from './collection.ts';
 import { garbageCollect, type GcResult } from './gc.ts';
+import { storageBytes } from './storage.ts';
 import { appendJournal, journalEntry, type JournalEntry } from './journal.ts';
 import { OCI_MANIFEST, UNTAG_ANNOTATION } from './media-types.ts';
 import { isDeletion, type DeletionOp, type RegistryOp, type RegistryPlan } from './plan.ts';
@@ -119,9 +120,12 @@ async function servingAgain(client: RegistryClient): Promise<void> {
 async function collect(client: RegistryClient, op: CollectOp, plannedBytes: number, registry: string): Promise<CollectionResult> {
   const runner = runnerFor(op.host, op.ssh, 'REGISTRY_HOST');
   try {
-    const result = await garbageCollect(runner, op.commands, () => servingAgain(client));
+    const path = op.commands.storagePath;
+    const before = path ? await storageBytes(runner, path) : undefined;
+    const result = await garbageCollect(runner, { ...op.commands, storagePath: undefined }, () => servingAgain(client));
+    const after = path ? await storageBytes(runner, path) : undefined;
     markCollected(op.stateFile, registry, result.downtimeMs);
-    return { ...result, plannedBytes };
+    return { ...result, before, after, plannedBytes };
   } finally {
     await runner.close();
   }
