@@ -21,6 +21,8 @@ import { needsCreationDates, rulesFor, type RegistryPolicy } from '../lib/regist
 import { readRegistry } from '../lib/registry/read.ts';
 import type { RegistryClient } from '../lib/registry/client.ts';
 import { gcCommands, registryClient, registryInUseSettings, registrySettings, sshDefaults, type RegistrySettings } from '../lib/registry/settings.ts';
+import { readJournal } from '../lib/registry/journal.ts';
+import { planRestore } from '../lib/registry/restore.ts';
 import { readHostsInUse, registryNames, type HostsToRead } from '../lib/registry/in-use.ts';
 
 export const registryPolicy: RegistryPolicy = {
@@ -116,10 +118,17 @@ export const registryTask = defineTask({
   settings: registryTaskSettings,
   options: {
     'no-gc': { type: 'boolean', help: 'delete now, collect garbage in a later run (the run stays undoable until then)' },
+    restore: { type: 'string', help: 'put back what the run of this report deleted (until garbage collection removed its blobs)' },
   },
 
   async plan(ctx) {
     const s = ctx.settings;
+    if (typeof ctx.options.restore === 'string') {
+      // Undo: the journal of the run named, against what the registry holds now.
+      const { plan, state } = await planRestore(clientOf(ctx), readJournal(ctx.options.restore), ctx.options.restore, s.REGISTRY_CONCURRENCY);
+      ctx.memo('registry:planned', () => ({ state, plan }));
+      return plan;
+    }
     const hosts = { deployHost: s.DEPLOY_HOST, deployDir: s.DEPLOY_DIR, serverHosts: s.SERVER_HOSTS, ssh: sshDefaults(s), force: ctx.options.force };
     const { state, plan, requests } = await planRegistryCleanup(s, { client: clientOf(ctx), progress: ctx.progress, signal: ctx.signal, collect: !ctx.options.noGc, hosts });
     ctx.memo('registry:planned', () => ({ state, plan }));

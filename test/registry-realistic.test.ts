@@ -177,6 +177,47 @@ test('--yes deletes exactly that, collection reclaims what the plan promised, wh
   assert.match(JSON.stringify(run.report.figures), /registry downtime","value":"[0-9.]+ s \(measured/);
 });
 
+const reportPath = (stderr: string) => /Report: (\S+)/.exec(stderr)![1];
+
+test('--no-gc deletes now and collects later; --restore puts everything back until collection, then says what cannot come back', async () => {
+  const to = { url: registry.url };
+  const temp = await pushImage(to, 'webhook-api', ['temp_2'], { layers: [unique(150)], created: '2026-09-01T00:00:00Z' });
+  const attestation = pushed['webhook-api:attestation'];
+  // test-attest shares the attestation image: a doomed tag on a kept image, untagged.
+  const manifest = await (await fetch(`${registry.url}/v2/webhook-api/manifests/attestation`, { headers: { accept: attestation.mediaType } })).arrayBuffer();
+  await fetch(`${registry.url}/v2/webhook-api/manifests/test-attest`, { method: 'PUT', headers: { 'content-type': attestation.mediaType }, body: new Uint8Array(manifest) });
+  assert.is(await resolves(to, 'webhook-api', 'test-attest'), attestation.digest);
+
+  const deleted = await runTask('tasks/registry.ts', ['--yes', '--no-gc', '--json'], env());
+  assert.is(deleted.code, 0, deleted.stderr);
+  assert.not.ok(deleted.report.changes.some((c: { action: string }) => c.action === 'collect garbage'), '--no-gc plans no collection');
+  assert.match(deleted.report.notes.join('\n'), /until the next garbage collection/);
+  assert.equal(deleted.report.undo.map((e: { kind: string; tags: string[] }) => `${e.kind} ${e.tags}`).sort(), ['delete temp_2', 'untag test-attest']);
+  assert.not.ok((await tagsOf(to, 'webhook-api')).some((t) => t === 'temp_2' || t === 'test-attest'));
+
+  const restored = await runTask('tasks/registry.ts', ['--yes', '--json', '--restore', reportPath(deleted.stderr)], env());
+  assert.is(restored.code, 0, restored.stderr);
+  assert.is(await resolves(to, 'webhook-api', 'temp_2'), temp.digest);
+  assert.is(await resolves(to, 'webhook-api', 'test-attest'), attestation.digest);
+  for (const blob of temp.blobs) assert.ok(await blobPresent(to, 'webhook-api', blob.digest));
+  assert.ok(restored.report.checks.every((c: { passed: boolean }) => c.passed), JSON.stringify(restored.report.checks));
+  const again = await runTask('tasks/registry.ts', ['--yes', '--json', '--restore', reportPath(deleted.stderr)], env());
+  assert.is(again.report.summary.changes, 0, 'a second restore has nothing left to do');
+
+  // The next run deletes them again and collects, this time and the --no-gc run's garbage.
+  const collected = await runTask('tasks/registry.ts', ['--yes', '--json'], env());
+  assert.is(collected.code, 0, collected.stderr);
+  const collect = collected.report.changes.find((c: { action: string }) => c.action === 'collect garbage');
+  assert.match(collect.reason, /deletions by clean:registry since .* are not collected yet/);
+  assert.match(collect.reason, /expected downtime about [0-9.]+ s \(as measured at the last collection/);
+  const late = await runTask('tasks/registry.ts', ['--dry-run', '--json', '--restore', reportPath(collected.stderr)], env());
+  assert.is(late.code, 0, late.stderr);
+  const refused = late.report.refused.find((r: { target: string }) => r.target.includes(':temp_2'));
+  assert.match(refused.reason, /cannot come back: .*blobs .* are gone, since garbage collection ran/);
+  // An untagged tag's image is kept, so it can still come back.
+  assert.ok(late.report.changes.some((c: { target: string }) => c.target.includes(':test-attest')));
+});
+
 test('a second run plans nothing', async () => {
   const run = await runTask('tasks/registry.ts', ['--yes', '--json'], env());
   assert.is(run.code, 0, run.stderr);

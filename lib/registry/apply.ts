@@ -14,6 +14,7 @@ import { deleteManifest, headManifest, listTags, ping, pushBlob, putManifest, sh
 import type { RegistryClient } from './client.ts';
 import { markCollected, markCollectionPending, type CollectOp } from './collection.ts';
 import { garbageCollect, type GcResult } from './gc.ts';
+import { restoreOne, type RestoreOp } from './restore.ts';
 import { storageBytes } from './storage.ts';
 import { appendJournal, journalEntry, type JournalEntry } from './journal.ts';
 import { OCI_MANIFEST, UNTAG_ANNOTATION } from './media-types.ts';
@@ -132,14 +133,24 @@ async function collect(client: RegistryClient, op: CollectOp, plannedBytes: numb
 }
 
 /**
- * Carries out the plan's items: deletions and untags (each journaled first), then, when the plan
- * has one, the collection. Deletions mark the collection pending before it runs, so an
+ * Carries out the plan's items: restores (a --restore plan), deletions and untags (each journaled
+ * first), then, when the plan has one, the collection. Deletions mark the collection pending before it runs, so an
  * interrupted or failed collection is planned again by the next run.
  */
 export async function applyRegistryPlan(client: RegistryClient, plan: RegistryPlan, concurrency: number, signal?: AbortSignal, progress?: (m: string) => void): Promise<ApplyResult> {
   const result: ApplyResult = { done: [], failed: [], journal: [] };
   if (!plan.changes.length) return result;
   const deletions = plan.changes.filter(isDeletion);
+  const restores = plan.changes.filter((c): c is Change<RestoreOp> => c.op.kind === 'restore');
+  const restored = await mapLimit(restores, concurrency, async (change) => {
+    if (signal?.aborted) return 'skipped' as const;
+    await restoreOne(client, change.op);
+    return 'done' as const;
+  });
+  restored.forEach((outcome, i) => {
+    if (outcome.status === 'rejected') result.failed.push({ action: restores[i].action, target: restores[i].target, error: messageOf(outcome.reason) });
+    else if (outcome.value === 'done') result.done.push(restores[i]);
+  });
   const record = (entry: JournalEntry) => {
     if (plan.bookkeeping) appendJournal(plan.bookkeeping.journalFile, entry);
     result.journal.push(entry);
