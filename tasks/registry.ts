@@ -20,7 +20,8 @@ import { planRegistry, type RegistryPlan, type RegistryState } from '../lib/regi
 import { needsCreationDates, rulesFor, type RegistryPolicy } from '../lib/registry/policy.ts';
 import { readRegistry } from '../lib/registry/read.ts';
 import type { RegistryClient } from '../lib/registry/client.ts';
-import { gcCommands, registryClient, registryInUseSettings, registrySettings, sshDefaults, type RegistrySettings } from '../lib/registry/settings.ts';
+import { diskUsage } from '../lib/registry/storage.ts';
+import { gcCommands, registryClient, registryHostRunner, registryInUseSettings, registrySettings, sshDefaults, type RegistrySettings } from '../lib/registry/settings.ts';
 import { readJournal } from '../lib/registry/journal.ts';
 import { planRestore } from '../lib/registry/restore.ts';
 import { readHostsInUse, registryNames, type HostsToRead } from '../lib/registry/in-use.ts';
@@ -99,6 +100,23 @@ function describeHostsRead(plan: RegistryPlan, inUse: { refs: unknown[]; read: s
   if (inUse.read.length) plan.figures.push({ label: 'hosts read', value: `${inUse.read.join(', ')}: ${inUse.refs.length} references to this registry kept (running or kept containers, retained releases)` });
   else if (!inUse.unread.length) plan.notes.push('Neither DEPLOY_HOST nor SERVER_HOSTS is set: what the Docker hosts run is not known, so only the policy protects images. Set them to keep what runs.');
   for (const problem of inUse.unread) plan.notes.push(`--force: planned WITHOUT knowing what this host runs (it could not be read), so an image it runs may be deleted: ${problem}`);
+}
+
+/**
+ * The registry's size for plan section 7: measured on its storage on disk (REGISTRY_STORAGE_PATH
+ * on REGISTRY_HOST), else, when no storage path is given, the unique blobs its tags reference.
+ */
+export async function measureRegistrySize(settings: RegistrySettings): Promise<{ bytes: number; basis: string }> {
+  if (settings.REGISTRY_STORAGE_PATH) {
+    const runner = registryHostRunner(settings);
+    try {
+      return { bytes: await diskUsage(runner, settings.REGISTRY_STORAGE_PATH), basis: `storage on disk, du -sb ${settings.REGISTRY_STORAGE_PATH} on ${runner.name}` };
+    } finally {
+      await runner.close();
+    }
+  }
+  const { plan } = await planRegistryCleanup(settings, { collect: false });
+  return { bytes: plan.sizeNow, basis: 'unique blobs of every tag; set REGISTRY_STORAGE_PATH to measure the storage on disk' };
 }
 
 /** One client per run, shared by plan, apply and check, so connections and tokens are reused. */

@@ -7,12 +7,16 @@
  * state, an OCI index with two children. Nothing in use or protected goes, collection reclaims
  * what the plan promised, a run can be undone until collection, a second run plans nothing.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { registrySettings } from '../lib/registry/settings.ts';
+import { settingsFrom } from '../lib/settings.ts';
+import { measureRegistrySize } from '../tasks/registry.ts';
 import { ensureBaseImage, ensureDockerd, type TestEngine } from './support/dockerd.ts';
 import { freePort } from './support/ports.ts';
 import { startRegistry, type TestRegistry } from './support/registry.ts';
@@ -222,6 +226,15 @@ test('a second run plans nothing', async () => {
   const run = await runTask('tasks/registry.ts', ['--yes', '--json'], env());
   assert.is(run.code, 0, run.stderr);
   assert.is(run.report.summary.changes, 0, JSON.stringify(run.report.changes));
+});
+
+test('plan section 7: the registry size is measured on its storage on disk', async () => {
+  const size = await measureRegistrySize(settingsFrom(registrySettings, env()));
+  assert.is(size.bytes, Number(execFileSync('du', ['-sb', registry.storage], { encoding: 'utf8' }).split(/\s+/)[0]));
+  assert.match(size.basis, /storage on disk, du -sb/);
+  const byApi = await measureRegistrySize(settingsFrom(registrySettings, env({ REGISTRY_STORAGE_PATH: '' })));
+  assert.match(byApi.basis, /unique blobs of every tag; set REGISTRY_STORAGE_PATH/);
+  assert.ok(byApi.bytes > 0 && byApi.bytes < size.bytes, `${byApi.bytes} by the API, ${size.bytes} on disk`);
 });
 
 test.run();
