@@ -91,4 +91,13 @@ test('an image in use whose only tag is a test tag stays, untagged', () => {
   assert.is(plan.sizeAfter, plan.sizeNow, 'nothing freed');
 });
 
+test('a platform manifest in use keeps the tagged index it belongs to', () => {
+  const manifests = new Map<string, ManifestRecord>([
+    ['sha256:amd', image('sha256:amd', 'c-amd', 100)],
+    ['sha256:idx', { digest: 'sha256:idx', size: 20, mediaType: 'application/vnd.oci.image.index.v1+json', layers: [], children: ['sha256:amd'] }],
+  ]);
+  const inUse = resolveInUse([{ repository: 'm', digest: 'sha256:amd', reason: 'runs on h as c' }], [{ tag: '0.1.0', digest: 'sha256:idx' }], manifests);
+  assert.is(inUse.digests.get('sha256:idx'), 'runs on h as c');
+});
+
 test.run();

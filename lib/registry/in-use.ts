@@ -151,6 +151,12 @@ export function resolveInUse(refs: InUseRef[], tags: { tag: string; digest: stri
     }
     if (ref.imageId) for (const t of tags) if (configOf(t.digest).includes(ref.imageId)) add(inUse.digests, t.digest, ref.reason);
   }
+  // A platform manifest pulled by its own digest keeps the tagged index it belongs to.
+  const within = (root: string, digest: string): boolean => (manifests.get(root)?.children ?? []).some((c) => c === digest || within(c, digest));
+  for (const [digest, reason] of [...inUse.digests]) {
+    if (tags.some((t) => t.digest === digest)) continue;
+    for (const t of tags) if (within(t.digest, digest)) add(inUse.digests, t.digest, reason);
+  }
   return inUse;
 }
 
