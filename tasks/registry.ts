@@ -20,7 +20,11 @@ import { planRegistry, type RegistryPlan, type RegistryState } from '../lib/regi
 import { needsCreationDates, rulesFor, type RegistryPolicy } from '../lib/registry/policy.ts';
 import { readRegistry } from '../lib/registry/read.ts';
 import type { RegistryClient } from '../lib/registry/client.ts';
-import { gcCommands, registryClient, registrySettings, sshDefaults, type RegistrySettings } from '../lib/registry/settings.ts';
+import { diskUsage } from '../lib/registry/storage.ts';
+import { gcCommands, registryClient, registryHostRunner, registryInUseSettings, registrySettings, sshDefaults, type RegistrySettings } from '../lib/registry/settings.ts';
+import { readJournal } from '../lib/registry/journal.ts';
+import { planRestore } from '../lib/registry/restore.ts';
+import { readHostsInUse, registryNames, type HostsToRead } from '../lib/registry/in-use.ts';
 
 export const registryPolicy: RegistryPolicy = {
   // 1. Keep the last 3 versions of each image (semver order; otherwise the image's creation date).
@@ -59,11 +63,14 @@ export async function planRegistryCleanup(
     collect?: boolean;
     /** Who deletes, as the record of pending collection names it. */
     by?: string;
+    /** Read what these hosts run or keep for rollback first, and keep it (in use means kept). */
+    hosts?: HostsToRead;
   } = {},
 ) {
   const policy = withSettings(options.policy ?? registryPolicy, settings);
   const client = options.client ?? registryClient(settings);
   try {
+    const inUse = options.hosts ? await readHostsInUse(options.hosts, registryNames(settings.REGISTRY_URL, settings.REGISTRY_ALIASES), options.progress) : undefined;
     const state = await readRegistry(client, {
       pageSize: settings.REGISTRY_CATALOG_PAGE_SIZE,
       concurrency: settings.REGISTRY_CONCURRENCY,
@@ -72,7 +79,8 @@ export async function planRegistryCleanup(
       signal: options.signal,
       repositories: options.repositories,
     });
-    const plan = planRegistry(state, policy, settings.REGISTRY_SIZE_LIMIT);
+    const plan = planRegistry(state, policy, settings.REGISTRY_SIZE_LIMIT, Date.now(), inUse?.refs);
+    if (inUse) describeHostsRead(plan, inUse);
     // Collection: when this plan deletes, or earlier deletions (a deploy's) wait for it.
     const registry = settings.REGISTRY_URL.origin;
     const stateFile = collectionStateFile(settings.REGISTRY_STATE_DIR, settings.REGISTRY_URL);
@@ -88,8 +96,31 @@ export async function planRegistryCleanup(
   }
 }
 
+function describeHostsRead(plan: RegistryPlan, inUse: { refs: unknown[]; read: string[]; unread: string[] }): void {
+  if (inUse.read.length) plan.figures.push({ label: 'hosts read', value: `${inUse.read.join(', ')}: ${inUse.refs.length} references to this registry kept (running or kept containers, retained releases)` });
+  else if (!inUse.unread.length) plan.notes.push('Neither DEPLOY_HOST nor SERVER_HOSTS is set: what the Docker hosts run is not known, so only the policy protects images. Set them to keep what runs.');
+  for (const problem of inUse.unread) plan.notes.push(`--force: planned WITHOUT knowing what this host runs (it could not be read), so an image it runs may be deleted: ${problem}`);
+}
+
+/**
+ * The registry's size for plan section 7: measured on its storage on disk (REGISTRY_STORAGE_PATH
+ * on REGISTRY_HOST), else, when no storage path is given, the unique blobs its tags reference.
+ */
+export async function measureRegistrySize(settings: RegistrySettings): Promise<{ bytes: number; basis: string }> {
+  if (settings.REGISTRY_STORAGE_PATH) {
+    const runner = registryHostRunner(settings);
+    try {
+      return { bytes: await diskUsage(runner, settings.REGISTRY_STORAGE_PATH), basis: `storage on disk, du -sb ${settings.REGISTRY_STORAGE_PATH} on ${runner.name}` };
+    } finally {
+      await runner.close();
+    }
+  }
+  const { plan } = await planRegistryCleanup(settings, { collect: false });
+  return { bytes: plan.sizeNow, basis: 'unique blobs of every tag; set REGISTRY_STORAGE_PATH to measure the storage on disk' };
+}
+
 /** One client per run, shared by plan, apply and check, so connections and tokens are reused. */
-function clientOf(ctx: TaskContext<typeof registrySettings>): RegistryClient {
+function clientOf(ctx: TaskContext<typeof registryTaskSettings>): RegistryClient {
   return ctx.memo('registry:client', () => {
     const client = registryClient(ctx.settings);
     ctx.onClose(() => client.close());
@@ -97,16 +128,27 @@ function clientOf(ctx: TaskContext<typeof registrySettings>): RegistryClient {
   });
 }
 
+const registryTaskSettings = { ...registrySettings, ...registryInUseSettings };
+
 export const registryTask = defineTask({
   name: 'registry',
   title: 'Registry clean-up (plan section 4)',
-  settings: registrySettings,
+  settings: registryTaskSettings,
   options: {
     'no-gc': { type: 'boolean', help: 'delete now, collect garbage in a later run (the run stays undoable until then)' },
+    restore: { type: 'string', help: 'put back what the run of this report deleted (until garbage collection removed its blobs)' },
   },
 
   async plan(ctx) {
-    const { state, plan, requests } = await planRegistryCleanup(ctx.settings, { client: clientOf(ctx), progress: ctx.progress, signal: ctx.signal, collect: !ctx.options.noGc });
+    const s = ctx.settings;
+    if (typeof ctx.options.restore === 'string') {
+      // Undo: the journal of the run named, against what the registry holds now.
+      const { plan, state } = await planRestore(clientOf(ctx), readJournal(ctx.options.restore), ctx.options.restore, s.REGISTRY_CONCURRENCY);
+      ctx.memo('registry:planned', () => ({ state, plan }));
+      return plan;
+    }
+    const hosts = { deployHost: s.DEPLOY_HOST, deployDir: s.DEPLOY_DIR, serverHosts: s.SERVER_HOSTS, ssh: sshDefaults(s), force: ctx.options.force };
+    const { state, plan, requests } = await planRegistryCleanup(s, { client: clientOf(ctx), progress: ctx.progress, signal: ctx.signal, collect: !ctx.options.noGc, hosts });
     ctx.memo('registry:planned', () => ({ state, plan }));
     plan.figures.push({ label: 'requests', value: `${requests} to read the registry` });
     return plan;

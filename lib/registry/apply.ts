@@ -14,6 +14,8 @@ import { deleteManifest, headManifest, listTags, ping, pushBlob, putManifest, sh
 import type { RegistryClient } from './client.ts';
 import { markCollected, markCollectionPending, type CollectOp } from './collection.ts';
 import { garbageCollect, type GcResult } from './gc.ts';
+import { restoreOne, type RestoreOp } from './restore.ts';
+import { storageBytes } from './storage.ts';
 import { appendJournal, journalEntry, type JournalEntry } from './journal.ts';
 import { OCI_MANIFEST, UNTAG_ANNOTATION } from './media-types.ts';
 import { isDeletion, type DeletionOp, type RegistryOp, type RegistryPlan } from './plan.ts';
@@ -119,23 +121,36 @@ async function servingAgain(client: RegistryClient): Promise<void> {
 async function collect(client: RegistryClient, op: CollectOp, plannedBytes: number, registry: string): Promise<CollectionResult> {
   const runner = runnerFor(op.host, op.ssh, 'REGISTRY_HOST');
   try {
-    const result = await garbageCollect(runner, op.commands, () => servingAgain(client));
+    const path = op.commands.storagePath;
+    const before = path ? await storageBytes(runner, path) : undefined;
+    const result = await garbageCollect(runner, { ...op.commands, storagePath: undefined }, () => servingAgain(client));
+    const after = path ? await storageBytes(runner, path) : undefined;
     markCollected(op.stateFile, registry, result.downtimeMs);
-    return { ...result, plannedBytes };
+    return { ...result, before, after, plannedBytes };
   } finally {
     await runner.close();
   }
 }
 
 /**
- * Carries out the plan's items: deletions and untags (each journaled first), then, when the plan
- * has one, the collection. Deletions mark the collection pending before it runs, so an
+ * Carries out the plan's items: restores (a --restore plan), deletions and untags (each journaled
+ * first), then, when the plan has one, the collection. Deletions mark the collection pending before it runs, so an
  * interrupted or failed collection is planned again by the next run.
  */
 export async function applyRegistryPlan(client: RegistryClient, plan: RegistryPlan, concurrency: number, signal?: AbortSignal, progress?: (m: string) => void): Promise<ApplyResult> {
   const result: ApplyResult = { done: [], failed: [], journal: [] };
   if (!plan.changes.length) return result;
   const deletions = plan.changes.filter(isDeletion);
+  const restores = plan.changes.filter((c): c is Change<RestoreOp> => c.op.kind === 'restore');
+  const restored = await mapLimit(restores, concurrency, async (change) => {
+    if (signal?.aborted) return 'skipped' as const;
+    await restoreOne(client, change.op);
+    return 'done' as const;
+  });
+  restored.forEach((outcome, i) => {
+    if (outcome.status === 'rejected') result.failed.push({ action: restores[i].action, target: restores[i].target, error: messageOf(outcome.reason) });
+    else if (outcome.value === 'done') result.done.push(restores[i]);
+  });
   const record = (entry: JournalEntry) => {
     if (plan.bookkeeping) appendJournal(plan.bookkeeping.journalFile, entry);
     result.journal.push(entry);

@@ -140,8 +140,8 @@ export function addCollectionStep<Op>(plan: { changes: Change<Op | CollectOp>[];
 }
 
 /**
- * What the collection measured, beside what the plan promised: storage on disk before and after
- * (du on REGISTRY_STORAGE_PATH), and the downtime.
+ * What the collection measured, beside what the plan promised: the bytes of the storage's files
+ * before and after (REGISTRY_STORAGE_PATH on the registry host, see storage.ts), and the downtime.
  */
 export function collectionFigures(result: GcResult & { plannedBytes: number }): Figure[] {
   const figures: Figure[] = [{ label: 'registry downtime', value: `${formatSeconds(result.downtimeMs)} (measured: stopped, collected, serving again)` }];
@@ -153,8 +153,8 @@ export function collectionFigures(result: GcResult & { plannedBytes: number }): 
   const gap = freed - result.plannedBytes;
   const agrees = Math.abs(gap) <= Math.max(64_000, 0.15 * result.plannedBytes);
   figures.push(
-    { label: 'storage before GC', value: `${formatBytes(result.before)} (${result.before} bytes on disk)` },
-    { label: 'storage after GC', value: `${formatBytes(result.after)} (${result.after} bytes on disk)` },
+    { label: 'storage before GC', value: `${formatBytes(result.before)} (${result.before} bytes in files)` },
+    { label: 'storage after GC', value: `${formatBytes(result.after)} (${result.after} bytes in files)` },
     { label: 'storage freed', value: `${formatBytes(freed)} measured (${freed} bytes), planned ${formatBytes(result.plannedBytes)} (${result.plannedBytes} bytes): ${agrees ? 'agrees' : 'DIFFERS'} within 15% or 64 kB` },
   );
   return figures;

@@ -13,6 +13,7 @@ import { formatBytes } from '../bytes.ts';
 import { emptyPlan, type Change, type Plan } from '../plan.ts';
 import type { CollectOp } from './collection.ts';
 import type { RestoreOp } from './restore.ts';
+import { resolveInUse, type InUseRef } from './in-use.ts';
 import { decideRepository, rulesFor, type RegistryPolicy, type TagInfo } from './policy.ts';
 import { blobsOf, collectBlobs, freedBytesPerRoot, sumSizes, type ManifestRecord } from './sizes.ts';
 
@@ -58,15 +59,23 @@ export function descendants(digest: string, manifests: ReadonlyMap<string, Manif
   return into;
 }
 
-export function planRegistry(state: RegistryState, policy: RegistryPolicy, sizeLimit: number, now = Date.now()): RegistryPlan {
+export function planRegistry(state: RegistryState, policy: RegistryPolicy, sizeLimit: number, now = Date.now(), inUseRefs: InUseRef[] = []): RegistryPlan {
   const plan: RegistryPlan = { ...emptyPlan<RegistryOp>('registry'), keptTags: [], sizeNow: 0, sizeAfter: 0 };
   const doomed: { repository: string; digest: string; tags: string[]; reasons: string[]; children: string[] }[] = [];
   const keptRoots = new Set<string>();
   const allRoots = new Set<string>();
 
   for (const [repository, tags] of [...state.repositories].sort(([a], [b]) => a.localeCompare(b))) {
-    const decisions = decideRepository(tags, rulesFor(policy, repository), now);
+    const inUse = resolveInUse(inUseRefs.filter((r) => r.repository === repository), tags, state.manifests);
+    const decisions = decideRepository(tags, rulesFor(policy, repository), now, inUse);
     const keptHere = new Map<string, number>();
+    // An image in use stays even when every tag on it goes (a test tag on a running image).
+    for (const [digest, reason] of inUse.digests) {
+      if (!tags.some((t) => t.digest === digest)) continue;
+      keptRoots.add(digest);
+      collectBlobs(digest, state.manifests, keptHere);
+      if (!decisions.some((d) => d.digest === digest && d.keep)) plan.kept.push({ target: `${repository}@${short(digest)}`, reason: `in use: ${reason}` });
+    }
     for (const d of decisions) {
       allRoots.add(d.digest);
       if (!d.keep) continue;
@@ -86,11 +95,12 @@ export function planRegistry(state: RegistryState, policy: RegistryPolicy, sizeL
     const claimed = new Set(byDigest.keys());
     for (const [digest, group] of byDigest) {
       if (keptHere.has(digest)) {
-        const sharedWith = plan.keptTags.filter((k) => k.repository === repository && collectBlobs(k.digest, state.manifests, new Map()).has(digest)).map((k) => k.tag);
+        const sharedWith = plan.keptTags.filter((k) => k.repository === repository && collectBlobs(k.digest, state.manifests, new Map()).has(digest)).map((k) => `${repository}:${k.tag}`);
+        const keptAs = sharedWith.length ? `is also kept as ${sharedWith.join(', ')}` : 'is in use';
         plan.changes.push({
           action: 'untag',
           target: group.tags.map((tag) => `${repository}:${tag}`).join(', '),
-          reason: `${group.reasons.join('; ')}. Its image ${short(digest)} is also kept as ${sharedWith.map((t) => `${repository}:${t}`).join(', ')}, so only the tag is removed`,
+          reason: `${group.reasons.join('; ')}. Its image ${short(digest)} ${keptAs}, so only the tag is removed`,
           bytes: 0,
           op: { kind: 'untag', repository, digest, tags: group.tags },
         });

@@ -8,7 +8,10 @@
  * 3. a tag with a delete token goes: the tag is split on `-`, `_` and `.`, and a part that is the
  *    token, optionally followed by digits, matches (`test`, `ci-test-3`, `temp_1`, `debug.4`), so
  *    a token inside a word never does (`latest`, `attestation`, `contest`, `hotfix-attempt-2`);
- * 4. of the other tags, the newest N versions stay. A version is an image (a digest): tags on
+ *    A tag a host's rollback pulls, or that names an image a host runs, is not deleted by it.
+ * 4. a tag on an image a host runs or keeps for rollback stays (in use means kept), besides the
+ *    newest N; a test tag on such an image is only untagged (the image itself stays).
+ * 5. of the other tags, the newest N versions stay. A version is an image (a digest): tags on
  *    one digest share its fate. Newest means semver order when every such tag is a version,
  *    else the image's creation date; dates before 2000 or in the future are not believed, and
  *    such images rank after the dated ones, by version and then by natural name order.
@@ -86,9 +89,17 @@ export function believableDate(created: string | undefined, now: number): number
   return Number.isFinite(time) && time >= EARLIEST_BELIEVABLE && time <= now + 86_400_000 ? time : undefined;
 }
 
-/** The tags rule 4 ranks: neither protected, nor leftovers, nor matching a delete pattern. */
-function candidates(tags: TagInfo[], rules: RepositoryRules): TagInfo[] {
-  return tags.filter((t) => !rules.protectTags.includes(t.tag) && !t.leftover && !matchingToken(t.tag, rules.deleteTagTokens));
+/** What hosts run or keep, per repository: digests and tags with the reason (see in-use.ts). */
+export interface InUseHere {
+  digests: ReadonlyMap<string, string>;
+  tags: ReadonlyMap<string, string>;
+}
+
+const NOTHING_IN_USE: InUseHere = { digests: new Map(), tags: new Map() };
+
+/** The tags rule 5 ranks: not protected, not leftovers, not test images, not in use. */
+function candidates(tags: TagInfo[], rules: RepositoryRules, inUse: InUseHere = NOTHING_IN_USE): TagInfo[] {
+  return tags.filter((t) => !rules.protectTags.includes(t.tag) && !t.leftover && !inUse.tags.has(t.tag) && !matchingToken(t.tag, rules.deleteTagTokens) && !inUse.digests.has(t.digest));
 }
 
 /** Whether ranking this repository needs creation dates (some candidate is not a version). */
@@ -113,18 +124,19 @@ function describe(image: Image, byVersion: boolean): string {
   return `${image.tags.join(', ')} (created ${new Date(image.date).toISOString().slice(0, 10)})`;
 }
 
-export function decideRepository(tags: TagInfo[], rules: RepositoryRules, now = Date.now()): TagDecision[] {
+export function decideRepository(tags: TagInfo[], rules: RepositoryRules, now = Date.now(), inUse: InUseHere = NOTHING_IN_USE): TagDecision[] {
   const decisions = new Map<string, TagDecision>();
   for (const t of tags) {
+    const token = matchingToken(t.tag, rules.deleteTagTokens);
+    const used = [...new Set([inUse.tags.get(t.tag), inUse.digests.get(t.digest)].flatMap((r) => r?.split('; ') ?? []))].join('; ');
     if (rules.protectTags.includes(t.tag)) decisions.set(t.tag, { tag: t.tag, digest: t.digest, keep: true, reason: 'protected tag: no rule deletes it (plan 4.3)' });
     else if (t.leftover) decisions.set(t.tag, { tag: t.tag, digest: t.digest, keep: false, reason: 'points at a throwaway manifest left by an interrupted untag' });
-    else {
-      const token = matchingToken(t.tag, rules.deleteTagTokens);
-      if (token) decisions.set(t.tag, { tag: t.tag, digest: t.digest, keep: false, reason: `test image: the tag has the token "${token}" (plan 4.2)` });
-    }
+    else if (inUse.tags.has(t.tag)) decisions.set(t.tag, { tag: t.tag, digest: t.digest, keep: true, reason: `in use: ${used}` });
+    else if (token) decisions.set(t.tag, { tag: t.tag, digest: t.digest, keep: false, reason: `test image: the tag has the token "${token}" (plan 4.2)${used ? `; its image stays, since it ${used}` : ''}` });
+    else if (used) decisions.set(t.tag, { tag: t.tag, digest: t.digest, keep: true, reason: `in use: ${used}` });
   }
 
-  const ranked = candidates(tags, rules);
+  const ranked = candidates(tags, rules, inUse);
   const byVersion = ranked.every((t) => parseVersion(t.tag));
   const images = new Map<string, Image>();
   for (const t of ranked) {

@@ -41,6 +41,7 @@ export const registrySettings = {
     TOKEN_SYNTAX,
     'a token: one word of letters and digits starting with a letter, without separators or wildcards (e.g. test,temp,debug)',
   ),
+  REGISTRY_ALIASES: setting.list('other names the Docker hosts use for this registry, host:port, comma-separated (localhost and 127.0.0.1 are one already), e.g. registry.example:5000'),
   REGISTRY_SIZE_LIMIT: setting.bytes('the size the registry must stay under (plan section 7)', 5e9),
   REGISTRY_HOST: setting.optionalHost('where garbage collection runs: local, or an ssh destination [user@]host[:port]'),
   REGISTRY_GC_STOP_COMMAND: setting.command('command that stops the registry (or makes it read-only) before GC, e.g. docker stop registry'),
@@ -53,6 +54,18 @@ export const registrySettings = {
 };
 
 export type RegistrySettings = SettingsOf<typeof registrySettings>;
+
+/**
+ * The hosts whose images the registry task keeps ("in use means kept"). Optional here: the
+ * server and deploy tasks, which need them, declare them required.
+ */
+export const registryInUseSettings = {
+  DEPLOY_HOST: setting.optionalString('the production server, whose running images and retained releases the registry keeps'),
+  DEPLOY_DIR: setting.string('folder on the server for the compose file, its .env and the deploy state', '/srv/webhook'),
+  SERVER_HOSTS: setting.list('Docker hosts whose images the registry keeps'),
+};
+
+export type RegistryInUseSettings = SettingsOf<typeof registryInUseSettings>;
 
 export function registryClient(settings: RegistrySettings): RegistryClient {
   return new RegistryClient({
