@@ -12,8 +12,8 @@ import { childEnvironment } from './environment.ts';
 import { TaskError, UsageError } from './errors.ts';
 
 export interface RunOptions {
-  /** Text fed to the command's stdin. */
-  input?: string;
+  /** Text (or bytes: an archive) fed to the command's stdin. */
+  input?: string | Buffer;
   timeoutMs?: number;
   /** When false (the default), a non-zero exit throws CommandFailed. */
   allowFailure?: boolean;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createSampleBackend } from '../test/support/backend-sample.ts';
 import { ensureBaseImage, ensureDockerd } from '../test/support/dockerd.ts';
+import { ensureNginxImage } from '../test/support/nginx-image.ts';
 import { startRegistry } from '../test/support/registry.ts';
 import { pushImage } from '../test/support/registry-seed.ts';
 import { seedDockerHost } from '../test/support/server-seed.ts';
@@ -52,7 +53,8 @@ say(`sshd at ${sandbox.user}@127.0.0.1:${sandbox.sshPort}`);
 const seeded = join(sandbox.dir, 'seeded');
 if (!existsSync(seeded)) {
   say('seeding the backend repository, the registry and the server');
-  createSampleBackend(join(sandbox.dir, 'backend'));
+  // The front's TLS port is the one after the front's HTTP port.
+  createSampleBackend(join(sandbox.dir, 'backend'), { api: sandbox.webhookPort, front: sandbox.frontPort, tls: sandbox.frontPort + 1 });
   const to = { url: `http://${registryHost}` };
   const blob = () => randomBytes(1_500_000);
   for (const [i, v] of ['1.0.0', '1.1.0', '1.2.0', '1.3.0', '1.4.0', '1.5.0'].entries()) await pushImage(to, 'webhook-api', [v], { layers: ['python base '.repeat(200_000), blob()], created: `2026-0${i + 1}-01T00:00:00Z` });
@@ -62,8 +64,8 @@ if (!existsSync(seeded)) {
   await pushImage(to, 'nginx-webhook', ['debug'], { layers: ['nginx base '.repeat(100_000), blob()] });
   for (let i = 1; i <= 5; i++) await pushImage(to, 'transcription-worker', [`build-${i}`], { layers: [blob()], created: `2026-0${i}-20T00:00:00Z` });
   await pushImage(to, 'gallery-service', ['0.9.0', 'temp'], { layers: [blob()] });
-  // The front the deploy runs: the busybox image, as nginx-webhook:latest.
-  engine.docker(['tag', 'cleanup-test/busybox:base', `${registryHost}/nginx-webhook:latest`]);
+  // The front the deploy runs: a real nginx built from Debian's binary, as nginx-webhook:latest.
+  engine.docker(['tag', ensureNginxImage(engine), `${registryHost}/nginx-webhook:latest`]);
   engine.docker(['push', '--quiet', `${registryHost}/nginx-webhook:latest`]);
   seedDockerHost(engine, sandbox.dir);
   writeFileSync(seeded, new Date().toISOString() + '\n');
@@ -99,6 +101,7 @@ writeFileSync(
     `DEPLOY_COMPOSE_ENV=WEBHOOK_PORT=${sandbox.webhookPort},FRONT_PORT=${sandbox.frontPort},NGINX_IMAGE=${registryHost}/nginx-webhook:latest`,
     `DEPLOY_HEALTH_URLS=http://127.0.0.1:${sandbox.webhookPort}/health,http://127.0.0.1:${sandbox.frontPort}/health`,
     'DEPLOY_HEALTH_TIMEOUT_SECONDS=30',
+    `DEPLOY_PROBE_URL=http://127.0.0.1:${sandbox.frontPort}/health`,
     'VERIFY_PROBES=10',
     'VERIFY_WINDOW_SECONDS=3',
     '',

@@ -1,36 +1,42 @@
 /**
  * Plan section 6: clean deploy of the webhook API + nginx only.
  *
- *   1. Stop all services (of the project that the compose file does not have).
- *   2. Clean old containers and images (through the server task's own policy).
- *   3. Build a new webhook-api image (tagged with the backend's git revision), push it.
- *   4. Deploy nginx + webhook API (docker-compose.webhook.prod.yml).
- *   5. Check that it works: every health URL answers, or the previous version is booted again.
+ *   1. Stop all services (of the project that the compose file no longer has).
+ *   2. Clean old containers and images: those of releases beyond the ones kept for rollback.
+ *   3. Build a new webhook-api image, tagged with the backend's git revision; push it.
+ *   4. Deploy nginx + webhook API (docker-compose.webhook.prod.yml), with every file it mounts.
+ *   5. Check that it works: every health URL answers; only then `final` moves to the new image.
+ *      Otherwise what ran before is brought back (or, on a first deploy, nothing is left half-started).
  *   6. Run the full tests: that is `npm run verify` (plan section 7).
  *
- * A lock on the server keeps two deploys apart. `npm run deploy:rollback` boots the previous
- * version on demand. When the server already runs this revision, healthy, nothing is done.
+ * Every step is an item of the plan (lib/deploy/steps.ts), applied in order (lib/deploy/apply.ts).
+ * Also here, as Kamal has them: `deploy:rollback [VERSION]`, `deploy:releases`, `deploy:lock`.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
 import { hostname, userInfo } from 'node:os';
-import { join } from 'node:path';
-import { TaskError } from '../lib/errors.ts';
-import { isEntryPoint, main } from '../lib/pipeline.ts';
+import { UsageError, TaskError } from '../lib/errors.ts';
+import { isEntryPoint, runPipeline } from '../lib/pipeline.ts';
 import { emptyPlan, type Plan } from '../lib/plan.ts';
 import { localRunner, type Runner } from '../lib/runner.ts';
-import { defineTask, emptyOutcome, type TaskContext } from '../lib/task.ts';
-import { bootGated, buildAndPush, lock, readState, running, writeState, type Server } from '../lib/deploy/deployer.ts';
+import { defineTask, emptyOutcome, type ApplyOutcome, type TaskContext } from '../lib/task.ts';
+import { ping } from '../lib/registry/api.ts';
+import type { RegistryClient } from '../lib/registry/client.ts';
+import { garbageCollect } from '../lib/registry/gc.ts';
+import { gcCommands, registryClient, registryHostRunner } from '../lib/registry/settings.ts';
+import { serverRunner } from '../lib/server/settings.ts';
+import { pushedOut } from '../lib/deploy/registry-versions.ts';
+import { planRegistryCleanup, registryPolicy } from './registry.ts';
+import { detectCompose } from '../lib/server/state.ts';
+import { applyDeploy, type DeployDeps } from '../lib/deploy/apply.ts';
+import { checkSources, composeServices, composeSources, listFiles, type ShippedFile } from '../lib/deploy/compose-files.ts';
+import { contentKey, dirtyFiles, headRevision, type ContentInputs } from '../lib/deploy/content.ts';
+import * as deployer from '../lib/deploy/deployer.ts';
+import { describeDowntime, startDowntimeProbe } from '../lib/deploy/downtime.ts';
 import { waitHealthy } from '../lib/deploy/health.ts';
 import { deploySettings, type DeploySettings } from '../lib/deploy/settings.ts';
-import { advance, rollBack } from '../lib/deploy/state.ts';
-import { applyHostChanges } from '../lib/server/apply.ts';
-import { planHost } from '../lib/server/policy.ts';
-import { serverRunner } from '../lib/server/settings.ts';
-import { detectCompose, readHost } from '../lib/server/state.ts';
-import { applyRegistryPlan } from '../lib/registry/apply.ts';
-import { registryClient } from '../lib/registry/settings.ts';
-import { planRegistryCleanup, registryPolicy } from './registry.ts';
-import { serverPolicy } from './server.ts';
+import { findRelease, tagOf } from '../lib/deploy/state.ts';
+import { planDeploy, planRollback, type DeployOp, type DeployReading, type RevisionStatement } from '../lib/deploy/steps.ts';
 
 type Ctx = TaskContext<typeof deploySettings>;
 
@@ -39,17 +45,8 @@ export function imageRepository(image: string): string {
   const [first, ...rest] = image.split('/');
   return rest.length && /[.:]|^localhost$/.test(first) ? rest.join('/') : image;
 }
-type DeployOp = { kind: 'build'; tags: string[] } | { kind: 'deploy'; image: string; fallback?: string } | { kind: 'clean' } | { kind: 'rollback'; image: string; fallback?: string };
 
-/** The backend's revision: the image tag. A dirty work tree gets -dirty, so it is never mistaken for the commit. */
-async function revision(settings: DeploySettings): Promise<string> {
-  const git = localRunner();
-  const rev = (await git.run(['git', '-C', settings.BACKEND_DIR, 'rev-parse', '--short=12', 'HEAD'])).stdout.trim();
-  const dirty = (await git.run(['git', '-C', settings.BACKEND_DIR, 'status', '--porcelain'])).stdout.trim();
-  return dirty ? `${rev}-dirty` : rev;
-}
-
-async function server(ctx: Ctx): Promise<Server> {
+async function server(ctx: Ctx): Promise<deployer.Server> {
   const runner = ctx.memo<Runner>('deploy:runner', () => {
     const r = serverRunner(ctx.settings, ctx.settings.DEPLOY_HOST);
     ctx.onClose(() => r.close());
@@ -60,100 +57,296 @@ async function server(ctx: Ctx): Promise<Server> {
   return { runner, dir: ctx.settings.DEPLOY_DIR, target: { compose: found, project: ctx.settings.SERVER_COMPOSE_PROJECT, file: join(ctx.settings.DEPLOY_DIR, 'docker-compose.yml') } };
 }
 
+function registry(ctx: Ctx): RegistryClient {
+  return ctx.memo('deploy:registry', () => {
+    const client = registryClient(ctx.settings);
+    ctx.onClose(() => client.close());
+    return client;
+  });
+}
+
+/** The compose file, its project folder, the files it needs and what the content key hashes. */
+function readBackend(settings: DeploySettings) {
+  const composePath = join(settings.BACKEND_DIR, settings.DEPLOY_COMPOSE_FILE);
+  if (!existsSync(composePath)) throw new UsageError(`DEPLOY_COMPOSE_FILE: ${composePath} does not exist. Set it to the compose file, relative to BACKEND_DIR.`);
+  const text = readFileSync(composePath, 'utf8');
+  const projectDir = dirname(composePath);
+  const env = Object.fromEntries(settings.DEPLOY_COMPOSE_ENV.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+  const needed = checkSources(projectDir, composeSources(text, env), (rel) => existsSync(join(projectDir, rel)));
+  const files: ShippedFile[] = listFiles(projectDir, needed);
+  const inRepo = (rel: string) => relative(settings.BACKEND_DIR, join(projectDir, rel)) || '.';
+  const inputs: ContentInputs = {
+    trees: [settings.DEPLOY_BUILD_CONTEXT],
+    blobs: [`${settings.DEPLOY_BUILD_CONTEXT}/${settings.DEPLOY_DOCKERFILE}`, settings.DEPLOY_COMPOSE_FILE, ...files.map((f) => inRepo(f.path))],
+  };
+  return { projectDir, composeFile: basename(composePath), services: composeServices(text), files, inputs };
+}
+
+/** Digests of the promoted tags and of every retained release tag, as the registry has them now. */
+async function registryDigests(ctx: Ctx, tags: string[]): Promise<Map<string, string>> {
+  const repository = imageRepository(ctx.settings.DEPLOY_IMAGE);
+  const map = new Map<string, string>();
+  for (const tag of new Set(tags)) {
+    const digest = await deployer.registryDigest(registry(ctx), repository, tag);
+    if (digest) map.set(tag, digest);
+  }
+  return map;
+}
+
+/** What the server has: releases, the project's containers, images, and whether it answers healthy. */
+async function readServer(ctx: Ctx) {
+  const s = await server(ctx);
+  const state = await deployer.readState(s);
+  const releaseTags = [state.current, ...state.previous].filter(Boolean).map((r) => tagOf(r!.image));
+  return {
+    s,
+    state,
+    containers: await deployer.projectContainers(s),
+    composeOnHost: await deployer.composeOnHost(s),
+    hostImages: await deployer.hostImageRefs(s),
+    healthy: (await waitHealthy(ctx.settings.DEPLOY_HEALTH_URLS, 0)).healthy,
+    registryDigests: await registryDigests(ctx, [...ctx.settings.DEPLOY_EXTRA_TAGS, ...releaseTags]),
+  };
+}
+
+/**
+ * In `clean:all` the inventory plans first and commits before the deploy builds: the deploy then
+ * states that it builds the revision that commit makes, on top of today's HEAD.
+ */
+function earlierCommit(ctx: Ctx): string | undefined {
+  const inventory = ctx.memo<Plan | undefined>('inventory:plan', () => undefined);
+  return inventory?.changes.length ? 'inventory' : undefined;
+}
+
+/**
+ * The versions section 4 drops once the new release counts among the last ones; the retained
+ * releases and the promoted tags are protected, since a rollback needs them.
+ */
+async function versionsPushedOut(ctx: Ctx, state: DeployReading['state'], newTag: string) {
+  const repository = imageRepository(ctx.settings.DEPLOY_IMAGE);
+  const retained = [state.current, ...state.previous].filter(Boolean).slice(0, ctx.settings.DEPLOY_KEEP_RELEASES - 1).map((r) => `${repository}:${tagOf(r!.image)}`);
+  const policy = { ...registryPolicy, protect: [...registryPolicy.protect, ...retained, ...ctx.settings.DEPLOY_EXTRA_TAGS.map((t) => `${repository}:${t}`)] };
+  const { state: registryState } = await planRegistryCleanup(ctx.settings, { repositories: [repository], policy, client: registry(ctx) });
+  return pushedOut(registryState, repository, newTag, policy, Date.now());
+}
+
+async function reading(ctx: Ctx, backend: ReturnType<typeof readBackend>, statement: RevisionStatement, key: string | undefined, allowedDirty: string[], newTag?: string): Promise<DeployReading> {
+  const world = await readServer(ctx);
+  return {
+    image: ctx.settings.DEPLOY_IMAGE,
+    repository: imageRepository(ctx.settings.DEPLOY_IMAGE),
+    host: world.s.runner.name,
+    statement,
+    contentKey: key,
+    allowedDirty,
+    context: ctx.settings.DEPLOY_BUILD_CONTEXT,
+    dockerfile: ctx.settings.DEPLOY_DOCKERFILE,
+    composeFile: ctx.settings.DEPLOY_COMPOSE_FILE,
+    services: backend.services,
+    files: backend.files,
+    state: world.state,
+    containers: world.containers,
+    healthy: world.healthy,
+    composeOnHost: world.composeOnHost,
+    promoteTags: ctx.settings.DEPLOY_EXTRA_TAGS,
+    keep: ctx.settings.DEPLOY_KEEP_RELEASES,
+    healthUrls: ctx.settings.DEPLOY_HEALTH_URLS,
+    healthTimeoutSeconds: ctx.settings.DEPLOY_HEALTH_TIMEOUT_SECONDS,
+    registryDigests: world.registryDigests,
+    hostImages: world.hostImages,
+    pushedOut: newTag ? await versionsPushedOut(ctx, world.state, newTag) : [],
+    canCollect: Boolean(gcCommands(ctx.settings)),
+  };
+}
+
+/** What apply needs to carry the steps out. */
+async function deps(ctx: Ctx, dirty: string[]): Promise<DeployDeps> {
+  const backend = readBackend(ctx.settings);
+  const gc = gcCommands(ctx.settings);
+  return {
+    server: await server(ctx),
+    builder: localRunner(),
+    builderDockerHost: ctx.settings.DEPLOY_BUILD_DOCKER_HOST,
+    repo: ctx.settings.BACKEND_DIR,
+    projectDir: backend.projectDir,
+    composeFile: backend.composeFile,
+    image: ctx.settings.DEPLOY_IMAGE,
+    repository: imageRepository(ctx.settings.DEPLOY_IMAGE),
+    extraEnv: ctx.settings.DEPLOY_COMPOSE_ENV,
+    contentInputs: backend.inputs,
+    dirty,
+    registry: registry(ctx),
+    async collect() {
+      const result = await garbageCollect(registryHostRunner(ctx.settings), gc!, async () => {
+        const client = registryClient({ ...ctx.settings, REGISTRY_RETRIES: 10 });
+        await ping(client).finally(() => client.close());
+      });
+      return result.before !== undefined && result.after !== undefined ? `storage ${result.before} → ${result.after} bytes` : 'done';
+    },
+    owner: deployer.describeHolder({ user: userInfo().username, host: hostname(), pid: process.pid, since: new Date().toISOString() }),
+    onClose: (close) => ctx.onClose(close),
+    progress: (m) => ctx.progress(m),
+    signal: ctx.signal,
+  };
+}
+
+/** Applies the steps with the downtime probe running, when a front URL is set. */
+async function applyMeasured(plan: Plan<DeployOp>, ctx: Ctx, dirty: string[]): Promise<ApplyOutcome> {
+  const outcome = emptyOutcome();
+  const probe = ctx.settings.DEPLOY_PROBE_URL ? startDowntimeProbe(ctx.settings.DEPLOY_PROBE_URL) : undefined;
+  try {
+    await applyDeploy(plan.changes, await deps(ctx, dirty), outcome);
+  } finally {
+    if (probe) outcome.figures.push({ label: 'downtime', value: describeDowntime(await probe.stop()) });
+  }
+  if (!probe) outcome.notes.push('downtime not measured: set DEPLOY_PROBE_URL to the front URL');
+  return outcome;
+}
+
 export const deployTask = defineTask({
   name: 'deploy',
   title: 'Clean deploy of the webhook API + nginx (plan section 6)',
   settings: deploySettings,
-  options: { rollback: { type: 'boolean', help: 'boot the previous version instead of deploying a new one' } },
+  options: { 'allow-dirty': { type: 'boolean', help: 'build uncommitted changes in the build context (the plan says so; the tag gets -dirty)' } },
   dependsOn: ['server'],
 
   async plan(ctx) {
-    const plan: Plan<DeployOp> = emptyPlan('deploy');
-    const s = await server(ctx);
-    const state = await readState(s);
-    if (ctx.options.rollback) {
-      if (!state.previous.length) plan.refused.push({ target: s.runner.name, reason: 'no previous version is recorded on the server, so there is nothing to roll back to' });
-      else plan.changes.push({ action: 'roll back', target: `${state.current} → ${state.previous[0]}`, reason: 'asked with --rollback', bytes: 0, host: s.runner.name, op: { kind: 'rollback', image: state.previous[0], fallback: state.current } });
-      return plan;
+    const backend = readBackend(ctx.settings);
+    const git = localRunner();
+    const repo = ctx.settings.BACKEND_DIR;
+    const paths = [...backend.inputs.trees, ...backend.inputs.blobs];
+    const dirty = await dirtyFiles(git, repo, paths);
+    if (dirty.length && !ctx.options.allowDirty) {
+      throw new UsageError(`Uncommitted changes in what the deploy builds and ships: ${dirty.join(', ')}. Commit them (or stash them), or rerun with --allow-dirty to build them as they are. Nothing was done.`);
     }
-    const wanted = `${ctx.settings.DEPLOY_IMAGE}:${await revision(ctx.settings)}`;
-    const now = await running(s);
-    const healthy = (await waitHealthy(ctx.settings.DEPLOY_HEALTH_URLS, 0)).healthy;
-    if (state.current === wanted && now.allRunning && now.images.includes(wanted) && healthy) {
-      plan.kept.push({ host: s.runner.name, target: wanted, reason: 'already deployed, running and healthy' });
-      return plan;
-    }
-    const why = state.current ? `the server runs ${state.current}${now.allRunning ? '' : ' (not all containers running)'}${healthy ? '' : ' (not healthy)'}` : 'nothing deployed yet';
-    if (wanted.endsWith('-dirty')) plan.notes.push('BACKEND_DIR has uncommitted changes: the image is tagged -dirty.');
-    const tags = [wanted, ...ctx.settings.DEPLOY_EXTRA_TAGS.map((t) => `${ctx.settings.DEPLOY_IMAGE}:${t}`)];
-    plan.changes.push(
-      { action: 'build and push', target: tags.join(', '), reason: `${ctx.settings.DEPLOY_BUILD_CONTEXT}/${ctx.settings.DEPLOY_DOCKERFILE} at this revision`, bytes: 0, op: { kind: 'build', tags } },
-      { action: 'deploy', target: wanted, reason: `${why}; services not in the compose file are removed; rolled back to the previous version if unhealthy`, bytes: 0, host: s.runner.name, op: { kind: 'deploy', image: wanted, fallback: state.current } },
-      { action: 'clean old containers and images', target: 'stopped containers and unused images; old versions in the registry', reason: `after the deploy, by the server task's policy (rollback keeps the ${ctx.settings.SERVER_ROLLBACK_KEEP} newest) and the registry's (keep the last ${registryPolicy.keepVersions} versions)`, bytes: 0, host: s.runner.name, op: { kind: 'clean' } },
-    );
-    plan.figures.push({ label: 'wanted', value: wanted }, { label: 'deployed now', value: state.current ?? 'nothing' });
-    return plan;
+    ctx.memo('deploy:dirty', () => dirty);
+    const head = await headRevision(git, repo);
+    const by = earlierCommit(ctx);
+    const statement: RevisionStatement = by ? { kind: 'after-commit', base: head, by } : { kind: 'head', revision: head };
+    const key = by ? undefined : await contentKey(git, repo, backend.inputs, dirty);
+    // The new tag's name only matters to rank it newest among the versions; pending until built.
+    return planDeploy(await reading(ctx, backend, statement, key, dirty, by ? `${head}-next` : head));
   },
 
   async apply(plan, ctx) {
-    const outcome = emptyOutcome();
+    return applyMeasured(plan, ctx, ctx.memo<string[]>('deploy:dirty', () => []));
+  },
+});
+
+export const rollbackTask = defineTask({
+  name: 'deploy',
+  title: 'Rollback to a retained release (deploy:rollback [VERSION])',
+  settings: deploySettings,
+  options: { to: { type: 'string', help: 'the release to boot: its tag or revision (default: the one before the current)' } },
+
+  async plan(ctx) {
+    const backend = readBackend(ctx.settings);
+    const read = await reading(ctx, backend, { kind: 'head', revision: '' }, undefined, []);
+    const wanted = ctx.options.to as string | undefined;
+    const release = findRelease(read.state, wanted);
+    if (!release) {
+      const retained = [read.state.current, ...read.state.previous].filter(Boolean).map((r) => tagOf(r!.image));
+      throw new UsageError(wanted ? `${wanted} is not a retained release. Retained: ${retained.join(', ') || 'none'} (see npm run deploy:releases).` : `No previous release is recorded on ${read.host}, so there is nothing to roll back to.`);
+    }
+    if (release.image === read.state.current?.image && read.healthy) {
+      const plan = emptyPlan<DeployOp>('deploy');
+      plan.kept.push({ host: read.host, target: release.image, reason: 'already serving, healthy' });
+      return plan;
+    }
+    return planRollback(read, release);
+  },
+
+  async apply(plan, ctx) {
+    return applyMeasured(plan, ctx, []);
+  },
+});
+
+type LockOp = { kind: 'release-lock'; holder: string };
+
+export const releasesTask = defineTask({
+  name: 'deploy-releases',
+  title: 'Releases kept for rollback (deploy:releases)',
+  settings: deploySettings,
+  async plan(ctx) {
+    const plan = emptyPlan<never>('deploy-releases');
+    const world = await readServer(ctx);
+    const repository = imageRepository(ctx.settings.DEPLOY_IMAGE);
+    const promoted = (digest?: string) => ctx.settings.DEPLOY_EXTRA_TAGS.filter((t) => digest && world.registryDigests.get(t) === digest);
+    for (const [i, r] of [world.state.current, ...world.state.previous].filter(Boolean).entries()) {
+      const tags = promoted(r!.digest);
+      plan.kept.push({ host: world.s.runner.name, target: `${repository}:${tagOf(r!.image)} ${r!.digest ?? '(digest unknown)'}`, reason: `revision ${r!.revision}, deployed ${r!.deployedAt}${i === 0 ? ', SERVING' : ''}${tags.length ? `, ${tags.join(' and ')} point here` : ''}` });
+    }
+    if (!plan.kept.length) plan.notes.push(`no release is recorded on ${world.s.runner.name}`);
+    return plan;
+  },
+  async apply() {
+    return emptyOutcome();
+  },
+});
+
+export const lockTask = defineTask({
+  name: 'deploy-lock',
+  title: 'The deploy lock (deploy:lock [--release])',
+  settings: deploySettings,
+  options: { release: { type: 'boolean', help: 'release a lock whose holder is gone (another machine\'s: with --force)' } },
+  async plan(ctx) {
+    const plan = emptyPlan<LockOp>('deploy-lock');
     const s = await server(ctx);
-    const release = await lock(s, `${userInfo().username}@${hostname()} pid ${process.pid} since ${new Date().toISOString()}`);
-    ctx.onClose(release);
-    try {
-      const composeText = readFileSync(join(ctx.settings.BACKEND_DIR, ctx.settings.DEPLOY_COMPOSE_FILE), 'utf8');
-      // In the chain, the inventory may have committed to the backend since the plan: deploy what is there now.
-      const now = `${ctx.settings.DEPLOY_IMAGE}:${await revision(ctx.settings)}`;
-      const planned = plan.changes.find((c) => c.op.kind === 'deploy')?.op as { image: string } | undefined;
-      const retag = (ref: string) => (planned && ref === planned.image ? now : ref);
-      if (planned && planned.image !== now) outcome.notes.push(`the backend moved on since the plan (${planned.image}); deployed ${now}`);
-      const timeout = ctx.settings.DEPLOY_HEALTH_TIMEOUT_SECONDS * 1000;
-      for (const change of plan.changes) {
-        if (ctx.signal.aborted) break;
-        const op = change.op;
-        if (op.kind === 'build') {
-          ctx.progress(`building ${op.tags[0]}`);
-          await buildAndPush(localRunner(), ctx.settings.DEPLOY_BUILD_DOCKER_HOST, join(ctx.settings.BACKEND_DIR, ctx.settings.DEPLOY_BUILD_CONTEXT), ctx.settings.DEPLOY_DOCKERFILE, op.tags.map(retag));
-        } else if (op.kind === 'deploy' || op.kind === 'rollback') {
-          ctx.progress(`booting ${op.image} and waiting for health`);
-          const target = op.kind === 'deploy' ? retag(op.image) : op.image;
-          const probes = await bootGated(s, composeText, target, ctx.settings.DEPLOY_COMPOSE_ENV, ctx.settings.DEPLOY_HEALTH_URLS, timeout, op.fallback, op.kind === 'deploy');
-          const state = await readState(s);
-          await writeState(s, op.kind === 'deploy' ? advance(state, target, ctx.settings.SERVER_ROLLBACK_KEEP) : rollBack(state));
-          outcome.figures.push({ label: 'health', value: probes.join('; ') });
-        } else {
-          ctx.progress('cleaning old containers and images');
-          // What a rollback needs stays, whatever its creation date says (cached builds keep old dates).
-          const deployed = await readState(s);
-          const rollbackImages = [deployed.current, ...deployed.previous].filter((i): i is string => Boolean(i));
-          const policy = serverPolicy(ctx.settings);
-          const hostPlan = planHost(await readHost(s.runner), { ...policy, protectImages: [...policy.protectImages, ...rollbackImages] });
-          const cleaning = hostPlan.changes.filter((c) => c.op.kind === 'remove-container' || c.op.kind === 'remove-image' || c.op.kind === 'stop-container');
-          const result = await applyHostChanges(s.runner, cleaning, ctx.signal);
-          outcome.failed.push(...result.failed);
-          outcome.notes.push(...result.done.map((c) => `cleaned: ${c.action} ${c.target} (${c.reason})`));
-          // The new version counts among the registry's "last 3": apply section 4 to this image now,
-          // so the next registry clean-up finds nothing left to do.
-          const repository = imageRepository(ctx.settings.DEPLOY_IMAGE);
-          // The deployed image is simply the newest version; the ones before it are what a rollback pulls.
-          const protect = [...registryPolicy.protect, ...deployed.previous.map((ref) => `${repository}:${ref.slice(ref.lastIndexOf(':') + 1)}`)];
-          const pruned = await planRegistryCleanup(ctx.settings, { repositories: [repository], policy: { ...registryPolicy, protect } });
-          const client = registryClient(ctx.settings);
-          try {
-            const applied = await applyRegistryPlan(client, pruned.plan, ctx.settings.REGISTRY_CONCURRENCY, ctx.signal);
-            outcome.failed.push(...applied.failed);
-            outcome.notes.push(...applied.done.map((c) => `registry: ${c.action} ${c.target} (${c.reason})`));
-          } finally {
-            await client.close();
-          }
-        }
-        outcome.done.push(change);
-      }
-    } finally {
-      await release();
+    const held = await deployer.lockHolder(s);
+    if (!held) {
+      plan.kept.push({ host: s.runner.name, target: 'deploy lock', reason: 'free: no deploy holds it' });
+      return plan;
+    }
+    plan.figures.push({ label: 'held by', value: held.text });
+    if (!ctx.options.release) return plan;
+    const h = held.holder;
+    const here = h && h.host === hostname();
+    const alive = here && processAlive(h.pid);
+    if (alive) plan.refused.push({ target: 'deploy lock', reason: `its holder, pid ${h!.pid} on this machine, is still running`, remedy: 'wait for that deploy to finish' });
+    else if (!here && !ctx.options.force) plan.refused.push({ target: 'deploy lock', reason: `held from ${h ? h.host : 'an unknown machine'}: whether its holder still runs cannot be seen from here`, remedy: 'check there, then rerun with --force' });
+    else plan.changes.push({ action: 'release lock', target: `${s.runner.name} deploy lock`, reason: here ? `its holder, pid ${h!.pid} on this machine, is gone` : 'asked with --force', bytes: 0, host: s.runner.name, op: { kind: 'release-lock', holder: held.text } });
+    return plan;
+  },
+  async apply(plan, ctx) {
+    const outcome = emptyOutcome();
+    for (const change of plan.changes) {
+      await deployer.unlock(await server(ctx));
+      outcome.done.push(change);
     }
     return outcome;
   },
 });
 
-if (isEntryPoint(import.meta.url)) await main(process.argv.includes('--rollback') ? 'deploy:rollback' : 'deploy:clean', [deployTask]);
+/** Whether a process of this machine runs (a zombie does not count). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * One file, four commands: the first flag names which. `deploy:rollback -- VERSION` takes the
+ * version as a positional word, written here as `--to VERSION` for the common flag parser.
+ */
+const commands = {
+  '--rollback': { name: 'deploy:rollback', task: rollbackTask },
+  '--releases': { name: 'deploy:releases', task: releasesTask },
+  '--lock': { name: 'deploy:lock', task: lockTask },
+} as const;
+
+if (isEntryPoint(import.meta.url)) {
+  const argv = process.argv.slice(2);
+  const chosen = commands[argv[0] as keyof typeof commands];
+  const rest = chosen ? argv.slice(1) : argv;
+  const positional = chosen?.task === rollbackTask ? rest.findIndex((a, i) => !a.startsWith('-') && !(i > 0 && ['--env-file', '--settings-file', '--to'].includes(rest[i - 1]))) : -1;
+  const args = positional >= 0 ? [...rest.slice(0, positional), '--to', rest[positional], ...rest.slice(positional + 1)] : rest;
+  const result = await runPipeline(chosen?.name ?? 'deploy:clean', [chosen?.task ?? deployTask], args);
+  process.exitCode = result.exitCode;
+}

@@ -1,13 +1,17 @@
 /**
- * Clean deploy end to end: a real registry, a real Docker engine reached through a real sshd,
- * docker-compose v1 on the "server", and a sample backend whose images are built and pushed.
+ * Clean deploy end to end, through the npm scripts' entry (tasks/deploy.ts and its mode flags):
+ * a real registry, a real Docker engine reached through a real sshd, docker-compose v1 on the
+ * "server", a real nginx front (its configuration and ssl/ mounted from the compose file) and a
+ * sample backend whose images are built and pushed.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get } from 'node:https';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { breakHealth, newRevision } from './support/backend-sample.ts';
+import { breakHealth, docsOnlyCommit, newRevision } from './support/backend-sample.ts';
 import { startDeployStack, type DeployStack } from './support/deploy-stack.ts';
 import { runTask } from './support/run-task.ts';
 
@@ -18,80 +22,183 @@ let registry: DeployStack['registry'];
 let ports: DeployStack['ports'];
 let env: Record<string, string>;
 
+const deploy = (...args: string[]) => runTask('tasks/deploy.ts', args, env);
 const health = async (port: number) => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.status;
-const version = async () => (await fetch(`http://127.0.0.1:${ports.api}/version`).catch(() => undefined))?.text();
+const version = async (port = ports.front) => (await fetch(`http://127.0.0.1:${port}/version`).catch(() => undefined))?.text();
 const revision = () => execFileSync('git', ['-C', backend, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
 const state = () => JSON.parse(readFileSync(join(deployDir, 'deploy-state.json'), 'utf8'));
+const digest = async (tag: string) => (await fetch(`${registry.url}/v2/webhook-api/manifests/${tag}`, { method: 'HEAD', headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' } })).headers.get('docker-content-digest') ?? undefined;
+const tags = async () => (((await (await fetch(`${registry.url}/v2/webhook-api/tags/list`)).json()) as { tags: string[] | null }).tags ?? []).sort();
+const projectContainers = () => stack.engine.docker(['ps', '-a', '--filter', 'label=com.docker.compose.project=webhook', '--format', '{{.Names}} {{.State}}']).trim();
+/** The front's TLS server answers only when ssl/ reached the host. */
+const tlsStatus = () =>
+  new Promise<number | undefined>((resolve) => get({ host: '127.0.0.1', port: ports.tls, path: '/health', rejectUnauthorized: false }, (r) => (r.resume(), resolve(r.statusCode))).on('error', () => resolve(undefined)));
+const actions = (report: { changes: { action: string }[] }) => report.changes.map((c) => c.action);
+const figure = (report: { figures: { label: string; value: string }[] }, label: string) => report.figures.find((f) => f.label === label)?.value;
 
 test.before(async () => {
   stack = await startDeployStack('deploy', 8);
-  ({ backend, deployDir, registry, ports, env } = stack);
+  ({ backend, deployDir, registry, ports } = stack);
+  env = { ...stack.env, DEPLOY_KEEP_RELEASES: '2' };
 });
 
 test.after(async () => {
+  // To read the measured figures (downtime) afterwards: DEPLOY_TEST_REPORTS=/some/folder.
+  if (process.env.DEPLOY_TEST_REPORTS && stack) cpSync(join(stack.dir, 'reports'), process.env.DEPLOY_TEST_REPORTS, { recursive: true });
   await stack?.stop();
 });
 
-test('a first deploy builds, pushes, boots both services and passes the health gate', async () => {
-  const run = await runTask('tasks/deploy.ts', ['--yes', '--json'], env);
-  assert.is(run.code, 0, run.stderr);
-  assert.is(await health(ports.api), 200);
-  assert.is(await health(ports.front), 200);
-  assert.is(state().current, `${env.DEPLOY_IMAGE}:${revision()}`);
-  assert.not.ok(existsSync(join(deployDir, '.deploy.lock')), 'the lock is released');
-  const tags = (await (await fetch(`${registry.url}/v2/webhook-api/tags/list`)).json()) as { tags: string[] };
-  assert.equal(tags.tags.sort(), [revision(), 'final'].sort());
+test('a first deploy that fails its gate leaves nothing half-started and promotes nothing', async () => {
+  breakHealth(backend);
+  const run = await deploy('--yes', '--json');
+  assert.is(run.code, 1, run.stderr);
+  assert.match(run.stderr, /did not become healthy within 8s/);
+  assert.match(run.stderr, /nothing ran before: stopped and removed what this deploy started/);
+  assert.is(projectContainers(), '', 'no container of the project is left');
+  assert.is(await digest('final'), undefined, 'final was never pushed');
+  assert.ok((await tags()).includes(revision()), 'the build was pushed under its content tag only');
+  assert.not.ok(existsSync(join(deployDir, '.deploy.lock')), 'the lock is released after a failure');
 });
 
-test('a redeploy of the same revision plans nothing', async () => {
-  const run = await runTask('tasks/deploy.ts', ['--yes', '--json'], env);
+test('a good deploy: planned steps in order, files shipped, the real nginx serves over HTTP and TLS, final moved', async () => {
+  newRevision(backend, 'v1');
+  const run = await deploy('--yes', '--json');
   assert.is(run.code, 0, run.stderr);
-  assert.is(run.report.summary.changes, 0);
-  assert.match(run.report.kept[0].reason, /already deployed, running and healthy/);
+  assert.equal(actions(run.report), ['lock', 'build', 'push', 'ship', 'pull', 'up', 'health gate', 'promote', 'record release']);
+  const ship = run.report.changes.find((c: { action: string }) => c.action === 'ship');
+  for (const file of ['nginx/conf.d/webhook.conf', 'ssl/webhook.crt', 'ssl/webhook.key']) {
+    assert.match(ship.target, new RegExp(`${file.replace(/[./]/g, '\\$&')} \\(\\d`), `the plan lists ${file} with its size`);
+    assert.is(readFileSync(join(deployDir, file), 'utf8'), readFileSync(join(backend, file), 'utf8'), `${file} is on the host`);
+  }
+  assert.is((await version())?.trim(), 'v1', 'the nginx front proxies to the API');
+  assert.is(await tlsStatus(), 200, 'the TLS server runs with the shipped ssl/');
+  assert.is(state().current.image, `${env.DEPLOY_IMAGE}:${revision()}`);
+  assert.is(await digest('final'), await digest(revision()), 'final is the new release');
+  assert.is(state().current.digest, await digest(revision()));
+  assert.match(figure(run.report, 'revision built')!, new RegExp(`^${revision()} \\(as planned\\)`));
+  assert.match(figure(run.report, 'downtime')!, /\d+ of \d+ requests to .* failed .* longest gap without a good answer \d+ ms/);
 });
 
-test('a broken image fails the health gate, is rolled back, and the previous version still answers', async () => {
+test('the same content again, and a docs-only commit, plan nothing', async () => {
+  const same = await deploy('--yes', '--json');
+  assert.is(same.code, 0, same.stderr);
+  assert.is(same.report.summary.changes, 0);
+  docsOnlyCommit(backend);
+  const docs = await deploy('--yes', '--json');
+  assert.is(docs.code, 0, docs.stderr);
+  assert.is(docs.report.summary.changes, 0, JSON.stringify(docs.report.changes));
+  assert.match(docs.report.kept[0].reason, /already deployed, running and healthy: its content/);
+});
+
+test('uncommitted changes in the build context are refused by name, unless --allow-dirty, which the plan states', async () => {
+  writeFileSync(join(backend, 'api_server/www/draft.txt'), 'not committed\n');
+  try {
+    const refused = await deploy('--yes');
+    assert.is(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /Uncommitted changes in what the deploy builds and ships: api_server\/www\/draft\.txt/);
+    const allowed = await deploy('--dry-run', '--allow-dirty', '--json');
+    assert.is(allowed.code, 0, allowed.stderr);
+    assert.match(allowed.report.notes.join('\n'), /--allow-dirty: the build takes uncommitted changes in api_server\/www\/draft\.txt/);
+    assert.match(allowed.report.changes[1].target, /-dirty-/);
+  } finally {
+    rmSync(join(backend, 'api_server/www/draft.txt'));
+  }
+});
+
+test('a bind-mount source outside the project folder is refused, naming the service and the path', async () => {
+  const file = join(backend, 'docker-compose.webhook.prod.yml');
+  const original = readFileSync(file, 'utf8');
+  writeFileSync(file, original.replace('- ./nginx/conf.d:/etc/nginx/conf.d:ro', '- ../elsewhere/conf.d:/etc/nginx/conf.d:ro'));
+  try {
+    const run = await deploy('--yes');
+    assert.is(run.code, 2, run.stderr);
+    assert.match(run.stderr, /service nginx: bind mount \.\.\/elsewhere\/conf\.d is outside the project folder/);
+  } finally {
+    writeFileSync(file, original);
+  }
+});
+
+test('a broken build fails the gate: exit 1, the previous release serves, final unmoved and named; a running container the plan does not list survives', async () => {
+  stack.engine.docker(['run', '-d', '--name', 'stray', '--network', 'none', 'cleanup-test/busybox:base', 'sleep', '3600']);
   newRevision(backend, 'v2');
-  const good = await runTask('tasks/deploy.ts', ['--yes'], env);
+  const good = await deploy('--yes', '--json');
   assert.is(good.code, 0, good.stderr);
   assert.is((await version())?.trim(), 'v2');
-  const goodImage = state().current;
+  const serving = state().current;
+  const finalBefore = await digest('final');
+  assert.is(finalBefore, serving.digest);
   breakHealth(backend);
-  const broken = await runTask('tasks/deploy.ts', ['--yes', '--json'], env);
-  assert.is(broken.code, 1);
-  assert.match(broken.stderr, /did not become healthy within 8s/);
-  assert.match(broken.stderr, new RegExp(`rolled back to ${goodImage.replace(/[.:/]/g, '\\$&')}, which answers healthy`));
+  const broken = await deploy('--yes', '--json');
+  assert.is(broken.code, 1, broken.stderr);
+  assert.match(broken.stderr, /restored what ran before \(.*\), which answers healthy/);
   assert.match(broken.stderr, /Last log lines/);
-  assert.is(await health(ports.api), 200, 'the previous version is serving');
-  assert.is(state().current, goodImage);
-  assert.not.ok(existsSync(join(deployDir, '.deploy.lock')), 'the lock is released after a failure too');
+  assert.match(broken.report.notes.join('\n'), new RegExp(`webhook-api:final points to ${finalBefore} \\(unchanged by this run\\)`));
+  assert.ok(broken.report.notes.some((n: string) => n === 'not started: promote webhook-api:final'), broken.report.notes.join('\n'));
+  assert.is((await version())?.trim(), 'v2', 'the previous release serves');
+  assert.is(await digest('final'), finalBefore, 'final did not move');
+  assert.is(state().current.image, serving.image);
+  assert.is(stack.engine.docker(['inspect', '--format', '{{.State.Running}}', 'stray']).trim(), 'true', 'the stray container still runs');
+  assert.not.ok(JSON.stringify(good.report.changes).includes('stray'));
 });
 
-test('a concurrent deploy is refused by the lock', async () => {
+test('a fixed build deploys, final moves, and the release beyond the kept two is cleaned up as planned', async () => {
+  const oldest = state().previous[0];
   newRevision(backend, 'v3');
-  mkdirSync(join(deployDir, '.deploy.lock'));
-  try {
-    const run = await runTask('tasks/deploy.ts', ['--yes'], env);
-    assert.is(run.code, 1);
-    assert.match(run.stderr, /another deploy holds the lock/);
-    assert.match(run.stderr, /rm -rf .*\.deploy\.lock/);
-  } finally {
-    rmSync(join(deployDir, '.deploy.lock'), { recursive: true });
-  }
-  const after = await runTask('tasks/deploy.ts', ['--yes'], env);
-  assert.is(after.code, 0, after.stderr);
+  const run = await deploy('--yes', '--json');
+  assert.is(run.code, 0, run.stderr);
   assert.is((await version())?.trim(), 'v3');
+  assert.is(await digest('final'), state().current.digest);
+  const oldTag = oldest.image.slice(oldest.image.lastIndexOf(':') + 1);
+  // Then, when section 4's last 3 versions push out a failed build's tag too, its registry item.
+  const cleanup = actions(run.report).slice(9);
+  assert.is(cleanup[0], 'delete old release tag');
+  assert.ok(run.report.changes[9].target.includes(`webhook-api:${oldTag} (sha256:`));
+  assert.ok(cleanup.includes('remove old release image'));
+  assert.is(cleanup[cleanup.length - 1], 'collect registry garbage');
+  assert.not.ok((await tags()).includes(oldTag), 'the old release tag is gone');
+  assert.is(state().previous.length, 1);
 });
 
-test('deploy:rollback boots the previous version on demand', async () => {
-  const before = state();
-  // The deploys' own clean-ups kept what a rollback needs, in the registry too.
-  const tags = ((await (await fetch(`${registry.url}/v2/webhook-api/tags/list`)).json()) as { tags: string[] }).tags;
-  for (const ref of [before.current, ...before.previous]) assert.ok(tags.includes(ref.slice(ref.lastIndexOf(':') + 1)), `${ref} is still in the registry`);
-  const run = await runTask('tasks/deploy.ts', ['--rollback', '--yes'], env);
+test('deploy:releases lists the kept releases; deploy:rollback VERSION boots a named one and moves final to it', async () => {
+  const { current, previous } = state();
+  const listed = await deploy('--releases', '--json');
+  assert.is(listed.code, 0, listed.stderr);
+  assert.is(listed.report.kept.length, 2);
+  assert.match(listed.report.kept[0].target, new RegExp(`${current.digest}$`));
+  assert.match(listed.report.kept[0].reason, /SERVING, final point/);
+  const name = previous[0].image.slice(previous[0].image.lastIndexOf(':') + 1);
+  const run = await deploy('--rollback', name, '--yes', '--json');
   assert.is(run.code, 0, run.stderr);
+  assert.equal(actions(run.report), ['lock', 'set image', 'pull', 'up', 'health gate', 'promote', 'record rollback']);
   assert.is((await version())?.trim(), 'v2');
-  assert.is(state().current, before.previous[0]);
+  assert.is(state().current.image, previous[0].image);
+  assert.is(await digest('final'), previous[0].digest);
+  assert.match(figure(run.report, 'downtime')!, /requests to/);
+  const unknown = await deploy('--rollback', 'nosuchversion', '--yes');
+  assert.is(unknown.code, 2);
+  assert.match(unknown.stderr, /nosuchversion is not a retained release/);
+});
+
+test('deploy:lock shows who holds the lock since when; --release frees a lock whose holder is gone', async () => {
+  const free = await deploy('--lock', '--json');
+  assert.is(free.code, 0, free.stderr);
+  assert.match(free.report.kept[0].reason, /free/);
+  const gone = Number(execFileSync('sh', ['-c', 'sh -c "echo \\$\\$" '], { encoding: 'utf8' }).trim());
+  // Left behind by a deploy whose process is gone, as the ssh user would have left it.
+  const lock = join(deployDir, '.deploy.lock');
+  mkdirSync(lock);
+  writeFileSync(join(lock, 'owner'), `someone@${hostname()} pid ${gone} since 2026-12-01T10:00:00Z\n`);
+  const uid = Number(execFileSync('id', ['-u', 'cleanup-ops'], { encoding: 'utf8' }));
+  for (const path of [lock, join(lock, 'owner')]) chownSync(path, uid, 0);
+  const blocked = await deploy('--rollback', '--yes');
+  assert.is(blocked.code, 1);
+  assert.match(blocked.stderr, /another deploy holds the lock \(someone@.* pid \d+ since 2026-12-01T10:00:00Z\)/);
+  const shown = await deploy('--lock', '--json');
+  assert.match(JSON.stringify(shown.report.figures), /someone@.* pid \d+ since 2026-12-01T10:00:00Z/);
+  const released = await deploy('--lock', '--release', '--yes', '--json');
+  assert.is(released.code, 0, released.stderr);
+  assert.is(released.report.changes[0].action, 'release lock');
+  assert.not.ok(existsSync(join(deployDir, '.deploy.lock')));
 });
 
 test.run();

@@ -33,7 +33,7 @@ const host: HostImages = {
     { Id: 'sha256:cfg-built', RepoTags: ['127.0.0.1:5000/webhook-api:1.1.0'], RepoDigests: [] },
     { Id: 'sha256:cfg-hub', RepoTags: ['busybox:latest'], RepoDigests: ['busybox@sha256:hub'] },
   ],
-  deployed: { current: '127.0.0.1:5000/webhook-api:1.0.0', previous: ['127.0.0.1:5000/webhook-api:debug-9'] },
+  deployed: { current: { image: '127.0.0.1:5000/webhook-api:1.0.0' }, previous: [{ image: '127.0.0.1:5000/webhook-api:debug-9' }] },
 };
 
 test('a host\'s references: containers by repo digest or image ID, the deploy\'s releases by tag, each with its reason', () => {

@@ -13,8 +13,10 @@ const base = (t: ComposeTarget): string[] => [...t.compose.split(' '), '--projec
 
 export const compose = {
   pull: (t: ComposeTarget): Command => [...base(t), 'pull', '--quiet'],
-  /** --remove-orphans stops and removes services the compose file no longer has. */
-  up: (t: ComposeTarget): Command => [...base(t), 'up', '--detach', '--remove-orphans'],
+  /** No --remove-orphans: a container of a service the file no longer has is stopped only when the plan lists it. */
+  up: (t: ComposeTarget): Command => [...base(t), 'up', '--detach'],
+  /** Stops and removes the project's containers (a first deploy that failed its gate). */
+  down: (t: ComposeTarget): Command => [...base(t), 'down'],
   ps: (t: ComposeTarget): Command => [...base(t), 'ps', '--quiet'],
   logs: (t: ComposeTarget, lines: number): Command => [...base(t), 'logs', '--no-color', '--tail', String(lines)],
 };
@@ -42,5 +44,18 @@ export const host = {
   read: (path: string): Command => ['cat', path],
   /** Writes stdin to the file (the content goes on stdin, never into a shell line). */
   write: (path: string): Command => ['tee', path],
-  containerImages: (ids: string[]): Command => ['docker', 'container', 'inspect', '--format', '{{.Image}} {{.State.Status}} {{.Config.Image}}', ...ids],
+  /** Every container of the project, running or not, by its compose label (needs no compose file). */
+  projectContainers: (project: string): Command => ['docker', 'ps', '--all', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.ID}}\t{{.Names}}\t{{.Image}}\t{{.State}}\t{{.Label "com.docker.compose.service"}}'],
+  imageRefs: (): Command => ['docker', 'image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'],
+  removeContainer: (id: string, force: boolean): Command => ['docker', 'rm', ...(force ? ['--force'] : []), id],
+  removeImage: (ref: string): Command => ['docker', 'image', 'rm', ref],
+  exists: (path: string): Command => ['test', '-e', path],
+  /** Saves the deploy folder's files (not the lock, the state or an older save) before shipping over them. */
+  saveBefore: (dir: string, archive: string): Command => ['tar', '-c', '-f', archive, '-C', dir, '--exclude=./.before-deploy.tar', '--exclude=./.deploy.lock', '--exclude=./deploy-state.json', '.'],
+  restoreBefore: (dir: string, archive: string): Command => ['tar', '-x', '-f', archive, '-C', dir],
+  /** Unpacks a tar archive read from stdin into the folder. */
+  unpack: (dir: string): Command => ['tar', '-x', '-f', '-', '-C', dir],
 };
+
+/** Packs files relative to `dir` into `archive` on the machine that runs the deploy. */
+export const pack = (dir: string, archive: string, files: string[]): Command => ['tar', '-c', '-f', archive, '-C', dir, '--', ...files];

@@ -1,13 +1,16 @@
 /**
- * The mechanisms of a clean deploy, one small function per step; tasks/deploy.ts puts them in
+ * The mechanisms of a clean deploy, one small function per step; lib/deploy/apply.ts runs them in
  * the plan's order. Everything on the server goes through its runner (one ssh connection).
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TaskError } from '../errors.ts';
-import type { Runner } from '../runner.ts';
-import { compose, host, image, type ComposeTarget } from './commands.ts';
+import { localRunner, type Runner } from '../runner.ts';
+import { compose, host, image, pack, type ComposeTarget } from './commands.ts';
 import { describeProbe, waitHealthy } from './health.ts';
 import { composeEnv, parseState, type DeployState } from './state.ts';
+import type { ProjectContainer } from './steps.ts';
 
 export interface Server {
   runner: Runner;
@@ -20,7 +23,33 @@ export const paths = (dir: string) => ({
   env: join(dir, '.env'),
   state: join(dir, 'deploy-state.json'),
   lock: join(dir, '.deploy.lock'),
+  before: join(dir, '.before-deploy.tar'),
 });
+
+/** Who holds the lock: written into it by `lock`, read by `deploy:lock`. */
+export interface LockHolder {
+  user: string;
+  host: string;
+  pid: number;
+  since: string;
+}
+
+export function describeHolder(h: LockHolder): string {
+  return `${h.user}@${h.host} pid ${h.pid} since ${h.since}`;
+}
+
+export function parseHolder(text: string): LockHolder | undefined {
+  const match = /^(\S+)@(\S+) pid (\d+) since (\S+)$/.exec(text.trim());
+  return match ? { user: match[1], host: match[2], pid: Number(match[3]), since: match[4] } : undefined;
+}
+
+/** The lock's holder as written, or undefined when no deploy holds it. */
+export async function lockHolder(server: Server): Promise<{ text: string; holder?: LockHolder } | undefined> {
+  const { lock: path } = paths(server.dir);
+  if ((await server.runner.run(host.exists(path), { allowFailure: true })).exitCode !== 0) return undefined;
+  const text = (await server.runner.run(host.read(join(path, 'owner')), { allowFailure: true })).stdout.trim();
+  return { text: text || 'unknown', holder: parseHolder(text) };
+}
 
 /** Takes the deploy lock, or says who holds it and how to clear a stale one. */
 export async function lock(server: Server, owner: string): Promise<() => Promise<void>> {
@@ -29,12 +58,16 @@ export async function lock(server: Server, owner: string): Promise<() => Promise
   const taken = await server.runner.run(host.lock(path), { allowFailure: true });
   if (taken.exitCode !== 0) {
     const holder = (await server.runner.run(host.read(join(path, 'owner')), { allowFailure: true })).stdout.trim() || 'unknown';
-    throw new TaskError(`${server.runner.name}: another deploy holds the lock (${holder}). Wait for it to finish. If none is running, the lock is stale: remove it with \`rm -rf ${path}\` on the server.`);
+    throw new TaskError(`${server.runner.name}: another deploy holds the lock (${holder}). Wait for it to finish. If none is running, the lock is stale: see \`npm run deploy:lock\`, and release it with \`npm run deploy:lock -- --release\` (or \`rm -rf ${path}\` on the server).`);
   }
   await server.runner.run(host.write(join(path, 'owner')), { input: `${owner}\n` });
   return async () => {
     await server.runner.run(host.unlock(path), { allowFailure: true });
   };
+}
+
+export async function unlock(server: Server): Promise<void> {
+  await server.runner.run(host.unlock(paths(server.dir).lock));
 }
 
 export async function readState(server: Server): Promise<DeployState> {
@@ -45,53 +78,90 @@ export async function writeState(server: Server, state: DeployState): Promise<vo
   await server.runner.run(host.write(paths(server.dir).state), { input: JSON.stringify(state, null, 2) + '\n' });
 }
 
-/** The image IDs the project's containers run, and whether all of them are running. */
-export async function running(server: Server): Promise<{ images: string[]; allRunning: boolean; count: number }> {
-  const ids = (await server.runner.run(compose.ps(server.target), { allowFailure: true })).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
-  if (!ids.length) return { images: [], allRunning: false, count: 0 };
-  const rows = (await server.runner.run(host.containerImages(ids))).stdout.trim().split('\n').map((l) => l.split(' '));
-  return { images: rows.map((r) => r[2]), allRunning: rows.every((r) => r[1] === 'running'), count: rows.length };
+export async function composeOnHost(server: Server): Promise<boolean> {
+  return (await server.runner.run(host.exists(paths(server.dir).compose), { allowFailure: true })).exitCode === 0;
 }
 
-export async function buildAndPush(builder: Runner, dockerHost: string | undefined, context: string, dockerfile: string, tags: string[]): Promise<void> {
-  await builder.run(image.build(dockerHost, context, join(context, dockerfile), tags), { timeoutMs: 30 * 60_000 });
-  for (const tag of tags) await builder.run(image.push(dockerHost, tag), { timeoutMs: 30 * 60_000 });
+/** Every container of the compose project, running or stopped. */
+export async function projectContainers(server: Server): Promise<ProjectContainer[]> {
+  const out = (await server.runner.run(host.projectContainers(server.target.project))).stdout;
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [id, name, image, state, service] = line.split('\t');
+      return { id, name, image, state, service: service ?? '' };
+    });
 }
 
-/** Copies the compose file and writes the project's .env for `imageRef`; never edits the user's file. */
-export async function ship(server: Server, composeText: string, imageRef: string, extraEnv: string[]): Promise<void> {
-  const p = paths(server.dir);
-  await server.runner.run(host.write(p.compose), { input: composeText });
-  await server.runner.run(host.write(p.env), { input: composeEnv(imageRef, extraEnv) });
+export async function hostImageRefs(server: Server): Promise<string[]> {
+  return (await server.runner.run(host.imageRefs())).stdout.split('\n').filter((l) => l && !l.includes('<none>'));
+}
+
+export async function build(builder: Runner, dockerHost: string | undefined, context: string, dockerfile: string, tag: string): Promise<void> {
+  await builder.run(image.build(dockerHost, context, join(context, dockerfile), [tag]), { timeoutMs: 30 * 60_000 });
+}
+
+export async function push(builder: Runner, dockerHost: string | undefined, tag: string): Promise<void> {
+  await builder.run(image.push(dockerHost, tag), { timeoutMs: 30 * 60_000 });
+}
+
+/** Saves what the deploy folder holds now, so a failed gate can bring it back exactly. */
+export async function saveBefore(server: Server): Promise<void> {
+  await server.runner.run(host.mkdir(server.dir));
+  await server.runner.run(host.saveBefore(server.dir, paths(server.dir).before));
+}
+
+export async function restoreBefore(server: Server): Promise<void> {
+  await server.runner.run(host.restoreBefore(server.dir, paths(server.dir).before));
 }
 
 /**
- * Brings the project up. A new version is pulled first, so a registry problem shows before
- * anything stops; going back to a previous version does not pull: its image is on the server
- * (kept for rollback), and `up` pulls on its own only what is missing.
+ * Ships the compose file, its .env for `imageRef` and the files it needs: one tar archive over the
+ * runner's stdin (over ssh: the one connection), unpacked in the deploy folder. Never edits the
+ * user's files.
  */
-export async function up(server: Server, pull: boolean): Promise<void> {
-  if (pull) await server.runner.run(compose.pull(server.target), { timeoutMs: 30 * 60_000 });
+export async function ship(server: Server, projectDir: string, composeFile: string, files: string[], imageRef: string, extraEnv: string[]): Promise<void> {
+  await server.runner.run(host.mkdir(server.dir));
+  if (files.length) {
+    const scratch = mkdtempSync(join(tmpdir(), 'cleanup-ship-'));
+    try {
+      const archive = join(scratch, 'files.tar');
+      await localRunner().run(pack(projectDir, archive, files));
+      await server.runner.run(host.unpack(server.dir), { input: readFileSync(archive) });
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+  await server.runner.run(host.write(paths(server.dir).compose), { input: readFileSync(join(projectDir, composeFile)) });
+  await setImage(server, imageRef, extraEnv);
+}
+
+export async function setImage(server: Server, imageRef: string, extraEnv: string[]): Promise<void> {
+  await server.runner.run(host.write(paths(server.dir).env), { input: composeEnv(imageRef, extraEnv) });
+}
+
+export async function pull(server: Server): Promise<void> {
+  await server.runner.run(compose.pull(server.target), { timeoutMs: 30 * 60_000 });
+}
+
+export async function up(server: Server): Promise<void> {
   await server.runner.run(compose.up(server.target), { timeoutMs: 10 * 60_000 });
+}
+
+export async function down(server: Server): Promise<void> {
+  await server.runner.run(compose.down(server.target), { timeoutMs: 10 * 60_000 });
 }
 
 export async function lastLogs(server: Server, lines = 20): Promise<string> {
   return (await server.runner.run(compose.logs(server.target, lines), { allowFailure: true })).stdout.trim();
 }
 
-/** Boots `imageRef` and gates on health; on failure boots `fallback` (when any) and throws with the logs. */
-export async function bootGated(server: Server, composeText: string, imageRef: string, extraEnv: string[], urls: string[], timeoutMs: number, fallback: string | undefined, pull: boolean): Promise<string[]> {
-  await ship(server, composeText, imageRef, extraEnv);
-  await up(server, pull);
-  const gate = await waitHealthy(urls, timeoutMs);
-  if (gate.healthy) return gate.probes.map(describeProbe);
-  const logs = await lastLogs(server);
-  let after = 'there is no previous version to roll back to';
-  if (fallback) {
-    await ship(server, composeText, fallback, extraEnv);
-    await up(server, false);
-    const back = await waitHealthy(urls, timeoutMs);
-    after = back.healthy ? `rolled back to ${fallback}, which answers healthy` : `rolled back to ${fallback}, which does NOT answer healthy either: ${back.probes.map(describeProbe).join('; ')}`;
-  }
-  throw new TaskError(`${server.runner.name}: ${imageRef} did not become healthy within ${timeoutMs / 1000}s (${gate.probes.filter((p) => !p.ok).map(describeProbe).join('; ')}); ${after}.\nLast log lines:\n${logs}`);
+/** The gate: every URL healthy within the timeout; the failing probes otherwise. */
+export async function gate(urls: string[], timeoutMs: number, signal?: AbortSignal): Promise<{ healthy: boolean; detail: string }> {
+  const result = await waitHealthy(urls, timeoutMs, signal);
+  return { healthy: result.healthy, detail: result.probes.filter((p) => !result.healthy || p.ok).map(describeProbe).join('; ') };
 }
+
+/** The digest a tag has in the registry now, or undefined when it has none. */
+export { digestOf as registryDigest } from './promote.ts';

@@ -1,30 +1,56 @@
 /**
- * What a host has deployed, kept beside the compose file (deploy-state.json): the current
- * image and the ones before it, newest first, so a rollback knows where to go back to.
+ * The releases a host keeps, beside the compose file (deploy-state.json): the one serving and
+ * the ones before it, newest first, so a rollback knows where to go back to and the clean-up
+ * knows which release tags are no longer needed.
  */
-export interface DeployState {
-  current?: string;
-  previous: string[];
-  deployedAt?: string;
+export interface Release {
+  /** The image reference deployed: repository:content-tag. */
+  image: string;
+  /** The registry digest of that tag when it was pushed. */
+  digest?: string;
+  /** The backend revision built. */
+  revision: string;
+  /** Hash of the build context, Dockerfile, compose file and shipped files (lib/deploy/content.ts). */
+  contentKey?: string;
+  deployedAt: string;
 }
 
+export interface DeployState {
+  current?: Release;
+  previous: Release[];
+}
+
+/** Reads the state; a state from before releases had digests (plain image strings) is read as such. */
 export function parseState(text: string | undefined): DeployState {
   if (!text?.trim()) return { previous: [] };
-  const parsed = JSON.parse(text) as Partial<DeployState>;
-  return { current: parsed.current, previous: parsed.previous ?? [], deployedAt: parsed.deployedAt };
+  const parsed = JSON.parse(text) as { current?: Release | string; previous?: (Release | string)[]; deployedAt?: string };
+  const release = (r: Release | string): Release => (typeof r === 'string' ? { image: r, revision: tagOf(r), deployedAt: parsed.deployedAt ?? '' } : r);
+  return { current: parsed.current ? release(parsed.current) : undefined, previous: (parsed.previous ?? []).map(release) };
 }
 
-/** After a successful deploy of `image`: it becomes current, the old current heads the history. */
-export function advance(state: DeployState, image: string, keep: number, now = new Date()): DeployState {
-  if (state.current === image) return state;
-  const previous = [state.current, ...state.previous].filter((i): i is string => Boolean(i) && i !== image).slice(0, keep);
-  return { current: image, previous, deployedAt: now.toISOString() };
+export function tagOf(image: string): string {
+  const at = image.lastIndexOf(':');
+  return at > image.lastIndexOf('/') ? image.slice(at + 1) : 'latest';
 }
 
-/** After a rollback to the newest previous image. */
-export function rollBack(state: DeployState, now = new Date()): DeployState {
-  const [target, ...rest] = state.previous;
-  return { current: target, previous: [...(state.current ? [state.current] : []), ...rest].filter((i) => i !== target), deployedAt: now.toISOString() };
+/** After `release` passed its gate: it serves, the old one heads the history; `keep` are retained in all. */
+export function advance(state: DeployState, release: Release, keep: number): { state: DeployState; dropped: Release[] } {
+  const all = [release, ...[state.current, ...state.previous].filter((r): r is Release => Boolean(r) && r!.image !== release.image)];
+  return { state: { current: release, previous: all.slice(1, Math.max(keep, 1)) }, dropped: all.slice(Math.max(keep, 1)) };
+}
+
+/** After a rollback to a retained release: it serves again, the others keep their order. */
+export function rollBackTo(state: DeployState, image: string, now = new Date()): DeployState {
+  const all = [state.current, ...state.previous].filter((r): r is Release => Boolean(r));
+  const target = all.find((r) => r.image === image);
+  if (!target) return state;
+  return { current: { ...target, deployedAt: now.toISOString() }, previous: all.filter((r) => r.image !== image) };
+}
+
+/** A retained release by its tag, revision or image reference; no name: the one before the current. */
+export function findRelease(state: DeployState, name: string | undefined): Release | undefined {
+  if (!name) return state.previous[0];
+  return [state.current, ...state.previous].find((r) => r && (r.image === name || tagOf(r.image) === name || r.revision === name || r.revision.startsWith(name)));
 }
 
 /** The compose project's environment file: the image to run and the extra variables. */

@@ -73,12 +73,18 @@ export function parseReference(ref: string, names: ReadonlySet<string>): { repos
   return { repository, ...(tag && !digest ? { tag } : {}), ...(digest ? { digest } : {}) };
 }
 
+/** A release in the deploy's record: its image reference and, when recorded, its registry digest. */
+export interface DeployedRelease {
+  image: string;
+  digest?: string;
+}
+
 export interface HostImages {
   host: string;
   containers: { name: string; imageId: string; imageRef: string; state: string }[];
   images: ImageRefs[];
   /** The deploy's record (deploy host only): the current release and the ones kept for rollback. */
-  deployed?: { current?: string; previous: string[] };
+  deployed?: { current?: DeployedRelease; previous: DeployedRelease[] };
 }
 
 /** What one host runs or keeps, over its runner (one ssh connection). */
@@ -116,10 +122,11 @@ export function referencesOf(host: HostImages, names: ReadonlySet<string>): InUs
     }
   }
   if (host.deployed) {
-    const releases = [...(host.deployed.current ? [{ ref: host.deployed.current, role: 'current release' }] : []), ...host.deployed.previous.map((ref) => ({ ref, role: 'rollback target' }))];
-    for (const { ref, role } of releases) {
-      const parsed = parseReference(ref, names);
-      if (parsed) refs.push({ repository: parsed.repository, ...(parsed.tag ? { tag: parsed.tag } : {}), ...(parsed.digest ? { digest: parsed.digest } : {}), reason: `${role} of ${parsed.repository} on ${host.host} (deploy-state.json)` });
+    const releases = [...(host.deployed.current ? [{ release: host.deployed.current, role: 'current release' }] : []), ...host.deployed.previous.map((release) => ({ release, role: 'rollback target' }))];
+    for (const { release, role } of releases) {
+      const parsed = parseReference(release.image, names);
+      const digest = release.digest ?? parsed?.digest;
+      if (parsed) refs.push({ repository: parsed.repository, ...(parsed.tag ? { tag: parsed.tag } : {}), ...(digest ? { digest } : {}), reason: `${role} of ${parsed.repository} on ${host.host} (deploy-state.json)` });
     }
   }
   return refs;

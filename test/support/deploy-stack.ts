@@ -1,5 +1,5 @@
 /**
- * The whole stack a deploy needs, on loopback: a registry (with nginx-webhook:latest pushed),
+ * The whole stack a deploy needs, on loopback: a registry (with a real nginx pushed as nginx-webhook:latest),
  * a Docker engine reached through sshd as the "server", the sample backend, a deploy folder
  * the ssh user owns, and the settings of every task pointing at them.
  */
@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSampleBackend } from './backend-sample.ts';
 import { ensureBaseImage, ensureDockerd, type TestEngine } from './dockerd.ts';
+import { ensureNginxImage } from './nginx-image.ts';
 import { freePort } from './ports.ts';
 import { startRegistry, type TestRegistry } from './registry.ts';
 import { startSshd, type Sshd } from './sshd.ts';
@@ -20,7 +21,7 @@ export interface DeployStack {
   sshd: Sshd;
   backend: string;
   deployDir: string;
-  ports: { api: number; front: number };
+  ports: { api: number; front: number; tls: number };
   env: Record<string, string>;
   stop(): Promise<void>;
 }
@@ -33,14 +34,14 @@ export async function startDeployStack(name: string, healthTimeoutSeconds: numbe
   for (const id of engine.docker(['ps', '-aq']).split('\n').filter(Boolean)) engine.docker(['rm', '-f', id]);
   const registry = await startRegistry();
   const registryHost = `127.0.0.1:${registry.port}`;
-  engine.docker(['tag', 'cleanup-test/busybox:base', `${registryHost}/nginx-webhook:latest`]);
+  engine.docker(['tag', ensureNginxImage(engine), `${registryHost}/nginx-webhook:latest`]);
   engine.docker(['push', '--quiet', `${registryHost}/nginx-webhook:latest`]);
   const sshd = await startSshd({ user: 'cleanup-ops', groups: ['docker'], env: { DOCKER_HOST: engine.host } });
-  const backend = createSampleBackend(join(dir, 'backend'));
+  const ports = { api: await freePort(), front: await freePort(), tls: await freePort() };
+  const backend = createSampleBackend(join(dir, 'backend'), ports);
   const deployDir = join(dir, 'srv');
   mkdirSync(deployDir);
   chownSync(deployDir, Number(execFileSync('id', ['-u', 'cleanup-ops'], { encoding: 'utf8' })), 0);
-  const ports = { api: await freePort(), front: await freePort() };
   const host = `cleanup-ops@127.0.0.1:${sshd.target.port}`;
   const env = {
     BACKEND_DIR: backend,
@@ -58,6 +59,7 @@ export async function startDeployStack(name: string, healthTimeoutSeconds: numbe
     DEPLOY_COMPOSE_ENV: `WEBHOOK_PORT=${ports.api},FRONT_PORT=${ports.front},NGINX_IMAGE=${registryHost}/nginx-webhook:latest`,
     DEPLOY_HEALTH_URLS: `http://127.0.0.1:${ports.api}/health,http://127.0.0.1:${ports.front}/health`,
     DEPLOY_HEALTH_TIMEOUT_SECONDS: String(healthTimeoutSeconds),
+    DEPLOY_PROBE_URL: `http://127.0.0.1:${ports.front}/health`,
     VERIFY_PROBES: '5',
     VERIFY_WINDOW_SECONDS: '1',
     SSH_IDENTITY_FILE: sshd.target.identityFile!,

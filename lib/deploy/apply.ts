@@ -1,0 +1,177 @@
+/**
+ * Carries out the deploy plan's steps in their order, each exactly as planned. The values the
+ * plan could only state (the revision an earlier commit makes, the digest a push gives) are
+ * resolved here and checked against the statement: a mismatch stops the deploy. A failed health
+ * gate runs the recovery the plan chose and stops; the steps after it are reported not started.
+ */
+import { join } from 'node:path';
+import { messageOf, TaskError } from '../errors.ts';
+import type { Change } from '../plan.ts';
+import type { Runner } from '../runner.ts';
+import type { RegistryClient } from '../registry/client.ts';
+import { deleteManifest } from '../registry/api.ts';
+import { applyRegistryPlan } from '../registry/apply.ts';
+import type { ApplyOutcome } from '../task.ts';
+import { host } from './commands.ts';
+import { contentKey, headRevision, parentRevision, type ContentInputs } from './content.ts';
+import * as step from './deployer.ts';
+import { digestOf, moveTag } from './promote.ts';
+import { advance, rollBackTo, type Release } from './state.ts';
+import type { DeployOp } from './steps.ts';
+
+export interface DeployDeps {
+  server: step.Server;
+  builder: Runner;
+  builderDockerHost?: string;
+  /** The backend repository (BACKEND_DIR) and the folder of the compose file in it. */
+  repo: string;
+  projectDir: string;
+  composeFile: string;
+  /** DEPLOY_IMAGE and its registry repository name. */
+  image: string;
+  repository: string;
+  extraEnv: string[];
+  contentInputs: ContentInputs;
+  dirty: string[];
+  registry: RegistryClient;
+  collect(): Promise<string>;
+  owner: string;
+  onClose(close: () => Promise<void>): void;
+  progress(message: string): void;
+  signal: AbortSignal;
+}
+
+/** What apply learns on the way: the release being booted. */
+interface Resolved {
+  revision?: string;
+  image?: string;
+  digest?: string;
+  contentKey?: string;
+}
+
+/** The deploy stops here: the message says why and what to do. */
+class Stop extends TaskError {}
+
+export async function applyDeploy(changes: Change<DeployOp>[], deps: DeployDeps, outcome: ApplyOutcome): Promise<void> {
+  const resolved: Resolved = {};
+  for (const [index, change] of changes.entries()) {
+    if (deps.signal.aborted) {
+      outcome.notes.push(...changes.slice(index).map((c) => `not started (interrupted): ${c.action} ${c.target}`));
+      return;
+    }
+    deps.progress(`${change.action}: ${change.target}`);
+    try {
+      await runStep(change.op, deps, resolved, outcome);
+      outcome.done.push(change);
+    } catch (error) {
+      outcome.failed.push({ action: change.action, target: change.target, host: change.host, error: messageOf(error) });
+      outcome.notes.push(...changes.slice(index + 1).map((c) => `not started: ${c.action} ${c.target}`));
+      const promoted = changes.find((c) => c.op.kind === 'promote')?.op as { tags: string[] } | undefined;
+      for (const tag of promoted?.tags ?? []) outcome.notes.push(`${deps.repository}:${tag} points to ${(await digestOf(deps.registry, deps.repository, tag).catch(() => undefined)) ?? 'nothing'} (unchanged by this run)`);
+      return;
+    }
+  }
+  if (resolved.image) outcome.figures.push({ label: 'serving', value: `${resolved.image} (${resolved.digest ?? 'digest unknown'})${resolved.revision ? `, revision ${resolved.revision}` : ''}` });
+}
+
+async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outcome: ApplyOutcome): Promise<void> {
+  const { server } = deps;
+  switch (op.kind) {
+    case 'lock':
+      deps.onClose(await step.lock(server, deps.owner));
+      return;
+    case 'build': {
+      const head = await headRevision(deps.builder, deps.repo);
+      if (op.statement.kind === 'head' && head !== op.statement.revision) throw new Stop(`the plan builds revision ${op.statement.revision}, but HEAD is now ${head}: plan again.`);
+      if (op.statement.kind === 'after-commit') {
+        const parent = await parentRevision(deps.builder, deps.repo, head);
+        if (head === op.statement.base || parent !== op.statement.base) throw new Stop(`the plan builds the revision the ${op.statement.by} commit makes on top of ${op.statement.base}, but HEAD is ${head} (parent ${parent ?? 'none'}): plan again.`);
+      }
+      const key = await contentKey(deps.builder, deps.repo, deps.contentInputs, deps.dirty);
+      if (op.contentKey && key !== op.contentKey) throw new Stop(`the content changed since the plan (${op.contentKey} planned, ${key} now): plan again.`);
+      Object.assign(resolved, { revision: head, contentKey: key, image: `${deps.image}:${head}${op.tagSuffix}` });
+      outcome.figures.push({ label: 'revision built', value: `${head}${op.statement.kind === 'after-commit' ? ` (the ${op.statement.by} commit on top of ${op.statement.base}, as planned)` : ' (as planned)'}, content ${key}` });
+      await step.build(deps.builder, deps.builderDockerHost, join(deps.repo, op.context), op.dockerfile, resolved.image!);
+      return;
+    }
+    case 'push': {
+      await step.push(deps.builder, deps.builderDockerHost, resolved.image!);
+      resolved.digest = await digestOf(deps.registry, deps.repository, resolved.image!.slice(resolved.image!.lastIndexOf(':') + 1));
+      if (!resolved.digest) throw new Stop(`${resolved.image} was pushed but the registry does not list it.`);
+      return;
+    }
+    case 'ship':
+      if (op.saveBefore) await step.saveBefore(server);
+      await step.ship(server, deps.projectDir, deps.composeFile, op.files.map((f) => f.path), resolved.image!, deps.extraEnv);
+      return;
+    case 'set-image':
+      if (op.saveBefore) await step.saveBefore(server);
+      Object.assign(resolved, { image: op.release.image, digest: op.release.digest, revision: op.release.revision });
+      await step.setImage(server, op.release.image, deps.extraEnv);
+      return;
+    case 'pull':
+      await step.pull(server);
+      return;
+    case 'up':
+      await step.up(server);
+      return;
+    case 'gate': {
+      const result = await step.gate(op.urls, op.timeoutSeconds * 1000, deps.signal);
+      if (result.healthy) {
+        outcome.figures.push({ label: 'health', value: result.detail });
+        return;
+      }
+      const logs = await step.lastLogs(server);
+      let after: string;
+      switch (op.recovery.kind) {
+        case 'restore-before': {
+          await step.restoreBefore(server);
+          await step.up(server);
+          const back = await step.gate(op.urls, op.timeoutSeconds * 1000, deps.signal);
+          after = `restored what ran before (${op.recovery.serving.join(', ')}), which ${back.healthy ? 'answers healthy' : `does NOT answer healthy either: ${back.detail}`}`;
+          break;
+        }
+        case 'stop-started':
+          await step.down(server);
+          after = 'nothing ran before: stopped and removed what this deploy started, nothing is left half-started';
+          break;
+      }
+      outcome.notes.push(`health gate failed: ${after}`);
+      throw new Stop(`${resolved.image} did not become healthy within ${op.timeoutSeconds}s (${result.detail}); ${after}.\nLast log lines:\n${logs}`);
+    }
+    case 'promote':
+      for (const tag of op.tags) {
+        await moveTag(deps.registry, deps.repository, tag, resolved.digest!);
+        outcome.notes.push(`${deps.repository}:${tag} → ${resolved.digest}`);
+      }
+      return;
+    case 'record': {
+      const release: Release = { image: resolved.image!, digest: resolved.digest, revision: resolved.revision!, contentKey: resolved.contentKey, deployedAt: new Date().toISOString() };
+      await step.writeState(server, advance(await step.readState(server), release, op.keep).state);
+      return;
+    }
+    case 'record-rollback':
+      await step.writeState(server, rollBackTo(await step.readState(server), op.image));
+      return;
+    case 'remove-container':
+      await server.runner.run(host.removeContainer(op.id, op.force));
+      return;
+    case 'delete-tag': {
+      const now = await digestOf(deps.registry, op.repository, op.tag);
+      if (now !== op.digest) throw new Stop(`${op.repository}:${op.tag} points to ${now ?? 'nothing'} now, not ${op.digest} as planned: not deleted.`);
+      await deleteManifest(deps.registry, op.repository, op.digest);
+      return;
+    }
+    case 'registry': {
+      const result = await applyRegistryPlan(deps.registry, { task: 'registry', changes: [op.change], kept: [], refused: [], figures: [], notes: [], keptTags: [], sizeNow: 0, sizeAfter: 0 }, 1, deps.signal);
+      if (result.failed.length) throw new Stop(result.failed.map((f) => f.error).join('; '));
+      return;
+    }
+    case 'remove-image':
+      await server.runner.run(host.removeImage(op.ref));
+      return;
+    case 'collect':
+      outcome.notes.push(`garbage collection: ${await deps.collect()}`);
+      return;
+  }
+}

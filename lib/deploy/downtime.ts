@@ -1,0 +1,60 @@
+/**
+ * The downtime a deploy causes, measured rather than claimed: while the deploy or rollback runs,
+ * a probe asks the front every 100 ms (one request at a time, each with its own timeout) and
+ * counts the answers that failed and the longest time without a good answer.
+ */
+import { probe } from './health.ts';
+
+export interface Downtime {
+  url: string;
+  requests: number;
+  failed: number;
+  /** Longest time between two good answers (or from the start/to the end), in ms. */
+  longestGapMs: number;
+}
+
+export interface Sample {
+  at: number;
+  ok: boolean;
+}
+
+/** Pure: the figures from the samples, in the order they were taken. */
+export function summarize(url: string, samples: Sample[], started: number, ended: number): Downtime {
+  let lastGood = started;
+  let longest = 0;
+  for (const s of samples) {
+    if (!s.ok) continue;
+    longest = Math.max(longest, s.at - lastGood);
+    lastGood = s.at;
+  }
+  // A deploy that ends while the front still fails: the gap runs to the end.
+  if (samples.length && !samples[samples.length - 1].ok) longest = Math.max(longest, ended - lastGood);
+  return { url, requests: samples.length, failed: samples.filter((s) => !s.ok).length, longestGapMs: Math.round(longest) };
+}
+
+export function describeDowntime(d: Downtime): string {
+  return `${d.failed} of ${d.requests} requests to ${d.url} failed (one every 100 ms); longest gap without a good answer ${d.longestGapMs} ms`;
+}
+
+/** Starts probing `url`; `stop` ends it and returns the figures. */
+export function startDowntimeProbe(url: string, everyMs = 100): { stop(): Promise<Downtime> } {
+  const samples: Sample[] = [];
+  const started = performance.now();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const at = performance.now();
+      const answer = await probe(url, 2000);
+      samples.push({ at: performance.now(), ok: answer.ok });
+      const wait = everyMs - (performance.now() - at);
+      if (wait > 0 && running) await new Promise((r) => setTimeout(r, wait));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return summarize(url, samples, started, performance.now());
+    },
+  };
+}

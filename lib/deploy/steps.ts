@@ -1,0 +1,212 @@
+/**
+ * The deploy as a list of steps, decided while planning: lock, build, push, ship, pull, up,
+ * health gate, promote, record, then each clean-up item and the collection. Pure functions of
+ * what was read; apply (lib/deploy/apply.ts) carries the list out in this order and nothing else.
+ * A value that only exists later (the revision an earlier task's commit makes, the digest a
+ * push returns) is a *stated* input: apply checks it against the statement and stops if they differ.
+ */
+import type { Change, Kept, Plan } from '../plan.ts';
+import type { DeletionOp } from '../registry/plan.ts';
+import type { ShippedFile } from './compose-files.ts';
+import { advance, tagOf, type DeployState, type Release } from './state.ts';
+import { formatBytes } from '../bytes.ts';
+
+/** Which revision the build takes: HEAD as planned, or the commit an earlier task will make on top of `base`. */
+export type RevisionStatement = { kind: 'head'; revision: string } | { kind: 'after-commit'; base: string; by: string };
+
+/** What a failed health gate does, decided before anything starts. */
+export type Recovery =
+  /** Restores the files saved before shipping and brings back the containers that were up. */
+  | { kind: 'restore-before'; serving: string[] }
+  /** Nothing ran before: stops and removes what this deploy started. */
+  | { kind: 'stop-started' };
+
+export type DeployOp =
+  | { kind: 'lock' }
+  | { kind: 'build'; statement: RevisionStatement; contentKey?: string; tagSuffix: string; context: string; dockerfile: string }
+  | { kind: 'push' }
+  | { kind: 'ship'; files: ShippedFile[]; saveBefore: boolean }
+  | { kind: 'set-image'; release: Release; saveBefore: boolean }
+  | { kind: 'pull' }
+  | { kind: 'up' }
+  | { kind: 'gate'; urls: string[]; timeoutSeconds: number; recovery: Recovery }
+  | { kind: 'promote'; tags: string[] }
+  | { kind: 'record'; keep: number }
+  | { kind: 'record-rollback'; image: string }
+  | { kind: 'remove-container'; id: string; force: boolean }
+  | { kind: 'delete-tag'; repository: string; tag: string; digest: string }
+  /** A version section 4 no longer keeps once the new one is in (lib/deploy/registry-versions.ts). */
+  | { kind: 'registry'; change: Change<DeletionOp> }
+  | { kind: 'remove-image'; ref: string }
+  | { kind: 'collect' };
+
+export interface ProjectContainer {
+  id: string;
+  name: string;
+  image: string;
+  state: string;
+  service: string;
+}
+
+export interface DeployReading {
+  /** DEPLOY_IMAGE: the repository reference, without a tag. */
+  image: string;
+  /** The registry repository name of DEPLOY_IMAGE. */
+  repository: string;
+  host: string;
+  statement: RevisionStatement;
+  /** Known when the build takes HEAD; unknown before an earlier task's commit. */
+  contentKey?: string;
+  allowedDirty: string[];
+  context: string;
+  dockerfile: string;
+  composeFile: string;
+  services: string[];
+  files: ShippedFile[];
+  state: DeployState;
+  containers: ProjectContainer[];
+  healthy: boolean;
+  composeOnHost: boolean;
+  promoteTags: string[];
+  keep: number;
+  healthUrls: string[];
+  healthTimeoutSeconds: number;
+  /** Digest of each tag of the repository (final, latest, release tags) as the registry has it now. */
+  registryDigests: Map<string, string>;
+  /** Image references present on the host. */
+  hostImages: string[];
+  /** Versions of the image that section 4's policy drops once the new release is in. */
+  pushedOut: Change<DeletionOp>[];
+  canCollect: boolean;
+}
+
+const short = (digest: string | undefined) => (digest ? digest.replace(/^sha256:/, 'sha256:').slice(0, 19) : 'unknown');
+
+export function describeStatement(s: RevisionStatement, context: string): string {
+  return s.kind === 'head' ? `revision ${s.revision} (HEAD)` : `the revision the ${s.by} commit will make (the tree of ${context}/ after that commit, based on HEAD ${s.base})`;
+}
+
+function recoveryFor(reading: DeployReading): Recovery {
+  const up = reading.containers.filter((c) => c.state === 'running');
+  return reading.composeOnHost && up.length ? { kind: 'restore-before', serving: up.map((c) => `${c.name} (${c.image})`) } : { kind: 'stop-started' };
+}
+
+export function describeRecovery(r: Recovery): string {
+  return r.kind === 'restore-before'
+    ? `restores the files saved before shipping and brings back what was up: ${r.serving.join(', ')}`
+    : 'nothing was up before: stops and removes what this deploy started (compose down), so nothing is left half-started';
+}
+
+/** Steps shared by deploy and rollback after the image is chosen: pull, up, gate, promote. */
+function bootSteps(reading: DeployReading, target: string, recovery: Recovery, promoteWhat: string): Change<DeployOp>[] {
+  const host = reading.host;
+  const recreated = reading.services.join(', ');
+  return [
+    { action: 'pull', target, reason: 'on the server, before anything stops, so a registry problem shows first', bytes: 0, host, op: { kind: 'pull' } },
+    { action: 'up', target: `project ${reading.composeFile}`, reason: `compose up: (re)creates ${recreated} with ${target}; no other container is touched`, bytes: 0, host, op: { kind: 'up' } },
+    {
+      action: 'health gate',
+      target: reading.healthUrls.join(', '),
+      reason: `each must answer 2xx within ${reading.healthTimeoutSeconds}s; if not: ${describeRecovery(recovery)}, and the deploy stops here`,
+      bytes: 0,
+      host,
+      op: { kind: 'gate', urls: reading.healthUrls, timeoutSeconds: reading.healthTimeoutSeconds, recovery },
+    },
+    ...(reading.promoteTags.length
+      ? [{ action: 'promote', target: reading.promoteTags.map((t) => `${reading.repository}:${t}`).join(', '), reason: `moved to ${promoteWhat} only after the gate passed (now: ${reading.promoteTags.map((t) => `${t} → ${short(reading.registryDigests.get(t))}`).join(', ')})`, bytes: 0, op: { kind: 'promote' as const, tags: reading.promoteTags } }]
+      : []),
+  ];
+}
+
+/** Clean-up of the releases that fall out of retention, and of stopped containers of the project. */
+function cleanupSteps(reading: DeployReading, dropped: Release[], kept: Kept[]): Change<DeployOp>[] {
+  const host = reading.host;
+  const steps: Change<DeployOp>[] = [];
+  for (const c of reading.containers.filter((c) => c.state !== 'running')) {
+    steps.push({ action: 'remove stopped container', target: `${c.name} (${c.image})`, reason: `a stopped container of project ${reading.composeFile}'s service ${c.service || '?'}, not the release being deployed`, bytes: 0, host, op: { kind: 'remove-container', id: c.id, force: false } });
+  }
+  for (const c of reading.containers.filter((c) => c.state === 'running' && c.service && !reading.services.includes(c.service))) {
+    steps.push({ action: 'stop and remove orphan container', target: `${c.name} (${c.image})`, reason: `its service ${c.service} is no longer in the compose file`, bytes: 0, host, op: { kind: 'remove-container', id: c.id, force: true } });
+  }
+  const retainedDigests = new Map<string, string>();
+  for (const [tag, digest] of reading.registryDigests) if (!dropped.some((r) => tagOf(r.image) === tag)) retainedDigests.set(digest, tag);
+  for (const release of dropped) {
+    const tag = tagOf(release.image);
+    const digest = reading.registryDigests.get(tag);
+    if (!digest) {
+      kept.push({ target: `${reading.repository}:${tag}`, reason: 'an old release, already gone from the registry' });
+      continue;
+    }
+    const sharedWith = retainedDigests.get(digest);
+    if (sharedWith) kept.push({ target: `${reading.repository}:${tag} (${short(digest)})`, reason: `an old release, but its digest is also ${reading.repository}:${sharedWith}, which stays` });
+    else steps.push({ action: 'delete old release tag', target: `${reading.repository}:${tag} (${short(digest)})`, reason: `release of ${release.revision} from ${release.deployedAt || 'an earlier deploy'}, beyond the ${reading.keep} releases kept for rollback`, bytes: 0, op: { kind: 'delete-tag', repository: reading.repository, tag, digest } });
+  }
+  const droppedTags = new Set(dropped.map((r) => tagOf(r.image)));
+  for (const change of reading.pushedOut) {
+    // A release tag beyond retention is already an item above.
+    if (change.op.tags.every((t) => droppedTags.has(t))) continue;
+    steps.push({ action: `registry: ${change.action}`, target: change.target, reason: `${change.reason} (once the new release counts among the last versions)`, bytes: change.bytes, op: { kind: 'registry', change } });
+  }
+  for (const release of dropped) {
+    if (reading.hostImages.includes(release.image)) steps.push({ action: 'remove old release image', target: release.image, reason: `beyond the ${reading.keep} releases kept for rollback`, bytes: 0, host, op: { kind: 'remove-image', ref: release.image } });
+  }
+  if (reading.canCollect && steps.some((s) => s.op.kind === 'delete-tag' || s.op.kind === 'registry')) {
+    steps.push({ action: 'collect registry garbage', target: 'the registry', reason: 'tags were deleted: garbage collection gives their space back (registry stopped meanwhile)', bytes: 0, op: { kind: 'collect' } });
+  }
+  return steps;
+}
+
+/** The deploy plan: nothing when the content serving now is the content wanted, healthy. */
+export function planDeploy(reading: DeployReading): Plan<DeployOp> {
+  const plan: Plan<DeployOp> = { task: 'deploy', changes: [], kept: [], refused: [], figures: [], notes: [] };
+  const current = reading.state.current;
+  const runningCurrent = current && reading.containers.some((c) => c.state === 'running' && c.image === current.image);
+  const allRunning = reading.services.every((s) => reading.containers.some((c) => c.service === s && c.state === 'running'));
+  plan.figures.push({ label: 'serving now', value: current ? `${current.image} (content ${current.contentKey ?? 'unknown'}, ${short(current.digest)})` : 'nothing deployed yet' });
+  plan.figures.push({ label: 'wanted', value: `${describeStatement(reading.statement, reading.context)}${reading.contentKey ? `, content ${reading.contentKey}` : ''}` });
+  if (reading.contentKey && current?.contentKey === reading.contentKey && runningCurrent && allRunning && reading.healthy) {
+    plan.kept.push({ host: reading.host, target: current.image, reason: `already deployed, running and healthy: its content (${reading.contentKey}: build context, Dockerfile, compose file, shipped files) is what would be built` });
+    return plan;
+  }
+  const why = !current ? 'nothing deployed yet' : current.contentKey !== reading.contentKey ? `the content changed since ${current.image}` : !allRunning ? 'not every service is running' : 'it does not answer healthy';
+  const suffix = reading.allowedDirty.length ? `-dirty-${(reading.contentKey ?? 'x').slice(0, 8)}` : '';
+  const tag = reading.statement.kind === 'head' ? `${reading.statement.revision}${suffix}` : `<revision after the ${reading.statement.by} commit>${suffix}`;
+  const target = `${reading.image}:${tag}`;
+  if (reading.allowedDirty.length) plan.notes.push(`--allow-dirty: the build takes uncommitted changes in ${reading.allowedDirty.join(', ')}; the image is tagged ${tag}.`);
+  const recovery = recoveryFor(reading);
+  const { dropped } = advance(reading.state, { image: target, revision: tag, deployedAt: '' }, reading.keep);
+  const host = reading.host;
+  const shippedBytes = reading.files.reduce((n, f) => n + f.bytes, 0);
+  plan.changes.push(
+    { action: 'lock', target: `${host} deploy lock`, reason: 'one deploy at a time on this server (released at the end, also on failure)', bytes: 0, host, op: { kind: 'lock' } },
+    { action: 'build', target, reason: `${why}; builds ${reading.context}/${reading.dockerfile} at ${describeStatement(reading.statement, reading.context)}`, bytes: 0, op: { kind: 'build', statement: reading.statement, contentKey: reading.contentKey, tagSuffix: suffix, context: reading.context, dockerfile: reading.dockerfile } },
+    { action: 'push', target, reason: 'under its content tag only; final moves after the health gate', bytes: 0, op: { kind: 'push' } },
+    {
+      action: 'ship',
+      target: [reading.composeFile, '.env', ...reading.files.map((f) => `${f.path} (${formatBytes(f.bytes)})`)].join(', '),
+      reason: `the compose file, its .env naming ${target}, and the ${reading.files.length} file${reading.files.length === 1 ? '' : 's'} it mounts or reads (${formatBytes(shippedBytes)})${recovery.kind === 'restore-before' ? '; what is there now is saved first, for the health gate' : ''}`,
+      bytes: 0,
+      host,
+      op: { kind: 'ship', files: reading.files, saveBefore: recovery.kind === 'restore-before' },
+    },
+    ...bootSteps(reading, target, recovery, `the digest of ${target}`),
+    { action: 'record release', target, reason: `deploy-state.json: it serves; the ${reading.keep} newest releases are kept for rollback`, bytes: 0, host, op: { kind: 'record', keep: reading.keep } },
+    ...cleanupSteps(reading, dropped, plan.kept),
+  );
+  return plan;
+}
+
+/** A rollback to a retained release: set its image, pull, up, gate, promote, record. */
+export function planRollback(reading: DeployReading, release: Release): Plan<DeployOp> {
+  const plan: Plan<DeployOp> = { task: 'deploy', changes: [], kept: [], refused: [], figures: [], notes: [] };
+  const recovery = recoveryFor(reading);
+  const host = reading.host;
+  plan.figures.push({ label: 'serving now', value: reading.state.current?.image ?? 'nothing recorded' });
+  plan.changes.push(
+    { action: 'lock', target: `${host} deploy lock`, reason: 'one deploy at a time on this server', bytes: 0, host, op: { kind: 'lock' } },
+    { action: 'set image', target: release.image, reason: `the project's .env names the release of ${release.revision} (${short(release.digest)}, deployed ${release.deployedAt})${recovery.kind === 'restore-before' ? '; what is there now is saved first' : ''}`, bytes: 0, host, op: { kind: 'set-image', release, saveBefore: recovery.kind === 'restore-before' } },
+    ...bootSteps(reading, release.image, recovery, release.digest ?? release.image),
+    { action: 'record rollback', target: release.image, reason: 'deploy-state.json: it serves again', bytes: 0, host, op: { kind: 'record-rollback', image: release.image } },
+  );
+  return plan;
+}

@@ -1,0 +1,181 @@
+/** The deploy's pure parts: what a compose file needs, the content key, the plan's steps, downtime figures. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { checkSources, composeServices, composeSources, insideProject, interpolate } from '../lib/deploy/compose-files.ts';
+import { keyOf } from '../lib/deploy/content.ts';
+import { summarize } from '../lib/deploy/downtime.ts';
+import { advance, findRelease, parseState, rollBackTo, type Release } from '../lib/deploy/state.ts';
+import { planDeploy, planRollback, type DeployReading } from '../lib/deploy/steps.ts';
+import { pushedOut } from '../lib/deploy/registry-versions.ts';
+import { registryPolicy } from '../tasks/registry.ts';
+
+const COMPOSE = `
+services:
+  api:
+    image: \${WEBHOOK_IMAGE}
+    env_file: [./api.env, { path: ./more.env, required: false }]
+    build: { context: ./api_server }
+    volumes:
+      - data:/var/lib/data
+      - ./\${CONF_DIR:-nginx}/conf.d:/etc/nginx/conf.d:ro
+  nginx:
+    image: nginx
+    env_file: front.env
+    volumes:
+      - type: bind
+        source: ./ssl
+        target: /etc/nginx/ssl
+      - type: volume
+        source: cache
+        target: /cache
+configs:
+  site: { file: ./site.conf }
+secrets:
+  token: { file: ./token.txt }
+  external: { external: true }
+`;
+
+test('composeSources finds bind mounts (short and long form), env_file, build contexts, configs and secrets; not named volumes', () => {
+  const found = composeSources(COMPOSE, {}).map((s) => `${s.service} ${s.kind} ${s.path}`);
+  assert.equal(found, [
+    'api bind mount ./nginx/conf.d',
+    'api env_file ./api.env',
+    'api env_file ./more.env',
+    'api build context ./api_server',
+    'nginx bind mount ./ssl',
+    'nginx env_file front.env',
+    'configs.site config ./site.conf',
+    'secrets.token secret ./token.txt',
+  ]);
+  assert.equal(composeServices(COMPOSE), ['api', 'nginx']);
+  assert.is(interpolate('./${CONF_DIR:-nginx}/$X', { CONF_DIR: 'front', X: 'y' }), './front/y');
+});
+
+test('a source outside the project folder is refused naming the service and the path', () => {
+  assert.is(insideProject('/p', './a/b'), 'a/b');
+  assert.is(insideProject('/p', '/p/a'), 'a');
+  assert.is(insideProject('/p', '../q'), undefined);
+  assert.is(insideProject('/p', '/etc/passwd'), undefined);
+  assert.is(insideProject('/p', '~/x'), undefined);
+  assert.throws(() => checkSources('/p', [{ service: 'nginx', kind: 'bind mount', path: '/etc/nginx' }], () => true), /service nginx: bind mount \/etc\/nginx is outside the project folder \/p/);
+  assert.throws(() => checkSources('/p', [{ service: 'api', kind: 'env_file', path: './gone.env' }], () => false), /service api: env_file \.\/gone\.env does not exist/);
+  assert.equal(checkSources('/p', [{ service: 'a', kind: 'bind mount', path: './x' }, { service: 'b', kind: 'bind mount', path: 'x' }], () => true), ['x']);
+});
+
+test('the content key moves with any input id and ignores their order', () => {
+  const a = keyOf(new Map([['api_server', 't1'], ['docker-compose.yml', 'b1']]));
+  assert.is(keyOf(new Map([['docker-compose.yml', 'b1'], ['api_server', 't1']])), a);
+  assert.is.not(keyOf(new Map([['api_server', 't2'], ['docker-compose.yml', 'b1']])), a);
+});
+
+const release = (tag: string, digest = `sha256:${tag.padEnd(64, '0')}`): Release => ({ image: `reg:5000/webhook-api:${tag}`, digest, revision: tag, contentKey: `k-${tag}`, deployedAt: '2026-12-01T00:00:00Z' });
+
+function reading(over: Partial<DeployReading> = {}): DeployReading {
+  return {
+    image: 'reg:5000/webhook-api',
+    repository: 'webhook-api',
+    host: 'ops@prod',
+    statement: { kind: 'head', revision: 'abc123' },
+    contentKey: 'k-new',
+    allowedDirty: [],
+    context: 'api_server',
+    dockerfile: 'Dockerfile.webhook',
+    composeFile: 'docker-compose.webhook.prod.yml',
+    services: ['webhook-api', 'nginx'],
+    files: [{ path: 'nginx/conf.d/site.conf', bytes: 120 }],
+    state: { previous: [] },
+    containers: [],
+    healthy: false,
+    composeOnHost: false,
+    promoteTags: ['final'],
+    keep: 2,
+    healthUrls: ['http://127.0.0.1:8001/health'],
+    healthTimeoutSeconds: 30,
+    registryDigests: new Map(),
+    hostImages: [],
+    pushedOut: [],
+    canCollect: true,
+    ...over,
+  };
+}
+
+test('a first deploy: every step in order; a failed gate stops what it started, since nothing ran before', () => {
+  const plan = planDeploy(reading());
+  assert.equal(plan.changes.map((c) => c.action), ['lock', 'build', 'push', 'ship', 'pull', 'up', 'health gate', 'promote', 'record release']);
+  const gate = plan.changes[6].op as { recovery: { kind: string } };
+  assert.is(gate.recovery.kind, 'stop-started');
+  assert.match(plan.changes[6].reason, /nothing was up before: stops and removes what this deploy started/);
+  assert.match(plan.changes[3].target, /nginx\/conf\.d\/site\.conf \(120 B\)/);
+  assert.is(plan.changes[1].target, 'reg:5000/webhook-api:abc123');
+});
+
+test('containers that were up before: the gate brings them back; the unlisted running ones are not in the plan', () => {
+  const running = [
+    { id: '1', name: 'webhook_webhook-api_1', image: 'reg:5000/webhook-api:old', state: 'running', service: 'webhook-api' },
+    { id: '2', name: 'webhook_worker_1', image: 'worker', state: 'running', service: 'worker' },
+    { id: '3', name: 'webhook_webhook-api_2', image: 'reg:5000/webhook-api:older', state: 'exited', service: 'webhook-api' },
+  ];
+  const plan = planDeploy(reading({ containers: running, composeOnHost: true }));
+  const gate = plan.changes.find((c) => c.action === 'health gate')!;
+  assert.match(gate.reason, /brings back what was up: webhook_webhook-api_1 \(reg:5000\/webhook-api:old\), webhook_worker_1/);
+  assert.ok((plan.changes.find((c) => c.action === 'ship')!.op as { saveBefore: boolean }).saveBefore);
+  assert.equal(plan.changes.slice(9).map((c) => `${c.action}: ${c.target}`), [
+    'remove stopped container: webhook_webhook-api_2 (reg:5000/webhook-api:older)',
+    'stop and remove orphan container: webhook_worker_1 (worker)',
+  ]);
+});
+
+test('clean-up: releases beyond the kept ones lose their tag (with its digest) and image, then collection; a shared digest is kept', () => {
+  const state = { current: release('r3'), previous: [release('r2'), release('r1')] };
+  const digests = new Map([['r3', state.current.digest!], ['r2', release('r2').digest!], ['r1', release('r1').digest!], ['final', state.current.digest!]]);
+  const plan = planDeploy(reading({ state, registryDigests: digests, hostImages: ['reg:5000/webhook-api:r1'], containers: [{ id: '9', name: 'webhook_webhook-api_1', image: 'reg:5000/webhook-api:r3', state: 'running', service: 'webhook-api' }], composeOnHost: true }));
+  assert.equal(plan.changes.slice(9).map((c) => c.action), ['delete old release tag', 'delete old release tag', 'remove old release image', 'collect registry garbage']);
+  assert.match(plan.changes[9].target, /^webhook-api:r2 \(sha256:r2/);
+  const shared = planDeploy(reading({ state, registryDigests: new Map([...digests, ['r1', state.current.digest!]]) }));
+  assert.ok(shared.kept.some((k) => k.target.startsWith('webhook-api:r1') && /also webhook-api:(r3|final), which stays/.test(k.reason)));
+});
+
+test('unchanged content, running and healthy, plans nothing whatever the commit', () => {
+  const current = { ...release('r1'), contentKey: 'k-new' };
+  const plan = planDeploy(reading({ state: { current, previous: [] }, healthy: true, containers: ['webhook-api', 'nginx'].map((s, i) => ({ id: String(i), name: s, image: s === 'nginx' ? 'nginx' : current.image, state: 'running', service: s })) }));
+  assert.is(plan.changes.length, 0);
+  assert.match(plan.kept[0].reason, /already deployed, running and healthy/);
+});
+
+test('in clean:all the build states the revision the inventory commit will make, and what it is based on', () => {
+  const plan = planDeploy(reading({ statement: { kind: 'after-commit', base: 'abc123', by: 'inventory' }, contentKey: undefined }));
+  assert.match(plan.changes[1].reason, /the revision the inventory commit will make \(the tree of api_server\/ after that commit, based on HEAD abc123\)/);
+});
+
+test('a rollback: set image, pull, up, gate, promote to the release digest, record', () => {
+  const state = { current: release('r2'), previous: [release('r1')] };
+  const plan = planRollback(reading({ state }), state.previous[0]);
+  assert.equal(plan.changes.map((c) => c.action), ['lock', 'set image', 'pull', 'up', 'health gate', 'promote', 'record rollback']);
+  assert.is(findRelease(state, undefined)?.revision, 'r1');
+  assert.is(findRelease(state, 'r2')?.revision, 'r2');
+  assert.is(findRelease(state, 'nope'), undefined);
+  assert.is(rollBackTo(state, state.previous[0].image).current?.revision, 'r1');
+});
+
+test('releases: advance keeps the newest, drops the rest; an old state of plain image names still reads', () => {
+  const { state, dropped } = advance({ current: release('r2'), previous: [release('r1')] }, release('r3'), 2);
+  assert.equal([state.current?.revision, ...state.previous.map((r) => r.revision)], ['r3', 'r2']);
+  assert.equal(dropped.map((r) => r.revision), ['r1']);
+  assert.is(parseState('{"current":"reg/webhook-api:abc","previous":["reg/webhook-api:old"]}').previous[0].revision, 'old');
+});
+
+test('the new release pushes the oldest kept version out of section 4\'s last 3; what the registry task drops anyway is not repeated', () => {
+  const tag = (t: string, month: number) => ({ tag: t, digest: `sha256:${t.replace(/\W/g, '').padEnd(64, 'a')}`, created: `2026-0${month}-01T00:00:00Z` });
+  const state = { repositories: new Map([['webhook-api', [tag('1.0.0', 1), tag('1.1.0', 2), tag('1.2.0', 3), tag('1.3.0', 4), tag('test-7', 5)]]]), manifests: new Map() };
+  const policy = { ...registryPolicy, keepVersions: 3, protect: ['webhook-api:final'], repositories: {} };
+  const out = pushedOut(state, 'webhook-api', 'abc123', policy, Date.parse('2026-12-01T00:00:00Z'));
+  assert.equal(out.map((c) => c.op.tags), [['1.1.0']]);
+});
+
+test('downtime: failed requests and the longest gap without a good answer, including one running to the end', () => {
+  const samples = [0, 100, 200, 300, 400].map((at, i) => ({ at, ok: i !== 2 && i !== 3 }));
+  assert.equal(summarize('u', samples, 0, 450), { url: 'u', requests: 5, failed: 2, longestGapMs: 300 });
+  assert.is(summarize('u', [{ at: 100, ok: true }, { at: 200, ok: false }], 0, 900).longestGapMs, 800);
+});
+
+test.run();
