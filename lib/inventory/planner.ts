@@ -184,7 +184,7 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
   for (const removal of removing.values()) {
     const present = onDisk(root, removal.path);
     const ignored = await ignoredOf(removal.path);
-    const action = removal.keep ? 'merge' : !present ? 'commit removal' : inGit ? 'git rm' : `move to ${TRASH_DIR}`;
+    const action = removal.keep ? `merge into ${removal.keep}` : !present ? 'commit removal' : inGit ? 'git rm' : `move to ${TRASH_DIR}`;
     const details = [
       !present ? `${completing || 'already gone from the working tree; '}its removal is not committed yet` : '',
       ignored.length ? `with ${plural(ignored.length, 'file')} git does not track (${ignored.slice(0, 3).join(', ')}${ignored.length > 3 ? ', …' : ''}), moved to ${TRASH_DIR}/${run}/files/` : '',
@@ -197,7 +197,7 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
       const diff = lineDiff(b, a);
       reason = `${removal.note}: ${Math.round(overlap(a, b) * 100)}% the same; ${diff.length ? `differences (- only in the removed copy, + only in the kept one): ${diff.slice(0, 6).join(' | ')}` : 'identical'}`;
     }
-    plan.changes.push({ action, target: removal.keep ? `${removal.path} into ${removal.keep}` : removal.path, reason, bytes: sizeOf(root, removal.path), op: { kind: 'remove', run, path: removal.path, ...(inGit && present && dirtyUnder(removal.path).length ? { keepWorkingCopy: true } : {}) } });
+    plan.changes.push({ action, target: removal.path, reason, bytes: sizeOf(root, removal.path), op: { kind: 'remove', run, path: removal.path, ...(inGit && present && dirtyUnder(removal.path).length ? { keepWorkingCopy: true } : {}) } });
   }
 
   // Section 3: edits of every kept file that names a removed path (documents) or uses a merged
