@@ -137,7 +137,7 @@ export const inventoryTask = defineTask({
 
   async apply(plan, ctx) {
     const root = ctx.settings.BACKEND_DIR;
-    if (typeof ctx.options.restore === 'string') return applyRestore(localRunner(), root, plan.changes as Change<RestoreOp>[]);
+    if (typeof ctx.options.restore === 'string') return applyRestore(localRunner(), root, ctx.options.restore, plan.changes as Change<RestoreOp>[]);
     return applyInventory(localRunner(), plan.changes as Change<InventoryOp>[], { root, now: new Date() });
   },
 

@@ -261,6 +261,9 @@ test('a run SIGKILLed before its commit can be undone instead: --restore puts ba
   assert.is(git(root, 'status', '--porcelain'), '', 'index and working tree as at HEAD');
   assert.ok(existsSync(join(root, 'api_server/app_LEGACY/__pycache__/routes.cpython-311.pyc')));
   assert.is(gitLog(root).length, 1, 'nothing committed');
+  const next = await runTask('tasks/inventory.ts', ['--dry-run', '--json'], env(root));
+  assert.not.match(next.report.notes.join('\n'), /completing/, 'an undone run is not completed later');
+  assert.ok(next.report.changes.length > 0, 'the next run plans afresh');
 });
 
 test('outside git: each run has its own trash folder, files of the same name never overwrite, and each run restores', async () => {

@@ -76,7 +76,7 @@ interface Removal {
 /** The run an earlier apply left unfinished: killed before its commit (git) or before its end. */
 async function interruptedRun(runner: Runner, root: string, inGit: boolean): Promise<RunManifest | undefined> {
   for (const manifest of listRuns(root).reverse()) {
-    if (manifest.state === 'done') continue;
+    if (manifest.state !== 'applying') continue;
     if (inGit && (await runCommit(runner, root, runTrailer(manifest.run))).sha) continue; // committed, killed before writing "done"
     return manifest;
   }

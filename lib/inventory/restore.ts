@@ -12,7 +12,7 @@ import { emptyPlan, type Change, type Plan } from '../plan.ts';
 import type { Runner } from '../runner.ts';
 import { emptyOutcome, type ApplyOutcome } from '../task.ts';
 import { filesInHead, git, runCommit } from './git.ts';
-import { afterCopy, beforeCopy, readManifest, runTrailer, trashed, TRASH_DIR, writeAtomically } from './runs.ts';
+import { afterCopy, beforeCopy, readManifest, runTrailer, trashed, TRASH_DIR, writeAtomically, writeManifest } from './runs.ts';
 
 export type RestoreOp =
   | { kind: 'revert'; sha: string }
@@ -88,7 +88,7 @@ export async function planRestore(runner: Runner, root: string, run: string): Pr
   return plan;
 }
 
-export async function applyRestore(runner: Runner, root: string, changes: Change<RestoreOp>[]): Promise<ApplyOutcome> {
+export async function applyRestore(runner: Runner, root: string, run: string, changes: Change<RestoreOp>[]): Promise<ApplyOutcome> {
   const outcome = emptyOutcome();
   for (const change of changes) {
     const op = change.op;
@@ -113,5 +113,8 @@ export async function applyRestore(runner: Runner, root: string, changes: Change
     }
     outcome.done.push(change);
   }
+  // An unfinished run, once undone, is not one the next clean-up should complete.
+  const manifest = readManifest(root, run);
+  if (manifest?.state === 'applying' && !outcome.failed.length) writeManifest(root, { ...manifest, state: 'restored' });
   return outcome;
 }

@@ -23,8 +23,8 @@ export const TRASH_DIR = '.cleanup-trash';
 export interface RunManifest {
   run: string;
   git: boolean;
-  /** 'applying' until every change of the run is made (in git: committed). */
-  state: 'applying' | 'done';
+  /** 'applying' until every change of the run is made (in git: committed); 'restored' once undone while unfinished. */
+  state: 'applying' | 'done' | 'restored';
   startedAt: string;
   /** Paths removed with `git rm` (in git). */
   removed: string[];
