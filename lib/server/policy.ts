@@ -223,7 +223,8 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
   for (const { image, name, reason, facts } of removals) {
     const bytes = freed.get(image.id)!;
     const shared = bytes - image.uniqueSize;
-    const detail = shared > 0 ? ` (${formatBytes(image.uniqueSize)} of its own, ${formatBytes(shared)} of layers only images removed before it shared)` : '';
+    // Docker's sizes are rounded to four digits: a few bytes either way are not a shared layer.
+    const detail = shared > Math.max(1000, bytes / 100) ? ` (${formatBytes(image.uniqueSize)} of its own, ${formatBytes(shared)} of layers it shared only with images removed before it)` : '';
     change('remove image', name, reason + detail, bytes, { kind: 'remove-image', id: image.id, refs: image.tags.length ? image.tags : [image.id] }, facts);
   }
 
