@@ -25,13 +25,20 @@ for tool in "${!needs[@]}"; do
     missing+=("${needs[$tool]}")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# The tests' nginx front is an image built from Debian's nginx .debs (test/support/nginx-image.ts):
+# they are only downloaded into the apt cache, never installed.
+fetch=()
+for package in nginx nginx-common; do
+  ls /var/cache/apt/archives/${package}_*.deb >/dev/null 2>&1 || fetch+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && [ ${#fetch[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "These Debian packages are missing: ${missing[*]}. Install them as root (apt-get install ${missing[*]}), then run again." >&2
+  echo "These Debian packages are missing: ${missing[*]} (to install) ${fetch[*]} (to download: apt-get install --download-only). Run this as root, then run again." >&2
   exit 2
 fi
-echo "Installing Debian packages: ${missing[*]}" >&2
+echo "Installing Debian packages: ${missing[*]}; downloading: ${fetch[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" ca-certificates >/dev/null
+[ ${#missing[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends "${missing[@]}" ca-certificates >/dev/null
+[ ${#fetch[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends --download-only "${fetch[@]}" >/dev/null

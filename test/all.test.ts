@@ -3,6 +3,7 @@
  * registry with versions and test tags, a Docker host through sshd. The first run cleans and
  * deploys and every success criterion passes; the second changes nothing and verify still passes.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -29,10 +30,18 @@ test.after(async () => {
 });
 
 test('clean:all --yes cleans, deploys, and every success criterion passes', async () => {
+  const head = () => execFileSync('git', ['-C', env.BACKEND_DIR, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
+  const before = head();
   const run = await runTask('tasks/all.ts', ['--yes', '--json'], env);
   assert.is(run.code, 0, run.stderr);
   const report = run.report;
   assert.equal(report.tasks.map((t: { task: string }) => t.task), ['inventory', 'registry', 'server', 'deploy', 'verify']);
+  // The deploy's plan named the revision the inventory commit would make; it built exactly that.
+  const deploy = report.tasks.find((t: { task: string }) => t.task === 'deploy');
+  const build = deploy.changes.find((c: { action: string }) => c.action === 'build');
+  assert.match(build.reason, new RegExp(`the revision the inventory commit will make \\(the tree of api_server/ after that commit, based on HEAD ${before}\\)`));
+  assert.is.not(head(), before, 'the inventory committed');
+  assert.match(deploy.figures.find((f: { label: string }) => f.label === 'revision built').value, new RegExp(`^${head()} \\(the inventory commit on top of ${before}, as planned\\)`));
   const verify = report.tasks.find((t: { task: string }) => t.task === 'verify');
   assert.equal(verify.checks.map((c: { name: string }) => c.name), [
     'all legacy files deleted',

@@ -106,6 +106,8 @@ test('a first deploy: every step in order; a failed gate stops what it started, 
   assert.is(gate.recovery.kind, 'stop-started');
   assert.match(plan.changes[6].reason, /nothing was up before: stops and removes what this deploy started/);
   assert.match(plan.changes[3].target, /nginx\/conf\.d\/site\.conf \(120 B\)/);
+  const foreign = planDeploy(reading({ containers: [{ id: '1', name: 'webhook_api_1', image: 'x', state: 'running', service: 'webhook-api' }] }));
+  assert.match(foreign.changes[6].reason, /containers up now \(webhook_api_1 \(x\)\) were not started from the deploy folder's compose file, so they cannot be brought back/);
   assert.is(plan.changes[1].target, 'reg:5000/webhook-api:abc123');
 });
 

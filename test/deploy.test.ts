@@ -23,7 +23,6 @@ let ports: DeployStack['ports'];
 let env: Record<string, string>;
 
 const deploy = (...args: string[]) => runTask('tasks/deploy.ts', args, env);
-const health = async (port: number) => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.status;
 const version = async (port = ports.front) => (await fetch(`http://127.0.0.1:${port}/version`).catch(() => undefined))?.text();
 const revision = () => execFileSync('git', ['-C', backend, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
 const state = () => JSON.parse(readFileSync(join(deployDir, 'deploy-state.json'), 'utf8'));
@@ -53,7 +52,7 @@ test('a first deploy that fails its gate leaves nothing half-started and promote
   const run = await deploy('--yes', '--json');
   assert.is(run.code, 1, run.stderr);
   assert.match(run.stderr, /did not become healthy within 8s/);
-  assert.match(run.stderr, /nothing ran before: stopped and removed what this deploy started/);
+  assert.match(run.stderr, /nothing was up before: stopped and removed what this deploy started/);
   assert.is(projectContainers(), '', 'no container of the project is left');
   assert.is(await digest('final'), undefined, 'final was never pushed');
   assert.ok((await tags()).includes(revision()), 'the build was pushed under its content tag only');

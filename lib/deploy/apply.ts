@@ -17,7 +17,7 @@ import { contentKey, headRevision, parentRevision, type ContentInputs } from './
 import * as step from './deployer.ts';
 import { digestOf, moveTag } from './promote.ts';
 import { advance, rollBackTo, type Release } from './state.ts';
-import type { DeployOp } from './steps.ts';
+import { describeRecovery, type DeployOp } from './steps.ts';
 
 export interface DeployDeps {
   server: step.Server;
@@ -133,7 +133,7 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
         }
         case 'stop-started':
           await step.down(server);
-          after = 'nothing ran before: stopped and removed what this deploy started, nothing is left half-started';
+          after = `${describeRecovery(op.recovery).replace('stops and removes', 'stopped and removed')}`;
           break;
       }
       outcome.notes.push(`health gate failed: ${after}`);

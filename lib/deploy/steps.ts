@@ -18,8 +18,8 @@ export type RevisionStatement = { kind: 'head'; revision: string } | { kind: 'af
 export type Recovery =
   /** Restores the files saved before shipping and brings back the containers that were up. */
   | { kind: 'restore-before'; serving: string[] }
-  /** Nothing ran before: stops and removes what this deploy started. */
-  | { kind: 'stop-started' };
+  /** Nothing ran before from the deploy folder: stops and removes what this deploy started. */
+  | { kind: 'stop-started'; replaced: string[] };
 
 export type DeployOp =
   | { kind: 'lock' }
@@ -88,13 +88,16 @@ export function describeStatement(s: RevisionStatement, context: string): string
 
 function recoveryFor(reading: DeployReading): Recovery {
   const up = reading.containers.filter((c) => c.state === 'running');
-  return reading.composeOnHost && up.length ? { kind: 'restore-before', serving: up.map((c) => `${c.name} (${c.image})`) } : { kind: 'stop-started' };
+  const names = up.map((c) => `${c.name} (${c.image})`);
+  return reading.composeOnHost && up.length ? { kind: 'restore-before', serving: names } : { kind: 'stop-started', replaced: names };
 }
 
 export function describeRecovery(r: Recovery): string {
   return r.kind === 'restore-before'
     ? `restores the files saved before shipping and brings back what was up: ${r.serving.join(', ')}`
-    : 'nothing was up before: stops and removes what this deploy started (compose down), so nothing is left half-started';
+    : r.replaced.length
+      ? `the project's containers up now (${r.replaced.join(', ')}) were not started from the deploy folder's compose file, so they cannot be brought back: stops and removes what this deploy started (compose down), so nothing is left half-started`
+      : 'nothing was up before: stops and removes what this deploy started (compose down), so nothing is left half-started';
 }
 
 /** Steps shared by deploy and rollback after the image is chosen: pull, up, gate, promote. */

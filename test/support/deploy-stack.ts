@@ -52,6 +52,9 @@ export async function startDeployStack(name: string, healthTimeoutSeconds: numbe
     REGISTRY_STORAGE_PATH: registry.storage,
     SERVER_HOSTS: host,
     SERVER_COMPOSE_PROJECT: 'webhook',
+    // This engine is both the server and the build host: the server clean-up must leave the base
+    // image the webhook API is built FROM (here it has no registry to come back from).
+    SERVER_PROTECT_IMAGES: 'cleanup-test/busybox:base',
     DEPLOY_HOST: host,
     DEPLOY_DIR: deployDir,
     DEPLOY_IMAGE: `${registryHost}/webhook-api`,
