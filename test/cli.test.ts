@@ -38,7 +38,7 @@ interface Run {
 
 /** A clean environment: no npm_config_* of the test's own `npm test` may leak into the run. */
 function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', CI: 'true', ...env };
+  return { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', CI: 'true', ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}), ...env };
 }
 
 /**
