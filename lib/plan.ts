@@ -119,9 +119,14 @@ export function totalLine(plans: readonly Plan[]): string {
   }
   const kinds = new Set([...places.values()].map((p) => p.kind));
   const where = kinds.size === 1 ? plural(places.size, ...(nouns[[...kinds][0]] as unknown as [string, string])) : plural(places.size, 'place');
-  const what = changes.length === 0 ? 'nothing to change' : `${plural(changes.length, 'change')} (${[...actions].sort((a, b) => b[1] - a[1] || byName(a[0], b[0])).map(([action, n]) => `${count(n)} ${action}`).join(', ')}) in ${where}, ${formatBytes(totalBytes(changes))} to reclaim`;
-  const others = [`${count(kept)} kept`, ...(refused ? [`${count(refused)} refused`] : [])].join(', ');
-  return `Plan: ${what}; ${others}`;
+  // The five commonest actions by name; a long chain (clean:all) counts the rest.
+  const ranked = [...actions].sort((a, b) => b[1] - a[1] || byName(a[0], b[0]));
+  const named = ranked.slice(0, 5).map(([action, n]) => `${count(n)} ${action}`);
+  const others = ranked.slice(5).reduce((n, [, k]) => n + k, 0);
+  const breakdown = [...named, ...(others ? [`${count(others)} of ${ranked.length - 5} other kinds`] : [])].join(', ');
+  const what = changes.length === 0 ? 'nothing to change' : `${plural(changes.length, 'change')} (${breakdown}) in ${where}, ${formatBytes(totalBytes(changes))} to reclaim`;
+  const decided = [`${count(kept)} kept`, ...(refused ? [`${count(refused)} refused`] : [])].join(', ');
+  return `Plan: ${what}; ${decided}`;
 }
 
 /** The human rendering of a plan, as shown before the confirmation. */

@@ -198,6 +198,12 @@ export const setting = {
     return { help, example: kind === 'file' ? '/root/.ssh/id_ed25519' : '/srv/data', parse: optional<string | undefined>(undefined, checked((raw) => pathProblem(raw, kind))) };
   },
 
+  /** A folder on another machine: it cannot be checked from here, but it must be absolute. */
+  remotePath(help: string, fallback: string): Setting<string> {
+    const problem = (raw: string) => (raw.startsWith('/') ? undefined : `must be an absolute path (starting with /), not "${raw}"`);
+    return { help, example: fallback, parse: optional(fallback, checked(problem)) };
+  },
+
   /** A command line (split as a POSIX shell would, without running one); empty: none. */
   command(help: string): Setting<string | undefined> {
     const problem = (raw: string) => {

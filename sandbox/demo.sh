@@ -9,11 +9,12 @@ bash scripts/ensure-packages.sh
 node_modules/.bin/tsx sandbox/up.ts
 
 echo >&2
-echo "── The sandbox is up. Now the whole plan runs on it: npm run clean:all -- --env-file .sandbox/.env" >&2
+settings="${SANDBOX_DIR:-.sandbox}/.env"
+echo "── The sandbox is up. Now the whole plan runs on it: npm run clean:all -- --env-file $settings" >&2
 echo >&2
 if [ -t 0 ] && [ -t 2 ]; then
-  node_modules/.bin/tsx tasks/all.ts --env-file .sandbox/.env "$@"
+  sh scripts/task.sh tasks/all.ts --env-file "$settings" "$@"
 else
   echo "(no terminal to confirm on: applying with --yes, since this is the sandbox)" >&2
-  node_modules/.bin/tsx tasks/all.ts --env-file .sandbox/.env --yes "$@"
+  sh scripts/task.sh tasks/all.ts --env-file "$settings" --yes "$@"
 fi

@@ -1,7 +1,12 @@
-/** `npm run sandbox:down`: stops what the sandbox started (by pid) and removes its folder. */
+/**
+ * `npm run sandbox:down`: stops what the sandbox started and removes its folders. The engine's
+ * containers are stopped before the engine, so that no containerd shim outlives it; each process
+ * is waited for.
+ */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { stopDockerd, waitForExit } from '../test/support/dockerd.ts';
 import { sandbox } from './config.ts';
 
 const say = (text: string) => process.stderr.write(`sandbox: ${text}\n`);
@@ -14,30 +19,24 @@ async function stop(name: string, pidFile: string): Promise<void> {
   } catch {
     return; // already gone
   }
-  for (let i = 0; i < 100; i++) {
-    try {
-      process.kill(pid, 0);
-      await new Promise((r) => setTimeout(r, 100));
-    } catch {
-      say(`stopped ${name} (pid ${pid})`);
-      return;
-    }
-  }
-  process.kill(pid, 'SIGKILL');
-  say(`killed ${name} (pid ${pid})`);
+  say(`${(await waitForExit(pid, 10_000)) ? 'stopped' : 'killed'} ${name} (pid ${pid})`);
 }
 
-if (!existsSync(sandbox.dir)) {
-  say(`nothing to stop: ${sandbox.dir} does not exist`);
+const folders = [sandbox.dir, sandbox.shared].filter((dir) => existsSync(dir));
+if (!folders.length) {
+  say(`nothing to stop: neither ${sandbox.dir} nor ${sandbox.shared} exists`);
 } else {
-  await stop('sshd', join(sandbox.dir, 'ssh', 'sshd.pid'));
+  // Sandboxes brought up before the shared folder existed kept sshd and the engine in `dir`.
+  for (const base of [sandbox.shared, sandbox.dir]) await stop('sshd', join(base, 'ssh', 'sshd.pid'));
   await stop('registry', join(sandbox.dir, 'registry', 'registry.pid'));
-  await stop('dockerd', join(sandbox.dir, 'docker', 'engine', 'dockerd.pid'));
-  try {
-    execFileSync('sh', ['-c', `grep -o ' ${sandbox.dir}/[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l`], { stdio: 'ignore' });
-  } catch {
-    // nothing mounted
+  for (const base of [sandbox.shared, sandbox.dir]) if (await stopDockerd(join(base, 'docker', 'engine'))) say('stopped the Docker engine (its containers first)');
+  for (const dir of folders) {
+    try {
+      execFileSync('sh', ['-c', `grep -o ' ${dir}/[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l`], { stdio: 'ignore' });
+    } catch {
+      // nothing mounted
+    }
+    rmSync(dir, { recursive: true, force: true });
+    say(`removed ${dir}`);
   }
-  rmSync(sandbox.dir, { recursive: true, force: true });
-  say(`removed ${sandbox.dir}`);
 }

@@ -2,10 +2,10 @@
  * `npm run sandbox`: brings up, on loopback, the real components the clean-up works on: a
  * Docker registry (port 5000), a Docker engine, an sshd (port 2222) whose user `aisha` reaches
  * that engine, and a backend repository; then seeds the mess the plan describes, and writes
- * .sandbox/.env for every task. Safe to run twice: what runs is reused, a seeded part is kept.
+ * .sandbox/.env for every task. What aisha must reach is kept in sandbox.shared (config.ts). Safe to run twice: what runs is reused, a seeded part is kept.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createSampleBackend } from '../test/support/backend-sample.ts';
@@ -28,10 +28,13 @@ const alive = (pidFile: string) => {
 };
 
 mkdirSync(sandbox.dir, { recursive: true });
+// What user aisha reaches lives here (see config.ts); every folder on the way must be enterable.
+mkdirSync(sandbox.shared, { recursive: true });
+chmodSync(sandbox.shared, 0o755);
 const registryHost = `127.0.0.1:${sandbox.registryPort}`;
 
 // The Docker engine (the "production server").
-const engine = await ensureDockerd('engine', join(sandbox.dir, 'docker'));
+const engine = await ensureDockerd('engine', join(sandbox.shared, 'docker'));
 ensureBaseImage(engine);
 say(`Docker engine at ${engine.host}`);
 
@@ -43,7 +46,7 @@ if (!registryAnswers) await startRegistry({ dir: registryDir, port: sandbox.regi
 say(`registry at http://${registryHost}`);
 
 // The ssh server: user aisha, in the docker group, reaching the sandbox engine.
-const sshDir = join(sandbox.dir, 'ssh');
+const sshDir = join(sandbox.shared, 'ssh');
 if (!alive(join(sshDir, 'sshd.pid'))) {
   await startSshd({ user: sandbox.user, groups: ['docker'], env: { DOCKER_HOST: engine.host }, port: sandbox.sshPort, dir: sshDir, detached: true });
 }
@@ -72,7 +75,7 @@ if (!existsSync(seeded)) {
 }
 
 // Where the deploy puts the compose project on the "server".
-const deployDir = join(sandbox.dir, 'srv', 'webhook');
+const deployDir = join(sandbox.shared, 'srv', 'webhook');
 mkdirSync(deployDir, { recursive: true });
 chownSync(deployDir, Number(execFileSync('id', ['-u', sandbox.user], { encoding: 'utf8' })), 0);
 const host = `${sandbox.user}@127.0.0.1:${sandbox.sshPort}`;

@@ -56,6 +56,8 @@ test('changes group by action and place (host, repository, folder), sorted; the 
   const big = { ...emptyPlan('registry'), changes: Array.from({ length: 4930 }, (_, i) => change('delete tag', `repo-${i % 18}:t${i}`, 8377)) };
   assert.is(totalLine([big, registry]), 'Plan: 4,933 changes (4,930 delete tag, 3 delete manifest) in 20 repositories, 41.3 MB to reclaim; 1 kept');
   assert.is(totalLine([emptyPlan('x')]), 'Plan: nothing to change; 0 kept');
+  const chain = { ...emptyPlan('all'), changes: ['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((action, i) => change(action, `dir/${action}`, i)) };
+  assert.is(totalLine([chain]), 'Plan: 7 changes (1 a, 1 b, 1 c, 1 d, 1 e, 2 of 2 other kinds) in 1 folder, 21 B to reclaim; 0 kept');
 });
 
 test('report figures carry their numbers: bytes as integers, percentages, counts', () => {

@@ -38,7 +38,7 @@ interface Run {
 
 /** A clean environment: no npm_config_* of the test's own `npm test` may leak into the run. */
 function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', CI: 'true', ...env };
+  return { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', CI: 'true', ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}), ...env };
 }
 
 /**
@@ -175,13 +175,14 @@ test('bad settings of a real task: exit 2 before any remote is read, each with n
 test('bad host specs and URL lists of the server and deploy settings are refused with exit 2', async () => {
   const ws = workspace();
   const envFile = join(ws.dir, 'bad.env');
-  writeFileSync(envFile, [`BACKEND_DIR=${join(ws.dir, 'no-backend')}`, 'SERVER_HOSTS=aisha@prod-1.example:99999', 'SERVER_COMPOSE_PROJECT=webhook', 'DEPLOY_HOST=aisha@prod 1', 'DEPLOY_IMAGE=x/y', 'DEPLOY_HEALTH_URLS=http://127.0.0.1:1/health,127.0.0.1:2/health', 'REGISTRY_URL=http://127.0.0.1:1', ''].join('\n'));
+  writeFileSync(envFile, [`BACKEND_DIR=${join(ws.dir, 'no-backend')}`, 'SERVER_HOSTS=aisha@prod-1.example:99999', 'SERVER_COMPOSE_PROJECT=webhook', 'DEPLOY_HOST=aisha@prod 1', 'DEPLOY_DIR=srv/webhook', 'DEPLOY_IMAGE=x/y', 'DEPLOY_HEALTH_URLS=http://127.0.0.1:1/health,127.0.0.1:2/health', 'REGISTRY_URL=http://127.0.0.1:1', ''].join('\n'));
   const run = await npmRun(project, ['deploy:clean', '--', '--env-file', envFile, '--dry-run'], {});
   assert.is(run.code, 2, run.stderr);
   assert.match(run.stderr, /SERVER_HOSTS has an item that is not "local" or an ssh destination/);
   assert.match(run.stderr, /DEPLOY_HOST is not "local" or an ssh destination/);
   assert.match(run.stderr, /DEPLOY_HEALTH_URLS has an item that is not a URL: "127.0.0.1:2\/health"/);
   assert.match(run.stderr, /BACKEND_DIR names .*no-backend, which does not exist/);
+  assert.match(run.stderr, /DEPLOY_DIR must be an absolute path \(starting with \/\), not "srv\/webhook"/);
 });
 
 test('--check: exit 3 while changes are pending (nothing touched), 0 when nothing is to do, 1 on errors', async () => {

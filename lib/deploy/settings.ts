@@ -8,7 +8,7 @@ export const deploySettings = {
   ...serverSettings,
   BACKEND_DIR: setting.path('the backend repository (a path on this machine)', 'folder'),
   DEPLOY_HOST: setting.host('the production server: ssh destination [user@]host[:port], or local'),
-  DEPLOY_DIR: setting.string('folder on the server for the compose file, its .env and the deploy state', '/srv/webhook'),
+  DEPLOY_DIR: setting.remotePath('folder on the server for the compose file, its .env and the deploy state', '/srv/webhook'),
   DEPLOY_COMPOSE_FILE: setting.string('the compose file in BACKEND_DIR; it must name the API image as ${WEBHOOK_IMAGE}', 'docker-compose.webhook.prod.yml'),
   DEPLOY_COMPOSE_ENV: setting.list('extra KEY=value lines for the compose project .env (e.g. WEBHOOK_PORT=8001)'),
   DEPLOY_IMAGE: setting.string('repository of the webhook API image in the registry, e.g. registry.example:5000/webhook-api'),

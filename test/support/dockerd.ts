@@ -1,12 +1,13 @@
 /**
  * Real Docker engines for the tests: Debian's dockerd with its own data root, exec root and
  * socket, no iptables and no bridge (containers use --network host or none). Each suite names
- * its own engine, so a prune test never sees another suite's containers; an engine is left
- * running for the next run, because starting one takes seconds.
+ * its own engine, so a prune test never sees another suite's containers. An engine stays up for
+ * the rest of the run (starting one takes seconds); scripts/test.ts stops them all when the run
+ * ends, containers first, so that nothing is left running.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { waitFor } from './ports.ts';
 
 const ROOT = process.env.CLEANUP_TEST_DOCKER_DIR ?? '/tmp/cleanup-test-docker';
@@ -99,4 +100,53 @@ export function ensureBaseImage(test: TestEngine, name = 'cleanup-test/busybox:b
   ].join('\n');
   execFileSync('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
   return name;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until `pid` has exited; SIGKILL after `ms`. True when it exited by itself. */
+export async function waitForExit(pid: number, ms = 60_000): Promise<boolean> {
+  for (const start = Date.now(); Date.now() - start < ms; ) {
+    if (!alive(pid)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  if (alive(pid)) process.kill(pid, 'SIGKILL');
+  return false;
+}
+
+/**
+ * Stops the engine whose state is in `dir` (the folder holding dockerd.pid and docker.sock):
+ * its containers first, so that no containerd shim outlives it, then dockerd, waiting for it to
+ * exit. Returns false when no engine was running there.
+ */
+export async function stopDockerd(dir: string): Promise<boolean> {
+  const pidFile = join(dir, 'dockerd.pid');
+  if (!existsSync(pidFile)) return false;
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  if (!pid || !alive(pid)) return false;
+  const test = engine(basename(dir), dirname(dir));
+  try {
+    const running = test.docker(['ps', '-q']).split('\n').filter(Boolean);
+    if (running.length) test.docker(['stop', '--time', '5', ...running]);
+  } catch {
+    // the engine does not answer: stopping it below stops its containers too
+  }
+  process.kill(pid, 'SIGTERM');
+  await waitForExit(pid);
+  return true;
+}
+
+/** Stops every engine under `root` (each suite's engine is a folder of it). */
+export async function stopAllDockerd(root = ROOT): Promise<string[]> {
+  if (!existsSync(root)) return [];
+  const stopped: string[] = [];
+  for (const name of readdirSync(root)) if (await stopDockerd(join(root, name))) stopped.push(name);
+  return stopped;
 }

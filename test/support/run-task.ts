@@ -14,7 +14,8 @@ export interface TaskRun {
  */
 export function runTask(file: string, args: string[], env: Record<string, string>, timeoutMs = 300_000): Promise<TaskRun> {
   const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...env },
+    // CLEANUP_TEST_RUN marks what this test run starts, so scripts/test.ts can stop it (test/support/teardown.ts).
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
