@@ -7,7 +7,10 @@
  *   3. Keep the production images (latest and final in every repository; webhook-api:final,
  *      nginx-webhook:latest).
  *
- * Then garbage collection gives the space back, and every kept tag is checked to still pull.
+ * And what the deploy host and the servers run or keep for rollback is never deleted (read over
+ * ssh before planning). Deleting an index takes its children no kept image needs. Garbage
+ * collection, a planned step of its own, gives the space back; every kept tag is then checked to
+ * still pull. Each deletion is journaled first, so `--restore REPORT` undoes a run until then.
  * Edit the policy below; the mechanisms live in lib/registry/.
  */
 import { join } from 'node:path';

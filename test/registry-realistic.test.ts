@@ -125,6 +125,10 @@ test('an unreachable host stops the plan: exit 2, a clear message, nothing delet
   assert.match(run.stderr, new RegExp(`SERVER_HOSTS cleanup-ops@127.0.0.1:${closed}: .*unreachable`));
   assert.match(run.stderr, /--force/);
   assert.equal(await tagsNow(), before);
+  const forced = await runTask('tasks/registry.ts', ['--dry-run', '--force', '--json'], env({ SERVER_HOSTS: `${hostOf(sshd)},cleanup-ops@127.0.0.1:${closed}` }));
+  assert.is(forced.code, 0, forced.stderr);
+  assert.match(forced.report.notes.join('\n'), new RegExp(`--force: planned WITHOUT knowing what this host runs .*127\\.0\\.0\\.1:${closed}`));
+  assert.ok(forced.report.kept.some((k: { target: string; reason: string }) => k.target === 'webhook-api:1.0.0' && /runs on/.test(k.reason)), 'the host that could be read still counts');
   const badRule = await runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_DELETE_TAG_TOKENS: 'test,/debug/' }));
   assert.is(badRule.code, 2);
   assert.match(badRule.stderr, /REGISTRY_DELETE_TAG_TOKENS has "\/debug\/", which is not a token/);
