@@ -38,6 +38,7 @@ test('after a failed test, the runner stops the engine (containers first), its s
     assert.equal(pids.filter((p) => alive(p.pid)), [], 'all of them are gone');
     assert.match(output, /stopped Docker engines leftover \(containers first\)/);
     assert.match(output, /test run: nothing left running/);
+    assert.not.match(readFileSync('/proc/mounts', 'utf8'), root, 'no mount left under the engine folder');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

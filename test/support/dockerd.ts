@@ -140,6 +140,9 @@ export async function stopDockerd(dir: string): Promise<boolean> {
   }
   process.kill(pid, 'SIGTERM');
   await waitForExit(pid);
+  // dockerd leaves its network namespace mounted under the exec root; unmounted, the folder can go.
+  const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((line) => line.split(' ')[1]).filter((mount) => mount?.startsWith(`${dir}/`));
+  for (const mount of mounts.sort().reverse()) execFileSync('umount', ['-l', mount], { stdio: 'ignore' });
   return true;
 }
 
