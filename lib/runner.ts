@@ -32,6 +32,17 @@ export interface Runner {
   close(): Promise<void>;
 }
 
+/** A command that did not finish in time: the host (or the command) hangs. */
+export class CommandTimedOut extends TaskError {
+  constructor(
+    readonly host: string,
+    readonly command: Command,
+    readonly timeoutMs: number,
+  ) {
+    super(`${host}: \`${commandLine(command)}\` did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped; the host or the command hangs. Check the host, or raise the timeout (SSH_COMMAND_TIMEOUT_SECONDS for remote commands).`);
+  }
+}
+
 export class CommandFailed extends TaskError {
   constructor(
     readonly host: string,
@@ -48,9 +59,18 @@ const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 // zx quotes template arguments; our line is already quoted and must reach sh untouched.
 const passThrough = (arg: string) => arg;
 
-/** Runs one `sh` line locally. Everything is quoted by us, so the shell only splits words. */
-async function execute(line: string, options: RunOptions): Promise<RunResult> {
-  const output = await $({
+/** After a timeout kills the command, how long to wait for its output to close. */
+const KILL_GRACE_MS = 5_000;
+
+/**
+ * Runs one `sh` line locally. Everything is quoted by us, so the shell only splits words.
+ * At the timeout the process tree is killed; when its output still does not close (an ssh
+ * session whose remote end hangs keeps it open), the run counts as timed out anyway.
+ */
+async function execute(line: string, options: RunOptions, fallbackTimeoutMs = DEFAULT_TIMEOUT_MS): Promise<RunResult & { timedOut: boolean }> {
+  const timeout = options.timeoutMs ?? fallbackTimeoutMs;
+  const startedAt = Date.now();
+  const process = $({
     shell: '/bin/sh',
     prefix: '',
     postfix: '',
@@ -60,17 +80,23 @@ async function execute(line: string, options: RunOptions): Promise<RunResult> {
     quote: passThrough,
     env: childEnvironment(),
     input: options.input,
-    timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    timeout,
+    timeoutSignal: 'SIGKILL',
   })`${line}`;
-  return { stdout: output.stdout, stderr: output.stderr, exitCode: output.exitCode ?? (output.signal ? 124 : 1) };
+  let grace: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (grace = setTimeout(resolve, timeout + KILL_GRACE_MS, 'late')));
+  const output = await Promise.race([process, late]).finally(() => clearTimeout(grace));
+  if (output === 'late') return { stdout: '', stderr: '', exitCode: 124, timedOut: true };
+  const timedOut = output.exitCode !== 0 && Date.now() - startedAt >= timeout;
+  return { stdout: output.stdout, stderr: output.stderr, exitCode: output.exitCode ?? (output.signal ? 124 : 1), timedOut };
 }
-
 
 export function localRunner(): Runner {
   return {
     name: 'local',
     async run(command, options = {}) {
       const result = await execute(commandLine(command), options);
+      if (result.timedOut) throw new CommandTimedOut('local', command, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
       if (result.exitCode !== 0 && !options.allowFailure) throw new CommandFailed('local', command, result);
       return result;
     },
@@ -86,6 +112,10 @@ export interface SshTarget {
   identityFile?: string;
   knownHostsFile?: string;
   connectTimeoutSeconds?: number;
+  /** Trust an unknown host key on first use (StrictHostKeyChecking=accept-new); a changed key is still refused. */
+  acceptNewHostKeys?: boolean;
+  /** Longest a remote command may run when the caller gives no timeout of its own. */
+  commandTimeoutMs?: number;
 }
 
 /** Parses `[user@]host[:port]` (IPv6 as `[::1]:2222`). */
@@ -108,7 +138,7 @@ export function sshCommand(target: SshTarget, controlPath: string, remote: Comma
   return [
     'ssh',
     '-o', 'BatchMode=yes',
-    '-o', 'StrictHostKeyChecking=yes',
+    '-o', `StrictHostKeyChecking=${target.acceptNewHostKeys ? 'accept-new' : 'yes'}`,
     ...(target.knownHostsFile ? ['-o', `UserKnownHostsFile=${target.knownHostsFile}`] : []),
     '-o', 'ControlMaster=auto',
     '-o', `ControlPath=${controlPath}`,
@@ -124,6 +154,11 @@ export function sshCommand(target: SshTarget, controlPath: string, remote: Comma
   ];
 }
 
+/** How known_hosts names the host: `host` on port 22, `[host]:port` elsewhere. */
+export function knownHostsName(target: SshTarget): string {
+  return target.port && target.port !== 22 ? `[${target.host}]:${target.port}` : target.host;
+}
+
 /** Turns ssh's own failures (exit 255) into messages that say what to do. */
 export function sshFailure(target: SshTarget, stderr: string): TaskError {
   const name = describeTarget(target);
@@ -133,7 +168,7 @@ export function sshFailure(target: SshTarget, stderr: string): TaskError {
     const knownHosts = target.knownHostsFile ?? '~/.ssh/known_hosts';
     return new TaskError(
       changed
-        ? `${name}: the host key has CHANGED since it was trusted. Nothing was done. If the server was really reinstalled, remove the old key with \`ssh-keygen -R ${target.host} -f ${knownHosts}\` and trust the new one after checking its fingerprint.`
+        ? `${name}: the host key has CHANGED since it was trusted. Nothing was done. If the server was really reinstalled, remove the old key with\n    ssh-keygen -R '${knownHostsName(target)}' -f ${knownHosts}\nand trust the new one after checking its fingerprint.`
         : `${name}: the host key is not known, so the connection was refused. Nothing was done. After checking the fingerprint with the server's owner, trust it with \`ssh-keyscan ${target.port ? `-p ${target.port} ` : ''}${target.host} >> ${knownHosts}\`.`,
     );
   }
@@ -153,7 +188,8 @@ export function sshRunner(target: SshTarget): Runner {
     name,
     async run(command, options = {}) {
       if (closed) throw new TaskError(`${name}: the connection was already closed`);
-      const result = await execute(commandLine(sshCommand(target, controlPath, command)), options);
+      const result = await execute(commandLine(sshCommand(target, controlPath, command)), options, target.commandTimeoutMs);
+      if (result.timedOut) throw new CommandTimedOut(name, command, options.timeoutMs ?? target.commandTimeoutMs ?? DEFAULT_TIMEOUT_MS);
       // 255 is ssh's own failure; a remote command exiting 255 is indistinguishable, and rare.
       if (result.exitCode === 255) throw sshFailure(target, result.stderr);
       if (result.exitCode !== 0 && !options.allowFailure) throw new CommandFailed(name, command, result);
@@ -173,6 +209,9 @@ export interface SshDefaults {
   port?: number;
   identityFile?: string;
   knownHostsFile?: string;
+  acceptNewHostKeys?: boolean;
+  connectTimeoutSeconds?: number;
+  commandTimeoutSeconds?: number;
 }
 
 /**
@@ -183,5 +222,13 @@ export function runnerFor(destination: string | undefined, defaults: SshDefaults
   if (!destination || destination === 'local') return localRunner();
   const target = parseSshTarget(destination);
   if (!target) throw new UsageError(`${settingName} has "${destination}", which is not an ssh destination; expected [user@]host[:port] or local.`);
-  return sshRunner({ ...target, port: target.port ?? defaults.port, identityFile: defaults.identityFile, knownHostsFile: defaults.knownHostsFile });
+  return sshRunner({
+    ...target,
+    port: target.port ?? defaults.port,
+    identityFile: defaults.identityFile,
+    knownHostsFile: defaults.knownHostsFile,
+    acceptNewHostKeys: defaults.acceptNewHostKeys,
+    connectTimeoutSeconds: defaults.connectTimeoutSeconds,
+    commandTimeoutMs: defaults.commandTimeoutSeconds === undefined ? undefined : defaults.commandTimeoutSeconds * 1000,
+  });
 }

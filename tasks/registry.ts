@@ -14,6 +14,7 @@
  * Edit the policy below; the mechanisms live in lib/registry/.
  */
 import { join } from 'node:path';
+import { messageOf } from '../lib/errors.ts';
 import { isEntryPoint, main } from '../lib/pipeline.ts';
 import { defineTask, emptyOutcome, type Check, type TaskContext } from '../lib/task.ts';
 import { applyRegistryPlan } from '../lib/registry/apply.ts';
@@ -161,10 +162,17 @@ export const registryTask = defineTask({
     const client = clientOf(ctx);
     const before = client.requests;
     const outcome = emptyOutcome();
-    const result = await applyRegistryPlan(client, plan as RegistryPlan, ctx.settings.REGISTRY_CONCURRENCY, ctx.signal, ctx.progress);
+    // A registry failing request after request stops the apply, as an interrupt would.
+    const stop = AbortSignal.any([ctx.signal, client.unavailable]);
+    const result = await applyRegistryPlan(client, plan as RegistryPlan, ctx.settings.REGISTRY_CONCURRENCY, stop, ctx.progress);
     outcome.done.push(...result.done);
     outcome.failed.push(...result.failed);
     outcome.undo = result.journal;
+    if (client.unavailable.aborted) {
+      const notStarted = plan.changes.length - result.done.length - result.failed.length;
+      outcome.failed.push({ action: 'apply', target: client.base, error: `${messageOf(client.unavailable.reason)} ${notStarted} changes were not started.` });
+      return outcome;
+    }
     outcome.figures.push({ label: 'requests to apply', value: String(client.requests - before) });
     if (result.collection) outcome.figures.push(...collectionFigures(result.collection));
     // After apply (and GC), every tag the plan kept must still pull: its manifest and every blob.

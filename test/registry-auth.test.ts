@@ -4,9 +4,10 @@
  * and delete nothing; credentials never appear in the output.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startRegistry, type TestRegistry } from './support/registry.ts';
@@ -61,20 +62,23 @@ test('htpasswd basic auth: works with the credentials, refuses clearly without t
 });
 
 test('token auth: a token per scope from the realm, reused, with delete granted', async () => {
-  const issuer: TokenIssuer = await startTokenIssuer(dir, { [USER]: PASSWORD });
+  // The realm is on another origin, so over https: basic credentials never travel plain http.
+  const issuer: TokenIssuer = await startTokenIssuer(dir, { [USER]: PASSWORD }, { https: true });
   started.push(issuer);
   const registry = await startRegistry({ authYaml: issuer.authYaml });
   started.push({ stop: () => registry.destroy() });
+  const trusting = new Agent({ connect: { ca: readFileSync(issuer.certFile) } });
+  started.push({ stop: () => trusting.close() });
   const token = async (scope: string) => {
     const url = `${issuer.realm}?service=${issuer.service}&scope=${scope}`;
-    const body = (await (await fetch(url, { headers: { authorization: basic } })).json()) as { access_token: string };
+    const body = (await (await undiciFetch(url, { headers: { authorization: basic }, dispatcher: trusting })).json()) as { access_token: string };
     return `Bearer ${body.access_token}`;
   };
   const to = { url: registry.url, authorization: await token('repository:webhook-api:pull,push') };
   await seed(to);
   issuer.requests.length = 0;
 
-  const run = await runTask('tasks/registry.ts', ['--yes', '--json'], env(registry, { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: PASSWORD }));
+  const run = await runTask('tasks/registry.ts', ['--yes', '--json'], env(registry, { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: PASSWORD, REGISTRY_CA_FILE: issuer.certFile }));
   assert.is(run.code, 0, run.stderr);
   // One token per scope for the whole run (plan, apply and check), not one per request.
   const normal = (scope: string) => scope.replace(/:([a-z,]+)$/, (_, actions: string) => `:${actions.split(',').sort().join(',')}`);
@@ -82,7 +86,7 @@ test('token auth: a token per scope from the realm, reused, with delete granted'
   assert.equal(scopes.sort(), ['registry:catalog:*', 'repository:webhook-api:delete', 'repository:webhook-api:pull', 'repository:webhook-api:pull,push']);
   assert.equal(await tagsOf({ url: registry.url, authorization: await token('repository:webhook-api:pull') }, 'webhook-api'), ['1.0.0', 'final']);
 
-  const wrong = await runTask('tasks/registry.ts', ['--dry-run'], env(registry, { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: 'nope-nope' }));
+  const wrong = await runTask('tasks/registry.ts', ['--dry-run'], env(registry, { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: 'nope-nope', REGISTRY_CA_FILE: issuer.certFile }));
   assert.is(wrong.code, 1);
   assert.match(wrong.stderr, /refused the credentials/);
 });

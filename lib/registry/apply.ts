@@ -18,6 +18,7 @@ import { restoreOne, type RestoreOp } from './restore.ts';
 import { storageBytes } from './storage.ts';
 import { appendJournal, journalEntry, type JournalEntry } from './journal.ts';
 import { OCI_MANIFEST, UNTAG_ANNOTATION } from './media-types.ts';
+import type { UnlinkOp } from './dangling.ts';
 import { isDeletion, type DeletionOp, type RegistryOp, type RegistryPlan } from './plan.ts';
 
 /**
@@ -48,17 +49,30 @@ export async function probeDeletes(client: RegistryClient, repository: string): 
   await deleteManifest(client, repository, throwaway.digest);
 }
 
-async function untag(client: RegistryClient, op: Extract<DeletionOp, { kind: 'untag' }>): Promise<void> {
+async function untag(client: RegistryClient, op: { repository: string; tags: string[] }): Promise<void> {
   const throwaway = await pushThrowaway(client, op.repository);
   for (const tag of op.tags) await putManifest(client, op.repository, tag, OCI_MANIFEST, throwaway.data);
   await deleteManifest(client, op.repository, throwaway.digest);
 }
 
 /**
+ * Removes tags the plan found dangling (nothing to journal: their manifest is gone). The plan's
+ * statement is checked first: a tag that resolves again stops the change; one no longer listed is done.
+ */
+async function unlink(client: RegistryClient, op: UnlinkOp): Promise<void> {
+  const listed = new Set(await listTags(client, op.repository));
+  const resolving = [];
+  for (const tag of op.tags) if (listed.has(tag) && (await headManifest(client, op.repository, tag))) resolving.push(tag);
+  if (resolving.length) throw new Error(`changed since the plan: ${resolving.map((t) => `${op.repository}:${t}`).join(', ')} resolve${resolving.length === 1 ? 's' : ''} again, so nothing was removed; run again to plan afresh`);
+  const still = op.tags.filter((tag) => listed.has(tag));
+  if (still.length) await untag(client, { repository: op.repository, tags: still });
+}
+
+/**
  * Per repository, the digests that tags pushed since the plan now point at: listing once per
  * repository, and a HEAD only for tags the plan did not know.
  */
-async function newcomers(client: RegistryClient, plan: RegistryPlan, deletions: Change<DeletionOp>[], concurrency: number): Promise<Map<string, Map<string, string[]>>> {
+async function newcomers(client: RegistryClient, plan: RegistryPlan, deletions: Change<DeletionOp | UnlinkOp>[], concurrency: number): Promise<Map<string, Map<string, string[]>>> {
   const known = new Map<string, Set<string>>();
   const remember = (repository: string, tag: string) => known.set(repository, (known.get(repository) ?? new Set()).add(tag));
   for (const k of plan.keptTags) remember(k.repository, k.tag);
@@ -90,7 +104,8 @@ export interface ApplyResult {
   collection?: CollectionResult;
 }
 
-async function deleteOne(client: RegistryClient, op: DeletionOp, pushedSincePlan: Map<string, Map<string, string[]>>, journal: (entry: JournalEntry) => void): Promise<void> {
+async function deleteOne(client: RegistryClient, op: DeletionOp | UnlinkOp, pushedSincePlan: Map<string, Map<string, string[]>>, journal: (entry: JournalEntry) => void): Promise<void> {
+  if (op.kind === 'unlink') return unlink(client, op);
   if (op.kind === 'delete') {
     const arrived = [op.digest, ...(op.children ?? [])].flatMap((digest) => pushedSincePlan.get(op.repository)?.get(digest) ?? []);
     if (arrived.length) throw new Error(`changed since the plan: ${arrived.map((t) => `${op.repository}:${t}`).join(', ')} now point${arrived.length === 1 ? 's' : ''} at this image, so it was not deleted; run again to plan afresh`);
@@ -140,7 +155,8 @@ async function collect(client: RegistryClient, op: CollectOp, plannedBytes: numb
 export async function applyRegistryPlan(client: RegistryClient, plan: RegistryPlan, concurrency: number, signal?: AbortSignal, progress?: (m: string) => void): Promise<ApplyResult> {
   const result: ApplyResult = { done: [], failed: [], journal: [] };
   if (!plan.changes.length) return result;
-  const deletions = plan.changes.filter(isDeletion);
+  // Removals of dangling tags go with the deletions (see dangling.ts).
+  const deletions = plan.changes.filter((c): c is Change<DeletionOp | UnlinkOp> => isDeletion(c) || c.op.kind === 'unlink');
   const restores = plan.changes.filter((c): c is Change<RestoreOp> => c.op.kind === 'restore');
   const restored = await mapLimit(restores, concurrency, async (change) => {
     if (signal?.aborted) return 'skipped' as const;
@@ -159,12 +175,27 @@ export async function applyRegistryPlan(client: RegistryClient, plan: RegistryPl
     await probeDeletes(client, deletions[0].op.repository);
     const pushedSincePlan = await newcomers(client, plan, deletions, concurrency);
     let count = 0;
-    const outcomes = await mapLimit(deletions, concurrency, async (change) => {
-      if (signal?.aborted) return 'skipped' as const;
+    const applyOne = async (change: Change<DeletionOp | UnlinkOp>): Promise<'done' | 'skipped'> => {
+      if (signal?.aborted) return 'skipped';
       await deleteOne(client, change.op, pushedSincePlan, record);
       progress?.(`${++count} of ${deletions.length} deletions applied`);
-      return 'done' as const;
+      return 'done';
+    };
+    // Changes that write tags run first, one at a time per repository, never beside a delete in
+    // it: distribution's DELETE removes the revision and only then reads every tag link of the
+    // repository, and a link being rewritten at that moment reads as empty, which fails the
+    // DELETE halfway and leaves its tags dangling (see dangling.ts). Deletes alone do not race.
+    const outcomes = new Array<PromiseSettledResult<'done' | 'skipped'>>(deletions.length);
+    const writers = new Map<string, number[]>();
+    deletions.forEach((change, i) => {
+      if (change.op.kind !== 'delete') writers.set(change.op.repository, [...(writers.get(change.op.repository) ?? []), i]);
     });
+    await mapLimit([...writers.values()], concurrency, async (indexes) => {
+      for (const i of indexes) [outcomes[i]] = await mapLimit([deletions[i]], 1, applyOne);
+    });
+    const deletes = deletions.flatMap((change, i) => (change.op.kind === 'delete' ? [i] : []));
+    const deleted = await mapLimit(deletes, concurrency, (i) => applyOne(deletions[i]));
+    deletes.forEach((i, n) => (outcomes[i] = deleted[n]));
     outcomes.forEach((outcome, i) => {
       const change = deletions[i];
       if (outcome.status === 'fulfilled') {

@@ -18,8 +18,14 @@ export interface ClientOptions {
   caFile?: string;
   /** Connections kept open to the registry; also the request concurrency callers should use. */
   connections: number;
+  /** Longest wait for one request: its answer's headers, its body, and the whole exchange. */
   timeoutMs: number;
   retries: number;
+  /**
+   * After this many transient failures in a row (5xx, resets, timeouts, each after its own
+   * retries), the registry is deemed down: the client stops sending and `unavailable` aborts.
+   */
+  maxConsecutiveFailures?: number;
 }
 
 export interface Response {
@@ -47,7 +53,13 @@ export class RegistryError extends TaskError {
 }
 
 const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
-const RETRYABLE_ERRORS = /ECONNRESET|EPIPE|ETIMEDOUT|ECONNREFUSED|UND_ERR_SOCKET|UND_ERR_CLOSED|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT|UND_ERR_CONNECT_TIMEOUT|other side closed/;
+const RETRYABLE_ERRORS = /ECONNRESET|EPIPE|ETIMEDOUT|ECONNREFUSED|UND_ERR_SOCKET|UND_ERR_CLOSED|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT|UND_ERR_CONNECT_TIMEOUT|other side closed|TimeoutError|timed out/;
+const TIMEOUT_ERRORS = /UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT|UND_ERR_CONNECT_TIMEOUT|TimeoutError|timed out/;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
+
+/** The registry failed too many times in a row: nothing more is sent to it in this run. */
+export class RegistryUnavailable extends TaskError {}
 
 export function errorCode(body: Buffer): { code?: string; message?: string } {
   try {
@@ -72,6 +84,9 @@ export class RegistryClient {
   private readonly pendingTokens = new Map<string, Promise<string>>();
   /** Set once the registry has asked for basic auth, so later requests send it up front. */
   private basic = false;
+  /** Transient failures in a row; any answer that is not one resets it. */
+  private consecutiveFailures = 0;
+  private readonly down = new AbortController();
 
   constructor(private readonly options: ClientOptions) {
     this.base = options.url.href.replace(/\/+$/, '');
@@ -82,6 +97,11 @@ export class RegistryClient {
       bodyTimeout: options.timeoutMs,
       connect: { timeout: Math.min(options.timeoutMs, 10_000), ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}) },
     });
+  }
+
+  /** Aborts (with a RegistryUnavailable) once the registry failed too many times in a row. */
+  get unavailable(): AbortSignal {
+    return this.down.signal;
   }
 
   get hasCredentials(): boolean {
@@ -142,10 +162,11 @@ export class RegistryClient {
     const { realm, service, scope } = challenge.params;
     if (!realm) throw new TaskError(`The registry at ${this.base} asked for a bearer token without naming a realm; it cannot be authenticated against.`);
     const tokenUrl = new URL(realm);
+    this.checkRealm(tokenUrl);
     if (service) tokenUrl.searchParams.set('service', service);
     const wanted = scope ?? scopeFor(method, path);
     if (wanted) for (const part of wanted.split(' ')) tokenUrl.searchParams.append('scope', part);
-    const response = await this.fetch('GET', tokenUrl, { authorization: basicHeader(this.options.username!, this.options.password!) });
+    const response = await this.withRetries('GET', tokenUrl, { authorization: basicHeader(this.options.username!, this.options.password!) });
     if (response.status === 401 || response.status === 403) throw this.refused();
     if (response.status >= 400) throw new TaskError(`The token server ${tokenUrl.origin} answered ${response.status}; so no token was issued.`);
     const body = JSON.parse(response.body.toString('utf8')) as { token?: string; access_token?: string; expires_in?: number };
@@ -155,32 +176,88 @@ export class RegistryClient {
     return `Bearer ${token}`;
   }
 
-  private async send(method: Dispatcher.HttpMethod, path: string, options: RequestOptions, authorization: string | undefined): Promise<Response> {
+  /**
+   * Basic credentials go to the registry's own origin, or to a token realm over https: a realm
+   * elsewhere over plain http would carry the password unencrypted to another server.
+   */
+  private checkRealm(realm: URL): void {
+    if (realm.protocol === 'https:' || realm.origin === new URL(this.base).origin) return;
+    throw new TaskError(
+      `The registry at ${this.base} names the token realm ${realm.origin}${realm.pathname}: another origin, over plain ${realm.protocol.replace(':', '')}. ` +
+        'REGISTRY_USERNAME and REGISTRY_PASSWORD were not sent there, since they would cross the network unencrypted to a different server. ' +
+        "Serve the token realm over https (the registry's auth.token.realm), or on the registry's own origin; nothing was changed.",
+    );
+  }
+
+  private send(method: Dispatcher.HttpMethod, path: string, options: RequestOptions, authorization: string | undefined): Promise<Response> {
     const url = new URL(path, this.base + '/');
-    const headers = { ...options.headers, ...(authorization ? { authorization } : {}) };
+    return this.withRetries(method, url, { ...options.headers, ...(authorization ? { authorization } : {}) }, options.body);
+  }
+
+  /** Retries 5xx answers, resets and timeouts with backoff; counts failures in a row across calls. */
+  private async withRetries(method: Dispatcher.HttpMethod, url: URL, headers: Record<string, string>, body?: Buffer | string): Promise<Response> {
     for (let attempt = 0; ; attempt++) {
+      if (this.down.signal.aborted) throw this.down.signal.reason;
       try {
-        const response = await this.fetch(method, url, headers, options.body);
-        if (!RETRYABLE_STATUS.has(response.status) || attempt >= this.options.retries) return response;
+        const response = await this.fetch(method, url, headers, body);
+        if (!RETRYABLE_STATUS.has(response.status)) {
+          this.consecutiveFailures = 0;
+          return response;
+        }
+        if (attempt >= this.options.retries) {
+          this.failedInARow(`${method} ${url.pathname} answered ${response.status}`);
+          return response;
+        }
       } catch (error) {
-        if (!RETRYABLE_ERRORS.test(String((error as { code?: string }).code ?? '') + (error as Error).message) || attempt >= this.options.retries) throw this.unreachable(error);
+        const text = String((error as { code?: string }).code ?? '') + ' ' + (error as Error).name + ' ' + (error as Error).message;
+        if (!RETRYABLE_ERRORS.test(text)) throw this.unreachable(error, method, url);
+        if (attempt >= this.options.retries) {
+          const failure = this.unreachable(error, method, url);
+          this.failedInARow(failure.message);
+          throw failure;
+        }
       }
       await sleep(Math.min(200 * 2 ** attempt, 5_000) * (0.75 + Math.random() / 2));
     }
   }
 
-  private async fetch(method: Dispatcher.HttpMethod, url: URL, headers: Record<string, string>, body?: Buffer | string): Promise<Response> {
-    this.requests++;
-    const response = await request(url, { method, headers, body, dispatcher: this.agent });
-    const chunks = method === 'HEAD' ? Buffer.alloc(0) : Buffer.from(await response.body.arrayBuffer());
-    if (method === 'HEAD') await response.body.dump();
-    return { status: response.statusCode, headers: response.headers, body: chunks };
+  private failedInARow(what: string): void {
+    const limit = this.options.maxConsecutiveFailures;
+    if (!limit || ++this.consecutiveFailures < limit) return;
+    this.down.abort(
+      new RegistryUnavailable(`The registry at ${this.base} failed ${this.consecutiveFailures} requests in a row (each after ${this.options.retries} retries; last: ${what}), so this run stopped sending to it. Run again once it is healthy.`),
+    );
   }
 
-  private unreachable(error: unknown): TaskError {
+  /** One exchange, following redirects itself: a redirect never carries the Authorization header. */
+  private async fetch(method: Dispatcher.HttpMethod, url: URL, headers: Record<string, string>, body?: Buffer | string): Promise<Response> {
+    let target = url;
+    let sent = headers;
+    let verb = method;
+    for (let hop = 0; ; hop++) {
+      this.requests++;
+      const response = await request(target, { method: verb, headers: sent, body: verb === method ? body : undefined, dispatcher: this.agent, signal: AbortSignal.timeout(this.options.timeoutMs) });
+      const location = header(response.headers, 'location');
+      if (REDIRECTS.has(response.statusCode) && location && hop < MAX_REDIRECTS) {
+        await response.body.dump();
+        target = new URL(location, target);
+        sent = Object.fromEntries(Object.entries(sent).filter(([name]) => name.toLowerCase() !== 'authorization'));
+        if (response.statusCode === 303) verb = 'GET';
+        continue;
+      }
+      const chunks = verb === 'HEAD' ? Buffer.alloc(0) : Buffer.from(await response.body.arrayBuffer());
+      if (verb === 'HEAD') await response.body.dump();
+      return { status: response.statusCode, headers: response.headers, body: chunks };
+    }
+  }
+
+  private unreachable(error: unknown, method: string, url: URL): TaskError {
     const text = `${(error as { code?: string }).code ?? ''} ${(error as Error).message}`.trim();
+    const step = `${method} ${url.pathname}`;
     if (/CERT|certificate|self.signed|SSL|TLS/i.test(text))
-      return new TaskError(`The TLS certificate of ${this.base} could not be verified (${text}). If the registry uses a private CA, set REGISTRY_CA_FILE to its PEM file.`, { cause: error });
-    return new TaskError(`Cannot reach the registry at ${this.base} (${text}). Check REGISTRY_URL and that the registry is running.`, { cause: error });
+      return new TaskError(`The TLS certificate of ${url.origin} could not be verified (${text}). If it uses a private CA, set REGISTRY_CA_FILE to its PEM file.`, { cause: error });
+    if (TIMEOUT_ERRORS.test(`${text} ${(error as Error).name}`))
+      return new TaskError(`${url.host}: ${step} got no answer within ${this.options.timeoutMs / 1000} s (REGISTRY_TIMEOUT_SECONDS), also after ${this.options.retries} retries. The host may hang; check it, or raise the timeout.`, { cause: error });
+    return new TaskError(`Cannot reach ${url.origin === new URL(this.base).origin ? `the registry at ${this.base}` : url.origin} (${step}: ${text}). Check REGISTRY_URL and that the registry is running.`, { cause: error });
   }
 }

@@ -13,6 +13,7 @@ import { formatBytes } from '../bytes.ts';
 import { emptyPlan, type Change, type Plan } from '../plan.ts';
 import type { CollectOp } from './collection.ts';
 import type { RestoreOp } from './restore.ts';
+import { planDanglingTags, type DanglingTag, type UnlinkOp } from './dangling.ts';
 import { resolveInUse, type InUseRef } from './in-use.ts';
 import { decideRepository, rulesFor, type RegistryPolicy, type TagInfo } from './policy.ts';
 import { blobsOf, collectBlobs, freedBytesPerRoot, sumSizes, type ManifestRecord } from './sizes.ts';
@@ -20,13 +21,15 @@ import { blobsOf, collectBlobs, freedBytesPerRoot, sumSizes, type ManifestRecord
 export interface RegistryState {
   repositories: Map<string, TagInfo[]>;
   manifests: Map<string, ManifestRecord>;
+  /** Tags that list but do not resolve (see dangling.ts). */
+  dangling?: DanglingTag[];
 }
 
 export type DeletionOp =
   | { kind: 'delete'; repository: string; digest: string; tags: string[]; children?: string[] }
   | { kind: 'untag'; repository: string; digest: string; tags: string[] };
 
-export type RegistryOp = DeletionOp | CollectOp | RestoreOp;
+export type RegistryOp = DeletionOp | UnlinkOp | CollectOp | RestoreOp;
 
 export function isDeletion(change: Change<RegistryOp>): change is Change<DeletionOp> {
   return change.op.kind === 'delete' || change.op.kind === 'untag';
@@ -123,6 +126,10 @@ export function planRegistry(state: RegistryState, policy: RegistryPolicy, sizeL
       op: { kind: 'delete', repository: d.repository, digest: d.digest, tags: d.tags, ...(d.children.length ? { children: d.children } : {}) },
     }),
   );
+
+  const dangling = planDanglingTags(state.dangling ?? [], policy);
+  plan.changes.push(...dangling.changes);
+  plan.refused.push(...dangling.refused);
 
   plan.sizeNow = sumSizes(blobsOf(allRoots, state.manifests));
   plan.sizeAfter = sumSizes(keptBlobs);

@@ -8,6 +8,7 @@ import { mapLimitAll } from '../concurrency.ts';
 import { getJsonBlob, getManifest, listRepositories, listTags, ping } from './api.ts';
 import type { RegistryClient } from './client.ts';
 import { isIndex, UNTAG_ANNOTATION, type ManifestBody } from './media-types.ts';
+import type { DanglingTag } from './dangling.ts';
 import type { RegistryState } from './plan.ts';
 import type { TagInfo } from './policy.ts';
 import type { ManifestRecord } from './sizes.ts';
@@ -51,12 +52,16 @@ export async function readRegistry(client: RegistryClient, options: ReadOptions)
     if (options.signal?.aborted) throw options.signal.reason;
     const manifest = await getManifest(client, name, tag);
     if (++done % 250 === 0) say(`resolved ${done} of ${pairs.length} tags`);
-    if (!manifest) return undefined; // deleted since the listing
+    if (!manifest) return { name, tag, digest: undefined }; // deleted since the listing, or left dangling by a cut delete
     if (!manifests.has(manifest.digest)) manifests.set(manifest.digest, record(manifest.digest, manifest.size, manifest.mediaType, manifest.body));
     return { name, tag, digest: manifest.digest };
   });
   for (const name of names) repositories.set(name, []);
-  for (const entry of resolved) if (entry) repositories.get(entry.name)!.push({ tag: entry.tag, digest: entry.digest });
+  const dangling: DanglingTag[] = [];
+  for (const entry of resolved) {
+    if (entry.digest) repositories.get(entry.name)!.push({ tag: entry.tag, digest: entry.digest });
+    else dangling.push({ repository: entry.name, tag: entry.tag });
+  }
 
   // Children of indexes, fetched by digest once, in the repository that references them.
   let pending = [...repositories].flatMap(([name, tags]) => tags.flatMap((t) => manifests.get(t.digest)!.children.map((child) => ({ name, child }))));
@@ -100,5 +105,5 @@ export async function readRegistry(client: RegistryClient, options: ReadOptions)
       if (date) t.created = date;
     }
   }
-  return { repositories, manifests };
+  return { repositories, manifests, dangling };
 }

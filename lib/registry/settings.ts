@@ -2,6 +2,7 @@
 import { parseCommandSetting } from '../command.ts';
 import { runnerFor, type Runner, type SshDefaults } from '../runner.ts';
 import { setting, type Setting, type SettingsOf } from '../settings.ts';
+import { sshSafetyDefaults, sshSafetySettings } from '../ssh-settings.ts';
 import { RegistryClient } from './client.ts';
 import type { GcCommands } from './gc.ts';
 import { TAG_SYNTAX, TOKEN_SYNTAX } from './policy.ts';
@@ -28,6 +29,7 @@ export const registrySettings = {
   REGISTRY_CONCURRENCY: setting.int('requests in flight at once (and connections kept open)', 16, { min: 1, max: 256 }),
   REGISTRY_TIMEOUT_SECONDS: setting.int('seconds before a request with no answer is retried', 30, { min: 1 }),
   REGISTRY_RETRIES: setting.int('retries of a request after a 5xx or a dropped connection', 4, { min: 0, max: 10 }),
+  REGISTRY_MAX_CONSECUTIVE_FAILURES: setting.int('requests failing in a row (5xx, resets, timeouts; each after its retries) after which apply stops instead of pressing on', 8, { min: 1, max: 1000 }),
   REGISTRY_CATALOG_PAGE_SIZE: setting.int('repositories per catalog page', 100, { min: 1, max: 1000 }),
   REGISTRY_PROTECT_TAGS: checkedList(
     'tags never deleted in any repository, whatever the rules say (comma-separated)',
@@ -51,6 +53,7 @@ export const registrySettings = {
   REGISTRY_STATE_DIR: setting.string('folder on this machine for the undo journals of registry runs and the record of deletions not yet collected', '.cleanup-state'),
   SSH_IDENTITY_FILE: setting.optionalPath('private key for ssh (empty: ssh defaults)', 'file'),
   SSH_KNOWN_HOSTS_FILE: setting.optionalPath('known_hosts file for ssh (empty: ~/.ssh/known_hosts); host keys are always checked', 'file'),
+  ...sshSafetySettings,
 };
 
 export type RegistrySettings = SettingsOf<typeof registrySettings>;
@@ -76,6 +79,7 @@ export function registryClient(settings: RegistrySettings): RegistryClient {
     connections: settings.REGISTRY_CONCURRENCY,
     timeoutMs: settings.REGISTRY_TIMEOUT_SECONDS * 1000,
     retries: settings.REGISTRY_RETRIES,
+    maxConsecutiveFailures: settings.REGISTRY_MAX_CONSECUTIVE_FAILURES,
   });
 }
 
@@ -90,8 +94,8 @@ export function gcCommands(settings: RegistrySettings): GcCommands | undefined {
   };
 }
 
-export function sshDefaults(settings: Pick<RegistrySettings, 'SSH_IDENTITY_FILE' | 'SSH_KNOWN_HOSTS_FILE'>): SshDefaults {
-  return { identityFile: settings.SSH_IDENTITY_FILE, knownHostsFile: settings.SSH_KNOWN_HOSTS_FILE };
+export function sshDefaults(settings: Pick<RegistrySettings, 'SSH_IDENTITY_FILE' | 'SSH_KNOWN_HOSTS_FILE'> & Partial<SettingsOf<typeof sshSafetySettings>>): SshDefaults {
+  return { identityFile: settings.SSH_IDENTITY_FILE, knownHostsFile: settings.SSH_KNOWN_HOSTS_FILE, ...sshSafetyDefaults(settings) };
 }
 
 export function registryHostRunner(settings: RegistrySettings): Runner {

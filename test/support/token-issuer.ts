@@ -6,7 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { createSign, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { freePort } from './ports.ts';
 
@@ -24,17 +25,24 @@ export interface TokenIssuer {
 
 const b64url = (data: Buffer | string) => Buffer.from(data).toString('base64url');
 
-export async function startTokenIssuer(dir: string, users: Record<string, string>, lifetimeSeconds = 300): Promise<TokenIssuer> {
+export interface TokenIssuerOptions {
+  /** Serve the realm over https with the issuer's own certificate (valid for 127.0.0.1): trust it through `certFile`. */
+  https?: boolean;
+  lifetimeSeconds?: number;
+}
+
+export async function startTokenIssuer(dir: string, users: Record<string, string>, options: TokenIssuerOptions = {}): Promise<TokenIssuer> {
+  const lifetimeSeconds = options.lifetimeSeconds ?? 300;
   const keyFile = join(dir, 'token.key');
   const certFile = join(dir, 'token.crt');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=test-token-issuer'], { stdio: 'ignore' });
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=test-token-issuer', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
   const key = readFileSync(keyFile, 'utf8');
   const der = readFileSync(certFile, 'utf8').replace(/-----[^-]+-----|\s/g, '');
   const port = await freePort();
   const service = 'test-registry';
   const issuer = 'test-issuer';
   const requests: string[][] = [];
-  const server: Server = createServer((req, res) => {
+  const answer = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
     const [user, password] = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString().split(':');
     if (!user || users[user] !== password) {
@@ -53,9 +61,10 @@ export async function startTokenIssuer(dir: string, users: Record<string, string
     const claims = b64url(JSON.stringify({ iss: issuer, sub: user, aud: service, exp: now + lifetimeSeconds, nbf: now - 10, iat: now, jti: randomUUID(), access }));
     const signature = createSign('RSA-SHA256').update(`${header}.${claims}`).sign(key).toString('base64url');
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: `${header}.${claims}.${signature}`, expires_in: lifetimeSeconds }));
-  });
+  };
+  const server: Server = options.https ? createHttpsServer({ key, cert: readFileSync(certFile) }, answer) : createServer(answer);
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  const realm = `http://127.0.0.1:${port}/token`;
+  const realm = `${options.https ? 'https' : 'http'}://127.0.0.1:${port}/token`;
   return {
     realm,
     service,

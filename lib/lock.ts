@@ -1,0 +1,152 @@
+/**
+ * A lock on a shared thing (the registry host around deletion and collection; the deploy host
+ * around a deploy or a prune), held on that thing's host through the one runner, so it works
+ * the same locally and over ssh:
+ *
+ *   const lock = await acquireLock(runner, { path: '/tmp/x.lock', what: 'the registry at …', waitSeconds: 60, ttlSeconds: 7200, force });
+ *   ctx.onClose(() => lock.release());   // every exit path; releasing twice is harmless
+ *   …work…
+ *   await lock.release();
+ *
+ * Taking it is an atomic `mkdir` (Kamal's deploy lock) followed by an owner file naming who
+ * holds it: a random token, user@host, pid, since when and for how long (TTL). A second run
+ * waits `waitSeconds`, then stops with who holds the lock, where, and since when. Only the owner
+ * releases: `release` removes the lock only while the owner file still carries its token. A
+ * holder that is gone (its pid is dead on this machine, or its TTL has passed) is reported as
+ * stale, and `force` takes the lock over.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
+import { sleep } from './concurrency.ts';
+import { TaskError } from './errors.ts';
+import type { Runner } from './runner.ts';
+
+export interface LockOwner {
+  token: string;
+  user: string;
+  host: string;
+  pid: number;
+  /** ISO time the lock was taken. */
+  since: string;
+  ttlSeconds: number;
+  /** What the holder is doing, e.g. "clean:registry: deleting and collecting". */
+  purpose: string;
+}
+
+export interface LockOptions {
+  /** The lock folder on the runner's host. */
+  path: string;
+  /** The shared thing, as messages name it: "the registry at http://127.0.0.1:5000". */
+  what: string;
+  purpose: string;
+  waitSeconds: number;
+  ttlSeconds: number;
+  /** Take over a stale lock (holder gone or past its TTL); a live holder is never overridden. */
+  force?: boolean;
+  pollMs?: number;
+  progress?: (message: string) => void;
+}
+
+export interface Lock {
+  readonly owner: LockOwner;
+  /** Removes the lock if this run still owns it; says so when someone else took it over. */
+  release(): Promise<void>;
+}
+
+/** The lock is held by someone else (live, or stale without --force). */
+export class LockHeld extends TaskError {
+  constructor(
+    message: string,
+    readonly holder: LockOwner | undefined,
+  ) {
+    super(message);
+  }
+}
+
+const ownerFile = (path: string) => `${path}/owner.json`;
+
+export function describeOwner(owner: LockOwner): string {
+  return `${owner.user}@${owner.host} (pid ${owner.pid}, ${owner.purpose}) since ${owner.since}`;
+}
+
+/** Why a holder no longer counts (pure, for tests): its pid is dead here, or its TTL passed. */
+export function staleReason(owner: LockOwner, now: number, isAlive: (pid: number) => boolean, thisHost = hostname()): string | undefined {
+  const expires = Date.parse(owner.since) + owner.ttlSeconds * 1000;
+  if (Number.isFinite(expires) && now > expires) return `its time to live (${owner.ttlSeconds} s) ran out at ${new Date(expires).toISOString()}`;
+  if (owner.host === thisHost && !isAlive(owner.pid)) return `its process ${owner.pid} on ${owner.host} is gone`;
+  return undefined;
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  return true;
+}
+
+async function readOwner(runner: Runner, path: string): Promise<LockOwner | undefined> {
+  const { stdout, exitCode } = await runner.run(['cat', ownerFile(path)], { allowFailure: true });
+  if (exitCode !== 0) return undefined;
+  try {
+    return JSON.parse(stdout) as LockOwner;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function acquireLock(runner: Runner, options: LockOptions): Promise<Lock> {
+  const owner: LockOwner = {
+    token: randomUUID(),
+    user: userInfo().username,
+    host: hostname(),
+    pid: process.pid,
+    since: new Date().toISOString(),
+    ttlSeconds: options.ttlSeconds,
+    purpose: options.purpose,
+  };
+  const where = `${options.path} on ${runner.name}`;
+  const deadline = Date.now() + options.waitSeconds * 1000;
+  let said = false;
+  for (;;) {
+    const made = await runner.run(['mkdir', options.path], { allowFailure: true });
+    if (made.exitCode === 0) {
+      owner.since = new Date().toISOString();
+      await runner.run(['sh', '-c', 'cat > "$1"', 'sh', ownerFile(options.path)], { input: JSON.stringify(owner) });
+      return { owner, release: () => release(runner, options.path, owner, options.progress) };
+    }
+    const holder = await readOwner(runner, options.path);
+    if (holder) {
+      const stale = staleReason(holder, Date.now(), processAlive);
+      if (stale && options.force) {
+        options.progress?.(`Taking over the stale lock on ${options.what} (${where}) held by ${describeOwner(holder)}: ${stale}.`);
+        await runner.run(['rm', '-rf', options.path]);
+        continue;
+      }
+      if (stale)
+        throw new LockHeld(
+          `${options.what} is locked by ${describeOwner(holder)} (${where}), but that holder looks gone: ${stale}. Nothing was changed. If no other run is working on it, run again with --force to take the lock over.`,
+          holder,
+        );
+    }
+    if (Date.now() >= deadline) {
+      const who = holder ? describeOwner(holder) : 'a run that is still writing its owner file';
+      throw new LockHeld(`${options.what} is locked by ${who} (${where}); waited ${options.waitSeconds} s. Nothing was changed. Run again when that run has finished.`, holder);
+    }
+    if (!said) {
+      options.progress?.(`Waiting up to ${options.waitSeconds} s for the lock on ${options.what}, held by ${holder ? describeOwner(holder) : 'another run'}.`);
+      said = true;
+    }
+    await sleep(options.pollMs ?? 1_000);
+  }
+}
+
+async function release(runner: Runner, path: string, owner: LockOwner, progress?: (message: string) => void): Promise<void> {
+  const holder = await readOwner(runner, path);
+  if (!holder || holder.token !== owner.token) {
+    if (holder) progress?.(`The lock ${path} on ${runner.name} is now held by ${describeOwner(holder)}, not this run: left in place.`);
+    return;
+  }
+  await runner.run(['rm', '-rf', path]);
+}

@@ -1,0 +1,97 @@
+/**
+ * lib/lock.ts: pure staleness rules, and the lock itself on a real host folder (locally and
+ * through a real sshd): exclusive, waits then names the holder, released only by its owner,
+ * a gone holder reported and taken over only with force.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, hostname } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { acquireLock, LockHeld, staleReason, type LockOwner } from '../lib/lock.ts';
+import { localRunner, sshRunner } from '../lib/runner.ts';
+import { startSshd } from './support/sshd.ts';
+
+let dir: string;
+test.before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'cleanup-lock-'));
+});
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+const owner = (over: Partial<LockOwner> = {}): LockOwner => ({ token: 't', user: 'ops', host: 'here', pid: 42, since: '2026-12-01T10:00:00.000Z', ttlSeconds: 3600, purpose: 'p', ...over });
+
+test('staleReason: past its TTL, or a dead pid on this host; alive or elsewhere within TTL is not stale', () => {
+  const at = (iso: string) => Date.parse(iso);
+  assert.match(staleReason(owner(), at('2026-12-01T11:00:01Z'), () => true, 'here')!, /time to live \(3600 s\) ran out/);
+  assert.match(staleReason(owner(), at('2026-12-01T10:30:00Z'), () => false, 'here')!, /process 42 on here is gone/);
+  assert.is(staleReason(owner(), at('2026-12-01T10:30:00Z'), () => true, 'here'), undefined);
+  assert.is(staleReason(owner({ host: 'elsewhere' }), at('2026-12-01T10:30:00Z'), () => false, 'here'), undefined, 'a pid on another machine cannot be checked');
+});
+
+test('exclusive; a second taker waits, then stops with who holds it, where and since when; only the owner releases', async () => {
+  const runner = localRunner();
+  const path = join(dir, 'a.lock');
+  const options = { path, what: 'the thing', purpose: 'testing', waitSeconds: 2, ttlSeconds: 600, pollMs: 200 };
+  const first = await acquireLock(runner, options);
+  const stored = JSON.parse(readFileSync(join(path, 'owner.json'), 'utf8')) as LockOwner;
+  assert.equal({ token: stored.token, pid: stored.pid, host: stored.host }, { token: first.owner.token, pid: process.pid, host: hostname() });
+
+  const started = Date.now();
+  try {
+    await acquireLock(runner, options);
+    assert.unreachable('the lock is held');
+  } catch (error) {
+    assert.instance(error, LockHeld);
+    assert.match((error as Error).message, `the thing is locked by ${stored.user}@${hostname()} (pid ${process.pid}, testing) since ${stored.since} (${path} on local); waited 2 s`);
+  }
+  assert.ok(Date.now() - started >= 2_000, 'it waited');
+
+  // Someone else's lock (another token) is not removed by our release.
+  writeFileSync(join(path, 'owner.json'), JSON.stringify({ ...stored, token: 'someone-else' }));
+  await first.release();
+  assert.ok(readFileSync(join(path, 'owner.json'), 'utf8').includes('someone-else'), 'left in place');
+  writeFileSync(join(path, 'owner.json'), JSON.stringify(stored));
+  await first.release();
+  const again = await acquireLock(runner, options);
+  await again.release();
+});
+
+test('a holder that is gone is reported; --force takes it over', async () => {
+  const runner = localRunner();
+  const path = join(dir, 'b.lock');
+  const options = { path, what: 'the thing', purpose: 'testing', waitSeconds: 1, ttlSeconds: 600, pollMs: 200 };
+  const held = await acquireLock(runner, options);
+  const dead = { ...held.owner, pid: 2 ** 22 + 12345 }; // beyond pid_max's default: no such process
+  writeFileSync(join(path, 'owner.json'), JSON.stringify(dead));
+  try {
+    await acquireLock(runner, options);
+    assert.unreachable('stale, but not forced');
+  } catch (error) {
+    assert.match((error as Error).message, new RegExp(`process ${dead.pid} on .* is gone.*--force`));
+  }
+  const said: string[] = [];
+  const taken = await acquireLock(runner, { ...options, force: true, progress: (m) => said.push(m) });
+  assert.match(said.join('\n'), /Taking over the stale lock/);
+  assert.is.not(taken.owner.token, held.owner.token);
+  await taken.release();
+});
+
+test('over ssh: the lock lives on the remote host', async () => {
+  const sshd = await startSshd();
+  const runner = sshRunner(sshd.target);
+  const path = `/tmp/cleanup-lock-test-${process.pid}.lock`;
+  try {
+    const lock = await acquireLock(runner, { path, what: 'the remote thing', purpose: 'testing', waitSeconds: 0, ttlSeconds: 600 });
+    assert.match((await runner.run(['cat', `${path}/owner.json`])).stdout, lock.owner.token);
+    const second = await acquireLock(runner, { path, what: 'the remote thing', purpose: 'testing', waitSeconds: 0, ttlSeconds: 600 }).catch((error: Error) => error);
+    assert.match(String(second), /the remote thing is locked by .* on cleanup-ops@127\.0\.0\.1:\d+\); waited 0 s/);
+    await lock.release();
+    assert.is((await runner.run(['test', '-e', path], { allowFailure: true })).exitCode, 1, 'released');
+  } finally {
+    await runner.run(['rm', '-rf', path], { allowFailure: true });
+    await runner.close();
+    await sshd.stop();
+  }
+});
+
+test.run();
