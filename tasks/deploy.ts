@@ -22,6 +22,7 @@ import { localRunner, type Runner } from '../lib/runner.ts';
 import { defineTask, emptyOutcome, type ApplyOutcome, type TaskContext } from '../lib/task.ts';
 import { ping } from '../lib/registry/api.ts';
 import type { RegistryClient } from '../lib/registry/client.ts';
+import { collectionStateFile, markCollected, markCollectionPending } from '../lib/registry/collection.ts';
 import { garbageCollect } from '../lib/registry/gc.ts';
 import { gcCommands, registryClient, registryHostRunner } from '../lib/registry/settings.ts';
 import { serverRunner } from '../lib/server/settings.ts';
@@ -163,6 +164,8 @@ async function reading(ctx: Ctx, backend: ReturnType<typeof readBackend>, statem
 async function deps(ctx: Ctx, dirty: string[]): Promise<DeployDeps> {
   const backend = readBackend(ctx.settings);
   const gc = gcCommands(ctx.settings);
+  // The registry task's record of deletions that wait for a collection (lib/registry/collection.ts).
+  const collectionState = collectionStateFile(ctx.settings.REGISTRY_STATE_DIR, ctx.settings.REGISTRY_URL);
   return {
     server: await server(ctx),
     builder: localRunner(),
@@ -176,11 +179,13 @@ async function deps(ctx: Ctx, dirty: string[]): Promise<DeployDeps> {
     contentInputs: backend.inputs,
     dirty,
     registry: registry(ctx),
+    markCollectionPending: () => markCollectionPending(collectionState, ctx.settings.REGISTRY_URL.origin, 0, 'deploy:clean'),
     async collect() {
       const result = await garbageCollect(registryHostRunner(ctx.settings), gc!, async () => {
         const client = registryClient({ ...ctx.settings, REGISTRY_RETRIES: 10 });
         await ping(client).finally(() => client.close());
       });
+      markCollected(collectionState, ctx.settings.REGISTRY_URL.origin, result.downtimeMs);
       return result.before !== undefined && result.after !== undefined ? `storage ${result.before} → ${result.after} bytes` : 'done';
     },
     owner: deployer.describeHolder({ user: userInfo().username, host: hostname(), pid: process.pid, since: new Date().toISOString() }),

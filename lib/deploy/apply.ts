@@ -34,6 +34,8 @@ export interface DeployDeps {
   contentInputs: ContentInputs;
   dirty: string[];
   registry: RegistryClient;
+  /** Records that deletions wait for a collection, so a later registry run plans one if this deploy does not collect. */
+  markCollectionPending(): void;
   collect(): Promise<string>;
   owner: string;
   onClose(close: () => Promise<void>): void;
@@ -160,10 +162,12 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
       const now = await digestOf(deps.registry, op.repository, op.tag);
       if (now !== op.digest) throw new Stop(`${op.repository}:${op.tag} points to ${now ?? 'nothing'} now, not ${op.digest} as planned: not deleted.`);
       await deleteManifest(deps.registry, op.repository, op.digest);
+      deps.markCollectionPending();
       return;
     }
     case 'registry': {
       const result = await applyRegistryPlan(deps.registry, { task: 'registry', changes: [op.change], kept: [], refused: [], figures: [], notes: [], keptTags: [], sizeNow: 0, sizeAfter: 0 }, 1, deps.signal);
+      if (result.done.length) deps.markCollectionPending();
       if (result.failed.length) throw new Stop(result.failed.map((f) => f.error).join('; '));
       return;
     }

@@ -82,13 +82,7 @@ export async function ensureDockerd(name = 'default', root = ROOT): Promise<Test
  * imported with `docker import`. Its httpd serves HTTP (CGI included) for health checks.
  */
 export function ensureBaseImage(test: TestEngine, name = 'cleanup-test/busybox:base'): string {
-  try {
-    test.docker(['image', 'inspect', name]);
-    return name;
-  } catch {
-    // not there yet
-  }
-  const script = [
+  return ensureImportedImage(test, name, [
     'set -e',
     'root=$(mktemp -d)',
     'mkdir -p "$root/bin" "$root/tmp" "$root/www" "$root/etc"',
@@ -97,8 +91,18 @@ export function ensureBaseImage(test: TestEngine, name = 'cleanup-test/busybox:b
     'echo "root:x:0:0:root:/:/bin/sh" > "$root/etc/passwd"',
     `tar -C "$root" -c . | docker -H ${test.host} import --change 'CMD ["/bin/sh"]' - ${name}`,
     'rm -rf "$root"',
-  ].join('\n');
-  execFileSync('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  ]);
+}
+
+/** Builds an image with a shell script (which ends in `docker import`) unless the engine has it. */
+export function ensureImportedImage(test: TestEngine, name: string, script: string[]): string {
+  try {
+    test.docker(['image', 'inspect', name]);
+    return name;
+  } catch {
+    // not there yet
+  }
+  execFileSync('sh', ['-c', script.join('\n')], { stdio: ['ignore', 'pipe', 'pipe'] });
   return name;
 }
 

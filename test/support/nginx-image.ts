@@ -4,8 +4,7 @@
  * nginx.conf that includes /etc/nginx/conf.d/*.conf, nobody/nogroup and busybox for a shell,
  * imported with `docker import`. About 12 MB; `nginx -s reload` works in the container.
  */
-import { execFileSync } from 'node:child_process';
-import type { TestEngine } from './dockerd.ts';
+import { ensureImportedImage, type TestEngine } from './dockerd.ts';
 
 export const NGINX_CONF = `user nobody nogroup;
 pid /run/nginx.pid;
@@ -19,13 +18,7 @@ http {
 `;
 
 export function ensureNginxImage(test: TestEngine, name = 'cleanup-test/nginx:local'): string {
-  try {
-    test.docker(['image', 'inspect', name]);
-    return name;
-  } catch {
-    // not built yet
-  }
-  const script = [
+  return ensureImportedImage(test, name, [
     'set -e',
     'work=$(mktemp -d)',
     'root="$work/root"',
@@ -46,7 +39,5 @@ export function ensureNginxImage(test: TestEngine, name = 'cleanup-test/nginx:lo
     'for tool in sh cat ls echo sleep wget kill ps mkdir; do ln -s busybox "$root/bin/$tool"; done',
     `tar -C "$root" -c . | docker -H ${test.host} import --change 'ENV PATH=/usr/sbin:/bin' --change 'CMD ["nginx", "-g", "daemon off;"]' - ${name} >/dev/null`,
     'rm -rf "$work"',
-  ].join('\n');
-  execFileSync('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return name;
+  ]);
 }
