@@ -19,6 +19,7 @@ import { isEntryPoint, main } from '../lib/pipeline.ts';
 import { defineTask, emptyOutcome, type Check, type TaskContext } from '../lib/task.ts';
 import { applyRegistryPlan } from '../lib/registry/apply.ts';
 import { addCollectionStep, collectionFigures, collectionStateFile, readCollectionState } from '../lib/registry/collection.ts';
+import { registryGuard } from '../lib/registry/guard.ts';
 import { checkKeptTags } from '../lib/registry/integrity.ts';
 import { planRegistry, type RegistryPlan, type RegistryState } from '../lib/registry/plan.ts';
 import { needsCreationDates, rulesFor, type RegistryPolicy } from '../lib/registry/policy.ts';
@@ -151,8 +152,12 @@ export const registryTask = defineTask({
       ctx.memo('registry:planned', () => ({ state, plan }));
       return plan;
     }
+    // A run killed while the registry was stopped for collection: start it again first.
+    const gc = gcCommands(s);
+    const recovered = gc && (await registryGuard(ctx).recoverStopped(gc));
     const hosts = { deployHost: s.DEPLOY_HOST, deployDir: s.DEPLOY_DIR, serverHosts: s.SERVER_HOSTS, ssh: sshDefaults(s), force: ctx.options.force };
     const { state, plan, requests } = await planRegistryCleanup(s, { client: clientOf(ctx), progress: ctx.progress, signal: ctx.signal, collect: !ctx.options.noGc, hosts });
+    if (recovered) plan.notes.push(recovered);
     ctx.memo('registry:planned', () => ({ state, plan }));
     plan.figures.push({ label: 'requests', value: `${requests} to read the registry` });
     return plan;
@@ -162,9 +167,12 @@ export const registryTask = defineTask({
     const client = clientOf(ctx);
     const before = client.requests;
     const outcome = emptyOutcome();
+    // One run at a time deletes and collects: another waits, then stops naming who holds the lock.
+    const guard = registryGuard(ctx);
+    await guard.lock();
     // A registry failing request after request stops the apply, as an interrupt would.
     const stop = AbortSignal.any([ctx.signal, client.unavailable]);
-    const result = await applyRegistryPlan(client, plan as RegistryPlan, ctx.settings.REGISTRY_CONCURRENCY, stop, ctx.progress);
+    const result = await applyRegistryPlan(client, plan as RegistryPlan, ctx.settings.REGISTRY_CONCURRENCY, stop, ctx.progress, guard.gcHooks());
     outcome.done.push(...result.done);
     outcome.failed.push(...result.failed);
     outcome.undo = result.journal;

@@ -13,7 +13,7 @@ import type { Failure } from '../task.ts';
 import { deleteManifest, headManifest, listTags, ping, pushBlob, putManifest, sha256 } from './api.ts';
 import type { RegistryClient } from './client.ts';
 import { markCollected, markCollectionPending, type CollectOp } from './collection.ts';
-import { garbageCollect, type GcResult } from './gc.ts';
+import { garbageCollect, type GcHooks, type GcResult } from './gc.ts';
 import { restoreOne, type RestoreOp } from './restore.ts';
 import { storageBytes } from './storage.ts';
 import { appendJournal, journalEntry, type JournalEntry } from './journal.ts';
@@ -133,12 +133,12 @@ async function servingAgain(client: RegistryClient): Promise<void> {
   }
 }
 
-async function collect(client: RegistryClient, op: CollectOp, plannedBytes: number, registry: string): Promise<CollectionResult> {
+async function collect(client: RegistryClient, op: CollectOp, plannedBytes: number, registry: string, hooks?: GcHooks): Promise<CollectionResult> {
   const runner = runnerFor(op.host, op.ssh, 'REGISTRY_HOST');
   try {
     const path = op.commands.storagePath;
     const before = path ? await storageBytes(runner, path) : undefined;
-    const result = await garbageCollect(runner, { ...op.commands, storagePath: undefined }, () => servingAgain(client));
+    const result = await garbageCollect(runner, { ...op.commands, storagePath: undefined }, () => servingAgain(client), hooks);
     const after = path ? await storageBytes(runner, path) : undefined;
     markCollected(op.stateFile, registry, result.downtimeMs);
     return { ...result, before, after, plannedBytes };
@@ -152,7 +152,7 @@ async function collect(client: RegistryClient, op: CollectOp, plannedBytes: numb
  * first), then, when the plan has one, the collection. Deletions mark the collection pending before it runs, so an
  * interrupted or failed collection is planned again by the next run.
  */
-export async function applyRegistryPlan(client: RegistryClient, plan: RegistryPlan, concurrency: number, signal?: AbortSignal, progress?: (m: string) => void): Promise<ApplyResult> {
+export async function applyRegistryPlan(client: RegistryClient, plan: RegistryPlan, concurrency: number, signal?: AbortSignal, progress?: (m: string) => void, gcHooks?: GcHooks): Promise<ApplyResult> {
   const result: ApplyResult = { done: [], failed: [], journal: [] };
   if (!plan.changes.length) return result;
   // Removals of dangling tags go with the deletions (see dangling.ts).
@@ -209,7 +209,7 @@ export async function applyRegistryPlan(client: RegistryClient, plan: RegistryPl
     if (change.op.kind !== 'collect' || signal?.aborted) continue;
     progress?.('garbage collection: registry stopped, collecting, starting again');
     try {
-      result.collection = await collect(client, change.op, totalBytes(plan.changes), plan.bookkeeping?.registry ?? client.base);
+      result.collection = await collect(client, change.op, totalBytes(plan.changes), plan.bookkeeping?.registry ?? client.base, gcHooks);
       result.done.push(change);
     } catch (error) {
       result.failed.push({ action: change.action, target: change.target, host: change.host, error: messageOf(error) });

@@ -5,8 +5,15 @@
  * is always started again afterwards, also when GC fails, since its in-memory blob cache
  * otherwise claims deleted blobs still exist. `--delete-untagged` is never added: on 2.8 it
  * deletes the children of multi-arch indexes.
+ *
+ * A run killed while the registry is stopped cannot start it again itself, so before stopping it
+ * a marker is written on the registry host (which run, since when, how to start it again). A
+ * later run that finds the marker starts the registry under the registry lock, checks that it
+ * serves and says so; the collection itself is then planned again from the record of pending
+ * deletions (collection.ts). A run that is merely interrupted (Ctrl-C, twice included) starts the
+ * registry again through the restart `onStopped` hands to the run's clean-ups.
  */
-import type { Command } from '../command.ts';
+import { commandLine, type Command } from '../command.ts';
 import { TaskError } from '../errors.ts';
 import type { Runner } from '../runner.ts';
 
@@ -38,7 +45,46 @@ async function measure(runner: Runner, path: string | undefined): Promise<number
   return bytes;
 }
 
-export async function garbageCollect(runner: Runner, commands: GcCommands, waitUntilServing: () => Promise<void>): Promise<GcResult> {
+export interface GcMarker {
+  /** The run that stopped the registry: its task and process. */
+  run: string;
+  since: string;
+  /** The command that starts the registry again, as that run had it. */
+  start?: string;
+}
+
+export interface GcHooks {
+  /** Where the marker lives on the registry host. */
+  markerPath: string;
+  run: string;
+  /** Called once the registry is about to stop, with the restart every exit path must call. */
+  onStopped?: (restart: () => Promise<void>) => void;
+}
+
+/** The lock and the GC marker of one registry, in a folder of its host, named after its URL so registries apart never wait on each other. */
+export function registryHostPaths(dir: string, url: URL): { lock: string; marker: string } {
+  const base = `${dir.replace(/\/+$/, '')}/aisha-cleanup-registry-${url.host.replace(/[^A-Za-z0-9.-]/g, '_')}`;
+  return { lock: `${base}.lock`, marker: `${base}.gc-pending.json` };
+}
+
+export async function readGcMarker(runner: Runner, path: string): Promise<GcMarker | undefined> {
+  const { stdout, exitCode } = await runner.run(['cat', path], { allowFailure: true });
+  if (exitCode !== 0) return undefined;
+  try {
+    return JSON.parse(stdout) as GcMarker;
+  } catch {
+    return { run: 'unknown (unreadable marker)', since: 'unknown' };
+  }
+}
+
+/** After a marker was found: start the registry (it may be down), wait until it serves, drop the marker. */
+export async function recoverStoppedRegistry(runner: Runner, commands: GcCommands, path: string, waitUntilServing: () => Promise<void>): Promise<void> {
+  if (commands.start) await runner.run(commands.start);
+  await waitUntilServing();
+  await runner.run(['rm', '-f', path]);
+}
+
+export async function garbageCollect(runner: Runner, commands: GcCommands, waitUntilServing: () => Promise<void>, hooks?: GcHooks): Promise<GcResult> {
   if (commands.collect.some((word) => word === '--delete-untagged' || word.startsWith('--delete-untagged='))) {
     throw new TaskError('REGISTRY_GC_COMMAND must not use --delete-untagged: on distribution 2.8 it deletes the children of multi-arch images. Remove it.');
   }
@@ -46,11 +92,29 @@ export async function garbageCollect(runner: Runner, commands: GcCommands, waitU
   let output = '';
   const stoppedAt = Date.now();
   let downtimeMs = 0;
-  if (commands.stop) await runner.run(commands.stop);
+  // Started again exactly once: by the finally below, or by a clean-up of an interrupted run;
+  // the marker goes with the restart, since the registry is no longer stopped.
+  let stopped = false;
+  const restart = async () => {
+    if (!stopped) return;
+    stopped = false;
+    if (commands.start) await runner.run(commands.start);
+    if (hooks) await runner.run(['rm', '-f', hooks.markerPath]);
+  };
+  if (commands.stop) {
+    if (hooks) {
+      const marker: GcMarker = { run: hooks.run, since: new Date().toISOString(), ...(commands.start ? { start: commandLine(commands.start) } : {}) };
+      await runner.run(['sh', '-c', 'cat > "$1"', 'sh', hooks.markerPath], { input: JSON.stringify(marker) });
+    }
+    stopped = true;
+    hooks?.onStopped?.(restart);
+    await runner.run(commands.stop);
+  }
   try {
     output = (await runner.run(commands.collect, { timeoutMs: 60 * 60_000 })).stdout;
   } finally {
-    if (commands.start) await runner.run(commands.start);
+    if (commands.stop) await restart();
+    else if (commands.start) await runner.run(commands.start);
     await waitUntilServing();
     downtimeMs = Date.now() - stoppedAt;
   }

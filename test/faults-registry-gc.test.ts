@@ -1,0 +1,142 @@
+/**
+ * Concurrency and kills around garbage collection, against a real registry stopped and started
+ * by its control script: two runs at once never overlap (the second waits, then names the
+ * holder); a run SIGKILLed while the registry is stopped for collection leaves a marker, and the
+ * rerun (taking over the dead run's lock only with --force) starts the registry, says so,
+ * finishes the collection from the record of pending deletions and keeps every kept tag.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { waitFor } from './support/ports.ts';
+import { startRegistry, type TestRegistry } from './support/registry.ts';
+import { blobPresent, pushImage, resolves, tagsOf } from './support/registry-seed.ts';
+import { runTask } from './support/run-task.ts';
+
+let registry: TestRegistry;
+let dir: string;
+
+test.before(async () => {
+  registry = await startRegistry();
+  dir = mkdtempSync(join(tmpdir(), 'cleanup-faults-gc-'));
+});
+test.after(async () => {
+  await registry?.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const serving = async () => (await fetch(`${registry.url}/v2/`).catch(() => undefined))?.status === 200;
+
+function env(extra: Record<string, string>): Record<string, string> {
+  return {
+    REGISTRY_URL: registry.url,
+    REPORTS_DIR: join(dir, 'reports'),
+    REGISTRY_LOCK_DIR: dir,
+    REGISTRY_STATE_DIR: join(dir, 'state'),
+    REGISTRY_GC_STOP_COMMAND: registry.stopCommand,
+    REGISTRY_GC_START_COMMAND: registry.startCommand,
+    REGISTRY_GC_COMMAND: `docker-registry garbage-collect ${registry.config}`,
+    ...extra,
+  };
+}
+
+async function seed(prefix: string) {
+  const to = { url: registry.url };
+  await pushImage(to, 'webhook-api', ['final'], { layers: ['final'] });
+  const doomed = [];
+  for (let i = 0; i < 4; i++) doomed.push(await pushImage(to, 'webhook-api', [`${prefix}-temp-${i}`], { layers: [`${prefix}-${i}`] }));
+  return doomed;
+}
+
+test('two runs at once: the second waits for the lock, then stops naming who holds it; collections never overlap', async () => {
+  await seed('a');
+  const pidBefore = readFileSync(join(registry.dir, 'registry.pid'), 'utf8');
+  const stopping = join(dir, 'stopping');
+  // The first run signals when it is about to stop the registry, and takes its time doing so.
+  const first = runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_GC_STOP_COMMAND: `sh -c 'touch ${stopping}; sleep 15; ${registry.stopCommand}'` }));
+  await waitFor('the first run to reach garbage collection', async () => existsSync(stopping), 120_000);
+  const second = await runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_LOCK_WAIT_SECONDS: '3' }));
+  assert.is(second.code, 1, second.stderr);
+  assert.match(second.stderr, /the registry at http:\/\/127\.0\.0\.1:\d+ is locked by \S+@\S+ \(pid \d+, clean:registry: deleting and collecting\) since \d{4}-\d\d-\d\dT[\d:.]+Z \(.*\.lock on local\); waited 3 s/);
+  const done = await first;
+  assert.is(done.code, 0, done.stderr);
+  assert.ok(await serving(), 'the registry serves');
+  assert.is.not(readFileSync(join(registry.dir, 'registry.pid'), 'utf8'), pidBefore, 'restarted once, by the first run');
+  assert.equal(await tagsOf({ url: registry.url }, 'webhook-api'), ['final']);
+  assert.not.ok(existsSync(join(dir, `aisha-cleanup-registry-127.0.0.1_${registry.port}.lock`)), 'lock released');
+});
+
+test('SIGKILL while the registry is stopped for collection: the rerun starts it, says so, finishes the collection', async () => {
+  const doomed = await seed('b');
+  const collecting = join(dir, 'collecting');
+  const gcPid = join(dir, 'gc.pid');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/registry.ts', '--yes'], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}), ...env({ REGISTRY_GC_COMMAND: `sh -c 'echo $$ > ${gcPid}; touch ${collecting}; sleep 120'` }) },
+    stdio: 'ignore',
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    await waitFor('the run to be collecting', async () => existsSync(collecting), 120_000);
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+  }
+  process.kill(Number(readFileSync(gcPid, 'utf8')), 'SIGKILL'); // the orphaned collection command
+  assert.not.ok(await serving(), 'the killed run left the registry stopped');
+  const marker = join(dir, `aisha-cleanup-registry-127.0.0.1_${registry.port}.gc-pending.json`);
+  assert.match(readFileSync(marker, 'utf8'), `"run":"clean:registry pid ${child.pid} on`);
+
+  // The rerun finds the marker; the dead run still holds the lock: reported, taken only with --force.
+  const rerun = await runTask('tasks/registry.ts', ['--yes'], env({}));
+  assert.is(rerun.code, 1, rerun.stderr);
+  assert.match(rerun.stderr, `(pid ${child.pid}, clean:registry: deleting and collecting)`);
+  assert.match(rerun.stderr, /that holder looks gone: its process \d+ on \S+ is gone\. Nothing was changed\. .* --force/);
+  assert.ok(existsSync(marker), 'the collection is still to be finished');
+  assert.not.ok(await serving(), 'without --force nothing was touched');
+
+  const forced = await runTask('tasks/registry.ts', ['--yes', '--force', '--json'], env({}));
+  assert.is(forced.code, 0, forced.stderr);
+  assert.match(forced.stderr, `The registry was left stopped for garbage collection by clean:registry pid ${child.pid}`);
+  assert.equal(forced.report.changes.map((c: { action: string }) => c.action), ['collect garbage']);
+  assert.match(forced.report.changes[0].reason, /deletions by clean:registry since .* are not collected yet/);
+  assert.ok(await serving(), 'serving again');
+  assert.not.ok(existsSync(marker), 'the marker is gone once the collection finished');
+  assert.equal(await tagsOf({ url: registry.url }, 'webhook-api'), ['final']);
+  assert.ok(await resolves({ url: registry.url }, 'webhook-api', 'final'), 'the kept tag pulls');
+  for (const image of doomed) assert.not.ok(await blobPresent({ url: registry.url }, 'webhook-api', image.blobs[1].digest), 'the deleted images\' layers were collected');
+});
+
+test('Ctrl-C twice while the registry is stopped for collection: the run exits 130 and starts the registry again', async () => {
+  await seed('c');
+  const collecting = join(dir, 'collecting-c');
+  const gcPid = join(dir, 'gc-c.pid');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/registry.ts', '--yes'], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}), ...env({ REGISTRY_GC_COMMAND: `sh -c 'echo $$ > ${gcPid}; touch ${collecting}; sleep 120'` }) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await waitFor('the run to be collecting', async () => existsSync(collecting), 120_000);
+  assert.not.ok(await serving(), 'stopped for collection');
+  child.kill('SIGINT');
+  await waitFor('the first Ctrl-C to be acknowledged', async () => /finishing the step under way/.test(stderr), 20_000);
+  child.kill('SIGINT');
+  const code = await exited;
+  process.kill(Number(readFileSync(gcPid, 'utf8')), 'SIGKILL'); // the collection command the run left behind
+  assert.is(code, 130, stderr);
+  await waitFor('the registry to serve again', serving, 30_000);
+  assert.ok(await resolves({ url: registry.url }, 'webhook-api', 'final'), 'the kept tag pulls');
+  assert.not.ok(existsSync(join(dir, `aisha-cleanup-registry-127.0.0.1_${registry.port}.gc-pending.json`)), 'no marker: the registry is not stopped');
+
+  // The collection that was cut short is planned again, and finishes.
+  const rerun = await runTask('tasks/registry.ts', ['--yes', '--json'], env({}));
+  assert.is(rerun.code, 0, rerun.stderr);
+  assert.equal(rerun.report.changes.map((c: { action: string }) => c.action), ['collect garbage']);
+  assert.ok(await serving(), 'serving after the collection');
+});
+
+test.run();
