@@ -13,6 +13,7 @@
  * failure is reported with its name and the others still finish. Freed bytes are Docker's own
  * count (`docker system df`) before and after; the disk criterion reads the file system (df).
  */
+import { hostname, userInfo } from 'node:os';
 import { formatBytes } from '../lib/bytes.ts';
 import { mapLimit } from '../lib/concurrency.ts';
 import { messageOf } from '../lib/errors.ts';
@@ -20,6 +21,7 @@ import { isEntryPoint, main } from '../lib/pipeline.ts';
 import { emptyPlan, totalBytes, type Figure, type Plan } from '../lib/plan.ts';
 import type { Runner } from '../lib/runner.ts';
 import { defineTask, emptyOutcome, type Check, type TaskContext } from '../lib/task.ts';
+import { lockDeployDir } from '../lib/deploy/deployer.ts';
 import { applyHostChanges } from '../lib/server/apply.ts';
 import { usedPercent, type Disk } from '../lib/server/parse.ts';
 import { planHost, type ServerOp, type ServerPolicy } from '../lib/server/policy.ts';
@@ -117,6 +119,7 @@ export const serverTask = defineTask({
       const freed = totalBytes(hostPlan.changes);
       plan.figures.push({ label: `${reading.host} disk (${dockerDisk(reading.state).path})`, value: `${diskFigure(dockerDisk(reading.state), freed)}; limit ${ctx.settings.SERVER_DISK_MAX_PERCENT}%` });
       if (!reading.state.compose) plan.notes.push(`${reading.host}: neither docker compose nor docker-compose is installed.`);
+      if (reading.host === ctx.settings.DEPLOY_HOST && hostPlan.changes.length) plan.notes.push(`${reading.host} is the deploy host: the deploy lock (${ctx.settings.DEPLOY_DIR}/.deploy.lock) is held while it is pruned, and a deploy holding it stops this host's clean-up.`);
     }
     return plan;
   },
@@ -128,7 +131,13 @@ export const serverTask = defineTask({
       const changes = plan.changes.filter((c) => c.host === hostRunner(ctx, host).name);
       if (!state || !changes.length) return;
       const runner = hostRunner(ctx, host);
+      let releaseDeployLock: (() => Promise<void>) | undefined;
       try {
+        // No deploy may run on the host while it is pruned (a deploy starts and stops containers).
+        if (host === ctx.settings.DEPLOY_HOST) {
+          releaseDeployLock = await lockDeployDir(runner, ctx.settings.DEPLOY_DIR, `${userInfo().username}@${hostname()} pid ${process.pid} since ${new Date().toISOString()}`);
+          ctx.onClose(releaseDeployLock);
+        }
         // Measured right around apply, the way the plan's bytes were counted: Docker's own sizes,
         // not df, which every other process on the file system moves.
         const before = await readDockerUsage(runner);
@@ -140,6 +149,8 @@ export const serverTask = defineTask({
         outcome.figures.push(freedFigure(host, totalBytes(result.done), before.total - after.total, disk));
       } catch (error) {
         outcome.failed.push({ action: 'clean host', target: host, host, error: messageOf(error) });
+      } finally {
+        await releaseDeployLock?.();
       }
     });
     return outcome;

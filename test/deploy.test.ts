@@ -192,12 +192,24 @@ test('deploy:lock shows who holds the lock since when; --release frees a lock wh
   const blocked = await deploy('--rollback', '--yes');
   assert.is(blocked.code, 1);
   assert.match(blocked.stderr, /another deploy holds the lock \(someone@.* pid \d+ since 2026-12-01T10:00:00Z\)/);
+  // The server task holds the same lock while it prunes the deploy host: it waits for no deploy.
+  const leftover = stack.engine.docker(['create', 'cleanup-test/busybox:base', 'true']).trim();
+  stack.engine.docker(['commit', leftover, 'leftover/abandoned:1']);
+  stack.engine.docker(['rm', leftover]);
+  const pruneBlocked = await runTask('tasks/server.ts', ['--yes'], env);
+  assert.is(pruneBlocked.code, 1, pruneBlocked.stderr);
+  assert.match(pruneBlocked.stderr, /another deploy holds the lock \(someone@/);
+  assert.ok(stack.engine.docker(['images', '-q', 'leftover/abandoned:1']).trim(), 'nothing pruned while the lock is held');
   const shown = await deploy('--lock', '--json');
   assert.match(JSON.stringify(shown.report.figures), /someone@.* pid \d+ since 2026-12-01T10:00:00Z/);
   const released = await deploy('--lock', '--release', '--yes', '--json');
   assert.is(released.code, 0, released.stderr);
   assert.is(released.report.changes[0].action, 'release lock');
   assert.not.ok(existsSync(join(deployDir, '.deploy.lock')));
+  const pruned = await runTask('tasks/server.ts', ['--yes'], env);
+  assert.is(pruned.code, 0, pruned.stderr);
+  assert.not.ok(stack.engine.docker(['images', '-q', 'leftover/abandoned:1']).trim(), 'pruned once the lock was free');
+  assert.not.ok(existsSync(join(deployDir, '.deploy.lock')), 'the server task released the lock');
 });
 
 test.run();

@@ -53,16 +53,28 @@ export async function lockHolder(server: Server): Promise<{ text: string; holder
 
 /** Takes the deploy lock, or says who holds it and how to clear a stale one. */
 export async function lock(server: Server, owner: string): Promise<() => Promise<void>> {
-  const { lock: path } = paths(server.dir);
-  await server.runner.run(host.mkdir(server.dir));
-  const taken = await server.runner.run(host.lock(path), { allowFailure: true });
+  return lockDeployDir(server.runner, server.dir, owner);
+}
+
+/**
+ * The deploy lock on a host's deploy folder, also taken by the server task while it prunes the
+ * deploy host. Released only while it still names this owner: a lock someone took over is theirs.
+ */
+export async function lockDeployDir(runner: Runner, dir: string, owner: string): Promise<() => Promise<void>> {
+  const { lock: path } = paths(dir);
+  await runner.run(host.mkdir(dir));
+  const taken = await runner.run(host.lock(path), { allowFailure: true });
   if (taken.exitCode !== 0) {
-    const holder = (await server.runner.run(host.read(join(path, 'owner')), { allowFailure: true })).stdout.trim() || 'unknown';
-    throw new TaskError(`${server.runner.name}: another deploy holds the lock (${holder}). Wait for it to finish. If none is running, the lock is stale: see \`npm run deploy:lock\`, and release it with \`npm run deploy:lock -- --release\` (or \`rm -rf ${path}\` on the server).`);
+    const holder = (await runner.run(host.read(join(path, 'owner')), { allowFailure: true })).stdout.trim() || 'unknown';
+    throw new TaskError(`${runner.name}: another deploy holds the lock (${holder}). Wait for it to finish. If none is running, the lock is stale: see \`npm run deploy:lock\`, and release it with \`npm run deploy:lock -- --release\` (or \`rm -rf ${path}\` on the server).`);
   }
-  await server.runner.run(host.write(join(path, 'owner')), { input: `${owner}\n` });
+  await runner.run(host.write(join(path, 'owner')), { input: `${owner}\n` });
+  let released = false;
   return async () => {
-    await server.runner.run(host.unlock(path), { allowFailure: true });
+    if (released) return;
+    released = true;
+    const now = (await runner.run(host.read(join(path, 'owner')), { allowFailure: true })).stdout.trim();
+    if (now === owner) await runner.run(host.unlock(path), { allowFailure: true });
   };
 }
 
