@@ -5,11 +5,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { forward } from './support/forward.ts';
 import { freePort } from './support/ports.ts';
 import { startRegistry } from './support/registry.ts';
 import { pushImage, tagsOf } from './support/registry-seed.ts';
@@ -80,12 +81,7 @@ test('a redirect (blob storage elsewhere) is followed without the Authorization 
         res.writeHead(307, { location: `${storage}${req.url}` }).end();
         return;
       }
-      const upstream = request({ host: registryUrl.hostname, port: registryUrl.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
-      upstream.on('error', () => res.destroy());
-      req.pipe(upstream);
+      forward(req, res, registryUrl);
     }),
   );
 

@@ -4,11 +4,12 @@
  * rerun finishes, and no kept tag is ever lost.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { forward } from './support/forward.ts';
 import { freePort } from './support/ports.ts';
 import { startRegistry, type TestRegistry } from './support/registry.ts';
 import { pushImage, resolves, tagsOf } from './support/registry-seed.ts';
@@ -36,12 +37,7 @@ async function flakyProxy(target: URL, failEvery: number, dropEvery: number): Pr
       req.socket.destroy();
       return;
     }
-    const upstream = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
+    forward(req, res, target);
   });
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
