@@ -157,8 +157,14 @@ function settingsHelp(specs: SettingsSpec[]): string {
   return [...rows.values()].join('\n');
 }
 
+/** The flags of these tasks; a chain leaves out those meant for a task run by itself. */
+function taskFlags(tasks: AnyTask[]): Record<string, TaskOption> {
+  const chain = tasks.length > 1;
+  return Object.fromEntries(tasks.flatMap((t) => Object.entries(t.options ?? {})).filter(([, flag]) => !(chain && flag.alone)));
+}
+
 function usageText(name: string, tasks: AnyTask[]): string {
-  const extra: Record<string, TaskOption> = Object.assign({}, ...tasks.map((t) => t.options ?? {}));
+  const extra = taskFlags(tasks);
   return [
     `Usage: npm run ${name} -- [options]`,
     '',
@@ -206,7 +212,7 @@ export async function runPipeline(name: string, tasks: AnyTask[], argv: string[]
   try {
     // The script the user typed (deploy:rollback and deploy:clean share a file).
     const script = process.env.npm_lifecycle_event || name;
-    options = parseFlags(argv, Object.assign({}, ...tasks.map((t) => t.options ?? {})), process.env, script);
+    options = parseFlags(argv, taskFlags(tasks), process.env, script);
     if (options.help) {
       process.stdout.write(usageText(script, tasks) + '\n');
       return { exitCode: 0 };

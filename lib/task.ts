@@ -16,6 +16,8 @@ export interface CommonOptions {
 export interface TaskOption {
   type: 'boolean' | 'string';
   help: string;
+  /** Only when the task runs by itself: a chain (clean:all) refuses it, since it names one task's own things (a run to undo, one host). */
+  alone?: boolean;
 }
 
 export interface TaskContext<S extends SettingsSpec = SettingsSpec> {

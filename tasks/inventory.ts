@@ -124,7 +124,7 @@ export const inventoryTask = defineTask({
   title: 'Inventory of files, scripts and docs (plan sections 1-3)',
   settings: inventorySettings,
   options: {
-    restore: { type: 'string', help: 'undo one earlier inventory run (its name is in the report, the status document and .cleanup-trash/)' },
+    restore: { type: 'string', alone: true, help: 'undo one earlier inventory run (its name is in the report, the status document and .cleanup-trash/)' },
   },
 
   async plan(ctx): Promise<Plan<Op>> {

@@ -141,7 +141,7 @@ export const registryTask = defineTask({
   settings: registryTaskSettings,
   options: {
     'no-gc': { type: 'boolean', help: 'delete now, collect garbage in a later run (the run stays undoable until then)' },
-    restore: { type: 'string', help: 'put back what the run of this report deleted (until garbage collection removed its blobs)' },
+    restore: { type: 'string', alone: true, help: 'put back what the run of this report deleted (until garbage collection removed its blobs)' },
   },
 
   async plan(ctx) {

@@ -96,7 +96,7 @@ export const serverTask = defineTask({
   name: 'server',
   title: 'Server clean-up (plan section 5)',
   settings: serverSettings,
-  options: { host: { type: 'string', help: 'clean only this host of SERVER_HOSTS (as written there, or its host name)' } },
+  options: { host: { type: 'string', alone: true, help: 'clean only this host of SERVER_HOSTS (as written there, or its host name)' } },
 
   async plan(ctx) {
     const plan: Plan<ServerOp> = emptyPlan('server');

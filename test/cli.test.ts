@@ -137,6 +137,18 @@ test('--env-file is ours: settings come from it; a missing file or a folder is e
   assert.match(folder.stderr, `The settings file ${ws.dir} is a folder`);
 });
 
+test('clean:all refuses the flags that name one task\'s own things (--restore, --host): exit 2, nothing read', async () => {
+  for (const flag of [['--restore', 'x'], ['--host', 'prod-1']]) {
+    const run = await npmRun(project, ['clean:all', '--', ...flag, '--yes'], {});
+    assert.is(run.code, 2, run.stderr);
+    assert.match(run.stderr, `Unknown option '${flag[0]}'`);
+  }
+  const help = await npmRun(project, ['clean:all', '--', '--help'], {});
+  assert.not.match(help.stdout, /--restore|--host/);
+  const alone = await npmRun(project, ['clean:server', '--', '--help'], {});
+  assert.match(alone.stdout, /--host/);
+});
+
 test('bad settings of a real task: exit 2 before any remote is read, each with name, value, expectation and example; unknown names get the nearest', async () => {
   const ws = workspace();
   const envFile = join(ws.dir, 'bad.env');
