@@ -16,6 +16,7 @@
  * stale, and `force` takes the lock over.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { sleep } from './concurrency.ts';
 import { TaskError } from './errors.ts';
@@ -77,13 +78,18 @@ export function staleReason(owner: LockOwner, now: number, isAlive: (pid: number
   return undefined;
 }
 
+/** Whether a process of this machine runs: another user's counts (EPERM), a zombie does not. */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  return true;
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+  } catch {
+    return true;
+  }
 }
 
 async function readOwner(runner: Runner, path: string): Promise<LockOwner | undefined> {

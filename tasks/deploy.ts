@@ -20,7 +20,7 @@ import { isEntryPoint, runPipeline } from '../lib/pipeline.ts';
 import { emptyPlan, type Plan } from '../lib/plan.ts';
 import { localRunner, type Runner } from '../lib/runner.ts';
 import { defineTask, emptyOutcome, type ApplyOutcome, type TaskContext } from '../lib/task.ts';
-import { ping } from '../lib/registry/api.ts';
+import { waitUntilServing } from '../lib/registry/api.ts';
 import type { RegistryClient } from '../lib/registry/client.ts';
 import { collectionStateFile, markCollected, markCollectionPending } from '../lib/registry/collection.ts';
 import { garbageCollect } from '../lib/registry/gc.ts';
@@ -33,6 +33,7 @@ import { applyDeploy, type DeployDeps } from '../lib/deploy/apply.ts';
 import { checkSources, composeServices, composeSources, listFiles, type ShippedFile } from '../lib/deploy/compose-files.ts';
 import { contentKey, dirtyFiles, headRevision, type ContentInputs } from '../lib/deploy/content.ts';
 import * as deployer from '../lib/deploy/deployer.ts';
+import { processAlive } from '../lib/lock.ts';
 import { describeDowntime, startDowntimeProbe } from '../lib/deploy/downtime.ts';
 import { waitHealthy } from '../lib/deploy/health.ts';
 import { deploySettings, type DeploySettings } from '../lib/deploy/settings.ts';
@@ -182,8 +183,8 @@ async function deps(ctx: Ctx, dirty: string[]): Promise<DeployDeps> {
     markCollectionPending: () => markCollectionPending(collectionState, ctx.settings.REGISTRY_URL.origin, 0, 'deploy:clean'),
     async collect() {
       const result = await garbageCollect(registryHostRunner(ctx.settings), gc!, async () => {
-        const client = registryClient({ ...ctx.settings, REGISTRY_RETRIES: 10 });
-        await ping(client).finally(() => client.close());
+        const client = registryClient(ctx.settings);
+        await waitUntilServing(client).finally(() => client.close());
       });
       markCollected(collectionState, ctx.settings.REGISTRY_URL.origin, result.downtimeMs);
       return result.before !== undefined && result.after !== undefined ? `storage ${result.before} → ${result.after} bytes` : 'done';
@@ -321,20 +322,6 @@ export const lockTask = defineTask({
     return outcome;
   },
 });
-
-/** Whether a process of this machine runs (a zombie does not count). */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
-  } catch {
-    return true;
-  }
-}
 
 /**
  * One file, four commands: the first flag names which. `deploy:rollback -- VERSION` takes the

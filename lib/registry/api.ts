@@ -4,6 +4,7 @@
  * with every accepted media type; a missing manifest or blob on delete counts as already done.
  */
 import { createHash } from 'node:crypto';
+import { sleep } from '../concurrency.ts';
 import { TaskError } from '../errors.ts';
 import { header, RegistryError, type RegistryClient } from './client.ts';
 import { MANIFEST_ACCEPT, type ManifestBody } from './media-types.ts';
@@ -37,6 +38,23 @@ async function paginate(client: RegistryClient, first: string, items: (page: Rec
 export async function ping(client: RegistryClient): Promise<void> {
   const response = await client.call('GET', '/v2/', { accept: [404] });
   if (response.status === 404) throw new TaskError(`${client.base} does not answer the Docker Registry v2 API (GET /v2/ is 404). Check REGISTRY_URL.`);
+}
+
+/**
+ * Waits until the registry answers again after a restart, up to two minutes. Give it a client of
+ * its own: pings failing in a row while the registry starts would otherwise count against the
+ * run's client (REGISTRY_MAX_CONSECUTIVE_FAILURES).
+ */
+export async function waitUntilServing(client: RegistryClient, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await ping(client);
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(250);
+    }
+  }
 }
 
 /** Every repository; the page size stays at most 1000, above which distribution answers 400. */

@@ -5,12 +5,12 @@
  * since the plan onto a digest about to be deleted stops that change instead of losing the tag.
  */
 import { randomUUID } from 'node:crypto';
-import { mapLimit, mapLimitAll, sleep } from '../concurrency.ts';
+import { mapLimit, mapLimitAll } from '../concurrency.ts';
 import { messageOf } from '../errors.ts';
 import { totalBytes, type Change } from '../plan.ts';
 import { runnerFor } from '../runner.ts';
 import type { Failure } from '../task.ts';
-import { deleteManifest, headManifest, listTags, ping, pushBlob, putManifest, sha256 } from './api.ts';
+import { deleteManifest, headManifest, listTags, pushBlob, putManifest, sha256, waitUntilServing } from './api.ts';
 import type { RegistryClient } from './client.ts';
 import { markCollected, markCollectionPending, type CollectOp } from './collection.ts';
 import { garbageCollect, type GcHooks, type GcResult } from './gc.ts';
@@ -120,25 +120,12 @@ async function deleteOne(client: RegistryClient, op: DeletionOp | UnlinkOp, push
   } else await untag(client, op);
 }
 
-/** Waits until the registry answers again after a restart (up to two minutes). */
-async function servingAgain(client: RegistryClient): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      return await ping(client);
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(250);
-    }
-  }
-}
-
 async function collect(client: RegistryClient, op: CollectOp, plannedBytes: number, registry: string, hooks?: GcHooks): Promise<CollectionResult> {
   const runner = runnerFor(op.host, op.ssh, 'REGISTRY_HOST');
   try {
     const path = op.commands.storagePath;
     const before = path ? await storageBytes(runner, path) : undefined;
-    const result = await garbageCollect(runner, { ...op.commands, storagePath: undefined }, () => servingAgain(client), hooks);
+    const result = await garbageCollect(runner, { ...op.commands, storagePath: undefined }, () => waitUntilServing(client), hooks);
     const after = path ? await storageBytes(runner, path) : undefined;
     markCollected(op.stateFile, registry, result.downtimeMs);
     return { ...result, before, after, plannedBytes };

@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { acquireLock, type Lock } from '../lock.ts';
 import type { Runner } from '../runner.ts';
 import type { TaskContext } from '../task.ts';
-import { ping } from './api.ts';
+import { waitUntilServing } from './api.ts';
 import { readGcMarker, recoverStoppedRegistry, registryHostPaths, type GcCommands, type GcHooks } from './gc.ts';
 import { registryClient, registryHostRunner, type registrySettings } from './settings.ts';
 
@@ -67,9 +67,9 @@ export function registryGuard(ctx: Ctx): RegistryGuard {
 }
 
 async function servingAgain(ctx: Ctx): Promise<void> {
-  const client = registryClient({ ...ctx.settings, REGISTRY_RETRIES: 10 });
+  const client = registryClient(ctx.settings);
   try {
-    await ping(client);
+    await waitUntilServing(client);
   } finally {
     await client.close();
   }
