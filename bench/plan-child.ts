@@ -6,7 +6,7 @@ import { registrySettings } from '../lib/registry/settings.ts';
 import { settingsFrom } from '../lib/settings.ts';
 import { applyRegistryPlan } from '../lib/registry/apply.ts';
 import { registryClient } from '../lib/registry/settings.ts';
-import { planRegistryCleanup } from '../tasks/registry.ts';
+import { planRegistryCleanup } from '../lib/registry/cleanup.ts';
 
 const settings = settingsFrom(registrySettings, { REGISTRY_URL: process.env.BENCH_URL, REGISTRY_CONCURRENCY: process.env.BENCH_CONCURRENCY ?? '16' });
 const repositories = process.env.BENCH_REPOSITORIES ? process.env.BENCH_REPOSITORIES.split(',') : undefined;

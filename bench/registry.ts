@@ -15,7 +15,7 @@ import { registrySettings } from '../lib/registry/settings.ts';
 import { settingsFrom } from '../lib/settings.ts';
 import { startRegistry } from '../test/support/registry.ts';
 import { pushBlob, pushManifest } from '../test/support/registry-seed.ts';
-import { planRegistryCleanup } from '../tasks/registry.ts';
+import { planRegistryCleanup } from '../lib/registry/cleanup.ts';
 
 const run = promisify(execFile);
 const REPOS = Number(process.env.BENCH_REPOS ?? 20);

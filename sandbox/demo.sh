@@ -13,8 +13,8 @@ settings="${SANDBOX_DIR:-.sandbox}/.env"
 echo "── The sandbox is up. Now the whole plan runs on it: npm run clean:all -- --env-file $settings" >&2
 echo >&2
 if [ -t 0 ] && [ -t 2 ]; then
-  sh scripts/task.sh tasks/all.ts --env-file "$settings" "$@"
+  sh scripts/task.sh chain/all.ts --env-file "$settings" "$@"
 else
   echo "(no terminal to confirm on: applying with --yes, since this is the sandbox)" >&2
-  sh scripts/task.sh tasks/all.ts --env-file "$settings" --yes "$@"
+  sh scripts/task.sh chain/all.ts --env-file "$settings" --yes "$@"
 fi

@@ -27,7 +27,7 @@ import { garbageCollect } from '../lib/registry/gc.ts';
 import { gcCommands, registryClient, registryHostRunner } from '../lib/registry/settings.ts';
 import { serverRunner } from '../lib/server/settings.ts';
 import { pushedOut } from '../lib/deploy/registry-versions.ts';
-import { planRegistryCleanup, registryPolicy } from './registry.ts';
+import { planRegistryCleanup, registryPolicy } from '../lib/registry/cleanup.ts';
 import { detectCompose } from '../lib/server/state.ts';
 import { applyDeploy, type DeployDeps } from '../lib/deploy/apply.ts';
 import { checkSources, composeServices, composeSources, listFiles, type ShippedFile } from '../lib/deploy/compose-files.ts';

@@ -23,6 +23,7 @@ import type { Runner } from '../lib/runner.ts';
 import { defineTask, emptyOutcome, type Check, type TaskContext } from '../lib/task.ts';
 import { lockDeployDir } from '../lib/deploy/deployer.ts';
 import { applyHostChanges } from '../lib/server/apply.ts';
+import { diskCheck } from '../lib/server/disk-check.ts';
 import { usedPercent, type Disk } from '../lib/server/parse.ts';
 import { planHost, type ServerOp, type ServerPolicy } from '../lib/server/policy.ts';
 import { selectHosts, serverRunner, serverSettings, type ServerSettings } from '../lib/server/settings.ts';
@@ -164,12 +165,5 @@ export const serverTask = defineTask({
     return checks;
   },
 });
-
-/** Plan section 7: "the server uses less than N% of its disk", on / and on the Docker root. */
-export async function diskCheck(runner: Runner, host: string, dockerRoot: string, maxPercent: number): Promise<Check> {
-  const disks = await readDisks(runner, dockerRoot);
-  const worst = disks.reduce((a, b) => (usedPercent(b) > usedPercent(a) ? b : a));
-  return { name: `${host} disk under ${maxPercent}%`, passed: usedPercent(worst) < maxPercent, figure: `${usedPercent(worst).toFixed(1)}% used on ${worst.mount} (${worst.path})` };
-}
 
 if (isEntryPoint(import.meta.url)) await main('clean:server', [serverTask]);

@@ -18,15 +18,15 @@ import { sleep } from '../lib/concurrency.ts';
 import { messageOf } from '../lib/errors.ts';
 import { isEntryPoint, main } from '../lib/pipeline.ts';
 import { emptyPlan } from '../lib/plan.ts';
+import { documentationUpToDate, legacyFilesDeleted, onlyNecessaryScripts } from '../lib/inventory/criteria.ts';
+import { measureRegistrySize } from '../lib/registry/cleanup.ts';
 import { registrySettings } from '../lib/registry/settings.ts';
+import { diskCheck } from '../lib/server/disk-check.ts';
 import { localRunner } from '../lib/runner.ts';
 import { serverRunner, serverSettings } from '../lib/server/settings.ts';
 import { readDockerRoot } from '../lib/server/state.ts';
 import { setting } from '../lib/settings.ts';
 import { defineTask, emptyOutcome, type Check } from '../lib/task.ts';
-import { documentationUpToDate, legacyFilesDeleted, onlyNecessaryScripts } from './inventory.ts';
-import { measureRegistrySize } from './registry.ts';
-import { diskCheck } from './server.ts';
 
 /** Run as `npm run verify` (read-only, so it checks even in plan mode), not inside the chain. */
 const standalone = isEntryPoint(import.meta.url);

@@ -32,7 +32,7 @@ test.after(async () => {
 test('clean:all --yes cleans, deploys, and every success criterion passes', async () => {
   const head = () => execFileSync('git', ['-C', env.BACKEND_DIR, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
   const before = head();
-  const run = await runTask('tasks/all.ts', ['--yes', '--json'], env);
+  const run = await runTask('chain/all.ts', ['--yes', '--json'], env);
   assert.is(run.code, 0, run.stderr);
   const report = run.report;
   assert.equal(report.tasks.map((t: { task: string }) => t.task), ['inventory', 'registry', 'server', 'deploy', 'verify']);
@@ -59,7 +59,7 @@ test('clean:all --yes cleans, deploys, and every success criterion passes', asyn
 });
 
 test('a second clean:all --yes changes nothing and verify still passes', async () => {
-  const run = await runTask('tasks/all.ts', ['--yes', '--json'], env);
+  const run = await runTask('chain/all.ts', ['--yes', '--json'], env);
   assert.is(run.code, 0, run.stderr);
   assert.is(run.report.summary.changes, 0, JSON.stringify(run.report.tasks.map((t: { task: string; changes: unknown[] }) => [t.task, t.changes])));
   assert.ok(run.report.tasks.find((t: { task: string }) => t.task === 'verify').checks.every((c: { passed: boolean }) => c.passed));

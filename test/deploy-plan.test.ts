@@ -7,7 +7,7 @@ import { summarize } from '../lib/deploy/downtime.ts';
 import { advance, findRelease, parseState, rollBackTo, type Release } from '../lib/deploy/state.ts';
 import { planDeploy, planRollback, type DeployReading } from '../lib/deploy/steps.ts';
 import { pushedOut } from '../lib/deploy/registry-versions.ts';
-import { registryPolicy } from '../tasks/registry.ts';
+import { registryPolicy } from '../lib/registry/cleanup-policy.ts';
 
 const COMPOSE = `
 services:

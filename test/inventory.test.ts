@@ -17,7 +17,8 @@ import { lineDiff, overlap } from '../lib/inventory/similarity.ts';
 import { applyInventory } from '../lib/inventory/apply.ts';
 import { planInventory } from '../lib/inventory/planner.ts';
 import { localRunner } from '../lib/runner.ts';
-import { documentationUpToDate, legacyFilesDeleted, onlyNecessaryScripts, sections, statusDocument } from '../tasks/inventory.ts';
+import { documentationUpToDate, legacyFilesDeleted, onlyNecessaryScripts } from '../lib/inventory/criteria.ts';
+import { sections, statusDocument } from '../lib/inventory/sections.ts';
 import { backendFiles, createBackendRepo, USER_WORK } from './support/inventory-repo.ts';
 import { runTask } from './support/run-task.ts';
 

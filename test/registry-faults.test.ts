@@ -15,7 +15,7 @@ import { startRegistry, type TestRegistry } from './support/registry.ts';
 import { pushImage, resolves, tagsOf } from './support/registry-seed.ts';
 import { runTask } from './support/run-task.ts';
 import { planDanglingTags } from '../lib/registry/dangling.ts';
-import { registryPolicy } from '../tasks/registry.ts';
+import { registryPolicy } from '../lib/registry/cleanup-policy.ts';
 
 let registry: TestRegistry;
 let reports: string;

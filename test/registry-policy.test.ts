@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { decideRepository, matchingToken, needsCreationDates, rulesFor, type RegistryPolicy, type TagInfo } from '../lib/registry/policy.ts';
 import { registrySettings } from '../lib/registry/settings.ts';
 import { settingsFrom } from '../lib/settings.ts';
-import { withSettings } from '../tasks/registry.ts';
+import { withSettings } from '../lib/registry/cleanup.ts';
 import { compareVersions, parseVersion } from '../lib/registry/versions.ts';
 import { planRegistry, type RegistryState } from '../lib/registry/plan.ts';
 import { blobsOf, freedBytesPerRoot, sumSizes, type ManifestRecord } from '../lib/registry/sizes.ts';

@@ -16,7 +16,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { registrySettings } from '../lib/registry/settings.ts';
 import { settingsFrom } from '../lib/settings.ts';
-import { measureRegistrySize } from '../tasks/registry.ts';
+import { measureRegistrySize } from '../lib/registry/cleanup.ts';
 import { ensureBaseImage, ensureDockerd, type TestEngine } from './support/dockerd.ts';
 import { freePort } from './support/ports.ts';
 import { startRegistry, type TestRegistry } from './support/registry.ts';

@@ -1,4 +1,4 @@
-/** The shape of the plan's own lists (sections 1–3), as tasks/inventory.ts states them. */
+/** The shape of the plan's own lists (sections 1–3), as lib/inventory/sections.ts states them. */
 export type Verdict = 'KEEP' | 'DELETE' | 'ANALYZE' | 'UPDATE' | 'CONSOLIDATE';
 
 export interface Entry {

@@ -110,7 +110,7 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
       for (const match of matches) {
         const resolved = resolveListed(root, match);
         if (!resolved.ok) {
-          plan.refused.push({ target: match, reason: `${e.verdict} refused: ${resolved.reason}`, remedy: 'fix the path in tasks/inventory.ts' });
+          plan.refused.push({ target: match, reason: `${e.verdict} refused: ${resolved.reason}`, remedy: 'fix the path in lib/inventory/sections.ts' });
           continue;
         }
         const clean = resolved.relative.replace(/\/+$/, '');
@@ -137,7 +137,7 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
   for (const w of pending) {
     const pair = pairs.find((p) => p.remove === w.path);
     if (pair && !exists(pair.keep)) {
-      plan.refused.push({ target: w.path, reason: `MERGE held back: the copy to keep, ${pair.keep}, does not exist`, remedy: 'fix the pair in tasks/inventory.ts' });
+      plan.refused.push({ target: w.path, reason: `MERGE held back: the copy to keep, ${pair.keep}, does not exist`, remedy: 'fix the pair in lib/inventory/sections.ts' });
       continue;
     }
     if (dirtyUnder(w.path).length && !force) {
@@ -248,7 +248,7 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
   if (earlier) plan.notes.push(`This run is ${completing.replace(/: $/, '')}, which was interrupted before it ${inGit ? 'committed' : 'finished'}; it finishes it in the same trash folder${inGit ? ' and one commit' : ''}.`);
   plan.figures.push({ label: 'backend repository', value: `${root} (${inGit ? 'git: removals are committed, history keeps them' : `not git: removals go to ${TRASH_DIR}/, restorable`})` });
   if (plan.changes.length) plan.figures.push({ label: 'run', value: `${run}${earlier ? ' (an interrupted earlier run, completed now)' : ''}: undo it with npm run clean:inventory -- --restore ${run}, or sh ${TRASH_DIR}/${run}/RESTORE.sh` });
-  plan.figures.push({ label: 'unlisted legacy candidates', value: candidates.length ? `${candidates.length}: ${candidates.slice(0, NAMED_CANDIDATES).join(', ')}${candidates.length > NAMED_CANDIDATES ? `, and ${candidates.length - NAMED_CANDIDATES} more in the report` : ''} (not deleted: add them to a DELETE list in tasks/inventory.ts to remove them)` : '0' });
+  plan.figures.push({ label: 'unlisted legacy candidates', value: candidates.length ? `${candidates.length}: ${candidates.slice(0, NAMED_CANDIDATES).join(', ')}${candidates.length > NAMED_CANDIDATES ? `, and ${candidates.length - NAMED_CANDIDATES} more in the report` : ''} (not deleted: add them to a DELETE list in lib/inventory/sections.ts to remove them)` : '0' });
   return plan;
 }
 

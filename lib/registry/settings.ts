@@ -38,7 +38,7 @@ export const registrySettings = {
     'a tag (letters, digits, _ . -, at most 128 characters, not starting with . or -)',
   ) as Setting<string[]>,
   REGISTRY_DELETE_TAG_TOKENS: checkedList(
-    'tokens that make a tag a test image, matched as a whole part of the tag split on - _ . and optionally followed by digits (empty: the list in tasks/registry.ts, test,temp,debug)',
+    'tokens that make a tag a test image, matched as a whole part of the tag split on - _ . and optionally followed by digits (empty: the list in lib/registry/cleanup-policy.ts, test,temp,debug)',
     undefined,
     TOKEN_SYNTAX,
     'a token: one word of letters and digits starting with a letter, without separators or wildcards (e.g. test,temp,debug)',

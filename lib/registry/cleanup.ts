@@ -1,0 +1,96 @@
+/**
+ * The plan phase of the registry clean-up, shared by tasks/registry.ts, the deploy's registry
+ * step, verify's size criterion and the bench: read what the hosts run, read the registry, plan
+ * against the policy, add the garbage collection.
+ */
+import { join } from 'node:path';
+import { registryPolicy } from './cleanup-policy.ts';
+import { addCollectionStep, collectionStateFile, readCollectionState } from './collection.ts';
+import type { RegistryClient } from './client.ts';
+import { readHostsInUse, registryNames, type HostsToRead } from './in-use.ts';
+import { planRegistry, type RegistryPlan } from './plan.ts';
+import { needsCreationDates, rulesFor, type RegistryPolicy } from './policy.ts';
+import { readRegistry } from './read.ts';
+import { gcCommands, registryClient, registryHostRunner, sshDefaults, type RegistrySettings } from './settings.ts';
+import { diskUsage } from './storage.ts';
+
+/** The policy planned against unless another is given (the deploy's registry step names it too). */
+export { registryPolicy };
+
+/** The policy with what the settings add: the tags protected everywhere, and the delete tokens when set. */
+export function withSettings(policy: RegistryPolicy, settings: Pick<RegistrySettings, 'REGISTRY_PROTECT_TAGS' | 'REGISTRY_DELETE_TAG_TOKENS'>): RegistryPolicy {
+  return {
+    ...policy,
+    protectTags: [...new Set([...(policy.protectTags ?? []), ...settings.REGISTRY_PROTECT_TAGS])],
+    deleteTagTokens: settings.REGISTRY_DELETE_TAG_TOKENS ?? policy.deleteTagTokens,
+  };
+}
+
+/** Reads the registry and plans against the policy: the plan phase, callable on its own. */
+export async function planRegistryCleanup(
+  settings: RegistrySettings,
+  options: {
+    policy?: RegistryPolicy;
+    client?: RegistryClient;
+    progress?: (m: string) => void;
+    signal?: AbortSignal;
+    repositories?: string[];
+    /** Plan the garbage collection when deletions leave garbage (default true; false is --no-gc). */
+    collect?: boolean;
+    /** Who deletes, as the record of pending collection names it. */
+    by?: string;
+    /** Read what these hosts run or keep for rollback first, and keep it (in use means kept). */
+    hosts?: HostsToRead;
+  } = {},
+) {
+  const policy = withSettings(options.policy ?? registryPolicy, settings);
+  const client = options.client ?? registryClient(settings);
+  try {
+    const inUse = options.hosts ? await readHostsInUse(options.hosts, registryNames(settings.REGISTRY_URL, settings.REGISTRY_ALIASES), options.progress) : undefined;
+    const state = await readRegistry(client, {
+      pageSize: settings.REGISTRY_CATALOG_PAGE_SIZE,
+      concurrency: settings.REGISTRY_CONCURRENCY,
+      needsDates: (repository, tags) => needsCreationDates(tags, rulesFor(policy, repository)),
+      progress: options.progress,
+      signal: options.signal,
+      repositories: options.repositories,
+    });
+    const plan = planRegistry(state, policy, settings.REGISTRY_SIZE_LIMIT, Date.now(), inUse?.refs);
+    if (inUse) describeHostsRead(plan, inUse);
+    // Collection: when this plan deletes, or earlier deletions (a deploy's) wait for it.
+    const registry = settings.REGISTRY_URL.origin;
+    const stateFile = collectionStateFile(settings.REGISTRY_STATE_DIR, settings.REGISTRY_URL);
+    const collection = readCollectionState(stateFile, registry);
+    const gc = gcCommands(settings);
+    const host = settings.REGISTRY_HOST || 'local';
+    addCollectionStep(plan, gc && { collect: options.collect ?? true, state: collection, manifests: state.manifests.size, host, ssh: sshDefaults(settings), commands: gc, stateFile }, collection.pending);
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    plan.bookkeeping = { registry, stateFile, journalFile: join(settings.REGISTRY_STATE_DIR, `undo-${stamp}.jsonl`), by: options.by ?? 'clean:registry' };
+    return { state, plan, requests: client.requests };
+  } finally {
+    if (!options.client) await client.close();
+  }
+}
+
+function describeHostsRead(plan: RegistryPlan, inUse: { refs: unknown[]; read: string[]; unread: string[] }): void {
+  if (inUse.read.length) plan.figures.push({ label: 'hosts read', value: `${inUse.read.join(', ')}: ${inUse.refs.length} references to this registry kept (running or kept containers, retained releases)` });
+  else if (!inUse.unread.length) plan.notes.push('Neither DEPLOY_HOST nor SERVER_HOSTS is set: what the Docker hosts run is not known, so only the policy protects images. Set them to keep what runs.');
+  for (const problem of inUse.unread) plan.notes.push(`--force: planned WITHOUT knowing what this host runs (it could not be read), so an image it runs may be deleted: ${problem}`);
+}
+
+/**
+ * The registry's size for plan section 7: measured on its storage on disk (REGISTRY_STORAGE_PATH
+ * on REGISTRY_HOST), else, when no storage path is given, the unique blobs its tags reference.
+ */
+export async function measureRegistrySize(settings: RegistrySettings): Promise<{ bytes: number; basis: string }> {
+  if (settings.REGISTRY_STORAGE_PATH) {
+    const runner = registryHostRunner(settings);
+    try {
+      return { bytes: await diskUsage(runner, settings.REGISTRY_STORAGE_PATH), basis: `storage on disk, du -sb ${settings.REGISTRY_STORAGE_PATH} on ${runner.name}` };
+    } finally {
+      await runner.close();
+    }
+  }
+  const { plan } = await planRegistryCleanup(settings, { collect: false });
+  return { bytes: plan.sizeNow, basis: 'unique blobs of every tag; set REGISTRY_STORAGE_PATH to measure the storage on disk' };
+}
