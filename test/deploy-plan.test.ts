@@ -7,6 +7,7 @@ import { summarize } from '../lib/deploy/downtime.ts';
 import { advance, findRelease, parseState, rollBackTo, type Release } from '../lib/deploy/state.ts';
 import { planDeploy, planRollback, type DeployReading } from '../lib/deploy/steps.ts';
 import { pushedOut } from '../lib/deploy/registry-versions.ts';
+import { chooseMode } from '../lib/deploy/modes.ts';
 import { registryPolicy } from '../lib/registry/cleanup-policy.ts';
 
 const COMPOSE = `
@@ -178,6 +179,14 @@ test('downtime: failed requests and the longest gap without a good answer, inclu
   const samples = [0, 100, 200, 300, 400].map((at, i) => ({ at, ok: i !== 2 && i !== 3 }));
   assert.equal(summarize('u', samples, 0, 450), { url: 'u', requests: 5, failed: 2, longestGapMs: 300 });
   assert.is(summarize('u', [{ at: 100, ok: true }, { at: 200, ok: false }], 0, 900).longestGapMs, 800);
+});
+
+test('the first flag picks the command; the rollback version is a positional word, passed on as --to', () => {
+  assert.equal(chooseMode(['--yes']), { mode: 'deploy:clean', args: ['--yes'] });
+  assert.equal(chooseMode(['--lock', '--release', '--yes']), { mode: 'deploy:lock', args: ['--release', '--yes'] });
+  assert.equal(chooseMode(['--rollback', 'abc123', '--yes']), { mode: 'deploy:rollback', args: ['--to', 'abc123', '--yes'] });
+  assert.equal(chooseMode(['--rollback', '--env-file', 'x.env', 'abc123']), { mode: 'deploy:rollback', args: ['--env-file', 'x.env', '--to', 'abc123'] });
+  assert.equal(chooseMode(['--releases', 'abc123']), { mode: 'deploy:releases', args: ['abc123'] }, 'only the rollback takes a version');
 });
 
 test.run();

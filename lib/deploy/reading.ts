@@ -1,0 +1,80 @@
+/**
+ * Reads what a deploy plans from: the releases the host records, the project's containers, the
+ * images there, whether it answers healthy, and the registry digests of the promoted and release
+ * tags. Read only; the plan (lib/deploy/steps.ts) decides.
+ */
+import type { Change } from '../plan.ts';
+import type { DeletionOp } from '../registry/plan.ts';
+import { gcCommands } from '../registry/settings.ts';
+import type { Backend } from './backend.ts';
+import { deployRegistry, deployServer, imageRepository, type DeployCtx } from './context.ts';
+import * as deployer from './deployer.ts';
+import { waitHealthy } from './health.ts';
+import { tagOf, type DeployState } from './state.ts';
+import type { DeployReading, RevisionStatement } from './steps.ts';
+
+/** Digests of the promoted tags and of every retained release tag, as the registry has them now. */
+async function registryDigests(ctx: DeployCtx, tags: string[]): Promise<Map<string, string>> {
+  const repository = imageRepository(ctx.settings.DEPLOY_IMAGE);
+  const map = new Map<string, string>();
+  for (const tag of new Set(tags)) {
+    const digest = await deployer.registryDigest(deployRegistry(ctx), repository, tag);
+    if (digest) map.set(tag, digest);
+  }
+  return map;
+}
+
+/** What the server has: releases, the project's containers, images, and whether it answers healthy. */
+export async function readServer(ctx: DeployCtx) {
+  const s = await deployServer(ctx);
+  const state = await deployer.readState(s);
+  const releaseTags = [state.current, ...state.previous].filter(Boolean).map((r) => tagOf(r!.image));
+  return {
+    s,
+    state,
+    containers: await deployer.projectContainers(s),
+    composeOnHost: await deployer.composeOnHost(s),
+    hostImages: await deployer.hostImageRefs(s),
+    healthy: (await waitHealthy(ctx.settings.DEPLOY_HEALTH_URLS, 0)).healthy,
+    registryDigests: await registryDigests(ctx, [...ctx.settings.DEPLOY_EXTRA_TAGS, ...releaseTags]),
+  };
+}
+
+export interface ReadingInputs {
+  backend: Backend;
+  statement: RevisionStatement;
+  contentKey?: string;
+  allowedDirty: string[];
+  /** The registry versions the new release pushes out of section 4's keep (none for a rollback). */
+  pushedOut?: (state: DeployState) => Promise<Change<DeletionOp>[]>;
+}
+
+export async function readDeploy(ctx: DeployCtx, inputs: ReadingInputs): Promise<DeployReading> {
+  const world = await readServer(ctx);
+  const s = ctx.settings;
+  return {
+    image: s.DEPLOY_IMAGE,
+    repository: imageRepository(s.DEPLOY_IMAGE),
+    host: world.s.runner.name,
+    statement: inputs.statement,
+    contentKey: inputs.contentKey,
+    allowedDirty: inputs.allowedDirty,
+    context: s.DEPLOY_BUILD_CONTEXT,
+    dockerfile: s.DEPLOY_DOCKERFILE,
+    composeFile: s.DEPLOY_COMPOSE_FILE,
+    services: inputs.backend.services,
+    files: inputs.backend.files,
+    state: world.state,
+    containers: world.containers,
+    healthy: world.healthy,
+    composeOnHost: world.composeOnHost,
+    promoteTags: s.DEPLOY_EXTRA_TAGS,
+    keep: s.DEPLOY_KEEP_RELEASES,
+    healthUrls: s.DEPLOY_HEALTH_URLS,
+    healthTimeoutSeconds: s.DEPLOY_HEALTH_TIMEOUT_SECONDS,
+    registryDigests: world.registryDigests,
+    hostImages: world.hostImages,
+    pushedOut: inputs.pushedOut ? await inputs.pushedOut(world.state) : [],
+    canCollect: Boolean(gcCommands(s)),
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * Applies a deploy or rollback plan for a task: gathers what apply needs (the host, the builder,
+ * the registry and its collection) and runs the steps with the downtime probe running, when a
+ * front URL is set.
+ */
+import { hostname, userInfo } from 'node:os';
+import type { Plan } from '../plan.ts';
+import { localRunner } from '../runner.ts';
+import { emptyOutcome, type ApplyOutcome } from '../task.ts';
+import { waitUntilServing } from '../registry/api.ts';
+import { collectionStateFile, markCollected, markCollectionPending } from '../registry/collection.ts';
+import { garbageCollect } from '../registry/gc.ts';
+import { gcCommands, registryClient, registryHostRunner } from '../registry/settings.ts';
+import { applyDeploy, type DeployDeps } from './apply.ts';
+import { readBackend } from './backend.ts';
+import { deployRegistry, deployServer, imageRepository, type DeployCtx } from './context.ts';
+import * as deployer from './deployer.ts';
+import { describeDowntime, startDowntimeProbe } from './downtime.ts';
+import type { DeployOp } from './steps.ts';
+
+async function deps(ctx: DeployCtx, dirty: string[]): Promise<DeployDeps> {
+  const backend = readBackend(ctx.settings);
+  const gc = gcCommands(ctx.settings);
+  // The registry task's record of deletions that wait for a collection (lib/registry/collection.ts).
+  const collectionState = collectionStateFile(ctx.settings.REGISTRY_STATE_DIR, ctx.settings.REGISTRY_URL);
+  return {
+    server: await deployServer(ctx),
+    builder: localRunner(),
+    builderDockerHost: ctx.settings.DEPLOY_BUILD_DOCKER_HOST,
+    repo: ctx.settings.BACKEND_DIR,
+    projectDir: backend.projectDir,
+    composeFile: backend.composeFile,
+    image: ctx.settings.DEPLOY_IMAGE,
+    repository: imageRepository(ctx.settings.DEPLOY_IMAGE),
+    extraEnv: ctx.settings.DEPLOY_COMPOSE_ENV,
+    contentInputs: backend.inputs,
+    dirty,
+    registry: deployRegistry(ctx),
+    markCollectionPending: () => markCollectionPending(collectionState, ctx.settings.REGISTRY_URL.origin, 0, 'deploy:clean'),
+    async collect() {
+      const result = await garbageCollect(registryHostRunner(ctx.settings), gc!, async () => {
+        const client = registryClient(ctx.settings);
+        await waitUntilServing(client).finally(() => client.close());
+      });
+      markCollected(collectionState, ctx.settings.REGISTRY_URL.origin, result.downtimeMs);
+      return result.before !== undefined && result.after !== undefined ? `storage ${result.before} → ${result.after} bytes` : 'done';
+    },
+    owner: deployer.describeHolder({ user: userInfo().username, host: hostname(), pid: process.pid, since: new Date().toISOString() }),
+    onClose: (close) => ctx.onClose(close),
+    progress: (m) => ctx.progress(m),
+    signal: ctx.signal,
+  };
+}
+
+/** Applies the steps with the downtime probe running, when a front URL is set. */
+export async function applyMeasured(plan: Plan<DeployOp>, ctx: DeployCtx, dirty: string[]): Promise<ApplyOutcome> {
+  const outcome = emptyOutcome();
+  const probe = ctx.settings.DEPLOY_PROBE_URL ? startDowntimeProbe(ctx.settings.DEPLOY_PROBE_URL) : undefined;
+  try {
+    await applyDeploy(plan.changes, await deps(ctx, dirty), outcome);
+  } finally {
+    if (probe) outcome.figures.push({ label: 'downtime', value: describeDowntime(await probe.stop()) });
+  }
+  if (!probe) outcome.notes.push('downtime not measured: set DEPLOY_PROBE_URL to the front URL');
+  return outcome;
+}
