@@ -24,6 +24,7 @@ import { defineTask, emptyOutcome, type Check, type TaskContext } from '../lib/t
 import { lockDeployDir } from '../lib/deploy/deployer.ts';
 import { applyHostChanges } from '../lib/server/apply.ts';
 import { diskCheck } from '../lib/server/disk-check.ts';
+import { sameHost } from '../lib/server/same-host.ts';
 import { usedPercent, type Disk } from '../lib/server/parse.ts';
 import { planHost, type ServerOp, type ServerPolicy } from '../lib/server/policy.ts';
 import { selectHosts, serverRunner, serverSettings, type ServerSettings } from '../lib/server/settings.ts';
@@ -120,7 +121,7 @@ export const serverTask = defineTask({
       const freed = totalBytes(hostPlan.changes);
       plan.figures.push({ label: `${reading.host} disk (${dockerDisk(reading.state).path})`, value: `${diskFigure(dockerDisk(reading.state), freed)}; limit ${ctx.settings.SERVER_DISK_MAX_PERCENT}%` });
       if (!reading.state.compose) plan.notes.push(`${reading.host}: neither docker compose nor docker-compose is installed.`);
-      if (reading.host === ctx.settings.DEPLOY_HOST && hostPlan.changes.length) plan.notes.push(`${reading.host} is the deploy host: the deploy lock (${ctx.settings.DEPLOY_DIR}/.deploy.lock) is held while it is pruned, and a deploy holding it stops this host's clean-up.`);
+      if (sameHost(reading.host, ctx.settings.DEPLOY_HOST) && hostPlan.changes.length) plan.notes.push(`${reading.host} is the deploy host: the deploy lock (${ctx.settings.DEPLOY_DIR}/.deploy.lock) is held while it is pruned, and a deploy holding it stops this host's clean-up.`);
     }
     return plan;
   },
@@ -135,7 +136,7 @@ export const serverTask = defineTask({
       let releaseDeployLock: (() => Promise<void>) | undefined;
       try {
         // No deploy may run on the host while it is pruned (a deploy starts and stops containers).
-        if (host === ctx.settings.DEPLOY_HOST) {
+        if (sameHost(host, ctx.settings.DEPLOY_HOST)) {
           releaseDeployLock = await lockDeployDir(runner, ctx.settings.DEPLOY_DIR, `${userInfo().username}@${hostname()} pid ${process.pid} since ${new Date().toISOString()}`);
           ctx.onClose(releaseDeployLock);
         }

@@ -8,6 +8,7 @@ import { bytesFreedInOrder } from '../lib/server/layers.ts';
 import { matchingPattern } from '../lib/server/names.ts';
 import { parseContainers, parseDf, parseDockerUsage, parseImages, parseSystemDf, parseVolumes, usedPercent, type Container, type Image } from '../lib/server/parse.ts';
 import { planHost, repositoryOf, type ServerPolicy } from '../lib/server/policy.ts';
+import { hostIdentity, sameHost } from '../lib/server/same-host.ts';
 import { selectHosts } from '../lib/server/settings.ts';
 import { dataStoreImages } from '../tasks/server.ts';
 import type { HostState } from '../lib/server/state.ts';
@@ -184,6 +185,21 @@ test('readable figures, name globs, --host', () => {
   assert.equal(selectHosts(hosts, 'prod-2.example:2223'), ['ops@prod-2.example:2223']);
   assert.throws(() => selectHosts(hosts, 'prod-2.example'), /names 2 hosts of SERVER_HOSTS/);
   assert.throws(() => selectHosts(hosts, 'nope'), (e: Error & { exitCode?: number }) => e.exitCode === 2 && /Known hosts: aisha@prod-1.example, aisha@prod-2.example:2222, ops@prod-2.example:2223\./.test(e.message));
+});
+
+test('DEPLOY_HOST is recognised in SERVER_HOSTS however either is written', () => {
+  assert.ok(sameHost('aisha@prod-1.example:22', 'prod-1.example'), 'the default port and another user');
+  assert.ok(sameHost('Prod-1.Example.', 'aisha@prod-1.example'), 'case and a trailing dot');
+  assert.ok(sameHost('ops@localhost:2222', '127.0.0.1:2222'));
+  assert.ok(sameHost('[::1]:2222', 'aisha@localhost:2222'));
+  assert.ok(sameHost('local', 'aisha@127.0.0.1'), 'this machine is the loopback host on port 22');
+  assert.not.ok(sameHost('prod-1.example:2222', 'prod-1.example'), 'another port is another sshd');
+  assert.not.ok(sameHost('local', '127.0.0.1:2222'));
+  assert.not.ok(sameHost('prod-1.example', 'prod-2.example'));
+  assert.not.ok(sameHost('prod-1.example', undefined));
+  assert.not.ok(sameHost('not a host', 'not a host'), 'what is not a host matches nothing');
+  assert.is(hostIdentity('aisha@[::1]:2222'), 'loopback:2222');
+  assert.is(hostIdentity('prod-1.example'), 'prod-1.example:22');
 });
 
 test('the grace period keeps recently stopped containers', () => {

@@ -8,7 +8,7 @@
  * smaller mess.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -177,6 +177,29 @@ test('--host cleans one host of SERVER_HOSTS; an unknown name exits 2 with the k
   const cleanMain = await runTask('tasks/server.ts', ['--yes', '--host', '127.0.0.1:' + sshd[0].target.port, '--env-file', envFile], {});
   assert.is(cleanMain.code, 0, cleanMain.stderr);
   assert.equal(volumes(main), ['dbdata', 'old-uploads', 'pgdata'], 'a host named without its user is found too');
+});
+
+test('the deploy host is recognised however DEPLOY_HOST spells it: its lock is taken, and a held lock stops its prune', async () => {
+  // Outside the test folder (mode 0700): the ssh user takes the lock there.
+  const deployDir = mkdtempSync(join(tmpdir(), 'cleanup-server-deploy-'));
+  chmodSync(deployDir, 0o777);
+  const lock = join(deployDir, '.deploy.lock');
+  mkdirSync(lock);
+  writeFileSync(join(lock, 'owner'), 'someone@elsewhere pid 1 since 2026-12-01T10:00:00Z\n');
+  const leftover = main.docker(['volume', 'create']).trim();
+  // SERVER_HOSTS has the user and 127.0.0.1; DEPLOY_HOST names the same sshd as localhost, without a user.
+  const spelled = { DEPLOY_HOST: `localhost:${sshd[0].target.port}`, DEPLOY_DIR: deployDir };
+  const blocked = await runTask('tasks/server.ts', ['--yes', '--json'], env([hostOf(sshd[0])], spelled));
+  assert.is(blocked.code, 1, blocked.stderr);
+  assert.match(blocked.report.notes.join('\n'), new RegExp(`${hostOf(sshd[0])} is the deploy host`));
+  assert.match(blocked.stderr, /another deploy holds the lock \(someone@elsewhere pid 1/);
+  assert.ok(volumes(main).includes(leftover), 'nothing pruned while a deploy holds the lock');
+  rmSync(lock, { recursive: true });
+  const pruned = await runTask('tasks/server.ts', ['--yes', '--json'], env([hostOf(sshd[0])], spelled));
+  assert.is(pruned.code, 0, pruned.stderr);
+  assert.not.ok(volumes(main).includes(leftover), 'pruned once the lock was free');
+  assert.not.ok(existsSync(lock), 'the lock it took is released');
+  rmSync(deployDir, { recursive: true, force: true });
 });
 
 test.run();
