@@ -13,8 +13,8 @@ import { mapLimitAll } from '../lib/concurrency.ts';
 import { MANIFEST_ACCEPT } from '../lib/registry/media-types.ts';
 import { registrySettings } from '../lib/registry/settings.ts';
 import { settingsFrom } from '../lib/settings.ts';
-import { startRegistry } from '../test/support/registry.ts';
-import { pushBlob, pushManifest } from '../test/support/registry-seed.ts';
+import { startRegistry } from '../sandbox/fixtures/registry.ts';
+import { pushBlob, pushManifest } from '../sandbox/fixtures/registry-seed.ts';
 import { planRegistryCleanup } from '../lib/registry/cleanup.ts';
 
 const run = promisify(execFile);

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { stopDockerd, waitForExit } from '../test/support/dockerd.ts';
+import { stopDockerd, waitForExit } from './fixtures/dockerd.ts';
 import { sandbox } from './config.ts';
 
 const say = (text: string) => process.stderr.write(`sandbox: ${text}\n`);

@@ -25,7 +25,7 @@ for tool in "${!needs[@]}"; do
     missing+=("${needs[$tool]}")
   fi
 done
-# The tests' nginx front is an image built from Debian's nginx .debs (test/support/nginx-image.ts):
+# The tests' nginx front is an image built from Debian's nginx .debs (sandbox/fixtures/nginx-image.ts):
 # they are only downloaded into the apt cache, never installed.
 fetch=()
 for package in nginx nginx-common; do

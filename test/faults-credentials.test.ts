@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { forward } from './support/forward.ts';
-import { freePort } from './support/ports.ts';
-import { startRegistry } from './support/registry.ts';
-import { pushImage, tagsOf } from './support/registry-seed.ts';
+import { freePort } from '../sandbox/fixtures/ports.ts';
+import { startRegistry } from '../sandbox/fixtures/registry.ts';
+import { pushImage, tagsOf } from '../sandbox/fixtures/registry-seed.ts';
 import { runTask } from './support/run-task.ts';
 import { startTokenIssuer } from './support/token-issuer.ts';
 

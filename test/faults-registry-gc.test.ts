@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { waitFor } from './support/ports.ts';
-import { startRegistry, type TestRegistry } from './support/registry.ts';
-import { blobPresent, pushImage, resolves, tagsOf } from './support/registry-seed.ts';
+import { waitFor } from '../sandbox/fixtures/ports.ts';
+import { startRegistry, type TestRegistry } from '../sandbox/fixtures/registry.ts';
+import { blobPresent, pushImage, resolves, tagsOf } from '../sandbox/fixtures/registry-seed.ts';
 import { runTask } from './support/run-task.ts';
 
 let registry: TestRegistry;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CommandTimedOut, localRunner, sshCommand, sshRunner, type SshTarget } from '../lib/runner.ts';
-import { startSshd, type Sshd } from './support/sshd.ts';
+import { startSshd, type Sshd } from '../sandbox/fixtures/sshd.ts';
 
 let dir: string;
 let sshd: Sshd | undefined;

@@ -19,7 +19,7 @@ import { planInventory } from '../lib/inventory/planner.ts';
 import { localRunner } from '../lib/runner.ts';
 import { documentationUpToDate, legacyFilesDeleted, onlyNecessaryScripts } from '../lib/inventory/criteria.ts';
 import { sections, statusDocument } from '../lib/inventory/sections.ts';
-import { backendFiles, createBackendRepo, USER_WORK } from './support/inventory-repo.ts';
+import { backendFiles, createBackendRepo, USER_WORK } from '../sandbox/fixtures/inventory-repo.ts';
 import { runTask } from './support/run-task.ts';
 
 const dirs: string[] = [];

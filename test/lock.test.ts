@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { acquireLock, LockHeld, staleReason, type LockOwner } from '../lib/lock.ts';
 import { localRunner, sshRunner } from '../lib/runner.ts';
-import { startSshd } from './support/sshd.ts';
+import { startSshd } from '../sandbox/fixtures/sshd.ts';
 
 let dir: string;
 test.before(() => {

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startRegistry, type TestRegistry } from './support/registry.ts';
-import { pushImage, tagsOf, type Pusher } from './support/registry-seed.ts';
+import { startRegistry, type TestRegistry } from '../sandbox/fixtures/registry.ts';
+import { pushImage, tagsOf, type Pusher } from '../sandbox/fixtures/registry-seed.ts';
 import { runTask } from './support/run-task.ts';
 import { startTokenIssuer, type TokenIssuer } from './support/token-issuer.ts';
 

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startRegistry, type TestRegistry } from './support/registry.ts';
-import { blobPresent, pushImage, pushIndex, resolves, tagsOf, type PushedImage } from './support/registry-seed.ts';
+import { startRegistry, type TestRegistry } from '../sandbox/fixtures/registry.ts';
+import { blobPresent, pushImage, pushIndex, resolves, tagsOf, type PushedImage } from '../sandbox/fixtures/registry-seed.ts';
 import { runTask } from './support/run-task.ts';
 
 let registry: TestRegistry;

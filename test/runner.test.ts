@@ -2,8 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { commandLine, quotePosix } from '../lib/command.ts';
 import { localRunner, parseSshTarget, sshCommand, sshRunner, CommandFailed } from '../lib/runner.ts';
-import { startSshd, type Sshd } from './support/sshd.ts';
-import { freePort } from './support/ports.ts';
+import { startSshd, type Sshd } from '../sandbox/fixtures/sshd.ts';
+import { freePort } from '../sandbox/fixtures/ports.ts';
 
 const awkward = ["it's", 'a b', '$HOME', '', '`id`', '*', 'a\nb', '\\', '"q"', '--', ';rm -rf /'];
 

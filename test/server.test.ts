@@ -13,11 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ensureBaseImage, ensureDockerd, type TestEngine } from './support/dockerd.ts';
-import { build, reset, seedDockerHost, seedProductionHost } from './support/server-seed.ts';
-import { freePort } from './support/ports.ts';
+import { ensureBaseImage, ensureDockerd, type TestEngine } from '../sandbox/fixtures/dockerd.ts';
+import { build, reset, seedDockerHost, seedProductionHost } from '../sandbox/fixtures/server-seed.ts';
+import { freePort } from '../sandbox/fixtures/ports.ts';
 import { runTask } from './support/run-task.ts';
-import { startSshd, type Sshd } from './support/sshd.ts';
+import { startSshd, type Sshd } from '../sandbox/fixtures/sshd.ts';
 
 let dir: string;
 let main: TestEngine;

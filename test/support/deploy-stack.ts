@@ -7,12 +7,12 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSampleBackend } from './backend-sample.ts';
-import { ensureBaseImage, ensureDockerd, type TestEngine } from './dockerd.ts';
-import { ensureNginxImage } from './nginx-image.ts';
-import { freePort } from './ports.ts';
-import { startRegistry, type TestRegistry } from './registry.ts';
-import { startSshd, type Sshd } from './sshd.ts';
+import { createSampleBackend } from '../../sandbox/fixtures/backend-sample.ts';
+import { ensureBaseImage, ensureDockerd, type TestEngine } from '../../sandbox/fixtures/dockerd.ts';
+import { ensureNginxImage } from '../../sandbox/fixtures/nginx-image.ts';
+import { freePort } from '../../sandbox/fixtures/ports.ts';
+import { startRegistry, type TestRegistry } from '../../sandbox/fixtures/registry.ts';
+import { startSshd, type Sshd } from '../../sandbox/fixtures/sshd.ts';
 
 export interface DeployStack {
   dir: string;

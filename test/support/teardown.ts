@@ -6,7 +6,7 @@
  * environment with its process title, so the run's process group (uvu's) is searched as well.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { stopAllDockerd, waitForExit } from './dockerd.ts';
+import { stopAllDockerd, waitForExit } from '../../sandbox/fixtures/dockerd.ts';
 
 export const runMarker = 'CLEANUP_TEST_RUN';
 

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
-import { freePort } from './ports.ts';
+import { freePort } from '../../sandbox/fixtures/ports.ts';
 
 export interface TokenIssuer {
   realm: string;
