@@ -92,7 +92,8 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-async function readOwner(runner: Runner, path: string): Promise<LockOwner | undefined> {
+/** The owner file of the lock at `path`, or undefined when there is none or it cannot be read. */
+export async function readLockOwner(runner: Runner, path: string): Promise<LockOwner | undefined> {
   const { stdout, exitCode } = await runner.run(['cat', ownerFile(path)], { allowFailure: true });
   if (exitCode !== 0) return undefined;
   try {
@@ -122,7 +123,7 @@ export async function acquireLock(runner: Runner, options: LockOptions): Promise
       await runner.run(['sh', '-c', 'cat > "$1"', 'sh', ownerFile(options.path)], { input: JSON.stringify(owner) });
       return { owner, release: () => release(runner, options.path, owner, options.progress) };
     }
-    const holder = await readOwner(runner, options.path);
+    const holder = await readLockOwner(runner, options.path);
     if (holder) {
       const stale = staleReason(holder, Date.now(), processAlive);
       if (stale && options.force) {
@@ -149,7 +150,7 @@ export async function acquireLock(runner: Runner, options: LockOptions): Promise
 }
 
 async function release(runner: Runner, path: string, owner: LockOwner, progress?: (message: string) => void): Promise<void> {
-  const holder = await readOwner(runner, path);
+  const holder = await readLockOwner(runner, path);
   if (!holder || holder.token !== owner.token) {
     if (holder) progress?.(`The lock ${path} on ${runner.name} is now held by ${describeOwner(holder)}, not this run: left in place.`);
     return;

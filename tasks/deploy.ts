@@ -81,7 +81,7 @@ export const deployTask = defineTask({
   },
 
   async apply(plan, ctx) {
-    return applyMeasured(plan, ctx, ctx.memo<string[]>('deploy:dirty', () => []));
+    return applyMeasured(plan, ctx, 'deploy:clean', ctx.memo<string[]>('deploy:dirty', () => []));
   },
 });
 

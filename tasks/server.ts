@@ -13,7 +13,6 @@
  * failure is reported with its name and the others still finish. Freed bytes are Docker's own
  * count (`docker system df`) before and after; the disk criterion reads the file system (df).
  */
-import { hostname, userInfo } from 'node:os';
 import { formatBytes } from '../lib/bytes.ts';
 import { mapLimit } from '../lib/concurrency.ts';
 import { messageOf } from '../lib/errors.ts';
@@ -137,7 +136,7 @@ export const serverTask = defineTask({
       try {
         // No deploy may run on the host while it is pruned (a deploy starts and stops containers).
         if (sameHost(host, ctx.settings.DEPLOY_HOST)) {
-          releaseDeployLock = await lockDeployDir(runner, ctx.settings.DEPLOY_DIR, `${userInfo().username}@${hostname()} pid ${process.pid} since ${new Date().toISOString()}`);
+          releaseDeployLock = await lockDeployDir(runner, ctx.settings.DEPLOY_DIR, 'clean:server: pruning the deploy host', { progress: ctx.progress });
           ctx.onClose(releaseDeployLock);
         }
         // Measured right around apply, the way the plan's bytes were counted: Docker's own sizes,

@@ -178,38 +178,62 @@ test('deploy:releases lists the kept releases; deploy:rollback VERSION boots a n
   assert.match(unknown.stderr, /nosuchversion is not a retained release/);
 });
 
-test('deploy:lock shows who holds the lock since when; --release frees a lock whose holder is gone', async () => {
+/** Leaves a deploy lock as another run would have left it (owned by the ssh user, as a deploy leaves it). */
+function plantLock(owner: Record<string, unknown>): string {
+  const lock = join(deployDir, '.deploy.lock');
+  mkdirSync(lock);
+  writeFileSync(join(lock, 'owner.json'), JSON.stringify({ token: 'planted', user: 'someone', ttlSeconds: 14400, purpose: 'deploy:clean', ...owner }));
+  const uid = Number(execFileSync('id', ['-u', 'cleanup-ops'], { encoding: 'utf8' }));
+  for (const path of [lock, join(lock, 'owner.json')]) chownSync(path, uid, 0);
+  return lock;
+}
+
+test('deploy:lock names the holder, where and since when; a live holder elsewhere makes a deploy wait, then stop naming it; --release needs --force for it', async () => {
   const free = await deploy('--lock', '--json');
   assert.is(free.code, 0, free.stderr);
   assert.match(free.report.kept[0].reason, /free/);
+  const since = new Date().toISOString();
+  const lock = plantLock({ host: 'build-box', pid: 1, since });
+  const started = Date.now();
+  const blocked = await runTask('tasks/deploy.ts', ['--rollback', '--yes'], { ...env, DEPLOY_LOCK_WAIT_SECONDS: '3' });
+  assert.is(blocked.code, 1, blocked.stderr);
+  assert.ok(Date.now() - started >= 3000, 'it waited the set time');
+  assert.match(blocked.stderr, new RegExp(`the deploy folder \\S+ is locked by someone@build-box \\(pid 1, deploy:clean\\) since ${since.replace(/[.]/g, '\\.')} \\(\\S+\\.deploy\\.lock on cleanup-ops@127\\.0\\.0\\.1:\\d+\\); waited 3 s`));
+  assert.equal(JSON.parse(readFileSync(join(lock, 'owner.json'), 'utf8')).token, 'planted', 'the waiting run left the lock alone');
+  const refused = await deploy('--lock', '--release', '--yes', '--json');
+  assert.match(JSON.stringify(refused.report.refused), /held from build-box, within its time to live/);
+  assert.ok(existsSync(lock), 'not released without --force');
+  const forced = await deploy('--lock', '--release', '--force', '--yes', '--json');
+  assert.is(forced.code, 0, forced.stderr);
+  assert.is(forced.report.changes[0].action, 'release lock');
+  assert.not.ok(existsSync(lock));
+});
+
+test('a deploy lock whose holder is gone is reported, stops a deploy and the server prune, and --release frees it', async () => {
   const gone = Number(execFileSync('sh', ['-c', 'sh -c "echo \\$\\$" '], { encoding: 'utf8' }).trim());
-  // Left behind by a deploy whose process is gone, as the ssh user would have left it.
-  const lock = join(deployDir, '.deploy.lock');
-  mkdirSync(lock);
-  writeFileSync(join(lock, 'owner'), `someone@${hostname()} pid ${gone} since 2026-12-01T10:00:00Z\n`);
-  const uid = Number(execFileSync('id', ['-u', 'cleanup-ops'], { encoding: 'utf8' }));
-  for (const path of [lock, join(lock, 'owner')]) chownSync(path, uid, 0);
+  const lock = plantLock({ host: hostname(), pid: gone, since: '2026-12-01T10:00:00Z', ttlSeconds: 10 * 365 * 86400 });
   const blocked = await deploy('--rollback', '--yes');
   assert.is(blocked.code, 1);
-  assert.match(blocked.stderr, /another deploy holds the lock \(someone@.* pid \d+ since 2026-12-01T10:00:00Z\)/);
-  // The server task holds the same lock while it prunes the deploy host: it waits for no deploy.
+  assert.match(blocked.stderr, new RegExp(`locked by someone@\\S+ \\(pid ${gone}, deploy:clean\\) since 2026-12-01T10:00:00Z .*but that holder looks gone: its process ${gone} on \\S+ is gone.*--force`));
+  // The server task holds the same lock while it prunes the deploy host.
   const leftover = stack.engine.docker(['create', 'cleanup-test/busybox:base', 'true']).trim();
   stack.engine.docker(['commit', leftover, 'leftover/abandoned:1']);
   stack.engine.docker(['rm', leftover]);
   const pruneBlocked = await runTask('tasks/server.ts', ['--yes'], env);
   assert.is(pruneBlocked.code, 1, pruneBlocked.stderr);
-  assert.match(pruneBlocked.stderr, /another deploy holds the lock \(someone@/);
+  assert.match(pruneBlocked.stderr, /the deploy folder \S+ is locked by someone@/);
   assert.ok(stack.engine.docker(['images', '-q', 'leftover/abandoned:1']).trim(), 'nothing pruned while the lock is held');
   const shown = await deploy('--lock', '--json');
-  assert.match(JSON.stringify(shown.report.figures), /someone@.* pid \d+ since 2026-12-01T10:00:00Z/);
+  assert.match(JSON.stringify(shown.report.figures), new RegExp(`someone@\\S+ \\(pid ${gone}, deploy:clean\\) since 2026-12-01T10:00:00Z`));
+  assert.match(JSON.stringify(shown.report.figures), new RegExp(`holder gone.*its process ${gone}`));
   const released = await deploy('--lock', '--release', '--yes', '--json');
   assert.is(released.code, 0, released.stderr);
   assert.is(released.report.changes[0].action, 'release lock');
-  assert.not.ok(existsSync(join(deployDir, '.deploy.lock')));
+  assert.not.ok(existsSync(lock));
   const pruned = await runTask('tasks/server.ts', ['--yes'], env);
   assert.is(pruned.code, 0, pruned.stderr);
   assert.not.ok(stack.engine.docker(['images', '-q', 'leftover/abandoned:1']).trim(), 'pruned once the lock was free');
-  assert.not.ok(existsSync(join(deployDir, '.deploy.lock')), 'the server task released the lock');
+  assert.not.ok(existsSync(lock), 'the server task released the lock');
 });
 
 test.run();

@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { messageOf, TaskError } from '../errors.ts';
+import type { Lock } from '../lock.ts';
 import type { Change } from '../plan.ts';
 import type { Runner } from '../runner.ts';
 import type { RegistryClient } from '../registry/client.ts';
@@ -37,7 +38,8 @@ export interface DeployDeps {
   /** Records that deletions wait for a collection, so a later registry run plans one if this deploy does not collect. */
   markCollectionPending(): void;
   collect(): Promise<string>;
-  owner: string;
+  /** Takes the deploy lock (waits, then stops naming the holder); released on every exit path. */
+  lock(): Promise<Lock>;
   onClose(close: () => Promise<void>): void;
   progress(message: string): void;
   signal: AbortSignal;
@@ -79,9 +81,11 @@ export async function applyDeploy(changes: Change<DeployOp>[], deps: DeployDeps,
 async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outcome: ApplyOutcome): Promise<void> {
   const { server } = deps;
   switch (op.kind) {
-    case 'lock':
-      deps.onClose(await step.lock(server, deps.owner));
+    case 'lock': {
+      const held = await deps.lock();
+      deps.onClose(() => held.release());
       return;
+    }
     case 'build': {
       const head = await headRevision(deps.builder, deps.repo);
       if (op.statement.kind === 'head' && head !== op.statement.revision) throw new Stop(`the plan builds revision ${op.statement.revision}, but HEAD is now ${head}: plan again.`);

@@ -5,7 +5,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TaskError } from '../errors.ts';
 import { localRunner, type Runner } from '../runner.ts';
 import { compose, host, image, pack, type ComposeTarget } from './commands.ts';
 import { describeProbe, waitHealthy } from './health.ts';
@@ -22,65 +21,11 @@ export const paths = (dir: string) => ({
   compose: join(dir, 'docker-compose.yml'),
   env: join(dir, '.env'),
   state: join(dir, 'deploy-state.json'),
-  lock: join(dir, '.deploy.lock'),
   before: join(dir, '.before-deploy.tar'),
 });
 
-/** Who holds the lock: written into it by `lock`, read by `deploy:lock`. */
-export interface LockHolder {
-  user: string;
-  host: string;
-  pid: number;
-  since: string;
-}
-
-export function describeHolder(h: LockHolder): string {
-  return `${h.user}@${h.host} pid ${h.pid} since ${h.since}`;
-}
-
-export function parseHolder(text: string): LockHolder | undefined {
-  const match = /^(\S+)@(\S+) pid (\d+) since (\S+)$/.exec(text.trim());
-  return match ? { user: match[1], host: match[2], pid: Number(match[3]), since: match[4] } : undefined;
-}
-
-/** The lock's holder as written, or undefined when no deploy holds it. */
-export async function lockHolder(server: Server): Promise<{ text: string; holder?: LockHolder } | undefined> {
-  const { lock: path } = paths(server.dir);
-  if ((await server.runner.run(host.exists(path), { allowFailure: true })).exitCode !== 0) return undefined;
-  const text = (await server.runner.run(host.read(join(path, 'owner')), { allowFailure: true })).stdout.trim();
-  return { text: text || 'unknown', holder: parseHolder(text) };
-}
-
-/** Takes the deploy lock, or says who holds it and how to clear a stale one. */
-export async function lock(server: Server, owner: string): Promise<() => Promise<void>> {
-  return lockDeployDir(server.runner, server.dir, owner);
-}
-
-/**
- * The deploy lock on a host's deploy folder, also taken by the server task while it prunes the
- * deploy host. Released only while it still names this owner: a lock someone took over is theirs.
- */
-export async function lockDeployDir(runner: Runner, dir: string, owner: string): Promise<() => Promise<void>> {
-  const { lock: path } = paths(dir);
-  await runner.run(host.mkdir(dir));
-  const taken = await runner.run(host.lock(path), { allowFailure: true });
-  if (taken.exitCode !== 0) {
-    const holder = (await runner.run(host.read(join(path, 'owner')), { allowFailure: true })).stdout.trim() || 'unknown';
-    throw new TaskError(`${runner.name}: another deploy holds the lock (${holder}). Wait for it to finish. If none is running, the lock is stale: see \`npm run deploy:lock\`, and release it with \`npm run deploy:lock -- --release\` (or \`rm -rf ${path}\` on the server).`);
-  }
-  await runner.run(host.write(join(path, 'owner')), { input: `${owner}\n` });
-  let released = false;
-  return async () => {
-    if (released) return;
-    released = true;
-    const now = (await runner.run(host.read(join(path, 'owner')), { allowFailure: true })).stdout.trim();
-    if (now === owner) await runner.run(host.unlock(path), { allowFailure: true });
-  };
-}
-
-export async function unlock(server: Server): Promise<void> {
-  await server.runner.run(host.unlock(paths(server.dir).lock));
-}
+/** The deploy lock (lib/deploy/deploy-lock.ts); `clean:server` takes it from here while it prunes the deploy host. */
+export { lockDeployDir } from './deploy-lock.ts';
 
 export async function readState(server: Server): Promise<DeployState> {
   return parseState((await server.runner.run(host.read(paths(server.dir).state), { allowFailure: true })).stdout);

@@ -32,6 +32,6 @@ export const rollbackTask = defineTask({
   },
 
   async apply(plan, ctx) {
-    return applyMeasured(plan, ctx, []);
+    return applyMeasured(plan, ctx, 'deploy:rollback', []);
   },
 });

@@ -3,7 +3,6 @@
  * the registry and its collection) and runs the steps with the downtime probe running, when a
  * front URL is set.
  */
-import { hostname, userInfo } from 'node:os';
 import type { Plan } from '../plan.ts';
 import { localRunner } from '../runner.ts';
 import { emptyOutcome, type ApplyOutcome } from '../task.ts';
@@ -14,17 +13,18 @@ import { gcCommands, registryClient, registryHostRunner } from '../registry/sett
 import { applyDeploy, type DeployDeps } from './apply.ts';
 import { readBackend } from './backend.ts';
 import { deployRegistry, deployServer, imageRepository, type DeployCtx } from './context.ts';
-import * as deployer from './deployer.ts';
+import { takeDeployLock } from './deploy-lock.ts';
 import { describeDowntime, startDowntimeProbe } from './downtime.ts';
 import type { DeployOp } from './steps.ts';
 
-async function deps(ctx: DeployCtx, dirty: string[]): Promise<DeployDeps> {
+async function deps(ctx: DeployCtx, purpose: string, dirty: string[]): Promise<DeployDeps> {
+  const server = await deployServer(ctx);
   const backend = readBackend(ctx.settings);
   const gc = gcCommands(ctx.settings);
   // The registry task's record of deletions that wait for a collection (lib/registry/collection.ts).
   const collectionState = collectionStateFile(ctx.settings.REGISTRY_STATE_DIR, ctx.settings.REGISTRY_URL);
   return {
-    server: await deployServer(ctx),
+    server,
     builder: localRunner(),
     builderDockerHost: ctx.settings.DEPLOY_BUILD_DOCKER_HOST,
     repo: ctx.settings.BACKEND_DIR,
@@ -45,19 +45,25 @@ async function deps(ctx: DeployCtx, dirty: string[]): Promise<DeployDeps> {
       markCollected(collectionState, ctx.settings.REGISTRY_URL.origin, result.downtimeMs);
       return result.before !== undefined && result.after !== undefined ? `storage ${result.before} → ${result.after} bytes` : 'done';
     },
-    owner: deployer.describeHolder({ user: userInfo().username, host: hostname(), pid: process.pid, since: new Date().toISOString() }),
+    lock: () =>
+      takeDeployLock(server.runner, server.dir, purpose, {
+        waitSeconds: ctx.settings.DEPLOY_LOCK_WAIT_SECONDS,
+        ttlSeconds: ctx.settings.DEPLOY_LOCK_TTL_SECONDS,
+        force: ctx.options.force,
+        progress: ctx.progress,
+      }),
     onClose: (close) => ctx.onClose(close),
     progress: (m) => ctx.progress(m),
     signal: ctx.signal,
   };
 }
 
-/** Applies the steps with the downtime probe running, when a front URL is set. */
-export async function applyMeasured(plan: Plan<DeployOp>, ctx: DeployCtx, dirty: string[]): Promise<ApplyOutcome> {
+/** Applies the steps with the downtime probe running, when a front URL is set. `purpose` is what the lock says the run does. */
+export async function applyMeasured(plan: Plan<DeployOp>, ctx: DeployCtx, purpose: string, dirty: string[]): Promise<ApplyOutcome> {
   const outcome = emptyOutcome();
   const probe = ctx.settings.DEPLOY_PROBE_URL ? startDowntimeProbe(ctx.settings.DEPLOY_PROBE_URL) : undefined;
   try {
-    await applyDeploy(plan.changes, await deps(ctx, dirty), outcome);
+    await applyDeploy(plan.changes, await deps(ctx, purpose, dirty), outcome);
   } finally {
     if (probe) outcome.figures.push({ label: 'downtime', value: describeDowntime(await probe.stop()) });
   }
