@@ -133,6 +133,8 @@ export const serverTask = defineTask({
       if (!state || !changes.length) return;
       const runner = hostRunner(ctx, host);
       let releaseDeployLock: (() => Promise<void>) | undefined;
+      // Named in the failure when a step outside the items (the lock, a measurement) fails or hangs.
+      let step = 'taking the deploy lock';
       try {
         // No deploy may run on the host while it is pruned (a deploy starts and stops containers).
         if (sameHost(host, ctx.settings.DEPLOY_HOST)) {
@@ -141,15 +143,18 @@ export const serverTask = defineTask({
         }
         // Measured right around apply, the way the plan's bytes were counted: Docker's own sizes,
         // not df, which every other process on the file system moves.
+        step = "measuring Docker's usage before apply";
         const before = await readDockerUsage(runner);
         const result = await applyHostChanges(runner, changes, ctx.signal, ctx.progress);
         outcome.done.push(...result.done);
         outcome.failed.push(...result.failed);
+        if (result.hung) return void outcome.notes.push(result.hung);
+        step = "measuring Docker's usage after apply";
         const after = await readDockerUsage(runner);
         const disk = (await readDisks(runner, state.dockerRoot))[1];
         outcome.figures.push(freedFigure(host, totalBytes(result.done), before.total - after.total, disk));
       } catch (error) {
-        outcome.failed.push({ action: 'clean host', target: host, host, error: messageOf(error) });
+        outcome.failed.push({ action: 'clean host', target: host, host, error: `${step}: ${messageOf(error)}` });
       } finally {
         await releaseDeployLock?.();
       }

@@ -2,11 +2,16 @@
  * Applies one host's plan by ID, in the order that keeps every step valid: stop, remove
  * containers, then images, volumes, build cache. A failed item is recorded and the rest go on;
  * then the disk is measured again, so the report states what was really freed.
+ *
+ * A step that hangs (stopped at SSH_COMMAND_TIMEOUT_SECONDS) stops this host: every later step
+ * would wait out the same timeout. The hung item is reported failed with the host and its step,
+ * the rest of the host's items are left not started, and a rerun plans them again from what the
+ * host then holds (each item is one Docker call that either happened or did not).
  */
 import type { Command } from '../command.ts';
 import { messageOf } from '../errors.ts';
 import type { Change } from '../plan.ts';
-import type { Runner } from '../runner.ts';
+import { CommandTimedOut, type Runner } from '../runner.ts';
 import type { Failure } from '../task.ts';
 import { docker } from './commands.ts';
 import type { ServerOp } from './policy.ts';
@@ -30,7 +35,14 @@ export function commandFor(op: ServerOp): Command {
   }
 }
 
-export async function applyHostChanges(runner: Runner, changes: Change<ServerOp>[], signal?: AbortSignal, progress?: (m: string) => void): Promise<{ done: Change<ServerOp>[]; failed: Failure[] }> {
+export interface HostApplyResult {
+  done: Change<ServerOp>[];
+  failed: Failure[];
+  /** Set when a hung step stopped this host: what hung, for the report's notes. */
+  hung?: string;
+}
+
+export async function applyHostChanges(runner: Runner, changes: Change<ServerOp>[], signal?: AbortSignal, progress?: (m: string) => void): Promise<HostApplyResult> {
   const done: Change<ServerOp>[] = [];
   const failed: Failure[] = [];
   const sorted = [...changes].sort((a, b) => order.indexOf(a.op.kind) - order.indexOf(b.op.kind));
@@ -38,10 +50,12 @@ export async function applyHostChanges(runner: Runner, changes: Change<ServerOp>
     if (signal?.aborted) break;
     progress?.(`${runner.name}: ${change.action}: ${change.target} (${i + 1} of ${sorted.length})`);
     try {
-      await runner.run(commandFor(change.op), { timeoutMs: 5 * 60_000 });
+      await runner.run(commandFor(change.op));
       done.push(change);
     } catch (error) {
-      failed.push({ action: change.action, target: change.target, host: runner.name, error: messageOf(error) });
+      const step = `step ${i + 1} of ${sorted.length}, ${change.action}`;
+      failed.push({ action: change.action, target: change.target, host: runner.name, error: `${step}: ${messageOf(error)}` });
+      if (error instanceof CommandTimedOut) return { done, failed, hung: `${runner.name} hung at ${step} ${change.target}; its ${sorted.length - i - 1} later steps were not started (a rerun plans them again from what the host holds then).` };
     }
   }
   return { done, failed };

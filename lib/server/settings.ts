@@ -2,6 +2,7 @@
 import { UsageError } from '../errors.ts';
 import { describeTarget, parseSshTarget, runnerFor, type Runner } from '../runner.ts';
 import { setting, type SettingsOf } from '../settings.ts';
+import { sshSafetyDefaults, sshSafetySettings } from '../ssh-settings.ts';
 
 export const serverSettings = {
   SERVER_HOSTS: setting.hostList('Docker hosts to clean: ssh destinations [user@]host[:port], comma-separated (local: this machine)'),
@@ -23,6 +24,8 @@ export const serverSettings = {
   DEPLOY_DIR: setting.remotePath('folder on the server for the compose file, its .env, the deploy state and the deploy lock', '/srv/webhook'),
   SSH_IDENTITY_FILE: setting.optionalPath('private key for ssh (empty: ssh defaults)', 'file'),
   SSH_KNOWN_HOSTS_FILE: setting.optionalPath('known_hosts file for ssh (empty: ~/.ssh/known_hosts); host keys are always checked', 'file'),
+  // A host that hangs is stopped at SSH_COMMAND_TIMEOUT_SECONDS, named with its step; the others go on.
+  ...sshSafetySettings,
 };
 
 export type ServerSettings = SettingsOf<typeof serverSettings>;
@@ -45,6 +48,6 @@ export function selectHosts(hosts: string[], wanted: string | undefined): string
   throw new UsageError(`--host ${wanted} ${why}. Known hosts: ${hosts.join(', ')}. Nothing was changed.`);
 }
 
-export function serverRunner(settings: ServerSettings, host: string): Runner {
-  return runnerFor(host, { identityFile: settings.SSH_IDENTITY_FILE, knownHostsFile: settings.SSH_KNOWN_HOSTS_FILE }, 'SERVER_HOSTS');
+export function serverRunner(settings: Pick<ServerSettings, 'SSH_IDENTITY_FILE' | 'SSH_KNOWN_HOSTS_FILE'> & Partial<SettingsOf<typeof sshSafetySettings>>, host: string): Runner {
+  return runnerFor(host, { identityFile: settings.SSH_IDENTITY_FILE, knownHostsFile: settings.SSH_KNOWN_HOSTS_FILE, ...sshSafetyDefaults(settings) }, 'SERVER_HOSTS');
 }
