@@ -18,9 +18,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readJournal } from '../lib/registry/journal.ts';
 import { forward } from './support/forward.ts';
-import { freePort, waitFor } from './support/ports.ts';
-import { startRegistry, type TestRegistry } from './support/registry.ts';
-import { blobPresent, pushImage, resolves, tagsOf, type PushedImage } from './support/registry-seed.ts';
+import { freePort, waitFor } from '../sandbox/fixtures/ports.ts';
+import { startRegistry, type TestRegistry } from '../sandbox/fixtures/registry.ts';
+import { blobPresent, pushImage, resolves, tagsOf, type PushedImage } from '../sandbox/fixtures/registry-seed.ts';
 import { runTask } from './support/run-task.ts';
 
 let registry: TestRegistry;

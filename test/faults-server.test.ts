@@ -17,11 +17,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ensureBaseImage, ensureDockerd, type TestEngine } from './support/dockerd.ts';
-import { freePort } from './support/ports.ts';
+import { ensureBaseImage, ensureDockerd, type TestEngine } from '../sandbox/fixtures/dockerd.ts';
+import { freePort } from '../sandbox/fixtures/ports.ts';
 import { runTask } from './support/run-task.ts';
-import { build, reset } from './support/server-seed.ts';
-import { startSshd, type Sshd } from './support/sshd.ts';
+import { build, reset } from '../sandbox/fixtures/server-seed.ts';
+import { startSshd, type Sshd } from '../sandbox/fixtures/sshd.ts';
 
 let dir: string;
 /** Control folder and the docker script of the hanging host (outside `dir`, mode 0700: the ssh user reads them). */
