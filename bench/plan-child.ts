@@ -3,7 +3,7 @@
  * Prints one JSON line: { ms, requests, tags, changes, maxRssBytes }.
  */
 import { registrySettings } from '../lib/registry/settings.ts';
-import { settingsFrom } from '../lib/settings.ts';
+import { settingsFrom } from '../lib/settings-read.ts';
 import { applyRegistryPlan } from '../lib/registry/apply.ts';
 import { registryClient } from '../lib/registry/settings.ts';
 import { planRegistryCleanup } from '../lib/registry/cleanup.ts';

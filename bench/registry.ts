@@ -12,7 +12,7 @@ import { Agent, request } from 'undici';
 import { mapLimitAll } from '../lib/concurrency.ts';
 import { MANIFEST_ACCEPT } from '../lib/registry/media-types.ts';
 import { registrySettings } from '../lib/registry/settings.ts';
-import { settingsFrom } from '../lib/settings.ts';
+import { settingsFrom } from '../lib/settings-read.ts';
 import { startRegistry } from '../sandbox/fixtures/registry.ts';
 import { pushBlob, pushManifest } from '../sandbox/fixtures/registry-seed.ts';
 import { planRegistryCleanup } from '../lib/registry/cleanup.ts';

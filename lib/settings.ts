@@ -1,15 +1,12 @@
 /**
- * Settings come from `.env` (dotenv) and the environment, the environment winning.
- * Each task declares the keys it reads with the builders below; `readSettings` checks all of
- * them at once and throws one UsageError listing every problem, so a user fixes `.env` in one
- * pass. Secret settings are registered for redaction the moment they are read.
+ * Settings come from `.env` (dotenv) and the environment, the environment winning. Each task
+ * declares the keys it reads with the builders below. lib/settings-read.ts checks all of them
+ * at once and throws one UsageError listing every problem, so a user fixes `.env` in one pass;
+ * lib/settings-file.ts reads the settings file and names its keys no task reads.
+ * About 250 lines: one builder per kind of value, each with the message of what is wrong.
  */
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
-import { parse as parseDotenv } from 'dotenv';
-import { UsageError } from './errors.ts';
+import { accessSync, constants, statSync } from 'node:fs';
 import { parseBytes } from './bytes.ts';
-import { registerSecret } from './redact.ts';
-import { registerOwnKey } from './environment.ts';
 import { parseCommandSetting } from './command.ts';
 import { parseSshTarget } from './runner.ts';
 
@@ -255,95 +252,4 @@ function pathProblem(raw: string, kind: 'file' | 'folder'): string | undefined {
     return `names ${raw}, which this user cannot read`;
   }
   return undefined;
-}
-
-/** The settings file a run reads: --env-file, else CLEANUP_ENV_FILE, else .env (optional). */
-export interface SettingsFile {
-  path: string;
-  values: Record<string, string>;
-}
-
-/** Reads the settings file; a file named on the command line must exist and be readable (exit 2). */
-export function readSettingsFile(envFile: string | undefined, env: NodeJS.ProcessEnv = process.env): SettingsFile {
-  const path = envFile ?? env.CLEANUP_ENV_FILE ?? '.env';
-  if (!envFile && !existsSync(path)) return { path, values: {} };
-  try {
-    return { path, values: parseDotenv(readFileSync(path)) };
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder, not a file' : code === 'EACCES' ? 'cannot be read by this user' : `cannot be read (${(error as Error).message})`;
-    throw new UsageError(`The settings file ${path} ${why}. Name a readable file with --env-file, or copy .env.example to .env and fill it in.`);
-  }
-}
-
-/** The environment the settings are read from: the settings file under the real environment. */
-export function loadEnvironment(envFile: string | undefined, env: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
-  return { ...readSettingsFile(envFile, env).values, ...env };
-}
-
-/** Edit distance, for "did you mean": small and exact is enough for setting names. */
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    previous = row;
-  }
-  return previous[b.length];
-}
-
-/** Keys of the settings file that no task knows, each with the nearest known name. */
-export function unknownSettings(fileKeys: readonly string[], known: ReadonlySet<string>): { key: string; nearest?: string }[] {
-  return fileKeys
-    .filter((key) => !known.has(key))
-    .map((key) => {
-      const [nearest] = [...known].map((name) => ({ name, d: distance(key, name) })).sort((x, y) => x.d - y.d || x.name.localeCompare(y.name));
-      return { key, ...(nearest && nearest.d <= Math.max(3, Math.floor(key.length / 3)) ? { nearest: nearest.name } : {}) };
-    });
-}
-
-export interface SettingProblem {
-  key: string;
-  problem: string;
-  help: string;
-  value?: string;
-  example?: string;
-}
-
-/** Reads every key of every spec; collects problems instead of stopping at the first. */
-export function readSettings<S extends SettingsSpec>(spec: S, env: Record<string, string | undefined>, problems: SettingProblem[]): SettingsOf<S> {
-  const values: Record<string, unknown> = {};
-  for (const [key, definition] of Object.entries(spec)) {
-    registerOwnKey(key);
-    const result = definition.parse(env[key]);
-    if ('problem' in result) {
-      problems.push({ key, problem: result.problem, help: definition.help, ...(definition.secret ? {} : { value: env[key] }), ...(definition.example ? { example: definition.example } : {}) });
-      continue;
-    }
-    if (definition.secret) registerSecret(result.value as string | undefined);
-    values[key] = result.value;
-  }
-  return values as SettingsOf<S>;
-}
-
-export function settingsError(problems: SettingProblem[]): UsageError {
-  const lines = problems.map(
-    (p) =>
-      `  ${p.key} ${p.problem}.\n` +
-      (p.value !== undefined && p.value.trim() !== '' ? `      value:    ${p.key}=${p.value}\n` : '') +
-      `      expected: ${p.help}` +
-      (p.example ? `\n      example:  ${p.key}=${p.example}` : ''),
-  );
-  return new UsageError(
-    `The settings have ${problems.length} problem${problems.length === 1 ? '' : 's'}; nothing was changed.\n${lines.join('\n')}\n` +
-      'Set them in .env (see .env.example) or in the environment.',
-  );
-}
-
-/** Convenience for a single spec: read and throw on any problem. */
-export function settingsFrom<S extends SettingsSpec>(spec: S, env: Record<string, string | undefined>): SettingsOf<S> {
-  const problems: SettingProblem[] = [];
-  const values = readSettings(spec, env, problems);
-  if (problems.length) throw settingsError(problems);
-  return values;
 }

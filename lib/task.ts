@@ -1,6 +1,6 @@
 /**
  * The shape every task in tasks/ has. A task reads the world and returns a typed Plan; `apply`
- * carries out exactly that Plan; `check` verifies the outcome. The pipeline (lib/pipeline.ts)
+ * carries out exactly that Plan; `check` verifies the outcome. The pipeline (lib/pipeline/)
  * owns everything around these three: flags, settings, rendering, confirmation, reports, exit codes.
  */
 import type { Change, Figure, Plan } from './plan.ts';

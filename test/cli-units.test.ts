@@ -4,7 +4,8 @@ import * as assert from 'uvu/assert';
 import { flagsTakenByNpm, parseFlags } from '../lib/cli.ts';
 import { groupChanges, placeOf, totalLine, emptyPlan, type Change } from '../lib/plan.ts';
 import { numericFigure } from '../lib/report.ts';
-import { hostProblem, setting, unknownSettings } from '../lib/settings.ts';
+import { hostProblem, setting } from '../lib/settings.ts';
+import { unknownSettings } from '../lib/settings-file.ts';
 
 const change = (action: string, target: string, bytes: number, host?: string): Change => ({ action, target, reason: 'r', bytes, op: undefined, ...(host ? { host } : {}) });
 

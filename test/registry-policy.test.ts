@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decideRepository, matchingToken, needsCreationDates, rulesFor, type RegistryPolicy, type TagInfo } from '../lib/registry/policy.ts';
 import { registrySettings } from '../lib/registry/settings.ts';
-import { settingsFrom } from '../lib/settings.ts';
+import { settingsFrom } from '../lib/settings-read.ts';
 import { withSettings } from '../lib/registry/cleanup.ts';
 import { compareVersions, parseVersion } from '../lib/registry/versions.ts';
 import { planRegistry, type RegistryState } from '../lib/registry/plan.ts';

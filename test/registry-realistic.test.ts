@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { registrySettings } from '../lib/registry/settings.ts';
-import { settingsFrom } from '../lib/settings.ts';
+import { settingsFrom } from '../lib/settings-read.ts';
 import { measureRegistrySize } from '../lib/registry/cleanup.ts';
 import { ensureBaseImage, ensureDockerd, type TestEngine } from '../sandbox/fixtures/dockerd.ts';
 import { freePort } from '../sandbox/fixtures/ports.ts';

@@ -11,6 +11,8 @@
  * - what an interrupted earlier run left undone (the plan says it is completing that run).
  *
  * ANALYZE, CONSOLIDATE, KEEP and unlisted candidates are findings (findings.ts).
+ * About 270 lines: one pass whose decisions feed each other (removals, then the edits they
+ * need, then the record of both), kept in one function so the plan is read in its order.
  */
 import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';

@@ -1,0 +1,44 @@
+/**
+ * One way every task runs, alone or chained: read the settings, plan, show the plan, ask, apply,
+ * check, report. Each step is a file of lib/pipeline/; this one puts them in order.
+ */
+import { applyAll } from './applying.ts';
+import { checkAll } from './checking.ts';
+import { decideMode } from './confirmation.ts';
+import { makeContext } from './context.ts';
+import { planAll, showPlans } from './planning.ts';
+import { finishRun, type PipelineResult } from './reports.ts';
+import { startRun } from './settings.ts';
+import { listenForSignals, markInterrupted } from './signals.ts';
+import type { AnyTask, Mode, RunItem } from './steps.ts';
+
+export type { PipelineResult };
+
+/** Runs `tasks` in order as one pipeline: one plan for all, one confirmation, then apply. */
+export async function runPipeline(name: string, tasks: AnyTask[], argv: string[]): Promise<PipelineResult> {
+  const startedAt = new Date();
+  const start = startRun(name, tasks, argv);
+  if ('exitCode' in start) return start;
+  const { options, settingsByTask, reports } = start;
+
+  const control = listenForSignals();
+  const memos = new Map<string, unknown>();
+  const items: RunItem[] = tasks.map((task) => ({ task, startedAt, ctx: makeContext(settingsByTask.get(task)!, options, control.closers, memos, control.signal) }));
+  let mode: Mode = 'plan';
+  try {
+    await planAll(items);
+    const pending = showPlans(items, options.verbose);
+    const hasApplyWork = pending > 0 || items.some((item) => item.plan && item.task.check);
+    mode = await decideMode(name, items, pending, options, control.signal.aborted);
+    if (mode === 'apply' && hasApplyWork) await applyAll(items);
+    if (!options.check) await checkAll(items, mode);
+  } catch (error) {
+    // A failure outside any one task (the confirmation prompt, the renderer) is still reported.
+    (items.find((item) => !item.error) ?? items[0]).error ??= error;
+  } finally {
+    await control.finish();
+  }
+  const stoppedBy = control.stoppedBy;
+  if (stoppedBy) markInterrupted(items, mode);
+  return finishRun({ name, mode, startedAt, items, options, reports, stoppedBy });
+}

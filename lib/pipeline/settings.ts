@@ -1,0 +1,64 @@
+/** The start of a run: flags, --help, and every setting read and validated before anything runs. */
+import { existsSync, readFileSync } from 'node:fs';
+import { parseFlags, type ParsedOptions } from '../cli.ts';
+import { exitCodeOf, messageOf } from '../errors.ts';
+import { setting, type SettingsSpec } from '../settings.ts';
+import { readSettings, settingsError, type SettingProblem } from '../settings-read.ts';
+import { readSettingsFile, unknownSettings } from '../settings-file.ts';
+import { say } from './say.ts';
+import type { AnyTask } from './steps.ts';
+import { taskFlags, usageText } from './usage.ts';
+
+/** Settings every run reads, whatever the task. */
+export const pipelineSettings = {
+  REPORTS_DIR: setting.string('folder where every run writes its JSON and Markdown report', 'reports'),
+  REPORTS_KEEP: setting.int('reports kept in REPORTS_DIR; older ones are removed, oldest first', 50, { min: 1 }),
+};
+
+export interface RunStart {
+  options: ParsedOptions;
+  settingsByTask: Map<AnyTask, Record<string, unknown>>;
+  reports: { dir: string; keep: number };
+}
+
+/** Settings keys any task of this project reads: .env.example lists them all. */
+function documentedKeys(): string[] {
+  const example = new URL('../../.env.example', import.meta.url);
+  if (!existsSync(example)) return [];
+  return [...readFileSync(example, 'utf8').matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]);
+}
+
+function dedupe(problems: SettingProblem[]): SettingProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => !seen.has(p.key) && seen.add(p.key));
+}
+
+/** The flags and settings of the run, or the exit code when it ends here (--help, bad input). */
+export function startRun(name: string, tasks: AnyTask[], argv: string[]): RunStart | { exitCode: number } {
+  const problems: SettingProblem[] = [];
+  const settingsByTask = new Map<AnyTask, Record<string, unknown>>();
+  try {
+    // The script the user typed (deploy:rollback and deploy:clean share a file).
+    const script = process.env.npm_lifecycle_event || name;
+    const options = parseFlags(argv, taskFlags(tasks), process.env, script);
+    if (options.help) {
+      process.stdout.write(usageText(script, tasks, pipelineSettings) + '\n');
+      return { exitCode: 0 };
+    }
+    const file = readSettingsFile(options.envFile);
+    const env = { ...file.values, ...process.env };
+    const pipeline = readSettings(pipelineSettings, env, problems);
+    const reports = { dir: pipeline.REPORTS_DIR, keep: pipeline.REPORTS_KEEP };
+    for (const task of tasks) settingsByTask.set(task, readSettings(task.settings as SettingsSpec, env, problems));
+    const known = new Set([...documentedKeys(), ...Object.keys(pipelineSettings), ...tasks.flatMap((t) => Object.keys(t.settings))]);
+    for (const unknown of unknownSettings(Object.keys(file.values), known)) {
+      say(`warning: ${file.path} sets ${unknown.key}, which no task reads${unknown.nearest ? `; did you mean ${unknown.nearest}?` : '.'}`);
+    }
+    if (problems.length) throw settingsError(dedupe(problems));
+    if (options.notice) say(options.notice);
+    return { options, settingsByTask, reports };
+  } catch (error) {
+    say(messageOf(error));
+    return { exitCode: exitCodeOf(error) };
+  }
+}
