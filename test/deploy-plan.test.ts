@@ -102,13 +102,14 @@ function reading(over: Partial<DeployReading> = {}): DeployReading {
 
 test('a first deploy: every step in order; a failed gate stops what it started, since nothing ran before', () => {
   const plan = planDeploy(reading());
-  assert.equal(plan.changes.map((c) => c.action), ['lock', 'build', 'push', 'ship', 'pull', 'up', 'health gate', 'promote', 'record release']);
-  const gate = plan.changes[6].op as { recovery: { kind: string } };
+  assert.equal(plan.changes.map((c) => c.action), ['lock', 'build', 'push', 'mark deploy under way', 'ship', 'pull', 'up', 'health gate', 'promote', 'record release']);
+  const gate = plan.changes[7].op as { recovery: { kind: string } };
   assert.is(gate.recovery.kind, 'stop-started');
-  assert.match(plan.changes[6].reason, /nothing was up before: stops and removes what this deploy started/);
-  assert.match(plan.changes[3].target, /nginx\/conf\.d\/site\.conf \(120 B\)/);
+  assert.match(plan.changes[7].reason, /nothing was up before: stops and removes what this deploy started/);
+  assert.match(plan.changes[3].reason, /names this run and that nothing served before: if the ship, pull or up fails, this run nothing was up before: stops and removes/);
+  assert.match(plan.changes[4].target, /nginx\/conf\.d\/site\.conf \(120 B\)/);
   const foreign = planDeploy(reading({ containers: [{ id: '1', name: 'webhook_api_1', image: 'x', state: 'running', service: 'webhook-api' }] }));
-  assert.match(foreign.changes[6].reason, /containers up now \(webhook_api_1 \(x\)\) were not started from the deploy folder's compose file, so they cannot be brought back/);
+  assert.match(foreign.changes[7].reason, /containers up now \(webhook_api_1 \(x\)\) were not started from the deploy folder's compose file, so they cannot be brought back/);
   assert.is(plan.changes[1].target, 'reg:5000/webhook-api:abc123');
 });
 
@@ -121,8 +122,8 @@ test('containers that were up before: the gate brings them back; the unlisted ru
   const plan = planDeploy(reading({ containers: running, composeOnHost: true }));
   const gate = plan.changes.find((c) => c.action === 'health gate')!;
   assert.match(gate.reason, /brings back what was up: webhook_webhook-api_1 \(reg:5000\/webhook-api:old\), webhook_worker_1/);
-  assert.ok((plan.changes.find((c) => c.action === 'ship')!.op as { saveBefore: boolean }).saveBefore);
-  assert.equal(plan.changes.slice(9).map((c) => `${c.action}: ${c.target}`), [
+  assert.ok((plan.changes.find((c) => c.action === 'mark deploy under way')!.op as { saveBefore: boolean }).saveBefore, 'what is there is saved before the marker');
+  assert.equal(plan.changes.slice(10).map((c) => `${c.action}: ${c.target}`), [
     'remove stopped container: webhook_webhook-api_2 (reg:5000/webhook-api:older)',
     'stop and remove orphan container: webhook_worker_1 (worker)',
   ]);
@@ -132,8 +133,8 @@ test('clean-up: releases beyond the kept ones lose their tag (with its digest) a
   const state = { current: release('r3'), previous: [release('r2'), release('r1')] };
   const digests = new Map([['r3', state.current.digest!], ['r2', release('r2').digest!], ['r1', release('r1').digest!], ['final', state.current.digest!]]);
   const plan = planDeploy(reading({ state, registryDigests: digests, hostImages: ['reg:5000/webhook-api:r1'], containers: [{ id: '9', name: 'webhook_webhook-api_1', image: 'reg:5000/webhook-api:r3', state: 'running', service: 'webhook-api' }], composeOnHost: true }));
-  assert.equal(plan.changes.slice(9).map((c) => c.action), ['delete old release tag', 'delete old release tag', 'remove old release image', 'collect registry garbage']);
-  assert.match(plan.changes[9].target, /^webhook-api:r2 \(sha256:r2/);
+  assert.equal(plan.changes.slice(10).map((c) => c.action), ['delete old release tag', 'delete old release tag', 'remove old release image', 'collect registry garbage']);
+  assert.match(plan.changes[10].target, /^webhook-api:r2 \(sha256:r2/);
   const shared = planDeploy(reading({ state, registryDigests: new Map([...digests, ['r1', state.current.digest!]]) }));
   assert.ok(shared.kept.some((k) => k.target.startsWith('webhook-api:r1') && /also webhook-api:(r3|final), which stays/.test(k.reason)));
 });
@@ -153,11 +154,24 @@ test('in clean:all the build states the revision the inventory commit will make,
 test('a rollback: set image, pull, up, gate, promote to the release digest, record', () => {
   const state = { current: release('r2'), previous: [release('r1')] };
   const plan = planRollback(reading({ state }), state.previous[0]);
-  assert.equal(plan.changes.map((c) => c.action), ['lock', 'set image', 'pull', 'up', 'health gate', 'promote', 'record rollback']);
+  assert.equal(plan.changes.map((c) => c.action), ['lock', 'mark deploy under way', 'set image', 'pull', 'up', 'health gate', 'promote', 'record rollback']);
   assert.is(findRelease(state, undefined)?.revision, 'r1');
   assert.is(findRelease(state, 'r2')?.revision, 'r2');
   assert.is(findRelease(state, 'nope'), undefined);
   assert.is(rollBackTo(state, state.previous[0].image).current?.revision, 'r1');
+});
+
+test('an interrupted run\'s marker: bring back its release first, as an item of the plan, then deploy; never "nothing to do"', () => {
+  const current = { ...release('r1'), contentKey: 'k-new' };
+  const up = ['webhook-api', 'nginx'].map((s, i) => ({ id: String(i), name: s, image: s === 'nginx' ? 'nginx' : current.image, state: 'running', service: s }));
+  const marker = { run: 'deploy:clean pid 7 on box', since: '2026-12-01T10:00:00Z', release: current.image, recovery: { kind: 'restore-before' as const, serving: ['webhook_webhook-api_1 (r1)'] } };
+  const plan = planDeploy(reading({ state: { current, previous: [] }, healthy: true, containers: up, composeOnHost: true, marker }));
+  assert.equal(plan.changes.slice(0, 4).map((c) => c.action), ['lock', 'bring back', 'build', 'push']);
+  assert.is(plan.changes[1].target, current.image);
+  assert.match(plan.changes[1].reason, /deploy:clean pid 7 on box was interrupted \(under way since 2026-12-01T10:00:00Z\) before its health gate passed .*restores the files saved before shipping and brings back what was up: webhook_webhook-api_1 \(r1\); then this run goes on/);
+  assert.equal((plan.changes.find((c) => c.action === 'health gate')!.op as { recovery: unknown }).recovery, marker.recovery, 'its own gate brings back the same release');
+  const rollback = planRollback(reading({ state: { current, previous: [release('r0')] }, marker }), release('r0'));
+  assert.equal(rollback.changes.slice(0, 3).map((c) => c.action), ['lock', 'bring back', 'mark deploy under way']);
 });
 
 test('releases: advance keeps the newest, drops the rest; an old state of plain image names still reads', () => {

@@ -63,7 +63,7 @@ test('a good deploy: planned steps in order, files shipped, the real nginx serve
   newRevision(backend, 'v1');
   const run = await deploy('--yes', '--json');
   assert.is(run.code, 0, run.stderr);
-  assert.equal(actions(run.report), ['lock', 'build', 'push', 'ship', 'pull', 'up', 'health gate', 'promote', 'record release']);
+  assert.equal(actions(run.report), ['lock', 'build', 'push', 'mark deploy under way', 'ship', 'pull', 'up', 'health gate', 'promote', 'record release']);
   const ship = run.report.changes.find((c: { action: string }) => c.action === 'ship');
   for (const file of ['nginx/conf.d/webhook.conf', 'ssl/webhook.crt', 'ssl/webhook.key']) {
     assert.match(ship.target, new RegExp(`${file.replace(/[./]/g, '\\$&')} \\(\\d`), `the plan lists ${file} with its size`);
@@ -149,9 +149,9 @@ test('a fixed build deploys, final moves, and the release beyond the kept two is
   assert.is(await digest('final'), state().current.digest);
   const oldTag = oldest.image.slice(oldest.image.lastIndexOf(':') + 1);
   // Then, when section 4's last 3 versions push out a failed build's tag too, its registry item.
-  const cleanup = actions(run.report).slice(9);
+  const cleanup = actions(run.report).slice(10);
   assert.is(cleanup[0], 'delete old release tag');
-  assert.ok(run.report.changes[9].target.includes(`webhook-api:${oldTag} (sha256:`));
+  assert.ok(run.report.changes[10].target.includes(`webhook-api:${oldTag} (sha256:`));
   assert.ok(cleanup.includes('remove old release image'));
   assert.is(cleanup[cleanup.length - 1], 'collect registry garbage');
   assert.not.ok((await tags()).includes(oldTag), 'the old release tag is gone');
@@ -168,7 +168,7 @@ test('deploy:releases lists the kept releases; deploy:rollback VERSION boots a n
   const name = previous[0].image.slice(previous[0].image.lastIndexOf(':') + 1);
   const run = await deploy('--rollback', name, '--yes', '--json');
   assert.is(run.code, 0, run.stderr);
-  assert.equal(actions(run.report), ['lock', 'set image', 'pull', 'up', 'health gate', 'promote', 'record rollback']);
+  assert.equal(actions(run.report), ['lock', 'mark deploy under way', 'set image', 'pull', 'up', 'health gate', 'promote', 'record rollback']);
   assert.is((await version())?.trim(), 'v2');
   assert.is(state().current.image, previous[0].image);
   assert.is(await digest('final'), previous[0].digest);

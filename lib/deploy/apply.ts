@@ -18,7 +18,8 @@ import { contentKey, headRevision, parentRevision, type ContentInputs } from './
 import * as step from './deployer.ts';
 import { digestOf, moveTag } from './promote.ts';
 import { advance, rollBackTo, type Release } from './state.ts';
-import { describeRecovery, type DeployOp } from './steps.ts';
+import { clearMarker, describeMarker, readMarker, writeMarker } from './marker.ts';
+import { describeRecovery, type BringBack, type DeployOp } from './steps.ts';
 
 export interface DeployDeps {
   server: step.Server;
@@ -38,6 +39,10 @@ export interface DeployDeps {
   /** Records that deletions wait for a collection, so a later registry run plans one if this deploy does not collect. */
   markCollectionPending(): void;
   collect(): Promise<string>;
+  /** DEPLOY_HEALTH_PROBE_TIMEOUT_SECONDS, in ms: how long one health probe waits for an answer. */
+  probeTimeoutMs: number;
+  /** Names this run in the marker: "deploy:clean pid 123 on build-box". */
+  run: string;
   /** Takes the deploy lock (waits, then stops naming the holder); released on every exit path. */
   lock(): Promise<Lock>;
   onClose(close: () => Promise<void>): void;
@@ -45,12 +50,13 @@ export interface DeployDeps {
   signal: AbortSignal;
 }
 
-/** What apply learns on the way: the release being booted. */
+/** What apply learns on the way: the release being booted, and what brings back the one before while the marker is down. */
 interface Resolved {
   revision?: string;
   image?: string;
   digest?: string;
   contentKey?: string;
+  underWay?: BringBack;
 }
 
 /** The deploy stops here: the message says why and what to do. */
@@ -106,44 +112,44 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
       if (!resolved.digest) throw new Stop(`${resolved.image} was pushed but the registry does not list it.`);
       return;
     }
-    case 'ship':
+    case 'recover': {
+      const now = await readMarker(server.runner, server.dir);
+      if (now?.run !== op.marker.run || now?.since !== op.marker.since) throw new Stop(`the marker of ${op.marker.run} changed since the plan (now: ${now ? `${now.run} since ${now.since}` : 'gone'}): plan again.`);
+      const back = await bringBack(deps, { ...op.marker, urls: op.urls, timeoutSeconds: op.timeoutSeconds });
+      outcome.notes.push(`brought back first: ${describeMarker(op.marker)}; ${back.text}`);
+      return;
+    }
+    case 'mark':
       if (op.saveBefore) await step.saveBefore(server);
-      await step.ship(server, deps.projectDir, deps.composeFile, op.files.map((f) => f.path), resolved.image!, deps.extraEnv);
+      await writeMarker(server.runner, server.dir, { run: deps.run, since: new Date().toISOString(), release: op.release, recovery: op.recovery });
+      resolved.underWay = op;
+      return;
+    case 'ship':
+      await underWay('ship', deps, resolved, outcome, () => step.ship(server, deps.projectDir, deps.composeFile, op.files.map((f) => f.path), resolved.image!, deps.extraEnv));
       return;
     case 'set-image':
-      if (op.saveBefore) await step.saveBefore(server);
       Object.assign(resolved, { image: op.release.image, digest: op.release.digest, revision: op.release.revision });
-      await step.setImage(server, op.release.image, deps.extraEnv);
+      await underWay('set image', deps, resolved, outcome, () => step.setImage(server, op.release.image, deps.extraEnv));
       return;
     case 'pull':
-      await step.pull(server);
+      await underWay('compose pull', deps, resolved, outcome, () => step.pull(server));
       return;
     case 'up':
-      await step.up(server);
+      await underWay('compose up', deps, resolved, outcome, () => step.up(server));
       return;
     case 'gate': {
-      const result = await step.gate(op.urls, op.timeoutSeconds * 1000, deps.signal);
+      const result = await step.gate(op.urls, op.timeoutSeconds * 1000, deps.probeTimeoutMs, deps.signal);
       if (result.healthy) {
+        await clearMarker(server.runner, server.dir);
+        resolved.underWay = undefined;
         outcome.figures.push({ label: 'health', value: result.detail });
         return;
       }
       const logs = await step.lastLogs(server);
-      let after: string;
-      switch (op.recovery.kind) {
-        case 'restore-before': {
-          await step.restoreBefore(server);
-          await step.up(server);
-          const back = await step.gate(op.urls, op.timeoutSeconds * 1000, deps.signal);
-          after = `restored what ran before (${op.recovery.serving.join(', ')}), which ${back.healthy ? 'answers healthy' : `does NOT answer healthy either: ${back.detail}`}`;
-          break;
-        }
-        case 'stop-started':
-          await step.down(server);
-          after = `${describeRecovery(op.recovery).replace('stops and removes', 'stopped and removed')}`;
-          break;
-      }
-      outcome.notes.push(`health gate failed: ${after}`);
-      throw new Stop(`${resolved.image} did not become healthy within ${op.timeoutSeconds}s (${result.detail}); ${after}.\nLast log lines:\n${logs}`);
+      const back = await bringBack(deps, { recovery: op.recovery, release: resolved.underWay?.release, urls: op.urls, timeoutSeconds: op.timeoutSeconds });
+      outcome.notes.push(`health gate failed: ${back.text}`);
+      outcome.figures.push({ label: 'serving', value: back.serving });
+      throw new Stop(`${resolved.image} did not become healthy within ${op.timeoutSeconds}s (${result.detail}); ${back.text}.\nLast log lines:\n${logs}`);
     }
     case 'promote':
       for (const tag of op.tags) {
@@ -181,5 +187,47 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
     case 'collect':
       outcome.notes.push(`garbage collection: ${await deps.collect()}`);
       return;
+  }
+}
+
+/**
+ * Brings back what served before, as the plan chose (restore the saved files and up, or down what
+ * was started), checks it, and removes the marker: the host is between releases no longer.
+ */
+async function bringBack(deps: DeployDeps, back: BringBack): Promise<{ text: string; serving: string }> {
+  const { server } = deps;
+  let result: { text: string; serving: string };
+  switch (back.recovery.kind) {
+    case 'restore-before': {
+      await step.restoreBefore(server);
+      await step.up(server);
+      const check = await step.gate(back.urls, back.timeoutSeconds * 1000, deps.probeTimeoutMs, deps.signal);
+      const what = back.release ?? back.recovery.serving.join(', ');
+      result = {
+        text: `restored what ran before (${back.recovery.serving.join(', ')}), which ${check.healthy ? 'answers healthy' : `does NOT answer healthy either: ${check.detail}`}`,
+        serving: `${what} (brought back; ${check.healthy ? 'healthy' : 'NOT healthy'})`,
+      };
+      break;
+    }
+    case 'stop-started':
+      await step.down(server);
+      result = { text: describeRecovery(back.recovery).replace('stops and removes', 'stopped and removed'), serving: 'nothing: what this deploy started was stopped and removed' };
+      break;
+  }
+  await clearMarker(server.runner, server.dir);
+  return result;
+}
+
+/** A step that changes what serves: if it fails, what served before comes back and the deploy stops saying so. */
+async function underWay(what: string, deps: DeployDeps, resolved: Resolved, outcome: ApplyOutcome, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    if (!resolved.underWay) throw error;
+    const back = await bringBack(deps, resolved.underWay);
+    resolved.underWay = undefined;
+    outcome.notes.push(`${what} failed: ${back.text}`);
+    outcome.figures.push({ label: 'serving', value: back.serving });
+    throw new Stop(`${what} failed on ${deps.server.runner.name}: ${messageOf(error)}\n${back.text}; serving: ${back.serving}.`);
   }
 }

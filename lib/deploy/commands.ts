@@ -41,6 +41,7 @@ export const host = {
   /** Atomic: mkdir fails when the lock exists, so only one deploy can hold it. */
   lock: (path: string): Command => ['mkdir', path],
   unlock: (path: string): Command => ['rm', '-rf', path],
+  remove: (path: string): Command => ['rm', '-f', path],
   read: (path: string): Command => ['cat', path],
   /** Writes stdin to the file (the content goes on stdin, never into a shell line). */
   write: (path: string): Command => ['tee', path],
@@ -50,8 +51,8 @@ export const host = {
   removeContainer: (id: string, force: boolean): Command => ['docker', 'rm', ...(force ? ['--force'] : []), id],
   removeImage: (ref: string): Command => ['docker', 'image', 'rm', ref],
   exists: (path: string): Command => ['test', '-e', path],
-  /** Saves the deploy folder's files (not the lock, the state or an older save) before shipping over them. */
-  saveBefore: (dir: string, archive: string): Command => ['tar', '-c', '-f', archive, '-C', dir, '--exclude=./.before-deploy.tar', '--exclude=./.deploy.lock', '--exclude=./deploy-state.json', '.'],
+  /** Saves the deploy folder's files (not the lock, the state, the marker or an older save) before shipping over them. */
+  saveBefore: (dir: string, archive: string): Command => ['tar', '-c', '-f', archive, '-C', dir, '--exclude=./.before-deploy.tar', '--exclude=./.deploy.lock', '--exclude=./deploy-state.json', '--exclude=./.deploy-under-way.json', '.'],
   restoreBefore: (dir: string, archive: string): Command => ['tar', '-x', '-f', archive, '-C', dir],
   /** Unpacks a tar archive read from stdin into the folder. */
   unpack: (dir: string): Command => ['tar', '-x', '-f', '-', '-C', dir],

@@ -5,7 +5,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { localRunner, type Runner } from '../runner.ts';
+import { commandLine, type Command } from '../command.ts';
+import { TaskError } from '../errors.ts';
+import { CommandTimedOut, localRunner, type Runner, type RunResult } from '../runner.ts';
 import { compose, host, image, pack, type ComposeTarget } from './commands.ts';
 import { describeProbe, waitHealthy } from './health.ts';
 import { composeEnv, parseState, type DeployState } from './state.ts';
@@ -15,6 +17,8 @@ export interface Server {
   runner: Runner;
   dir: string;
   target: ComposeTarget;
+  /** DEPLOY_COMPOSE_TIMEOUT_SECONDS, in ms: how long one compose step may run before it counts as hung. */
+  composeTimeoutMs: number;
 }
 
 export const paths = (dir: string) => ({
@@ -98,25 +102,40 @@ export async function setImage(server: Server, imageRef: string, extraEnv: strin
   await server.runner.run(host.write(paths(server.dir).env), { input: composeEnv(imageRef, extraEnv) });
 }
 
+/**
+ * One compose step on the deploy host, stopped at DEPLOY_COMPOSE_TIMEOUT_SECONDS: a hung step
+ * (a registry that never answers a pull, an engine that never starts a container) fails naming
+ * the host, the step and the setting, instead of holding the deploy (and its lock) for ever.
+ */
+export async function composeStep(server: Server, step: string, command: Command, options: { allowFailure?: boolean } = {}): Promise<RunResult> {
+  try {
+    return await server.runner.run(command, { ...options, timeoutMs: server.composeTimeoutMs });
+  } catch (error) {
+    if (!(error instanceof CommandTimedOut)) throw error;
+    throw new TaskError(`${server.runner.name}: compose ${step} did not finish within ${Math.round(server.composeTimeoutMs / 1000)} s and was stopped (\`${commandLine(command)}\`); the host or the step hangs. Check the host, or raise DEPLOY_COMPOSE_TIMEOUT_SECONDS.`);
+  }
+}
+
 export async function pull(server: Server): Promise<void> {
-  await server.runner.run(compose.pull(server.target), { timeoutMs: 30 * 60_000 });
+  await composeStep(server, 'pull', compose.pull(server.target));
 }
 
 export async function up(server: Server): Promise<void> {
-  await server.runner.run(compose.up(server.target), { timeoutMs: 10 * 60_000 });
+  await composeStep(server, 'up', compose.up(server.target));
 }
 
 export async function down(server: Server): Promise<void> {
-  await server.runner.run(compose.down(server.target), { timeoutMs: 10 * 60_000 });
+  await composeStep(server, 'down', compose.down(server.target));
 }
 
+/** The last log lines for a failed gate's report; a hung or failed `logs` gives none rather than hiding the failure. */
 export async function lastLogs(server: Server, lines = 20): Promise<string> {
-  return (await server.runner.run(compose.logs(server.target, lines), { allowFailure: true })).stdout.trim();
+  return (await composeStep(server, 'logs', compose.logs(server.target, lines), { allowFailure: true }).catch(() => ({ stdout: '' }))).stdout.trim();
 }
 
-/** The gate: every URL healthy within the timeout; the failing probes otherwise. */
-export async function gate(urls: string[], timeoutMs: number, signal?: AbortSignal): Promise<{ healthy: boolean; detail: string }> {
-  const result = await waitHealthy(urls, timeoutMs, signal);
+/** The gate: every URL healthy within the timeout (each probe within its own); the failing probes otherwise. */
+export async function gate(urls: string[], timeoutMs: number, probeTimeoutMs: number, signal?: AbortSignal): Promise<{ healthy: boolean; detail: string }> {
+  const result = await waitHealthy(urls, timeoutMs, signal, probeTimeoutMs);
   return { healthy: result.healthy, detail: result.probes.filter((p) => !result.healthy || p.ok).map(describeProbe).join('; ') };
 }
 

@@ -10,6 +10,7 @@ import type { Backend } from './backend.ts';
 import { deployRegistry, deployServer, imageRepository, type DeployCtx } from './context.ts';
 import * as deployer from './deployer.ts';
 import { waitHealthy } from './health.ts';
+import { readMarker } from './marker.ts';
 import { tagOf, type DeployState } from './state.ts';
 import type { DeployReading, RevisionStatement } from './steps.ts';
 
@@ -35,8 +36,9 @@ export async function readServer(ctx: DeployCtx) {
     containers: await deployer.projectContainers(s),
     composeOnHost: await deployer.composeOnHost(s),
     hostImages: await deployer.hostImageRefs(s),
-    healthy: (await waitHealthy(ctx.settings.DEPLOY_HEALTH_URLS, 0)).healthy,
+    healthy: (await waitHealthy(ctx.settings.DEPLOY_HEALTH_URLS, 0, undefined, ctx.settings.DEPLOY_HEALTH_PROBE_TIMEOUT_SECONDS * 1000)).healthy,
     registryDigests: await registryDigests(ctx, [...ctx.settings.DEPLOY_EXTRA_TAGS, ...releaseTags]),
+    marker: await readMarker(s.runner, s.dir),
   };
 }
 
@@ -76,5 +78,6 @@ export async function readDeploy(ctx: DeployCtx, inputs: ReadingInputs): Promise
     hostImages: world.hostImages,
     pushedOut: inputs.pushedOut ? await inputs.pushedOut(world.state) : [],
     canCollect: Boolean(gcCommands(s)),
+    marker: world.marker,
   };
 }

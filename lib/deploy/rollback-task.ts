@@ -23,7 +23,7 @@ export const rollbackTask = defineTask({
       const retained = [read.state.current, ...read.state.previous].filter(Boolean).map((r) => tagOf(r!.image));
       throw new UsageError(wanted ? `${wanted} is not a retained release. Retained: ${retained.join(', ') || 'none'} (see npm run deploy:releases).` : `No previous release is recorded on ${read.host}, so there is nothing to roll back to.`);
     }
-    if (release.image === read.state.current?.image && read.healthy) {
+    if (release.image === read.state.current?.image && read.healthy && !read.marker) {
       const plan = emptyPlan<DeployOp>('deploy');
       plan.kept.push({ host: read.host, target: release.image, reason: 'already serving, healthy' });
       return plan;

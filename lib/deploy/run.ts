@@ -3,6 +3,7 @@
  * the registry and its collection) and runs the steps with the downtime probe running, when a
  * front URL is set.
  */
+import { hostname } from 'node:os';
 import type { Plan } from '../plan.ts';
 import { localRunner } from '../runner.ts';
 import { emptyOutcome, type ApplyOutcome } from '../task.ts';
@@ -45,6 +46,8 @@ async function deps(ctx: DeployCtx, purpose: string, dirty: string[]): Promise<D
       markCollected(collectionState, ctx.settings.REGISTRY_URL.origin, result.downtimeMs);
       return result.before !== undefined && result.after !== undefined ? `storage ${result.before} → ${result.after} bytes` : 'done';
     },
+    probeTimeoutMs: ctx.settings.DEPLOY_HEALTH_PROBE_TIMEOUT_SECONDS * 1000,
+    run: `${purpose} pid ${process.pid} on ${hostname()}`,
     lock: () =>
       takeDeployLock(server.runner, server.dir, purpose, {
         waitSeconds: ctx.settings.DEPLOY_LOCK_WAIT_SECONDS,

@@ -10,6 +10,7 @@ import type { DeletionOp } from '../registry/plan.ts';
 import type { ShippedFile } from './compose-files.ts';
 import { advance, tagOf, type DeployState, type Release } from './state.ts';
 import { formatBytes } from '../bytes.ts';
+import { describeMarker, MARKER_FILE, type DeployMarker } from './marker.ts';
 
 /** Which revision the build takes: HEAD as planned, or the commit an earlier task will make on top of `base`. */
 export type RevisionStatement = { kind: 'head'; revision: string } | { kind: 'after-commit'; base: string; by: string };
@@ -21,12 +22,25 @@ export type Recovery =
   /** Nothing ran before from the deploy folder: stops and removes what this deploy started. */
   | { kind: 'stop-started'; replaced: string[] };
 
+/** What brings back the release that served before, and how to check it answers again. */
+export interface BringBack {
+  recovery: Recovery;
+  /** The image that served before (undefined on a first deploy). */
+  release?: string;
+  urls: string[];
+  timeoutSeconds: number;
+}
+
 export type DeployOp =
   | { kind: 'lock' }
+  /** An earlier run was killed between its marker and its health gate: its release comes back first. */
+  | { kind: 'recover'; marker: DeployMarker; urls: string[]; timeoutSeconds: number }
+  /** Saves what is there (restore-before), then writes the marker; a failed ship/pull/up brings `back` back. */
+  | ({ kind: 'mark'; saveBefore: boolean } & BringBack)
   | { kind: 'build'; statement: RevisionStatement; contentKey?: string; tagSuffix: string; context: string; dockerfile: string }
   | { kind: 'push' }
-  | { kind: 'ship'; files: ShippedFile[]; saveBefore: boolean }
-  | { kind: 'set-image'; release: Release; saveBefore: boolean }
+  | { kind: 'ship'; files: ShippedFile[] }
+  | { kind: 'set-image'; release: Release }
   | { kind: 'pull' }
   | { kind: 'up' }
   | { kind: 'gate'; urls: string[]; timeoutSeconds: number; recovery: Recovery }
@@ -78,6 +92,8 @@ export interface DeployReading {
   /** Versions of the image that section 4's policy drops once the new release is in. */
   pushedOut: Change<DeletionOp>[];
   canCollect: boolean;
+  /** Left by a deploy or rollback killed before its health gate passed (lib/deploy/marker.ts). */
+  marker?: DeployMarker;
 }
 
 const short = (digest: string | undefined) => (digest ? digest.replace(/^sha256:/, 'sha256:').slice(0, 19) : 'unknown');
@@ -87,6 +103,8 @@ export function describeStatement(s: RevisionStatement, context: string): string
 }
 
 function recoveryFor(reading: DeployReading): Recovery {
+  // After the bring-back step, what serves is what served before the interrupted run.
+  if (reading.marker) return reading.marker.recovery;
   const up = reading.containers.filter((c) => c.state === 'running');
   const names = up.map((c) => `${c.name} (${c.image})`);
   return reading.composeOnHost && up.length ? { kind: 'restore-before', serving: names } : { kind: 'stop-started', replaced: names };
@@ -98,6 +116,36 @@ export function describeRecovery(r: Recovery): string {
     : r.replaced.length
       ? `the project's containers up now (${r.replaced.join(', ')}) were not started from the deploy folder's compose file, so they cannot be brought back: stops and removes what this deploy started (compose down), so nothing is left half-started`
       : 'nothing was up before: stops and removes what this deploy started (compose down), so nothing is left half-started';
+}
+
+/** First after the lock: bring back what an interrupted run left half-done, then go on. */
+function recoverSteps(reading: DeployReading): Change<DeployOp>[] {
+  const m = reading.marker;
+  if (!m) return [];
+  return [
+    {
+      action: 'bring back',
+      target: m.release ?? 'nothing (it was a first deploy)',
+      reason: `${describeMarker(m)} before its health gate passed (marker ${MARKER_FILE}): ${describeRecovery(m.recovery)}; then this run goes on`,
+      bytes: 0,
+      host: reading.host,
+      op: { kind: 'recover', marker: m, urls: reading.healthUrls, timeoutSeconds: reading.healthTimeoutSeconds },
+    },
+  ];
+}
+
+/** Before the step that changes what serves: the marker a later run finds if this one is killed. */
+function markStep(reading: DeployReading, recovery: Recovery, changing: string): Change<DeployOp> {
+  const saveBefore = recovery.kind === 'restore-before';
+  const release = reading.state.current?.image;
+  return {
+    action: 'mark deploy under way',
+    target: `${MARKER_FILE} in the deploy folder`,
+    reason: `${saveBefore ? 'saves what is there now, then ' : ''}names this run and ${release ?? 'that nothing served before'}: if ${changing}, pull or up fails, this run ${describeRecovery(recovery)}; if it is killed, the next deploy or rollback does`,
+    bytes: 0,
+    host: reading.host,
+    op: { kind: 'mark', saveBefore, recovery, release, urls: reading.healthUrls, timeoutSeconds: reading.healthTimeoutSeconds },
+  };
 }
 
 /** Steps shared by deploy and rollback after the image is chosen: pull, up, gate, promote. */
@@ -167,11 +215,11 @@ export function planDeploy(reading: DeployReading): Plan<DeployOp> {
   const allRunning = reading.services.every((s) => reading.containers.some((c) => c.service === s && c.state === 'running'));
   plan.figures.push({ label: 'serving now', value: current ? `${current.image} (content ${current.contentKey ?? 'unknown'}, ${short(current.digest)})` : 'nothing deployed yet' });
   plan.figures.push({ label: 'wanted', value: `${describeStatement(reading.statement, reading.context)}${reading.contentKey ? `, content ${reading.contentKey}` : ''}` });
-  if (reading.contentKey && current?.contentKey === reading.contentKey && runningCurrent && allRunning && reading.healthy) {
+  if (reading.contentKey && current?.contentKey === reading.contentKey && runningCurrent && allRunning && reading.healthy && !reading.marker) {
     plan.kept.push({ host: reading.host, target: current.image, reason: `already deployed, running and healthy: its content (${reading.contentKey}: build context, Dockerfile, compose file, shipped files) is what would be built` });
     return plan;
   }
-  const why = !current ? 'nothing deployed yet' : current.contentKey !== reading.contentKey ? `the content changed since ${current.image}` : !allRunning ? 'not every service is running' : 'it does not answer healthy';
+  const why = reading.marker ? 'an interrupted run left the host between releases' : !current ? 'nothing deployed yet' : current.contentKey !== reading.contentKey ? `the content changed since ${current.image}` : !allRunning ? 'not every service is running' : 'it does not answer healthy';
   const suffix = reading.allowedDirty.length ? `-dirty-${(reading.contentKey ?? 'x').slice(0, 8)}` : '';
   const tag = reading.statement.kind === 'head' ? `${reading.statement.revision}${suffix}` : `<revision after the ${reading.statement.by} commit>${suffix}`;
   const target = `${reading.image}:${tag}`;
@@ -182,15 +230,17 @@ export function planDeploy(reading: DeployReading): Plan<DeployOp> {
   const shippedBytes = reading.files.reduce((n, f) => n + f.bytes, 0);
   plan.changes.push(
     { action: 'lock', target: `${host} deploy lock`, reason: 'one deploy at a time on this server (released at the end, also on failure)', bytes: 0, host, op: { kind: 'lock' } },
+    ...recoverSteps(reading),
     { action: 'build', target, reason: `${why}; builds ${reading.context}/${reading.dockerfile} at ${describeStatement(reading.statement, reading.context)}`, bytes: 0, op: { kind: 'build', statement: reading.statement, contentKey: reading.contentKey, tagSuffix: suffix, context: reading.context, dockerfile: reading.dockerfile } },
     { action: 'push', target, reason: 'under its content tag only; final moves after the health gate', bytes: 0, op: { kind: 'push' } },
+    markStep(reading, recovery, 'the ship'),
     {
       action: 'ship',
       target: [reading.composeFile, '.env', ...reading.files.map((f) => `${f.path} (${formatBytes(f.bytes)})`)].join(', '),
-      reason: `the compose file, its .env naming ${target}, and the ${reading.files.length} file${reading.files.length === 1 ? '' : 's'} it mounts or reads (${formatBytes(shippedBytes)})${recovery.kind === 'restore-before' ? '; what is there now is saved first, for the health gate' : ''}`,
+      reason: `the compose file, its .env naming ${target}, and the ${reading.files.length} file${reading.files.length === 1 ? '' : 's'} it mounts or reads (${formatBytes(shippedBytes)})`,
       bytes: 0,
       host,
-      op: { kind: 'ship', files: reading.files, saveBefore: recovery.kind === 'restore-before' },
+      op: { kind: 'ship', files: reading.files },
     },
     ...bootSteps(reading, target, recovery, `the digest of ${target}`),
     { action: 'record release', target, reason: `deploy-state.json: it serves; the ${reading.keep} newest releases are kept for rollback`, bytes: 0, host, op: { kind: 'record', keep: reading.keep } },
@@ -207,7 +257,9 @@ export function planRollback(reading: DeployReading, release: Release): Plan<Dep
   plan.figures.push({ label: 'serving now', value: reading.state.current?.image ?? 'nothing recorded' });
   plan.changes.push(
     { action: 'lock', target: `${host} deploy lock`, reason: 'one deploy at a time on this server', bytes: 0, host, op: { kind: 'lock' } },
-    { action: 'set image', target: release.image, reason: `the project's .env names the release of ${release.revision} (${short(release.digest)}, deployed ${release.deployedAt})${recovery.kind === 'restore-before' ? '; what is there now is saved first' : ''}`, bytes: 0, host, op: { kind: 'set-image', release, saveBefore: recovery.kind === 'restore-before' } },
+    ...recoverSteps(reading),
+    markStep(reading, recovery, 'setting the image'),
+    { action: 'set image', target: release.image, reason: `the project's .env names the release of ${release.revision} (${short(release.digest)}, deployed ${release.deployedAt})`, bytes: 0, host, op: { kind: 'set-image', release } },
     ...bootSteps(reading, release.image, recovery, release.digest ?? release.image),
     { action: 'record rollback', target: release.image, reason: 'deploy-state.json: it serves again', bytes: 0, host, op: { kind: 'record-rollback', image: release.image } },
   );

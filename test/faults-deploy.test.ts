@@ -1,0 +1,139 @@
+/**
+ * Faults of a deploy against the real engine (through a real sshd), the real registry and a real
+ * nginx front: a deploy SIGKILLed during `compose up`, then run again; a `compose pull` that fails
+ * (an image the registry does not have) and a `compose up` that fails (a container that cannot
+ * start). Each time what served before comes back, the report says what failed and what serves,
+ * and what the deploy does not own (a running container, a volume with data) is untouched.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { sleep } from '../lib/concurrency.ts';
+import { newRevision } from './support/backend-sample.ts';
+import { startDeployStack, type DeployStack } from './support/deploy-stack.ts';
+import { runTask } from './support/run-task.ts';
+
+let stack: DeployStack;
+let env: Record<string, string>;
+let deployDir: string;
+
+const deploy = (...args: string[]) => runTask('tasks/deploy.ts', args, env);
+const version = async () => (await fetch(`http://127.0.0.1:${stack.ports.front}/version`).catch(() => undefined))?.text();
+const revision = () => execFileSync('git', ['-C', stack.backend, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
+const state = () => JSON.parse(readFileSync(join(deployDir, 'deploy-state.json'), 'utf8'));
+const digest = async (tag: string) => (await fetch(`${stack.registry.url}/v2/webhook-api/manifests/${tag}`, { method: 'HEAD', headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' } })).headers.get('docker-content-digest') ?? undefined;
+const marker = '.deploy-under-way.json';
+const figure = (report: { figures: { label: string; value: string }[] }, label: string) => report.figures.find((f) => f.label === label)?.value;
+
+/** What the deploy does not own must survive every fault: a running container and a volume with data. */
+function untouched() {
+  assert.is(stack.engine.docker(['inspect', '--format', '{{.State.Running}}', 'keeper']).trim(), 'true', 'the container outside the project still runs');
+  assert.is(stack.engine.docker(['run', '--rm', '--network', 'none', '-v', 'keeper-data:/data', 'cleanup-test/busybox:base', 'cat', '/data/precious']).trim(), 'kept', 'the volume keeps its data');
+}
+
+/** The serving release is whole: files, state, final, the front answering with `note`. */
+async function serves(note: string, image: string) {
+  assert.is((await version())?.trim(), note, `the front serves ${note}`);
+  assert.is(state().current.image, image);
+  assert.is(await digest('final'), state().current.digest, 'final points at the serving, healthy release');
+  assert.not.ok(existsSync(join(deployDir, marker)), 'no marker is left');
+  assert.not.ok(existsSync(join(deployDir, '.deploy.lock')), 'the lock is released');
+  untouched();
+}
+
+test.before(async () => {
+  stack = await startDeployStack('faults-deploy', 8);
+  deployDir = stack.deployDir;
+  env = { ...stack.env, DEPLOY_KEEP_RELEASES: '3' };
+  stack.engine.docker(['volume', 'create', 'keeper-data']);
+  stack.engine.docker(['run', '--rm', '--network', 'none', '-v', 'keeper-data:/data', 'cleanup-test/busybox:base', 'sh', '-c', 'echo kept > /data/precious']);
+  stack.engine.docker(['run', '-d', '--name', 'keeper', '--network', 'none', '-v', 'keeper-data:/data', 'cleanup-test/busybox:base', 'sleep', '3600']);
+  newRevision(stack.backend, 'v1');
+  const first = await deploy('--yes', '--json');
+  assert.is(first.code, 0, first.stderr);
+});
+
+test.after(async () => {
+  try {
+    stack?.engine.docker(['rm', '-f', 'keeper']);
+    stack?.engine.docker(['volume', 'rm', 'keeper-data']);
+  } finally {
+    await stack?.stop();
+  }
+});
+
+test('SIGKILL during compose up: the rerun brings back the release that served (an item of its plan), then deploys; final moves to a healthy image', async () => {
+  const v1 = state().current.image;
+  newRevision(stack.backend, 'v2');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/deploy.ts', '--yes', '--json'], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}), ...env },
+    stdio: 'ignore',
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  // The server side of `compose up` for this stack's deploy folder, as the ssh user runs it.
+  const up = `docker-compose --project-name webhook --file ${deployDir}/docker-compose.yml up`;
+  const deadline = Date.now() + 240_000;
+  while (Date.now() < deadline && spawnSyncQuiet('pgrep', ['-f', up]) !== 0) await sleep(50);
+  assert.ok(Date.now() < deadline, 'compose up started');
+  child.kill('SIGKILL');
+  await exited;
+  const left = JSON.parse(readFileSync(join(deployDir, marker), 'utf8'));
+  assert.match(left.run, new RegExp(`^deploy:clean pid ${child.pid} on `));
+  assert.is(left.release, v1, 'the marker names the release to bring back');
+  while (spawnSyncQuiet('pgrep', ['-f', up]) === 0) await sleep(200);
+
+  const refused = await deploy('--yes');
+  assert.is(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, new RegExp(`pid ${child.pid}, deploy:clean\\) since .*but that holder looks gone: its process ${child.pid} on \\S+ is gone.*--force`));
+  const rerun = await deploy('--yes', '--json', '--force');
+  assert.is(rerun.code, 0, rerun.stderr);
+  assert.equal(rerun.report.changes.slice(0, 3).map((c: { action: string }) => c.action), ['lock', 'bring back', 'build']);
+  assert.is(rerun.report.changes[1].target, v1);
+  assert.match(rerun.report.changes[1].reason, new RegExp(`deploy:clean pid ${child.pid} on \\S+ was interrupted \\(under way since \\S+\\) before its health gate passed`));
+  assert.match(rerun.report.notes.join('\n'), /brought back first: .*restored what ran before \(.*\), which answers healthy/);
+  await serves('v2', `${env.DEPLOY_IMAGE}:${revision()}`);
+  assert.is(state().previous[0].image, v1, 'the release that served before is kept for rollback');
+  assert.ok(stack.engine.docker(['image', 'inspect', '--format', '{{.Id}}', v1]).trim(), 'its image is still on the host');
+});
+
+test('a compose pull that fails (an image the registry does not have): what served comes back, the report says what failed and what serves', async () => {
+  const before = state().current.image;
+  const finalBefore = await digest('final');
+  newRevision(stack.backend, 'v3');
+  const missing = { ...env, DEPLOY_COMPOSE_ENV: env.DEPLOY_COMPOSE_ENV.replace('nginx-webhook:latest', 'nginx-webhook:missing') };
+  const run = await runTask('tasks/deploy.ts', ['--yes', '--json'], missing);
+  assert.is(run.code, 1, run.stderr);
+  assert.match(run.stderr, /compose pull failed on cleanup-ops@127\.0\.0\.1:\d+: .*/);
+  assert.match(run.stderr, /restored what ran before \(.*\), which answers healthy; serving: \S+ \(brought back; healthy\)/);
+  assert.match(figure(run.report, 'serving')!, new RegExp(`^${before.replace(/[.:/]/g, '\\$&')} \\(brought back; healthy\\)`));
+  assert.ok(run.report.notes.includes('not started: up project docker-compose.webhook.prod.yml'), run.report.notes.join('\n'));
+  assert.is(await digest('final'), finalBefore, 'final did not move');
+  await serves('v2', before);
+});
+
+test('a compose up that fails (a container that cannot start): what served comes back, the report says what failed and what serves', async () => {
+  const before = state().current.image;
+  const compose = join(stack.backend, 'docker-compose.webhook.prod.yml');
+  writeFileSync(compose, readFileSync(compose, 'utf8').replace(/command: \["httpd"[^\n]*/, 'command: ["/no/such/binary"]'));
+  newRevision(stack.backend, 'v4');
+  const run = await deploy('--yes', '--json');
+  assert.is(run.code, 1, run.stderr);
+  assert.match(run.stderr, /compose up failed on cleanup-ops@127\.0\.0\.1:\d+: .*/);
+  assert.match(run.stderr, /no\/such\/binary/);
+  assert.match(figure(run.report, 'serving')!, new RegExp(`^${before.replace(/[.:/]/g, '\\$&')} \\(brought back; healthy\\)`));
+  await serves('v2', before);
+});
+
+/** Exit code of a command, its output dropped. */
+function spawnSyncQuiet(cmd: string, args: string[]): number {
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore' });
+    return 0;
+  } catch (error) {
+    return (error as { status?: number }).status ?? 1;
+  }
+}
+
+test.run();
