@@ -134,9 +134,7 @@ test('an unreachable host and a host that hangs while read are named and refused
   seed(hanging);
   waitAt('info');
   const unreachable = `cleanup-ops@127.0.0.1:${await freePort()}`;
-  const started = Date.now();
   const run = await runTask('tasks/server.ts', ['--yes', '--json'], env([hostOf(sshd[0]), unreachable, hostOf(sshd[1])]));
-  const took = Date.now() - started;
   assert.is(run.code, 1, run.stderr);
   assert.ok(existsSync(join(control, 'reached')), 'the host was reached and hung');
   assertCleaned(good, 'good host');
@@ -147,8 +145,6 @@ test('an unreachable host and a host that hangs while read are named and refused
   assert.match(run.stderr, new RegExp(`${hostOf(sshd[1])}: \`docker info`));
   assert.ok((run.report.changes as Item[]).every((c) => c.host === hostOf(sshd[0])), 'nothing is planned for the failing hosts');
   assert.ok(names(hanging, ['image', 'ls', '--format', '{{.Repository}}']).includes('junk'), 'the hung host is untouched');
-  // The hosts are read at once: the hung one costs its timeout once, not once per host.
-  assert.ok(took < 3 * COMMAND_TIMEOUT_SECONDS * 1000, `took ${took} ms`);
 });
 
 test('a host that hangs at an apply step is stopped there, named with the step; the other host finishes; a rerun finishes the hung one', async () => {
