@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sshRunner } from '../lib/runner.ts';
 import { composeStep, gate, type Server } from '../lib/deploy/deployer.ts';
-import { startSshd, type Sshd } from './support/sshd.ts';
+import { startSshd, type Sshd } from '../sandbox/fixtures/sshd.ts';
 
 let sshd: Sshd | undefined;
 let silent: HttpServer | undefined;

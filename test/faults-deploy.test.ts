@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sleep } from '../lib/concurrency.ts';
-import { newRevision } from './support/backend-sample.ts';
+import { newRevision } from '../sandbox/fixtures/backend-sample.ts';
 import { startDeployStack, type DeployStack } from './support/deploy-stack.ts';
 import { runTask } from './support/run-task.ts';
 
