@@ -1,24 +1,38 @@
 /**
- * One measured plan (or apply) phase in a process of its own, so its peak RSS is its own.
- * Prints one JSON line: { ms, requests, tags, changes, maxRssBytes }.
+ * One measured registry plan (and, with BENCH_APPLY, its apply) in a process of its own, so its
+ * peak RSS is its own and Node's start-up is outside the timings. Settings come from REGISTRY_*
+ * variables as the task reads them (defaults unless set). Prints one JSON line:
+ * { ms, requests, tags, changes, maxRssBytes, applyMs?, deleteMs?, collectMs?, applied?, failed? }.
  */
-import { registrySettings } from '../lib/registry/settings.ts';
-import { settingsFrom } from '../lib/settings-read.ts';
 import { applyRegistryPlan } from '../lib/registry/apply.ts';
-import { registryClient } from '../lib/registry/settings.ts';
+import { registryClient, registrySettings } from '../lib/registry/settings.ts';
+import { settingsFrom } from '../lib/settings-read.ts';
 import { planRegistryCleanup } from '../lib/registry/cleanup.ts';
 
-const settings = settingsFrom(registrySettings, { REGISTRY_URL: process.env.BENCH_URL, REGISTRY_CONCURRENCY: process.env.BENCH_CONCURRENCY ?? '16' });
+const settings = settingsFrom(registrySettings, process.env);
 const repositories = process.env.BENCH_REPOSITORIES ? process.env.BENCH_REPOSITORIES.split(',') : undefined;
 const started = performance.now();
-const { state, plan, requests } = await planRegistryCleanup(settings, { repositories });
+const { state, plan, requests } = await planRegistryCleanup(settings, { repositories, by: 'bench' });
 const tags = [...state.repositories.values()].reduce((n, t) => n + t.length, 0);
-let result = { ms: performance.now() - started, requests, tags, changes: plan.changes.length };
+const result: Record<string, number> = { ms: performance.now() - started, requests, tags, changes: plan.changes.length };
 if (process.env.BENCH_APPLY) {
   const client = registryClient(settings);
   const applyStarted = performance.now();
-  const applied = await applyRegistryPlan(client, plan, settings.REGISTRY_CONCURRENCY);
-  result = { ms: performance.now() - applyStarted, requests: client.requests, tags, changes: applied.done.length };
+  // The collection starts with this progress message: what comes before it is the deletions.
+  let collectStarted: number | undefined;
+  const progress = (message: string) => {
+    if (collectStarted === undefined && message.startsWith('garbage collection')) collectStarted = performance.now();
+  };
+  const applied = await applyRegistryPlan(client, plan, settings.REGISTRY_CONCURRENCY, undefined, progress);
+  const ended = performance.now();
+  Object.assign(result, {
+    applyMs: ended - applyStarted,
+    deleteMs: (collectStarted ?? ended) - applyStarted,
+    collectMs: collectStarted === undefined ? 0 : ended - collectStarted,
+    applyRequests: client.requests,
+    applied: applied.done.length,
+    failed: applied.failed.length,
+  });
   await client.close();
 }
 process.stdout.write(JSON.stringify({ ...result, maxRssBytes: process.resourceUsage().maxRSS * 1024 }) + '\n');

@@ -12,7 +12,7 @@ import { lastCommit } from './git.ts';
 import { LEGACY_PATTERNS } from './lists.ts';
 import { mentionsOf } from './references.ts';
 import { TRASH_DIR } from './runs.ts';
-import { overlap } from './similarity.ts';
+import { lineCounts, overlap, overlapOf, type LineCounts } from './similarity.ts';
 
 const DAY = 86_400_000;
 
@@ -37,6 +37,9 @@ export async function analyze(runner: Runner, input: FindingsInput): Promise<Kep
   const { root, keptFiles, contents } = input;
   const sameKind = (path: string) => (/\.(sh|py)$/.test(path) ? (f: string) => /\.(sh|py)$/.test(f) : (f: string) => f.endsWith('.md'));
   const out: Kept[] = [];
+  // Each file's lines are counted once for every target compared with it (thousands of files).
+  const counted = new Map<string, LineCounts>();
+  const countsOf = (file: string) => counted.get(file) ?? (counted.set(file, lineCounts(contents(file))), counted.get(file)!);
   for (const t of input.targets.filter((t) => t.verdict === 'ANALYZE')) {
     if (!input.exists(t.path)) continue;
     const text = contents(t.path);
@@ -45,7 +48,7 @@ export async function analyze(runner: Runner, input: FindingsInput): Promise<Kep
     const age = commit ? Math.floor((input.now - Date.parse(commit.date)) / DAY) : undefined;
     const twin = keptFiles
       .filter((f) => f !== t.path && sameKind(t.path)(f) && contents(f).trim())
-      .map((s) => ({ s, o: overlap(text, contents(s)) }))
+      .map((s) => ({ s, o: overlapOf(countsOf(t.path), countsOf(s)) }))
       .sort((x, y) => y.o - x.o)[0];
     const suggestion =
       twin && twin.o >= 0.8

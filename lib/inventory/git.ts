@@ -15,6 +15,8 @@ export const git = {
   prefix: (dir: string): Command => ['git', '-C', dir, 'rev-parse', '--show-prefix'],
   /** Files of HEAD under the paths (what a removal takes out of the next commit). */
   inHead: (dir: string, paths: string[]): Command => ['git', '-C', dir, 'ls-tree', '-r', '-z', '--name-only', 'HEAD', '--', ...paths],
+  /** Every file git tracks or would track (untracked ones not ignored), relative to dir. */
+  files: (dir: string): Command => ['git', '-C', dir, 'ls-files', '-z', '--cached', '--others', '--exclude-standard'],
   /** Files on disk under the path that git does not track (ignored ones included). */
   untracked: (dir: string, path: string): Command => ['git', '-C', dir, 'ls-files', '-z', '--others', '--', path],
   ignored: (dir: string, path: string): Command => ['git', '-C', dir, 'ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--', path],

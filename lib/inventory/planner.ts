@@ -24,7 +24,7 @@ import { analyze, consolidate, keptAsListed, unlistedCandidates, type Target } f
 import { assertNoIndexLock, filesInHead, git, isGitRepository, listed as listFiles, runCommit, uncommitted } from './git.ts';
 import type { Section } from './lists.ts';
 import { resolveListed } from './paths.ts';
-import { kindOf, mentionsOf, textFiles, where } from './references.ts';
+import { kindOf, listTextFiles, mentionsOf, where } from './references.ts';
 import { afterCopy, listRuns, newRunId, runTrailer, TRASH_DIR, type RunManifest } from './runs.ts';
 import { lineDiff, overlap } from './similarity.ts';
 import { usesIn } from './uses.ts';
@@ -94,7 +94,7 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
   const earlier = await interruptedRun(runner, root, inGit);
   const run = earlier?.run ?? newRunId(root, new Date(now));
   const completing = earlier ? `completing the earlier run ${run}: ` : '';
-  const files = textFiles(root);
+  const files = await listTextFiles(runner, root, inGit);
   const cache = new Map<string, string>();
   const contents = (file: string) => cache.get(file) ?? (cache.set(file, readFileSync(join(root, file), 'utf8')), cache.get(file)!);
   const exists = (path: string) => {

@@ -5,9 +5,11 @@
  * mentions from documents become edits (plan section 3), since a document pointing at a removed
  * file is to be fixed, not a reason to keep it.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { globbySync } from 'globby';
+import type { Runner } from '../runner.ts';
+import { git, listed as listedFiles } from './git.ts';
 import { TRASH_DIR } from './runs.ts';
 import { usesIn, type Use } from './uses.ts';
 
@@ -19,16 +21,40 @@ export function kindOf(file: string): Mention['kind'] {
   return /\.(md|markdown|rst|txt|adoc)$/i.test(file) ? 'doc' : 'code';
 }
 
+/** A regular file (a link is not followed), under 1 MB, with no NUL byte in its first 8,000 bytes. */
+function isText(root: string, file: string): boolean {
+  try {
+    const stat = lstatSync(join(root, file));
+    if (!stat.isFile() || stat.size >= 1_000_000) return false;
+    const head = Buffer.alloc(Math.min(stat.size, 8000));
+    const fd = openSync(join(root, file), 'r');
+    try {
+      readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+    return !head.includes(0);
+  } catch {
+    return false;
+  }
+}
+
+const SKIPPED = ['.git/', `${TRASH_DIR}/`, 'node_modules/'];
+
 /** Every text file under root (git-ignored files, .git and the trash aside), relative paths. */
 export function textFiles(root: string): string[] {
-  return globbySync('**/*', { cwd: root, dot: true, gitignore: true, ignore: ['.git/**', `${TRASH_DIR}/**`, 'node_modules/**'], followSymbolicLinks: false, onlyFiles: true }).filter((file) => {
-    try {
-      const stat = statSync(join(root, file));
-      return stat.isFile() && stat.size < 1_000_000 && !readFileSync(join(root, file)).subarray(0, 8000).includes(0);
-    } catch {
-      return false;
-    }
-  });
+  return globbySync('**/*', { cwd: root, dot: true, gitignore: true, ignore: SKIPPED.map((dir) => `${dir}**`), followSymbolicLinks: false, onlyFiles: true }).filter((file) => isText(root, file));
+}
+
+/**
+ * The same files, listed by git when root is in a repository: tracked and untracked, ignored
+ * ones aside, as git itself decides. On 50,000 files that is about ten times faster than a walk
+ * that applies every .gitignore itself (docs/performance.md).
+ */
+export async function listTextFiles(runner: Runner, root: string, inGit: boolean): Promise<string[]> {
+  if (!inGit) return textFiles(root);
+  const listed = new Set(await listedFiles(runner, git.files(root)));
+  return [...listed].filter((file) => !SKIPPED.some((dir) => file.startsWith(dir)) && isText(root, file));
 }
 
 /** Uses and mentions of `target` in `files`, skipping the target itself and files inside it. */
