@@ -16,6 +16,7 @@
 import { formatBytes } from '../lib/bytes.ts';
 import { mapLimit } from '../lib/concurrency.ts';
 import { messageOf } from '../lib/errors.ts';
+import { LockHeld } from '../lib/lock.ts';
 import { isEntryPoint, main } from '../lib/pipeline.ts';
 import { emptyPlan, totalBytes, type Figure, type Plan } from '../lib/plan.ts';
 import type { Runner } from '../lib/runner.ts';
@@ -154,7 +155,9 @@ export const serverTask = defineTask({
         const disk = (await readDisks(runner, state.dockerRoot))[1];
         outcome.figures.push(freedFigure(host, totalBytes(result.done), before.total - after.total, disk));
       } catch (error) {
-        outcome.failed.push({ action: 'clean host', target: host, host, error: `${step}: ${messageOf(error)}` });
+        // The message of a stale lock says --force; here --force is about data, and never takes the lock.
+        const remedy = error instanceof LockHeld ? ' clean:server never takes over the deploy lock: if no deploy runs, release it with `npm run deploy:lock -- --release --force`, then run clean:server again.' : '';
+        outcome.failed.push({ action: 'clean host', target: host, host, error: `${step}: ${messageOf(error)}${remedy}` });
       } finally {
         await releaseDeployLock?.();
       }

@@ -7,9 +7,9 @@
  * with a host folder, an abandoned repository, a one-off container. A second host holds a
  * smaller mess.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -185,14 +185,17 @@ test('the deploy host is recognised however DEPLOY_HOST spells it: its lock is t
   chmodSync(deployDir, 0o777);
   const lock = join(deployDir, '.deploy.lock');
   mkdirSync(lock);
-  writeFileSync(join(lock, 'owner'), 'someone@elsewhere pid 1 since 2026-12-01T10:00:00Z\n');
+  // Left by a deploy on this machine whose process is gone: reported at once, without a wait.
+  const gone = Number(execFileSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' }).trim());
+  writeFileSync(join(lock, 'owner.json'), JSON.stringify({ token: 'planted', user: 'someone', host: hostname(), pid: gone, since: new Date().toISOString(), ttlSeconds: 14400, purpose: 'deploy:clean' }));
   const leftover = main.docker(['volume', 'create']).trim();
   // SERVER_HOSTS has the user and 127.0.0.1; DEPLOY_HOST names the same sshd as localhost, without a user.
   const spelled = { DEPLOY_HOST: `localhost:${sshd[0].target.port}`, DEPLOY_DIR: deployDir };
   const blocked = await runTask('tasks/server.ts', ['--yes', '--json'], env([hostOf(sshd[0])], spelled));
   assert.is(blocked.code, 1, blocked.stderr);
   assert.match(blocked.report.notes.join('\n'), new RegExp(`${hostOf(sshd[0])} is the deploy host`));
-  assert.match(blocked.stderr, /another deploy holds the lock \(someone@elsewhere pid 1/);
+  assert.match(blocked.stderr, new RegExp(`taking the deploy lock: the deploy folder \\S+ is locked by someone@\\S+ \\(pid ${gone}, deploy:clean\\)[\\s\\S]*that holder looks gone`));
+  assert.match(blocked.stderr, /clean:server never takes over the deploy lock: .*npm run deploy:lock -- --release --force/);
   assert.ok(volumes(main).includes(leftover), 'nothing pruned while a deploy holds the lock');
   rmSync(lock, { recursive: true });
   const pruned = await runTask('tasks/server.ts', ['--yes', '--json'], env([hostOf(sshd[0])], spelled));
