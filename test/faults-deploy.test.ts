@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sleep } from '../lib/concurrency.ts';
-import { newRevision } from '../sandbox/fixtures/backend-sample.ts';
+import { COMPOSE, newRevision } from '../sandbox/fixtures/backend-sample.ts';
 import { startDeployStack, type DeployStack } from './support/deploy-stack.ts';
 import { runTask } from './support/run-task.ts';
 
@@ -67,11 +67,7 @@ test.after(async () => {
 test('SIGKILL during compose up: the rerun brings back the release that served (an item of its plan), then deploys; final moves to a healthy image', async () => {
   const v1 = state().current.image;
   newRevision(stack.backend, 'v2');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/deploy.ts', '--yes', '--json'], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}), ...env },
-    stdio: 'ignore',
-  });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const { child, exited } = startDeploy();
   // The server side of `compose up` for this stack's deploy folder, as the ssh user runs it.
   const up = `docker-compose --project-name webhook --file ${deployDir}/docker-compose.yml up`;
   const deadline = Date.now() + 240_000;
@@ -125,6 +121,48 @@ test('a compose up that fails (a container that cannot start): what served comes
   assert.match(figure(run.report, 'serving')!, new RegExp(`^${before.replace(/[.:/]/g, '\\$&')} \\(brought back; healthy\\)`));
   await serves('v2', before);
 });
+
+test('a deploy and a clean:server prune of the deploy host at once never overlap: the prune waits for the deploy lock, or stops naming its holder', async () => {
+  writeFileSync(join(stack.backend, 'docker-compose.webhook.prod.yml'), COMPOSE);
+  newRevision(stack.backend, 'v5');
+  const leftover = stack.engine.docker(['create', 'cleanup-test/busybox:base', 'true']).trim();
+  stack.engine.docker(['commit', leftover, 'leftover/abandoned:1']);
+  stack.engine.docker(['rm', leftover]);
+  const { exited, output } = startDeploy();
+  const owner = join(deployDir, '.deploy.lock', 'owner.json');
+  const deadline = Date.now() + 240_000;
+  while (Date.now() < deadline && !(existsSync(owner) && readFileSync(owner, 'utf8').includes('deploy:clean'))) await sleep(50);
+  assert.ok(Date.now() < deadline, 'the deploy took its lock');
+  let deployEnded = 0;
+  const deployed = exited.then((code) => ((deployEnded = Date.now()), code));
+  const prune = await runTask('tasks/server.ts', ['--yes', '--json'], env);
+  const pruneEnded = Date.now();
+  assert.is(await deployed, 0, output());
+  const abandoned = () => stack.engine.docker(['images', '-q', 'leftover/abandoned:1']).trim();
+  if (prune.code === 0) {
+    // It waited: the deploy held the lock when the prune started, and the prune applies only under it.
+    assert.ok(deployEnded > 0 && pruneEnded >= deployEnded, 'the prune finished only after the deploy');
+    assert.not.ok(abandoned(), 'pruned once the deploy was done');
+  } else {
+    assert.is(prune.code, 1, prune.stderr);
+    assert.match(prune.stderr, /the deploy folder \S+ is locked by \S+ \(pid \d+, deploy:clean\) since \S+ \(.*\); waited 60 s/);
+    assert.ok(abandoned(), 'nothing pruned while the deploy held the lock');
+  }
+  await serves('v5', `${env.DEPLOY_IMAGE}:${revision()}`);
+});
+
+/** A deploy as the npm script runs it, as a process the test can kill; its output kept. */
+function startDeploy() {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/deploy.ts', '--yes', '--json'], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout.on('data', (chunk) => (text += chunk));
+  child.stderr.on('data', (chunk) => (text += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { child, exited, output: () => text };
+}
 
 /** Exit code of a command, its output dropped. */
 function spawnSyncQuiet(cmd: string, args: string[]): number {
