@@ -1,20 +1,15 @@
-const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+import prettyBytes from 'pretty-bytes';
 
-/** Decimal units, as `docker` and `df -H` print them, so figures can be compared by eye. */
+/** Decimal units, as `docker` and `df -H` print them, so figures can be compared by eye (pretty-bytes). */
 export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes)) return '?';
-  const sign = bytes < 0 ? '-' : '';
-  let value = Math.abs(bytes);
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  const digits = unit === 0 || value >= 100 ? 0 : value >= 10 ? 1 : 2;
-  return `${sign}${value.toFixed(digits)} ${units[unit]}`;
+  return Number.isFinite(bytes) ? prettyBytes(bytes) : '?';
 }
 
-/** Parses `5GB`, `500 MB`, `1.5GiB`, `1024` (bytes) into a byte count; undefined when unparsable. */
+/**
+ * Parses `5GB`, `500 MB`, `1.5GiB`, `1024` (bytes) into a byte count; undefined when unparsable.
+ * Written here because the parsers on npm read `kB` as 1024 bytes; settings use decimal units
+ * as docker does, and the binary ones only when named (`KiB`).
+ */
 export function parseBytes(text: string): number | undefined {
   const match = /^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]?i?b?)?\s*$/i.exec(text);
   if (!match) return undefined;

@@ -1,24 +1,12 @@
-/** Durations for people: "3 weeks", "5 hours", "just now"; exact times belong in the JSON report. */
-const units: [string, number][] = [
-  ['year', 365 * 86_400_000],
-  ['month', 30 * 86_400_000],
-  ['week', 7 * 86_400_000],
-  ['day', 86_400_000],
-  ['hour', 3_600_000],
-  ['minute', 60_000],
-  ['second', 1000],
-];
+import prettyMs from 'pretty-ms';
 
-/** The largest whole unit of a duration in milliseconds: 1_900_000_000 → "3 weeks". */
+/** Durations for people, in their largest whole unit: "21 days", "5 hours"; exact times belong in the JSON report. */
 export function formatDuration(ms: number): string {
-  for (const [name, size] of units) {
-    const count = Math.floor(Math.abs(ms) / size);
-    if (count >= 1) return `${count} ${name}${count === 1 ? '' : 's'}`;
-  }
-  return 'less than a second';
+  const size = Math.abs(ms);
+  return size < 1000 ? 'less than a second' : prettyMs(size, { verbose: true, unitCount: 1, secondsDecimalDigits: 0 });
 }
 
-/** "3 weeks ago", relative to `now`. */
+/** "21 days ago", relative to `now`. */
 export function ago(time: number, now: number): string {
   return now - time < 1000 ? 'just now' : `${formatDuration(now - time)} ago`;
 }

@@ -46,7 +46,7 @@ test('clean:all --yes cleans, deploys, and every success criterion passes', asyn
   assert.equal(verify.checks.map((c: { name: string }) => c.name), [
     'all legacy files deleted',
     'only the necessary scripts remain',
-    'registry under 5.00 GB',
+    'registry under 5 GB',
     `${env.SERVER_HOSTS} disk under 80%`,
     'webhook API works stably',
     'all tests pass',

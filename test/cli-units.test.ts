@@ -3,6 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { flagsTakenByNpm, parseFlags } from '../lib/cli.ts';
 import { groupChanges, placeOf, totalLine, emptyPlan, type Change } from '../lib/plan.ts';
+import { formatBytes, parseBytes } from '../lib/bytes.ts';
 import { numericFigure } from '../lib/report.ts';
 import { hostProblem, setting } from '../lib/settings.ts';
 import { unknownSettings } from '../lib/settings-file.ts';
@@ -53,12 +54,17 @@ test('changes group by action and place (host, repository, folder), sorted; the 
   assert.equal(groups.map((g) => `${g.action} ${g.place.name} ${g.items.length}`), ['delete manifest nginx-webhook 1', 'delete manifest webhook-api 2', 'git rm api_server 1', 'remove container prod-1 1']);
   assert.equal(groups[1].items.map((c) => c.target), ['webhook-api@sha256:aa (:test-10)', 'webhook-api@sha256:bb (:test-2)']);
   const registry = { ...emptyPlan('registry'), changes: changes.slice(0, 3), kept: [{ target: 'webhook-api:final', reason: 'protected' }] };
-  assert.is(totalLine([registry]), 'Plan: 3 changes (3 delete manifest) in 2 repositories, 6.00 kB to reclaim; 1 kept');
+  assert.is(totalLine([registry]), 'Plan: 3 changes (3 delete manifest) in 2 repositories, 6 kB to reclaim; 1 kept');
   const big = { ...emptyPlan('registry'), changes: Array.from({ length: 4930 }, (_, i) => change('delete tag', `repo-${i % 18}:t${i}`, 8377)) };
   assert.is(totalLine([big, registry]), 'Plan: 4,933 changes (4,930 delete tag, 3 delete manifest) in 20 repositories, 41.3 MB to reclaim; 1 kept');
   assert.is(totalLine([emptyPlan('x')]), 'Plan: nothing to change; 0 kept');
   const chain = { ...emptyPlan('all'), changes: ['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((action, i) => change(action, `dir/${action}`, i)) };
   assert.is(totalLine([chain]), 'Plan: 7 changes (1 a, 1 b, 1 c, 1 d, 1 e, 2 of 2 other kinds) in 1 folder, 21 B to reclaim; 0 kept');
+});
+
+test('bytes print in decimal units with at most three digits, and parse back', () => {
+  assert.equal([0, 999, 6000, 41_300_000, 1_200_000_000, 5e9, -1.2e9, Number.NaN].map(formatBytes), ['0 B', '999 B', '6 kB', '41.3 MB', '1.2 GB', '5 GB', '-1.2 GB', '?']);
+  assert.equal(['5GB', '500 MB', '1.5GiB', '1024', '5 parsecs'].map(parseBytes), [5e9, 5e8, 1_610_612_736, 1024, undefined]);
 });
 
 test('report figures carry their numbers: bytes as integers, percentages, counts', () => {

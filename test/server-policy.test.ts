@@ -104,7 +104,7 @@ test('data is kept: named volumes, writable host folders, data store images; unl
   const host = { ...bare, containers: [pg, maria, app, agent] };
   const plan = planHost(host, policy, now);
   assert.equal(targets(plan, 'remove container'), ['container agent']);
-  assert.match(plan.kept.find((k) => k.target === 'container maria')!.reason, /^exited 3 weeks ago; holds data in host folder \/srv\/maria: kept \(name it in SERVER_REMOVE_NAMES, or rerun with --force, to remove it\)$/);
+  assert.match(plan.kept.find((k) => k.target === 'container maria')!.reason, /^exited 21 days ago; holds data in host folder \/srv\/maria: kept \(name it in SERVER_REMOVE_NAMES, or rerun with --force, to remove it\)$/);
   assert.match(plan.kept.find((k) => k.target === 'container app')!.reason, /holds data in volume uploads: kept/);
   const named = planHost(host, { ...policy, removeNames: ['mar*'] }, now);
   assert.equal(targets(named, 'remove container'), ['container agent', 'container maria']);
@@ -133,7 +133,7 @@ test('rollback retention only for repositories a remaining container uses; other
   assert.equal(targets(plan, 'remove image'), ['api:0', 'base:1', 'worker:2', 'worker:3']);
   assert.match(plan.kept.find((k) => k.target === 'api:1')!.reason, /#2 of the 2 newest images of api, kept for rollback \(kept container api uses it\)/);
   const w3 = plan.changes.find((c) => c.target === 'worker:3')!;
-  assert.match(w3.reason, /^abandoned: .*last used by container worker-once \(exited 3 weeks ago, removed in this plan\)/);
+  assert.match(w3.reason, /^abandoned: .*last used by container worker-once \(exited 21 days ago, removed in this plan\)/);
   assert.is(w3.facts!.lastUsedAt, new Date(now - 21 * 86_400_000).toISOString());
   assert.match(plan.changes.find((c) => c.target === 'worker:2')!.reason, /last use unknown/);
 });
@@ -172,7 +172,7 @@ test('bytes on recorded output: three workers sharing a layer plan what docker s
 });
 
 test('readable figures, name globs, --host', () => {
-  assert.is(formatDuration(21 * 86_400_000 + 5000), '3 weeks');
+  assert.is(formatDuration(21 * 86_400_000 + 5000), '21 days');
   assert.is(ago(now - 3_600_000, now), '1 hour ago');
   assert.is(ago(now, now), 'just now');
   assert.is(matchingPattern('old-worker-7', ['tmp-*', 'old-worker-*']), 'old-worker-*');

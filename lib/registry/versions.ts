@@ -1,36 +1,29 @@
 /**
- * Version tags: `1.4.2`, `v2.0`, `1.0.0-rc.1`. A tag needs at least major.minor to count as a
- * version, so build numbers (`42`) and dates (`20241211`) are ordered by creation date instead.
+ * Version tags: `1.4.2`, `v2.0`, `1.0.0-rc.1`, ordered by semver (the `semver` package). A tag
+ * needs at least major.minor to count as a version (`v2.0` is 2.0.0), so build numbers (`42`) and
+ * dates (`20241211`) are not versions: those are ordered by creation date, then by name.
  */
-export interface Version {
-  numbers: number[];
-  prerelease: string[];
-}
+import { SemVer } from 'semver';
 
-const pattern = /^v?(\d+)\.(\d+)(?:\.(\d+))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$/;
+export type Version = SemVer;
+
+const pattern = /^v?(\d+)\.(\d+)(?:\.(\d+))?(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
 
 export function parseVersion(tag: string): Version | undefined {
   const match = pattern.exec(tag);
   if (!match) return undefined;
-  return { numbers: [Number(match[1]), Number(match[2]), Number(match[3] ?? 0)], prerelease: match[4] ? match[4].split('.') : [] };
+  const [, major, minor, patch = '0', prerelease = '', build = ''] = match;
+  try {
+    // Loose: leading zeros (1.02.0, rc.01) are read as numbers, as a person reads them.
+    return new SemVer(`${Number(major)}.${Number(minor)}.${Number(patch)}${prerelease}${build}`, { loose: true });
+  } catch {
+    return undefined; // an empty prerelease field (1.0.0-rc..1) is no version
+  }
 }
 
 /** Semver precedence: numbers, then a release above its prereleases, then prerelease fields. */
 export function compareVersions(a: Version, b: Version): number {
-  for (let i = 0; i < 3; i++) if (a.numbers[i] !== b.numbers[i]) return a.numbers[i] - b.numbers[i];
-  if (!a.prerelease.length || !b.prerelease.length) return b.prerelease.length - a.prerelease.length;
-  for (let i = 0; i < Math.max(a.prerelease.length, b.prerelease.length); i++) {
-    const x = a.prerelease[i];
-    const y = b.prerelease[i];
-    if (x === undefined) return -1;
-    if (y === undefined) return 1;
-    const nx = /^\d+$/.test(x);
-    const ny = /^\d+$/.test(y);
-    if (nx && ny && Number(x) !== Number(y)) return Number(x) - Number(y);
-    if (nx !== ny) return nx ? -1 : 1;
-    if (x !== y) return x < y ? -1 : 1;
-  }
-  return 0;
+  return a.compare(b);
 }
 
 /** Natural order of names ("build-9" before "build-10"), used when nothing better is known. */
