@@ -3,7 +3,8 @@
  * are read by digest and put under the tag, so the tag's digest is that digest, byte for byte.
  */
 import { sha256, putManifest, headManifest } from '../registry/api.ts';
-import { header, type RegistryClient } from '../registry/client.ts';
+import type { RegistryClient } from '../registry/client.ts';
+import { header } from '../registry/http-errors.ts';
 import { MANIFEST_ACCEPT } from '../registry/media-types.ts';
 import { TaskError } from '../errors.ts';
 

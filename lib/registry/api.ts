@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { sleep } from '../concurrency.ts';
 import { TaskError } from '../errors.ts';
-import { header, RegistryError, type RegistryClient } from './client.ts';
+import type { RegistryClient } from './client.ts';
+import { header, RegistryError } from './http-errors.ts';
 import { MANIFEST_ACCEPT, type ManifestBody } from './media-types.ts';
 
 export function sha256(data: Buffer | string): string {

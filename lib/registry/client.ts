@@ -1,14 +1,15 @@
 /**
  * The HTTP client of the registry API: one undici Agent with keep-alive connections (a plan over
  * thousands of tags must not open a connection per request), authentication, timeouts, and
- * retries with backoff on 5xx answers and dropped connections. It counts its requests, so the
- * report and the benchmark can say how many were made.
+ * retries with backoff on 5xx answers and dropped connections (undici's retry interceptor). It
+ * counts its requests, retries included, so the report and the benchmark can say how many were made.
+ * About 250 lines: one class, since auth, redirects and retries share each request's state.
  */
 import { readFileSync } from 'node:fs';
-import { Agent, request, type Dispatcher } from 'undici';
-import { sleep } from '../concurrency.ts';
+import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { TaskError } from '../errors.ts';
 import { basicHeader, parseChallenge, scopeFor, TokenCache, type Challenge } from './auth.ts';
+import { errorCode, header, RegistryError, RegistryUnavailable, unreachable } from './http-errors.ts';
 
 export interface ClientOptions {
   url: URL;
@@ -41,44 +42,23 @@ export interface RequestOptions {
   accept?: number[];
 }
 
-/** An answer the registry gave, with its error code from the JSON body when there is one. */
-export class RegistryError extends TaskError {
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly code?: string,
-  ) {
-    super(message);
-  }
-}
-
 const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
 const RETRYABLE_ERRORS = /ECONNRESET|EPIPE|ETIMEDOUT|ECONNREFUSED|UND_ERR_SOCKET|UND_ERR_CLOSED|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT|UND_ERR_CONNECT_TIMEOUT|other side closed|TimeoutError|timed out/;
-const TIMEOUT_ERRORS = /UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT|UND_ERR_CONNECT_TIMEOUT|TimeoutError|timed out/;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
 
-/** The registry failed too many times in a row: nothing more is sent to it in this run. */
-export class RegistryUnavailable extends TaskError {}
-
-export function errorCode(body: Buffer): { code?: string; message?: string } {
-  try {
-    const parsed = JSON.parse(body.toString('utf8')) as { errors?: { code?: string; message?: string }[] };
-    return parsed.errors?.[0] ?? {};
-  } catch {
-    return {};
-  }
-}
-
-export function header(headers: Response['headers'], name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
+/** A failure worth another attempt: a 429/5xx answer (undici's RequestRetryError), a reset, a timeout. */
+function isTransient(error: Error & { statusCode?: number; code?: string }): boolean {
+  if (error.statusCode !== undefined) return RETRYABLE_STATUS.has(error.statusCode);
+  return RETRYABLE_ERRORS.test(`${error.code ?? ''} ${error.name} ${error.message}`);
 }
 
 export class RegistryClient {
   readonly base: string;
   requests = 0;
   private readonly agent: Agent;
+  /** The agent with undici's retry in front: every request of this client goes through it. */
+  private readonly dispatcher: Dispatcher;
   private readonly tokens = new TokenCache();
   /** Token requests under way, per scope: concurrent 401s for one scope share one request. */
   private readonly pendingTokens = new Map<string, Promise<string>>();
@@ -97,6 +77,31 @@ export class RegistryClient {
       bodyTimeout: options.timeoutMs,
       connect: { timeout: Math.min(options.timeoutMs, 10_000), ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}) },
     });
+    // Last is outermost: retry wraps the counter, so every attempt is counted.
+    this.dispatcher = this.agent.compose(this.countRequests, interceptors.retry({ maxRetries: options.retries, statusCodes: [...RETRYABLE_STATUS], retry: this.retryTransient }));
+  }
+
+  private readonly countRequests: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
+    this.requests++;
+    return dispatch(opts, handler);
+  };
+
+  /**
+   * The retry decision undici asks for after each failed attempt (`counter` of them so far):
+   * again, after a backoff with jitter, while it is transient (a 429/5xx answer, a reset, a
+   * timeout), the retries are not spent, and the registry is not deemed down.
+   */
+  private readonly retryTransient = (error: Error, { state }: { state: { counter: number } }, again: (stop?: Error | null) => void): void => {
+    if (!isTransient(error) || state.counter > this.options.retries || this.down.signal.aborted) return again(error);
+    setTimeout(() => again(null), Math.min(200 * 2 ** (state.counter - 1), 5_000) * (0.75 + Math.random() / 2));
+  };
+
+  /**
+   * The bound on one exchange with its retries: each attempt's own bounds are the agent's header
+   * and body timeouts; this one stops an answer that trickles forever, attempts and backoffs included.
+   */
+  private get wholeExchangeMs(): number {
+    return (this.options.retries + 1) * this.options.timeoutMs + this.options.retries * 5_000;
   }
 
   /** Aborts (with a RegistryUnavailable) once the registry failed too many times in a row. */
@@ -194,30 +199,18 @@ export class RegistryClient {
     return this.withRetries(method, url, { ...options.headers, ...(authorization ? { authorization } : {}) }, options.body);
   }
 
-  /** Retries 5xx answers, resets and timeouts with backoff; counts failures in a row across calls. */
+  /** One exchange, retried by the dispatcher; counts the registry's failures in a row across calls. */
   private async withRetries(method: Dispatcher.HttpMethod, url: URL, headers: Record<string, string>, body?: Buffer | string): Promise<Response> {
-    for (let attempt = 0; ; attempt++) {
-      if (this.down.signal.aborted) throw this.down.signal.reason;
-      try {
-        const response = await this.fetch(method, url, headers, body);
-        if (!RETRYABLE_STATUS.has(response.status)) {
-          this.consecutiveFailures = 0;
-          return response;
-        }
-        if (attempt >= this.options.retries) {
-          this.failedInARow(`${method} ${url.pathname} answered ${response.status}`);
-          return response;
-        }
-      } catch (error) {
-        const text = String((error as { code?: string }).code ?? '') + ' ' + (error as Error).name + ' ' + (error as Error).message;
-        if (!RETRYABLE_ERRORS.test(text)) throw this.unreachable(error, method, url);
-        if (attempt >= this.options.retries) {
-          const failure = this.unreachable(error, method, url);
-          this.failedInARow(failure.message);
-          throw failure;
-        }
-      }
-      await sleep(Math.min(200 * 2 ** attempt, 5_000) * (0.75 + Math.random() / 2));
+    if (this.down.signal.aborted) throw this.down.signal.reason;
+    try {
+      const response = await this.fetch(method, url, headers, body);
+      if (RETRYABLE_STATUS.has(response.status)) this.failedInARow(`${method} ${url.pathname} answered ${response.status}`);
+      else this.consecutiveFailures = 0;
+      return response;
+    } catch (error) {
+      const failure = this.unreachable(error, method, url);
+      if (isTransient(error as Error)) this.failedInARow(failure.message);
+      throw failure;
     }
   }
 
@@ -235,8 +228,16 @@ export class RegistryClient {
     let sent = headers;
     let verb = method;
     for (let hop = 0; ; hop++) {
-      this.requests++;
-      const response = await request(target, { method: verb, headers: sent, body: verb === method ? body : undefined, dispatcher: this.agent, signal: AbortSignal.timeout(this.options.timeoutMs) });
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await request(target, { method: verb, headers: sent, body: verb === method ? body : undefined, dispatcher: this.dispatcher, signal: AbortSignal.timeout(this.wholeExchangeMs) });
+      } catch (error) {
+        // A 429/5xx still failing after the retries comes as undici's RequestRetryError: it is the
+        // registry's last answer, handed on as one (its body is gone; the status says enough).
+        const { statusCode, headers = {} } = error as { statusCode?: number; headers?: Response['headers'] };
+        if (statusCode === undefined) throw error;
+        return { status: statusCode, headers, body: Buffer.alloc(0) };
+      }
       const location = header(response.headers, 'location');
       if (REDIRECTS.has(response.statusCode) && location && hop < MAX_REDIRECTS) {
         await response.body.dump();
@@ -252,12 +253,6 @@ export class RegistryClient {
   }
 
   private unreachable(error: unknown, method: string, url: URL): TaskError {
-    const text = `${(error as { code?: string }).code ?? ''} ${(error as Error).message}`.trim();
-    const step = `${method} ${url.pathname}`;
-    if (/CERT|certificate|self.signed|SSL|TLS/i.test(text))
-      return new TaskError(`The TLS certificate of ${url.origin} could not be verified (${text}). If it uses a private CA, set REGISTRY_CA_FILE to its PEM file.`, { cause: error });
-    if (TIMEOUT_ERRORS.test(`${text} ${(error as Error).name}`))
-      return new TaskError(`${url.host}: ${step} got no answer within ${this.options.timeoutMs / 1000} s (REGISTRY_TIMEOUT_SECONDS), also after ${this.options.retries} retries. The host may hang; check it, or raise the timeout.`, { cause: error });
-    return new TaskError(`Cannot reach ${url.origin === new URL(this.base).origin ? `the registry at ${this.base}` : url.origin} (${step}: ${text}). Check REGISTRY_URL and that the registry is running.`, { cause: error });
+    return unreachable(error, method, url, this.base, this.options);
   }
 }
