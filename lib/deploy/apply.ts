@@ -19,7 +19,8 @@ import * as step from './deployer.ts';
 import { digestOf, moveTag } from './promote.ts';
 import { advance, rollBackTo, type Release } from './state.ts';
 import { clearMarker, describeMarker, readMarker, writeMarker } from './marker.ts';
-import { describeRecovery, type BringBack, type DeployOp } from './steps.ts';
+import { describeRecovery, type BringBack } from './recovery-steps.ts';
+import type { DeployOp } from './steps.ts';
 
 export interface DeployDeps {
   server: step.Server;

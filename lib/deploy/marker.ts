@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import type { Runner } from '../runner.ts';
 import { host } from './commands.ts';
-import type { Recovery } from './steps.ts';
+import type { Recovery } from './recovery-steps.ts';
 
 export const MARKER_FILE = '.deploy-under-way.json';
 
