@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { git } from '../lib/inventory/git.ts';
+import { lastCommit } from '../lib/inventory/git.ts';
 import { planInventory } from '../lib/inventory/planner.ts';
 import { localRunner } from '../lib/runner.ts';
 import { sections, statusDocument } from '../lib/inventory/sections.ts';
@@ -80,8 +80,8 @@ export async function inventoryBench(say: (text: string) => void): Promise<Row[]
     say(`inventory: git ls-files and git log, run ${i + 1}`);
     ceiling.push(
       await timed(async () => {
-        await runner.run(['git', '-C', root, 'ls-files', '-z']);
-        for (const path of paths) await runner.run(git.lastCommit(root, path));
+        await runner.$`git -C ${root} ls-files -z`;
+        for (const path of paths) await lastCommit(runner, root, path);
       }),
     );
   }

@@ -2,7 +2,8 @@ import { UsageError } from './errors.ts';
 
 /**
  * Commands are values: an argv array built by a small pure function, executed in one place
- * (lib/runner.ts). Building never runs anything, so tests can assert a command's exact text.
+ * (lib/runner.ts, `host.run(argv)`, where zx quotes each word). Building never runs anything,
+ * so tests can assert a command's exact words.
  */
 export type Command = readonly string[];
 
@@ -10,7 +11,9 @@ const safe = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
 /**
  * Quotes one argument for POSIX `sh` (dash included): single quotes, with each embedded single
- * quote written as '\''. zx's own quote() emits bash-only $'…', which dash would not understand.
+ * quote written as '\''. Only for text a person reads or a `#!/bin/sh` file we write (plans,
+ * RESTORE.sh): running a command never goes through it, zx quotes those (lib/runner.ts).
+ * zx's own quote() emits bash-only $'…', which such a file, read by dash, would not understand.
  */
 export function quotePosix(arg: string): string {
   if (arg === '') return "''";
@@ -18,7 +21,7 @@ export function quotePosix(arg: string): string {
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The command as one `sh` line, every argument quoted. */
+/** The command as one POSIX `sh` line, every argument quoted: how a plan shows it. */
 export function commandLine(command: Command): string {
   return command.map(quotePosix).join(' ');
 }

@@ -94,7 +94,7 @@ export function processAlive(pid: number): boolean {
 
 /** The owner file of the lock at `path`, or undefined when there is none or it cannot be read. */
 export async function readLockOwner(runner: Runner, path: string): Promise<LockOwner | undefined> {
-  const { stdout, exitCode } = await runner.run(['cat', ownerFile(path)], { allowFailure: true });
+  const { stdout, exitCode } = await runner.$({ allowFailure: true })`cat ${ownerFile(path)}`;
   if (exitCode !== 0) return undefined;
   try {
     return JSON.parse(stdout) as LockOwner;
@@ -117,10 +117,10 @@ export async function acquireLock(runner: Runner, options: LockOptions): Promise
   const deadline = Date.now() + options.waitSeconds * 1000;
   let said = false;
   for (;;) {
-    const made = await runner.run(['mkdir', options.path], { allowFailure: true });
+    const made = await runner.$({ allowFailure: true })`mkdir ${options.path}`;
     if (made.exitCode === 0) {
       owner.since = new Date().toISOString();
-      await runner.run(['sh', '-c', 'cat > "$1"', 'sh', ownerFile(options.path)], { input: JSON.stringify(owner) });
+      await runner.$({ input: JSON.stringify(owner) })`cat > ${ownerFile(options.path)}`;
       return { owner, release: () => release(runner, options.path, owner, options.progress) };
     }
     const holder = await readLockOwner(runner, options.path);
@@ -128,7 +128,7 @@ export async function acquireLock(runner: Runner, options: LockOptions): Promise
       const stale = staleReason(holder, Date.now(), processAlive);
       if (stale && options.force) {
         options.progress?.(`Taking over the stale lock on ${options.what} (${where}) held by ${describeOwner(holder)}: ${stale}.`);
-        await runner.run(['rm', '-rf', options.path]);
+        await runner.$`rm -rf ${options.path}`;
         continue;
       }
       if (stale)
@@ -155,5 +155,5 @@ async function release(runner: Runner, path: string, owner: LockOwner, progress?
     if (holder) progress?.(`The lock ${path} on ${runner.name} is now held by ${describeOwner(holder)}, not this run: left in place.`);
     return;
   }
-  await runner.run(['rm', '-rf', path]);
+  await runner.$`rm -rf ${path}`;
 }

@@ -1,15 +1,28 @@
 /**
- * The one executor. Every command the tool runs, local or remote, goes through `Runner.run`:
- * an argv array in, stdout/stderr/exit code out. Remote commands go over the system OpenSSH
- * client with one reused connection per host (ControlMaster) and host key checking on.
+ * The one executor. Every command the tool runs, here or on a host over ssh, goes through a
+ * Runner, so timeouts, failures and ssh's own errors read the same everywhere.
+ *
+ * A task speaks zx to a host: `await host.$\`docker image rm ${ids}\`` quotes every value with
+ * zx's own quote (an array word by word), so a name with quotes, `$(…)`, a newline or a leading
+ * dash reaches the command as one word, and nothing is ever pasted into a shell by hand.
+ * `host.$({ allowFailure: true, input, timeoutMs })\`…\`` takes the run's options.
+ *
+ * Commands that tests assert are values instead: argv arrays built by small pure functions
+ * (lib/command.ts; Kamal's style), run by `host.run(argv)`, which is `host.$\`${argv}\``.
+ *
+ * Locally zx runs the line in bash. Over ssh, zx builds the same line (its quoting, not run
+ * here), lib/ssh.ts wraps it so the remote login shell (maybe dash) only starts bash on it, and
+ * the ssh argv itself goes through zx's quoting again. One ssh connection per host is reused
+ * (ControlMaster) with host key checking on; ssh's own exit 255 becomes a message saying what to do.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { $ } from 'zx';
-import { commandLine, type Command } from './command.ts';
+import { $, quote, type ProcessPromise } from 'zx';
+import type { Command } from './command.ts';
 import { childEnvironment } from './environment.ts';
 import { TaskError, UsageError } from './errors.ts';
+import { describeTarget, parseSshTarget, sshCommand, sshFailure, type SshTarget } from './ssh.ts';
 
 export interface RunOptions {
   /** Text (or bytes: an archive) fed to the command's stdin. */
@@ -25,9 +38,19 @@ export interface RunResult {
   exitCode: number;
 }
 
+type Template = [pieces: TemplateStringsArray, ...values: unknown[]];
+
+/** zx's `$`, bound to one host: a template tag, or options first and then the tag. */
+export interface HostShell {
+  (pieces: TemplateStringsArray, ...values: unknown[]): Promise<RunResult>;
+  (options: RunOptions): (pieces: TemplateStringsArray, ...values: unknown[]) => Promise<RunResult>;
+}
+
 export interface Runner {
   /** "local" or the ssh destination, as error messages and reports name the host. */
   readonly name: string;
+  readonly $: HostShell;
+  /** Runs a command built as a value (an argv array): the same as `$\`${command}\``. */
   run(command: Command, options?: RunOptions): Promise<RunResult>;
   close(): Promise<void>;
 }
@@ -36,53 +59,56 @@ export interface Runner {
 export class CommandTimedOut extends TaskError {
   constructor(
     readonly host: string,
-    readonly command: Command,
+    /** The line as zx quoted it. */
+    readonly command: string,
     readonly timeoutMs: number,
   ) {
-    super(`${host}: \`${commandLine(command)}\` did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped; the host or the command hangs. Check the host, or raise the timeout (SSH_COMMAND_TIMEOUT_SECONDS for remote commands).`);
+    super(`${host}: \`${command}\` did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped; the host or the command hangs. Check the host, or raise the timeout (SSH_COMMAND_TIMEOUT_SECONDS for remote commands).`);
   }
 }
 
 export class CommandFailed extends TaskError {
+  /** The line as zx quoted it. */
+  readonly command: string;
   constructor(
     readonly host: string,
-    readonly command: Command,
+    command: string | Command,
     readonly result: RunResult,
   ) {
+    const line = typeof command === 'string' ? command : command.map(quote).join(' ');
     const detail = (result.stderr || result.stdout).trim().split('\n').slice(-5).join('\n    ');
-    super(`${host}: \`${commandLine(command)}\` exited with ${result.exitCode}${detail ? `:\n    ${detail}` : ''}`);
+    super(`${host}: \`${line}\` exited with ${result.exitCode}${detail ? `:\n    ${detail}` : ''}`);
+    this.command = line;
   }
 }
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 
-// zx quotes template arguments; our line is already quoted and must reach sh untouched.
-const passThrough = (arg: string) => arg;
-
 /** After a timeout kills the command, how long to wait for its output to close. */
 const KILL_GRACE_MS = 5_000;
 
 /**
- * Runs one `sh` line locally. Everything is quoted by us, so the shell only splits words.
- * At the timeout the process tree is killed; when its output still does not close (an ssh
- * session whose remote end hangs keeps it open), the run counts as timed out anyway.
+ * bash sources ~/.bashrc when its stdin is a socket (Node's pipes are) and SHLVL is under 2, as if
+ * rshd had started it: a .bashrc that prints would corrupt the output, one that runs pyenv costs a
+ * second per command. At SHLVL 1 our bash is level 2 and reads no startup file.
  */
-async function execute(line: string, options: RunOptions, fallbackTimeoutMs = DEFAULT_TIMEOUT_MS): Promise<RunResult & { timedOut: boolean }> {
-  const timeout = options.timeoutMs ?? fallbackTimeoutMs;
+const shellEnvironment = () => ({ ...childEnvironment(), SHLVL: '1' });
+
+/** The line zx builds from a template (its quoting, arrays word by word), without running it. */
+function zxLine([pieces, ...values]: Template): string {
+  return $({ halt: true })(pieces, ...values).cmd;
+}
+
+/**
+ * Starts one zx process and waits for it. At the timeout the process is killed; when its output
+ * still does not close (an ssh session whose remote end hangs keeps it open), the run counts as
+ * timed out anyway. Never throws for an exit code: the runners decide what a code means.
+ */
+async function execute(start: (shell: typeof $) => ProcessPromise, options: RunOptions, timeout: number): Promise<RunResult & { timedOut: boolean }> {
   const startedAt = Date.now();
-  const process = $({
-    shell: '/bin/sh',
-    prefix: '',
-    postfix: '',
-    quiet: true,
-    nothrow: true,
-    verbose: false,
-    quote: passThrough,
-    env: childEnvironment(),
-    input: options.input,
-    timeout,
-    timeoutSignal: 'SIGKILL',
-  })`${line}`;
+  const process = start(
+    $({ quiet: true, nothrow: true, verbose: false, env: shellEnvironment(), input: options.input, timeout, timeoutSignal: 'SIGKILL' }),
+  );
   let grace: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((resolve) => (grace = setTimeout(resolve, timeout + KILL_GRACE_MS, 'late')));
   const output = await Promise.race([process, late]).finally(() => clearTimeout(grace));
@@ -91,91 +117,28 @@ async function execute(line: string, options: RunOptions, fallbackTimeoutMs = DE
   return { stdout: output.stdout, stderr: output.stderr, exitCode: output.exitCode ?? (output.signal ? 124 : 1), timedOut };
 }
 
+/** The `$` and `run` of a runner, from the one function that runs a template with options. */
+function hostShell(runTemplate: (template: Template, options: RunOptions) => Promise<RunResult>): Pick<Runner, '$' | 'run'> {
+  const isTemplate = (value: unknown): value is TemplateStringsArray => Array.isArray(value) && 'raw' in value;
+  const shell = ((first: TemplateStringsArray | RunOptions, ...values: unknown[]) => {
+    if (isTemplate(first)) return runTemplate([first, ...values], {});
+    return (pieces: TemplateStringsArray, ...rest: unknown[]) => runTemplate([pieces, ...rest], first);
+  }) as HostShell;
+  return { $: shell, run: (command, options = {}) => shell(options)`${command}` };
+}
+
 export function localRunner(): Runner {
   return {
     name: 'local',
-    async run(command, options = {}) {
-      const result = await execute(commandLine(command), options);
-      if (result.timedOut) throw new CommandTimedOut('local', command, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-      if (result.exitCode !== 0 && !options.allowFailure) throw new CommandFailed('local', command, result);
+    ...hostShell(async (template, options) => {
+      const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+      const result = await execute((shell) => shell(...template), options, timeout);
+      if (result.timedOut) throw new CommandTimedOut('local', zxLine(template), timeout);
+      if (result.exitCode !== 0 && !options.allowFailure) throw new CommandFailed('local', zxLine(template), result);
       return result;
-    },
+    }),
     async close() {},
   };
-}
-
-
-export interface SshTarget {
-  user?: string;
-  host: string;
-  port?: number;
-  identityFile?: string;
-  knownHostsFile?: string;
-  connectTimeoutSeconds?: number;
-  /** Trust an unknown host key on first use (StrictHostKeyChecking=accept-new); a changed key is still refused. */
-  acceptNewHostKeys?: boolean;
-  /** Longest a remote command may run when the caller gives no timeout of its own. */
-  commandTimeoutMs?: number;
-}
-
-/** Parses `[user@]host[:port]` (IPv6 as `[::1]:2222`). */
-export function parseSshTarget(text: string): SshTarget | undefined {
-  const match = /^(?:([^@\s]+)@)?(\[[^\]]+\]|[^:@\s]+)(?::([0-9]{1,5}))?$/.exec(text.trim());
-  if (!match) return undefined;
-  const host = match[2].replace(/^\[|\]$/g, '');
-  const port = match[3] ? Number(match[3]) : undefined;
-  if (port !== undefined && (port < 1 || port > 65535)) return undefined;
-  return { ...(match[1] ? { user: match[1] } : {}), host, ...(port ? { port } : {}) };
-}
-
-export function describeTarget(target: SshTarget): string {
-  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
-  return `${target.user ? `${target.user}@` : ''}${host}${target.port ? `:${target.port}` : ''}`;
-}
-
-/** The ssh argv for one remote command: pure, so tests can assert it without any ssh. */
-export function sshCommand(target: SshTarget, controlPath: string, remote: Command | undefined): string[] {
-  return [
-    'ssh',
-    '-o', 'BatchMode=yes',
-    '-o', `StrictHostKeyChecking=${target.acceptNewHostKeys ? 'accept-new' : 'yes'}`,
-    ...(target.knownHostsFile ? ['-o', `UserKnownHostsFile=${target.knownHostsFile}`] : []),
-    '-o', 'ControlMaster=auto',
-    '-o', `ControlPath=${controlPath}`,
-    '-o', 'ControlPersist=120',
-    '-o', `ConnectTimeout=${target.connectTimeoutSeconds ?? 10}`,
-    '-o', 'ServerAliveInterval=15',
-    '-o', 'ServerAliveCountMax=3',
-    ...(target.identityFile ? ['-i', target.identityFile, '-o', 'IdentitiesOnly=yes'] : []),
-    ...(target.port ? ['-p', String(target.port)] : []),
-    ...(target.user ? ['-l', target.user] : []),
-    target.host,
-    ...(remote ? ['--', commandLine(remote)] : []),
-  ];
-}
-
-/** How known_hosts names the host: `host` on port 22, `[host]:port` elsewhere. */
-export function knownHostsName(target: SshTarget): string {
-  return target.port && target.port !== 22 ? `[${target.host}]:${target.port}` : target.host;
-}
-
-/** Turns ssh's own failures (exit 255) into messages that say what to do. */
-export function sshFailure(target: SshTarget, stderr: string): TaskError {
-  const name = describeTarget(target);
-  const text = stderr.trim();
-  if (/Host key verification failed|No (RSA|ED25519|ECDSA)? ?host key is known|REMOTE HOST IDENTIFICATION HAS CHANGED/i.test(text)) {
-    const changed = /HAS CHANGED/.test(text);
-    const knownHosts = target.knownHostsFile ?? '~/.ssh/known_hosts';
-    return new TaskError(
-      changed
-        ? `${name}: the host key has CHANGED since it was trusted. Nothing was done. If the server was really reinstalled, remove the old key with\n    ssh-keygen -R '${knownHostsName(target)}' -f ${knownHosts}\nand trust the new one after checking its fingerprint.`
-        : `${name}: the host key is not known, so the connection was refused. Nothing was done. After checking the fingerprint with the server's owner, trust it with \`ssh-keyscan ${target.port ? `-p ${target.port} ` : ''}${target.host} >> ${knownHosts}\`.`,
-    );
-  }
-  if (/Permission denied/i.test(text)) return new TaskError(`${name}: ssh login was refused (${text.split('\n').pop()}). Check the user name and the identity file (SSH_IDENTITY_FILE). Nothing was done.`);
-  if (/Connection refused|Connection timed out|No route to host|Could not resolve hostname|Name or service not known|Network is unreachable|Connection closed|Connection reset/i.test(text))
-    return new TaskError(`${name}: the host is unreachable (${text.split('\n').pop()}). Check the host name, the port and that sshd runs. Nothing was done.`);
-  return new TaskError(`${name}: ssh failed: ${text || 'no message'}`);
 }
 
 export function sshRunner(target: SshTarget): Runner {
@@ -186,20 +149,22 @@ export function sshRunner(target: SshTarget): Runner {
   let closed = false;
   return {
     name,
-    async run(command, options = {}) {
+    ...hostShell(async (template, options) => {
       if (closed) throw new TaskError(`${name}: the connection was already closed`);
-      const result = await execute(commandLine(sshCommand(target, controlPath, command)), options, target.commandTimeoutMs);
-      if (result.timedOut) throw new CommandTimedOut(name, command, options.timeoutMs ?? target.commandTimeoutMs ?? DEFAULT_TIMEOUT_MS);
+      const line = zxLine(template);
+      const timeout = options.timeoutMs ?? target.commandTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+      const result = await execute((shell) => shell`${sshCommand(target, controlPath, line)}`, options, timeout);
+      if (result.timedOut) throw new CommandTimedOut(name, line, timeout);
       // 255 is ssh's own failure; a remote command exiting 255 is indistinguishable, and rare.
       if (result.exitCode === 255) throw sshFailure(target, result.stderr);
-      if (result.exitCode !== 0 && !options.allowFailure) throw new CommandFailed(name, command, result);
+      if (result.exitCode !== 0 && !options.allowFailure) throw new CommandFailed(name, line, result);
       return result;
-    },
+    }),
     async close() {
       if (closed) return;
       closed = true;
-      const stop = sshCommand(target, controlPath, undefined);
-      await execute(commandLine([...stop.slice(0, -1), '-O', 'exit', stop[stop.length - 1]]), { timeoutMs: 10_000 });
+      const connection = sshCommand(target, controlPath, undefined);
+      await execute((shell) => shell`${connection.slice(0, -1)} -O exit ${connection.at(-1)}`, {}, 10_000);
       rmSync(controlDir, { recursive: true, force: true });
     },
   };

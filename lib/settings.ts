@@ -8,7 +8,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { parseBytes } from './bytes.ts';
 import { parseCommandSetting } from './command.ts';
-import { parseSshTarget } from './runner.ts';
+import { parseSshTarget } from './ssh.ts';
 
 export interface Setting<T> {
   /** What is expected, shown in errors and in the README's settings table. */

@@ -103,8 +103,8 @@ export const verifyTask = defineTask({
       );
     }
     checks.push(await stability(s.DEPLOY_HEALTH_URLS, s.VERIFY_PROBES, s.VERIFY_WINDOW_SECONDS));
-    const command = ['env', '-C', s.BACKEND_DIR, `WEBHOOK_URLS=${s.DEPLOY_HEALTH_URLS.join(',')}`, ...parseCommandSetting(s.VERIFY_TEST_COMMAND, 'VERIFY_TEST_COMMAND')];
-    const tests = await localRunner().run(command, { allowFailure: true, timeoutMs: s.VERIFY_TEST_TIMEOUT_SECONDS * 1000 });
+    const testCommand = parseCommandSetting(s.VERIFY_TEST_COMMAND, 'VERIFY_TEST_COMMAND');
+    const tests = await localRunner().$({ allowFailure: true, timeoutMs: s.VERIFY_TEST_TIMEOUT_SECONDS * 1000 })`env -C ${s.BACKEND_DIR} WEBHOOK_URLS=${s.DEPLOY_HEALTH_URLS.join(',')} ${testCommand}`;
     const output = `${tests.stdout}${tests.stderr}`.trim();
     checks.push({ name: 'all tests pass', passed: tests.exitCode === 0, figure: `${s.VERIFY_TEST_COMMAND}: exit ${tests.exitCode}; ${output.split('\n').pop() ?? ''}`, detail: output.slice(-4000) });
     checks.push(documentationUpToDate(s.BACKEND_DIR));

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CommandTimedOut, localRunner, sshCommand, sshRunner, type SshTarget } from '../lib/runner.ts';
+import { CommandTimedOut, localRunner, sshRunner } from '../lib/runner.ts';
+import { sshCommand, type SshTarget } from '../lib/ssh.ts';
 import { startSshd, type Sshd } from '../sandbox/fixtures/sshd.ts';
 
 let dir: string;
@@ -37,9 +38,9 @@ async function failure(target: SshTarget, command: string[]): Promise<Error> {
 
 test('the ssh options: accept-new only when asked, and every connection bounded in time', () => {
   const target = { host: 'prod-1', port: 2222 };
-  assert.ok(sshCommand(target, '/c', ['true']).includes('StrictHostKeyChecking=yes'));
-  assert.ok(sshCommand({ ...target, acceptNewHostKeys: true }, '/c', ['true']).includes('StrictHostKeyChecking=accept-new'));
-  const line = sshCommand({ ...target, connectTimeoutSeconds: 7 }, '/c', ['true']).join(' ');
+  assert.ok(sshCommand(target, '/c', 'true').includes('StrictHostKeyChecking=yes'));
+  assert.ok(sshCommand({ ...target, acceptNewHostKeys: true }, '/c', 'true').includes('StrictHostKeyChecking=accept-new'));
+  const line = sshCommand({ ...target, connectTimeoutSeconds: 7 }, '/c', 'true').join(' ');
   assert.match(line, /ConnectTimeout=7/);
   assert.match(line, /ServerAliveInterval=15/);
 });

@@ -15,7 +15,7 @@ import { TaskError, messageOf } from '../errors.ts';
 import type { Change } from '../plan.ts';
 import type { Runner } from '../runner.ts';
 import { emptyOutcome, type ApplyOutcome } from '../task.ts';
-import { filesInHead, git, isGitRepository, listed } from './git.ts';
+import { commitOnly, filesInHead, forgetInGit, isGitRepository, removeInGit, stage, stagedFiles, unstagedFiles } from './git.ts';
 import type { InventoryOp } from './planner.ts';
 import { afterCopy, beforeCopy, readManifest, runTrailer, trashed, TRASH_DIR, writeAtomically, writeManifest, type RunManifest } from './runs.ts';
 
@@ -97,19 +97,19 @@ export async function applyInventory(runner: Runner, changes: Change<InventoryOp
   // 3. Removals. In git, what git does not track (ignored caches) is left by `git rm`: it goes to the trash.
   const headFiles = inGit ? await filesInHead(runner, root, removals) : [];
   const plainRemovals = removals.filter((p) => !keepingCopies.includes(p));
-  if (inGit && plainRemovals.length) await runner.run(git.remove(root, plainRemovals));
-  if (inGit && keepingCopies.length) await runner.run(git.forget(root, keepingCopies));
+  if (inGit && plainRemovals.length) await removeInGit(runner, root, plainRemovals);
+  if (inGit && keepingCopies.length) await forgetInGit(runner, root, keepingCopies);
   for (const path of removals) if (exists(root, path)) moveToTrash(root, run, path);
   outcome.done.push(...changes.filter((c) => c.op.kind === 'remove'));
 
   // 4. One commit with exactly the plan's paths, after checking the index holds nothing else for them.
   let commit: string | undefined;
   if (inGit) {
-    if (edited.length) await runner.run(git.add(root, edited));
+    if (edited.length) await stage(runner, root, edited);
     const paths = [...removals.filter((p) => headFiles.some((f) => under(f, p))), ...edited];
     if (paths.length) {
-      const staged = await listed(runner, git.staged(root, paths));
-      const unstaged = await listed(runner, git.unstaged(root, paths));
+      const staged = await stagedFiles(runner, root, paths);
+      const unstaged = await unstagedFiles(runner, root, paths);
       const removedFiles = headFiles.filter((f) => removals.some((p) => under(f, p)));
       const unexpected = staged.filter((f) => !removedFiles.includes(f) && !edited.includes(f));
       const missing = removedFiles.filter((f) => !staged.includes(f));
@@ -118,8 +118,7 @@ export async function applyInventory(runner: Runner, changes: Change<InventoryOp
           `the index does not hold exactly the plan's changes, so nothing was committed: ${[unexpected.length ? `unexpected ${unexpected.join(', ')}` : '', missing.length ? `not staged ${missing.join(', ')}` : '', unstaged.length ? `changed in the working tree meanwhile ${unstaged.join(', ')}` : ''].filter(Boolean).join('; ')}. Run again to plan from what is there.`,
         );
       if (staged.length) {
-        await runner.run(git.commit(root, COMMIT_MESSAGE, runTrailer(run), paths));
-        commit = (await runner.run(git.head(root))).stdout.trim();
+        commit = await commitOnly(runner, root, COMMIT_MESSAGE, runTrailer(run), paths);
       }
     }
   }

@@ -21,7 +21,7 @@ import { emptyPlan, type Plan } from '../plan.ts';
 import type { Runner } from '../runner.ts';
 import { editDocument, type Gone } from './doc-edits.ts';
 import { analyze, consolidate, keptAsListed, unlistedCandidates, type Target } from './findings.ts';
-import { assertNoIndexLock, filesInHead, git, isGitRepository, listed as listFiles, runCommit, uncommitted } from './git.ts';
+import { assertNoIndexLock, filesInHead, ignoredFiles, isGitRepository, runCommit, uncommitted } from './git.ts';
 import type { Section } from './lists.ts';
 import { resolveListed } from './paths.ts';
 import { kindOf, listTextFiles, mentionsOf, where } from './references.ts';
@@ -182,7 +182,7 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
   }
 
   // Removals, in the lists' order.
-  const ignoredOf = async (path: string) => (inGit && onDisk(root, path) ? await listFiles(runner, git.ignored(root, path)) : []);
+  const ignoredOf = async (path: string) => (inGit && onDisk(root, path) ? await ignoredFiles(runner, root, path) : []);
   for (const removal of removing.values()) {
     const present = onDisk(root, removal.path);
     const ignored = await ignoredOf(removal.path);

@@ -9,7 +9,7 @@ import { closeSync, lstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { globbySync } from 'globby';
 import type { Runner } from '../runner.ts';
-import { git, listed as listedFiles } from './git.ts';
+import { gitFiles } from './git.ts';
 import { TRASH_DIR } from './runs.ts';
 import { usesIn, type Use } from './uses.ts';
 
@@ -53,7 +53,7 @@ export function textFiles(root: string): string[] {
  */
 export async function listTextFiles(runner: Runner, root: string, inGit: boolean): Promise<string[]> {
   if (!inGit) return textFiles(root);
-  const listed = new Set(await listedFiles(runner, git.files(root)));
+  const listed = new Set(await gitFiles(runner, root));
   return [...listed].filter((file) => !SKIPPED.some((dir) => file.startsWith(dir)) && isText(root, file));
 }
 

@@ -11,7 +11,7 @@ import { UsageError } from '../errors.ts';
 import { emptyPlan, type Change, type Plan } from '../plan.ts';
 import type { Runner } from '../runner.ts';
 import { emptyOutcome, type ApplyOutcome } from '../task.ts';
-import { filesInHead, git, runCommit } from './git.ts';
+import { checkoutFromHead, filesInHead, revert, runCommit, trackedChanges, unstage } from './git.ts';
 import { afterCopy, beforeCopy, readManifest, runTrailer, trashed, TRASH_DIR, writeAtomically, writeManifest } from './runs.ts';
 
 export type RestoreOp =
@@ -52,7 +52,7 @@ export async function planRestore(runner: Runner, root: string, run: string): Pr
   const commit = manifest.git ? await runCommit(runner, root, runTrailer(run)) : {};
   if (commit.sha && commit.revertedBy) plan.kept.push({ target: commit.sha, reason: `the commit of run ${run} is already reverted by ${commit.revertedBy}` });
   if (commit.sha && !commit.revertedBy) {
-    const busy = (await runner.run(git.trackedChanges(root))).stdout.trim();
+    const busy = await trackedChanges(runner, root);
     if (busy) plan.refused.push({ target: commit.sha, reason: `git revert of run ${run} held back: the working tree has uncommitted changes (${busy.split('\n').slice(0, 3).join(', ')}), which a revert may not mix with`, remedy: 'commit or stash them, then run --restore again' });
     else plan.changes.push({ action: 'git revert', target: commit.sha, reason: `undoes run ${run}: its ${manifest.removed.length} removals and ${manifest.edits.length} document edits come back, as a new commit`, bytes: 0, op: { kind: 'revert', sha: commit.sha } });
   }
@@ -92,8 +92,8 @@ export async function applyRestore(runner: Runner, root: string, run: string, ch
   const outcome = emptyOutcome();
   for (const change of changes) {
     const op = change.op;
-    if (op.kind === 'revert') await runner.run(git.revert(root, op.sha));
-    if (op.kind === 'checkout') await runner.run(git.checkout(root, op.path));
+    if (op.kind === 'revert') await revert(runner, root, op.sha);
+    if (op.kind === 'checkout') await checkoutFromHead(runner, root, op.path);
     if (op.kind === 'put-back') {
       const { back, clash } = putBackList(trashed(root, op.run, op.path), join(root, op.path));
       for (const [from, to] of back) {
@@ -109,7 +109,7 @@ export async function applyRestore(runner: Runner, root: string, run: string, ch
       }
       if (op.text === null) rmSync(join(root, op.file));
       else writeAtomically(join(root, op.file), op.text);
-      if (op.unstage) await runner.run(git.unstage(root, op.file));
+      if (op.unstage) await unstage(runner, root, op.file);
     }
     outcome.done.push(change);
   }

@@ -68,7 +68,7 @@ export function registryHostPaths(dir: string, url: URL): { lock: string; marker
 }
 
 export async function readGcMarker(runner: Runner, path: string): Promise<GcMarker | undefined> {
-  const { stdout, exitCode } = await runner.run(['cat', path], { allowFailure: true });
+  const { stdout, exitCode } = await runner.$({ allowFailure: true })`cat ${path}`;
   if (exitCode !== 0) return undefined;
   try {
     return JSON.parse(stdout) as GcMarker;
@@ -81,7 +81,7 @@ export async function readGcMarker(runner: Runner, path: string): Promise<GcMark
 export async function recoverStoppedRegistry(runner: Runner, commands: GcCommands, path: string, waitUntilServing: () => Promise<void>): Promise<void> {
   if (commands.start) await runner.run(commands.start);
   await waitUntilServing();
-  await runner.run(['rm', '-f', path]);
+  await runner.$`rm -f ${path}`;
 }
 
 export async function garbageCollect(runner: Runner, commands: GcCommands, waitUntilServing: () => Promise<void>, hooks?: GcHooks): Promise<GcResult> {
@@ -99,12 +99,12 @@ export async function garbageCollect(runner: Runner, commands: GcCommands, waitU
     if (!stopped) return;
     stopped = false;
     if (commands.start) await runner.run(commands.start);
-    if (hooks) await runner.run(['rm', '-f', hooks.markerPath]);
+    if (hooks) await runner.$`rm -f ${hooks.markerPath}`;
   };
   if (commands.stop) {
     if (hooks) {
       const marker: GcMarker = { run: hooks.run, since: new Date().toISOString(), ...(commands.start ? { start: commandLine(commands.start) } : {}) };
-      await runner.run(['sh', '-c', 'cat > "$1"', 'sh', hooks.markerPath], { input: JSON.stringify(marker) });
+      await runner.$({ input: JSON.stringify(marker) })`cat > ${hooks.markerPath}`;
     }
     stopped = true;
     hooks?.onStopped?.(restart);

@@ -94,7 +94,7 @@ export async function readHostImages(runner: Runner, deployDir: string | undefin
     const containers = ids.length ? parseContainers((await runner.run(inspectContainers(ids))).stdout) : [];
     const imageIds = [...new Set(containers.map((c) => c.image))];
     const images = imageIds.length ? (JSON.parse((await runner.run(inspectImages(imageIds), { allowFailure: true })).stdout || '[]') as ImageRefs[]) : [];
-    const state = deployDir ? (await runner.run(['cat', paths(deployDir).state], { allowFailure: true })).stdout : undefined;
+    const state = deployDir ? (await runner.$({ allowFailure: true })`cat ${paths(deployDir).state}`).stdout : undefined;
     return {
       host: runner.name,
       containers: containers.map((c) => ({ name: c.name, imageId: c.image, imageRef: c.imageRef, state: c.state })),

@@ -8,7 +8,7 @@
  * trailing dot; localhost, 127.0.0.1 and ::1 are one loopback host. `local` (this machine,
  * without ssh) is the loopback host on the default port.
  */
-import { parseSshTarget } from '../runner.ts';
+import { parseSshTarget } from '../ssh.ts';
 
 export const DEFAULT_SSH_PORT = 22;
 

@@ -1,6 +1,7 @@
 /** The server task's settings (.env keys) and the runners they name. */
 import { UsageError } from '../errors.ts';
-import { describeTarget, parseSshTarget, runnerFor, type Runner } from '../runner.ts';
+import { runnerFor, type Runner } from '../runner.ts';
+import { describeTarget, parseSshTarget } from '../ssh.ts';
 import { setting, type SettingsOf } from '../settings.ts';
 import { sshSafetyDefaults, sshSafetySettings } from '../ssh-settings.ts';
 
