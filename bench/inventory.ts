@@ -87,14 +87,5 @@ export async function inventoryBench(say: (text: string) => void): Promise<Row[]
   }
   const oursMs = Math.min(...ours);
   const ceilingMs = Math.min(...ceiling);
-  return [
-    ratioRow(
-      `inventory plan, ${FILES} files in git`,
-      `${seconds(oursMs)} (${changes} changes planned)`,
-      `git ls-files + ${paths.length} git log -1: ${seconds(ceilingMs)}`,
-      oursMs / ceilingMs,
-      2,
-      'best of 2 each',
-    ),
-  ];
+  return [ratioRow(`inventory plan, ${FILES} files in git`, `${seconds(oursMs)} (${changes} changes planned)`, `git ls-files + ${paths.length} git log -1: ${seconds(ceilingMs)}`, oursMs / ceilingMs, 2, 'best of 2 each')];
 }

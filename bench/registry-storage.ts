@@ -41,7 +41,9 @@ export function writeRegistryStorage(storage: string, repositories: SeedReposito
     link(join(repo, '_layers', 'sha256', layerHex), layerHex);
     tags.forEach((tag, i) => {
       // One image per tag: its own config (a creation date an hour apart) over the shared layer.
-      const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', created: new Date(Date.UTC(2025, 0, 1) + i * 3_600_000).toISOString(), config: { Labels: { repository: name, tag } }, rootfs: { type: 'layers', diff_ids: [`sha256:${layerHex}`] } }));
+      const config = Buffer.from(
+        JSON.stringify({ architecture: 'amd64', os: 'linux', created: new Date(Date.UTC(2025, 0, 1) + i * 3_600_000).toISOString(), config: { Labels: { repository: name, tag } }, rootfs: { type: 'layers', diff_ids: [`sha256:${layerHex}`] } }),
+      );
       const configHex = blob(config);
       link(join(repo, '_layers', 'sha256', configHex), configHex);
       const manifest = Buffer.from(

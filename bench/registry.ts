@@ -112,70 +112,76 @@ export async function registryBench(ports: { plan: number; applyOurs: number; ap
   const seed = ensureRegistryStorage(seedDir, () => Array.from({ length: total }, (_, i) => ({ name: name(i), tags: mixedTags(PER_REPOSITORY) })));
   say(seed.seededNow ? `registry seed written in ${seconds(seed.ms)}` : `registry seed reused (${seedDir})`);
   const registry = await startRegistry({ dir: seedDir, port: ports.plan });
-  await stoppedAfter(() => registry.stop(), async () => {
-    await assertServes(registry, name(total - 1), mixedTags(PER_REPOSITORY)[PER_REPOSITORY - 1]);
-    const repositoriesFor = (tags: number) => Array.from({ length: tags / PER_REPOSITORY }, (_, i) => name(i));
-    // The whole registry through the catalog; fewer tags through BENCH_REPOSITORIES.
-    const planAt = (tags: number) => child({ REGISTRY_URL: registry.url, ...(tags < total * PER_REPOSITORY ? { BENCH_REPOSITORIES: repositoriesFor(tags).join(',') } : {}) });
+  await stoppedAfter(
+    () => registry.stop(),
+    async () => {
+      await assertServes(registry, name(total - 1), mixedTags(PER_REPOSITORY)[PER_REPOSITORY - 1]);
+      const repositoriesFor = (tags: number) => Array.from({ length: tags / PER_REPOSITORY }, (_, i) => name(i));
+      // The whole registry through the catalog; fewer tags through BENCH_REPOSITORIES.
+      const planAt = (tags: number) => child({ REGISTRY_URL: registry.url, ...(tags < total * PER_REPOSITORY ? { BENCH_REPOSITORIES: repositoriesFor(tags).join(',') } : {}) });
 
-    // Target 1, at 10,000 tags: ours at the defaults (best of 2), against the bare client's
-    // best concurrency (a sweep, then the best one again, best of those 2).
-    say(`registry plan: ours at the defaults, ${PLAN_TAGS} tags`);
-    const ours = await best(2, () => planAt(PLAN_TAGS));
-    const sweep: [number, number, number][] = [];
-    for (const c of [8, 16, 32, 64]) {
-      say(`registry plan: bare client at concurrency ${c}`);
-      const m = await bareRead(registry.url, repositoriesFor(PLAN_TAGS), c);
-      sweep.push([c, m.ms, m.requests]);
-    }
-    const bestSweep = sweep.reduce((a, b) => (b[1] < a[1] ? b : a));
-    say(`registry plan: bare client at concurrency ${bestSweep[0]} again`);
-    const again = await bareRead(registry.url, repositoriesFor(PLAN_TAGS), bestSweep[0]);
-    const [bestC, bestMs, bareRequests] = again.ms < bestSweep[1] ? [bestSweep[0], again.ms, again.requests] : bestSweep;
-    rows.push(
-      ratioRow(
-        `registry plan, ${PLAN_TAGS} tags, defaults`,
-        `${seconds(ours.ms)} (concurrency ${concurrency}, ${ours.requests} requests)`,
-        `bare undici ${seconds(bestMs)} at concurrency ${bestC} (${bareRequests} requests; ${sweep.map(([c, ms]) => `${c}: ${seconds(ms)}`).join(', ')})`,
-        ours.ms / bestMs,
-        1.1,
-        'ours best of 2; the bare client swept, its best concurrency run again',
-      ),
-    );
-
-    // Target 3: linear growth, memory bounded.
-    const scale: Measured[] = [];
-    for (const tags of SCALE) {
-      if (tags === PLAN_TAGS) scale.push(ours);
-      else {
-        say(`registry plan: ${tags} tags`);
-        scale.push(await planAt(tags));
+      // Target 1, at 10,000 tags: ours at the defaults (best of 2), against the bare client's
+      // best concurrency (a sweep, then the best one again, best of those 2).
+      say(`registry plan: ours at the defaults, ${PLAN_TAGS} tags`);
+      const ours = await best(2, () => planAt(PLAN_TAGS));
+      const sweep: [number, number, number][] = [];
+      for (const c of [8, 16, 32, 64]) {
+        say(`registry plan: bare client at concurrency ${c}`);
+        const m = await bareRead(registry.url, repositoriesFor(PLAN_TAGS), c);
+        sweep.push([c, m.ms, m.requests]);
       }
-    }
-    const perThousand = scale.map((m) => m.ms / (m.tags / 1000));
-    const growth = perThousand[perThousand.length - 1] / Math.min(...perThousand);
-    rows.push(
-      ratioRow(
-        `registry plan scale: s per 1,000 tags at ${scale.map((m) => m.tags).join(' / ')}`,
-        scale.map((m, i) => `${(perThousand[i] / 1000).toFixed(3)}`).join(' / '),
-        `totals ${scale.map((m) => seconds(m.ms)).join(' / ')}`,
-        growth,
-        1.25,
-        'ratio: per-1,000 time at the largest over the lowest; linear means about 1',
-      ),
-    );
-    const largest = scale[scale.length - 1];
-    const rssLimit = 250e6;
-    rows.push({
-      figure: `registry plan peak RSS, ${largest.tags} tags`,
-      ours: megabytes(largest.maxRssBytes),
-      ceiling: scale.slice(0, -1).map((m) => `${m.tags} tags: ${megabytes(m.maxRssBytes)}`).join(', '),
-      ratio: largest.maxRssBytes / rssLimit,
-      target: '< 250 MB',
-      met: largest.maxRssBytes < rssLimit,
-      note: largest.maxRssBytes < rssLimit ? 'ratio: of the limit' : `over by ${megabytes(largest.maxRssBytes - rssLimit)}`,
-    });
-  });
+      const bestSweep = sweep.reduce((a, b) => (b[1] < a[1] ? b : a));
+      say(`registry plan: bare client at concurrency ${bestSweep[0]} again`);
+      const again = await bareRead(registry.url, repositoriesFor(PLAN_TAGS), bestSweep[0]);
+      const [bestC, bestMs, bareRequests] = again.ms < bestSweep[1] ? [bestSweep[0], again.ms, again.requests] : bestSweep;
+      rows.push(
+        ratioRow(
+          `registry plan, ${PLAN_TAGS} tags, defaults`,
+          `${seconds(ours.ms)} (concurrency ${concurrency}, ${ours.requests} requests)`,
+          `bare undici ${seconds(bestMs)} at concurrency ${bestC} (${bareRequests} requests; ${sweep.map(([c, ms]) => `${c}: ${seconds(ms)}`).join(', ')})`,
+          ours.ms / bestMs,
+          1.1,
+          'ours best of 2; the bare client swept, its best concurrency run again',
+        ),
+      );
+
+      // Target 3: linear growth, memory bounded.
+      const scale: Measured[] = [];
+      for (const tags of SCALE) {
+        if (tags === PLAN_TAGS) scale.push(ours);
+        else {
+          say(`registry plan: ${tags} tags`);
+          scale.push(await planAt(tags));
+        }
+      }
+      const perThousand = scale.map((m) => m.ms / (m.tags / 1000));
+      const growth = perThousand[perThousand.length - 1] / Math.min(...perThousand);
+      rows.push(
+        ratioRow(
+          `registry plan scale: s per 1,000 tags at ${scale.map((m) => m.tags).join(' / ')}`,
+          scale.map((m, i) => `${(perThousand[i] / 1000).toFixed(3)}`).join(' / '),
+          `totals ${scale.map((m) => seconds(m.ms)).join(' / ')}`,
+          growth,
+          1.25,
+          'ratio: per-1,000 time at the largest over the lowest; linear means about 1',
+        ),
+      );
+      const largest = scale[scale.length - 1];
+      const rssLimit = 250e6;
+      rows.push({
+        figure: `registry plan peak RSS, ${largest.tags} tags`,
+        ours: megabytes(largest.maxRssBytes),
+        ceiling: scale
+          .slice(0, -1)
+          .map((m) => `${m.tags} tags: ${megabytes(m.maxRssBytes)}`)
+          .join(', '),
+        ratio: largest.maxRssBytes / rssLimit,
+        target: '< 250 MB',
+        met: largest.maxRssBytes < rssLimit,
+        note: largest.maxRssBytes < rssLimit ? 'ratio: of the limit' : `over by ${megabytes(largest.maxRssBytes - rssLimit)}`,
+      });
+    },
+  );
 
   rows.push(...(await applyBench(ports, concurrency, say)));
   return rows;
@@ -199,26 +205,31 @@ async function applyBench(ports: { applyOurs: number; applyBare: number }, concu
 
   say(`registry apply: ours, ${doomed.length} deletions`);
   const oursRegistry = await copy('apply-ours', ports.applyOurs);
-  const ours = await stoppedAfter(async () => (await oursRegistry.stop(), rmSync(oursRegistry.dir, { recursive: true, force: true })), () =>
-    child({
-      REGISTRY_URL: oursRegistry.url,
-      BENCH_APPLY: '1',
-      REGISTRY_STATE_DIR: join(oursRegistry.dir, 'state'),
-      REGISTRY_LOCK_DIR: oursRegistry.dir,
-      REGISTRY_GC_STOP_COMMAND: oursRegistry.stopCommand,
-      REGISTRY_GC_COMMAND: `docker-registry garbage-collect ${oursRegistry.config}`,
-      REGISTRY_GC_START_COMMAND: oursRegistry.startCommand,
-    }),
+  const ours = await stoppedAfter(
+    async () => (await oursRegistry.stop(), rmSync(oursRegistry.dir, { recursive: true, force: true })),
+    () =>
+      child({
+        REGISTRY_URL: oursRegistry.url,
+        BENCH_APPLY: '1',
+        REGISTRY_STATE_DIR: join(oursRegistry.dir, 'state'),
+        REGISTRY_LOCK_DIR: oursRegistry.dir,
+        REGISTRY_GC_STOP_COMMAND: oursRegistry.stopCommand,
+        REGISTRY_GC_COMMAND: `docker-registry garbage-collect ${oursRegistry.config}`,
+        REGISTRY_GC_START_COMMAND: oursRegistry.startCommand,
+      }),
   );
   say('registry apply: bare DELETE loop');
   const bareRegistry = await copy('apply-bare', ports.applyBare);
-  const [bareMs, bareCollectMs] = await stoppedAfter(async () => (await bareRegistry.stop(), rmSync(bareRegistry.dir, { recursive: true, force: true })), async () => {
-    const deleting = await bareDeletes(bareRegistry.url, doomed, concurrency);
-    await bareRegistry.stop();
-    const started = performance.now();
-    bareRegistry.garbageCollect();
-    return [deleting, performance.now() - started];
-  });
+  const [bareMs, bareCollectMs] = await stoppedAfter(
+    async () => (await bareRegistry.stop(), rmSync(bareRegistry.dir, { recursive: true, force: true })),
+    async () => {
+      const deleting = await bareDeletes(bareRegistry.url, doomed, concurrency);
+      await bareRegistry.stop();
+      const started = performance.now();
+      bareRegistry.garbageCollect();
+      return [deleting, performance.now() - started];
+    },
+  );
   return [
     ratioRow(
       `registry apply, ${doomed.length} manifest deletions`,

@@ -42,9 +42,17 @@ function loadImages(engine: TestEngine): void {
     const layerDir = join(work, 'archive', 'layer');
     mkdirSync(layerDir, { recursive: true });
     execFileSync('tar', ['-C', root, '-cf', join(layerDir, 'layer.tar'), '.']);
-    const diffId = `sha256:${createHash('sha256').update(execFileSync('cat', [join(layerDir, 'layer.tar')])).digest('hex')}`;
+    const diffId = `sha256:${createHash('sha256')
+      .update(execFileSync('cat', [join(layerDir, 'layer.tar')]))
+      .digest('hex')}`;
     const manifest = Array.from({ length: IMAGES }, (_, i) => {
-      const config = JSON.stringify({ architecture: 'amd64', os: 'linux', created: new Date(Date.UTC(2025, 0, 1) + i * 3_600_000).toISOString(), config: { Cmd: ['/hello'], Labels: { bench: String(i) } }, rootfs: { type: 'layers', diff_ids: [diffId] } });
+      const config = JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        created: new Date(Date.UTC(2025, 0, 1) + i * 3_600_000).toISOString(),
+        config: { Cmd: ['/hello'], Labels: { bench: String(i) } },
+        rootfs: { type: 'layers', diff_ids: [diffId] },
+      });
       const file = `${createHash('sha256').update(config).digest('hex')}.json`;
       writeFileSync(join(work, 'archive', file), config);
       return { Config: file, RepoTags: [imageName(i)], Layers: ['layer/layer.tar'] };
@@ -64,12 +72,16 @@ function loadImages(engine: TestEngine): void {
 async function createContainers(engine: TestEngine): Promise<void> {
   const agent = new Agent({ connect: { socketPath: engine.socket }, connections: 8 });
   try {
-    await mapLimitAll(Array.from({ length: CONTAINERS }, (_, i) => i), 8, async (i) => {
-      const body = { Image: imageName(i % (IMAGES / 2)), Cmd: ['/hello'], Labels: { bench: 'server' }, HostConfig: { NetworkMode: 'none', ...(i < VOLUMES ? { Binds: [`bench-data-${i}:/data`] } : {}) } };
-      const response = await request(`http://docker/containers/create?name=bench-c-${String(i).padStart(4, '0')}`, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      const text = await response.body.text();
-      if (response.statusCode !== 201) throw new Error(`docker create bench-c-${i}: ${response.statusCode} ${text}`);
-    });
+    await mapLimitAll(
+      Array.from({ length: CONTAINERS }, (_, i) => i),
+      8,
+      async (i) => {
+        const body = { Image: imageName(i % (IMAGES / 2)), Cmd: ['/hello'], Labels: { bench: 'server' }, HostConfig: { NetworkMode: 'none', ...(i < VOLUMES ? { Binds: [`bench-data-${i}:/data`] } : {}) } };
+        const response = await request(`http://docker/containers/create?name=bench-c-${String(i).padStart(4, '0')}`, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        const text = await response.body.text();
+        if (response.statusCode !== 201) throw new Error(`docker create bench-c-${i}: ${response.statusCode} ${text}`);
+      },
+    );
   } finally {
     await agent.close();
   }
@@ -131,7 +143,13 @@ export async function serverBench(ports: { ssh: number }, say: (text: string) =>
       });
       plans.push({ ms: ours.ms, containers: ours.value.state.containers.length, images: ours.value.state.images.length, changes: ours.value.plan.changes.length });
       say(`server: raw listing, run ${i + 1}`);
-      raws.push((await timed(async () => { for (const command of rawListing) await runner!.run(command); })).ms);
+      raws.push(
+        (
+          await timed(async () => {
+            for (const command of rawListing) await runner!.run(command);
+          })
+        ).ms,
+      );
     }
     const ours = plans.reduce((a, b) => (b.ms < a.ms ? b : a));
     const raw = Math.min(...raws);

@@ -39,5 +39,14 @@ export function markdownTable(rows: Row[]): string {
 export function textTable(rows: Row[]): string {
   const all = [HEADER, ...rows.map(cells)];
   const widths = HEADER.map((_, i) => Math.max(...all.map((c) => c[i].length)));
-  return all.map((c) => c.map((x, i) => x.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    all
+      .map((c) =>
+        c
+          .map((x, i) => x.padEnd(widths[i]))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }

@@ -38,10 +38,12 @@ export function npmVariable(flag: string): string {
 
 /** Flags of ours that npm took for itself (written before `--`), other than --dry-run. */
 export function flagsTakenByNpm(names: string[], env: NodeJS.ProcessEnv): string[] {
-  return names.filter((name) => name !== 'dry-run' && name !== 'help' && name !== 'verbose').filter((name) => {
-    const value = env[npmVariable(name)];
-    return value !== undefined && value !== '' && value !== 'false';
-  });
+  return names
+    .filter((name) => name !== 'dry-run' && name !== 'help' && name !== 'verbose')
+    .filter((name) => {
+      const value = env[npmVariable(name)];
+      return value !== undefined && value !== '' && value !== 'false';
+    });
 }
 
 export function parseFlags(argv: string[], extra: Record<string, TaskOption> = {}, env: NodeJS.ProcessEnv = process.env, script = env.npm_lifecycle_event ?? 'TASK'): ParsedOptions {
@@ -63,16 +65,17 @@ export function parseFlags(argv: string[], extra: Record<string, TaskOption> = {
   const taken = flagsTakenByNpm(Object.keys(definitions), env);
   if (taken.length) {
     const spelled = taken.map((name) => `--${name}${definitions[name].type === 'string' ? ` ${env[npmVariable(name)]}` : ''}`).join(' ');
-    throw new UsageError(
-      `npm took ${taken.map((name) => `--${name}`).join(', ')} for itself (written before --), so the task never saw ${taken.length === 1 ? 'it' : 'them'}.\n` +
-        `Write our flags after --: npm run ${script} -- ${spelled}`,
-    );
+    throw new UsageError(`npm took ${taken.map((name) => `--${name}`).join(', ')} for itself (written before --), so the task never saw ${taken.length === 1 ? 'it' : 'them'}.\n` + `Write our flags after --: npm run ${script} -- ${spelled}`);
   }
   const dryRunByNpm = env.npm_config_dry_run === 'true';
   const dryRun = Boolean(values['dry-run']) || dryRunByNpm;
   const notice = dryRun && values.yes ? `${dryRunByNpm && !values['dry-run'] ? 'npm was given --dry-run' : '--dry-run'} and --yes: a dry run wins, nothing will be changed.` : undefined;
   const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-  const options = Object.fromEntries(Object.entries(values).filter(([name]) => name !== 'settings-file').map(([name, value]) => [camel(name), value]));
+  const options = Object.fromEntries(
+    Object.entries(values)
+      .filter(([name]) => name !== 'settings-file')
+      .map(([name, value]) => [camel(name), value]),
+  );
   return {
     ...options,
     dryRun,

@@ -132,10 +132,7 @@ export async function acquireLock(runner: Runner, options: LockOptions): Promise
         continue;
       }
       if (stale)
-        throw new LockHeld(
-          `${options.what} is locked by ${describeOwner(holder)} (${where}), but that holder looks gone: ${stale}. Nothing was changed. If no other run is working on it, run again with --force to take the lock over.`,
-          holder,
-        );
+        throw new LockHeld(`${options.what} is locked by ${describeOwner(holder)} (${where}), but that holder looks gone: ${stale}. Nothing was changed. If no other run is working on it, run again with --force to take the lock over.`, holder);
     }
     if (Date.now() >= deadline) {
       const who = holder ? describeOwner(holder) : 'a run that is still writing its owner file';

@@ -72,17 +72,7 @@ export function taskReport(input: {
   const same = (a: Pick<Change, 'action' | 'target' | 'host'>, b: Pick<Failure, 'action' | 'target' | 'host'>) => a.action === b.action && a.target === b.target && (a.host ?? '') === (b.host ?? '');
   const applied = (outcome?.done ?? []).map(publicChange);
   const notStarted = input.mode === 'apply' ? changes.filter((c) => !applied.some((d) => same(d, c)) && !failed.some((f) => same(c, f))) : [];
-  const status: TaskStatus = input.interruptedBy
-    ? 'interrupted'
-    : input.skipped
-    ? 'skipped'
-    : input.error || failed.length || checksFailed
-      ? 'failed'
-      : changes.length === 0
-        ? 'nothing to do'
-        : input.mode === 'apply'
-          ? 'applied'
-          : 'planned';
+  const status: TaskStatus = input.interruptedBy ? 'interrupted' : input.skipped ? 'skipped' : input.error || failed.length || checksFailed ? 'failed' : changes.length === 0 ? 'nothing to do' : input.mode === 'apply' ? 'applied' : 'planned';
   return {
     task: input.task,
     title: input.title,
@@ -160,13 +150,22 @@ export function writeReport(dir: string, report: TaskReport | RunReport, keep = 
 /** Keeps the newest `keep` reports of the folder; names start with the time, so they sort by age. */
 export function pruneReports(dir: string, keep: number): string[] {
   const isReport = (name: string) => /^[0-9]{4}-[0-9]{2}-[0-9]{2}T.*\.(json|md)$/.test(name);
-  const bases = [...new Set(readdirSync(dir).filter(isReport).map((name) => name.replace(/\.(json|md)$/, '')))].sort();
+  const bases = [
+    ...new Set(
+      readdirSync(dir)
+        .filter(isReport)
+        .map((name) => name.replace(/\.(json|md)$/, '')),
+    ),
+  ].sort();
   const old = bases.slice(0, Math.max(0, bases.length - keep));
   for (const base of old) for (const ext of ['json', 'md']) rmSync(join(dir, `${base}.${ext}`), { force: true });
   return old;
 }
 
-const cell = (value: unknown) => String(value ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const cell = (value: unknown) =>
+  String(value ?? '')
+    .replace(/\|/g, '\\|')
+    .replace(/\n/g, ' ');
 function table(headers: string[], rows: unknown[][]): string[] {
   if (!rows.length) return [];
   return [`| ${headers.join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`), ''];
@@ -183,12 +182,42 @@ function markdownTask(t: TaskReport, level: string): string[] {
     ...(t.error ? [`Error: ${t.error}`, ''] : []),
     ...section('Changes', table(['action', 'host', 'target', 'bytes', 'reason'], changeRows(t.changes))),
     ...section('Applied', table(['action', 'host', 'target', 'bytes', 'reason'], changeRows(t.applied))),
-    ...section('Failed', table(['action', 'host', 'target', 'error'], t.failed.map((f) => [f.action, f.host ?? '', f.target, f.error]))),
+    ...section(
+      'Failed',
+      table(
+        ['action', 'host', 'target', 'error'],
+        t.failed.map((f) => [f.action, f.host ?? '', f.target, f.error]),
+      ),
+    ),
     ...section('Not started', table(['action', 'host', 'target', 'bytes', 'reason'], changeRows(t.notStarted))),
-    ...section('Refused', table(['target', 'reason', 'remedy'], t.refused.map((r) => [r.target, r.reason, r.remedy ?? '']))),
-    ...section('Kept', table(['host', 'target', 'reason'], t.kept.map((k) => [k.host ?? '', k.target, k.reason]))),
-    ...section('Figures', table(['figure', 'value'], t.figures.map((f) => [f.label, f.value]))),
-    ...section('Checks', table(['check', 'result', 'figure'], t.checks.map((c) => [c.name, c.passed ? 'PASS' : 'FAIL', c.figure]))),
+    ...section(
+      'Refused',
+      table(
+        ['target', 'reason', 'remedy'],
+        t.refused.map((r) => [r.target, r.reason, r.remedy ?? '']),
+      ),
+    ),
+    ...section(
+      'Kept',
+      table(
+        ['host', 'target', 'reason'],
+        t.kept.map((k) => [k.host ?? '', k.target, k.reason]),
+      ),
+    ),
+    ...section(
+      'Figures',
+      table(
+        ['figure', 'value'],
+        t.figures.map((f) => [f.label, f.value]),
+      ),
+    ),
+    ...section(
+      'Checks',
+      table(
+        ['check', 'result', 'figure'],
+        t.checks.map((c) => [c.name, c.passed ? 'PASS' : 'FAIL', c.figure]),
+      ),
+    ),
     ...section('Notes', t.notes.map((n) => `- ${n}`).concat(t.notes.length ? [''] : [])),
   ];
 }
@@ -202,7 +231,10 @@ export function markdownReport(report: TaskReport | RunReport): string {
       '',
       `Status: **${report.status}** (${report.mode}), ${report.startedAt} – ${report.finishedAt}. ${s.changes} changes, ${s.bytes} bytes; ${s.applied} applied, ${s.failed} failed, ${s.notStarted} not started.`,
       '',
-      ...table(['task', 'status', 'changes', 'bytes', 'applied', 'failed', 'not started'], report.tasks.map((t) => [t.task, t.status, t.summary.changes, t.summary.bytes, t.summary.applied, t.summary.failed, t.summary.notStarted])),
+      ...table(
+        ['task', 'status', 'changes', 'bytes', 'applied', 'failed', 'not started'],
+        report.tasks.map((t) => [t.task, t.status, t.summary.changes, t.summary.bytes, t.summary.applied, t.summary.failed, t.summary.notStarted]),
+      ),
       ...report.tasks.flatMap((t) => markdownTask(t, '##')),
     ].join('\n');
   }

@@ -106,9 +106,7 @@ function zxLine([pieces, ...values]: Template): string {
  */
 async function execute(start: (shell: typeof $) => ProcessPromise, options: RunOptions, timeout: number): Promise<RunResult & { timedOut: boolean }> {
   const startedAt = Date.now();
-  const process = start(
-    $({ quiet: true, nothrow: true, verbose: false, env: shellEnvironment(), input: options.input, timeout, timeoutSignal: 'SIGKILL' }),
-  );
+  const process = start($({ quiet: true, nothrow: true, verbose: false, env: shellEnvironment(), input: options.input, timeout, timeoutSignal: 'SIGKILL' }));
   let grace: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((resolve) => (grace = setTimeout(resolve, timeout + KILL_GRACE_MS, 'late')));
   const output = await Promise.race([process, late]).finally(() => clearTimeout(grace));

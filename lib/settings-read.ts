@@ -30,16 +30,9 @@ export function readSettings<S extends SettingsSpec>(spec: S, env: Record<string
 
 export function settingsError(problems: SettingProblem[]): UsageError {
   const lines = problems.map(
-    (p) =>
-      `  ${p.key} ${p.problem}.\n` +
-      (p.value !== undefined && p.value.trim() !== '' ? `      value:    ${p.key}=${p.value}\n` : '') +
-      `      expected: ${p.help}` +
-      (p.example ? `\n      example:  ${p.key}=${p.example}` : ''),
+    (p) => `  ${p.key} ${p.problem}.\n` + (p.value !== undefined && p.value.trim() !== '' ? `      value:    ${p.key}=${p.value}\n` : '') + `      expected: ${p.help}` + (p.example ? `\n      example:  ${p.key}=${p.example}` : ''),
   );
-  return new UsageError(
-    `The settings have ${problems.length} problem${problems.length === 1 ? '' : 's'}; nothing was changed.\n${lines.join('\n')}\n` +
-      'Set them in .env (see .env.example) or in the environment.',
-  );
+  return new UsageError(`The settings have ${problems.length} problem${problems.length === 1 ? '' : 's'}; nothing was changed.\n${lines.join('\n')}\n` + 'Set them in .env (see .env.example) or in the environment.');
 }
 
 /** Convenience for a single spec: read and throw on any problem. */

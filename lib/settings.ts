@@ -140,9 +140,7 @@ export const setting = {
     return {
       help,
       example: fallback,
-      parse: optional<T>(fallback, (raw) =>
-        (choices as readonly string[]).includes(raw) ? { value: raw as T } : { problem: `must be one of ${choices.join(', ')}, not "${raw}"` },
-      ),
+      parse: optional<T>(fallback, (raw) => ((choices as readonly string[]).includes(raw) ? { value: raw as T } : { problem: `must be one of ${choices.join(', ')}, not "${raw}"` })),
     };
   },
   /** A regular expression (JavaScript syntax), checked by compiling it. */
@@ -192,7 +190,14 @@ export const setting = {
   },
 
   optionalPath(help: string, kind: 'file' | 'folder'): Setting<string | undefined> {
-    return { help, example: kind === 'file' ? '/root/.ssh/id_ed25519' : '/srv/data', parse: optional<string | undefined>(undefined, checked((raw) => pathProblem(raw, kind))) };
+    return {
+      help,
+      example: kind === 'file' ? '/root/.ssh/id_ed25519' : '/srv/data',
+      parse: optional<string | undefined>(
+        undefined,
+        checked((raw) => pathProblem(raw, kind)),
+      ),
+    };
   },
 
   /** A folder on another machine: it cannot be checked from here, but it must be absolute. */
@@ -224,7 +229,10 @@ function checked(problemOf: (raw: string) => string | undefined) {
 }
 
 function splitList(raw: string): string[] {
-  return raw.split(',').map((item) => item.trim()).filter(Boolean);
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 }
 
 /** What is wrong with a host spec, or undefined: `local`, or [user@]host[:port] as the runner reads it. */

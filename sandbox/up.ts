@@ -40,7 +40,10 @@ say(`Docker engine at ${engine.host}`);
 
 // The registry.
 const registryDir = join(sandbox.dir, 'registry');
-const registryAnswers = await fetch(`http://${registryHost}/v2/`).then((r) => r.ok, () => false);
+const registryAnswers = await fetch(`http://${registryHost}/v2/`).then(
+  (r) => r.ok,
+  () => false,
+);
 mkdirSync(registryDir, { recursive: true });
 if (!registryAnswers) await startRegistry({ dir: registryDir, port: sandbox.registryPort });
 say(`registry at http://${registryHost}`);

@@ -48,7 +48,10 @@ function earlierCommit(ctx: DeployCtx): string | undefined {
  */
 async function versionsPushedOut(ctx: DeployCtx, state: DeployState, newTag: string) {
   const repository = imageRepository(ctx.settings.DEPLOY_IMAGE);
-  const retained = [state.current, ...state.previous].filter(Boolean).slice(0, ctx.settings.DEPLOY_KEEP_RELEASES - 1).map((r) => `${repository}:${tagOf(r!.image)}`);
+  const retained = [state.current, ...state.previous]
+    .filter(Boolean)
+    .slice(0, ctx.settings.DEPLOY_KEEP_RELEASES - 1)
+    .map((r) => `${repository}:${tagOf(r!.image)}`);
   const policy = { ...registryPolicy, protect: [...registryPolicy.protect, ...retained, ...ctx.settings.DEPLOY_EXTRA_TAGS.map((t) => `${repository}:${t}`)] };
   const { state: registryState } = await planRegistryCleanup(ctx.settings, { repositories: [repository], policy, client: deployRegistry(ctx) });
   return pushedOut(registryState, repository, newTag, policy, Date.now());
@@ -81,7 +84,12 @@ export const deployTask = defineTask({
   },
 
   async apply(plan, ctx) {
-    return applyMeasured(plan, ctx, 'deploy:clean', ctx.memo<string[]>('deploy:dirty', () => []));
+    return applyMeasured(
+      plan,
+      ctx,
+      'deploy:clean',
+      ctx.memo<string[]>('deploy:dirty', () => []),
+    );
   },
 });
 

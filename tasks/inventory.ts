@@ -57,7 +57,9 @@ export const inventoryTask = defineTask({
     if (mode === 'plan' || !plan || typeof ctx.options.restore === 'string') return [];
     const removals = plan.changes.flatMap((c) => (c.op.kind === 'remove' ? [c.op.path] : []));
     const left = removals.filter((p) => existsSync(join(ctx.settings.BACKEND_DIR, p)));
-    return [{ name: 'every planned removal done', passed: left.length === 0, figure: `${removals.length - left.length} of ${removals.length} removed, ${plan.refused.length} held back (see refused)`, ...(left.length ? { detail: left.join(', ') } : {}) }];
+    return [
+      { name: 'every planned removal done', passed: left.length === 0, figure: `${removals.length - left.length} of ${removals.length} removed, ${plan.refused.length} held back (see refused)`, ...(left.length ? { detail: left.join(', ') } : {}) },
+    ];
   },
 });
 

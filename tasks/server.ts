@@ -121,7 +121,8 @@ export const serverTask = defineTask({
       const freed = totalBytes(hostPlan.changes);
       plan.figures.push({ label: `${reading.host} disk (${dockerDisk(reading.state).path})`, value: `${diskFigure(dockerDisk(reading.state), freed)}; limit ${ctx.settings.SERVER_DISK_MAX_PERCENT}%` });
       if (!reading.state.compose) plan.notes.push(`${reading.host}: neither docker compose nor docker-compose is installed.`);
-      if (sameHost(reading.host, ctx.settings.DEPLOY_HOST) && hostPlan.changes.length) plan.notes.push(`${reading.host} is the deploy host: the deploy lock (${ctx.settings.DEPLOY_DIR}/.deploy.lock) is held while it is pruned, and a deploy holding it stops this host's clean-up.`);
+      if (sameHost(reading.host, ctx.settings.DEPLOY_HOST) && hostPlan.changes.length)
+        plan.notes.push(`${reading.host} is the deploy host: the deploy lock (${ctx.settings.DEPLOY_DIR}/.deploy.lock) is held while it is pruned, and a deploy holding it stops this host's clean-up.`);
     }
     return plan;
   },

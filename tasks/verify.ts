@@ -52,13 +52,23 @@ export async function stability(urls: string[], probes: number, windowSeconds: n
     if (i < probes - 1) await sleep((windowSeconds * 1000) / Math.max(1, probes - 1));
   }
   const failed = results.filter((r) => !r.ok);
-  const ms = results.filter((r) => r.ok).map((r) => r.ms).sort((a, b) => a - b);
+  const ms = results
+    .filter((r) => r.ok)
+    .map((r) => r.ms)
+    .sort((a, b) => a - b);
   const latency = ms.length ? `latency min ${ms[0].toFixed(1)} / median ${percentile(ms, 50).toFixed(1)} / p95 ${percentile(ms, 95).toFixed(1)} / max ${ms[ms.length - 1].toFixed(1)} ms` : 'no answer';
   return {
     name: 'webhook API works stably',
     passed: failed.length === 0,
     figure: `${results.length - failed.length} of ${results.length} probes healthy over ${windowSeconds}s; ${latency}`,
-    ...(failed.length ? { detail: failed.slice(0, 5).map((f) => `${f.url}: ${f.status ?? f.error}`).join('\n') } : {}),
+    ...(failed.length
+      ? {
+          detail: failed
+            .slice(0, 5)
+            .map((f) => `${f.url}: ${f.status ?? f.error}`)
+            .join('\n'),
+        }
+      : {}),
   };
 }
 

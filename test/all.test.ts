@@ -35,7 +35,10 @@ test('clean:all --yes cleans, deploys, and every success criterion passes', asyn
   const run = await runTask('chain/all.ts', ['--yes', '--json'], env);
   assert.is(run.code, 0, run.stderr);
   const report = run.report;
-  assert.equal(report.tasks.map((t: { task: string }) => t.task), ['inventory', 'registry', 'server', 'deploy', 'verify']);
+  assert.equal(
+    report.tasks.map((t: { task: string }) => t.task),
+    ['inventory', 'registry', 'server', 'deploy', 'verify'],
+  );
   // The deploy's plan named the revision the inventory commit would make; it built exactly that.
   const deploy = report.tasks.find((t: { task: string }) => t.task === 'deploy');
   const build = deploy.changes.find((c: { action: string }) => c.action === 'build');
@@ -43,16 +46,14 @@ test('clean:all --yes cleans, deploys, and every success criterion passes', asyn
   assert.is.not(head(), before, 'the inventory committed');
   assert.match(deploy.figures.find((f: { label: string }) => f.label === 'revision built').value, new RegExp(`^${head()} \\(the inventory commit on top of ${before}, as planned\\)`));
   const verify = report.tasks.find((t: { task: string }) => t.task === 'verify');
-  assert.equal(verify.checks.map((c: { name: string }) => c.name), [
-    'all legacy files deleted',
-    'only the necessary scripts remain',
-    'registry under 5 GB',
-    `${env.SERVER_HOSTS} disk under 80%`,
-    'webhook API works stably',
-    'all tests pass',
-    'documentation up to date',
-  ]);
-  assert.ok(verify.checks.every((c: { passed: boolean }) => c.passed), JSON.stringify(verify.checks, null, 1));
+  assert.equal(
+    verify.checks.map((c: { name: string }) => c.name),
+    ['all legacy files deleted', 'only the necessary scripts remain', 'registry under 5 GB', `${env.SERVER_HOSTS} disk under 80%`, 'webhook API works stably', 'all tests pass', 'documentation up to date'],
+  );
+  assert.ok(
+    verify.checks.every((c: { passed: boolean }) => c.passed),
+    JSON.stringify(verify.checks, null, 1),
+  );
   assert.match(verify.checks.find((c: { name: string }) => c.name === 'all tests pass').detail, /2 passed, 0 failed/);
   assert.not.ok(existsSync(join(env.BACKEND_DIR, 'api_server/main_LEGACY.py')));
   assert.not.ok((await tagsOf({ url: registry.url }, 'webhook-api')).some((t) => /test|debug/.test(t)));

@@ -46,13 +46,25 @@ test('unknown setting names get the nearest known one', () => {
 });
 
 test('changes group by action and place (host, repository, folder), sorted; the total line counts them', () => {
-  const changes = [change('delete manifest', 'webhook-api@sha256:bb (:test-2)', 2000), change('delete manifest', 'nginx-webhook@sha256:aa (:debug)', 1000), change('delete manifest', 'webhook-api@sha256:aa (:test-10)', 3000), change('remove container', 'old-1', 0, 'prod-1'), change('git rm', 'api_server/app_LEGACY/', 0)];
+  const changes = [
+    change('delete manifest', 'webhook-api@sha256:bb (:test-2)', 2000),
+    change('delete manifest', 'nginx-webhook@sha256:aa (:debug)', 1000),
+    change('delete manifest', 'webhook-api@sha256:aa (:test-10)', 3000),
+    change('remove container', 'old-1', 0, 'prod-1'),
+    change('git rm', 'api_server/app_LEGACY/', 0),
+  ];
   assert.equal(placeOf(changes[0]), { kind: 'repository', name: 'webhook-api' });
   assert.equal(placeOf(changes[3]), { kind: 'host', name: 'prod-1' });
   assert.equal(placeOf(changes[4]), { kind: 'folder', name: 'api_server' });
   const groups = groupChanges(changes);
-  assert.equal(groups.map((g) => `${g.action} ${g.place.name} ${g.items.length}`), ['delete manifest nginx-webhook 1', 'delete manifest webhook-api 2', 'git rm api_server 1', 'remove container prod-1 1']);
-  assert.equal(groups[1].items.map((c) => c.target), ['webhook-api@sha256:aa (:test-10)', 'webhook-api@sha256:bb (:test-2)']);
+  assert.equal(
+    groups.map((g) => `${g.action} ${g.place.name} ${g.items.length}`),
+    ['delete manifest nginx-webhook 1', 'delete manifest webhook-api 2', 'git rm api_server 1', 'remove container prod-1 1'],
+  );
+  assert.equal(
+    groups[1].items.map((c) => c.target),
+    ['webhook-api@sha256:aa (:test-10)', 'webhook-api@sha256:bb (:test-2)'],
+  );
   const registry = { ...emptyPlan('registry'), changes: changes.slice(0, 3), kept: [{ target: 'webhook-api:final', reason: 'protected' }] };
   assert.is(totalLine([registry]), 'Plan: 3 changes (3 delete manifest) in 2 repositories, 6 kB to reclaim; 1 kept');
   const big = { ...emptyPlan('registry'), changes: Array.from({ length: 4930 }, (_, i) => change('delete tag', `repo-${i % 18}:t${i}`, 8377)) };

@@ -69,7 +69,9 @@ const shellStatus = (run: Run) => (run.signal ? 128 + (run.signal === 'SIGINT' ?
 
 /** The node process running the task, inside npm's process group (the shell between them execs it). */
 function taskProcess(group: number): number {
-  const rows = execFileSync('ps', ['-o', 'pid=,args=', '-g', String(group)], { encoding: 'utf8' }).trim().split('\n');
+  const rows = execFileSync('ps', ['-o', 'pid=,args=', '-g', String(group)], { encoding: 'utf8' })
+    .trim()
+    .split('\n');
   const row = rows.find((line) => line.includes('node') && line.includes('demo-task.ts'));
   if (!row) throw new Error(`no task process in group ${group}:\n${rows.join('\n')}`);
   return Number(row.trim().split(/\s+/)[0]);
@@ -85,7 +87,12 @@ const groupGone = (group: number) => {
 };
 
 const files = (dir: string) => readdirSync(dir).sort();
-const reportsOf = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.json')).sort() : []);
+const reportsOf = (dir: string) =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((n) => n.endsWith('.json'))
+        .sort()
+    : [];
 const lastReport = (dir: string) => JSON.parse(readFileSync(join(dir, reportsOf(dir).at(-1)!), 'utf8'));
 
 test('npm run demo --dry-run -- --yes: npm took --dry-run, and a dry run still wins over --yes', async () => {
@@ -137,8 +144,11 @@ test('--env-file is ours: settings come from it; a missing file or a folder is e
   assert.match(folder.stderr, `The settings file ${ws.dir} is a folder`);
 });
 
-test('clean:all refuses the flags that name one task\'s own things (--restore, --host): exit 2, nothing read', async () => {
-  for (const flag of [['--restore', 'x'], ['--host', 'prod-1']]) {
+test("clean:all refuses the flags that name one task's own things (--restore, --host): exit 2, nothing read", async () => {
+  for (const flag of [
+    ['--restore', 'x'],
+    ['--host', 'prod-1'],
+  ]) {
     const run = await npmRun(project, ['clean:all', '--', ...flag, '--yes'], {});
     assert.is(run.code, 2, run.stderr);
     assert.match(run.stderr, `Unknown option '${flag[0]}'`);
@@ -187,7 +197,20 @@ test('bad settings of a real task: exit 2 before any remote is read, each with n
 test('bad host specs and URL lists of the server and deploy settings are refused with exit 2', async () => {
   const ws = workspace();
   const envFile = join(ws.dir, 'bad.env');
-  writeFileSync(envFile, [`BACKEND_DIR=${join(ws.dir, 'no-backend')}`, 'SERVER_HOSTS=aisha@prod-1.example:99999', 'SERVER_COMPOSE_PROJECT=webhook', 'DEPLOY_HOST=aisha@prod 1', 'DEPLOY_DIR=srv/webhook', 'DEPLOY_IMAGE=x/y', 'DEPLOY_HEALTH_URLS=http://127.0.0.1:1/health,127.0.0.1:2/health', 'REGISTRY_URL=http://127.0.0.1:1', ''].join('\n'));
+  writeFileSync(
+    envFile,
+    [
+      `BACKEND_DIR=${join(ws.dir, 'no-backend')}`,
+      'SERVER_HOSTS=aisha@prod-1.example:99999',
+      'SERVER_COMPOSE_PROJECT=webhook',
+      'DEPLOY_HOST=aisha@prod 1',
+      'DEPLOY_DIR=srv/webhook',
+      'DEPLOY_IMAGE=x/y',
+      'DEPLOY_HEALTH_URLS=http://127.0.0.1:1/health,127.0.0.1:2/health',
+      'REGISTRY_URL=http://127.0.0.1:1',
+      '',
+    ].join('\n'),
+  );
   const run = await npmRun(project, ['deploy:clean', '--', '--env-file', envFile, '--dry-run'], {});
   assert.is(run.code, 2, run.stderr);
   assert.match(run.stderr, /SERVER_HOSTS has an item that is not "local" or an ssh destination/);
@@ -307,7 +330,13 @@ test('plans: long groups are shortened (--verbose lists all), a total line ends 
   assert.is(left.length, 4, left.join(' '));
   assert.equal(left.filter((n) => n.endsWith('.md')).length, 2);
   for (const name of left) assert.not.match(name, ':');
-  const markdown = readFileSync(join(ws.reports, left.find((n) => n.endsWith('.md'))!), 'utf8');
+  const markdown = readFileSync(
+    join(
+      ws.reports,
+      left.find((n) => n.endsWith('.md'))!,
+    ),
+    'utf8',
+  );
   assert.match(markdown, /\| delete file \| {2}\| f1\.old \| 4 \|/);
 });
 

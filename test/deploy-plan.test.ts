@@ -60,13 +60,44 @@ test('a source outside the project folder is refused naming the service and the 
   assert.is(insideProject('/p', '~/x'), undefined);
   assert.throws(() => checkSources('/p', [{ service: 'nginx', kind: 'bind mount', path: '/etc/nginx' }], () => true), /service nginx: bind mount \/etc\/nginx is outside the project folder \/p/);
   assert.throws(() => checkSources('/p', [{ service: 'api', kind: 'env_file', path: './gone.env' }], () => false), /service api: env_file \.\/gone\.env does not exist/);
-  assert.equal(checkSources('/p', [{ service: 'a', kind: 'bind mount', path: './x' }, { service: 'b', kind: 'bind mount', path: 'x' }], () => true), ['x']);
+  assert.equal(
+    checkSources(
+      '/p',
+      [
+        { service: 'a', kind: 'bind mount', path: './x' },
+        { service: 'b', kind: 'bind mount', path: 'x' },
+      ],
+      () => true,
+    ),
+    ['x'],
+  );
 });
 
 test('the content key moves with any input id and ignores their order', () => {
-  const a = keyOf(new Map([['api_server', 't1'], ['docker-compose.yml', 'b1']]));
-  assert.is(keyOf(new Map([['docker-compose.yml', 'b1'], ['api_server', 't1']])), a);
-  assert.is.not(keyOf(new Map([['api_server', 't2'], ['docker-compose.yml', 'b1']])), a);
+  const a = keyOf(
+    new Map([
+      ['api_server', 't1'],
+      ['docker-compose.yml', 'b1'],
+    ]),
+  );
+  assert.is(
+    keyOf(
+      new Map([
+        ['docker-compose.yml', 'b1'],
+        ['api_server', 't1'],
+      ]),
+    ),
+    a,
+  );
+  assert.is.not(
+    keyOf(
+      new Map([
+        ['api_server', 't2'],
+        ['docker-compose.yml', 'b1'],
+      ]),
+    ),
+    a,
+  );
 });
 
 const release = (tag: string, digest = `sha256:${tag.padEnd(64, '0')}`): Release => ({ image: `reg:5000/webhook-api:${tag}`, digest, revision: tag, contentKey: `k-${tag}`, deployedAt: '2026-12-01T00:00:00Z' });
@@ -102,7 +133,10 @@ function reading(over: Partial<DeployReading> = {}): DeployReading {
 
 test('a first deploy: every step in order; a failed gate stops what it started, since nothing ran before', () => {
   const plan = planDeploy(reading());
-  assert.equal(plan.changes.map((c) => c.action), ['lock', 'build', 'push', 'mark deploy under way', 'ship', 'pull', 'up', 'health gate', 'promote', 'record release']);
+  assert.equal(
+    plan.changes.map((c) => c.action),
+    ['lock', 'build', 'push', 'mark deploy under way', 'ship', 'pull', 'up', 'health gate', 'promote', 'record release'],
+  );
   const gate = plan.changes[7].op as { recovery: { kind: string } };
   assert.is(gate.recovery.kind, 'stop-started');
   assert.match(plan.changes[7].reason, /nothing was up before: stops and removes what this deploy started/);
@@ -123,17 +157,27 @@ test('containers that were up before: the gate brings them back; the unlisted ru
   const gate = plan.changes.find((c) => c.action === 'health gate')!;
   assert.match(gate.reason, /brings back what was up: webhook_webhook-api_1 \(reg:5000\/webhook-api:old\), webhook_worker_1/);
   assert.ok((plan.changes.find((c) => c.action === 'mark deploy under way')!.op as { saveBefore: boolean }).saveBefore, 'what is there is saved before the marker');
-  assert.equal(plan.changes.slice(10).map((c) => `${c.action}: ${c.target}`), [
-    'remove stopped container: webhook_webhook-api_2 (reg:5000/webhook-api:older)',
-    'stop and remove orphan container: webhook_worker_1 (worker)',
-  ]);
+  assert.equal(
+    plan.changes.slice(10).map((c) => `${c.action}: ${c.target}`),
+    ['remove stopped container: webhook_webhook-api_2 (reg:5000/webhook-api:older)', 'stop and remove orphan container: webhook_worker_1 (worker)'],
+  );
 });
 
 test('clean-up: releases beyond the kept ones lose their tag (with its digest) and image, then collection; a shared digest is kept', () => {
   const state = { current: release('r3'), previous: [release('r2'), release('r1')] };
-  const digests = new Map([['r3', state.current.digest!], ['r2', release('r2').digest!], ['r1', release('r1').digest!], ['final', state.current.digest!]]);
-  const plan = planDeploy(reading({ state, registryDigests: digests, hostImages: ['reg:5000/webhook-api:r1'], containers: [{ id: '9', name: 'webhook_webhook-api_1', image: 'reg:5000/webhook-api:r3', state: 'running', service: 'webhook-api' }], composeOnHost: true }));
-  assert.equal(plan.changes.slice(10).map((c) => c.action), ['delete old release tag', 'delete old release tag', 'remove old release image', 'collect registry garbage']);
+  const digests = new Map([
+    ['r3', state.current.digest!],
+    ['r2', release('r2').digest!],
+    ['r1', release('r1').digest!],
+    ['final', state.current.digest!],
+  ]);
+  const plan = planDeploy(
+    reading({ state, registryDigests: digests, hostImages: ['reg:5000/webhook-api:r1'], containers: [{ id: '9', name: 'webhook_webhook-api_1', image: 'reg:5000/webhook-api:r3', state: 'running', service: 'webhook-api' }], composeOnHost: true }),
+  );
+  assert.equal(
+    plan.changes.slice(10).map((c) => c.action),
+    ['delete old release tag', 'delete old release tag', 'remove old release image', 'collect registry garbage'],
+  );
   assert.match(plan.changes[10].target, /^webhook-api:r2 \(sha256:r2/);
   const shared = planDeploy(reading({ state, registryDigests: new Map([...digests, ['r1', state.current.digest!]]) }));
   assert.ok(shared.kept.some((k) => k.target.startsWith('webhook-api:r1') && /also webhook-api:(r3|final), which stays/.test(k.reason)));
@@ -154,7 +198,10 @@ test('in clean:all the build states the revision the inventory commit will make,
 test('a rollback: set image, pull, up, gate, promote to the release digest, record', () => {
   const state = { current: release('r2'), previous: [release('r1')] };
   const plan = planRollback(reading({ state }), state.previous[0]);
-  assert.equal(plan.changes.map((c) => c.action), ['lock', 'mark deploy under way', 'set image', 'pull', 'up', 'health gate', 'promote', 'record rollback']);
+  assert.equal(
+    plan.changes.map((c) => c.action),
+    ['lock', 'mark deploy under way', 'set image', 'pull', 'up', 'health gate', 'promote', 'record rollback'],
+  );
   assert.is(findRelease(state, undefined)?.revision, 'r1');
   assert.is(findRelease(state, 'r2')?.revision, 'r2');
   assert.is(findRelease(state, 'nope'), undefined);
@@ -166,33 +213,59 @@ test('an interrupted run\'s marker: bring back its release first, as an item of 
   const up = ['webhook-api', 'nginx'].map((s, i) => ({ id: String(i), name: s, image: s === 'nginx' ? 'nginx' : current.image, state: 'running', service: s }));
   const marker = { run: 'deploy:clean pid 7 on box', since: '2026-12-01T10:00:00Z', release: current.image, recovery: { kind: 'restore-before' as const, serving: ['webhook_webhook-api_1 (r1)'] } };
   const plan = planDeploy(reading({ state: { current, previous: [] }, healthy: true, containers: up, composeOnHost: true, marker }));
-  assert.equal(plan.changes.slice(0, 4).map((c) => c.action), ['lock', 'bring back', 'build', 'push']);
+  assert.equal(
+    plan.changes.slice(0, 4).map((c) => c.action),
+    ['lock', 'bring back', 'build', 'push'],
+  );
   assert.is(plan.changes[1].target, current.image);
-  assert.match(plan.changes[1].reason, /deploy:clean pid 7 on box was interrupted \(under way since 2026-12-01T10:00:00Z\) before its health gate passed .*restores the files saved before shipping and brings back what was up: webhook_webhook-api_1 \(r1\); then this run goes on/);
+  assert.match(
+    plan.changes[1].reason,
+    /deploy:clean pid 7 on box was interrupted \(under way since 2026-12-01T10:00:00Z\) before its health gate passed .*restores the files saved before shipping and brings back what was up: webhook_webhook-api_1 \(r1\); then this run goes on/,
+  );
   assert.equal((plan.changes.find((c) => c.action === 'health gate')!.op as { recovery: unknown }).recovery, marker.recovery, 'its own gate brings back the same release');
   const rollback = planRollback(reading({ state: { current, previous: [release('r0')] }, marker }), release('r0'));
-  assert.equal(rollback.changes.slice(0, 3).map((c) => c.action), ['lock', 'bring back', 'mark deploy under way']);
+  assert.equal(
+    rollback.changes.slice(0, 3).map((c) => c.action),
+    ['lock', 'bring back', 'mark deploy under way'],
+  );
 });
 
 test('releases: advance keeps the newest, drops the rest; an old state of plain image names still reads', () => {
   const { state, dropped } = advance({ current: release('r2'), previous: [release('r1')] }, release('r3'), 2);
   assert.equal([state.current?.revision, ...state.previous.map((r) => r.revision)], ['r3', 'r2']);
-  assert.equal(dropped.map((r) => r.revision), ['r1']);
+  assert.equal(
+    dropped.map((r) => r.revision),
+    ['r1'],
+  );
   assert.is(parseState('{"current":"reg/webhook-api:abc","previous":["reg/webhook-api:old"]}').previous[0].revision, 'old');
 });
 
-test('the new release pushes the oldest kept version out of section 4\'s last 3; what the registry task drops anyway is not repeated', () => {
+test("the new release pushes the oldest kept version out of section 4's last 3; what the registry task drops anyway is not repeated", () => {
   const tag = (t: string, month: number) => ({ tag: t, digest: `sha256:${t.replace(/\W/g, '').padEnd(64, 'a')}`, created: `2026-0${month}-01T00:00:00Z` });
   const state = { repositories: new Map([['webhook-api', [tag('1.0.0', 1), tag('1.1.0', 2), tag('1.2.0', 3), tag('1.3.0', 4), tag('test-7', 5)]]]), manifests: new Map() };
   const policy = { ...registryPolicy, keepVersions: 3, protect: ['webhook-api:final'], repositories: {} };
   const out = pushedOut(state, 'webhook-api', 'abc123', policy, Date.parse('2026-12-01T00:00:00Z'));
-  assert.equal(out.map((c) => c.op.tags), [['1.1.0']]);
+  assert.equal(
+    out.map((c) => c.op.tags),
+    [['1.1.0']],
+  );
 });
 
 test('downtime: failed requests and the longest gap without a good answer, including one running to the end', () => {
   const samples = [0, 100, 200, 300, 400].map((at, i) => ({ at, ok: i !== 2 && i !== 3 }));
   assert.equal(summarize('u', samples, 0, 450), { url: 'u', requests: 5, failed: 2, longestGapMs: 300 });
-  assert.is(summarize('u', [{ at: 100, ok: true }, { at: 200, ok: false }], 0, 900).longestGapMs, 800);
+  assert.is(
+    summarize(
+      'u',
+      [
+        { at: 100, ok: true },
+        { at: 200, ok: false },
+      ],
+      0,
+      900,
+    ).longestGapMs,
+    800,
+  );
 });
 
 test('the first flag picks the command; the rollback version is a positional word, passed on as --to', () => {

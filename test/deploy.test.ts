@@ -26,12 +26,13 @@ const deploy = (...args: string[]) => runTask('tasks/deploy.ts', args, env);
 const version = async (port = ports.front) => (await fetch(`http://127.0.0.1:${port}/version`).catch(() => undefined))?.text();
 const revision = () => execFileSync('git', ['-C', backend, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
 const state = () => JSON.parse(readFileSync(join(deployDir, 'deploy-state.json'), 'utf8'));
-const digest = async (tag: string) => (await fetch(`${registry.url}/v2/webhook-api/manifests/${tag}`, { method: 'HEAD', headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' } })).headers.get('docker-content-digest') ?? undefined;
+const digest = async (tag: string) =>
+  (await fetch(`${registry.url}/v2/webhook-api/manifests/${tag}`, { method: 'HEAD', headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' } })).headers.get('docker-content-digest') ??
+  undefined;
 const tags = async () => (((await (await fetch(`${registry.url}/v2/webhook-api/tags/list`)).json()) as { tags: string[] | null }).tags ?? []).sort();
 const projectContainers = () => stack.engine.docker(['ps', '-a', '--filter', 'label=com.docker.compose.project=webhook', '--format', '{{.Names}} {{.State}}']).trim();
 /** The front's TLS server answers only when ssl/ reached the host. */
-const tlsStatus = () =>
-  new Promise<number | undefined>((resolve) => get({ host: '127.0.0.1', port: ports.tls, path: '/health', rejectUnauthorized: false }, (r) => (r.resume(), resolve(r.statusCode))).on('error', () => resolve(undefined)));
+const tlsStatus = () => new Promise<number | undefined>((resolve) => get({ host: '127.0.0.1', port: ports.tls, path: '/health', rejectUnauthorized: false }, (r) => (r.resume(), resolve(r.statusCode))).on('error', () => resolve(undefined)));
 const actions = (report: { changes: { action: string }[] }) => report.changes.map((c) => c.action);
 const figure = (report: { figures: { label: string; value: string }[] }, label: string) => report.figures.find((f) => f.label === label)?.value;
 
@@ -132,7 +133,10 @@ test('a broken build fails the gate: exit 1, the previous release serves, final 
   assert.match(broken.stderr, /restored what ran before \(.*\), which answers healthy/);
   assert.match(broken.stderr, /Last log lines/);
   assert.match(broken.report.notes.join('\n'), new RegExp(`webhook-api:final points to ${finalBefore} \\(unchanged by this run\\)`));
-  assert.ok(broken.report.notes.some((n: string) => n === 'not started: promote webhook-api:final'), broken.report.notes.join('\n'));
+  assert.ok(
+    broken.report.notes.some((n: string) => n === 'not started: promote webhook-api:final'),
+    broken.report.notes.join('\n'),
+  );
   assert.is((await version())?.trim(), 'v2', 'the previous release serves');
   assert.is(await digest('final'), finalBefore, 'final did not move');
   assert.is(state().current.image, serving.image);

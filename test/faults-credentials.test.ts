@@ -88,8 +88,16 @@ test('a redirect (blob storage elsewhere) is followed without the Authorization 
   const run = await runTask('tasks/registry.ts', ['--dry-run', '--json'], { REGISTRY_URL: front, REPORTS_DIR: join(dir, 'reports'), REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: PASSWORD });
   assert.is(run.code, 0, run.stderr);
   assert.ok(seen.length >= 4, `the storage served ${seen.length} config blobs`);
-  assert.equal(seen.filter((headers) => headers.authorization), [], 'no redirected request carried credentials');
-  assert.equal(run.report.changes.map((c: { target: string }) => c.target), [run.report.changes[0].target], 'one image planned');
+  assert.equal(
+    seen.filter((headers) => headers.authorization),
+    [],
+    'no redirected request carried credentials',
+  );
+  assert.equal(
+    run.report.changes.map((c: { target: string }) => c.target),
+    [run.report.changes[0].target],
+    'one image planned',
+  );
   assert.match(run.report.changes[0].target, /:alpha/, 'the oldest by the dates read through the redirect');
   assert.equal(await tagsOf(to, 'webhook-api'), ['alpha', 'beta', 'delta', 'gamma']);
 });

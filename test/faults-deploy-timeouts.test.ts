@@ -32,7 +32,10 @@ test('a compose step that hangs on the deploy host stops at DEPLOY_COMPOSE_TIMEO
       (e: Error) => e,
     );
     assert.ok(error, 'the hung step failed');
-    assert.match(error!.message, new RegExp(`^cleanup-ops@127\\.0\\.0\\.1:${sshd.target.port}: compose pull did not finish within 2 s and was stopped \\(\`sleep 60\`\\); the host or the step hangs\\. Check the host, or raise DEPLOY_COMPOSE_TIMEOUT_SECONDS\\.$`));
+    assert.match(
+      error!.message,
+      new RegExp(`^cleanup-ops@127\\.0\\.0\\.1:${sshd.target.port}: compose pull did not finish within 2 s and was stopped \\(\`sleep 60\`\\); the host or the step hangs\\. Check the host, or raise DEPLOY_COMPOSE_TIMEOUT_SECONDS\\.$`),
+    );
     assert.ok(Date.now() - started < 40_000, `took ${Date.now() - started} ms`);
   } finally {
     await runner.close();

@@ -23,7 +23,10 @@ const deploy = (...args: string[]) => runTask('tasks/deploy.ts', args, env);
 const version = async () => (await fetch(`http://127.0.0.1:${stack.ports.front}/version`).catch(() => undefined))?.text();
 const revision = () => execFileSync('git', ['-C', stack.backend, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
 const state = () => JSON.parse(readFileSync(join(deployDir, 'deploy-state.json'), 'utf8'));
-const digest = async (tag: string) => (await fetch(`${stack.registry.url}/v2/webhook-api/manifests/${tag}`, { method: 'HEAD', headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' } })).headers.get('docker-content-digest') ?? undefined;
+const digest = async (tag: string) =>
+  (await fetch(`${stack.registry.url}/v2/webhook-api/manifests/${tag}`, { method: 'HEAD', headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' } })).headers.get(
+    'docker-content-digest',
+  ) ?? undefined;
 const marker = '.deploy-under-way.json';
 const figure = (report: { figures: { label: string; value: string }[] }, label: string) => report.figures.find((f) => f.label === label)?.value;
 
@@ -85,7 +88,10 @@ test('SIGKILL during compose up: the rerun brings back the release that served (
   assert.match(refused.stderr, new RegExp(`pid ${child.pid}, deploy:clean\\) since .*but that holder looks gone: its process ${child.pid} on \\S+ is gone.*--force`));
   const rerun = await deploy('--yes', '--json', '--force');
   assert.is(rerun.code, 0, rerun.stderr);
-  assert.equal(rerun.report.changes.slice(0, 3).map((c: { action: string }) => c.action), ['lock', 'bring back', 'build']);
+  assert.equal(
+    rerun.report.changes.slice(0, 3).map((c: { action: string }) => c.action),
+    ['lock', 'bring back', 'build'],
+  );
   assert.is(rerun.report.changes[1].target, v1);
   assert.match(rerun.report.changes[1].reason, new RegExp(`deploy:clean pid ${child.pid} on \\S+ was interrupted \\(under way since \\S+\\) before its health gate passed`));
   assert.match(rerun.report.notes.join('\n'), /brought back first: .*restored what ran before \(.*\), which answers healthy/);

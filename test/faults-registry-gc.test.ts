@@ -74,7 +74,13 @@ test('SIGKILL while the registry is stopped for collection: the rerun starts it,
   const collecting = join(dir, 'collecting');
   const gcPid = join(dir, 'gc.pid');
   const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/registry.ts', '--yes'], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}), ...env({ REGISTRY_GC_COMMAND: `sh -c 'echo $$ > ${gcPid}; touch ${collecting}; sleep 120'` }) },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      CLEANUP_ENV_FILE: '/nonexistent/.env',
+      ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}),
+      ...env({ REGISTRY_GC_COMMAND: `sh -c 'echo $$ > ${gcPid}; touch ${collecting}; sleep 120'` }),
+    },
     stdio: 'ignore',
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -100,13 +106,16 @@ test('SIGKILL while the registry is stopped for collection: the rerun starts it,
   const forced = await runTask('tasks/registry.ts', ['--yes', '--force', '--json'], env({}));
   assert.is(forced.code, 0, forced.stderr);
   assert.match(forced.stderr, `The registry was left stopped for garbage collection by clean:registry pid ${child.pid}`);
-  assert.equal(forced.report.changes.map((c: { action: string }) => c.action), ['collect garbage']);
+  assert.equal(
+    forced.report.changes.map((c: { action: string }) => c.action),
+    ['collect garbage'],
+  );
   assert.match(forced.report.changes[0].reason, /deletions by clean:registry since .* are not collected yet/);
   assert.ok(await serving(), 'serving again');
   assert.not.ok(existsSync(marker), 'the marker is gone once the collection finished');
   assert.equal(await tagsOf({ url: registry.url }, 'webhook-api'), ['final']);
   assert.ok(await resolves({ url: registry.url }, 'webhook-api', 'final'), 'the kept tag pulls');
-  for (const image of doomed) assert.not.ok(await blobPresent({ url: registry.url }, 'webhook-api', image.blobs[1].digest), 'the deleted images\' layers were collected');
+  for (const image of doomed) assert.not.ok(await blobPresent({ url: registry.url }, 'webhook-api', image.blobs[1].digest), "the deleted images' layers were collected");
 });
 
 test('Ctrl-C twice while the registry is stopped for collection: the run exits 130 and starts the registry again', async () => {
@@ -114,7 +123,13 @@ test('Ctrl-C twice while the registry is stopped for collection: the run exits 1
   const collecting = join(dir, 'collecting-c');
   const gcPid = join(dir, 'gc-c.pid');
   const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/registry.ts', '--yes'], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}), ...env({ REGISTRY_GC_COMMAND: `sh -c 'echo $$ > ${gcPid}; touch ${collecting}; sleep 120'` }) },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      CLEANUP_ENV_FILE: '/nonexistent/.env',
+      ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}),
+      ...env({ REGISTRY_GC_COMMAND: `sh -c 'echo $$ > ${gcPid}; touch ${collecting}; sleep 120'` }),
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -135,7 +150,10 @@ test('Ctrl-C twice while the registry is stopped for collection: the run exits 1
   // The collection that was cut short is planned again, and finishes.
   const rerun = await runTask('tasks/registry.ts', ['--yes', '--json'], env({}));
   assert.is(rerun.code, 0, rerun.stderr);
-  assert.equal(rerun.report.changes.map((c: { action: string }) => c.action), ['collect garbage']);
+  assert.equal(
+    rerun.report.changes.map((c: { action: string }) => c.action),
+    ['collect garbage'],
+  );
   assert.ok(await serving(), 'serving after the collection');
 });
 

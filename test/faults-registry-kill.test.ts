@@ -44,7 +44,13 @@ async function holdingProxy(target: URL, seeded: Set<string>) {
   const held: ServerResponse[] = [];
   const state = { holding: true };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const deletesSeeded = req.method === 'DELETE' && seeded.has(decodeURIComponent(req.url ?? '').split('/').pop()!);
+    const deletesSeeded =
+      req.method === 'DELETE' &&
+      seeded.has(
+        decodeURIComponent(req.url ?? '')
+          .split('/')
+          .pop()!,
+      );
     if (deletesSeeded && state.holding && finishedDeletes > 0) {
       held.push(res);
       return;
@@ -99,7 +105,7 @@ async function assertKeptIntact(images: Map<string, PushedImage>, label: string)
   }
 }
 
-test('SIGKILL between two deletions: the journal is intact, the rerun takes the dead run\'s lock with --force, finishes, and every kept tag stays whole', async () => {
+test("SIGKILL between two deletions: the journal is intact, the rerun takes the dead run's lock with --force, finishes, and every kept tag stays whole", async () => {
   const images = await seed();
   const proxy = await holdingProxy(new URL(registry.url), new Set([...images.values()].map((i) => i.digest)));
   const env = { REGISTRY_URL: proxy.url, REPORTS_DIR: join(dir, 'reports'), REGISTRY_STATE_DIR: join(dir, 'state'), REGISTRY_LOCK_DIR: dir };

@@ -33,7 +33,13 @@ let knownHosts: string;
 
 const COMMAND_TIMEOUT_SECONDS = 20;
 const hostOf = (s: Sshd) => `${s.target.user}@127.0.0.1:${s.target.port}`;
-const names = (engine: TestEngine, args: string[]) => engine.docker(args).split('\n').map((l) => l.trim()).filter(Boolean).sort();
+const names = (engine: TestEngine, args: string[]) =>
+  engine
+    .docker(args)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .sort();
 
 function env(hosts: string[]) {
   return {
@@ -82,7 +88,10 @@ function assertIntact(engine: TestEngine, label: string): void {
 
 function assertCleaned(engine: TestEngine, label: string): void {
   const images = names(engine, ['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']);
-  assert.not.ok(images.some((ref) => ref.startsWith('junk:')), `${label}: abandoned images go (${images})`);
+  assert.not.ok(
+    images.some((ref) => ref.startsWith('junk:')),
+    `${label}: abandoned images go (${images})`,
+  );
   assert.not.ok(names(engine, ['ps', '-a', '--format', '{{.Names}}']).includes('old-1'), `${label}: the exited container goes`);
   assert.equal(names(engine, ['volume', 'ls', '--format', '{{.Name}}']), ['dbdata'], `${label}: the orphaned volume goes, the named one stays`);
 }
@@ -143,7 +152,10 @@ test('an unreachable host and a host that hangs while read are named and refused
   assert.match(refused.find((r) => r.target === unreachable)?.reason ?? '', /the host is unreachable/);
   assert.match(refused.find((r) => r.target === hostOf(sshd[1]))?.reason ?? '', new RegExp(`^${hostOf(sshd[1])}: \`docker info --format .*\` did not finish within ${COMMAND_TIMEOUT_SECONDS} s`));
   assert.match(run.stderr, new RegExp(`${hostOf(sshd[1])}: \`docker info`));
-  assert.ok((run.report.changes as Item[]).every((c) => c.host === hostOf(sshd[0])), 'nothing is planned for the failing hosts');
+  assert.ok(
+    (run.report.changes as Item[]).every((c) => c.host === hostOf(sshd[0])),
+    'nothing is planned for the failing hosts',
+  );
   assert.ok(names(hanging, ['image', 'ls', '--format', '{{.Repository}}']).includes('junk'), 'the hung host is untouched');
 });
 
@@ -171,7 +183,10 @@ test('a host that hangs at an apply step is stopped there, named with the step; 
   waitAt(undefined);
   const rerun = await runTask('tasks/server.ts', ['--yes', '--json'], env(hosts));
   assert.is(rerun.code, 0, rerun.stderr);
-  assert.ok((rerun.report.changes as Item[]).every((c) => c.host === hosts[1]), 'only what the hang left is planned');
+  assert.ok(
+    (rerun.report.changes as Item[]).every((c) => c.host === hosts[1]),
+    'only what the hang left is planned',
+  );
   assertCleaned(hanging, 'hung host after the rerun');
   assertIntact(hanging, 'hung host after the rerun');
   assertIntact(good, 'good host after the rerun');

@@ -55,7 +55,16 @@ test('documents: a line naming a deleted file is dropped; one naming a merged co
   const text = '# Docs\n\n- [Gallery](GALLERY_FIXES.md)\n- Registry: [setup](../scripts/setup-registry.sh)\n- run `setup-registry.sh` once\n- see scripts/deploy/setup-registry.sh\n';
   const edit = editDocument('docs/README.md', text, gone);
   assert.is(edit.text, '# Docs\n\n- Registry: [setup](../scripts/deploy/setup-registry.sh)\n- run `scripts/deploy/setup-registry.sh` once\n- see scripts/deploy/setup-registry.sh\n');
-  assert.equal(edit.diff, ['@@ line 3', '- - [Gallery](GALLERY_FIXES.md)', '@@ line 4', '- - Registry: [setup](../scripts/setup-registry.sh)', '+ - Registry: [setup](../scripts/deploy/setup-registry.sh)', '@@ line 5', '- - run `setup-registry.sh` once', '+ - run `scripts/deploy/setup-registry.sh` once']);
+  assert.equal(edit.diff, [
+    '@@ line 3',
+    '- - [Gallery](GALLERY_FIXES.md)',
+    '@@ line 4',
+    '- - Registry: [setup](../scripts/setup-registry.sh)',
+    '+ - Registry: [setup](../scripts/deploy/setup-registry.sh)',
+    '@@ line 5',
+    '- - run `setup-registry.sh` once',
+    '+ - run `scripts/deploy/setup-registry.sh` once',
+  ]);
 });
 
 test('documents: a kept path containing the removed one is rewritten once, and untouched text stays byte for byte', () => {

@@ -33,7 +33,10 @@ const env = (root: string) => ({ BACKEND_DIR: root, REPORTS_DIR: join(root, '..'
 const git = (root: string, ...args: string[]) => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8' });
 const gitLog = (root: string) => git(root, 'log', '--format=%s').trim().split('\n');
 const read = (root: string, path: string) => readFileSync(join(root, path), 'utf8');
-const runs = (root: string) => readdirSync(join(root, '.cleanup-trash')).filter((r) => r !== '.gitignore').sort();
+const runs = (root: string) =>
+  readdirSync(join(root, '.cleanup-trash'))
+    .filter((r) => r !== '.gitignore')
+    .sort();
 type Item = { target: string; reason: string; action?: string };
 const byTarget = (items: Item[]) => Object.fromEntries(items.map((i) => [i.target, i.reason]));
 
@@ -67,7 +70,8 @@ test('--yes removes the DELETE set, merges, updates documents, explains what it 
   const report = run.report;
 
   for (const gone of ['api_server/test_main_LEGACY.py', 'api_server/app_LEGACY', 'docs/GALLERY_FIXES.md', 'scripts/setup-registry.sh']) assert.not.ok(existsSync(join(root, gone)), `${gone} is gone`);
-  for (const kept of ['api_server/webhook_main.py', 'api_server/Dockerfile.webhook', 'scripts/deploy/setup-registry.sh', 'scripts/deploy-local.sh', 'api_server/notes_LEGACY.txt', 'docs/PAYMENT_SYSTEM.md']) assert.ok(existsSync(join(root, kept)), `${kept} stays`);
+  for (const kept of ['api_server/webhook_main.py', 'api_server/Dockerfile.webhook', 'scripts/deploy/setup-registry.sh', 'scripts/deploy-local.sh', 'api_server/notes_LEGACY.txt', 'docs/PAYMENT_SYSTEM.md'])
+    assert.ok(existsSync(join(root, kept)), `${kept} stays`);
   // Held back, with reasons: the Dockerfile copies legacy_main.py; the launcher has uncommitted
   // edits, and since it stays, main_LEGACY.py, which it imports, stays too.
   const refused = byTarget(report.refused);
@@ -91,7 +95,14 @@ test('--yes removes the DELETE set, merges, updates documents, explains what it 
   assert.ok(report.kept.some((k: Item) => k.target === 'api_server/notes_LEGACY.txt' && /unlisted legacy candidate/.test(k.reason)));
   assert.match(run.stderr, /unlisted legacy candidates: 1: api_server\/notes_LEGACY\.txt/);
   // ANALYZE answers keep or delete, and why, for every listed script.
-  for (const script of ['scripts/deploy-local.sh', 'scripts/local-dev-setup.sh', 'scripts/quick-dev.sh', 'scripts/production/deploy_production_minimal.sh', 'scripts/production/fix-telegram-webhook.sh', 'scripts/production/deploy-transcription-fix.sh']) {
+  for (const script of [
+    'scripts/deploy-local.sh',
+    'scripts/local-dev-setup.sh',
+    'scripts/quick-dev.sh',
+    'scripts/production/deploy_production_minimal.sh',
+    'scripts/production/fix-telegram-webhook.sh',
+    'scripts/production/deploy-transcription-fix.sh',
+  ]) {
     const finding = report.kept.find((k: Item) => k.target === script);
     assert.match(finding?.reason ?? '', /suggest (KEEP|DELETE|MERGE).*: .*bytes, \d+ lines, last commit 2024-12-11/, script);
   }
@@ -118,12 +129,23 @@ test("the user's uncommitted work, staged or not, is neither committed nor touch
   const before = snapshot();
   const run = await npmRun(['--yes'], env(root));
   assert.is(run.code, 0, run.output);
-  assert.equal(snapshot(), before, 'every byte and the staged state of the user\'s work are as they were');
+  assert.equal(snapshot(), before, "every byte and the staged state of the user's work are as they were");
   assert.match(run.output, /docs\/DEPLOYMENT.md {2}— edit skipped: has uncommitted changes: skipped/);
   assert.match(run.output, /docs\/README.md {2}— edit skipped: has uncommitted changes: skipped/);
   // The commit holds exactly the plan's paths.
   const committed = git(root, 'show', '--name-only', '--format=', 'HEAD').trim().split('\n').sort();
-  assert.equal(committed, ['api_server/app_LEGACY/__init__.py', 'api_server/app_LEGACY/routes.py', 'api_server/legacy_main.py', 'api_server/main_LEGACY.py', 'api_server/run_api_server_LEGACY.py', 'api_server/test_main_LEGACY.py', 'docs/GALLERY_FIXES.md', 'docs/PLANNING.md', 'docs/STATUS_CURRENT.md', 'scripts/setup-registry.sh']);
+  assert.equal(committed, [
+    'api_server/app_LEGACY/__init__.py',
+    'api_server/app_LEGACY/routes.py',
+    'api_server/legacy_main.py',
+    'api_server/main_LEGACY.py',
+    'api_server/run_api_server_LEGACY.py',
+    'api_server/test_main_LEGACY.py',
+    'docs/GALLERY_FIXES.md',
+    'docs/PLANNING.md',
+    'docs/STATUS_CURRENT.md',
+    'scripts/setup-registry.sh',
+  ]);
   // Once the user commits their work, the next run updates those documents too.
   git(root, 'add', '-A');
   git(root, 'commit', '-q', '-m', 'my work');
@@ -134,7 +156,7 @@ test("the user's uncommitted work, staged or not, is neither committed nor touch
   assert.is(documentationUpToDate(root).passed, true, documentationUpToDate(root).detail);
 });
 
-test('BACKEND_DIR as a folder inside a larger repository: the user\'s work there is found and left alone', async () => {
+test("BACKEND_DIR as a folder inside a larger repository: the user's work there is found and left alone", async () => {
   const root = repo({ pythonImport: true });
   const top = join(root, '..');
   // The backend becomes a folder of its parent's repository.
@@ -149,9 +171,16 @@ test('BACKEND_DIR as a folder inside a larger repository: the user\'s work there
   assert.match(byTarget(run.report.refused)['docs/DEPLOYMENT.md'], /has uncommitted changes: skipped/);
   assert.match(byTarget(run.report.refused)['api_server/legacy_main.py'], /api_server\/handlers.py:2 `from legacy_main import handler`/);
   assert.is(read(root, 'docs/DEPLOYMENT.md'), 'my unstaged edit of scripts/setup-registry.sh\n');
-  const status = git(top, 'status', '--porcelain').split('\n').filter((line) => line && line !== '?? reports/'); // the test's reports folder
+  const status = git(top, 'status', '--porcelain')
+    .split('\n')
+    .filter((line) => line && line !== '?? reports/'); // the test's reports folder
   assert.equal(status.sort(), [' M backend/docs/DEPLOYMENT.md', 'A  other.txt']);
-  assert.ok(git(top, 'show', '--name-only', '--format=', 'HEAD').trim().split('\n').every((f) => f.startsWith('backend/')));
+  assert.ok(
+    git(top, 'show', '--name-only', '--format=', 'HEAD')
+      .trim()
+      .split('\n')
+      .every((f) => f.startsWith('backend/')),
+  );
   assert.not.ok(existsSync(join(root, 'api_server/main_LEGACY.py')));
 });
 
@@ -180,7 +209,10 @@ test('a DELETE folder holding ignored byte code goes whole; a second run plans n
 
   const restore = await runTask('tasks/inventory.ts', ['--restore', runName, '--yes', '--json'], env(root));
   assert.is(restore.code, 0, restore.stderr);
-  assert.equal(restore.report.changes.map((c: Item) => c.action), ['git revert', 'put back']);
+  assert.equal(
+    restore.report.changes.map((c: Item) => c.action),
+    ['git revert', 'put back'],
+  );
   assert.is(read(root, 'api_server/app_LEGACY/routes.py'), 'ROUTES = []\n');
   assert.ok(existsSync(join(root, 'api_server/app_LEGACY/__pycache__/routes.cpython-311.pyc')));
   assert.is(read(root, 'docs/PLANNING.md'), backendFiles()['docs/PLANNING.md'], 'the document edit is undone too');
@@ -277,7 +309,10 @@ test('outside git: each run has its own trash folder, files of the same name nev
   writeFileSync(join(root, 'api_server/main_LEGACY.py'), 'print("a second one")\n');
   const second = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
   assert.is(second.code, 0, second.stderr);
-  assert.equal(second.report.changes.map((c: Item) => c.target), ['api_server/main_LEGACY.py', 'docs/STATUS_CURRENT.md']);
+  assert.equal(
+    second.report.changes.map((c: Item) => c.target),
+    ['api_server/main_LEGACY.py', 'docs/STATUS_CURRENT.md'],
+  );
   const [run1, run2] = runs(root);
   assert.ok(run1 && run2 && run1 !== run2, `two run folders: ${runs(root)}`);
   assert.is(read(root, `.cleanup-trash/${run1}/files/api_server/main_LEGACY.py`), 'print("old main")\n');
@@ -296,10 +331,11 @@ test('outside git: each run has its own trash folder, files of the same name nev
   assert.match(byTarget(restore.report.refused)['api_server/main_LEGACY.py'], /exists again: left alone/);
   assert.is(read(root, 'api_server/main_LEGACY.py'), 'print("a second one")\n', 'the file put back first is not overwritten');
   assert.is(read(root, `.cleanup-trash/${run1}/files/api_server/main_LEGACY.py`), 'print("old main")\n');
-  for (const path of ['api_server/test_main_LEGACY.py', 'api_server/app_LEGACY/routes.py', 'docs/GALLERY_FIXES.md', 'scripts/setup-registry.sh', 'docs/PLANNING.md', 'docs/README.md', 'docs/DEPLOYMENT.md', 'docs/STATUS_CURRENT.md']) assert.is(read(root, path), backendFiles()[path], `${path} is as before the first run`);
+  for (const path of ['api_server/test_main_LEGACY.py', 'api_server/app_LEGACY/routes.py', 'docs/GALLERY_FIXES.md', 'scripts/setup-registry.sh', 'docs/PLANNING.md', 'docs/README.md', 'docs/DEPLOYMENT.md', 'docs/STATUS_CURRENT.md'])
+    assert.is(read(root, path), backendFiles()[path], `${path} is as before the first run`);
 });
 
-test('--force removes a DELETE file with uncommitted edits, and keeps the edited copy in the run\'s trash', async () => {
+test("--force removes a DELETE file with uncommitted edits, and keeps the edited copy in the run's trash", async () => {
   const root = repo({ uncommittedEdit: true });
   const run = await runTask('tasks/inventory.ts', ['--yes', '--force', '--json'], env(root));
   assert.is(run.code, 0, run.stderr);
@@ -321,14 +357,20 @@ test('outside git: a run stopped halfway is completed by the next one, in the sa
   const partial = [...removals.slice(0, 2), ...plan.changes.filter((c) => c.op.kind === 'edit')];
   writeFileSync(join(root, 'docs/PLANNING.md'), `${original['docs/PLANNING.md']}A line added after the plan.\n`);
   const outcome = await applyInventory(localRunner(), partial, { root, now: new Date() });
-  assert.equal(outcome.failed.map((f) => f.target), ['docs/PLANNING.md']);
+  assert.equal(
+    outcome.failed.map((f) => f.target),
+    ['docs/PLANNING.md'],
+  );
   const [runName] = runs(root);
   assert.ok(existsSync(join(root, removals[2].op.kind === 'remove' ? removals[2].op.path : '')), 'the rest is still there');
 
   const rerun = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
   assert.is(rerun.code, 0, rerun.stderr);
   assert.match(rerun.report.notes.join('\n'), new RegExp(`completing the earlier run ${runName}, which was interrupted before it finished`));
-  assert.equal(rerun.report.changes.map((c: Item) => c.target), [...removals.slice(2).map((c) => c.target), 'docs/PLANNING.md']);
+  assert.equal(
+    rerun.report.changes.map((c: Item) => c.target),
+    [...removals.slice(2).map((c) => c.target), 'docs/PLANNING.md'],
+  );
   assert.equal(runs(root), [runName]);
   assert.is(legacyFilesDeleted(root).passed, true);
   assert.is(documentationUpToDate(root).passed, true, documentationUpToDate(root).detail);

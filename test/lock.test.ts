@@ -22,10 +22,23 @@ const owner = (over: Partial<LockOwner> = {}): LockOwner => ({ token: 't', user:
 
 test('staleReason: past its TTL, or a dead pid on this host; alive or elsewhere within TTL is not stale', () => {
   const at = (iso: string) => Date.parse(iso);
-  assert.match(staleReason(owner(), at('2026-12-01T11:00:01Z'), () => true, 'here')!, /time to live \(3600 s\) ran out/);
-  assert.match(staleReason(owner(), at('2026-12-01T10:30:00Z'), () => false, 'here')!, /process 42 on here is gone/);
-  assert.is(staleReason(owner(), at('2026-12-01T10:30:00Z'), () => true, 'here'), undefined);
-  assert.is(staleReason(owner({ host: 'elsewhere' }), at('2026-12-01T10:30:00Z'), () => false, 'here'), undefined, 'a pid on another machine cannot be checked');
+  assert.match(
+    staleReason(owner(), at('2026-12-01T11:00:01Z'), () => true, 'here')!,
+    /time to live \(3600 s\) ran out/,
+  );
+  assert.match(
+    staleReason(owner(), at('2026-12-01T10:30:00Z'), () => false, 'here')!,
+    /process 42 on here is gone/,
+  );
+  assert.is(
+    staleReason(owner(), at('2026-12-01T10:30:00Z'), () => true, 'here'),
+    undefined,
+  );
+  assert.is(
+    staleReason(owner({ host: 'elsewhere' }), at('2026-12-01T10:30:00Z'), () => false, 'here'),
+    undefined,
+    'a pid on another machine cannot be checked',
+  );
 });
 
 test('exclusive; a second taker waits, then stops with who holds it, where and since when; only the owner releases', async () => {

@@ -75,7 +75,10 @@ test('--yes --json applies, prints the report on stdout alone, redacts secrets; 
   assert.is(report.task, 'demo');
   assert.is(report.mode, 'apply');
   assert.is(report.status, 'applied');
-  assert.equal(report.changes.map((c: { target: string }) => c.target), ['a.old', 'b.old']);
+  assert.equal(
+    report.changes.map((c: { target: string }) => c.target),
+    ['a.old', 'b.old'],
+  );
   assert.equal(Object.keys(report.changes[0]).sort(), ['action', 'bytes', 'reason', 'target']);
   assert.is(report.summary.changes, 2);
   assert.is(report.summary.bytes, 6);

@@ -32,8 +32,11 @@ test('deletions plan a collection: host, stop and start, expected downtime; undo
   const item = plan.changes[1];
   assert.is(item.action, 'collect garbage');
   assert.is(item.host, 'ops@registry-host:2222');
-  assert.is(item.bytes, 0, 'this run\'s deletions carry their own bytes');
-  assert.match(item.reason, /stops the registry \(`docker stop registry`\), runs `registry garbage-collect \/etc\/docker\/registry\/config.yml`, starts it again \(`docker start registry`\); expected downtime about 4\.0 s \(estimated from 500 manifests/);
+  assert.is(item.bytes, 0, "this run's deletions carry their own bytes");
+  assert.match(
+    item.reason,
+    /stops the registry \(`docker stop registry`\), runs `registry garbage-collect \/etc\/docker\/registry\/config.yml`, starts it again \(`docker start registry`\); expected downtime about 4\.0 s \(estimated from 500 manifests/,
+  );
   assert.match(plan.notes.join('\n'), /until the garbage collection at the end of this run/);
 });
 

@@ -125,8 +125,14 @@ test('a dangling protected tag is refused, not removed', () => {
     ],
     registryPolicy,
   );
-  assert.equal(changes.map((c) => c.op), [{ kind: 'unlink', repository: 'webhook-api', tags: ['1.0.0', 'temp-3'] }]);
-  assert.equal(refused.map((r) => r.target), ['nginx-webhook:latest']);
+  assert.equal(
+    changes.map((c) => c.op),
+    [{ kind: 'unlink', repository: 'webhook-api', tags: ['1.0.0', 'temp-3'] }],
+  );
+  assert.equal(
+    refused.map((r) => r.target),
+    ['nginx-webhook:latest'],
+  );
 });
 
 test.run();

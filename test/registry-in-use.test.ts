@@ -8,7 +8,14 @@ import type { ManifestRecord } from '../lib/registry/sizes.ts';
 
 const names = registryNames(new URL('http://127.0.0.1:5000'), ['registry.example:5000']);
 const policy: RegistryPolicy = { keepVersions: 2, deleteTagTokens: ['test', 'temp', 'debug'], protectTags: ['latest', 'final'], protect: [], repositories: {} };
-const image = (digest: string, config: string, layer: number): ManifestRecord => ({ digest, size: 10, mediaType: 'application/vnd.docker.distribution.manifest.v2+json', config: { digest: config, size: 5 }, layers: [{ digest: `l-${digest}`, size: layer }], children: [] });
+const image = (digest: string, config: string, layer: number): ManifestRecord => ({
+  digest,
+  size: 10,
+  mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+  config: { digest: config, size: 5 },
+  layers: [{ digest: `l-${digest}`, size: layer }],
+  children: [],
+});
 
 test('registry aliases: localhost and 127.0.0.1 are one registry; another port or host is not', () => {
   assert.equal(parseReference('localhost:5000/webhook-api:1.0.0', names), { repository: 'webhook-api', tag: '1.0.0' });
@@ -36,7 +43,7 @@ const host: HostImages = {
   deployed: { current: { image: '127.0.0.1:5000/webhook-api:1.0.0' }, previous: [{ image: '127.0.0.1:5000/webhook-api:debug-9' }] },
 };
 
-test('a host\'s references: containers by repo digest or image ID, the deploy\'s releases by tag, each with its reason', () => {
+test("a host's references: containers by repo digest or image ID, the deploy's releases by tag, each with its reason", () => {
   const refs = referencesOf(host, names);
   assert.equal(refs, [
     { repository: 'webhook-api', digest: 'sha256:old', reason: 'runs on ops@prod-1:22 as webhook_api_1' },
@@ -86,8 +93,14 @@ test('an image in use whose only tag is a test tag stays, untagged', () => {
   const manifests = new Map<string, ManifestRecord>([['sha256:t', image('sha256:t', 'ct', 100)]]);
   const tags = [{ tag: 'temp-7', digest: 'sha256:t' }];
   const plan = planRegistry({ repositories: new Map([['app', tags]]), manifests }, policy, 5e9, Date.now(), [{ repository: 'app', digest: 'sha256:t', reason: 'runs on h as c' }]);
-  assert.equal(plan.changes.map((c) => c.op), [{ kind: 'untag', repository: 'app', digest: 'sha256:t', tags: ['temp-7'] }]);
-  assert.ok(plan.kept.some((k) => k.target === 'app@t' && k.reason === 'in use: runs on h as c'), JSON.stringify(plan.kept));
+  assert.equal(
+    plan.changes.map((c) => c.op),
+    [{ kind: 'untag', repository: 'app', digest: 'sha256:t', tags: ['temp-7'] }],
+  );
+  assert.ok(
+    plan.kept.some((k) => k.target === 'app@t' && k.reason === 'in use: runs on h as c'),
+    JSON.stringify(plan.kept),
+  );
   assert.is(plan.sizeAfter, plan.sizeNow, 'nothing freed');
 });
 

@@ -16,8 +16,7 @@ const policy: RegistryPolicy = {
   repositories: { 'keep-five': { keepVersions: 5 } },
 };
 const now = Date.parse('2026-11-24T00:00:00Z');
-const verdicts = (tags: TagInfo[], repo = 'webhook-api') =>
-  Object.fromEntries(decideRepository(tags, rulesFor(policy, repo), now).map((d) => [d.tag, d.keep]));
+const verdicts = (tags: TagInfo[], repo = 'webhook-api') => Object.fromEntries(decideRepository(tags, rulesFor(policy, repo), now).map((d) => [d.tag, d.keep]));
 
 test('versions: semver precedence, prereleases below releases, two-part versions allowed', () => {
   const sorted = ['1.10.0', '1.2.0', 'v1.9.1', '1.10.0-rc.1', '2.0', '1.10.0-rc.10'].sort((a, b) => compareVersions(parseVersion(a)!, parseVersion(b)!));
@@ -141,9 +140,42 @@ function image(digest: string, size: number, config: [string, number], layers: [
 
 test('sizes are the union of unique blobs; freed bytes are credited once', () => {
   const manifests = new Map<string, ManifestRecord>([
-    ['m1', image('m1', 10, ['c1', 5], [['base', 1000], ['l1', 100]])],
-    ['m2', image('m2', 10, ['c2', 5], [['base', 1000], ['l2', 200]])],
-    ['m3', image('m3', 10, ['c3', 5], [['base', 1000], ['l2', 200]])],
+    [
+      'm1',
+      image(
+        'm1',
+        10,
+        ['c1', 5],
+        [
+          ['base', 1000],
+          ['l1', 100],
+        ],
+      ),
+    ],
+    [
+      'm2',
+      image(
+        'm2',
+        10,
+        ['c2', 5],
+        [
+          ['base', 1000],
+          ['l2', 200],
+        ],
+      ),
+    ],
+    [
+      'm3',
+      image(
+        'm3',
+        10,
+        ['c3', 5],
+        [
+          ['base', 1000],
+          ['l2', 200],
+        ],
+      ),
+    ],
   ]);
   assert.is(sumSizes(blobsOf(['m1', 'm2', 'm3'], manifests)), 1000 + 100 + 200 + 3 * 15);
   const kept = blobsOf(['m1'], manifests);
@@ -153,7 +185,18 @@ test('sizes are the union of unique blobs; freed bytes are credited once', () =>
 test('the plan untags a doomed tag sharing its digest with a kept tag, and deletes the rest', () => {
   const manifests = new Map<string, ManifestRecord>([
     ['sha256:final', image('sha256:final', 10, ['c1', 5], [['base', 1000]])],
-    ['sha256:old', image('sha256:old', 10, ['c2', 5], [['base', 1000], ['l2', 300]])],
+    [
+      'sha256:old',
+      image(
+        'sha256:old',
+        10,
+        ['c2', 5],
+        [
+          ['base', 1000],
+          ['l2', 300],
+        ],
+      ),
+    ],
     ['sha256:child', image('sha256:child', 10, ['c3', 5], [['l3', 50]])],
     ['sha256:index', { digest: 'sha256:index', size: 20, mediaType: 'application/vnd.oci.image.index.v1+json', layers: [], children: ['sha256:child'] }],
   ]);
@@ -182,22 +225,54 @@ test('the plan untags a doomed tag sharing its digest with a kept tag, and delet
   assert.match(plan.changes[0].reason, /also kept as webhook-api:final/);
   assert.is(plan.changes[2].bytes, 10 + 5 + 300);
   assert.is(plan.sizeNow - plan.sizeAfter, 315);
-  assert.equal(plan.keptTags.map((k) => k.tag), ['final', '1.0.0']);
+  assert.equal(
+    plan.keptTags.map((k) => k.tag),
+    ['final', '1.0.0'],
+  );
 });
-
 
 test('a deleted index takes the children no kept manifest references; the bytes count them once', () => {
   const index = (digest: string, children: string[]): ManifestRecord => ({ digest, size: 20, mediaType: 'application/vnd.oci.image.index.v1+json', layers: [], children });
   const manifests = new Map<string, ManifestRecord>([
-    ['sha256:amd-old', image('sha256:amd-old', 10, ['c-amd-old', 5], [['base', 1000], ['amd-old', 300]])],
+    [
+      'sha256:amd-old',
+      image(
+        'sha256:amd-old',
+        10,
+        ['c-amd-old', 5],
+        [
+          ['base', 1000],
+          ['amd-old', 300],
+        ],
+      ),
+    ],
     ['sha256:arm-old', image('sha256:arm-old', 10, ['c-arm-old', 5], [['arm-old', 400]])],
     ['sha256:shared', image('sha256:shared', 10, ['c-shared', 5], [['shared', 50]])],
-    ['sha256:amd-new', image('sha256:amd-new', 10, ['c-amd-new', 5], [['base', 1000], ['amd-new', 300]])],
+    [
+      'sha256:amd-new',
+      image(
+        'sha256:amd-new',
+        10,
+        ['c-amd-new', 5],
+        [
+          ['base', 1000],
+          ['amd-new', 300],
+        ],
+      ),
+    ],
     ['sha256:old', index('sha256:old', ['sha256:amd-old', 'sha256:arm-old', 'sha256:shared'])],
     ['sha256:new', index('sha256:new', ['sha256:amd-new', 'sha256:shared'])],
   ]);
   const state: RegistryState = {
-    repositories: new Map([['multi', [{ tag: '1.0.0', digest: 'sha256:old' }, { tag: '2.0.0', digest: 'sha256:new' }]]]),
+    repositories: new Map([
+      [
+        'multi',
+        [
+          { tag: '1.0.0', digest: 'sha256:old' },
+          { tag: '2.0.0', digest: 'sha256:new' },
+        ],
+      ],
+    ]),
     manifests,
   };
   const plan = planRegistry(state, { ...policy, keepVersions: 1 }, 5e9, now);

@@ -85,7 +85,12 @@ test.before(async () => {
   engine.docker(['run', '-d', '--name', 'api-old', '--network', 'none', `${alias}:1.0.0`, 'sleep', '3600']);
   // webhook-api: versions dated in order, latest on the newest one, non-test words, test images.
   const dated = (month: number) => `2026-${String(month).padStart(2, '0')}-01T00:00:00Z`;
-  for (const [month, version] of [[2, '1.1.0'], [3, '1.2.0'], [4, '1.3.0']] as const) pushed[`webhook-api:${version}`] = await pushImage(to, 'webhook-api', [version], { layers: [unique(300)], created: dated(month) });
+  for (const [month, version] of [
+    [2, '1.1.0'],
+    [3, '1.2.0'],
+    [4, '1.3.0'],
+  ] as const)
+    pushed[`webhook-api:${version}`] = await pushImage(to, 'webhook-api', [version], { layers: [unique(300)], created: dated(month) });
   pushed['webhook-api:attestation'] = await pushImage(to, 'webhook-api', ['attestation'], { layers: [unique(20)], created: dated(5), format: 'oci' });
   pushed['webhook-api:hotfix-attempt-2'] = await pushImage(to, 'webhook-api', ['hotfix-attempt-2'], { layers: [unique(20)], created: dated(6) });
   pushed['webhook-api:2.0.0'] = await pushImage(to, 'webhook-api', ['2.0.0', 'latest'], { layers: [unique(20)], created: dated(7) });
@@ -93,7 +98,12 @@ test.before(async () => {
   // A repository whose only tag is latest.
   pushed['nginx-webhook:latest'] = await pushImage(to, 'nginx-webhook', ['latest'], { layers: [unique(20)] });
   // Words that contain test and temp, and latest.
-  for (const [month, tag] of [[1, 'contest'], [2, 'temperature'], [3, 'latest']] as const) pushed[`sensors:${tag}`] = await pushImage(to, 'sensors', [tag], { layers: [unique(10)], created: dated(month) });
+  for (const [month, tag] of [
+    [1, 'contest'],
+    [2, 'temperature'],
+    [3, 'latest'],
+  ] as const)
+    pushed[`sensors:${tag}`] = await pushImage(to, 'sensors', [tag], { layers: [unique(10)], created: dated(month) });
   // OCI indexes with two children each; latest on the newest.
   for (const [i, version] of ['1.0.0', '1.1.0', '1.2.0', '1.3.0'].entries()) {
     const children = [await pushImage(to, 'multiarch', [], { layers: [unique(150)], format: 'oci' }), await pushImage(to, 'multiarch', [], { layers: [unique(150)], format: 'oci', label: String(i) })];
@@ -128,7 +138,10 @@ test('an unreachable host stops the plan: exit 2, a clear message, nothing delet
   const forced = await runTask('tasks/registry.ts', ['--dry-run', '--force', '--json'], env({ SERVER_HOSTS: `${hostOf(sshd)},cleanup-ops@127.0.0.1:${closed}` }));
   assert.is(forced.code, 0, forced.stderr);
   assert.match(forced.report.notes.join('\n'), new RegExp(`--force: planned WITHOUT knowing what this host runs .*127\\.0\\.0\\.1:${closed}`));
-  assert.ok(forced.report.kept.some((k: { target: string; reason: string }) => k.target === 'webhook-api:1.0.0' && /runs on/.test(k.reason)), 'the host that could be read still counts');
+  assert.ok(
+    forced.report.kept.some((k: { target: string; reason: string }) => k.target === 'webhook-api:1.0.0' && /runs on/.test(k.reason)),
+    'the host that could be read still counts',
+  );
   const badRule = await runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_DELETE_TAG_TOKENS: 'test,/debug/' }));
   assert.is(badRule.code, 2);
   assert.match(badRule.stderr, /REGISTRY_DELETE_TAG_TOKENS has "\/debug\/", which is not a token/);
@@ -174,8 +187,11 @@ test('--yes deletes exactly that, collection reclaims what the plan promised, wh
   const running = engine.docker(['image', 'inspect', '--format', '{{json .RepoDigests}}', `localhost:${registry.port}/webhook-api:1.0.0`]);
   const digest = /@(sha256:[0-9a-f]{64})/.exec(running)![1];
   assert.is(await resolves(to, 'webhook-api', '1.0.0'), digest);
-  for (const blob of pushed['multiarch:1.0.0'].blobs) assert.not.ok(await blobPresent(to, 'multiarch', blob.digest), 'the deleted index\'s children lost their blobs');
-  assert.ok(run.report.checks.every((c: { passed: boolean }) => c.passed), JSON.stringify(run.report.checks));
+  for (const blob of pushed['multiarch:1.0.0'].blobs) assert.not.ok(await blobPresent(to, 'multiarch', blob.digest), "the deleted index's children lost their blobs");
+  assert.ok(
+    run.report.checks.every((c: { passed: boolean }) => c.passed),
+    JSON.stringify(run.report.checks),
+  );
   // Planned bytes against the bytes of the storage's files, measured here: within 15% or 64 kB.
   const measured = storageBefore - fileBytes(registry.storage);
   const planned = run.report.summary.bytes;
@@ -198,7 +214,10 @@ test('--no-gc deletes now and collects later; --restore puts everything back unt
 
   const deleted = await runTask('tasks/registry.ts', ['--yes', '--no-gc', '--json'], env());
   assert.is(deleted.code, 0, deleted.stderr);
-  assert.not.ok(deleted.report.changes.some((c: { action: string }) => c.action === 'collect garbage'), '--no-gc plans no collection');
+  assert.not.ok(
+    deleted.report.changes.some((c: { action: string }) => c.action === 'collect garbage'),
+    '--no-gc plans no collection',
+  );
   assert.match(deleted.report.notes.join('\n'), /until the next garbage collection/);
   assert.equal(deleted.report.undo.map((e: { kind: string; tags: string[] }) => `${e.kind} ${e.tags}`).sort(), ['delete temp_2', 'untag test-attest']);
   assert.not.ok((await tagsOf(to, 'webhook-api')).some((t) => t === 'temp_2' || t === 'test-attest'));
@@ -208,7 +227,10 @@ test('--no-gc deletes now and collects later; --restore puts everything back unt
   assert.is(await resolves(to, 'webhook-api', 'temp_2'), temp.digest);
   assert.is(await resolves(to, 'webhook-api', 'test-attest'), attestation.digest);
   for (const blob of temp.blobs) assert.ok(await blobPresent(to, 'webhook-api', blob.digest));
-  assert.ok(restored.report.checks.every((c: { passed: boolean }) => c.passed), JSON.stringify(restored.report.checks));
+  assert.ok(
+    restored.report.checks.every((c: { passed: boolean }) => c.passed),
+    JSON.stringify(restored.report.checks),
+  );
   const again = await runTask('tasks/registry.ts', ['--yes', '--json', '--restore', reportPath(deleted.stderr)], env());
   assert.is(again.report.summary.changes, 0, 'a second restore has nothing left to do');
 

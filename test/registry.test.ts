@@ -99,7 +99,10 @@ test('--yes leaves exactly what the policy says, keeps the shared-digest tag who
 
   // The kept tag that shared its image with test-42: same digest, every blob still served.
   assert.is(await resolves(to, 'webhook-api', 'final'), pushed['webhook-api:final'].digest);
-  for (const [repository, tag] of [['webhook-api', 'final'], ['multiarch', '1.0.0']]) {
+  for (const [repository, tag] of [
+    ['webhook-api', 'final'],
+    ['multiarch', '1.0.0'],
+  ]) {
     const image = pushed[`${repository}:${tag}`];
     for (const blob of image.blobs) assert.ok(await blobPresent(to, repository, blob.digest), `blob ${blob.digest} of ${repository}:${tag}`);
     for (const manifest of image.manifests) assert.is(await resolves(to, repository, manifest), manifest);

@@ -113,7 +113,9 @@ test("bash reads no startup file: a user's ~/.bashrc that prints does not reach 
   try {
     assert.is((await localRunner().$`echo ${'hi'}`).stdout, 'hi\n');
   } finally {
-    for (const [key, value] of Object.entries(saved)) if (value === undefined) delete process.env[key]; else process.env[key] = value;
+    for (const [key, value] of Object.entries(saved))
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
     rmSync(home, { recursive: true, force: true });
   }
 });

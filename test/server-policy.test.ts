@@ -37,7 +37,11 @@ const policy: ServerPolicy = {
   buildCacheMaxBytes: 0,
   dataImages: dataStoreImages,
 };
-const targets = (p: ReturnType<typeof planHost>, action: string) => p.changes.filter((c) => c.action === action).map((c) => c.target).sort();
+const targets = (p: ReturnType<typeof planHost>, action: string) =>
+  p.changes
+    .filter((c) => c.action === action)
+    .map((c) => c.target)
+    .sort();
 
 test('recorded output parses: containers with labels and volumes, images in bytes, disks', () => {
   assert.is(state.containers.length, 6);
@@ -55,7 +59,10 @@ test('the recorded host: the exited stray and the abandoned scratchpad go; the r
   assert.match(plan.changes.find((c) => c.target === 'container stray')!.reason, /^exited 3 years ago, outside the deployed compose project webhook and holding no data/);
   assert.equal(targets(plan, 'remove image'), ['scratchpad:dev']);
   assert.match(plan.changes.find((c) => c.target === 'scratchpad:dev')!.reason, /^abandoned: no remaining container uses scratchpad and the deployed compose project webhook does not; last use unknown/);
-  assert.ok(plan.kept.some((k) => k.target === 'volume dbdata' && /used by container db/.test(k.reason)), 'a volume a stopped container uses is kept even when listed');
+  assert.ok(
+    plan.kept.some((k) => k.target === 'volume dbdata' && /used by container db/.test(k.reason)),
+    'a volume a stopped container uses is kept even when listed',
+  );
   assert.ok(plan.kept.some((k) => k.target === 'container db' && /protected by label role=database/.test(k.reason)));
   assert.ok(plan.kept.some((k) => k.target.endsWith('webhook-api:1.0, registry.example:5000/webhook-api:final') || /protected image/.test(k.reason)));
 });
@@ -66,8 +73,14 @@ test('fewer rollback slots: older stopped containers of the project go, then the
   const images = targets(plan, 'remove image');
   assert.ok(images.some((t) => t.endsWith('webhook-api:1.2')) && images.some((t) => t.endsWith('webhook-api:1.3')), images.join());
   assert.match(plan.changes.find((c) => c.target.endsWith('webhook-api:1.2'))!.reason, /older than the 1 newest images of registry.example:5000\/webhook-api, which the deployed compose project webhook uses/);
-  assert.not.ok(images.some((t) => t.endsWith('webhook-api:final')), 'the protected image stays');
-  assert.not.ok(images.some((t) => t.endsWith('webhook-api:1.4')), 'an image a kept container uses stays');
+  assert.not.ok(
+    images.some((t) => t.endsWith('webhook-api:final')),
+    'the protected image stays',
+  );
+  assert.not.ok(
+    images.some((t) => t.endsWith('webhook-api:1.4')),
+    'an image a kept container uses stays',
+  );
 });
 
 test('running means kept: only SERVER_STOP_NAMES stops a running container, never one of the deployed project', () => {
@@ -78,7 +91,7 @@ test('running means kept: only SERVER_STOP_NAMES stops a running container, neve
   assert.equal(targets(listed, 'stop container'), ['container webhook_api_1']);
   assert.match(listed.changes.find((c) => c.action === 'stop container')!.reason, /listed in SERVER_STOP_NAMES \(webhook_\*\)/);
   const ours = planHost(state, { ...policy, stopNames: ['*'] }, Date.parse('2030-01-01'));
-  assert.equal(targets(ours, 'stop container'), [], 'the deployed project is the deploy\'s to replace');
+  assert.equal(targets(ours, 'stop container'), [], "the deployed project is the deploy's to replace");
   // Stopped now, removed in the same run only when the grace period is 0; with one, a later run removes it.
   assert.ok(targets(listed, 'remove container').includes('container webhook_api_1'));
   const withGrace = planHost(state, { ...policy, composeProject: 'another', stopNames: ['webhook_*'], gracePeriodHours: 24 }, Date.parse('2030-01-01'));
@@ -86,14 +99,34 @@ test('running means kept: only SERVER_STOP_NAMES stops a running container, neve
 });
 
 const now = Date.parse('2030-01-01');
-const container = (over: Partial<Container>): Container => ({ id: over.name!, name: 'x', image: 'sha256:img', imageRef: 'busybox', state: 'exited', created: now - 90 * 86_400_000, finished: now - 21 * 86_400_000, labels: {}, volumes: [], mounts: [], sizeRw: 10, ...over });
+const container = (over: Partial<Container>): Container => ({
+  id: over.name!,
+  name: 'x',
+  image: 'sha256:img',
+  imageRef: 'busybox',
+  state: 'exited',
+  created: now - 90 * 86_400_000,
+  finished: now - 21 * 86_400_000,
+  labels: {},
+  volumes: [],
+  mounts: [],
+  sizeRw: 10,
+  ...over,
+});
 const bare: HostState = { ...state, containers: [], images: [], volumes: [], cache: [] };
 
 test('data is kept: named volumes, writable host folders, data store images; unless named or --force', () => {
   const pg = container({ name: 'pg', imageRef: 'postgres:15', volumes: ['a'.repeat(64)], mounts: [{ type: 'volume', name: 'a'.repeat(64), destination: '/var/lib/postgresql/data', writable: true }] });
   const maria = container({ name: 'maria', imageRef: 'mariadb:10.11', mounts: [{ type: 'bind', source: '/srv/maria', destination: '/var/lib/mysql', writable: true }] });
   const app = container({ name: 'app', volumes: ['uploads'], mounts: [{ type: 'volume', name: 'uploads', destination: '/up', writable: true }] });
-  const agent = container({ name: 'agent', imageRef: 'prom/node-exporter', mounts: [{ type: 'bind', source: '/proc', destination: '/host/proc', writable: false }, { type: 'bind', source: '/var/run/docker.sock', destination: '/var/run/docker.sock', writable: true }] });
+  const agent = container({
+    name: 'agent',
+    imageRef: 'prom/node-exporter',
+    mounts: [
+      { type: 'bind', source: '/proc', destination: '/host/proc', writable: false },
+      { type: 'bind', source: '/var/run/docker.sock', destination: '/var/run/docker.sock', writable: true },
+    ],
+  });
   assert.equal(dataHeldIn(pg, dataStoreImages), [`anonymous volume aaaaaaaaaaaa (postgres:15 is a data store: postgres)`]);
   assert.equal(dataHeldIn(maria, dataStoreImages), ['host folder /srv/maria']);
   assert.equal(dataHeldIn(container({ name: 'r', imageRef: 'redis:7' }), dataStoreImages), ['its container layer (redis:7 is a data store: redis)']);
@@ -139,23 +172,27 @@ test('rollback retention only for repositories a remaining container uses; other
 });
 
 test('bytes: layers shared only by removed images are counted once, on the last one removed', () => {
-  const images = [
-    image('sha256:base', ['base'], 0, 2e6, 2e6, ['L0']),
-    image('sha256:a', ['w:1'], 0, 7e6, 6e6, ['L0', 'S', 'A']),
-    image('sha256:b', ['w:2'], 0, 7e6, 6e6, ['L0', 'S', 'B']),
-    image('sha256:c', ['api'], 0, 3e6, 2e6, ['L0', 'C']),
-  ];
-  assert.equal([...bytesFreedInOrder(images, ['sha256:a', 'sha256:b'])], [['sha256:a', 1e6], ['sha256:b', 5e6]]);
+  const images = [image('sha256:base', ['base'], 0, 2e6, 2e6, ['L0']), image('sha256:a', ['w:1'], 0, 7e6, 6e6, ['L0', 'S', 'A']), image('sha256:b', ['w:2'], 0, 7e6, 6e6, ['L0', 'S', 'B']), image('sha256:c', ['api'], 0, 3e6, 2e6, ['L0', 'C'])];
+  assert.equal(
+    [...bytesFreedInOrder(images, ['sha256:a', 'sha256:b'])],
+    [
+      ['sha256:a', 1e6],
+      ['sha256:b', 5e6],
+    ],
+  );
   assert.equal([...bytesFreedInOrder(images, ['sha256:a'])], [['sha256:a', 1e6]], 'the other worker keeps the shared layer');
-  assert.equal([...bytesFreedInOrder(images, ['sha256:a', 'sha256:b', 'sha256:base', 'sha256:c'])].map(([, b]) => b).reduce((x, y) => x + y), 9e6, 'everything: the sum of all layers (2 + 4 + 1 + 1 + 1 MB)');
+  assert.equal(
+    [...bytesFreedInOrder(images, ['sha256:a', 'sha256:b', 'sha256:base', 'sha256:c'])].map(([, b]) => b).reduce((x, y) => x + y),
+    9e6,
+    'everything: the sum of all layers (2 + 4 + 1 + 1 + 1 MB)',
+  );
   // No image pins the branch point between the two pairs: their common part counts as most shared.
-  const unpinned = [
-    image('sha256:x1', ['x:1'], 0, 5, 4, ['R', 'X', 'x1']),
-    image('sha256:x2', ['x:2'], 0, 5, 4, ['R', 'X', 'x2']),
-    image('sha256:y1', ['y:1'], 0, 5, 4, ['R', 'Y', 'y1']),
-    image('sha256:y2', ['y:2'], 0, 5, 4, ['R', 'Y', 'y2']),
-  ];
-  assert.equal([...bytesFreedInOrder(unpinned, ['sha256:x1', 'sha256:x2']).values()].reduce((a, b) => a + b), 2, 'never more than what surely goes');
+  const unpinned = [image('sha256:x1', ['x:1'], 0, 5, 4, ['R', 'X', 'x1']), image('sha256:x2', ['x:2'], 0, 5, 4, ['R', 'X', 'x2']), image('sha256:y1', ['y:1'], 0, 5, 4, ['R', 'Y', 'y1']), image('sha256:y2', ['y:2'], 0, 5, 4, ['R', 'Y', 'y2'])];
+  assert.equal(
+    [...bytesFreedInOrder(unpinned, ['sha256:x1', 'sha256:x2']).values()].reduce((a, b) => a + b),
+    2,
+    'never more than what surely goes',
+  );
   assert.equal([...bytesFreedInOrder([{ ...images[1], layers: undefined }], ['sha256:a']).values()], [1e6], 'without layers: the unique size');
 });
 
@@ -184,7 +221,10 @@ test('readable figures, name globs, --host', () => {
   assert.equal(selectHosts(hosts, 'prod-1.example'), ['aisha@prod-1.example']);
   assert.equal(selectHosts(hosts, 'prod-2.example:2223'), ['ops@prod-2.example:2223']);
   assert.throws(() => selectHosts(hosts, 'prod-2.example'), /names 2 hosts of SERVER_HOSTS/);
-  assert.throws(() => selectHosts(hosts, 'nope'), (e: Error & { exitCode?: number }) => e.exitCode === 2 && /Known hosts: aisha@prod-1.example, aisha@prod-2.example:2222, ops@prod-2.example:2223\./.test(e.message));
+  assert.throws(
+    () => selectHosts(hosts, 'nope'),
+    (e: Error & { exitCode?: number }) => e.exitCode === 2 && /Known hosts: aisha@prod-1.example, aisha@prod-2.example:2222, ops@prod-2.example:2223\./.test(e.message),
+  );
 });
 
 test('DEPLOY_HOST is recognised in SERVER_HOSTS however either is written', () => {
@@ -221,7 +261,10 @@ test('build cache: past the age bound it goes; what is left above the size bound
   const shrink = plan.changes.find((c) => c.op.kind === 'shrink-build-cache')!;
   assert.equal(shrink.op, { kind: 'shrink-build-cache', keepBytes: 2e6 });
   assert.is(shrink.bytes, 5e6, 'the 7 MB left unused, down to 2 MB');
-  assert.not.ok(planHost({ ...state, cache }, { ...policy, buildCacheMaxAgeHours: 168, buildCacheMaxBytes: 10e6 }, now).changes.some((c) => c.op.kind === 'shrink-build-cache'), 'under the bound');
+  assert.not.ok(
+    planHost({ ...state, cache }, { ...policy, buildCacheMaxAgeHours: 168, buildCacheMaxBytes: 10e6 }, now).changes.some((c) => c.op.kind === 'shrink-build-cache'),
+    'under the bound',
+  );
   assert.equal(docker.shrinkBuildCache(2e6), ['docker', 'builder', 'prune', '--force', '--all', '--keep-storage', '2000000']);
 });
 

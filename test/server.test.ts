@@ -26,7 +26,13 @@ let sshd: Sshd[] = [];
 let knownHosts: string;
 let mariadbData: string;
 
-const names = (engine: TestEngine, args: string[]) => engine.docker(args).split('\n').map((l) => l.trim()).filter(Boolean).sort();
+const names = (engine: TestEngine, args: string[]) =>
+  engine
+    .docker(args)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .sort();
 const containers = (engine: TestEngine) => names(engine, ['ps', '-a', '--format', '{{.Names}} {{.State}}']);
 const images = (engine: TestEngine) => names(engine, ['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']);
 const volumes = (engine: TestEngine) => names(engine, ['volume', 'ls', '--format', '{{.Name}}']);
@@ -92,20 +98,29 @@ test('a dry run touches nothing and says why each thing stays or goes', async ()
   assert.match(reasonOf(kept, 'mariadb:10.6'), /kept for rollback \(kept container mariadb uses it\)/);
   assert.match(reasonOf(kept, 'postgres:15'), /used by container pg/);
   assert.match(reasonOf(changes, 'container stray'), /SERVER_STOP_NAMES \(str\?y\)/);
-  assert.equal(changes.filter((c) => c.target === 'container stray').map((c) => c.action), ['stop container', 'remove container']);
+  assert.equal(
+    changes.filter((c) => c.target === 'container stray').map((c) => c.action),
+    ['stop container', 'remove container'],
+  );
   for (const i of [1, 2, 3]) assert.match(reasonOf(changes, `legacy-worker:${i}`), /^abandoned: no remaining container uses legacy-worker .*; last use unknown/);
   assert.match(reasonOf(changes, 'migrator:2024-05'), /^abandoned: .*last used by container migrate-once \(exited \d+ (second|minute)s? ago, removed in this plan\)/);
   assert.match(reasonOf(changes, 'scratchpad:dev'), /^abandoned/);
   // The three workers share a layer only they use: its bytes go to the last one removed.
   const workers = changes.filter((c) => c.target.startsWith('legacy-worker:'));
-  assert.ok(workers.some((c) => /of layers it shared only with images removed before it/.test(c.reason)), JSON.stringify(workers));
+  assert.ok(
+    workers.some((c) => /of layers it shared only with images removed before it/.test(c.reason)),
+    JSON.stringify(workers),
+  );
   assert.ok(workers.reduce((sum, c) => sum + c.bytes!, 0) > 2_000_000 + 3 * 530_000, 'the shared layer is counted once');
   const migrator = changes.find((c) => c.target === 'migrator:2024-05')!;
   assert.match(String(migrator.facts!.lastUsedAt), /^\d{4}-\d\d-\d\dT/);
   assert.is(migrator.facts!.lastUsedBy, 'migrate-once');
   assert.ok(changes.every((c) => Number.isInteger(c.bytes)));
   for (const target of ['container pg', 'container node-exporter', 'container mariadb', 'container db', 'container webhook_api_1', 'volume pgdata', 'volume dbdata', 'postgres:15'])
-    assert.not.ok(changes.some((c) => c.target === target), `${target} is not touched`);
+    assert.not.ok(
+      changes.some((c) => c.target === target),
+      `${target} is not touched`,
+    );
 });
 
 test('--yes keeps every data store and running container not listed; abandoned images go; planned and measured bytes agree', async () => {
@@ -121,7 +136,13 @@ test('--yes keeps every data store and running container not listed; abandoned i
   assert.is(main.docker(['run', '--rm', '--network', 'none', '-v', 'dbdata:/data', 'cleanup-test/busybox:base', 'cat', '/data/rows']).trim(), 'precious');
   assert.is(main.docker(['exec', 'pg', 'cat', '/var/lib/postgresql/data/rows']).trim(), 'precious-pg');
   assert.is(readFileSync(join(mariadbData, 'ibdata1'), 'utf8').trim(), 'precious-maria');
-  assert.is(main.docker(['system', 'df', '--format', '{{.Type}} {{.TotalCount}}']).split('\n').find((l) => l.startsWith('Build Cache')), 'Build Cache 0');
+  assert.is(
+    main
+      .docker(['system', 'df', '--format', '{{.Type}} {{.TotalCount}}'])
+      .split('\n')
+      .find((l) => l.startsWith('Build Cache')),
+    'Build Cache 0',
+  );
   assert.equal(volumes(second), []);
   assert.not.ok(images(second).includes('<none>:<none>'));
 
@@ -162,7 +183,12 @@ test('--host cleans one host of SERVER_HOSTS; an unknown name exits 2 with the k
   main.docker(['volume', 'create']);
   const hosts = [hostOf(sshd[0]), hostOf(sshd[1])];
   const envFile = join(dir, 'server.env');
-  writeFileSync(envFile, Object.entries(env(hosts)).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  writeFileSync(
+    envFile,
+    Object.entries(env(hosts))
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n',
+  );
   const before = snapshot();
   const typed = spawnSync('npm', ['run', 'clean:server', '--', '--host', 'nope', '--env-file', envFile], { cwd: process.cwd(), encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME } });
   assert.is(typed.status, 2, typed.stderr + typed.stdout);

@@ -35,7 +35,11 @@ test('after a failed test, the runner stops the engine (containers first), its s
     assert.ok(existsSync(pidsFile), `the fixture got as far as starting everything:\n${output}`);
     const pids: { name: string; pid: number }[] = JSON.parse(readFileSync(pidsFile, 'utf8'));
     assert.equal([...new Set(pids.map((p) => p.name))].sort(), ['containerd', 'dockerd', 'registry', 'shim', 'sshd'], JSON.stringify(pids));
-    assert.equal(pids.filter((p) => alive(p.pid)), [], 'all of them are gone');
+    assert.equal(
+      pids.filter((p) => alive(p.pid)),
+      [],
+      'all of them are gone',
+    );
     assert.match(output, /stopped Docker engines leftover \(containers first\)/);
     assert.match(output, /test run: nothing left running/);
     assert.not.match(readFileSync('/proc/mounts', 'utf8'), root, 'no mount left under the engine folder');

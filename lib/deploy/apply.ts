@@ -126,7 +126,16 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
       resolved.underWay = op;
       return;
     case 'ship':
-      await underWay('ship', deps, resolved, outcome, () => step.ship(server, deps.projectDir, deps.composeFile, op.files.map((f) => f.path), resolved.image!, deps.extraEnv));
+      await underWay('ship', deps, resolved, outcome, () =>
+        step.ship(
+          server,
+          deps.projectDir,
+          deps.composeFile,
+          op.files.map((f) => f.path),
+          resolved.image!,
+          deps.extraEnv,
+        ),
+      );
       return;
     case 'set-image':
       Object.assign(resolved, { image: op.release.image, digest: op.release.digest, revision: op.release.revision });

@@ -93,7 +93,7 @@ export function insideProject(projectDir: string, path: string): string | undefi
   if (path.startsWith('~')) return undefined;
   const absolute = isAbsolute(path) ? path : resolve(projectDir, path);
   const rel = relative(projectDir, absolute);
-  if (rel === '' ) return '.';
+  if (rel === '') return '.';
   return rel.startsWith('..') || isAbsolute(rel) ? undefined : rel.split(sep).join('/');
 }
 
@@ -108,9 +108,7 @@ export function checkSources(projectDir: string, sources: ComposeSource[], exist
     else inside.push(rel);
   }
   if (problems.length) {
-    throw new UsageError(
-      `The compose file needs files that cannot be shipped with it:\n  ${problems.join('\n  ')}\nMove them into the project folder (next to the compose file) and commit them, or change the compose file. Nothing was done.`,
-    );
+    throw new UsageError(`The compose file needs files that cannot be shipped with it:\n  ${problems.join('\n  ')}\nMove them into the project folder (next to the compose file) and commit them, or change the compose file. Nothing was done.`);
   }
   return [...new Set(inside)];
 }

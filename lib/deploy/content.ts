@@ -42,7 +42,10 @@ export async function parentRevision(runner: Runner, repo: string, rev: string):
 /** Files under these paths that differ from HEAD (modified, added, deleted, untracked). */
 export async function dirtyFiles(runner: Runner, repo: string, paths: string[]): Promise<string[]> {
   const out = (await runner.run(git.status(repo, paths))).stdout;
-  return out.split('\n').filter(Boolean).map((line) => line.slice(3));
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.slice(3));
 }
 
 /**

@@ -112,7 +112,9 @@ export async function composeStep(server: Server, step: string, command: Command
     return await server.runner.run(command, { ...options, timeoutMs: server.composeTimeoutMs });
   } catch (error) {
     if (!(error instanceof CommandTimedOut)) throw error;
-    throw new TaskError(`${server.runner.name}: compose ${step} did not finish within ${Math.round(server.composeTimeoutMs / 1000)} s and was stopped (\`${commandLine(command)}\`); the host or the step hangs. Check the host, or raise DEPLOY_COMPOSE_TIMEOUT_SECONDS.`);
+    throw new TaskError(
+      `${server.runner.name}: compose ${step} did not finish within ${Math.round(server.composeTimeoutMs / 1000)} s and was stopped (\`${commandLine(command)}\`); the host or the step hangs. Check the host, or raise DEPLOY_COMPOSE_TIMEOUT_SECONDS.`,
+    );
   }
 }
 
@@ -136,7 +138,13 @@ export async function lastLogs(server: Server, lines = 20): Promise<string> {
 /** The gate: every URL healthy within the timeout (each probe within its own); the failing probes otherwise. */
 export async function gate(urls: string[], timeoutMs: number, probeTimeoutMs: number, signal?: AbortSignal): Promise<{ healthy: boolean; detail: string }> {
   const result = await waitHealthy(urls, timeoutMs, signal, probeTimeoutMs);
-  return { healthy: result.healthy, detail: result.probes.filter((p) => !result.healthy || p.ok).map(describeProbe).join('; ') };
+  return {
+    healthy: result.healthy,
+    detail: result.probes
+      .filter((p) => !result.healthy || p.ok)
+      .map(describeProbe)
+      .join('; '),
+  };
 }
 
 /** The digest a tag has in the registry now, or undefined when it has none. */

@@ -36,7 +36,8 @@ export const lockTask = defineTask({
     if (held.stale) release(`its holder is gone: ${held.stale}`);
     else if (h && h.host === hostname() && processAlive(h.pid)) plan.refused.push({ target: 'deploy lock', reason: `its holder, pid ${h.pid} on this machine, is still running`, remedy: 'wait for that run to finish' });
     else if (ctx.options.force) release(`asked with --force (held ${h ? `from ${h.host}` : 'without an owner file'})`);
-    else plan.refused.push({ target: 'deploy lock', reason: h ? `held from ${h.host}, within its time to live: whether its holder still runs cannot be seen from here` : 'it has no readable owner file', remedy: 'check there, then rerun with --force' });
+    else
+      plan.refused.push({ target: 'deploy lock', reason: h ? `held from ${h.host}, within its time to live: whether its holder still runs cannot be seen from here` : 'it has no readable owner file', remedy: 'check there, then rerun with --force' });
     return plan;
   },
   async apply(plan, ctx) {

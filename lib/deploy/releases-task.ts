@@ -17,7 +17,11 @@ export const releasesTask = defineTask({
     const promoted = (digest?: string) => ctx.settings.DEPLOY_EXTRA_TAGS.filter((t) => digest && world.registryDigests.get(t) === digest);
     for (const [i, r] of [world.state.current, ...world.state.previous].filter(Boolean).entries()) {
       const tags = promoted(r!.digest);
-      plan.kept.push({ host: world.s.runner.name, target: `${repository}:${tagOf(r!.image)} ${r!.digest ?? '(digest unknown)'}`, reason: `revision ${r!.revision}, deployed ${r!.deployedAt}${i === 0 ? ', SERVING' : ''}${tags.length ? `, ${tags.join(' and ')} point here` : ''}` });
+      plan.kept.push({
+        host: world.s.runner.name,
+        target: `${repository}:${tagOf(r!.image)} ${r!.digest ?? '(digest unknown)'}`,
+        reason: `revision ${r!.revision}, deployed ${r!.deployedAt}${i === 0 ? ', SERVING' : ''}${tags.length ? `, ${tags.join(' and ')} point here` : ''}`,
+      });
     }
     if (!plan.kept.length) plan.notes.push(`no release is recorded on ${world.s.runner.name}`);
     return plan;

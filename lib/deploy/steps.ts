@@ -103,7 +103,15 @@ function bootSteps(reading: DeployReading, target: string, recovery: Recovery, p
       op: { kind: 'gate', urls: reading.healthUrls, timeoutSeconds: reading.healthTimeoutSeconds, recovery },
     },
     ...(reading.promoteTags.length
-      ? [{ action: 'promote', target: reading.promoteTags.map((t) => `${reading.repository}:${t}`).join(', '), reason: `moved to ${promoteWhat} only after the gate passed (now: ${reading.promoteTags.map((t) => `${t} → ${short(reading.registryDigests.get(t))}`).join(', ')})`, bytes: 0, op: { kind: 'promote' as const, tags: reading.promoteTags } }]
+      ? [
+          {
+            action: 'promote',
+            target: reading.promoteTags.map((t) => `${reading.repository}:${t}`).join(', '),
+            reason: `moved to ${promoteWhat} only after the gate passed (now: ${reading.promoteTags.map((t) => `${t} → ${short(reading.registryDigests.get(t))}`).join(', ')})`,
+            bytes: 0,
+            op: { kind: 'promote' as const, tags: reading.promoteTags },
+          },
+        ]
       : []),
   ];
 }
@@ -113,7 +121,14 @@ function cleanupSteps(reading: DeployReading, dropped: Release[], kept: Kept[]):
   const host = reading.host;
   const steps: Change<DeployOp>[] = [];
   for (const c of reading.containers.filter((c) => c.state !== 'running')) {
-    steps.push({ action: 'remove stopped container', target: `${c.name} (${c.image})`, reason: `a stopped container of project ${reading.composeFile}'s service ${c.service || '?'}, not the release being deployed`, bytes: 0, host, op: { kind: 'remove-container', id: c.id, force: false } });
+    steps.push({
+      action: 'remove stopped container',
+      target: `${c.name} (${c.image})`,
+      reason: `a stopped container of project ${reading.composeFile}'s service ${c.service || '?'}, not the release being deployed`,
+      bytes: 0,
+      host,
+      op: { kind: 'remove-container', id: c.id, force: false },
+    });
   }
   for (const c of reading.containers.filter((c) => c.state === 'running' && c.service && !reading.services.includes(c.service))) {
     steps.push({ action: 'stop and remove orphan container', target: `${c.name} (${c.image})`, reason: `its service ${c.service} is no longer in the compose file`, bytes: 0, host, op: { kind: 'remove-container', id: c.id, force: true } });
@@ -129,7 +144,14 @@ function cleanupSteps(reading: DeployReading, dropped: Release[], kept: Kept[]):
     }
     const sharedWith = retainedDigests.get(digest);
     if (sharedWith) kept.push({ target: `${reading.repository}:${tag} (${short(digest)})`, reason: `an old release, but its digest is also ${reading.repository}:${sharedWith}, which stays` });
-    else steps.push({ action: 'delete old release tag', target: `${reading.repository}:${tag} (${short(digest)})`, reason: `release of ${release.revision} from ${release.deployedAt || 'an earlier deploy'}, beyond the ${reading.keep} releases kept for rollback`, bytes: 0, op: { kind: 'delete-tag', repository: reading.repository, tag, digest } });
+    else
+      steps.push({
+        action: 'delete old release tag',
+        target: `${reading.repository}:${tag} (${short(digest)})`,
+        reason: `release of ${release.revision} from ${release.deployedAt || 'an earlier deploy'}, beyond the ${reading.keep} releases kept for rollback`,
+        bytes: 0,
+        op: { kind: 'delete-tag', repository: reading.repository, tag, digest },
+      });
   }
   const droppedTags = new Set(dropped.map((r) => tagOf(r.image)));
   for (const change of reading.pushedOut) {
@@ -138,7 +160,8 @@ function cleanupSteps(reading: DeployReading, dropped: Release[], kept: Kept[]):
     steps.push({ action: `registry: ${change.action}`, target: change.target, reason: `${change.reason} (once the new release counts among the last versions)`, bytes: change.bytes, op: { kind: 'registry', change } });
   }
   for (const release of dropped) {
-    if (reading.hostImages.includes(release.image)) steps.push({ action: 'remove old release image', target: release.image, reason: `beyond the ${reading.keep} releases kept for rollback`, bytes: 0, host, op: { kind: 'remove-image', ref: release.image } });
+    if (reading.hostImages.includes(release.image))
+      steps.push({ action: 'remove old release image', target: release.image, reason: `beyond the ${reading.keep} releases kept for rollback`, bytes: 0, host, op: { kind: 'remove-image', ref: release.image } });
   }
   if (reading.canCollect && steps.some((s) => s.op.kind === 'delete-tag' || s.op.kind === 'registry')) {
     steps.push({ action: 'collect registry garbage', target: 'the registry', reason: 'tags were deleted: garbage collection gives their space back (registry stopped meanwhile)', bytes: 0, op: { kind: 'collect' } });
@@ -158,7 +181,15 @@ export function planDeploy(reading: DeployReading): Plan<DeployOp> {
     plan.kept.push({ host: reading.host, target: current.image, reason: `already deployed, running and healthy: its content (${reading.contentKey}: build context, Dockerfile, compose file, shipped files) is what would be built` });
     return plan;
   }
-  const why = reading.marker ? 'an interrupted run left the host between releases' : !current ? 'nothing deployed yet' : current.contentKey !== reading.contentKey ? `the content changed since ${current.image}` : !allRunning ? 'not every service is running' : 'it does not answer healthy';
+  const why = reading.marker
+    ? 'an interrupted run left the host between releases'
+    : !current
+      ? 'nothing deployed yet'
+      : current.contentKey !== reading.contentKey
+        ? `the content changed since ${current.image}`
+        : !allRunning
+          ? 'not every service is running'
+          : 'it does not answer healthy';
   const suffix = reading.allowedDirty.length ? `-dirty-${(reading.contentKey ?? 'x').slice(0, 8)}` : '';
   const tag = reading.statement.kind === 'head' ? `${reading.statement.revision}${suffix}` : `<revision after the ${reading.statement.by} commit>${suffix}`;
   const target = `${reading.image}:${tag}`;
@@ -170,7 +201,13 @@ export function planDeploy(reading: DeployReading): Plan<DeployOp> {
   plan.changes.push(
     { action: 'lock', target: `${host} deploy lock`, reason: 'one deploy at a time on this server (released at the end, also on failure)', bytes: 0, host, op: { kind: 'lock' } },
     ...recoverSteps(reading),
-    { action: 'build', target, reason: `${why}; builds ${reading.context}/${reading.dockerfile} at ${describeStatement(reading.statement, reading.context)}`, bytes: 0, op: { kind: 'build', statement: reading.statement, contentKey: reading.contentKey, tagSuffix: suffix, context: reading.context, dockerfile: reading.dockerfile } },
+    {
+      action: 'build',
+      target,
+      reason: `${why}; builds ${reading.context}/${reading.dockerfile} at ${describeStatement(reading.statement, reading.context)}`,
+      bytes: 0,
+      op: { kind: 'build', statement: reading.statement, contentKey: reading.contentKey, tagSuffix: suffix, context: reading.context, dockerfile: reading.dockerfile },
+    },
     { action: 'push', target, reason: 'under its content tag only; final moves after the health gate', bytes: 0, op: { kind: 'push' } },
     markStep(reading, recovery, 'the ship'),
     {

@@ -30,7 +30,10 @@ function rewriteLine(file: string, line: string, gone: Gone & { keep: string }, 
     [gone.path, gone.keep], // the path from the repository root
     ...(bareName ? [[posix.basename(gone.path), gone.keep] as [string, string]] : []), // the name standing alone
   ]);
-  const written = [...replacements.keys()].sort((a, b) => b.length - a.length).map(escape).join('|');
+  const written = [...replacements.keys()]
+    .sort((a, b) => b.length - a.length)
+    .map(escape)
+    .join('|');
   return line.replace(new RegExp(`(?<![\\w./-])(?:\\.\\/)?(${written})(?![\\w-]|\\.\\w)`, 'g'), (whole, path: string) => whole.replace(path, replacements.get(path)!));
 }
 

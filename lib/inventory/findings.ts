@@ -76,7 +76,10 @@ export function consolidate(input: FindingsInput): Kept[] {
     const group = targets.filter((g) => g.verdict === 'CONSOLIDATE' && g.note === t.note && exists(g.path)).map((g) => g.path);
     if (group[0] !== t.path) continue;
     const scores = group.flatMap((a, i) => group.slice(i + 1).map((b) => `${a} ~ ${b} ${Math.round(overlap(contents(a), contents(b)) * 100)}%`));
-    out.push({ target: `${group.length} scripts: ${group.join(', ')}`, reason: `CONSOLIDATE (${t.note}): overlaps ${scores.join('; ') || 'none'}. Proposal: fold them into scripts/deploy/webhook-remote-deploy.sh with options, then list the rest as DELETE` });
+    out.push({
+      target: `${group.length} scripts: ${group.join(', ')}`,
+      reason: `CONSOLIDATE (${t.note}): overlaps ${scores.join('; ') || 'none'}. Proposal: fold them into scripts/deploy/webhook-remote-deploy.sh with options, then list the rest as DELETE`,
+    });
   }
   return out;
 }

@@ -25,7 +25,9 @@ export interface Section {
   merge?: MergePair[];
 }
 
-export const entry = (verdict: Verdict) => (path: string, note: string): Entry => ({ path, verdict, note });
+export const entry =
+  (verdict: Verdict) =>
+  (path: string, note: string): Entry => ({ path, verdict, note });
 
 /** Names that mark a file as legacy even when no list names it. */
 export const LEGACY_PATTERNS = ['**/*_LEGACY*', '**/legacy_*', '**/*.bak', '**/*.orig', '**/*~'];

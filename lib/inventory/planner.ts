@@ -126,10 +126,19 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
     }
   }
   const pairs = options.sections.flatMap((s) => (s.merge ?? []).map((p) => ({ ...p, keep: join2(s.folder, p.keep), remove: join2(s.folder, p.remove) })));
-  const wanted: Removal[] = [...targets.filter((t) => t.verdict === 'DELETE').map((t) => ({ path: t.path, note: `DELETE in the plan: ${t.note}` })), ...pairs.map((p) => ({ path: p.remove, keep: p.keep, note: `MERGE into ${p.keep} in the plan (${p.note})` }))];
+  const wanted: Removal[] = [
+    ...targets.filter((t) => t.verdict === 'DELETE').map((t) => ({ path: t.path, note: `DELETE in the plan: ${t.note}` })),
+    ...pairs.map((p) => ({ path: p.remove, keep: p.keep, note: `MERGE into ${p.keep} in the plan (${p.note})` })),
+  ];
 
   // What is still there to remove: on disk, or (in git) gone from disk but still committed.
-  const headFiles = inGit ? await filesInHead(runner, root, wanted.map((w) => w.path)) : [];
+  const headFiles = inGit
+    ? await filesInHead(
+        runner,
+        root,
+        wanted.map((w) => w.path),
+      )
+    : [];
   const committed = (path: string) => headFiles.some((f) => under(f, path));
   const pending = wanted.filter((w) => onDisk(root, w.path) || committed(w.path));
   const dirty = inGit ? await uncommitted(runner, root) : new Set<string>();
@@ -143,7 +152,11 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
       continue;
     }
     if (dirtyUnder(w.path).length && !force) {
-      plan.refused.push({ target: w.path, reason: `${w.keep ? 'MERGE' : 'DELETE'} held back: it has uncommitted changes, which removing would lose (${dirtyUnder(w.path).slice(0, 3).join(', ')})`, remedy: 'commit or stash them, or rerun with --force' });
+      plan.refused.push({
+        target: w.path,
+        reason: `${w.keep ? 'MERGE' : 'DELETE'} held back: it has uncommitted changes, which removing would lose (${dirtyUnder(w.path).slice(0, 3).join(', ')})`,
+        remedy: 'commit or stash them, or rerun with --force',
+      });
       continue;
     }
     removing.set(w.path, w);
@@ -158,7 +171,7 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
   // A removal a kept file still uses is held back, with the referrer's path and line. Holding one
   // back keeps its files, whose own uses may hold back another: repeat until nothing changes.
   const merges = () => [...removing.values()].filter((r) => r.keep).map((r) => ({ path: r.path, keep: r.keep }));
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     const kept = files.filter((f) => ![...removing.keys()].some((p) => under(f, p)));
     for (const removal of [...removing.values()]) {
@@ -214,11 +227,24 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
     const edit = editDocument(file, contents(file), relevant, { bareName: doc });
     if (!edit.diff.length) continue;
     if (userChanged(file)) {
-      plan.refused.push({ target: file, reason: `edit skipped: has uncommitted changes: skipped (it names ${relevant.filter((g) => usesIn(file, contents(file), g.path).length).map((g) => g.path).join(', ')}); wanted:\n${indent(edit.diff)}`, remedy: 'commit or stash your changes and run again, or rerun with --force' });
+      plan.refused.push({
+        target: file,
+        reason: `edit skipped: has uncommitted changes: skipped (it names ${relevant
+          .filter((g) => usesIn(file, contents(file), g.path).length)
+          .map((g) => g.path)
+          .join(', ')}); wanted:\n${indent(edit.diff)}`,
+        remedy: 'commit or stash your changes and run again, or rerun with --force',
+      });
       continue;
     }
     const forced = dirty.has(file) && !oursFromEarlier(file) ? ' (forced: your uncommitted changes in it are committed with the clean-up)' : '';
-    plan.changes.push({ action: doc ? 'update document' : 'rewrite reference', target: file, reason: `UPDATE (plan section 3): ${doc ? 'lines naming removed files rewritten to the kept copy, or dropped' : 'points at the kept copy'}${forced}:\n${indent(edit.diff)}`, bytes: 0, op: { kind: 'edit', run, file, before: contents(file), after: edit.text } });
+    plan.changes.push({
+      action: doc ? 'update document' : 'rewrite reference',
+      target: file,
+      reason: `UPDATE (plan section 3): ${doc ? 'lines naming removed files rewritten to the kept copy, or dropped' : 'points at the kept copy'}${forced}:\n${indent(edit.diff)}`,
+      bytes: 0,
+      op: { kind: 'edit', run, file, before: contents(file), after: edit.text },
+    });
   }
   // Edits an interrupted run made but did not commit: commit them as they are.
   for (const file of inGit ? (earlier?.edits ?? []).map((e) => e.file) : []) {
@@ -235,7 +261,13 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
     } else {
       const edited = plan.changes.filter((c) => c.op.kind === 'edit').map((c) => c.target);
       const record = statusRecord(run, new Date(now), removed, edited);
-      plan.changes.push({ action: before === null ? 'create status document' : 'record in status document', target: statusDocument, reason: `UPDATE in the plan: record this run (${plural(removed.length, 'path')} removed, ${plural(edited.length, 'file')} updated, how to undo it)`, bytes: 0, op: { kind: 'edit', run, file: statusDocument, before, after: `${before ?? '# Current status\n'}${record}` } });
+      plan.changes.push({
+        action: before === null ? 'create status document' : 'record in status document',
+        target: statusDocument,
+        reason: `UPDATE in the plan: record this run (${plural(removed.length, 'path')} removed, ${plural(edited.length, 'file')} updated, how to undo it)`,
+        bytes: 0,
+        op: { kind: 'edit', run, file: statusDocument, before, after: `${before ?? '# Current status\n'}${record}` },
+      });
     }
   }
   if (earlier && !plan.changes.length) plan.changes.push({ action: 'close run', target: `${TRASH_DIR}/${run}`, reason: `${completing}everything it set out to do is done; mark it finished`, bytes: 0, op: { kind: 'close', run } });
@@ -250,7 +282,12 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
   if (earlier) plan.notes.push(`This run is ${completing.replace(/: $/, '')}, which was interrupted before it ${inGit ? 'committed' : 'finished'}; it finishes it in the same trash folder${inGit ? ' and one commit' : ''}.`);
   plan.figures.push({ label: 'backend repository', value: `${root} (${inGit ? 'git: removals are committed, history keeps them' : `not git: removals go to ${TRASH_DIR}/, restorable`})` });
   if (plan.changes.length) plan.figures.push({ label: 'run', value: `${run}${earlier ? ' (an interrupted earlier run, completed now)' : ''}: undo it with npm run clean:inventory -- --restore ${run}, or sh ${TRASH_DIR}/${run}/RESTORE.sh` });
-  plan.figures.push({ label: 'unlisted legacy candidates', value: candidates.length ? `${candidates.length}: ${candidates.slice(0, NAMED_CANDIDATES).join(', ')}${candidates.length > NAMED_CANDIDATES ? `, and ${candidates.length - NAMED_CANDIDATES} more in the report` : ''} (not deleted: add them to a DELETE list in lib/inventory/sections.ts to remove them)` : '0' });
+  plan.figures.push({
+    label: 'unlisted legacy candidates',
+    value: candidates.length
+      ? `${candidates.length}: ${candidates.slice(0, NAMED_CANDIDATES).join(', ')}${candidates.length > NAMED_CANDIDATES ? `, and ${candidates.length - NAMED_CANDIDATES} more in the report` : ''} (not deleted: add them to a DELETE list in lib/inventory/sections.ts to remove them)`
+      : '0',
+  });
   return plan;
 }
 
@@ -270,4 +307,3 @@ export function statusRecord(run: string, when: Date, removed: string[], edited:
     '',
   ].join('\n');
 }
-

@@ -65,5 +65,10 @@ export function mentionsOf(target: string, files: string[], contents: (file: str
 
 /** "file:line `text` (how)", the first few, for a reason a reviewer can check. */
 export function where(mentions: Use[], limit = 4): string {
-  return mentions.slice(0, limit).map((m) => `${m.file}:${m.line} \`${m.text}\` (${m.how})`).join('; ') + (mentions.length > limit ? `; and ${mentions.length - limit} more` : '');
+  return (
+    mentions
+      .slice(0, limit)
+      .map((m) => `${m.file}:${m.line} \`${m.text}\` (${m.how})`)
+      .join('; ') + (mentions.length > limit ? `; and ${mentions.length - limit} more` : '')
+  );
 }

@@ -53,13 +53,27 @@ export async function planRestore(runner: Runner, root: string, run: string): Pr
   if (commit.sha && commit.revertedBy) plan.kept.push({ target: commit.sha, reason: `the commit of run ${run} is already reverted by ${commit.revertedBy}` });
   if (commit.sha && !commit.revertedBy) {
     const busy = await trackedChanges(runner, root);
-    if (busy) plan.refused.push({ target: commit.sha, reason: `git revert of run ${run} held back: the working tree has uncommitted changes (${busy.split('\n').slice(0, 3).join(', ')}), which a revert may not mix with`, remedy: 'commit or stash them, then run --restore again' });
-    else plan.changes.push({ action: 'git revert', target: commit.sha, reason: `undoes run ${run}: its ${manifest.removed.length} removals and ${manifest.edits.length} document edits come back, as a new commit`, bytes: 0, op: { kind: 'revert', sha: commit.sha } });
+    if (busy)
+      plan.refused.push({
+        target: commit.sha,
+        reason: `git revert of run ${run} held back: the working tree has uncommitted changes (${busy.split('\n').slice(0, 3).join(', ')}), which a revert may not mix with`,
+        remedy: 'commit or stash them, then run --restore again',
+      });
+    else
+      plan.changes.push({
+        action: 'git revert',
+        target: commit.sha,
+        reason: `undoes run ${run}: its ${manifest.removed.length} removals and ${manifest.edits.length} document edits come back, as a new commit`,
+        bytes: 0,
+        op: { kind: 'revert', sha: commit.sha },
+      });
   }
   // A run interrupted before its commit: its removals are staged or on disk, its edits uncommitted.
   if (manifest.git && !commit.sha) {
     const committed = await filesInHead(runner, root, manifest.removed);
-    for (const path of manifest.removed) if (!present(join(root, path)) && committed.some((f) => f === path || f.startsWith(`${path}/`))) plan.changes.push({ action: 'git checkout', target: path, reason: `run ${run} removed it but never committed: back from HEAD`, bytes: 0, op: { kind: 'checkout', path } });
+    for (const path of manifest.removed)
+      if (!present(join(root, path)) && committed.some((f) => f === path || f.startsWith(`${path}/`)))
+        plan.changes.push({ action: 'git checkout', target: path, reason: `run ${run} removed it but never committed: back from HEAD`, bytes: 0, op: { kind: 'checkout', path } });
   }
   if (!manifest.git || !commit.sha) {
     for (const { file, created } of manifest.edits) {
@@ -70,7 +84,13 @@ export async function planRestore(runner: Runner, root: string, run: string): Pr
         plan.refused.push({ target: file, reason: `changed since run ${run} edited it: left alone (its earlier text is in ${join(TRASH_DIR, run, 'before', file)})` });
         continue;
       }
-      plan.changes.push({ action: created ? 'remove created document' : 'restore document', target: file, reason: `run ${run} ${created ? 'created it' : 'edited it'}; it is unchanged since`, bytes: 0, op: { kind: 'restore-document', run, file, text: before, unstage: manifest.git } });
+      plan.changes.push({
+        action: created ? 'remove created document' : 'restore document',
+        target: file,
+        reason: `run ${run} ${created ? 'created it' : 'edited it'}; it is unchanged since`,
+        bytes: 0,
+        op: { kind: 'restore-document', run, file, text: before, unstage: manifest.git },
+      });
     }
   }
   for (const path of manifest.moved) {
@@ -81,7 +101,12 @@ export async function planRestore(runner: Runner, root: string, run: string): Pr
       plan.refused.push({ target: path, reason: `exists again: left alone (run ${run}'s copy stays in ${join(TRASH_DIR, run, 'files', path)})`, remedy: 'move one of them aside, then run --restore again' });
       continue;
     }
-    const note = clash.length ? `; ${clash.length} of its files exist again and stay in the trash (${clash.slice(0, 3).map((c) => c.slice(root.length + 1)).join(', ')})` : '';
+    const note = clash.length
+      ? `; ${clash.length} of its files exist again and stay in the trash (${clash
+          .slice(0, 3)
+          .map((c) => c.slice(root.length + 1))
+          .join(', ')})`
+      : '';
     plan.changes.push({ action: 'put back', target: path, reason: `run ${run} moved it to ${join(TRASH_DIR, run, 'files', path)}${note}`, bytes: 0, op: { kind: 'put-back', run, path } });
   }
   plan.figures.push({ label: 'restoring run', value: `${run} (${join(root, TRASH_DIR, run)})` });

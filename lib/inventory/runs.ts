@@ -47,7 +47,10 @@ export const runTrailer = (run: string) => `Cleanup-Run: ${run}`;
 
 /** A fresh run name from the time, never one an earlier run used: 2026-12-01T19-20-05Z, then -2, -3 … */
 export function newRunId(root: string, now: Date): string {
-  const base = now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  const base = now
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
   let run = base;
   for (let n = 2; existsSync(runDir(root, run)); n++) run = `${base}-${n}`;
   return run;

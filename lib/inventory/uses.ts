@@ -70,7 +70,10 @@ function pythonImports(file: string, text: string, target: string): boolean {
   if (from) {
     const [, dots, module, names] = from;
     const bases = dots ? [upFrom(posix.dirname(file), dots.length - 1)] : foldersUp(file);
-    const imported = names.split(',').map((n) => n.trim().split(/\s+as\s+/)[0]).filter((n) => n && n !== '*');
+    const imported = names
+      .split(',')
+      .map((n) => n.trim().split(/\s+as\s+/)[0])
+      .filter((n) => n && n !== '*');
     if (module && moduleHits(module, bases, target)) return true;
     return imported.some((name) => moduleHits(module ? `${module}.${name}` : name, bases, target));
   }
@@ -129,17 +132,18 @@ export function usesIn(file: string, text: string, target: string): Use[] {
   const mention = mentionPattern(clean);
   const found: Use[] = [];
   lines.forEach((line, i) => {
-    const how = python && pythonImports(file, line, clean)
-      ? 'python import'
-      : js && jsImports(file, line, clean)
-        ? 'import'
-        : [...line.matchAll(SOURCE)].some((m) => pathHits(m[1], file, clean))
-          ? 'shell source'
-          : [...line.matchAll(RUNS)].some((m) => pathHits(m[1], file, clean)) || [...line.matchAll(PYTHON_MODULE)].some((m) => moduleHits(m[1], foldersUp(file), clean))
-            ? 'runs it'
-            : mention.test(line)
-              ? 'names it'
-              : undefined;
+    const how =
+      python && pythonImports(file, line, clean)
+        ? 'python import'
+        : js && jsImports(file, line, clean)
+          ? 'import'
+          : [...line.matchAll(SOURCE)].some((m) => pathHits(m[1], file, clean))
+            ? 'shell source'
+            : [...line.matchAll(RUNS)].some((m) => pathHits(m[1], file, clean)) || [...line.matchAll(PYTHON_MODULE)].some((m) => moduleHits(m[1], foldersUp(file), clean))
+              ? 'runs it'
+              : mention.test(line)
+                ? 'names it'
+                : undefined;
     if (how) found.push({ file, line: i + 1, text: line.trim().slice(0, 160), how });
   });
   return found;

@@ -53,14 +53,6 @@ export function finishRun(run: { name: string; mode: Mode; startedAt: Date; item
 
   const errors = items.map((item) => item.error).filter(Boolean);
   const pending = items.reduce((n, item) => n + (item.plan?.changes.length ?? 0), 0);
-  const exitCode = stoppedBy
-    ? signalExitCode(stoppedBy)
-    : errors.some((e) => e instanceof UsageError)
-      ? 2
-      : taskReports.some((r) => r.status === 'failed')
-        ? 1
-        : options.check && pending > 0
-          ? 3
-          : 0;
+  const exitCode = stoppedBy ? signalExitCode(stoppedBy) : errors.some((e) => e instanceof UsageError) ? 2 : taskReports.some((r) => r.status === 'failed') ? 1 : options.check && pending > 0 ? 3 : 0;
   return { exitCode, report };
 }

@@ -27,7 +27,10 @@ export function listenForSignals(): RunControl {
   let closing: Promise<void> | undefined;
   const closeAll = () =>
     (closing ??= (async () => {
-      for (const close of closers.splice(0).reverse()) await Promise.resolve().then(close).catch((error) => say(`clean-up failed: ${messageOf(error)}`));
+      for (const close of closers.splice(0).reverse())
+        await Promise.resolve()
+          .then(close)
+          .catch((error) => say(`clean-up failed: ${messageOf(error)}`));
     })());
   const interrupt = new AbortController();
   let stoppedBy: NodeJS.Signals | undefined;

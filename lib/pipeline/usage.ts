@@ -10,7 +10,12 @@ function settingsHelp(specs: SettingsSpec[]): string {
     for (const [key, definition] of Object.entries(spec)) {
       if (rows.has(key)) continue;
       const fallback = definition.parse(undefined);
-      const shown = 'problem' in fallback ? 'required' : fallback.value === undefined || fallback.value === '' || (Array.isArray(fallback.value) && !fallback.value.length) ? 'optional' : `default ${Array.isArray(fallback.value) ? fallback.value.join(',') : fallback.value instanceof RegExp ? fallback.value.source : String(fallback.value)}`;
+      const shown =
+        'problem' in fallback
+          ? 'required'
+          : fallback.value === undefined || fallback.value === '' || (Array.isArray(fallback.value) && !fallback.value.length)
+            ? 'optional'
+            : `default ${Array.isArray(fallback.value) ? fallback.value.join(',') : fallback.value instanceof RegExp ? fallback.value.source : String(fallback.value)}`;
       rows.set(key, `  ${key.padEnd(34)}${definition.help} (${shown}${definition.secret ? ', secret' : ''})`);
     }
   }

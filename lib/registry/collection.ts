@@ -134,8 +134,8 @@ export function addCollectionStep<Op>(plan: { changes: Change<Op | CollectOp>[];
   if (!deletes) return;
   plan.notes.push(
     item
-      ? 'Undo: `npm run clean:registry -- --restore <this run\'s report>` puts back every deleted manifest and tag until the garbage collection at the end of this run; after it, what lost its blobs cannot come back. Run with --no-gc to keep the undo open until a later collection.'
-      : 'Undo: `npm run clean:registry -- --restore <this run\'s report>` puts back every deleted manifest and tag until the next garbage collection (the next clean:registry without --no-gc, or a deploy\'s registry clean-up).',
+      ? "Undo: `npm run clean:registry -- --restore <this run's report>` puts back every deleted manifest and tag until the garbage collection at the end of this run; after it, what lost its blobs cannot come back. Run with --no-gc to keep the undo open until a later collection."
+      : "Undo: `npm run clean:registry -- --restore <this run's report>` puts back every deleted manifest and tag until the next garbage collection (the next clean:registry without --no-gc, or a deploy's registry clean-up).",
   );
 }
 

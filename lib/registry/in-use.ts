@@ -90,7 +90,10 @@ export interface HostImages {
 /** What one host runs or keeps, over its runner (one ssh connection). */
 export async function readHostImages(runner: Runner, deployDir: string | undefined): Promise<HostImages> {
   try {
-    const ids = (await runner.run(docker.containerIds())).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+    const ids = (await runner.run(docker.containerIds())).stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     const containers = ids.length ? parseContainers((await runner.run(inspectContainers(ids))).stdout) : [];
     const imageIds = [...new Set(containers.map((c) => c.image))];
     const images = imageIds.length ? (JSON.parse((await runner.run(inspectImages(imageIds), { allowFailure: true })).stdout || '[]') as ImageRefs[]) : [];

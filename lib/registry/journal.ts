@@ -69,7 +69,10 @@ export function readJournal(path: string): JournalEntry[] {
     if (!parsed.undo && !parsed.tasks) throw new Error('not a report');
   } catch {
     try {
-      entries = text.split('\n').filter((line) => line.trim()).map((line) => JSON.parse(line) as unknown);
+      entries = text
+        .split('\n')
+        .filter((line) => line.trim())
+        .map((line) => JSON.parse(line) as unknown);
     } catch {
       throw new UsageError(`--restore ${path}: this is neither a report nor a journal of a registry run. Give the report that run wrote (its path was printed at the end).`);
     }

@@ -25,9 +25,7 @@ export interface RegistryState {
   dangling?: DanglingTag[];
 }
 
-export type DeletionOp =
-  | { kind: 'delete'; repository: string; digest: string; tags: string[]; children?: string[] }
-  | { kind: 'untag'; repository: string; digest: string; tags: string[] };
+export type DeletionOp = { kind: 'delete'; repository: string; digest: string; tags: string[]; children?: string[] } | { kind: 'untag'; repository: string; digest: string; tags: string[] };
 
 export type RegistryOp = DeletionOp | UnlinkOp | CollectOp | RestoreOp;
 
@@ -69,7 +67,11 @@ export function planRegistry(state: RegistryState, policy: RegistryPolicy, sizeL
   const allRoots = new Set<string>();
 
   for (const [repository, tags] of [...state.repositories].sort(([a], [b]) => a.localeCompare(b))) {
-    const inUse = resolveInUse(inUseRefs.filter((r) => r.repository === repository), tags, state.manifests);
+    const inUse = resolveInUse(
+      inUseRefs.filter((r) => r.repository === repository),
+      tags,
+      state.manifests,
+    );
     const decisions = decideRepository(tags, rulesFor(policy, repository), now, inUse);
     const keptHere = new Map<string, number>();
     // An image in use stays even when every tag on it goes (a test tag on a running image).
@@ -116,7 +118,11 @@ export function planRegistry(state: RegistryState, policy: RegistryPolicy, sizeL
   }
 
   const keptBlobs = blobsOf(keptRoots, state.manifests);
-  const freed = freedBytesPerRoot(doomed.map((d) => d.digest), keptBlobs, state.manifests);
+  const freed = freedBytesPerRoot(
+    doomed.map((d) => d.digest),
+    keptBlobs,
+    state.manifests,
+  );
   doomed.forEach((d, i) =>
     plan.changes.push({
       action: 'delete manifest',

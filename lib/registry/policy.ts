@@ -48,7 +48,10 @@ export function rulesFor(policy: RegistryPolicy, repository: string): Repository
 
 /** The parts of a tag that token rules look at: split on `-`, `_` and `.`, lower case. */
 export function tagTokens(tag: string): string[] {
-  return tag.toLowerCase().split(/[-_.]+/).filter(Boolean);
+  return tag
+    .toLowerCase()
+    .split(/[-_.]+/)
+    .filter(Boolean);
 }
 
 /** The first delete token that one of the tag's parts is (optionally followed by digits). */
@@ -116,7 +119,10 @@ interface Image {
 }
 
 function newestVersion(tags: string[]): Version | undefined {
-  return tags.map(parseVersion).filter((v): v is Version => Boolean(v)).sort((a, b) => compareVersions(b, a))[0];
+  return tags
+    .map(parseVersion)
+    .filter((v): v is Version => Boolean(v))
+    .sort((a, b) => compareVersions(b, a))[0];
 }
 
 function describe(image: Image, byVersion: boolean): string {
@@ -170,9 +176,7 @@ export function decideRepository(tags: TagInfo[], rules: RepositoryRules, now = 
   order.forEach((image, rank) => {
     const keep = rank < rules.keepVersions;
     const undated = !byVersion && image.date === undefined ? ', no believable creation date' : '';
-    const reason = keep
-      ? `one of the ${rules.keepVersions} newest versions (#${rank + 1} by ${basis}${undated}) (plan 4.1)`
-      : `older than the ${rules.keepVersions} newest versions by ${basis}${undated}; kept: ${keptNames} (plan 4.1)`;
+    const reason = keep ? `one of the ${rules.keepVersions} newest versions (#${rank + 1} by ${basis}${undated}) (plan 4.1)` : `older than the ${rules.keepVersions} newest versions by ${basis}${undated}; kept: ${keptNames} (plan 4.1)`;
     for (const tag of image.tags) decisions.set(tag, { tag, digest: image.digest, keep, reason });
   });
   return tags.map((t) => decisions.get(t.tag)!);

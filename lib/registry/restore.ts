@@ -66,13 +66,21 @@ export async function planRestore(client: RegistryClient, entries: JournalEntry[
     if (gone.length) {
       plan.refused.push({
         target: name,
-        reason: `cannot come back: ${gone.length} of its blobs (${gone.slice(0, 3).map((b) => short(b.digest)).join(', ')}${gone.length > 3 ? ', …' : ''}) are gone, since garbage collection ran after the deletion (${entry.at.slice(0, 16).replace('T', ' ')} UTC)`,
+        reason: `cannot come back: ${gone.length} of its blobs (${gone
+          .slice(0, 3)
+          .map((b) => short(b.digest))
+          .join(', ')}${gone.length > 3 ? ', …' : ''}) are gone, since garbage collection ran after the deletion (${entry.at.slice(0, 16).replace('T', ' ')} UTC)`,
         remedy: 'push the image again from a machine that still has it',
       });
       continue;
     }
     const moved = tagsNow.filter((t) => t.digest && t.digest !== entry.digest);
-    for (const t of moved) plan.refused.push({ target: `${entry.repository}:${t.tag}`, reason: `pushed again since the deletion (now ${short(t.digest!)}), so it is not overwritten`, remedy: `to restore the old image, delete or move ${entry.repository}:${t.tag} first and run --restore again` });
+    for (const t of moved)
+      plan.refused.push({
+        target: `${entry.repository}:${t.tag}`,
+        reason: `pushed again since the deletion (now ${short(t.digest!)}), so it is not overwritten`,
+        remedy: `to restore the old image, delete or move ${entry.repository}:${t.tag} first and run --restore again`,
+      });
     const tags = tagsNow.filter((t) => !t.digest).map((t) => t.tag);
     for (const t of tagsNow.filter((t) => t.digest === entry.digest)) plan.kept.push({ target: `${entry.repository}:${t.tag}`, reason: 'already back' });
     if (!missing.length && !tags.length) continue;

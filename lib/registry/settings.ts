@@ -31,12 +31,9 @@ export const registrySettings = {
   REGISTRY_RETRIES: setting.int('retries of a request after a 5xx or a dropped connection', 4, { min: 0, max: 10 }),
   REGISTRY_MAX_CONSECUTIVE_FAILURES: setting.int('requests failing in a row (5xx, resets, timeouts; each after its retries) after which apply stops instead of pressing on', 8, { min: 1, max: 1000 }),
   REGISTRY_CATALOG_PAGE_SIZE: setting.int('repositories per catalog page', 100, { min: 1, max: 1000 }),
-  REGISTRY_PROTECT_TAGS: checkedList(
-    'tags never deleted in any repository, whatever the rules say (comma-separated)',
-    ['latest', 'final'],
-    TAG_SYNTAX,
-    'a tag (letters, digits, _ . -, at most 128 characters, not starting with . or -)',
-  ) as Setting<string[]>,
+  REGISTRY_PROTECT_TAGS: checkedList('tags never deleted in any repository, whatever the rules say (comma-separated)', ['latest', 'final'], TAG_SYNTAX, 'a tag (letters, digits, _ . -, at most 128 characters, not starting with . or -)') as Setting<
+    string[]
+  >,
   REGISTRY_DELETE_TAG_TOKENS: checkedList(
     'tokens that make a tag a test image, matched as a whole part of the tag split on - _ . and optionally followed by digits (empty: the list in lib/registry/cleanup-policy.ts, test,temp,debug)',
     undefined,

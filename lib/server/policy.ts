@@ -219,7 +219,10 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
     else if (rollback.length) removals.push({ image, name, reason: `used by no container and older than the ${policy.rollbackKeep} newest images of ${rollback[0]}, which ${rollbackRepositories.get(rollback[0])} uses`, facts });
     else removals.push({ image, name, reason: `abandoned: no remaining container uses ${repositories.join(', ')} and the deployed compose project ${project} does not; ${lastUsed}, created ${ago(image.created, now)}`, facts });
   }
-  const freed = bytesFreedInOrder(state.images, removals.map((r) => r.image.id));
+  const freed = bytesFreedInOrder(
+    state.images,
+    removals.map((r) => r.image.id),
+  );
   for (const { image, name, reason, facts } of removals) {
     const bytes = freed.get(image.id)!;
     const shared = bytes - image.uniqueSize;
@@ -249,11 +252,25 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
   const stale = state.cache.filter((r) => !r.inUse && now - r.lastUsed > policy.buildCacheMaxAgeHours * HOUR);
   if (stale.length) {
     const bytes = stale.reduce((sum, r) => sum + r.size, 0);
-    change('prune build cache', `${stale.length} build cache records`, `unused for more than ${policy.buildCacheMaxAgeHours}h`, bytes, { kind: 'prune-build-cache', olderThanHours: policy.buildCacheMaxAgeHours }, { records: stale.length, sizeBytes: bytes });
+    change(
+      'prune build cache',
+      `${stale.length} build cache records`,
+      `unused for more than ${policy.buildCacheMaxAgeHours}h`,
+      bytes,
+      { kind: 'prune-build-cache', olderThanHours: policy.buildCacheMaxAgeHours },
+      { records: stale.length, sizeBytes: bytes },
+    );
   }
   const unusedLeft = state.cache.filter((r) => !r.inUse && !stale.includes(r)).reduce((sum, r) => sum + r.size, 0);
   if (policy.buildCacheMaxBytes > 0 && unusedLeft > policy.buildCacheMaxBytes) {
-    change('shrink build cache', `unused build cache of ${formatBytes(unusedLeft)}`, `above the ${formatBytes(policy.buildCacheMaxBytes)} bound: the least recently used records go until it fits`, unusedLeft - policy.buildCacheMaxBytes, { kind: 'shrink-build-cache', keepBytes: policy.buildCacheMaxBytes }, { unusedBytes: unusedLeft, keepBytes: policy.buildCacheMaxBytes });
+    change(
+      'shrink build cache',
+      `unused build cache of ${formatBytes(unusedLeft)}`,
+      `above the ${formatBytes(policy.buildCacheMaxBytes)} bound: the least recently used records go until it fits`,
+      unusedLeft - policy.buildCacheMaxBytes,
+      { kind: 'shrink-build-cache', keepBytes: policy.buildCacheMaxBytes },
+      { unusedBytes: unusedLeft, keepBytes: policy.buildCacheMaxBytes },
+    );
   }
   return { changes, kept };
 }

@@ -21,7 +21,9 @@ export const serverSettings = {
   SERVER_REMOVE_VOLUMES: setting.list('named volumes that may be removed when unused (others never are)'),
   SERVER_BUILD_CACHE_MAX_AGE_HOURS: setting.int('build cache unused for longer than this many hours is cleared', 168, { min: 0 }),
   SERVER_BUILD_CACHE_MAX_SIZE: setting.bytes('unused build cache above this size is cleared, oldest first (0: no size bound)', 0),
-  DEPLOY_HOST: setting.optionalHost('the production server: while the SERVER_HOSTS entry naming the same host (user aside, port 22 when none is written, localhost = 127.0.0.1 = ::1) is pruned, the deploy lock there is held, so no deploy runs meanwhile'),
+  DEPLOY_HOST: setting.optionalHost(
+    'the production server: while the SERVER_HOSTS entry naming the same host (user aside, port 22 when none is written, localhost = 127.0.0.1 = ::1) is pruned, the deploy lock there is held, so no deploy runs meanwhile',
+  ),
   DEPLOY_DIR: setting.remotePath('folder on the server for the compose file, its .env, the deploy state and the deploy lock', '/srv/webhook'),
   SSH_IDENTITY_FILE: setting.optionalPath('private key for ssh (empty: ssh defaults)', 'file'),
   SSH_KNOWN_HOSTS_FILE: setting.optionalPath('known_hosts file for ssh (empty: ~/.ssh/known_hosts); host keys are always checked', 'file'),

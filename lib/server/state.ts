@@ -37,7 +37,14 @@ async function listed(runner: Runner, list: string[], inspect: (items: string[])
   return (await runner.run(inspect(list))).stdout;
 }
 
-const lines = (text: string) => [...new Set(text.split('\n').map((l) => l.trim()).filter(Boolean))];
+const lines = (text: string) => [
+  ...new Set(
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean),
+  ),
+];
 
 export async function detectCompose(runner: Runner): Promise<HostState['compose']> {
   if ((await runner.run(docker.composeV2Version(), { allowFailure: true })).exitCode === 0) return 'docker compose';

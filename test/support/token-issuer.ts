@@ -44,7 +44,9 @@ export async function startTokenIssuer(dir: string, users: Record<string, string
   const requests: string[][] = [];
   const answer = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-    const [user, password] = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString().split(':');
+    const [user, password] = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64')
+      .toString()
+      .split(':');
     if (!user || users[user] !== password) {
       res.writeHead(401).end('{"details":"bad credentials"}');
       return;
