@@ -5,7 +5,7 @@
  * rerun (taking over the dead run's lock only with --force) starts the registry, says so,
  * finishes the collection from the record of pending deletions and keeps every kept tag.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type StdioOptions } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,10 +69,10 @@ test('two runs at once: the second waits for the lock, then stops naming who hol
   assert.not.ok(existsSync(join(dir, `aisha-cleanup-registry-127.0.0.1_${registry.port}.lock`)), 'lock released');
 });
 
-test('SIGKILL while the registry is stopped for collection: the rerun starts it, says so, finishes the collection', async () => {
-  const doomed = await seed('b');
-  const collecting = join(dir, 'collecting');
-  const gcPid = join(dir, 'gc.pid');
+/** clean:registry in a process of its own whose collection marks that it started, then hangs. */
+function startCollecting(name: string, stdio: StdioOptions) {
+  const collecting = join(dir, `collecting-${name}`);
+  const gcPid = join(dir, `gc-${name}.pid`);
   const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/registry.ts', '--yes'], {
     env: {
       PATH: process.env.PATH,
@@ -81,8 +81,14 @@ test('SIGKILL while the registry is stopped for collection: the rerun starts it,
       ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}),
       ...env({ REGISTRY_GC_COMMAND: `sh -c 'echo $$ > ${gcPid}; touch ${collecting}; sleep 120'` }),
     },
-    stdio: 'ignore',
+    stdio,
   });
+  return { collecting, gcPid, child };
+}
+
+test('SIGKILL while the registry is stopped for collection: the rerun starts it, says so, finishes the collection', async () => {
+  const doomed = await seed('b');
+  const { collecting, gcPid, child } = startCollecting('a', 'ignore');
   const exited = new Promise((resolve) => child.once('exit', resolve));
   try {
     await waitFor('the run to be collecting', async () => existsSync(collecting), 120_000);
@@ -120,18 +126,7 @@ test('SIGKILL while the registry is stopped for collection: the rerun starts it,
 
 test('Ctrl-C twice while the registry is stopped for collection: the run exits 130 and starts the registry again', async () => {
   await seed('c');
-  const collecting = join(dir, 'collecting-c');
-  const gcPid = join(dir, 'gc-c.pid');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/registry.ts', '--yes'], {
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      CLEANUP_ENV_FILE: '/nonexistent/.env',
-      ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}),
-      ...env({ REGISTRY_GC_COMMAND: `sh -c 'echo $$ > ${gcPid}; touch ${collecting}; sleep 120'` }),
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const { collecting, gcPid, child } = startCollecting('c', ['ignore', 'ignore', 'pipe']);
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

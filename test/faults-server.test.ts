@@ -20,7 +20,7 @@ import * as assert from 'uvu/assert';
 import { ensureBaseImage, ensureDockerd, type TestEngine } from '../sandbox/fixtures/dockerd.ts';
 import { freePort } from '../sandbox/fixtures/ports.ts';
 import { runTask } from './support/run-task.ts';
-import { build, reset } from '../sandbox/fixtures/server-seed.ts';
+import { build, names, reset } from '../sandbox/fixtures/server-seed.ts';
 import { startSshd, type Sshd } from '../sandbox/fixtures/sshd.ts';
 
 let dir: string;
@@ -33,13 +33,6 @@ let knownHosts: string;
 
 const COMMAND_TIMEOUT_SECONDS = 20;
 const hostOf = (s: Sshd) => `${s.target.user}@127.0.0.1:${s.target.port}`;
-const names = (engine: TestEngine, args: string[]) =>
-  engine
-    .docker(args)
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .sort();
 
 function env(hosts: string[]) {
   return {

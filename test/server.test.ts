@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ensureBaseImage, ensureDockerd, type TestEngine } from '../sandbox/fixtures/dockerd.ts';
-import { build, reset, seedDockerHost, seedProductionHost } from '../sandbox/fixtures/server-seed.ts';
+import { build, names, reset, seedDockerHost, seedProductionHost } from '../sandbox/fixtures/server-seed.ts';
 import { freePort } from '../sandbox/fixtures/ports.ts';
 import { runTask } from './support/run-task.ts';
 import { startSshd, type Sshd } from '../sandbox/fixtures/sshd.ts';
@@ -26,13 +26,6 @@ let sshd: Sshd[] = [];
 let knownHosts: string;
 let mariadbData: string;
 
-const names = (engine: TestEngine, args: string[]) =>
-  engine
-    .docker(args)
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .sort();
 const containers = (engine: TestEngine) => names(engine, ['ps', '-a', '--format', '{{.Names}} {{.State}}']);
 const images = (engine: TestEngine) => names(engine, ['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']);
 const volumes = (engine: TestEngine) => names(engine, ['volume', 'ls', '--format', '{{.Name}}']);
