@@ -14,6 +14,7 @@ import { deleteManifest } from '../registry/api.ts';
 import { applyRegistryPlan } from '../registry/apply.ts';
 import type { ApplyOutcome } from '../task.ts';
 import { host } from './commands.ts';
+import { removeUnlessGone } from './remove.ts';
 import { contentKey, headRevision, parentRevision, type ContentInputs } from './content.ts';
 import * as step from './deployer.ts';
 import { digestOf, moveTag } from './promote.ts';
@@ -176,7 +177,7 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
       await step.writeState(server, rollBackTo(await step.readState(server), op.image));
       return;
     case 'remove-container':
-      await server.runner.run(host.removeContainer(op.id, op.force));
+      await removeUnlessGone(server.runner, host.removeContainer(op.id, op.force), /No such container/i, outcome);
       return;
     case 'delete-tag': {
       const now = await digestOf(deps.registry, op.repository, op.tag);
@@ -192,7 +193,7 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
       return;
     }
     case 'remove-image':
-      await server.runner.run(host.removeImage(op.ref));
+      await removeUnlessGone(server.runner, host.removeImage(op.ref), /No such image/i, outcome);
       return;
     case 'collect':
       outcome.notes.push(`garbage collection: ${await deps.collect()}`);
