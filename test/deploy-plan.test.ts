@@ -140,7 +140,10 @@ test('a first deploy: every step in order; a failed gate stops what it started, 
   const gate = plan.changes[7].op as { recovery: { kind: string } };
   assert.is(gate.recovery.kind, 'stop-started');
   assert.match(plan.changes[7].reason, /nothing was up before: stops and removes what this deploy started/);
-  assert.match(plan.changes[3].reason, /names this run and that nothing served before: if the ship, pull or up fails, this run nothing was up before: stops and removes/);
+  assert.match(
+    plan.changes[3].reason,
+    /names this run and that nothing served before: if the ship, pull or up fails, this run's recovery is: nothing was up before: stops and removes .*; if it is killed, the next deploy or rollback does that recovery first$/,
+  );
   assert.match(plan.changes[4].target, /nginx\/conf\.d\/site\.conf \(120 B\)/);
   const foreign = planDeploy(reading({ containers: [{ id: '1', name: 'webhook_api_1', image: 'x', state: 'running', service: 'webhook-api' }] }));
   assert.match(foreign.changes[7].reason, /containers up now \(webhook_api_1 \(x\)\) were not started from the deploy folder's compose file, so they cannot be brought back/);

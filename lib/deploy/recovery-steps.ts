@@ -63,7 +63,7 @@ export function markStep(reading: DeployReading, recovery: Recovery, changing: s
   return {
     action: 'mark deploy under way',
     target: `${MARKER_FILE} in the deploy folder`,
-    reason: `${saveBefore ? 'saves what is there now, then ' : ''}names this run and ${release ?? 'that nothing served before'}: if ${changing}, pull or up fails, this run ${describeRecovery(recovery)}; if it is killed, the next deploy or rollback does`,
+    reason: `${saveBefore ? 'saves what is there now, then ' : ''}names this run and ${release ?? 'that nothing served before'}: if ${changing}, pull or up fails, this run's recovery is: ${describeRecovery(recovery)}; if it is killed, the next deploy or rollback does that recovery first`,
     bytes: 0,
     host: reading.host,
     op: { kind: 'mark', saveBefore, recovery, release, urls: reading.healthUrls, timeoutSeconds: reading.healthTimeoutSeconds },
