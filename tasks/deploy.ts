@@ -19,7 +19,7 @@ import type { Plan } from '../lib/plan.ts';
 import { localRunner } from '../lib/runner.ts';
 import { defineTask } from '../lib/task.ts';
 import { pushedOut } from '../lib/deploy/registry-versions.ts';
-import { planRegistryCleanup, registryPolicy } from '../lib/registry/cleanup.ts';
+import { planRegistryCleanup, registryPolicy, withSettings } from '../lib/registry/cleanup.ts';
 import { readBackend } from '../lib/deploy/backend.ts';
 import { contentKey, dirtyFiles, headRevision } from '../lib/deploy/content.ts';
 import { deployRegistry, imageRepository, type DeployCtx } from '../lib/deploy/context.ts';
@@ -44,7 +44,8 @@ function earlierCommit(ctx: DeployCtx): string | undefined {
 
 /**
  * The versions section 4 drops once the new release counts among the last ones; the retained
- * releases and the promoted tags are protected, since a rollback needs them.
+ * releases and the promoted tags are protected, since a rollback needs them, and the registry
+ * task's own settings (REGISTRY_PROTECT_TAGS, REGISTRY_DELETE_TAG_TOKENS) hold here too.
  */
 async function versionsPushedOut(ctx: DeployCtx, state: DeployState, newTag: string) {
   const repository = imageRepository(ctx.settings.DEPLOY_IMAGE);
@@ -52,7 +53,8 @@ async function versionsPushedOut(ctx: DeployCtx, state: DeployState, newTag: str
     .filter(Boolean)
     .slice(0, ctx.settings.DEPLOY_KEEP_RELEASES - 1)
     .map((r) => `${repository}:${tagOf(r!.image)}`);
-  const policy = { ...registryPolicy, protect: [...registryPolicy.protect, ...retained, ...ctx.settings.DEPLOY_EXTRA_TAGS.map((t) => `${repository}:${t}`)] };
+  const base = withSettings(registryPolicy, ctx.settings);
+  const policy = { ...base, protect: [...base.protect, ...retained, ...ctx.settings.DEPLOY_EXTRA_TAGS.map((t) => `${repository}:${t}`)] };
   const { state: registryState } = await planRegistryCleanup(ctx.settings, { repositories: [repository], policy, client: deployRegistry(ctx) });
   return pushedOut(registryState, repository, newTag, policy, Date.now());
 }
