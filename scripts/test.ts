@@ -14,7 +14,7 @@ const [dir = 'test', pattern = '\\.test\\.ts$', ...flags] = process.argv.slice(2
 const id = randomUUID();
 const dockerRoot = process.env.CLEANUP_TEST_DOCKER_DIR ?? '/tmp/cleanup-test-docker';
 
-const child = spawn(process.execPath, ['--import', 'tsx', 'node_modules/uvu/bin.js', dir, pattern, ...flags], {
+const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/support/open-handles.ts', 'node_modules/uvu/bin.js', dir, pattern, ...flags], {
   stdio: ['inherit', 'pipe', 'inherit'],
   env: { ...process.env, [runMarker]: id },
   // A group of its own, so that what the tests start beside uvu can be found by group too.
@@ -37,7 +37,11 @@ const stuck = (async () => {
   return undefined;
 })();
 const code = await Promise.race([exited, stuck]);
-if (code === undefined) say('uvu printed its summary 30 s ago but has not exited: something a test started still runs; stopping it');
+if (code === undefined) {
+  say('uvu printed its summary 30 s ago but has not exited: something a test started still runs; what holds it, then stopping it');
+  child.kill('SIGUSR2'); // test/support/open-handles.ts prints every open handle with where it was created
+  await sleep(2_000);
+}
 
 let exitCode = code ?? 1;
 try {
