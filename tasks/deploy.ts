@@ -32,6 +32,8 @@ import { applyMeasured } from '../lib/deploy/run.ts';
 import { deploySettings } from '../lib/deploy/settings.ts';
 import { tagOf, type DeployState } from '../lib/deploy/state.ts';
 import { planDeploy, type RevisionStatement } from '../lib/deploy/steps.ts';
+import type { ServerOp } from '../lib/server/policy.ts';
+import { sameHost } from '../lib/server/same-host.ts';
 
 /**
  * In `clean:all` the inventory plans first and commits before the deploy builds: the deploy then
@@ -40,6 +42,15 @@ import { planDeploy, type RevisionStatement } from '../lib/deploy/steps.ts';
 function earlierCommit(ctx: DeployCtx): string | undefined {
   const inventory = ctx.memo<Plan | undefined>('inventory:plan', () => undefined);
   return inventory?.changes.length ? 'inventory' : undefined;
+}
+
+/**
+ * In `clean:all` the server task plans first: the stopped containers it removes from the deploy
+ * host are its items, and the deploy's clean-up (by the same rule) does not repeat them.
+ */
+function removedByServer(ctx: DeployCtx): string[] {
+  const server = ctx.memo<Plan<ServerOp> | undefined>('server:plan', () => undefined);
+  return (server?.changes ?? []).flatMap((c) => (c.op.kind === 'remove-container' && sameHost(c.host, ctx.settings.DEPLOY_HOST) ? [c.op.id] : []));
 }
 
 /**
@@ -82,7 +93,7 @@ export const deployTask = defineTask({
     const key = by ? undefined : await contentKey(git, repo, backend.inputs, dirty);
     // The new tag's name only matters to rank it newest among the versions; pending until built.
     const newTag = by ? `${head}-next` : head;
-    return planDeploy(await readDeploy(ctx, { backend, statement, contentKey: key, allowedDirty: dirty, pushedOut: (state) => versionsPushedOut(ctx, state, newTag) }));
+    return planDeploy(await readDeploy(ctx, { backend, statement, contentKey: key, allowedDirty: dirty, pushedOut: (state) => versionsPushedOut(ctx, state, newTag), removedByServer: removedByServer(ctx) }));
   },
 
   async apply(plan, ctx) {

@@ -124,6 +124,8 @@ export const serverTask = defineTask({
       if (sameHost(reading.host, ctx.settings.DEPLOY_HOST) && hostPlan.changes.length)
         plan.notes.push(`${reading.host} is the deploy host: the deploy lock (${ctx.settings.DEPLOY_DIR}/.deploy.lock) is held while it is pruned, and a deploy holding it stops this host's clean-up.`);
     }
+    // In clean:all the deploy, planned next, leaves to this task what it removes on the deploy host.
+    ctx.memo('server:plan', () => plan);
     return plan;
   },
 

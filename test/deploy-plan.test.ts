@@ -5,7 +5,7 @@ import { checkSources, composeServices, composeSources, insideProject, interpola
 import { keyOf } from '../lib/deploy/content.ts';
 import { summarize } from '../lib/deploy/downtime.ts';
 import { advance, findRelease, parseState, rollBackTo, type Release } from '../lib/deploy/state.ts';
-import { planDeploy, planRollback, type DeployReading } from '../lib/deploy/steps.ts';
+import { planDeploy, planRollback, type DeployReading, type ProjectContainer } from '../lib/deploy/steps.ts';
 import { pushedOut } from '../lib/deploy/registry-versions.ts';
 import { chooseMode } from '../lib/deploy/modes.ts';
 import { registryPolicy } from '../lib/registry/cleanup-policy.ts';
@@ -102,6 +102,9 @@ test('the content key moves with any input id and ignores their order', () => {
 
 const release = (tag: string, digest = `sha256:${tag.padEnd(64, '0')}`): Release => ({ image: `reg:5000/webhook-api:${tag}`, digest, revision: tag, contentKey: `k-${tag}`, deployedAt: '2026-12-01T00:00:00Z' });
 
+/** A container of the project; created long ago unless said otherwise. */
+const container = (over: Partial<ProjectContainer> & Pick<ProjectContainer, 'id' | 'name' | 'image' | 'state' | 'service'>): ProjectContainer => ({ created: 0, labels: {}, ...over });
+
 function reading(over: Partial<DeployReading> = {}): DeployReading {
   return {
     image: 'reg:5000/webhook-api',
@@ -117,6 +120,9 @@ function reading(over: Partial<DeployReading> = {}): DeployReading {
     files: [{ path: 'nginx/conf.d/site.conf', bytes: 120 }],
     state: { previous: [] },
     containers: [],
+    rollback: { composeProject: 'webhook', rollbackKeep: 0, gracePeriodHours: 0, protectNames: [], protectLabels: [] },
+    removedByServer: [],
+    now: Date.parse('2026-12-02T00:00:00Z'),
     healthy: false,
     composeOnHost: false,
     promoteTags: ['final'],
@@ -145,16 +151,16 @@ test('a first deploy: every step in order; a failed gate stops what it started, 
     /names this run and that nothing served before: if the ship, pull or up fails, this run's recovery is: nothing was up before: stops and removes .*; if it is killed, the next deploy or rollback does that recovery first$/,
   );
   assert.match(plan.changes[4].target, /nginx\/conf\.d\/site\.conf \(120 B\)/);
-  const foreign = planDeploy(reading({ containers: [{ id: '1', name: 'webhook_api_1', image: 'x', state: 'running', service: 'webhook-api' }] }));
+  const foreign = planDeploy(reading({ containers: [container({ id: '1', name: 'webhook_api_1', image: 'x', state: 'running', service: 'webhook-api' })] }));
   assert.match(foreign.changes[7].reason, /containers up now \(webhook_api_1 \(x\)\) were not started from the deploy folder's compose file, so they cannot be brought back/);
   assert.is(plan.changes[1].target, 'reg:5000/webhook-api:abc123');
 });
 
 test('containers that were up before: the gate brings them back; the unlisted running ones are not in the plan', () => {
   const running = [
-    { id: '1', name: 'webhook_webhook-api_1', image: 'reg:5000/webhook-api:old', state: 'running', service: 'webhook-api' },
-    { id: '2', name: 'webhook_worker_1', image: 'worker', state: 'running', service: 'worker' },
-    { id: '3', name: 'webhook_webhook-api_2', image: 'reg:5000/webhook-api:older', state: 'exited', service: 'webhook-api' },
+    container({ id: '1', name: 'webhook_webhook-api_1', image: 'reg:5000/webhook-api:old', state: 'running', service: 'webhook-api' }),
+    container({ id: '2', name: 'webhook_worker_1', image: 'worker', state: 'running', service: 'worker' }),
+    container({ id: '3', name: 'webhook_webhook-api_2', image: 'reg:5000/webhook-api:older', state: 'exited', service: 'webhook-api' }),
   ];
   const plan = planDeploy(reading({ containers: running, composeOnHost: true }));
   const gate = plan.changes.find((c) => c.action === 'health gate')!;
@@ -166,6 +172,51 @@ test('containers that were up before: the gate brings them back; the unlisted ru
   );
 });
 
+test('stopped containers of the project follow the rule clean:server applies: the newest few per service and the young stay, protected ones stay, those the server task removes are its items', () => {
+  const now = Date.parse('2026-12-02T00:00:00Z');
+  const hoursAgo = (h: number) => now - h * 3_600_000;
+  const stopped = (id: string, service: string, stoppedHoursAgo: number, labels: Record<string, string> = {}) =>
+    container({ id, name: `webhook_${service}_${id}`, image: `reg:5000/${service}:${id}`, state: 'exited', service, created: hoursAgo(stoppedHoursAgo + 1), finished: hoursAgo(stoppedHoursAgo), labels });
+  const containers = [
+    container({ id: 'up', name: 'webhook_webhook-api_1', image: 'reg:5000/webhook-api:r3', state: 'running', service: 'webhook-api' }),
+    stopped('a1', 'webhook-api', 100),
+    stopped('a2', 'webhook-api', 200),
+    stopped('a3', 'webhook-api', 300),
+    stopped('a4', 'webhook-api', 400),
+    stopped('a5', 'webhook-api', 500, { keep: 'yes' }),
+    stopped('n1', 'nginx', 2),
+    stopped('n2', 'nginx', 3),
+  ];
+  const rollback = { composeProject: 'webhook', rollbackKeep: 2, gracePeriodHours: 24, protectNames: [], protectLabels: ['keep=yes'] };
+  const plan = planDeploy(reading({ containers, rollback, now, composeOnHost: true }));
+  const removed = plan.changes.filter((c) => c.action === 'remove stopped container');
+  assert.equal(
+    removed.map((c) => c.target),
+    ['webhook_webhook-api_a3 (reg:5000/webhook-api:a3)', 'webhook_webhook-api_a4 (reg:5000/webhook-api:a4)'],
+  );
+  assert.match(removed[0].reason, /older than the 2 newest stopped containers of webhook\/webhook-api a rollback may need/);
+  const reasonFor = (name: string) => plan.kept.find((k) => k.target === `container ${name}`)?.reason ?? '';
+  assert.match(reasonFor('webhook_webhook-api_a1'), /kept for rollback: #1 of the 2 newest stopped containers of webhook\/webhook-api/);
+  assert.match(reasonFor('webhook_webhook-api_a5'), /protected by label keep=yes/);
+  assert.match(reasonFor('webhook_nginx_n1'), /kept for rollback: #1/);
+
+  // clean:all: the server task, planned first, removes a3 from this host; the deploy does not plan it again.
+  const inAll = planDeploy(reading({ containers, rollback, now, composeOnHost: true, removedByServer: ['a3'] }));
+  assert.equal(
+    inAll.changes.filter((c) => c.action === 'remove stopped container').map((c) => c.target),
+    ['webhook_webhook-api_a4 (reg:5000/webhook-api:a4)'],
+  );
+  assert.ok(inAll.kept.some((k) => k.target === '1 stopped container of project webhook' && /removed by the server task earlier in this run/.test(k.reason)));
+
+  // Within the grace period, a container beyond the newest few still stays.
+  const young = planDeploy(reading({ containers: [stopped('y1', 'nginx', 1), stopped('y2', 'nginx', 2), stopped('y3', 'nginx', 3)], rollback, now }));
+  assert.equal(
+    young.changes.filter((c) => c.action === 'remove stopped container'),
+    [],
+  );
+  assert.match(young.kept.find((k) => k.target === 'container webhook_nginx_y3')!.reason, /within the 24h grace period/);
+});
+
 test('clean-up: releases beyond the kept ones lose their tag (with its digest) and image, then collection; a shared digest is kept', () => {
   const state = { current: release('r3'), previous: [release('r2'), release('r1')] };
   const digests = new Map([
@@ -175,7 +226,13 @@ test('clean-up: releases beyond the kept ones lose their tag (with its digest) a
     ['final', state.current.digest!],
   ]);
   const plan = planDeploy(
-    reading({ state, registryDigests: digests, hostImages: ['reg:5000/webhook-api:r1'], containers: [{ id: '9', name: 'webhook_webhook-api_1', image: 'reg:5000/webhook-api:r3', state: 'running', service: 'webhook-api' }], composeOnHost: true }),
+    reading({
+      state,
+      registryDigests: digests,
+      hostImages: ['reg:5000/webhook-api:r1'],
+      containers: [container({ id: '9', name: 'webhook_webhook-api_1', image: 'reg:5000/webhook-api:r3', state: 'running', service: 'webhook-api' })],
+      composeOnHost: true,
+    }),
   );
   assert.equal(
     plan.changes.slice(10).map((c) => c.action),
@@ -188,7 +245,9 @@ test('clean-up: releases beyond the kept ones lose their tag (with its digest) a
 
 test('unchanged content, running and healthy, plans nothing whatever the commit', () => {
   const current = { ...release('r1'), contentKey: 'k-new' };
-  const plan = planDeploy(reading({ state: { current, previous: [] }, healthy: true, containers: ['webhook-api', 'nginx'].map((s, i) => ({ id: String(i), name: s, image: s === 'nginx' ? 'nginx' : current.image, state: 'running', service: s })) }));
+  const plan = planDeploy(
+    reading({ state: { current, previous: [] }, healthy: true, containers: ['webhook-api', 'nginx'].map((s, i) => container({ id: String(i), name: s, image: s === 'nginx' ? 'nginx' : current.image, state: 'running', service: s })) }),
+  );
   assert.is(plan.changes.length, 0);
   assert.match(plan.kept[0].reason, /already deployed, running and healthy/);
 });
@@ -213,7 +272,7 @@ test('a rollback: set image, pull, up, gate, promote to the release digest, reco
 
 test('an interrupted run\'s marker: bring back its release first, as an item of the plan, then deploy; never "nothing to do"', () => {
   const current = { ...release('r1'), contentKey: 'k-new' };
-  const up = ['webhook-api', 'nginx'].map((s, i) => ({ id: String(i), name: s, image: s === 'nginx' ? 'nginx' : current.image, state: 'running', service: s }));
+  const up = ['webhook-api', 'nginx'].map((s, i) => container({ id: String(i), name: s, image: s === 'nginx' ? 'nginx' : current.image, state: 'running', service: s }));
   const marker = { run: 'deploy:clean pid 7 on box', since: '2026-12-01T10:00:00Z', release: current.image, recovery: { kind: 'restore-before' as const, serving: ['webhook_webhook-api_1 (r1)'] } };
   const plan = planDeploy(reading({ state: { current, previous: [] }, healthy: true, containers: up, composeOnHost: true, marker }));
   assert.equal(

@@ -46,7 +46,9 @@ export const host = {
   /** Writes stdin to the file (the content goes on stdin, never into a shell line). */
   write: (path: string): Command => ['tee', path],
   /** Every container of the project, running or not, by its compose label (needs no compose file). */
-  projectContainers: (project: string): Command => ['docker', 'ps', '--all', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.ID}}\t{{.Names}}\t{{.Image}}\t{{.State}}\t{{.Label "com.docker.compose.service"}}'],
+  projectContainerIds: (project: string): Command => ['docker', 'ps', '--all', '--quiet', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`],
+  /** Their state, image, labels and times, as JSON (lib/server/parse.ts reads it). */
+  inspectContainers: (ids: string[]): Command => ['docker', 'container', 'inspect', ...ids],
   imageRefs: (): Command => ['docker', 'image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'],
   removeContainer: (id: string, force: boolean): Command => ['docker', 'rm', ...(force ? ['--force'] : []), id],
   removeImage: (ref: string): Command => ['docker', 'image', 'rm', ref],

@@ -11,6 +11,8 @@ import { CommandTimedOut, localRunner, type Runner, type RunResult } from '../ru
 import { compose, host, image, pack, type ComposeTarget } from './commands.ts';
 import { describeProbe, waitHealthy } from './health.ts';
 import { composeEnv, parseState, type DeployState } from './state.ts';
+import { parseContainers } from '../server/parse.ts';
+import { COMPOSE_SERVICE } from '../server/rollback-containers.ts';
 import type { ProjectContainer } from './steps.ts';
 
 export interface Server {
@@ -43,16 +45,20 @@ export async function composeOnHost(server: Server): Promise<boolean> {
   return (await server.runner.run(host.exists(paths(server.dir).compose), { allowFailure: true })).exitCode === 0;
 }
 
-/** Every container of the compose project, running or stopped. */
+/** Every container of the compose project, running or stopped, with its times and labels. */
 export async function projectContainers(server: Server): Promise<ProjectContainer[]> {
-  const out = (await server.runner.run(host.projectContainers(server.target.project))).stdout;
-  return out
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [id, name, image, state, service] = line.split('\t');
-      return { id, name, image, state, service: service ?? '' };
-    });
+  const ids = (await server.runner.run(host.projectContainerIds(server.target.project))).stdout.split('\n').filter(Boolean);
+  if (!ids.length) return [];
+  return parseContainers((await server.runner.run(host.inspectContainers(ids))).stdout).map((c) => ({
+    id: c.id,
+    name: c.name,
+    image: c.imageRef,
+    state: c.state,
+    service: c.labels[COMPOSE_SERVICE] ?? '',
+    created: c.created,
+    ...(c.finished ? { finished: c.finished } : {}),
+    labels: c.labels,
+  }));
 }
 
 export async function hostImageRefs(server: Server): Promise<string[]> {

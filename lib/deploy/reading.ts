@@ -49,6 +49,8 @@ export interface ReadingInputs {
   allowedDirty: string[];
   /** The registry versions the new release pushes out of section 4's keep (none for a rollback). */
   pushedOut?: (state: DeployState) => Promise<Change<DeletionOp>[]>;
+  /** Containers the server task removes from the deploy host earlier in this run (clean:all). */
+  removedByServer?: string[];
 }
 
 export async function readDeploy(ctx: DeployCtx, inputs: ReadingInputs): Promise<DeployReading> {
@@ -68,6 +70,9 @@ export async function readDeploy(ctx: DeployCtx, inputs: ReadingInputs): Promise
     files: inputs.backend.files,
     state: world.state,
     containers: world.containers,
+    rollback: { composeProject: s.SERVER_COMPOSE_PROJECT, rollbackKeep: s.SERVER_ROLLBACK_KEEP, gracePeriodHours: s.SERVER_GRACE_HOURS, protectNames: s.SERVER_PROTECT_NAMES, protectLabels: s.SERVER_PROTECT_LABELS },
+    removedByServer: inputs.removedByServer ?? [],
+    now: Date.now(),
     healthy: world.healthy,
     composeOnHost: world.composeOnHost,
     promoteTags: s.DEPLOY_EXTRA_TAGS,

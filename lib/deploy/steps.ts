@@ -1,6 +1,6 @@
 /**
  * The deploy as a list of steps, decided while planning: lock, (bring back), build, push, mark, ship, pull, up,
- * health gate, promote, record, then each clean-up item and the collection. Pure functions of
+ * health gate, promote, record, then each clean-up item and the collection (lib/deploy/cleanup-steps.ts). Pure functions of
  * what was read; apply (lib/deploy/apply.ts) carries the list out in this order and nothing else.
  * A value that only exists later (the revision an earlier task's commit makes, the digest a
  * push returns) is a *stated* input: apply checks it against the statement and stops if they differ.
@@ -11,6 +11,9 @@ import type { ShippedFile } from './compose-files.ts';
 import { advance, tagOf, type DeployState, type Release } from './state.ts';
 import { formatBytes } from '../bytes.ts';
 import type { DeployMarker } from './marker.ts';
+import type { ServerPolicy } from '../server/policy.ts';
+import type { RollbackRule, StoppedContainer } from '../server/rollback-containers.ts';
+import { cleanupSteps, short } from './cleanup-steps.ts';
 import { describeRecovery, markStep, recoverSteps, recoveryFor, type BringBack, type Recovery } from './recovery-steps.ts';
 
 /** Which revision the build takes: HEAD as planned, or the commit an earlier task will make on top of `base`. */
@@ -39,12 +42,12 @@ export type DeployOp =
   | { kind: 'remove-image'; ref: string }
   | { kind: 'collect' };
 
-export interface ProjectContainer {
+export interface ProjectContainer extends StoppedContainer {
   id: string;
-  name: string;
+  /** The image reference it was created from. */
   image: string;
-  state: string;
   service: string;
+  labels: Record<string, string>;
 }
 
 export interface DeployReading {
@@ -64,6 +67,11 @@ export interface DeployReading {
   files: ShippedFile[];
   state: DeployState;
   containers: ProjectContainer[];
+  /** Stopped containers of the project: the rule clean:server applies too, and its protections. */
+  rollback: RollbackRule & Pick<ServerPolicy, 'protectNames' | 'protectLabels'>;
+  /** Containers the server task removes from this host earlier in the same run (clean:all). */
+  removedByServer: string[];
+  now: number;
   healthy: boolean;
   composeOnHost: boolean;
   promoteTags: string[];
@@ -80,8 +88,6 @@ export interface DeployReading {
   /** Left by a deploy or rollback killed before its health gate passed (lib/deploy/marker.ts). */
   marker?: DeployMarker;
 }
-
-const short = (digest: string | undefined) => (digest ? digest.replace(/^sha256:/, 'sha256:').slice(0, 19) : 'unknown');
 
 export function describeStatement(s: RevisionStatement, context: string): string {
   return s.kind === 'head' ? `revision ${s.revision} (HEAD)` : `the revision the ${s.by} commit will make (the tree of ${context}/ after that commit, based on HEAD ${s.base})`;
@@ -114,59 +120,6 @@ function bootSteps(reading: DeployReading, target: string, recovery: Recovery, p
         ]
       : []),
   ];
-}
-
-/** Clean-up of the releases that fall out of retention, and of stopped containers of the project. */
-function cleanupSteps(reading: DeployReading, dropped: Release[], kept: Kept[]): Change<DeployOp>[] {
-  const host = reading.host;
-  const steps: Change<DeployOp>[] = [];
-  for (const c of reading.containers.filter((c) => c.state !== 'running')) {
-    steps.push({
-      action: 'remove stopped container',
-      target: `${c.name} (${c.image})`,
-      reason: `a stopped container of project ${reading.composeFile}'s service ${c.service || '?'}, not the release being deployed`,
-      bytes: 0,
-      host,
-      op: { kind: 'remove-container', id: c.id, force: false },
-    });
-  }
-  for (const c of reading.containers.filter((c) => c.state === 'running' && c.service && !reading.services.includes(c.service))) {
-    steps.push({ action: 'stop and remove orphan container', target: `${c.name} (${c.image})`, reason: `its service ${c.service} is no longer in the compose file`, bytes: 0, host, op: { kind: 'remove-container', id: c.id, force: true } });
-  }
-  const retainedDigests = new Map<string, string>();
-  for (const [tag, digest] of reading.registryDigests) if (!dropped.some((r) => tagOf(r.image) === tag)) retainedDigests.set(digest, tag);
-  for (const release of dropped) {
-    const tag = tagOf(release.image);
-    const digest = reading.registryDigests.get(tag);
-    if (!digest) {
-      kept.push({ target: `${reading.repository}:${tag}`, reason: 'an old release, already gone from the registry' });
-      continue;
-    }
-    const sharedWith = retainedDigests.get(digest);
-    if (sharedWith) kept.push({ target: `${reading.repository}:${tag} (${short(digest)})`, reason: `an old release, but its digest is also ${reading.repository}:${sharedWith}, which stays` });
-    else
-      steps.push({
-        action: 'delete old release tag',
-        target: `${reading.repository}:${tag} (${short(digest)})`,
-        reason: `release of ${release.revision} from ${release.deployedAt || 'an earlier deploy'}, beyond the ${reading.keep} releases kept for rollback`,
-        bytes: 0,
-        op: { kind: 'delete-tag', repository: reading.repository, tag, digest },
-      });
-  }
-  const droppedTags = new Set(dropped.map((r) => tagOf(r.image)));
-  for (const change of reading.pushedOut) {
-    // A release tag beyond retention is already an item above.
-    if (change.op.tags.every((t) => droppedTags.has(t))) continue;
-    steps.push({ action: `registry: ${change.action}`, target: change.target, reason: `${change.reason} (once the new release counts among the last versions)`, bytes: change.bytes, op: { kind: 'registry', change } });
-  }
-  for (const release of dropped) {
-    if (reading.hostImages.includes(release.image))
-      steps.push({ action: 'remove old release image', target: release.image, reason: `beyond the ${reading.keep} releases kept for rollback`, bytes: 0, host, op: { kind: 'remove-image', ref: release.image } });
-  }
-  if (reading.canCollect && steps.some((s) => s.op.kind === 'delete-tag' || s.op.kind === 'registry')) {
-    steps.push({ action: 'collect registry garbage', target: 'the registry', reason: 'tags were deleted: garbage collection gives their space back (registry stopped meanwhile)', bytes: 0, op: { kind: 'collect' } });
-  }
-  return steps;
 }
 
 /** The deploy plan: nothing when the content serving now is the content wanted, healthy. */

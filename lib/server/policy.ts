@@ -6,7 +6,8 @@
  * 1. Containers. Running means kept: a running container is stopped only when SERVER_STOP_NAMES
  *    lists it (the deployed project's running containers are the deploy's to replace, never
  *    this task's). Stopped containers of the deployed compose project are removed once past the
- *    grace period, except the newest few of each service, which a rollback needs. Stopped
+ *    grace period, except the newest few of each service, which a rollback needs (the rule the
+ *    deploy's clean-up shares: lib/server/rollback-containers.ts). Stopped
  *    containers outside it are removed past the grace period (nothing redeploys them), except
  *    protected ones and those holding data (a named volume, a host folder, a data store image):
  *    those stay unless SERVER_REMOVE_NAMES names them or --force is given.
@@ -33,6 +34,7 @@ import { bytesFreedInOrder } from './layers.ts';
 import { matchingPattern } from './names.ts';
 import type { Container, Image } from './parse.ts';
 import { repositoryOf } from './references.ts';
+import { COMPOSE_PROJECT, COMPOSE_SERVICE, decideStoppedProjectContainers, newestFirst, RUNNING, status, stoppedAt } from './rollback-containers.ts';
 import type { HostState } from './state.ts';
 
 export { repositoryOf };
@@ -82,11 +84,8 @@ export interface HostPlan {
 const HOUR = 3_600_000;
 const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 const iso = (time: number | undefined) => (time ? new Date(time).toISOString() : null);
-const COMPOSE_PROJECT = 'com.docker.compose.project';
-const COMPOSE_SERVICE = 'com.docker.compose.service';
-const RUNNING = new Set(['running', 'restarting', 'paused']);
 
-export function isProtected(c: Container, policy: ServerPolicy): string | undefined {
+export function isProtected(c: Pick<Container, 'name' | 'labels'>, policy: Pick<ServerPolicy, 'protectNames' | 'protectLabels'>): string | undefined {
   if (policy.protectNames.includes(c.name)) return `protected by name (${c.name})`;
   for (const rule of policy.protectLabels) {
     const [key, value] = rule.split('=', 2);
@@ -99,19 +98,7 @@ function protectedTag(image: Image, policy: ServerPolicy): string | undefined {
   return image.tags.find((tag) => policy.protectImages.some((p) => tag === p || tag.endsWith(`/${p}`)));
 }
 
-function newestFirst<T extends { created: number }>(items: T[]): T[] {
-  return [...items].sort((a, b) => b.created - a.created);
-}
-
 const push = <K, V>(map: Map<K, V[]>, key: K, value: V) => map.set(key, [...(map.get(key) ?? []), value]);
-
-/** "exited 3 weeks ago", "created 2 days ago, never started", "running". */
-function status(c: Container, now: number): string {
-  if (RUNNING.has(c.state)) return c.state;
-  return c.finished ? `${c.state} ${ago(c.finished, now)}` : `${c.state}, created ${ago(c.created, now)}, never started`;
-}
-
-const stoppedAt = (c: Container) => c.finished ?? c.created;
 
 function containerFacts(c: Container): Facts {
   return { id: c.id, state: c.state, image: c.imageRef, createdAt: iso(c.created), finishedAt: iso(c.finished), writableLayerBytes: c.sizeRw };
@@ -174,14 +161,9 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
     else if (data.length) remove(c, `${stopped}; ${holds}, removed because of --force; named volumes and host folders stay`, dataFacts);
     else remove(c, `${stopped}, outside the deployed compose project ${project} and holding no data: nothing redeploys it, so no rollback needs it`);
   }
-  for (const [service, stopped] of stoppedByService) {
-    newestFirst(stopped).forEach((c, rank) => {
-      const target = `container ${c.name}`;
-      const since = stoppedAt(c);
-      if (rank < policy.rollbackKeep) keep(target, `${status(c, now)}, kept for rollback: #${rank + 1} of the ${policy.rollbackKeep} newest stopped containers of ${project}/${service}`, containerFacts(c));
-      else if (now - since < grace) keep(target, `${status(c, now)}, within the ${policy.gracePeriodHours}h grace period`, containerFacts(c));
-      else remove(c, `${status(c, now)}, older than the ${policy.rollbackKeep} newest stopped containers of ${project}/${service} a rollback may need`);
-    });
+  for (const { container, remove: goes, reason } of decideStoppedProjectContainers(stoppedByService, policy, now)) {
+    if (goes) remove(container, reason);
+    else keep(`container ${container.name}`, reason, containerFacts(container));
   }
   const remaining = state.containers.filter((c) => !removed.has(c.id));
   const gone = state.containers.filter((c) => removed.has(c.id));
