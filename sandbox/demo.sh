@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 bash scripts/ensure-packages.sh
 [ -x node_modules/.bin/tsx ] || npm ci --no-audit --no-fund
+# The demo leaves nothing running: its end, however it ends, stops the sandbox's processes and
+# keeps their state, so the next `npm run demo` brings the same sandbox back (a second run changes nothing).
+trap 'node_modules/.bin/tsx sandbox/stop.ts' EXIT
 node_modules/.bin/tsx sandbox/up.ts
 
 echo >&2

@@ -2,10 +2,11 @@
  * `npm run sandbox`: brings up, on loopback, the real components the clean-up works on: a
  * Docker registry (port 5000), a Docker engine, an sshd (port 2222) whose user `aisha` reaches
  * that engine, and a backend repository; then seeds the mess the plan describes, and writes
- * .sandbox/.env for every task. What aisha must reach is kept in sandbox.shared (config.ts). Safe to run twice: what runs is reused, a seeded part is kept.
+ * .sandbox/.env for every task. What aisha must reach is kept in sandbox.shared (config.ts). Safe to run twice: what runs is reused, a seeded part is kept,
+ * and after `npm run sandbox:stop` (which the demo ends with) the same sandbox comes back.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createSampleBackend } from './fixtures/backend-sample.ts';
@@ -16,8 +17,8 @@ import { pushImage } from './fixtures/registry-seed.ts';
 import { seedDockerHost } from './fixtures/server-seed.ts';
 import { startSshd } from './fixtures/sshd.ts';
 import { sandbox } from './config.ts';
+import { runningAtStop, say } from './processes.ts';
 
-const say = (text: string) => process.stderr.write(`sandbox: ${text}\n`);
 const alive = (pidFile: string) => {
   try {
     process.kill(Number(readFileSync(pidFile, 'utf8')), 0);
@@ -26,6 +27,22 @@ const alive = (pidFile: string) => {
     return false;
   }
 };
+
+/** Waits until the URL answers 2xx, or the time is up (then says so: it may not have been deployed). */
+async function answering(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (
+      await fetch(url, { signal: AbortSignal.timeout(2_000) }).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  say(`${url} does not answer; the next deploy will say so`);
+}
 
 mkdirSync(sandbox.dir, { recursive: true });
 // What user aisha reaches lives here (see config.ts); every folder on the way must be enterable.
@@ -37,6 +54,15 @@ const registryHost = `127.0.0.1:${sandbox.registryPort}`;
 const engine = await ensureDockerd('engine', join(sandbox.shared, 'docker'));
 ensureBaseImage(engine);
 say(`Docker engine at ${engine.host}`);
+// Stopped by the demo or `npm run sandbox:stop`: what ran then runs again, as a restart policy would have it.
+if (existsSync(runningAtStop)) {
+  const ids = readFileSync(runningAtStop, 'utf8').split('\n').filter(Boolean);
+  if (ids.length) engine.docker(['start', ...ids]);
+  rmSync(runningAtStop);
+  say(`started again the ${ids.length} container${ids.length === 1 ? '' : 's'} that ran when the sandbox was stopped`);
+  // A deployed API answers again before any task looks at it, as it would on a host that was up.
+  for (const port of ids.length ? [sandbox.webhookPort, sandbox.frontPort] : []) await answering(`http://127.0.0.1:${port}/health`, 60_000);
+}
 
 // The registry.
 const registryDir = join(sandbox.dir, 'registry');

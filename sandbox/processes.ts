@@ -1,0 +1,46 @@
+/**
+ * The sandbox's processes, stopped by their pid files: sshd, the registry, and the Docker engine
+ * (its containers first, so that no containerd shim outlives it). `npm run sandbox:stop` and the
+ * demo stop them and keep the sandbox's state; `npm run sandbox:down` stops them and removes it.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { engine as engineAt, stopDockerd, waitForExit } from './fixtures/dockerd.ts';
+import { sandbox } from './config.ts';
+
+export const say = (text: string) => process.stderr.write(`sandbox: ${text}\n`);
+
+/** Where the ids of the containers that ran when the sandbox was stopped are kept, to start them again. */
+export const runningAtStop = join(sandbox.dir, 'running-at-stop');
+
+async function stop(name: string, pidFile: string): Promise<void> {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return; // already gone
+  }
+  say(`${(await waitForExit(pid, 10_000)) ? 'stopped' : 'killed'} ${name} (pid ${pid})`);
+}
+
+/**
+ * Stops every process of the sandbox. With `remember`, the containers running now are written
+ * down first, so that `npm run sandbox` starts them again, as a host's restart policy would.
+ */
+export async function stopSandboxProcesses(options: { remember: boolean }): Promise<void> {
+  // Sandboxes brought up before the shared folder existed kept sshd and the engine in `dir`.
+  for (const base of [sandbox.shared, sandbox.dir]) await stop('sshd', join(base, 'ssh', 'sshd.pid'));
+  await stop('registry', join(sandbox.dir, 'registry', 'registry.pid'));
+  for (const base of [sandbox.shared, sandbox.dir]) {
+    const dir = join(base, 'docker', 'engine');
+    if (options.remember && existsSync(join(dir, 'dockerd.pid'))) {
+      try {
+        writeFileSync(runningAtStop, engineAt('engine', join(base, 'docker')).docker(['ps', '--quiet']));
+      } catch {
+        // the engine does not answer: nothing runs on it to remember
+      }
+    }
+    if (await stopDockerd(dir)) say('stopped the Docker engine (its containers first)');
+  }
+}
