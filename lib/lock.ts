@@ -92,6 +92,20 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/**
+ * A lock folder without a readable owner file: its taker was killed between `mkdir` and writing
+ * the file, which takes milliseconds. Past this age it counts as stale (by the host's own clock).
+ */
+export const OWNERLESS_STALE_SECONDS = 60;
+
+/** Why a lock folder with no owner file is stale, or undefined while it is young enough to be a taker still writing it. */
+async function ownerlessStale(runner: Runner, path: string): Promise<string | undefined> {
+  const { stdout, exitCode } = await runner.$({ allowFailure: true })`stat -c %Y ${path} && date +%s`;
+  const [made, now] = stdout.trim().split('\n').map(Number);
+  if (exitCode !== 0 || !Number.isFinite(made) || !Number.isFinite(now) || now - made < OWNERLESS_STALE_SECONDS) return undefined;
+  return `the lock folder has no owner file and is ${now - made} s old: the run that made it was stopped as it took the lock`;
+}
+
 /** The owner file of the lock at `path`, or undefined when there is none or it cannot be read. */
 export async function readLockOwner(runner: Runner, path: string): Promise<LockOwner | undefined> {
   const { stdout, exitCode } = await runner.$({ allowFailure: true })`cat ${ownerFile(path)}`;
@@ -124,16 +138,14 @@ export async function acquireLock(runner: Runner, options: LockOptions): Promise
       return { owner, release: () => release(runner, options.path, owner, options.progress) };
     }
     const holder = await readLockOwner(runner, options.path);
-    if (holder) {
-      const stale = staleReason(holder, Date.now(), processAlive);
-      if (stale && options.force) {
-        options.progress?.(`Taking over the stale lock on ${options.what} (${where}) held by ${describeOwner(holder)}: ${stale}.`);
-        await runner.$`rm -rf ${options.path}`;
-        continue;
-      }
-      if (stale)
-        throw new LockHeld(`${options.what} is locked by ${describeOwner(holder)} (${where}), but that holder looks gone: ${stale}. Nothing was changed. If no other run is working on it, run again with --force to take the lock over.`, holder);
+    const stale = holder ? staleReason(holder, Date.now(), processAlive) : await ownerlessStale(runner, options.path);
+    const by = holder ? describeOwner(holder) : 'no one it names';
+    if (stale && options.force) {
+      options.progress?.(`Taking over the stale lock on ${options.what} (${where}) held by ${by}: ${stale}.`);
+      await runner.$`rm -rf ${options.path}`;
+      continue;
     }
+    if (stale) throw new LockHeld(`${options.what} is locked by ${by} (${where}), but that holder looks gone: ${stale}. Nothing was changed. If no other run is working on it, run again with --force to take the lock over.`, holder);
     if (Date.now() >= deadline) {
       const who = holder ? describeOwner(holder) : 'a run that is still writing its owner file';
       throw new LockHeld(`${options.what} is locked by ${who} (${where}); waited ${options.waitSeconds} s. Nothing was changed. Run again when that run has finished.`, holder);

@@ -3,12 +3,12 @@
  * through a real sshd): exclusive, waits then names the holder, released only by its owner,
  * a gone holder reported and taken over only with force.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { acquireLock, LockHeld, staleReason, type LockOwner } from '../lib/lock.ts';
+import { acquireLock, LockHeld, OWNERLESS_STALE_SECONDS, staleReason, type LockOwner } from '../lib/lock.ts';
 import { localRunner, sshRunner } from '../lib/runner.ts';
 import { startSshd } from '../sandbox/fixtures/sshd.ts';
 
@@ -86,6 +86,33 @@ test('a holder that is gone is reported; --force takes it over', async () => {
   const taken = await acquireLock(runner, { ...options, force: true, progress: (m) => said.push(m) });
   assert.match(said.join('\n'), /Taking over the stale lock/);
   assert.is.not(taken.owner.token, held.owner.token);
+  await taken.release();
+});
+
+test('a lock folder with no owner file: a young one is waited for; one older than a minute is stale, and --force takes it over', async () => {
+  const runner = localRunner();
+  const path = join(dir, 'c.lock');
+  const options = { path, what: 'the thing', purpose: 'testing', waitSeconds: 1, ttlSeconds: 600, pollMs: 200 };
+  mkdirSync(path);
+  try {
+    await acquireLock(runner, options);
+    assert.unreachable('a young ownerless lock is a taker still writing its owner file');
+  } catch (error) {
+    assert.match((error as Error).message, /locked by a run that is still writing its owner file .*waited 1 s/);
+  }
+  const old = new Date(Date.now() - (OWNERLESS_STALE_SECONDS + 30) * 1000);
+  utimesSync(path, old, old);
+  try {
+    await acquireLock(runner, options);
+    assert.unreachable('stale, but not forced');
+  } catch (error) {
+    assert.instance(error, LockHeld);
+    assert.match((error as Error).message, /locked by no one it names .*the lock folder has no owner file and is \d+ s old.*--force/);
+  }
+  const said: string[] = [];
+  const taken = await acquireLock(runner, { ...options, force: true, progress: (m) => said.push(m) });
+  assert.match(said.join('\n'), /Taking over the stale lock on the thing .* held by no one it names: the lock folder has no owner file/);
+  assert.equal(JSON.parse(readFileSync(join(path, 'owner.json'), 'utf8')).token, taken.owner.token);
   await taken.release();
 });
 
