@@ -142,7 +142,11 @@ export const serverTask = defineTask({
       try {
         // No deploy may run on the host while it is pruned (a deploy starts and stops containers).
         if (sameHost(host, ctx.settings.DEPLOY_HOST)) {
-          releaseDeployLock = await lockDeployDir(runner, ctx.settings.DEPLOY_DIR, 'clean:server: pruning the deploy host', { progress: ctx.progress });
+          releaseDeployLock = await lockDeployDir(runner, ctx.settings.DEPLOY_DIR, 'clean:server: pruning the deploy host', {
+            waitSeconds: ctx.settings.DEPLOY_LOCK_WAIT_SECONDS,
+            ttlSeconds: ctx.settings.DEPLOY_LOCK_TTL_SECONDS,
+            progress: ctx.progress,
+          });
           ctx.onClose(releaseDeployLock);
         }
         // Measured right around apply, the way the plan's bytes were counted: Docker's own sizes,

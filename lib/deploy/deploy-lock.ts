@@ -21,7 +21,7 @@ export interface DeployLockOptions {
   progress?: (message: string) => void;
 }
 
-/** The settings' defaults, for a caller without the deploy settings (the server task). */
+/** The defaults of DEPLOY_LOCK_WAIT_SECONDS and DEPLOY_LOCK_TTL_SECONDS (lib/server/settings.ts). */
 export const deployLockDefaults: DeployLockOptions = { waitSeconds: 60, ttlSeconds: 4 * 3600 };
 
 export async function takeDeployLock(runner: Runner, dir: string, purpose: string, options: DeployLockOptions): Promise<Lock> {

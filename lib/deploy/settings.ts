@@ -2,7 +2,6 @@
 import { setting, type SettingsOf } from '../settings.ts';
 import { registrySettings } from '../registry/settings.ts';
 import { serverSettings } from '../server/settings.ts';
-import { deployLockDefaults } from './deploy-lock.ts';
 
 export const deploySettings = {
   ...registrySettings,
@@ -23,8 +22,6 @@ export const deploySettings = {
   DEPLOY_HEALTH_TIMEOUT_SECONDS: setting.int('seconds the new version has to become healthy before it is rolled back', 60, { min: 1 }),
   DEPLOY_HEALTH_PROBE_TIMEOUT_SECONDS: setting.int('seconds one health probe waits for an answer before it counts as failed (the gate asks again until DEPLOY_HEALTH_TIMEOUT_SECONDS)', 3, { min: 1 }),
   DEPLOY_COMPOSE_TIMEOUT_SECONDS: setting.int('seconds one compose step on the deploy host (pull, up, down) may run before it is stopped as hung; then what served before is brought back', 900, { min: 1 }),
-  DEPLOY_LOCK_WAIT_SECONDS: setting.int('seconds a deploy or rollback waits for the deploy lock held by another run (a deploy, or clean:server pruning the host) before it stops naming the holder', deployLockDefaults.waitSeconds, { min: 0 }),
-  DEPLOY_LOCK_TTL_SECONDS: setting.int('seconds after which a deploy lock whose holder never released it counts as stale (then --force takes it over)', deployLockDefaults.ttlSeconds, { min: 60 }),
 };
 
 export type DeploySettings = SettingsOf<typeof deploySettings>;

@@ -1,4 +1,5 @@
 /** The server task's settings (.env keys) and the runners they name. */
+import { deployLockDefaults } from '../deploy/deploy-lock.ts';
 import { UsageError } from '../errors.ts';
 import { runnerFor, type Runner } from '../runner.ts';
 import { describeTarget, parseSshTarget } from '../ssh.ts';
@@ -25,6 +26,8 @@ export const serverSettings = {
     'the production server: while the SERVER_HOSTS entry naming the same host (user aside, port 22 when none is written, localhost = 127.0.0.1 = ::1) is pruned, the deploy lock there is held, so no deploy runs meanwhile',
   ),
   DEPLOY_DIR: setting.remotePath('folder on the server for the compose file, its .env, the deploy state and the deploy lock', '/srv/webhook'),
+  DEPLOY_LOCK_WAIT_SECONDS: setting.int('seconds a deploy or rollback waits for the deploy lock held by another run, and clean:server waits for it on the deploy host, before it stops naming the holder', deployLockDefaults.waitSeconds, { min: 0 }),
+  DEPLOY_LOCK_TTL_SECONDS: setting.int('seconds after which a deploy lock whose holder never released it counts as stale (then --force takes it over)', deployLockDefaults.ttlSeconds, { min: 60 }),
   SSH_IDENTITY_FILE: setting.optionalPath('private key for ssh (empty: ssh defaults)', 'file'),
   SSH_KNOWN_HOSTS_FILE: setting.optionalPath('known_hosts file for ssh (empty: ~/.ssh/known_hosts); host keys are always checked', 'file'),
   // A host that hangs is stopped at SSH_COMMAND_TIMEOUT_SECONDS, named with its step; the others go on.
