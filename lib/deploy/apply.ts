@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { messageOf, TaskError } from '../errors.ts';
 import type { Lock } from '../lock.ts';
 import type { Change } from '../plan.ts';
-import type { Runner } from '../runner.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { deleteManifest } from '../registry/api.ts';
 import { applyRegistryPlan } from '../registry/apply.ts';
@@ -25,8 +24,7 @@ import type { DeployOp } from './steps.ts';
 
 export interface DeployDeps {
   server: step.Server;
-  builder: Runner;
-  builderDockerHost?: string;
+  builder: step.Builder;
   /** The backend repository (BACKEND_DIR) and the folder of the compose file in it. */
   repo: string;
   projectDir: string;
@@ -95,21 +93,21 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
       return;
     }
     case 'build': {
-      const head = await headRevision(deps.builder, deps.repo);
+      const head = await headRevision(deps.builder.runner, deps.repo);
       if (op.statement.kind === 'head' && head !== op.statement.revision) throw new Stop(`the plan builds revision ${op.statement.revision}, but HEAD is now ${head}: plan again.`);
       if (op.statement.kind === 'after-commit') {
-        const parent = await parentRevision(deps.builder, deps.repo, head);
+        const parent = await parentRevision(deps.builder.runner, deps.repo, head);
         if (head === op.statement.base || parent !== op.statement.base) throw new Stop(`the plan builds the revision the ${op.statement.by} commit makes on top of ${op.statement.base}, but HEAD is ${head} (parent ${parent ?? 'none'}): plan again.`);
       }
-      const key = await contentKey(deps.builder, deps.repo, deps.contentInputs, deps.dirty);
+      const key = await contentKey(deps.builder.runner, deps.repo, deps.contentInputs, deps.dirty);
       if (op.contentKey && key !== op.contentKey) throw new Stop(`the content changed since the plan (${op.contentKey} planned, ${key} now): plan again.`);
       Object.assign(resolved, { revision: head, contentKey: key, image: `${deps.image}:${head}${op.tagSuffix}` });
       outcome.figures.push({ label: 'revision built', value: `${head}${op.statement.kind === 'after-commit' ? ` (the ${op.statement.by} commit on top of ${op.statement.base}, as planned)` : ' (as planned)'}, content ${key}` });
-      await step.build(deps.builder, deps.builderDockerHost, join(deps.repo, op.context), op.dockerfile, resolved.image!);
+      await step.build(deps.builder, join(deps.repo, op.context), op.dockerfile, resolved.image!);
       return;
     }
     case 'push': {
-      await step.push(deps.builder, deps.builderDockerHost, resolved.image!);
+      await step.push(deps.builder, resolved.image!);
       resolved.digest = await digestOf(deps.registry, deps.repository, resolved.image!.slice(resolved.image!.lastIndexOf(':') + 1));
       if (!resolved.digest) throw new Stop(`${resolved.image} was pushed but the registry does not list it.`);
       return;

@@ -65,12 +65,19 @@ export async function hostImageRefs(server: Server): Promise<string[]> {
   return (await server.runner.run(host.imageRefs())).stdout.split('\n').filter((l) => l && !l.includes('<none>'));
 }
 
-export async function build(builder: Runner, dockerHost: string | undefined, context: string, dockerfile: string, tag: string): Promise<void> {
-  await builder.run(image.build(dockerHost, context, join(context, dockerfile), [tag]), { timeoutMs: 30 * 60_000 });
+/** Where images are built and pushed from: DEPLOY_BUILD_DOCKER_HOST, and DEPLOY_BUILD_TIMEOUT_SECONDS for each step. */
+export interface Builder {
+  runner: Runner;
+  dockerHost: string | undefined;
+  timeoutMs: number;
 }
 
-export async function push(builder: Runner, dockerHost: string | undefined, tag: string): Promise<void> {
-  await builder.run(image.push(dockerHost, tag), { timeoutMs: 30 * 60_000 });
+export async function build(builder: Builder, context: string, dockerfile: string, tag: string): Promise<void> {
+  await builder.runner.run(image.build(builder.dockerHost, context, join(context, dockerfile), [tag]), { timeoutMs: builder.timeoutMs });
+}
+
+export async function push(builder: Builder, tag: string): Promise<void> {
+  await builder.runner.run(image.push(builder.dockerHost, tag), { timeoutMs: builder.timeoutMs });
 }
 
 /** Saves what the deploy folder holds now, so a failed gate can bring it back exactly. */

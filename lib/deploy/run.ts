@@ -26,8 +26,7 @@ async function deps(ctx: DeployCtx, purpose: string, dirty: string[]): Promise<D
   const collectionState = collectionStateFile(ctx.settings.REGISTRY_STATE_DIR, ctx.settings.REGISTRY_URL);
   return {
     server,
-    builder: localRunner(),
-    builderDockerHost: ctx.settings.DEPLOY_BUILD_DOCKER_HOST,
+    builder: { runner: localRunner(), dockerHost: ctx.settings.DEPLOY_BUILD_DOCKER_HOST, timeoutMs: ctx.settings.DEPLOY_BUILD_TIMEOUT_SECONDS * 1000 },
     repo: ctx.settings.BACKEND_DIR,
     projectDir: backend.projectDir,
     composeFile: backend.composeFile,

@@ -18,6 +18,7 @@ export const deploySettings = {
   DEPLOY_BUILD_CONTEXT: setting.string('build context, relative to BACKEND_DIR', 'api_server'),
   DEPLOY_DOCKERFILE: setting.string('Dockerfile, relative to the build context', 'Dockerfile.webhook'),
   DEPLOY_BUILD_DOCKER_HOST: setting.optionalString('Docker engine that builds and pushes (empty: the default one)'),
+  DEPLOY_BUILD_TIMEOUT_SECONDS: setting.int('seconds the image build, and then its push, may each run before it is stopped as hung (nothing on the server has changed by then)', 1800, { min: 1 }),
   DEPLOY_HEALTH_URLS: setting.urlList('URLs that must answer 2xx after the deploy, e.g. http://prod-1.example:8001/health,http://prod-1.example:8002/health'),
   DEPLOY_HEALTH_TIMEOUT_SECONDS: setting.int('seconds the new version has to become healthy before it is rolled back', 60, { min: 1 }),
   DEPLOY_HEALTH_PROBE_TIMEOUT_SECONDS: setting.int('seconds one health probe waits for an answer before it counts as failed (the gate asks again until DEPLOY_HEALTH_TIMEOUT_SECONDS)', 3, { min: 1 }),
