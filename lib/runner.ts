@@ -107,6 +107,10 @@ function zxLine([pieces, ...values]: Template): string {
 async function execute(start: (shell: typeof $) => ProcessPromise, options: RunOptions, timeout: number): Promise<RunResult & { timedOut: boolean }> {
   const startedAt = Date.now();
   const process = start($({ quiet: true, nothrow: true, verbose: false, env: shellEnvironment(), input: options.input, timeout, timeoutSignal: 'SIGKILL' }));
+  // A command that ends without reading all its input closes the pipe: its exit code says how it went.
+  process.stdin?.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
   let grace: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((resolve) => (grace = setTimeout(resolve, timeout + KILL_GRACE_MS, 'late')));
   const output = await Promise.race([process, late]).finally(() => clearTimeout(grace));

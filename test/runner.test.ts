@@ -104,6 +104,13 @@ test('local options: stdin, an allowed failure, and a failure naming host, line 
   }
 });
 
+test('input to a command that exits without reading it: its exit code counts, the closed pipe (EPIPE) does not crash the run', async () => {
+  const host = localRunner();
+  const unread = 'x'.repeat(5_000_000); // more than a pipe holds: the write is still going when `true` exits
+  for (let i = 0; i < 3; i++) assert.is((await host.$({ input: unread })`true`).exitCode, 0);
+  assert.is((await host.$({ input: unread, allowFailure: true })`sh -c ${'exit 4'}`).exitCode, 4);
+});
+
 test("bash reads no startup file: a user's ~/.bashrc that prints does not reach the output", async () => {
   const home = mkdtempSync(join(tmpdir(), 'cleanup-home-'));
   writeFileSync(join(home, '.bashrc'), 'echo FROM-BASHRC\n');
