@@ -169,6 +169,11 @@ test('the plan keeps latest, final, words with test inside, what runs and what a
     'delete manifest: webhook-api@… (:test-42)',
   ]);
   assert.match(JSON.stringify(run.report.figures), /hosts read.*references to this registry kept/);
+  // SERVER_HOSTS naming the deploy host another way (localhost, no known_hosts entry for that name): read once, as DEPLOY_HOST.
+  const respelt = await runTask('tasks/registry.ts', ['--dry-run', '--json'], env({ SERVER_HOSTS: `${sshd.target.user}@localhost:${sshd.target.port}` }));
+  assert.is(respelt.code, 0, respelt.stderr);
+  const read = respelt.report.figures.find((f: { label: string }) => f.label === 'hosts read').value;
+  assert.ok(read.startsWith(`${hostOf(sshd)}: `), read);
 });
 
 test('--yes deletes exactly that, collection reclaims what the plan promised, what runs still pulls', async () => {

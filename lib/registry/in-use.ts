@@ -8,6 +8,7 @@
  * A host that cannot be read stops the plan: without knowing what it runs, no image is safe to
  * delete. `--force` plans without it, and the plan says so.
  */
+import { sameHost } from '../server/same-host.ts';
 import type { Command } from '../command.ts';
 import { messageOf, UsageError } from '../errors.ts';
 import { paths } from '../deploy/deployer.ts';
@@ -186,7 +187,8 @@ export interface HostsToRead {
 export async function readHostsInUse(hosts: HostsToRead, names: ReadonlySet<string>, progress?: (m: string) => void): Promise<{ refs: InUseRef[]; read: string[]; unread: string[] }> {
   const targets = new Map<string, { setting: string; deployDir?: string }>();
   if (hosts.deployHost) targets.set(hosts.deployHost, { setting: 'DEPLOY_HOST', deployDir: hosts.deployDir });
-  for (const host of hosts.serverHosts) if (!targets.has(host)) targets.set(host, { setting: 'SERVER_HOSTS' });
+  // The deploy host is often in SERVER_HOSTS too, maybe spelt differently (aisha@prod-1 and prod-1:22): read once.
+  for (const host of hosts.serverHosts) if (![...targets.keys()].some((known) => sameHost(known, host))) targets.set(host, { setting: 'SERVER_HOSTS' });
   const refs: InUseRef[] = [];
   const read: string[] = [];
   const problems: string[] = [];
