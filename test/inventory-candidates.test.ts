@@ -69,7 +69,7 @@ async function bothWays(root: string) {
   const runner = localRunner();
   const read = (file: string) => readFileSync(join(root, file), 'utf8');
   const needles = [...TARGETS.flatMap(useNeedles), ...ANALYZED.flatMap((path) => meaningful(read(path)))];
-  const [listing, tree, hits] = await Promise.all([listFiles(runner, root, true), workingTreeState(runner, root), searchIndex(runner, root, true, needles)]);
+  const [listing, tree, hits] = await Promise.all([listFiles(runner, root, true), workingTreeState(runner, root, ''), searchIndex(runner, root, true, needles)]);
   return { listing, read, fast: filesToRead(root, listing, tree.unlikeIndex, hits), every: filesToRead(root, listing, tree.unlikeIndex, 'read all') };
 }
 

@@ -15,6 +15,13 @@ export async function isGitRepository(host: Runner, dir: string): Promise<boolea
   return stdout.trim() === 'true';
 }
 
+/** Where dir sits in git, in one call: undefined outside a work tree; else the git dir and dir's folder from the top ('' at the top). */
+export async function repositoryOf(host: Runner, dir: string): Promise<{ gitDir: string; prefix: string } | undefined> {
+  const { stdout, exitCode } = await host.$({ allowFailure: true })`git -C ${dir} rev-parse --is-inside-work-tree --git-dir --show-prefix`;
+  const [inside = '', gitDir = '', prefix = ''] = stdout.split('\n');
+  return exitCode === 0 && inside.trim() === 'true' ? { gitDir: gitDir.trim(), prefix: prefix.trim() } : undefined;
+}
+
 export interface WorkingTreeState {
   /**
    * Files under BACKEND_DIR (relative to it) whose uncommitted state holds work a change would
@@ -26,10 +33,12 @@ export interface WorkingTreeState {
   unlikeIndex: Set<string>;
 }
 
-/** One `git status` for both: what is uncommitted, and which working copies differ from the index. */
-export async function workingTreeState(host: Runner, dir: string): Promise<WorkingTreeState> {
-  // status names paths from the repository's top, whatever folder BACKEND_DIR is ('' at the top, 'backend/' below it).
-  const prefix = (await host.$`git -C ${dir} rev-parse --show-prefix`).stdout.trim();
+/**
+ * One `git status` for both: what is uncommitted, and which working copies differ from the index.
+ * status names paths from the repository's top, whatever folder BACKEND_DIR is: `prefix` is that
+ * folder ('' at the top, 'backend/' below it; repositoryOf).
+ */
+export async function workingTreeState(host: Runner, dir: string, prefix: string): Promise<WorkingTreeState> {
   // Staged, unstaged and untracked changes, every untracked file listed (not its folder).
   const entries = nulList((await host.$`git -C ${dir} status --porcelain=v1 -z --untracked-files=all -- .`).stdout);
   const state: WorkingTreeState = { uncommitted: new Set(), unlikeIndex: new Set() };
@@ -111,8 +120,7 @@ export async function runCommit(host: Runner, dir: string, trailer: string): Pro
 }
 
 /** A git killed mid-command leaves index.lock behind: say so plainly instead of failing later. */
-export async function assertNoIndexLock(host: Runner, dir: string): Promise<void> {
-  const gitDir = (await host.$`git -C ${dir} rev-parse --git-dir`).stdout.trim();
+export function assertNoIndexLock(dir: string, gitDir: string): void {
   const lock = join(isAbsolute(gitDir) ? gitDir : join(dir, gitDir), 'index.lock');
   if (existsSync(lock)) throw new TaskError(`${lock} exists: another git command is running in BACKEND_DIR, or one was killed. Nothing was changed. If no git command runs there, remove that file and run again.`);
 }

@@ -22,7 +22,7 @@ import type { Runner } from '../runner.ts';
 import { editDocument, type Gone } from './doc-edits.ts';
 import { analyze, consolidate, keptAsListed, unlistedCandidates, type Target } from './findings.ts';
 import { filesToRead, firstTextFile, listFiles, searchIndex } from './candidates.ts';
-import { assertNoIndexLock, filesInHead, ignoredFiles, isGitRepository, runCommit, workingTreeState } from './git.ts';
+import { assertNoIndexLock, filesInHead, ignoredFiles, repositoryOf, runCommit, workingTreeState } from './git.ts';
 import type { Section } from './lists.ts';
 import { resolveListed } from './paths.ts';
 import { kindOf, mentionsOf, where } from './references.ts';
@@ -90,8 +90,9 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
   const { root, force, statusDocument } = options;
   const now = options.now ?? Date.now();
   const plan = emptyPlan<InventoryOp>('inventory');
-  const inGit = await isGitRepository(runner, root);
-  if (inGit) await assertNoIndexLock(runner, root);
+  const repository = await repositoryOf(runner, root);
+  const inGit = repository !== undefined;
+  if (repository) assertNoIndexLock(root, repository.gitDir);
   const earlier = await interruptedRun(runner, root, inGit);
   const run = earlier?.run ?? newRunId(root, new Date(now));
   const completing = earlier ? `completing the earlier run ${run}: ` : '';
@@ -144,7 +145,7 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
           wanted.map((w) => w.path),
         )
       : [],
-    inGit ? workingTreeState(runner, root) : { uncommitted: new Set<string>(), unlikeIndex: new Set<string>() },
+    repository ? workingTreeState(runner, root, repository.prefix) : { uncommitted: new Set<string>(), unlikeIndex: new Set<string>() },
     searchIndex(runner, root, inGit, needles),
   ]);
   const files = filesToRead(root, listing, tree.unlikeIndex, hits);
