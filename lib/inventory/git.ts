@@ -15,25 +15,43 @@ export async function isGitRepository(host: Runner, dir: string): Promise<boolea
   return stdout.trim() === 'true';
 }
 
+/** Where dir sits in git, in one call: undefined outside a work tree; else the git dir and dir's folder from the top ('' at the top). */
+export async function repositoryOf(host: Runner, dir: string): Promise<{ gitDir: string; prefix: string } | undefined> {
+  const { stdout, exitCode } = await host.$({ allowFailure: true })`git -C ${dir} rev-parse --is-inside-work-tree --git-dir --show-prefix`;
+  const [inside = '', gitDir = '', prefix = ''] = stdout.split('\n');
+  return exitCode === 0 && inside.trim() === 'true' ? { gitDir: gitDir.trim(), prefix: prefix.trim() } : undefined;
+}
+
+export interface WorkingTreeState {
+  /**
+   * Files under BACKEND_DIR (relative to it) whose uncommitted state holds work a change would
+   * lose or sweep in: modified, added, renamed or untracked, staged or not. A deletion alone is
+   * not work to lose (it is what an interrupted run leaves behind), so it does not count.
+   */
+  uncommitted: Set<string>;
+  /** Files whose working copy is not their staged blob as git status sees it: changed, deleted, untracked, unmerged. */
+  unlikeIndex: Set<string>;
+}
+
 /**
- * Files under BACKEND_DIR (relative to it) whose uncommitted state holds work a change would
- * lose or sweep in: modified, added, renamed or untracked, staged or not. A deletion alone is not
- * work to lose (it is what an interrupted run leaves behind), so it does not count.
+ * One `git status` for both: what is uncommitted, and which working copies differ from the index.
+ * status names paths from the repository's top, whatever folder BACKEND_DIR is: `prefix` is that
+ * folder ('' at the top, 'backend/' below it; repositoryOf).
  */
-export async function uncommitted(host: Runner, dir: string): Promise<Set<string>> {
-  // status names paths from the repository's top, whatever folder BACKEND_DIR is ('' at the top, 'backend/' below it).
-  const prefix = (await host.$`git -C ${dir} rev-parse --show-prefix`).stdout.trim();
+export async function workingTreeState(host: Runner, dir: string, prefix: string): Promise<WorkingTreeState> {
   // Staged, unstaged and untracked changes, every untracked file listed (not its folder).
   const entries = nulList((await host.$`git -C ${dir} status --porcelain=v1 -z --untracked-files=all -- .`).stdout);
-  const out = new Set<string>();
+  const state: WorkingTreeState = { uncommitted: new Set(), unlikeIndex: new Set() };
   for (let i = 0; i < entries.length; i++) {
     const code = entries[i].slice(0, 2);
     const path = entries[i].slice(3);
     if (/[RC]/.test(code)) i++; // a rename is followed by its source path
-    if (code.replace(/[ D]/g, '') === '' || !path.startsWith(prefix)) continue;
-    out.add(path.slice(prefix.length));
+    if (!path.startsWith(prefix)) continue;
+    // The second letter is the working tree against the index ('?' for untracked).
+    if (code[1] !== ' ') state.unlikeIndex.add(path.slice(prefix.length));
+    if (code.replace(/[ D]/g, '') !== '') state.uncommitted.add(path.slice(prefix.length));
   }
-  return out;
+  return state;
 }
 
 /** Files of HEAD under the paths (what a removal takes out of the next commit). */
@@ -42,14 +60,49 @@ export async function filesInHead(host: Runner, dir: string, paths: string[]): P
   return nulList((await host.$({ allowFailure: true })`git -C ${dir} ls-tree -r -z --name-only HEAD -- ${paths}`).stdout);
 }
 
-/** Every file git tracks or would track (untracked ones not ignored), relative to dir. */
-export async function gitFiles(host: Runner, dir: string): Promise<string[]> {
-  return nulList((await host.$`git -C ${dir} ls-files -z --cached --others --exclude-standard`).stdout);
+/**
+ * Every file git tracks or would track (untracked ones not ignored), relative to dir, in git's
+ * order; and those whose working copy a search of the index cannot stand for: untracked (tag ?),
+ * unmerged (M), assume-unchanged (a lower-case tag) or skip-worktree (S), which git status does
+ * not compare with the index.
+ */
+export async function gitFiles(host: Runner, dir: string): Promise<{ files: string[]; unsearched: Set<string> }> {
+  const entries = nulList((await host.$`git -C ${dir} ls-files -z -v --cached --others --exclude-standard`).stdout);
+  const files = entries.map((entry) => entry.slice(2));
+  const unsearched = new Set(entries.filter((entry) => /^[?MSa-z]/.test(entry)).map((entry) => entry.slice(2)));
+  return { files, unsearched };
 }
 
-/** Files on disk under the path that git ignores (caches a removal leaves behind). */
-export async function ignoredFiles(host: Runner, dir: string, path: string): Promise<string[]> {
-  return nulList((await host.$`git -C ${dir} ls-files -z --others --ignored --exclude-standard -- ${path}`).stdout);
+/**
+ * Files under dir whose staged blob holds one of the strings, a byte-for-byte substring of a
+ * line (git grep on the index: packed objects are read, no working file is opened). Exit 1 is
+ * git's "no file matched".
+ */
+export async function indexFilesContaining(host: Runner, dir: string, strings: string[]): Promise<string[]> {
+  if (!strings.length) return [];
+  const patterns = strings.flatMap((s) => ['-e', s]);
+  const found = await host.$({ allowFailure: true })`git -C ${dir} grep --cached -l -z -F --no-color --no-full-name ${patterns}`;
+  if (found.exitCode > 1) throw new TaskError(`git grep in ${dir} failed (exit ${found.exitCode}): ${found.stderr.trim().split('\n').slice(-3).join(' ')}`);
+  return nulList(found.stdout);
+}
+
+/** Whether a clean or smudge filter is configured: then a working copy can differ from its blob while git status calls it unchanged. */
+export async function filtersConfigured(host: Runner, dir: string): Promise<boolean> {
+  const { stdout } = await host.$({ allowFailure: true })`git -C ${dir} config --get-regexp ${'^filter\\.'}`;
+  return stdout.trim() !== '';
+}
+
+/**
+ * Files on disk under each path that git ignores (caches a removal leaves behind), in one
+ * listing for all the paths; a path git would read as a pattern (glob characters) is asked alone.
+ */
+export async function ignoredFiles(host: Runner, dir: string, paths: string[]): Promise<Map<string, string[]>> {
+  const list = async (pathspecs: string[]) => (pathspecs.length ? nulList((await host.$`git -C ${dir} ls-files -z --others --ignored --exclude-standard -- ${pathspecs}`).stdout) : []);
+  const patterns = paths.filter((path) => /[*?[\\]/.test(path));
+  const literal = paths.filter((path) => !patterns.includes(path));
+  const [together, ...alone] = await Promise.all([list(literal), ...patterns.map((path) => list([path]))]);
+  const under = (file: string, path: string) => file === path || file.startsWith(`${path.replace(/\/+$/, '')}/`);
+  return new Map([...literal.map((path) => [path, together.filter((file) => under(file, path))] as const), ...patterns.map((path, i) => [path, alone[i]] as const)]);
 }
 
 export async function lastCommit(host: Runner, dir: string, path: string): Promise<{ hash: string; date: string; subject: string } | undefined> {
@@ -67,8 +120,7 @@ export async function runCommit(host: Runner, dir: string, trailer: string): Pro
 }
 
 /** A git killed mid-command leaves index.lock behind: say so plainly instead of failing later. */
-export async function assertNoIndexLock(host: Runner, dir: string): Promise<void> {
-  const gitDir = (await host.$`git -C ${dir} rev-parse --git-dir`).stdout.trim();
+export function assertNoIndexLock(dir: string, gitDir: string): void {
   const lock = join(isAbsolute(gitDir) ? gitDir : join(dir, gitDir), 'index.lock');
   if (existsSync(lock)) throw new TaskError(`${lock} exists: another git command is running in BACKEND_DIR, or one was killed. Nothing was changed. If no git command runs there, remove that file and run again.`);
 }

@@ -21,13 +21,14 @@ import { emptyPlan, type Plan } from '../plan.ts';
 import type { Runner } from '../runner.ts';
 import { editDocument, type Gone } from './doc-edits.ts';
 import { analyze, consolidate, keptAsListed, unlistedCandidates, type Target } from './findings.ts';
-import { assertNoIndexLock, filesInHead, ignoredFiles, isGitRepository, runCommit, uncommitted } from './git.ts';
+import { filesToRead, firstTextFile, listFiles, searchIndex } from './candidates.ts';
+import { assertNoIndexLock, filesInHead, ignoredFiles, repositoryOf, runCommit, workingTreeState } from './git.ts';
 import type { Section } from './lists.ts';
 import { resolveListed } from './paths.ts';
-import { kindOf, listTextFiles, mentionsOf, where } from './references.ts';
+import { kindOf, mentionsOf, where } from './references.ts';
 import { afterCopy, listRuns, newRunId, runTrailer, TRASH_DIR, type RunManifest } from './runs.ts';
-import { lineDiff, overlap } from './similarity.ts';
-import { usesIn } from './uses.ts';
+import { lineDiff, meaningful, overlap } from './similarity.ts';
+import { useNeedles, usesIn } from './uses.ts';
 
 export type InventoryOp =
   /** In git: `git rm` what is tracked, move what git does not track into the trash, commit. Elsewhere: move into the trash. */
@@ -89,12 +90,12 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
   const { root, force, statusDocument } = options;
   const now = options.now ?? Date.now();
   const plan = emptyPlan<InventoryOp>('inventory');
-  const inGit = await isGitRepository(runner, root);
-  if (inGit) await assertNoIndexLock(runner, root);
+  const repository = await repositoryOf(runner, root);
+  const inGit = repository !== undefined;
+  if (repository) assertNoIndexLock(root, repository.gitDir);
   const earlier = await interruptedRun(runner, root, inGit);
   const run = earlier?.run ?? newRunId(root, new Date(now));
   const completing = earlier ? `completing the earlier run ${run}: ` : '';
-  const files = await listTextFiles(runner, root, inGit);
   const cache = new Map<string, string>();
   const contents = (file: string) => cache.get(file) ?? (cache.set(file, readFileSync(join(root, file), 'utf8')), cache.get(file)!);
   const exists = (path: string) => {
@@ -131,17 +132,26 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
     ...pairs.map((p) => ({ path: p.remove, keep: p.keep, note: `MERGE into ${p.keep} in the plan (${p.note})` })),
   ];
 
-  // What is still there to remove: on disk, or (in git) gone from disk but still committed.
-  const headFiles = inGit
-    ? await filesInHead(
-        runner,
-        root,
-        wanted.map((w) => w.path),
-      )
-    : [];
+  // The files that may use a path to remove or to analyze, or share a line with a script to analyze (candidates.ts).
+  const analyzed = targets.filter((t) => t.verdict === 'ANALYZE' && exists(t.path)).map((t) => t.path);
+  const needles = [...[...wanted.map((w) => w.path), ...analyzed].flatMap(useNeedles), ...analyzed.flatMap((path) => meaningful(contents(path)))];
+  // What is still there to remove: on disk, or (in git) gone from disk but still committed. The git reads run at once.
+  const [listing, headFiles, tree, hits] = await Promise.all([
+    listFiles(runner, root, inGit),
+    inGit
+      ? filesInHead(
+          runner,
+          root,
+          wanted.map((w) => w.path),
+        )
+      : [],
+    repository ? workingTreeState(runner, root, repository.prefix) : { uncommitted: new Set<string>(), unlikeIndex: new Set<string>() },
+    searchIndex(runner, root, inGit, needles),
+  ]);
+  const files = filesToRead(root, listing, tree.unlikeIndex, hits);
   const committed = (path: string) => headFiles.some((f) => under(f, path));
   const pending = wanted.filter((w) => onDisk(root, w.path) || committed(w.path));
-  const dirty = inGit ? await uncommitted(runner, root) : new Set<string>();
+  const dirty = tree.uncommitted;
   const dirtyUnder = (path: string) => [...dirty].filter((d) => under(d, path));
 
   const removing = new Map<string, Removal>();
@@ -195,10 +205,16 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
   }
 
   // Removals, in the lists' order.
-  const ignoredOf = async (path: string) => (inGit && onDisk(root, path) ? await ignoredFiles(runner, root, path) : []);
+  const ignoredUnder = inGit
+    ? await ignoredFiles(
+        runner,
+        root,
+        [...removing.keys()].filter((path) => onDisk(root, path)),
+      )
+    : new Map<string, string[]>();
   for (const removal of removing.values()) {
     const present = onDisk(root, removal.path);
-    const ignored = await ignoredOf(removal.path);
+    const ignored = ignoredUnder.get(removal.path) ?? [];
     const action = removal.keep ? `merge into ${removal.keep}` : !present ? 'commit removal' : inGit ? 'git rm' : `move to ${TRASH_DIR}`;
     const details = [
       !present ? `${completing || 'already gone from the working tree; '}its removal is not committed yet` : '',
@@ -274,7 +290,8 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
 
   // Findings: nothing changes for these.
   const keptFiles = files.filter((f) => ![...removing.keys()].some((p) => under(f, p)));
-  const findings = { root, inGit, now, targets, keptFiles, exists, contents };
+  const firstKept = (accept: (file: string) => boolean) => firstTextFile(root, listing, (f) => ![...removing.keys()].some((p) => under(f, p)) && accept(f));
+  const findings = { root, inGit, now, targets, keptFiles, firstKept, exists, contents };
   plan.kept.push(...(await analyze(runner, findings)), ...consolidate(findings), ...keptAsListed(findings));
   const candidates = unlistedCandidates(root, listed);
   for (const candidate of candidates) plan.kept.push({ target: candidate, reason: 'unlisted legacy candidate: looks legacy by its name, but no list names it, so it is not deleted (add it to a DELETE list to remove it)' });

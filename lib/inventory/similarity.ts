@@ -2,7 +2,8 @@
  * How alike two scripts are: the share of their meaningful lines (blank lines and comments
  * aside) that they have in common, and a short line diff for showing a MERGE pair.
  */
-function meaningful(text: string): string[] {
+/** A script's lines once trimmed, blank lines and comments aside: what two scripts can share. */
+export function meaningful(text: string): string[] {
   return text
     .split('\n')
     .map((line) => line.trim())

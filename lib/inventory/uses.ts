@@ -119,13 +119,20 @@ const PYTHON_MODULE = /\bpython[\d.]*\s+(?:-\w+\s+)*-m\s+([\w.]+)/g;
 const isPython = (file: string, firstLine: string) => file.endsWith('.py') || /^#!.*python/.test(firstLine);
 const isJs = (file: string) => /\.(m|c)?(j|t)sx?$/.test(file);
 
+/**
+ * Every form of use writes the target's name without its extension, or its folder's name (a
+ * package imported for its __init__.py): a file holding neither string cannot use it. The
+ * inventory asks git which files hold one (lib/inventory/candidates.ts) and reads only those.
+ */
+export function useNeedles(target: string): string[] {
+  const clean = posix.normalize(target).replace(/\/+$/, '');
+  return [posix.basename(clean).replace(/\.[^.]*$/, ''), posix.basename(posix.dirname(clean))];
+}
+
 /** The lines of `text` (the contents of `file`) that use `target`; both paths relative to the root. */
 export function usesIn(file: string, text: string, target: string): Use[] {
   const clean = posix.normalize(target).replace(/\/+$/, '');
-  // Every form of use writes the target's name without its extension, or its folder's name
-  // (a package imported for its __init__.py): a file holding neither cannot use it.
-  const stem = posix.basename(clean).replace(/\.[^.]*$/, '');
-  if (!text.includes(stem) && !text.includes(posix.basename(posix.dirname(clean)))) return [];
+  if (!useNeedles(clean).some((needle) => text.includes(needle))) return [];
   const lines = text.split('\n');
   const python = isPython(file, lines[0] ?? '');
   const js = isJs(file);
