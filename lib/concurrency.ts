@@ -31,3 +31,23 @@ export async function mapLimitAll<T, R>(items: readonly T[], limit: number, work
   if (failed) throw (failed as PromiseRejectedResult).reason;
   return results.map((r) => (r as PromiseFulfilledResult<R>).value);
 }
+
+/**
+ * A shared cap on work in flight: `run(work)` starts `work` when fewer than `limit` are running,
+ * in the order asked. Lets nested loops (repositories, then their tags) share one budget.
+ */
+export function limiter(limit: number): <R>(work: () => Promise<R>) => Promise<R> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (work) => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await work();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}

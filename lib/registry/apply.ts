@@ -104,6 +104,7 @@ export interface ApplyResult {
   collection?: CollectionResult;
 }
 
+/** Journals a deletion (from the bytes the plan read; see journal.ts), then carries it out. */
 async function deleteOne(client: RegistryClient, op: DeletionOp | UnlinkOp, pushedSincePlan: Map<string, Map<string, string[]>>, journal: (entry: JournalEntry) => void): Promise<void> {
   if (op.kind === 'unlink') return unlink(client, op);
   if (op.kind === 'delete') {
@@ -180,8 +181,13 @@ export async function applyRegistryPlan(client: RegistryClient, plan: RegistryPl
     await mapLimit([...writers.values()], concurrency, async (indexes) => {
       for (const i of indexes) [outcomes[i]] = await mapLimit([deletions[i]], 1, applyOne);
     });
+    // The first delete goes alone, the rest together once it is answered: the probe deleted an
+    // untagged manifest, and a real delete also removes tag links (the step distribution can fail
+    // halfway, see dangling.ts), so the registry has answered one of those before a burst of them.
+    // Its journal entry is written first like every other, so a kill at any moment finds it.
     const deletes = deletions.flatMap((change, i) => (change.op.kind === 'delete' ? [i] : []));
-    const deleted = await mapLimit(deletes, concurrency, (i) => applyOne(deletions[i]));
+    const [first, ...rest] = deletes;
+    const deleted = first === undefined ? [] : [...(await mapLimit([first], 1, (i) => applyOne(deletions[i]))), ...(await mapLimit(rest, concurrency, (i) => applyOne(deletions[i])))];
     deletes.forEach((i, n) => (outcomes[i] = deleted[n]));
     outcomes.forEach((outcome, i) => {
       const change = deletions[i];

@@ -8,7 +8,7 @@ import { registryPolicy } from './cleanup-policy.ts';
 import { addCollectionStep, collectionStateFile, readCollectionState } from './collection.ts';
 import type { RegistryClient } from './client.ts';
 import { readHostsInUse, registryNames, type HostsToRead } from './in-use.ts';
-import { planRegistry, type RegistryPlan } from './plan.ts';
+import { mayRemove, planRegistry, type RegistryPlan } from './plan.ts';
 import { needsCreationDates, rulesFor, type RegistryPolicy } from './policy.ts';
 import { readRegistry } from './read.ts';
 import { gcCommands, registryClient, registryHostRunner, sshDefaults, type RegistrySettings } from './settings.ts';
@@ -47,15 +47,19 @@ export async function planRegistryCleanup(
   const client = options.client ?? registryClient(settings);
   try {
     const inUse = options.hosts ? await readHostsInUse(options.hosts, registryNames(settings.REGISTRY_URL, settings.REGISTRY_ALIASES), options.progress) : undefined;
+    const now = Date.now();
     const state = await readRegistry(client, {
       pageSize: settings.REGISTRY_CATALOG_PAGE_SIZE,
       concurrency: settings.REGISTRY_CONCURRENCY,
       needsDates: (repository, tags) => needsCreationDates(tags, rulesFor(policy, repository)),
+      keepBytesOf: (repository, tags, manifests) => mayRemove(repository, tags, manifests, policy, now, inUse?.refs),
       progress: options.progress,
       signal: options.signal,
       repositories: options.repositories,
     });
-    const plan = planRegistry(state, policy, settings.REGISTRY_SIZE_LIMIT, Date.now(), inUse?.refs);
+    const plan = planRegistry(state, policy, settings.REGISTRY_SIZE_LIMIT, now, inUse?.refs);
+    // The deletions carry the bytes they need now; the rest is not held for the run.
+    state.bytes = undefined;
     if (inUse) describeHostsRead(plan, inUse);
     // Collection: when this plan deletes, or earlier deletions (a deploy's) wait for it.
     const registry = settings.REGISTRY_URL.origin;

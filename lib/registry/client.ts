@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { TaskError } from '../errors.ts';
+import { sharedDeadlines } from './deadline.ts';
 import { basicHeader, parseChallenge, scopeFor, TokenCache, type Challenge } from './auth.ts';
 import { errorCode, header, RegistryError, RegistryUnavailable, unreachable } from './http-errors.ts';
 
@@ -67,6 +68,8 @@ export class RegistryClient {
   /** Transient failures in a row; any answer that is not one resets it. */
   private consecutiveFailures = 0;
   private readonly down = new AbortController();
+  /** The bound of each whole exchange (see wholeExchangeMs), shared per second of start times. */
+  private readonly deadline: () => AbortSignal;
 
   constructor(private readonly options: ClientOptions) {
     this.base = options.url.href.replace(/\/+$/, '');
@@ -77,6 +80,7 @@ export class RegistryClient {
       bodyTimeout: options.timeoutMs,
       connect: { timeout: Math.min(options.timeoutMs, 10_000), ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}) },
     });
+    this.deadline = sharedDeadlines(this.wholeExchangeMs);
     // Last is outermost: retry wraps the counter, so every attempt is counted.
     this.dispatcher = this.agent.compose(this.countRequests, interceptors.retry({ maxRetries: options.retries, statusCodes: [...RETRYABLE_STATUS], retry: this.retryTransient }));
   }
@@ -230,7 +234,7 @@ export class RegistryClient {
     for (let hop = 0; ; hop++) {
       let response: Dispatcher.ResponseData;
       try {
-        response = await request(target, { method: verb, headers: sent, body: verb === method ? body : undefined, dispatcher: this.dispatcher, signal: AbortSignal.timeout(this.wholeExchangeMs) });
+        response = await request(target, { method: verb, headers: sent, body: verb === method ? body : undefined, dispatcher: this.dispatcher, signal: this.deadline() });
       } catch (error) {
         // A 429/5xx still failing after the retries comes as undici's RequestRetryError: it is the
         // registry's last answer, handed on as one (its body is gone; the status says enough).

@@ -1,8 +1,10 @@
 /**
- * The undo journal. Before each delete (or untag), the manifest is read back by digest and its
- * exact bytes, media type, repository, tags and digest are appended to a journal file on this
- * machine (one JSON line each, written before the delete, so even a run killed halfway has
- * them); the run's report carries the same entries. `--restore` pushes them back. The blobs they
+ * The undo journal. Before each delete (or untag), the manifest's exact bytes, media type,
+ * repository, tags and digest are appended to a journal file on this machine (one JSON line
+ * each, written before the delete, so even a run killed halfway has them); the run's report
+ * carries the same entries. The bytes are those the plan read (a manifest is content-addressed,
+ * so they are that digest's), or, for a deletion planned without them (a deploy's), read back
+ * by digest just before. `--restore` pushes them back. The blobs they
  * need survive until garbage collection, so a restore after collection says what cannot come back.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -10,6 +12,7 @@ import { dirname } from 'node:path';
 import { UsageError } from '../errors.ts';
 import { getManifest } from './api.ts';
 import type { RegistryClient } from './client.ts';
+import type { Snapshot } from './plan.ts';
 
 export interface JournalManifest {
   digest: string;
@@ -33,8 +36,15 @@ async function snapshot(client: RegistryClient, repository: string, digest: stri
   return found && { digest: found.digest, mediaType: found.mediaType, manifest: found.raw.toString('base64') };
 }
 
-/** Reads what a delete is about to remove; undefined when the manifest is already gone. */
-export async function journalEntry(client: RegistryClient, op: { kind: 'delete' | 'untag'; repository: string; digest: string; tags: string[]; children?: string[] }): Promise<JournalEntry | undefined> {
+/**
+ * What a delete is about to remove: from the bytes the plan read when it carries them, else read
+ * back now (undefined when the manifest is already gone).
+ */
+export async function journalEntry(client: RegistryClient, op: { kind: 'delete' | 'untag'; repository: string; digest: string; tags: string[]; children?: string[]; snapshot?: Snapshot }): Promise<JournalEntry | undefined> {
+  if (op.snapshot) {
+    const [root, ...children] = op.snapshot.map((m) => ({ digest: m.digest, mediaType: m.mediaType, manifest: m.raw.toString('base64') }));
+    return { kind: op.kind, repository: op.repository, tags: op.tags, ...root, children: op.kind === 'delete' ? children : [], at: new Date().toISOString() };
+  }
   const root = await snapshot(client, op.repository, op.digest);
   if (!root) return undefined;
   const children: JournalManifest[] = [];

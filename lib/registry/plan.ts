@@ -23,9 +23,20 @@ export interface RegistryState {
   manifests: Map<string, ManifestRecord>;
   /** Tags that list but do not resolve (see dangling.ts). */
   dangling?: DanglingTag[];
+  /**
+   * The exact bytes of the manifests the policy may delete or untag, as read (read.ts keeps no
+   * others). The plan hands them to its deletions for the undo journal, then they are dropped.
+   */
+  bytes?: Map<string, Buffer>;
 }
 
-export type DeletionOp = { kind: 'delete'; repository: string; digest: string; tags: string[]; children?: string[] } | { kind: 'untag'; repository: string; digest: string; tags: string[] };
+/**
+ * The manifests a deletion removes (the root, then each child), exactly as the plan read them:
+ * content-addressed, so these are the bytes of that digest, and the journal needs no request.
+ */
+export type Snapshot = { digest: string; mediaType: string; raw: Buffer }[];
+
+export type DeletionOp = { kind: 'delete'; repository: string; digest: string; tags: string[]; children?: string[]; snapshot?: Snapshot } | { kind: 'untag'; repository: string; digest: string; tags: string[]; snapshot?: Snapshot };
 
 export type RegistryOp = DeletionOp | UnlinkOp | CollectOp | RestoreOp;
 
@@ -58,6 +69,34 @@ export function descendants(digest: string, manifests: ReadonlyMap<string, Manif
     descendants(child, manifests, into);
   }
   return into;
+}
+
+/**
+ * While reading, once a repository is known: the manifests the plan may delete or untag there
+ * (every digest with a doomed tag, and its child manifests), whose bytes the read keeps for the
+ * journal. The same decisions planRegistry makes below, with the same inputs, so it names every
+ * manifest a deletion of the plan removes; one it missed is read again by apply (journal.ts).
+ */
+export function mayRemove(repository: string, tags: TagInfo[], manifests: ReadonlyMap<string, ManifestRecord>, policy: RegistryPolicy, now: number, inUseRefs: InUseRef[] = []): string[] {
+  const inUse = resolveInUse(
+    inUseRefs.filter((r) => r.repository === repository),
+    tags,
+    manifests,
+  );
+  const doomed = new Set(decideRepository(tags, rulesFor(policy, repository), now, inUse).flatMap((d) => (d.keep ? [] : [d.digest])));
+  return [...doomed].flatMap((digest) => [digest, ...descendants(digest, manifests)]);
+}
+
+/** The bytes read of `digests`, when every one of them was kept; else none (apply reads them again). */
+function snapshotOf(digests: string[], state: RegistryState): { snapshot?: Snapshot } {
+  const snapshot: Snapshot = [];
+  for (const digest of digests) {
+    const raw = state.bytes?.get(digest);
+    const record = state.manifests.get(digest);
+    if (!raw || !record) return {};
+    snapshot.push({ digest, mediaType: record.mediaType, raw });
+  }
+  return { snapshot };
 }
 
 export function planRegistry(state: RegistryState, policy: RegistryPolicy, sizeLimit: number, now = Date.now(), inUseRefs: InUseRef[] = []): RegistryPlan {
@@ -107,7 +146,7 @@ export function planRegistry(state: RegistryState, policy: RegistryPolicy, sizeL
           target: group.tags.map((tag) => `${repository}:${tag}`).join(', '),
           reason: `${group.reasons.join('; ')}. Its image ${short(digest)} ${keptAs}, so only the tag is removed`,
           bytes: 0,
-          op: { kind: 'untag', repository, digest, tags: group.tags },
+          op: { kind: 'untag', repository, digest, tags: group.tags, ...snapshotOf([digest], state) },
         });
       } else {
         const children = descendants(digest, state.manifests).filter((child) => !keptHere.has(child) && !claimed.has(child));
@@ -129,7 +168,7 @@ export function planRegistry(state: RegistryState, policy: RegistryPolicy, sizeL
       target: `${d.repository}@${short(d.digest)} (${d.tags.map((tag) => `:${tag}`).join(' ')})${d.children.length ? ` and its ${d.children.length} child manifest${d.children.length === 1 ? '' : 's'}` : ''}`,
       reason: d.reasons.join('; ') + (d.children.length ? `; its child manifests ${d.children.map(short).join(', ')} go with it, since no kept image references them` : ''),
       bytes: freed[i],
-      op: { kind: 'delete', repository: d.repository, digest: d.digest, tags: d.tags, ...(d.children.length ? { children: d.children } : {}) },
+      op: { kind: 'delete', repository: d.repository, digest: d.digest, tags: d.tags, ...(d.children.length ? { children: d.children } : {}), ...snapshotOf([d.digest, ...d.children], state) },
     }),
   );
 

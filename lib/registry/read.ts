@@ -1,13 +1,17 @@
 /**
  * Reads what the registry holds: every repository (catalog pages), every tag, each tag's
  * manifest (indexes walked into their children), and image creation dates where the policy
- * needs them. Requests run concurrently over the client's kept-alive connections, and no digest
- * is fetched twice in a run: manifests and configs are content-addressed, so one read serves all.
+ * needs them. Repositories are read a few at a time, each one to the end (tags, manifests,
+ * children, dates) before it is handed on, while all requests share one budget of
+ * `concurrency` over the client's kept-alive connections: memory holds the repositories in
+ * flight, not the registry. No digest is fetched twice in a run: manifests and configs are
+ * content-addressed, so one read serves all. Only a small record of each manifest stays, and the
+ * exact bytes of the manifests `keepBytesOf` names (those the plan may delete, for its journal).
  */
-import { mapLimitAll } from '../concurrency.ts';
-import { getJsonBlob, getManifest, listRepositories, listTags, ping } from './api.ts';
+import { limiter, mapLimitAll } from '../concurrency.ts';
+import { getJsonBlob, getManifest, listRepositories, listTags, ping, type FetchedManifest } from './api.ts';
 import type { RegistryClient } from './client.ts';
-import { isIndex, UNTAG_ANNOTATION, type ManifestBody } from './media-types.ts';
+import { isIndex, UNTAG_ANNOTATION } from './media-types.ts';
 import type { DanglingTag } from './dangling.ts';
 import type { RegistryState } from './plan.ts';
 import type { TagInfo } from './policy.ts';
@@ -18,17 +22,33 @@ export interface ReadOptions {
   concurrency: number;
   /** Whether ranking a repository's tags needs creation dates (asked after its tags are known). */
   needsDates: (repository: string, tags: TagInfo[]) => boolean;
+  /**
+   * Once a repository is read: the digests whose exact bytes to keep (the plan carries them to
+   * apply's undo journal, which then needs no request). None when absent.
+   */
+  keepBytesOf?: (repository: string, tags: TagInfo[], manifests: ReadonlyMap<string, ManifestRecord>) => Iterable<string>;
   progress?: (message: string) => void;
   signal?: AbortSignal;
   /** Read only these repositories instead of the whole catalog. */
   repositories?: string[];
 }
 
-function record(digest: string, size: number, mediaType: string, body: ManifestBody): ManifestRecord {
+/**
+ * Repositories read at once. Each keeps every request slot busy on its own while its tags
+ * resolve; a few at once keep them busy across its tail, and bound what is held in flight.
+ */
+const REPOSITORIES_IN_FLIGHT = 4;
+
+/** Media types repeat across thousands of manifests: one string each, not one per manifest. */
+const mediaTypes = new Map<string, string>();
+const shared = (mediaType: string) => mediaTypes.get(mediaType) ?? (mediaTypes.set(mediaType, mediaType), mediaType);
+
+function record(manifest: FetchedManifest): ManifestRecord {
+  const { digest, size, mediaType, body } = manifest;
   return {
     digest,
     size,
-    mediaType,
+    mediaType: shared(mediaType),
     ...(body.config ? { config: { digest: body.config.digest, size: body.config.size } } : {}),
     layers: (body.layers ?? []).map((l) => ({ digest: l.digest, size: l.size })),
     children: isIndex(mediaType) ? (body.manifests ?? []).map((m) => m.digest) : [],
@@ -41,69 +61,87 @@ export async function readRegistry(client: RegistryClient, options: ReadOptions)
   await ping(client);
   say('listing repositories');
   const names = options.repositories ?? (await listRepositories(client, options.pageSize));
-  say(`listing the tags of ${names.length} repositories`);
-  const tagLists = await mapLimitAll(names, options.concurrency, (name) => listTags(client, name));
+  say(`reading the tags of ${names.length} repositories`);
 
-  const manifests = new Map<string, ManifestRecord>();
-  const repositories = new Map<string, TagInfo[]>();
-  const pairs = names.flatMap((name, i) => tagLists[i].map((tag) => ({ name, tag })));
-  let done = 0;
-  const resolved = await mapLimitAll(pairs, options.concurrency, async ({ name, tag }) => {
+  const state: RegistryState = { repositories: new Map(), manifests: new Map(), dangling: [], bytes: new Map() };
+  const { manifests } = state;
+  const request = limiter(options.concurrency);
+  /** Creation date per config digest, fetched once for the whole run. */
+  const created = new Map<string, Promise<string | undefined>>();
+  let tagsDone = 0;
+
+  const readOne = async (name: string): Promise<void> => {
     if (options.signal?.aborted) throw options.signal.reason;
-    const manifest = await getManifest(client, name, tag);
-    if (++done % 250 === 0) say(`resolved ${done} of ${pairs.length} tags`);
-    if (!manifest) return { name, tag, digest: undefined }; // deleted since the listing, or left dangling by a cut delete
-    if (!manifests.has(manifest.digest)) manifests.set(manifest.digest, record(manifest.digest, manifest.size, manifest.mediaType, manifest.body));
-    return { name, tag, digest: manifest.digest };
-  });
-  for (const name of names) repositories.set(name, []);
-  const dangling: DanglingTag[] = [];
-  for (const entry of resolved) {
-    if (entry.digest) repositories.get(entry.name)!.push({ tag: entry.tag, digest: entry.digest });
-    else dangling.push({ repository: entry.name, tag: entry.tag });
-  }
-
-  // Children of indexes, fetched by digest once, in the repository that references them.
-  let pending = [...repositories].flatMap(([name, tags]) => tags.flatMap((t) => manifests.get(t.digest)!.children.map((child) => ({ name, child }))));
-  while (pending.length) {
-    const unique = [...new Map(pending.filter((p) => !manifests.has(p.child)).map((p) => [p.child, p])).values()];
-    const fetched = await mapLimitAll(unique, options.concurrency, async ({ name, child }) => ({ name, manifest: await getManifest(client, name, child) }));
-    pending = [];
-    for (const { name, manifest } of fetched) {
-      if (!manifest) continue;
-      const entry = record(manifest.digest, manifest.size, manifest.mediaType, manifest.body);
-      manifests.set(manifest.digest, entry);
-      pending.push(...entry.children.map((child) => ({ name, child })));
+    const listed = await request(() => listTags(client, name));
+    /** This repository's manifest bytes until it is decided which to keep. */
+    const raw = new Map<string, FetchedManifest>();
+    const resolved = await Promise.all(
+      listed.map((tag) =>
+        request(async () => {
+          if (options.signal?.aborted) throw options.signal.reason;
+          const manifest = await getManifest(client, name, tag);
+          if (++tagsDone % 250 === 0) say(`resolved ${tagsDone} tags (${state.repositories.size} of ${names.length} repositories done)`);
+          if (!manifest) return { tag, digest: undefined }; // deleted since the listing, or left dangling by a cut delete
+          if (!manifests.has(manifest.digest)) manifests.set(manifest.digest, record(manifest));
+          raw.set(manifest.digest, manifest);
+          return { tag, digest: manifest.digest };
+        }),
+      ),
+    );
+    const tags: TagInfo[] = [];
+    for (const { tag, digest } of resolved) {
+      if (digest) tags.push({ tag, digest });
+      else state.dangling!.push({ repository: name, tag });
     }
-  }
 
-  for (const tags of repositories.values()) for (const t of tags) if (manifests.get(t.digest)?.leftover) t.leftover = true;
+    // Children of indexes, fetched by digest once, in the repository that references them.
+    let pending = tags.flatMap((t) => manifests.get(t.digest)!.children);
+    while (pending.length) {
+      const unique = [...new Set(pending.filter((child) => !manifests.has(child)))];
+      const fetched = await Promise.all(unique.map((child) => request(() => getManifest(client, name, child))));
+      pending = [];
+      for (const manifest of fetched) {
+        if (!manifest) continue;
+        const entry = record(manifest);
+        manifests.set(manifest.digest, entry);
+        raw.set(manifest.digest, manifest);
+        pending.push(...entry.children);
+      }
+    }
+    for (const t of tags) if (manifests.get(t.digest)?.leftover) t.leftover = true;
 
-  // Creation dates, only for repositories whose ranking needs them; one GET per config digest.
-  const created = new Map<string, string | undefined>();
-  const wanted = [...repositories].filter(([name, tags]) => options.needsDates(name, tags));
-  const configs = new Map<string, string>();
-  const imageOf = (digest: string): ManifestRecord | undefined => {
-    const entry = manifests.get(digest);
-    return entry && entry.children.length ? manifests.get(entry.children[0]) : entry;
+    // Creation dates, only where the ranking needs them; one GET per config digest in the run.
+    if (options.needsDates(name, tags)) {
+      const imageOf = (digest: string): ManifestRecord | undefined => {
+        const entry = manifests.get(digest);
+        return entry && entry.children.length ? manifests.get(entry.children[0]) : entry;
+      };
+      await Promise.all(
+        tags.map(async (t) => {
+          const config = imageOf(t.digest)?.config?.digest;
+          if (!config) return;
+          if (!created.has(config))
+            created.set(
+              config,
+              request(async () => (await getJsonBlob<{ created?: string }>(client, name, config))?.created),
+            );
+          const date = await created.get(config);
+          if (date) t.created = date;
+        }),
+      );
+    }
+
+    // Bytes kept only for the manifests the plan may delete; the rest go with this repository's read.
+    for (const digest of options.keepBytesOf?.(name, tags, manifests) ?? []) {
+      const found = raw.get(digest);
+      // A copy, so the kept bytes share small pooled slabs instead of one allocation each.
+      if (found) state.bytes!.set(digest, Buffer.from(found.raw));
+    }
+    state.repositories.set(name, tags);
   };
-  for (const [name, tags] of wanted) {
-    for (const t of tags) {
-      const config = imageOf(t.digest)?.config?.digest;
-      if (config && !configs.has(config)) configs.set(config, name);
-    }
-  }
-  if (configs.size) say(`reading ${configs.size} image creation dates`);
-  await mapLimitAll([...configs], options.concurrency, async ([config, name]) => {
-    const body = await getJsonBlob<{ created?: string }>(client, name, config);
-    created.set(config, body?.created);
-  });
-  for (const [, tags] of wanted) {
-    for (const t of tags) {
-      const config = imageOf(t.digest)?.config?.digest;
-      const date = config ? created.get(config) : undefined;
-      if (date) t.created = date;
-    }
-  }
-  return { repositories, manifests, dangling };
+
+  await mapLimitAll(names, REPOSITORIES_IN_FLIGHT, readOne);
+  // Map order is the order repositories finished: give them back in the catalog's order.
+  state.repositories = new Map(names.map((name) => [name, state.repositories.get(name)!]));
+  return state;
 }

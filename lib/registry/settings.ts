@@ -26,7 +26,7 @@ export const registrySettings = {
   REGISTRY_USERNAME: setting.optionalString('user for basic or token auth (empty: no auth)'),
   REGISTRY_PASSWORD: setting.secret('password for that user'),
   REGISTRY_CA_FILE: setting.optionalPath('PEM file of a private CA that signed the registry certificate', 'file'),
-  REGISTRY_CONCURRENCY: setting.int('requests in flight at once (and connections kept open)', 32, { min: 1, max: 256 }),
+  REGISTRY_CONCURRENCY: setting.int('requests in flight at once (and connections kept open)', 64, { min: 1, max: 256 }),
   REGISTRY_TIMEOUT_SECONDS: setting.int('seconds before a request with no answer is retried', 30, { min: 1 }),
   REGISTRY_RETRIES: setting.int('retries of a request after a 5xx or a dropped connection', 4, { min: 0, max: 10 }),
   REGISTRY_MAX_CONSECUTIVE_FAILURES: setting.int('requests failing in a row (5xx, resets, timeouts; each after its retries) after which apply stops instead of pressing on', 8, { min: 1, max: 1000 }),
