@@ -268,6 +268,16 @@ test('build cache: past the age bound it goes; what is left above the size bound
   assert.equal(docker.shrinkBuildCache(2e6), ['docker', 'builder', 'prune', '--force', '--all', '--keep-storage', '2000000']);
 });
 
+test("a container's writable layer is what docker system df -v counts (the inspect runs without --size), the virtual size aside", () => {
+  const line = JSON.stringify({ Containers: [{ ID: 'a'.repeat(64), Size: '12.3kB (virtual 4.65MB)' }, { ID: 'b'.repeat(64), Size: '0B' }] });
+  const sizes = parseSystemDf(line).containerSizes;
+  assert.is(sizes.get('a'.repeat(64)), 12_300);
+  assert.is(sizes.get('b'.repeat(64)), 0);
+  const [inspected] = parseContainers(JSON.stringify([{ Id: 'a'.repeat(64), Name: '/web', Image: 'sha256:1', Created: '2026-01-01T00:00:00Z', State: { Status: 'exited' }, Config: { Image: 'web:1', Labels: null } }]), sizes);
+  assert.is(inspected.sizeRw, 12_300);
+  assert.not.ok(docker.inspectContainers(['a']).includes('--size'));
+});
+
 test('commands are argv values: by ID, never a prune of everything', () => {
   assert.equal(docker.usage(), ['docker', 'system', 'df', '--format', '{{json .}}']);
   assert.is(repositoryOf('postgres@sha256:abc'), 'postgres');

@@ -7,7 +7,8 @@ import type { Command } from '../command.ts';
 export const docker = {
   info: (): Command => ['docker', 'info', '--format', '{{json .}}'],
   containerIds: (): Command => ['docker', 'ps', '--all', '--quiet', '--no-trunc'],
-  inspectContainers: (ids: string[]): Command => ['docker', 'container', 'inspect', '--size', ...ids],
+  /** Without --size: `docker system df -v` measures every writable layer anyway, once is enough. */
+  inspectContainers: (ids: string[]): Command => ['docker', 'container', 'inspect', ...ids],
   imageIds: (): Command => ['docker', 'image', 'ls', '--quiet', '--no-trunc'],
   inspectImages: (ids: string[]): Command => ['docker', 'image', 'inspect', ...ids],
   volumeNames: (): Command => ['docker', 'volume', 'ls', '--quiet'],
@@ -26,6 +27,8 @@ export const docker = {
   shrinkBuildCache: (keepBytes: number): Command => ['docker', 'builder', 'prune', '--force', '--all', '--keep-storage', String(keepBytes)],
   composeV2Version: (): Command => ['docker', 'compose', 'version', '--short'],
   composeV1Version: (): Command => ['docker-compose', 'version', '--short'],
+  /** Whether docker-compose is on the PATH, found without starting it (a Python start-up of seconds). */
+  composeV1Installed: (): Command => ['command', '-v', 'docker-compose'],
 };
 
 export const disk = {

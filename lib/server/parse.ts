@@ -17,7 +17,7 @@ export interface Container {
   volumes: string[];
   /** Everything it mounts; bind mounts of host folders are data too. */
   mounts?: Mount[];
-  /** Bytes of its writable layer. */
+  /** Bytes of its writable layer, as `docker system df -v` counts them. */
   sizeRw: number;
 }
 
@@ -92,7 +92,8 @@ interface ContainerInspect {
   SizeRw?: number;
 }
 
-export function parseContainers(json: string): Container[] {
+/** `sizes`: writable layers by container ID (system df -v); else the inspect's SizeRw (with --size). */
+export function parseContainers(json: string, sizes?: Map<string, number>): Container[] {
   return (JSON.parse(json || '[]') as ContainerInspect[]).map((c) => ({
     id: c.Id,
     name: c.Name.replace(/^\//, ''),
@@ -104,7 +105,7 @@ export function parseContainers(json: string): Container[] {
     labels: c.Config.Labels ?? {},
     volumes: (c.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!),
     mounts: (c.Mounts ?? []).map((m) => ({ type: m.Type, ...(m.Name ? { name: m.Name } : {}), ...(m.Source ? { source: m.Source } : {}), destination: m.Destination, writable: m.RW !== false })),
-    sizeRw: c.SizeRw ?? 0,
+    sizeRw: sizes?.get(c.Id) ?? c.SizeRw ?? 0,
   }));
 }
 
@@ -146,17 +147,20 @@ export function parseVolumes(json: string, sizes: Map<string, number>): Volume[]
 interface SystemDf {
   Images?: { ID: string; UniqueSize: string }[];
   Volumes?: { Name: string; Size: string }[];
+  /** Size is the writable layer, "12.3kB", or "12.3kB (virtual 45.6MB)" when the daemon adds the image. */
+  Containers?: { ID: string; Size: string }[];
   BuildCache?: { ID: string; Size: string; LastUsedAt?: string; CreatedAt?: string; InUse: string | boolean }[];
 }
 
-/** Volume sizes and build cache records from `docker system df -v --format '{{json .}}'`. */
-export function parseSystemDf(text: string): { volumeSizes: Map<string, number>; imageUniqueSizes: Map<string, number>; cache: CacheRecord[] } {
+/** Volume, image and container sizes and build cache records from `docker system df -v --format '{{json .}}'`. */
+export function parseSystemDf(text: string): { volumeSizes: Map<string, number>; imageUniqueSizes: Map<string, number>; containerSizes: Map<string, number>; cache: CacheRecord[] } {
   const df = (JSON.parse(text.trim() || '{}') as SystemDf) ?? {};
   const bytes = (s: string) => parseBytes(s.replace(/B$/i, 'B')) ?? 0;
   return {
     volumeSizes: new Map((df.Volumes ?? []).map((v) => [v.Name, bytes(v.Size)])),
     // What removing the image alone frees: layers no other image shares.
     imageUniqueSizes: new Map((df.Images ?? []).map((i) => [i.ID, bytes(i.UniqueSize)])),
+    containerSizes: new Map((df.Containers ?? []).map((c) => [c.ID, bytes(c.Size.split(' ')[0])])),
     cache: (df.BuildCache ?? []).map((c) => ({
       id: c.ID,
       size: bytes(c.Size),
