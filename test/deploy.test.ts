@@ -48,9 +48,14 @@ test.after(async () => {
   await stack?.stop();
 });
 
-test('a first deploy that fails its gate leaves nothing half-started and promotes nothing', async () => {
+test('a first deploy that fails its gate leaves nothing half-started and promotes nothing; the marker of a first deploy killed before its ship brings back nothing', async () => {
+  // What a first deploy SIGKILLed between its marker and its ship leaves: the marker, no compose file.
+  mkdirSync(deployDir, { recursive: true });
+  writeFileSync(join(deployDir, '.deploy-under-way.json'), JSON.stringify({ run: 'deploy:clean pid 1 on elsewhere', since: new Date().toISOString(), recovery: { kind: 'stop-started', replaced: [] } }));
   breakHealth(backend);
   const run = await deploy('--yes', '--json');
+  assert.is(actions(run.report)[1], 'bring back', 'the marker is an item of the plan, right after the lock');
+  assert.match(run.stderr, /had not shipped its compose file yet, so it started nothing: nothing to stop/);
   assert.is(run.code, 1, run.stderr);
   assert.match(run.stderr, /did not become healthy within 8s/);
   assert.match(run.stderr, /nothing was up before: stopped and removed what this deploy started/);

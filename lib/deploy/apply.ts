@@ -219,6 +219,11 @@ async function bringBack(deps: DeployDeps, back: BringBack): Promise<{ text: str
       break;
     }
     case 'stop-started':
+      // Killed after its marker but before its ship: no compose file, so nothing was started.
+      if (!(await step.composeOnHost(server))) {
+        result = { text: 'the interrupted run had not shipped its compose file yet, so it started nothing: nothing to stop', serving: 'nothing (nothing was started)' };
+        break;
+      }
       await step.down(server);
       result = { text: describeRecovery(back.recovery).replace('stops and removes', 'stopped and removed'), serving: 'nothing: what this deploy started was stopped and removed' };
       break;
