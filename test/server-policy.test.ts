@@ -269,7 +269,12 @@ test('build cache: past the age bound it goes; what is left above the size bound
 });
 
 test("a container's writable layer is what docker system df -v counts (the inspect runs without --size), the virtual size aside", () => {
-  const line = JSON.stringify({ Containers: [{ ID: 'a'.repeat(64), Size: '12.3kB (virtual 4.65MB)' }, { ID: 'b'.repeat(64), Size: '0B' }] });
+  const line = JSON.stringify({
+    Containers: [
+      { ID: 'a'.repeat(64), Size: '12.3kB (virtual 4.65MB)' },
+      { ID: 'b'.repeat(64), Size: '0B' },
+    ],
+  });
   const sizes = parseSystemDf(line).containerSizes;
   assert.is(sizes.get('a'.repeat(64)), 12_300);
   assert.is(sizes.get('b'.repeat(64)), 0);
