@@ -3,7 +3,7 @@
  *
  *   Look at the current state: disk use, containers, images, volumes (and build cache).
  *   1. Stop unused containers.
- *   2. Remove old images (except the current ones).
+ *   2. Remove old images (except the current ones, and the releases the deploy keeps for rollback).
  *   3. Clean unused volumes.
  *   4. Clean the Docker build cache.
  *
@@ -23,6 +23,7 @@ import type { Runner } from '../lib/runner.ts';
 import { defineTask, emptyOutcome, type Check, type TaskContext } from '../lib/task.ts';
 import { lockDeployDir } from '../lib/deploy/deployer.ts';
 import { applyHostChanges } from '../lib/server/apply.ts';
+import { retainedReleaseImages } from '../lib/server/deploy-releases.ts';
 import { diskCheck } from '../lib/server/disk-check.ts';
 import { sameHost } from '../lib/server/same-host.ts';
 import { usedPercent, type Disk } from '../lib/server/parse.ts';
@@ -71,6 +72,8 @@ export function hostRunner(ctx: Ctx, host: string): Runner {
 interface Reading {
   host: string;
   state?: HostState;
+  /** On the deploy host: the images of the releases the deploy keeps for rollback. */
+  releases?: string[];
   error?: string;
 }
 
@@ -106,7 +109,9 @@ export const serverTask = defineTask({
     const policy = { ...serverPolicy(ctx.settings), force: ctx.options.force };
     const readings = await mapLimit(hosts, ctx.settings.SERVER_CONCURRENCY, async (host): Promise<Reading> => {
       ctx.progress(`reading ${host}`);
-      return { host, state: await readHost(hostRunner(ctx, host)) };
+      const runner = hostRunner(ctx, host);
+      const releases = sameHost(host, ctx.settings.DEPLOY_HOST) ? await retainedReleaseImages(runner, ctx.settings.DEPLOY_DIR) : [];
+      return { host, state: await readHost(runner), releases };
     });
     const results: Reading[] = readings.map((r, i) => (r.status === 'fulfilled' ? r.value : { host: hosts[i], error: messageOf(r.reason) }));
     ctx.memo('server:readings', () => results);
@@ -115,7 +120,7 @@ export const serverTask = defineTask({
         plan.refused.push({ target: reading.host, reason: reading.error!, remedy: 'nothing is planned for this host until it can be read' });
         continue;
       }
-      const hostPlan = planHost(reading.state, policy);
+      const hostPlan = planHost(reading.state, { ...policy, retainedReleases: reading.releases });
       plan.changes.push(...hostPlan.changes);
       plan.kept.push(...hostPlan.kept);
       const freed = totalBytes(hostPlan.changes);

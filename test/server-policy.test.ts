@@ -171,6 +171,16 @@ test('rollback retention only for repositories a remaining container uses; other
   assert.match(plan.changes.find((c) => c.target === 'worker:2')!.reason, /last use unknown/);
 });
 
+test('a release the deploy keeps for rollback (deploy-state.json) stays, beyond the newest SERVER_ROLLBACK_KEEP of its repository', () => {
+  const images = [0, 1, 2, 3].map((i) => image(`sha256:r${i}`, [`reg:5000/webhook-api:r${i}`], now - (10 - i) * 86_400_000, 2, 2, [`r${i}`]));
+  const running = container({ name: 'webhook_api_1', image: 'sha256:r3', imageRef: 'reg:5000/webhook-api:r3', state: 'running', finished: undefined, labels: { 'com.docker.compose.project': 'webhook' } });
+  const bare = planHost({ ...state, containers: [running], images, volumes: [], cache: [] }, { ...policy, rollbackKeep: 2 }, now);
+  assert.equal(targets(bare, 'remove image'), ['reg:5000/webhook-api:r0', 'reg:5000/webhook-api:r1']);
+  const kept = planHost({ ...state, containers: [running], images, volumes: [], cache: [] }, { ...policy, rollbackKeep: 2, retainedReleases: ['reg:5000/webhook-api:r1', 'reg:5000/webhook-api:r2', 'reg:5000/webhook-api:r3'] }, now);
+  assert.equal(targets(kept, 'remove image'), ['reg:5000/webhook-api:r0']);
+  assert.match(kept.kept.find((k) => k.target === 'reg:5000/webhook-api:r1')!.reason, /^release reg:5000\/webhook-api:r1, which the deploy keeps for rollback \(deploy-state\.json, DEPLOY_KEEP_RELEASES\)/);
+});
+
 test('bytes: layers shared only by removed images are counted once, on the last one removed', () => {
   const images = [image('sha256:base', ['base'], 0, 2e6, 2e6, ['L0']), image('sha256:a', ['w:1'], 0, 7e6, 6e6, ['L0', 'S', 'A']), image('sha256:b', ['w:2'], 0, 7e6, 6e6, ['L0', 'S', 'B']), image('sha256:c', ['api'], 0, 3e6, 2e6, ['L0', 'C'])];
   assert.equal(

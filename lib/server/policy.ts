@@ -11,8 +11,8 @@
  *    containers outside it are removed past the grace period (nothing redeploys them), except
  *    protected ones and those holding data (a named volume, a host folder, a data store image):
  *    those stay unless SERVER_REMOVE_NAMES names them or --force is given.
- * 2. Images. Kept when a remaining container uses them (stopped ones count) or a tag is
- *    protected. Rollback retention only where a rollback can happen: for repositories a
+ * 2. Images. Kept when a remaining container uses them (stopped ones count), a tag is
+ *    protected, or it is a release the deploy keeps for rollback on this host. Rollback retention only where a rollback can happen: for repositories a
  *    remaining container uses (the deployed project's, or a kept container's) the newest few
  *    stay; images of every other repository are abandoned and go. Dangling images nothing uses go.
  * 3. Volumes: anonymous volumes no remaining container uses go; a named volume goes only when
@@ -48,6 +48,8 @@ export interface ServerPolicy {
   /** Image references never removed, e.g. webhook-api:final (any registry prefix matches). */
   protectImages: string[];
   rollbackKeep: number;
+  /** Images of the releases the deploy keeps for rollback on this host (its deploy-state.json, DEPLOY_KEEP_RELEASES). */
+  retainedReleases?: string[];
   gracePeriodHours: number;
   removeNamedVolumes: string[];
   buildCacheMaxAgeHours: number;
@@ -194,11 +196,13 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
     const lastUsed = lastUser ? `last used by container ${lastUser.name} (${status(lastUser, now)}, removed in this plan)` : 'last use unknown (no container of it is left)';
     const usedBy = users.get(image.id);
     const protectedBy = protectedTag(image, policy);
+    const release = image.tags.find((tag) => policy.retainedReleases?.includes(tag));
     const repositories = repositoriesOf(image.tags);
     const rollback = repositories.filter((r) => rollbackRepositories.has(r));
     const slot = rollback.map((r) => ({ repository: r, rank: rank.get(r)!.get(image.id)! })).find((s) => s.rank < policy.rollbackKeep);
     if (usedBy) keep(name, `used by container ${usedBy.join(', ')}`, facts);
     else if (protectedBy) keep(name, `protected image ${protectedBy}`, facts);
+    else if (release) keep(name, `release ${release}, which the deploy keeps for rollback (deploy-state.json, DEPLOY_KEEP_RELEASES)`, facts);
     else if (slot) keep(name, `#${slot.rank + 1} of the ${policy.rollbackKeep} newest images of ${slot.repository}, kept for rollback (${rollbackRepositories.get(slot.repository)} uses it)`, facts);
     else if (!image.tags.length) removals.push({ image, name, reason: `dangling (untagged), no container uses it; ${lastUsed}`, facts });
     else if (rollback.length) removals.push({ image, name, reason: `used by no container and older than the ${policy.rollbackKeep} newest images of ${rollback[0]}, which ${rollbackRepositories.get(rollback[0])} uses`, facts });

@@ -1,0 +1,24 @@
+/**
+ * On the deploy host, the images of the releases the deploy keeps for rollback (DEPLOY_KEEP_RELEASES,
+ * recorded in DEPLOY_DIR/deploy-state.json). clean:server keeps them whatever SERVER_ROLLBACK_KEEP
+ * says, so the two tasks never undo each other: after a deploy, the next run finds nothing to remove.
+ */
+import { paths } from '../deploy/deployer.ts';
+import { parseState } from '../deploy/state.ts';
+import { messageOf, TaskError } from '../errors.ts';
+import type { Runner } from '../runner.ts';
+import { host } from '../deploy/commands.ts';
+
+export async function retainedReleaseImages(runner: Runner, deployDir: string): Promise<string[]> {
+  const { stdout, exitCode } = await runner.run(host.read(paths(deployDir).state), { allowFailure: true });
+  if (exitCode !== 0) return []; // never deployed here
+  let state;
+  try {
+    state = parseState(stdout);
+  } catch (error) {
+    throw new TaskError(
+      `${runner.name}: ${paths(deployDir).state} is not valid JSON (${messageOf(error)}), so the releases the deploy keeps for rollback are unknown and no image there is safe to remove. Fix the file, or move it away if no deploy uses it. Nothing was changed there.`,
+    );
+  }
+  return [state.current, ...state.previous].flatMap((release) => (release ? [release.image] : []));
+}
