@@ -48,9 +48,19 @@ function env(hosts: string[]) {
 }
 
 /** The hanging host's docker waits at calls containing these words (`image rm`), or at none. */
+let waits = 0;
+
+/** Lets the call held at the current wait fail, as a call cut by a timeout or a kill would. */
+function letGo(): void {
+  writeFileSync(join(control, `release-${waits}`), '');
+}
+
+/** From now on a docker call with `words` waits on the host until let go; any call held before is let go first. */
 function waitAt(words: string | undefined): void {
-  for (const file of ['reached', 'release']) rmSync(join(control, file), { force: true });
-  if (words) writeFileSync(join(control, 'wait-at'), words);
+  letGo();
+  waits++;
+  rmSync(join(control, 'reached'), { force: true });
+  if (words) writeFileSync(join(control, 'wait-at'), `${waits} ${words}`);
   else rmSync(join(control, 'wait-at'), { force: true });
 }
 
@@ -104,11 +114,12 @@ test.before(async () => {
     join(bin, 'docker'),
     [
       '#!/bin/sh',
-      `words=$(cat '${control}/wait-at' 2>/dev/null)`,
-      'case "$words" in ?*) case " $* " in *" $words "*)',
+      `line=$(cat '${control}/wait-at' 2>/dev/null)`,
+      'wait=${line%% *}; words=${line#* }',
+      'case "$line" in ?*) case " $* " in *" $words "*)',
       `  touch '${control}/reached'`,
-      // Bounded, so nothing outlives the test even when nobody releases it.
-      `  i=0; while [ ! -e '${control}/release' ] && [ $i -lt 3000 ]; do sleep 0.1; i=$((i+1)); done`,
+      // Bounded, so nothing outlives the test even when nobody lets it go.
+      `  i=0; while [ ! -e '${control}/release-'$wait ] && [ $i -lt 3000 ]; do sleep 0.1; i=$((i+1)); done`,
       '  echo "docker: stopped at $words" >&2; exit 1;;',
       'esac;; esac',
       `exec ${real} "$@"`,
@@ -123,7 +134,11 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  if (control) writeFileSync(join(control, 'release'), '');
+  if (control) {
+    letGo();
+    // Each held call sees it and ends within a poll (0.1 s) before the folder goes.
+    for (let i = 0; i < 100 && execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes(`${control}/bin/docker`); i++) await new Promise((r) => setTimeout(r, 100));
+  }
   for (const s of sshd) await s.stop();
   rmSync(dir, { recursive: true, force: true });
   rmSync(control, { recursive: true, force: true });
@@ -197,8 +212,7 @@ test('SIGKILL at an apply step: the rerun completes, with every kept container, 
   }
   child.kill('SIGKILL');
   assert.is(await exited, 'SIGKILL');
-  writeFileSync(join(control, 'release'), ''); // the removal it was in fails, as a call cut by the kill would
-  waitAt(undefined);
+  waitAt(undefined); // lets the removal it was in fail, as a call cut by the kill would
   // What the kill left: the container removed, the images not.
   assert.not.ok(names(hanging, ['ps', '-a', '--format', '{{.Names}}']).includes('old-1'));
   assert.ok(names(hanging, ['image', 'ls', '--format', '{{.Repository}}']).includes('junk'));
