@@ -47,8 +47,6 @@ export const host = {
   write: (path: string): Command => ['tee', path],
   /** Every container of the project, running or not, by its compose label (needs no compose file). */
   projectContainerIds: (project: string): Command => ['docker', 'ps', '--all', '--quiet', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`],
-  /** Their state, image, labels and times, as JSON (lib/server/parse.ts reads it). */
-  inspectContainers: (ids: string[]): Command => ['docker', 'container', 'inspect', ...ids],
   imageRefs: (): Command => ['docker', 'image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'],
   removeContainer: (id: string, force: boolean): Command => ['docker', 'rm', ...(force ? ['--force'] : []), id],
   removeImage: (ref: string): Command => ['docker', 'image', 'rm', ref],

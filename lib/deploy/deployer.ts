@@ -11,6 +11,7 @@ import { CommandTimedOut, localRunner, type Runner, type RunResult } from '../ru
 import { compose, host, image, pack, type ComposeTarget } from './commands.ts';
 import { describeProbe, waitHealthy } from './health.ts';
 import { composeEnv, parseState, type DeployState } from './state.ts';
+import { docker } from '../server/commands.ts';
 import { parseContainers } from '../server/parse.ts';
 import { COMPOSE_SERVICE } from '../server/rollback-containers.ts';
 import type { ProjectContainer } from './steps.ts';
@@ -49,7 +50,7 @@ export async function composeOnHost(server: Server): Promise<boolean> {
 export async function projectContainers(server: Server): Promise<ProjectContainer[]> {
   const ids = (await server.runner.run(host.projectContainerIds(server.target.project))).stdout.split('\n').filter(Boolean);
   if (!ids.length) return [];
-  return parseContainers((await server.runner.run(host.inspectContainers(ids))).stdout).map((c) => ({
+  return parseContainers((await server.runner.run(docker.inspectContainers(ids))).stdout).map((c) => ({
     id: c.id,
     name: c.name,
     image: c.imageRef,

@@ -9,7 +9,6 @@
  * delete. `--force` plans without it, and the plan says so.
  */
 import { sameHost } from '../server/same-host.ts';
-import type { Command } from '../command.ts';
 import { messageOf, UsageError } from '../errors.ts';
 import { paths } from '../deploy/deployer.ts';
 import { parseState } from '../deploy/state.ts';
@@ -30,9 +29,6 @@ export interface InUseRef {
   imageId?: string;
   reason: string;
 }
-
-const inspectContainers = (ids: string[]): Command => ['docker', 'container', 'inspect', ...ids];
-const inspectImages = (ids: string[]): Command => ['docker', 'image', 'inspect', ...ids];
 
 interface ImageRefs {
   Id: string;
@@ -95,9 +91,9 @@ export async function readHostImages(runner: Runner, deployDir: string | undefin
       .split('\n')
       .map((l) => l.trim())
       .filter(Boolean);
-    const containers = ids.length ? parseContainers((await runner.run(inspectContainers(ids))).stdout) : [];
+    const containers = ids.length ? parseContainers((await runner.run(docker.inspectContainers(ids))).stdout) : [];
     const imageIds = [...new Set(containers.map((c) => c.image))];
-    const images = imageIds.length ? (JSON.parse((await runner.run(inspectImages(imageIds), { allowFailure: true })).stdout || '[]') as ImageRefs[]) : [];
+    const images = imageIds.length ? (JSON.parse((await runner.run(docker.inspectImages(imageIds), { allowFailure: true })).stdout || '[]') as ImageRefs[]) : [];
     const state = deployDir ? (await runner.$({ allowFailure: true })`cat ${paths(deployDir).state}`).stdout : undefined;
     return {
       host: runner.name,
