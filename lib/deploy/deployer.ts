@@ -34,8 +34,13 @@ export const paths = (dir: string) => ({
 /** The deploy lock (lib/deploy/deploy-lock.ts); `clean:server` takes it from here while it prunes the deploy host. */
 export { lockDeployDir } from './deploy-lock.ts';
 
+/** The deploy's record on a host (DEPLOY_DIR/deploy-state.json); empty where it never deployed. The deploy, clean:server and the registry's in-use read all read it here. */
+export async function readDeployState(runner: Runner, dir: string): Promise<DeployState> {
+  return parseState((await runner.run(host.read(paths(dir).state), { allowFailure: true })).stdout);
+}
+
 export async function readState(server: Server): Promise<DeployState> {
-  return parseState((await server.runner.run(host.read(paths(server.dir).state), { allowFailure: true })).stdout);
+  return readDeployState(server.runner, server.dir);
 }
 
 export async function writeState(server: Server, state: DeployState): Promise<void> {

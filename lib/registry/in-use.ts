@@ -10,8 +10,7 @@
  */
 import { sameHost } from '../server/same-host.ts';
 import { messageOf, UsageError } from '../errors.ts';
-import { paths } from '../deploy/deployer.ts';
-import { parseState } from '../deploy/state.ts';
+import { readDeployState } from '../deploy/deployer.ts';
 import { runnerFor, type Runner, type SshDefaults } from '../runner.ts';
 import { docker } from '../server/commands.ts';
 import { parseContainers } from '../server/parse.ts';
@@ -94,12 +93,11 @@ export async function readHostImages(runner: Runner, deployDir: string | undefin
     const containers = ids.length ? parseContainers((await runner.run(docker.inspectContainers(ids))).stdout) : [];
     const imageIds = [...new Set(containers.map((c) => c.image))];
     const images = imageIds.length ? (JSON.parse((await runner.run(docker.inspectImages(imageIds), { allowFailure: true })).stdout || '[]') as ImageRefs[]) : [];
-    const state = deployDir ? (await runner.$({ allowFailure: true })`cat ${paths(deployDir).state}`).stdout : undefined;
     return {
       host: runner.name,
       containers: containers.map((c) => ({ name: c.name, imageId: c.image, imageRef: c.imageRef, state: c.state })),
       images,
-      ...(deployDir ? { deployed: parseState(state) } : {}),
+      ...(deployDir ? { deployed: await readDeployState(runner, deployDir) } : {}),
     };
   } catch (error) {
     throw dockerProblem(runner.name, error);

@@ -3,19 +3,16 @@
  * recorded in DEPLOY_DIR/deploy-state.json). clean:server keeps them whatever SERVER_ROLLBACK_KEEP
  * says, so the two tasks never undo each other: after a deploy, the next run finds nothing to remove.
  */
-import { paths } from '../deploy/deployer.ts';
-import { parseState } from '../deploy/state.ts';
+import { paths, readDeployState } from '../deploy/deployer.ts';
 import { messageOf, TaskError } from '../errors.ts';
 import type { Runner } from '../runner.ts';
-import { host } from '../deploy/commands.ts';
 
 export async function retainedReleaseImages(runner: Runner, deployDir: string): Promise<string[]> {
-  const { stdout, exitCode } = await runner.run(host.read(paths(deployDir).state), { allowFailure: true });
-  if (exitCode !== 0) return []; // never deployed here
   let state;
   try {
-    state = parseState(stdout);
+    state = await readDeployState(runner, deployDir);
   } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
     throw new TaskError(
       `${runner.name}: ${paths(deployDir).state} is not valid JSON (${messageOf(error)}), so the releases the deploy keeps for rollback are unknown and no image there is safe to remove. Fix the file, or move it away if no deploy uses it. Nothing was changed there.`,
     );
