@@ -292,6 +292,17 @@ test('an interrupted run\'s marker: bring back its release first, as an item of 
   );
 });
 
+test('the marker of a run killed before its ship: the plan says nothing was started, decided from the deploy folder it read', () => {
+  const marker = { run: 'deploy:clean pid 8 on box', since: '2026-12-01T10:00:00Z', recovery: { kind: 'stop-started' as const, replaced: [] } };
+  const bringBack = (composeOnHost: boolean) => planDeploy(reading({ composeOnHost, marker })).changes.find((c) => c.action === 'bring back')!;
+  const unshipped = bringBack(false);
+  assert.match(unshipped.reason, /it had not shipped its compose file \(none in the deploy folder\), so it started nothing: nothing to stop, only its marker is removed; then this run goes on/);
+  assert.is((unshipped.op as { startedNothing: boolean }).startedNothing, true);
+  const shipped = bringBack(true);
+  assert.match(shipped.reason, /stops and removes what this deploy started \(compose down\)/);
+  assert.is((shipped.op as { startedNothing: boolean }).startedNothing, false);
+});
+
 test('releases: advance keeps the newest, drops the rest; an old state of plain image names still reads', () => {
   const { state, dropped } = advance({ current: release('r2'), previous: [release('r1')] }, release('r3'), 2);
   assert.equal([state.current?.revision, ...state.previous.map((r) => r.revision)], ['r3', 'r2']);

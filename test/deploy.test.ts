@@ -55,6 +55,7 @@ test('a first deploy that fails its gate leaves nothing half-started and promote
   breakHealth(backend);
   const run = await deploy('--yes', '--json');
   assert.is(actions(run.report)[1], 'bring back', 'the marker is an item of the plan, right after the lock');
+  assert.match(run.report.changes[1].reason, /it had not shipped its compose file \(none in the deploy folder\), so it started nothing: nothing to stop/, 'the plan says so up front');
   assert.match(run.stderr, /had not shipped its compose file yet, so it started nothing: nothing to stop/);
   assert.is(run.code, 1, run.stderr);
   assert.match(run.stderr, /did not become healthy within 8s/);

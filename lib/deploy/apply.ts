@@ -115,7 +115,7 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
     case 'recover': {
       const now = await readMarker(server.runner, server.dir);
       if (now?.run !== op.marker.run || now?.since !== op.marker.since) throw new Stop(`the marker of ${op.marker.run} changed since the plan (now: ${now ? `${now.run} since ${now.since}` : 'gone'}): plan again.`);
-      const back = await bringBack(deps, { ...op.marker, urls: op.urls, timeoutSeconds: op.timeoutSeconds });
+      const back = await bringBack(deps, { ...op.marker, startedNothing: op.startedNothing, urls: op.urls, timeoutSeconds: op.timeoutSeconds });
       outcome.notes.push(`brought back first: ${describeMarker(op.marker)}; ${back.text}`);
       return;
     }
@@ -219,8 +219,8 @@ async function bringBack(deps: DeployDeps, back: BringBack): Promise<{ text: str
       break;
     }
     case 'stop-started':
-      // Killed after its marker but before its ship: no compose file, so nothing was started.
-      if (!(await step.composeOnHost(server))) {
+      // As planned for an interrupted run's marker; for this run's own failed ship, only the host can tell.
+      if (back.startedNothing || !(await step.composeOnHost(server))) {
         result = { text: 'the interrupted run had not shipped its compose file yet, so it started nothing: nothing to stop', serving: 'nothing (nothing was started)' };
         break;
       }

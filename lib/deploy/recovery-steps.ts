@@ -22,6 +22,8 @@ export interface BringBack {
   release?: string;
   urls: string[];
   timeoutSeconds: number;
+  /** Decided while planning from an interrupted run's marker: it shipped no compose file, so it started nothing. */
+  startedNothing?: boolean;
 }
 
 export function recoveryFor(reading: DeployReading): Recovery {
@@ -44,14 +46,17 @@ export function describeRecovery(r: Recovery): string {
 export function recoverSteps(reading: DeployReading): Change<DeployOp>[] {
   const m = reading.marker;
   if (!m) return [];
+  // Killed after its marker but before its ship: the deploy folder holds no compose file, so nothing was started.
+  const startedNothing = m.recovery.kind === 'stop-started' && !reading.composeOnHost;
+  const recovery = startedNothing ? 'it had not shipped its compose file (none in the deploy folder), so it started nothing: nothing to stop, only its marker is removed' : describeRecovery(m.recovery);
   return [
     {
       action: 'bring back',
       target: m.release ?? 'nothing (it was a first deploy)',
-      reason: `${describeMarker(m)} before its health gate passed (marker ${MARKER_FILE}): ${describeRecovery(m.recovery)}; then this run goes on`,
+      reason: `${describeMarker(m)} before its health gate passed (marker ${MARKER_FILE}): ${recovery}; then this run goes on`,
       bytes: 0,
       host: reading.host,
-      op: { kind: 'recover', marker: m, urls: reading.healthUrls, timeoutSeconds: reading.healthTimeoutSeconds },
+      op: { kind: 'recover', marker: m, startedNothing, urls: reading.healthUrls, timeoutSeconds: reading.healthTimeoutSeconds },
     },
   ];
 }

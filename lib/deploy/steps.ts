@@ -22,7 +22,7 @@ export type RevisionStatement = { kind: 'head'; revision: string } | { kind: 'af
 export type DeployOp =
   | { kind: 'lock' }
   /** An earlier run was killed between its marker and its health gate: its release comes back first. */
-  | { kind: 'recover'; marker: DeployMarker; urls: string[]; timeoutSeconds: number }
+  | { kind: 'recover'; marker: DeployMarker; startedNothing: boolean; urls: string[]; timeoutSeconds: number }
   /** Saves what is there (restore-before), then writes the marker; a failed ship/pull/up brings `back` back. */
   | ({ kind: 'mark'; saveBefore: boolean } & BringBack)
   | { kind: 'build'; statement: RevisionStatement; contentKey?: string; tagSuffix: string; context: string; dockerfile: string }
