@@ -3,7 +3,7 @@
  * connection of others. With retries the run completes; without, whatever it leaves half-done, a
  * rerun finishes, and no kept tag is ever lost.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { startRegistry, type TestRegistry } from '../sandbox/fixtures/registry.t
 import { pushImage, resolves, tagsOf } from '../sandbox/fixtures/registry-seed.ts';
 import { runTask } from './support/run-task.ts';
 import { planDanglingTags } from '../lib/registry/dangling.ts';
+import { readJournal } from '../lib/registry/journal.ts';
 import { registryPolicy } from '../lib/registry/cleanup-policy.ts';
 
 let registry: TestRegistry;
@@ -114,6 +115,56 @@ test('a tag left dangling by a delete cut halfway is found, shown and removed by
   assert.equal(await tagsOf(to, 'nginx-webhook'), ['2.1.0', '2.2.0', '2.3.0']);
   const again = await runTask('tasks/registry.ts', ['--yes', '--json'], { REGISTRY_URL: registry.url, REPORTS_DIR: reports });
   assert.is(again.report.summary.changes, 0);
+});
+
+/**
+ * Someone else's deletes between our plan and our DELETE: `gone` is deleted upstream just before
+ * our DELETE of it passes (404 at the first attempt); `ours` is deleted by our DELETE, whose answer
+ * the proxy then drops, so the retry's 404 is our own work.
+ */
+async function racingProxy(target: URL, gone: string, ours: string): Promise<{ url: string; close(): Promise<void> }> {
+  const deleteUpstream = (path: string) => fetch(new URL(path, target), { method: 'DELETE' }).then((r) => r.arrayBuffer());
+  let dropped = false;
+  const server: Server = createServer((req, res) => {
+    if (req.method === 'DELETE' && req.url?.endsWith(gone)) void deleteUpstream(req.url).then(() => forward(req, res, target));
+    else if (req.method === 'DELETE' && req.url?.endsWith(ours) && !dropped) {
+      dropped = true;
+      void deleteUpstream(req.url).then(() => req.socket.destroy());
+    } else forward(req, res, target);
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+test('a manifest someone else deleted after the plan is not journaled as ours; one our retried DELETE removed is', async () => {
+  const to = { url: registry.url };
+  await pushImage(to, 'race-api', ['final'], { layers: ['race', 'final'] });
+  const gone = await pushImage(to, 'race-api', ['temp-gone'], { layers: ['race', 'gone'] });
+  const ours = await pushImage(to, 'race-api', ['temp-ours'], { layers: ['race', 'ours'] });
+  const state = join(reports, 'race-state');
+  const env = { REPORTS_DIR: reports, REGISTRY_STATE_DIR: state, REGISTRY_RETRIES: '2', REGISTRY_GC_STOP_COMMAND: '' };
+  const proxy = await racingProxy(new URL(registry.url), gone.digest, ours.digest);
+  let run;
+  try {
+    run = await runTask('tasks/registry.ts', ['--yes', '--json', '--no-gc'], { ...env, REGISTRY_URL: proxy.url });
+  } finally {
+    await proxy.close();
+  }
+  assert.is(run.code, 0, run.stderr);
+  assert.equal(await tagsOf(to, 'race-api'), ['final']);
+  const journaled = (entries: { digest: string }[]) => entries.map((e) => e.digest).filter((d) => d === gone.digest || d === ours.digest);
+  assert.equal(journaled(run.report.undo), [ours.digest], 'the report undoes only what this run deleted');
+  const [journalFile] = readdirSync(state).filter((f) => /^undo-.*\.jsonl$/.test(f));
+  assert.match(readFileSync(join(state, journalFile), 'utf8'), /"kind":"already-gone"/, 'the journal file takes the entry back after its delete');
+  assert.equal(journaled(readJournal(join(state, journalFile))), [ours.digest], 'and reads back the same');
+  const restore = await runTask('tasks/registry.ts', ['--dry-run', '--json', '--restore', join(state, journalFile)], { ...env, REGISTRY_URL: registry.url });
+  assert.is(restore.code, 0, restore.stderr);
+  assert.equal(
+    restore.report.changes.map((c: { target: string }) => c.target).filter((t: string) => t.startsWith('race-api')),
+    [restore.report.changes.find((c: { target: string }) => c.target.includes(':temp-ours'))?.target],
+    'a restore brings back only what this run deleted',
+  );
 });
 
 test('a dangling protected tag is refused, not removed', () => {

@@ -129,10 +129,14 @@ export async function putManifest(client: RegistryClient, repository: string, re
 }
 
 /** Deletes a manifest by digest (every tag on it goes with it). False when it was already gone. */
+/**
+ * False only when the manifest was gone before this delete (404 at the first attempt): a 404
+ * after a retried attempt may be that attempt's own deletion, answered on a dropped connection.
+ */
 export async function deleteManifest(client: RegistryClient, repository: string, digest: string): Promise<boolean> {
   try {
     const response = await client.call('DELETE', `/v2/${repository}/manifests/${digest}`, { accept: [404] });
-    return response.status !== 404;
+    return response.status !== 404 || response.attempts > 1;
   } catch (error) {
     if (error instanceof RegistryError && error.status === 405) throw deleteRefused(error);
     throw error;

@@ -16,7 +16,7 @@ import { markCollected, markCollectionPending, type CollectOp } from './collecti
 import { garbageCollect, type GcHooks, type GcResult } from './gc.ts';
 import { restoreOne, type RestoreOp } from './restore.ts';
 import { storageBytes } from './storage.ts';
-import { appendJournal, journalEntry, type JournalEntry } from './journal.ts';
+import { appendJournal, journalEntry, withoutGone, type JournalEntry } from './journal.ts';
 import { OCI_MANIFEST, UNTAG_ANNOTATION } from './media-types.ts';
 import type { UnlinkOp } from './dangling.ts';
 import { isDeletion, type DeletionOp, type RegistryOp, type RegistryPlan } from './plan.ts';
@@ -105,20 +105,27 @@ export interface ApplyResult {
 }
 
 /** Journals a deletion (from the bytes the plan read; see journal.ts), then carries it out. */
-async function deleteOne(client: RegistryClient, op: DeletionOp | UnlinkOp, pushedSincePlan: Map<string, Map<string, string[]>>, journal: (entry: JournalEntry) => void): Promise<void> {
+async function deleteOne(client: RegistryClient, op: DeletionOp | UnlinkOp, pushedSincePlan: Map<string, Map<string, string[]>>, journal: Journal): Promise<void> {
   if (op.kind === 'unlink') return unlink(client, op);
   if (op.kind === 'delete') {
     const arrived = [op.digest, ...(op.children ?? [])].flatMap((digest) => pushedSincePlan.get(op.repository)?.get(digest) ?? []);
     if (arrived.length) throw new Error(`changed since the plan: ${arrived.map((t) => `${op.repository}:${t}`).join(', ')} now point${arrived.length === 1 ? 's' : ''} at this image, so it was not deleted; run again to plan afresh`);
   }
   const entry = await journalEntry(client, op);
-  if (entry) journal(entry);
+  if (entry) journal.record(entry);
   if (op.kind === 'delete') {
     // Children first: interrupted halfway, the index is still tagged and a rerun finds it (and
     // its children, which it could no longer find once the index is gone).
-    for (const child of op.children ?? []) await deleteManifest(client, op.repository, child);
-    await deleteManifest(client, op.repository, op.digest);
+    const gone: string[] = [];
+    for (const digest of [...(op.children ?? []), op.digest]) if (!(await deleteManifest(client, op.repository, digest))) gone.push(digest);
+    if (entry && gone.length) journal.retract(entry, gone);
   } else await untag(client, op);
+}
+
+/** The run's undo journal: each entry written before its delete, taken back in part if the delete found it gone. */
+interface Journal {
+  record(entry: JournalEntry): void;
+  retract(entry: JournalEntry, gone: string[]): void;
 }
 
 async function collect(client: RegistryClient, op: CollectOp, plannedBytes: number, registry: string, hooks?: GcHooks): Promise<CollectionResult> {
@@ -155,9 +162,16 @@ export async function applyRegistryPlan(client: RegistryClient, plan: RegistryPl
     if (outcome.status === 'rejected') result.failed.push({ action: restores[i].action, target: restores[i].target, error: messageOf(outcome.reason) });
     else if (outcome.value === 'done') result.done.push(restores[i]);
   });
-  const record = (entry: JournalEntry) => {
-    if (plan.bookkeeping) appendJournal(plan.bookkeeping.journalFile, entry);
-    result.journal.push(entry);
+  const journal: Journal = {
+    record(entry) {
+      if (plan.bookkeeping) appendJournal(plan.bookkeeping.journalFile, entry);
+      result.journal.push(entry);
+    },
+    retract(entry, gone) {
+      if (plan.bookkeeping) appendJournal(plan.bookkeeping.journalFile, { kind: 'already-gone', repository: entry.repository, digests: gone, at: new Date().toISOString() });
+      const left = withoutGone(entry, gone);
+      result.journal.splice(result.journal.indexOf(entry), 1, ...(left ? [left] : []));
+    },
   };
   if (deletions.length) {
     await probeDeletes(client, deletions[0].op.repository);
@@ -165,7 +179,7 @@ export async function applyRegistryPlan(client: RegistryClient, plan: RegistryPl
     let count = 0;
     const applyOne = async (change: Change<DeletionOp | UnlinkOp>): Promise<'done' | 'skipped'> => {
       if (signal?.aborted) return 'skipped';
-      await deleteOne(client, change.op, pushedSincePlan, record);
+      await deleteOne(client, change.op, pushedSincePlan, journal);
       progress?.(`${++count} of ${deletions.length} deletions applied`);
       return 'done';
     };

@@ -34,6 +34,13 @@ export interface Response {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
+  /** Attempts the retry made for this answer: after more than one, an earlier attempt may have done the work. */
+  attempts: number;
+}
+
+/** Rides along in a request's options through the retry, which sends the same options on each attempt. */
+interface AttemptCount {
+  attempts?: { sent: number };
 }
 
 export interface RequestOptions {
@@ -87,6 +94,8 @@ export class RegistryClient {
 
   private readonly countRequests: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
     this.requests++;
+    const count = (opts as AttemptCount).attempts;
+    if (count) count.sent++;
     return dispatch(opts, handler);
   };
 
@@ -233,14 +242,16 @@ export class RegistryClient {
     let verb = method;
     for (let hop = 0; ; hop++) {
       let response: Dispatcher.ResponseData;
+      const attempts = { sent: 0 };
       try {
-        response = await request(target, { method: verb, headers: sent, body: verb === method ? body : undefined, dispatcher: this.dispatcher, signal: this.deadline() });
+        const options = { method: verb, headers: sent, body: verb === method ? body : undefined, dispatcher: this.dispatcher, signal: this.deadline(), attempts };
+        response = await request(target, options);
       } catch (error) {
         // A 429/5xx still failing after the retries comes as undici's RequestRetryError: it is the
         // registry's last answer, handed on as one (its body is gone; the status says enough).
         const { statusCode, headers = {} } = error as { statusCode?: number; headers?: Response['headers'] };
         if (statusCode === undefined) throw error;
-        return { status: statusCode, headers, body: Buffer.alloc(0) };
+        return { status: statusCode, headers, body: Buffer.alloc(0), attempts: attempts.sent };
       }
       const location = header(response.headers, 'location');
       if (REDIRECTS.has(response.statusCode) && location && hop < MAX_REDIRECTS) {
@@ -252,7 +263,7 @@ export class RegistryClient {
       }
       const chunks = verb === 'HEAD' ? Buffer.alloc(0) : Buffer.from(await response.body.arrayBuffer());
       if (verb === 'HEAD') await response.body.dump();
-      return { status: response.statusCode, headers: response.headers, body: chunks };
+      return { status: response.statusCode, headers: response.headers, body: chunks, attempts: attempts.sent };
     }
   }
 

@@ -6,6 +6,8 @@
  * so they are that digest's), or, for a deletion planned without them (a deploy's), read back
  * by digest just before. `--restore` pushes them back. The blobs they
  * need survive until garbage collection, so a restore after collection says what cannot come back.
+ * A manifest found already gone by its delete (someone else deleted it after the plan) is not
+ * this run's to put back: a line appended after the delete takes it out of the journal again.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -29,6 +31,20 @@ export interface JournalEntry extends JournalManifest {
   /** Children of a deleted index, deleted with it (restored before it). */
   children: JournalManifest[];
   at: string;
+}
+
+/** Appended after a delete found these manifests already gone: they leave the entries before it. */
+export interface JournalRetraction {
+  kind: 'already-gone';
+  repository: string;
+  digests: string[];
+  at: string;
+}
+
+/** The entry without the manifests that were already gone; nothing when its own manifest was. */
+export function withoutGone(entry: JournalEntry, gone: string[]): JournalEntry | undefined {
+  if (gone.includes(entry.digest)) return undefined;
+  return { ...entry, children: entry.children.filter((c) => !gone.includes(c.digest)) };
 }
 
 async function snapshot(client: RegistryClient, repository: string, digest: string): Promise<JournalManifest | undefined> {
@@ -55,9 +71,24 @@ export async function journalEntry(client: RegistryClient, op: { kind: 'delete' 
   return { kind: op.kind, repository: op.repository, tags: op.tags, ...root, children, at: new Date().toISOString() };
 }
 
-export function appendJournal(file: string, entry: JournalEntry): void {
+export function appendJournal(file: string, entry: JournalEntry | JournalRetraction): void {
   mkdirSync(dirname(file), { recursive: true });
   appendFileSync(file, JSON.stringify(entry) + '\n');
+}
+
+function isRetraction(value: unknown): value is JournalRetraction {
+  const r = value as JournalRetraction;
+  return Boolean(r && r.kind === 'already-gone' && typeof r.repository === 'string' && Array.isArray(r.digests));
+}
+
+/** Takes each retraction's manifests out of the entries written before it. */
+function applyRetractions(lines: unknown[]): unknown[] {
+  const kept: unknown[] = [];
+  for (const line of lines) {
+    if (!isRetraction(line)) kept.push(line);
+    else for (const [i, entry] of kept.entries()) if (isEntry(entry) && entry.repository === line.repository) kept[i] = withoutGone(entry, line.digests) ?? null;
+  }
+  return kept.filter((line) => line !== null);
 }
 
 function isEntry(value: unknown): value is JournalEntry {
@@ -79,10 +110,12 @@ export function readJournal(path: string): JournalEntry[] {
     if (!parsed.undo && !parsed.tasks) throw new Error('not a report');
   } catch {
     try {
-      entries = text
-        .split('\n')
-        .filter((line) => line.trim())
-        .map((line) => JSON.parse(line) as unknown);
+      entries = applyRetractions(
+        text
+          .split('\n')
+          .filter((line) => line.trim())
+          .map((line) => JSON.parse(line) as unknown),
+      );
     } catch {
       throw new UsageError(`--restore ${path}: this is neither a report nor a journal of a registry run. Give the report that run wrote (its path was printed at the end).`);
     }
