@@ -16,16 +16,19 @@ const groups: [string, Record<string, Setting<unknown>>][] = [
   ['deploy (section 6)', deploySettings],
   ['verify (section 7)', verifySettings],
 ];
-const seen = new Set<string>();
-const rows = ['| setting | used by | default | meaning |', '|---|---|---|---|'];
+// A setting several tasks declare (the deploy lock's, the registry's in the deploy) is listed once, with each of them.
+const usedBy = new Map<string, { definition: Setting<unknown>; groups: string[] }>();
 for (const [group, spec] of groups) {
   for (const [key, definition] of Object.entries(spec)) {
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const parsed = definition.parse(undefined);
-    const value = 'value' in parsed ? parsed.value : undefined;
-    const shown = 'problem' in parsed ? '**required**' : value === undefined ? '(empty)' : Array.isArray(value) ? (value.length ? `\`${value.join(',')}\`` : '(empty)') : key.endsWith('_LIMIT') ? formatBytes(value as number) : `\`${String(value)}\``;
-    rows.push(`| \`${key}\` | ${key.startsWith('SSH_') ? 'every task that uses ssh' : group} | ${shown} | ${definition.help.replace(/\|/g, '\\|')}${definition.secret ? ' (secret: never printed)' : ''} |`);
+    const row = usedBy.get(key) ?? usedBy.set(key, { definition, groups: [] }).get(key)!;
+    row.groups.push(group);
   }
+}
+const rows = ['| setting | used by | default | meaning |', '|---|---|---|---|'];
+for (const [key, { definition, groups: by }] of usedBy) {
+  const parsed = definition.parse(undefined);
+  const value = 'value' in parsed ? parsed.value : undefined;
+  const shown = 'problem' in parsed ? '**required**' : value === undefined ? '(empty)' : Array.isArray(value) ? (value.length ? `\`${value.join(',')}\`` : '(empty)') : key.endsWith('_LIMIT') ? formatBytes(value as number) : `\`${String(value)}\``;
+  rows.push(`| \`${key}\` | ${key.startsWith('SSH_') ? 'every task that uses ssh' : by.join('; ')} | ${shown} | ${definition.help.replace(/\|/g, '\\|')}${definition.secret ? ' (secret: never printed)' : ''} |`);
 }
 process.stdout.write(rows.join('\n') + '\n');
