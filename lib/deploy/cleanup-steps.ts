@@ -9,6 +9,7 @@ import { isProtected } from '../server/policy.ts';
 import { decideStoppedProjectContainers, RUNNING, status } from '../server/rollback-containers.ts';
 import { tagOf, type Release } from './state.ts';
 import type { DeployOp, DeployReading, ProjectContainer } from './steps.ts';
+import { appendTo } from '../group.ts';
 
 /** sha256:0123456789ab, for plan lines. */
 export const short = (digest: string | undefined) => (digest ? digest.slice(0, 19) : 'unknown');
@@ -26,7 +27,7 @@ function stoppedContainerSteps(reading: DeployReading, kept: Kept[]): Change<Dep
     const protection = isProtected(c, reading.rollback);
     if (protection) kept.push({ host, target: `container ${c.name}`, reason: `${status(c, reading.now)}, ${protection}` });
     else if (reading.removedByServer.includes(c.id)) byServer++;
-    else byService.set(c.service || c.image, [...(byService.get(c.service || c.image) ?? []), c]);
+    else appendTo(byService, c.service || c.image, c);
   }
   if (byServer) kept.push({ host, target: `${byServer} stopped container${byServer === 1 ? '' : 's'} of project ${reading.rollback.composeProject}`, reason: 'removed by the server task earlier in this run (section 5), by the same rule' });
   const steps: Change<DeployOp>[] = [];

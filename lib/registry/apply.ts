@@ -20,6 +20,7 @@ import { appendJournal, journalEntry, withoutGone, type JournalEntry } from './j
 import { OCI_MANIFEST, UNTAG_ANNOTATION } from './media-types.ts';
 import type { UnlinkOp } from './dangling.ts';
 import { isDeletion, type DeletionOp, type RegistryOp, type RegistryPlan } from './plan.ts';
+import { appendTo } from '../group.ts';
 
 /**
  * A tiny manifest of our own, unique per call, that a doomed tag is moved onto so the tag can be
@@ -84,7 +85,7 @@ async function newcomers(client: RegistryClient, plan: RegistryPlan, deletions: 
     const byDigest = new Map<string, string[]>();
     for (const tag of fresh) {
       const digest = await headManifest(client, repository, tag);
-      if (digest) byDigest.set(digest, [...(byDigest.get(digest) ?? []), tag]);
+      if (digest) appendTo(byDigest, digest, tag);
     }
     found.set(repository, byDigest);
   });
@@ -190,7 +191,7 @@ export async function applyRegistryPlan(client: RegistryClient, plan: RegistryPl
     const outcomes = new Array<PromiseSettledResult<'done' | 'skipped'>>(deletions.length);
     const writers = new Map<string, number[]>();
     deletions.forEach((change, i) => {
-      if (change.op.kind !== 'delete') writers.set(change.op.repository, [...(writers.get(change.op.repository) ?? []), i]);
+      if (change.op.kind !== 'delete') appendTo(writers, change.op.repository, i);
     });
     await mapLimit([...writers.values()], concurrency, async (indexes) => {
       for (const i of indexes) [outcomes[i]] = await mapLimit([deletions[i]], 1, applyOne);

@@ -9,6 +9,7 @@
  */
 import type { Change, Refusal } from '../plan.ts';
 import { rulesFor, type RegistryPolicy } from './policy.ts';
+import { appendTo } from '../group.ts';
 
 export interface DanglingTag {
   repository: string;
@@ -28,7 +29,7 @@ export function planDanglingTags(dangling: readonly DanglingTag[], policy: Regis
       refused.push({ target: `${repository}:${tag}`, reason: `protected production tag, but ${DANGLING_REASON}`, remedy: `push the image to ${repository}:${tag} again` });
       continue;
     }
-    byRepository.set(repository, [...(byRepository.get(repository) ?? []), tag]);
+    appendTo(byRepository, repository, tag);
   }
   const changes = [...byRepository].map(([repository, tags]) => ({
     action: 'remove dangling tag',

@@ -36,6 +36,7 @@ import type { Container, Image } from './parse.ts';
 import { repositoryOf } from './references.ts';
 import { COMPOSE_PROJECT, COMPOSE_SERVICE, decideStoppedProjectContainers, newestFirst, RUNNING, status, stoppedAt } from './rollback-containers.ts';
 import type { HostState } from './state.ts';
+import { appendTo } from '../group.ts';
 
 export { repositoryOf };
 
@@ -100,8 +101,6 @@ function protectedTag(image: Image, policy: ServerPolicy): string | undefined {
   return image.tags.find((tag) => policy.protectImages.some((p) => tag === p || tag.endsWith(`/${p}`)));
 }
 
-const push = <K, V>(map: Map<K, V[]>, key: K, value: V) => map.set(key, [...(map.get(key) ?? []), value]);
-
 function containerFacts(c: Container): Facts {
   return { id: c.id, state: c.state, image: c.imageRef, createdAt: iso(c.created), finishedAt: iso(c.finished), writableLayerBytes: c.sizeRw };
 }
@@ -153,7 +152,7 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
       continue;
     }
     if (deployed) {
-      push(stoppedByService, c.labels[COMPOSE_SERVICE] ?? c.imageRef, c);
+      appendTo(stoppedByService, c.labels[COMPOSE_SERVICE] ?? c.imageRef, c);
       continue;
     }
     const named = data.length ? matchingPattern(c.name, policy.removeNames) : undefined;
@@ -172,7 +171,7 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
 
   // 2. Images.
   const users = new Map<string, string[]>();
-  for (const c of remaining) push(users, c.image, c.name);
+  for (const c of remaining) appendTo(users, c.image, c.name);
   const imageById = new Map(state.images.map((i) => [i.id, i]));
   // Where a rollback can happen: repositories a remaining container runs or was created from.
   const rollbackRepositories = new Map<string, string>();
@@ -184,7 +183,7 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
   }
   const rank = new Map<string, Map<string, number>>();
   const byRepository = new Map<string, Image[]>();
-  for (const image of state.images) for (const repository of repositoriesOf(image.tags)) push(byRepository, repository, image);
+  for (const image of state.images) for (const repository of repositoriesOf(image.tags)) appendTo(byRepository, repository, image);
   for (const [repository, images] of byRepository) rank.set(repository, new Map(newestFirst(images).map((image, i) => [image.id, i])));
   const lastUse = (c: Container) => (RUNNING.has(c.state) ? now : stoppedAt(c));
   const removals: { image: Image; name: string; reason: string; facts: Facts }[] = [];
@@ -222,9 +221,9 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
 
   // 3. Volumes.
   const volumeUsers = new Map<string, string[]>();
-  for (const c of remaining) for (const v of c.volumes) push(volumeUsers, v, c.name);
+  for (const c of remaining) for (const v of c.volumes) appendTo(volumeUsers, v, c.name);
   const formerUsers = new Map<string, string[]>();
-  for (const c of gone) for (const v of c.volumes) push(formerUsers, v, c.name);
+  for (const c of gone) for (const v of c.volumes) appendTo(formerUsers, v, c.name);
   for (const volume of state.volumes) {
     const label = volume.anonymous ? `anonymous volume ${volume.name.slice(0, 12)}` : `volume ${volume.name}`;
     const usedBy = volumeUsers.get(volume.name);
