@@ -179,6 +179,11 @@ test('a release the deploy keeps for rollback (deploy-state.json) stays, beyond 
   const kept = planHost({ ...state, containers: [running], images, volumes: [], cache: [] }, { ...policy, rollbackKeep: 2, retainedReleases: ['reg:5000/webhook-api:r1', 'reg:5000/webhook-api:r2', 'reg:5000/webhook-api:r3'] }, now);
   assert.equal(targets(kept, 'remove image'), ['reg:5000/webhook-api:r0']);
   assert.match(kept.kept.find((k) => k.target === 'reg:5000/webhook-api:r1')!.reason, /^release reg:5000\/webhook-api:r1, which the deploy keeps for rollback \(deploy-state\.json, DEPLOY_KEEP_RELEASES\)/);
+  // The host pulled r1 through another name for the same registry (an alias in its /etc/hosts).
+  const aliased = images.map((i) => (i.id === 'sha256:r1' ? { ...i, tags: ['registry-alias.example:5000/webhook-api:r1'] } : i));
+  const viaAlias = planHost({ ...state, containers: [running], images: aliased, volumes: [], cache: [] }, { ...policy, rollbackKeep: 2, retainedReleases: ['reg:5000/webhook-api:r1'] }, now);
+  assert.equal(targets(viaAlias, 'remove image'), ['reg:5000/webhook-api:r0'], 'r1 is kept under the alias (without the match it reads as abandoned)');
+  assert.match(viaAlias.kept.find((k) => k.target === 'registry-alias.example:5000/webhook-api:r1')!.reason, /^release registry-alias\.example:5000\/webhook-api:r1, which the deploy keeps/);
 });
 
 test('bytes: layers shared only by removed images are counted once, on the last one removed', () => {

@@ -9,6 +9,7 @@ import type { Runner } from '../runner.ts';
 import type { TaskContext } from '../task.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { registryClient } from '../registry/settings.ts';
+import { withoutRegistry } from '../server/references.ts';
 import { serverRunner } from '../server/settings.ts';
 import { detectCompose } from '../server/state.ts';
 import type { Server } from './deployer.ts';
@@ -18,8 +19,7 @@ export type DeployCtx = TaskContext<typeof deploySettings>;
 
 /** registry.example:5000/team/webhook-api → team/webhook-api (the repository name in the registry API). */
 export function imageRepository(image: string): string {
-  const [first, ...rest] = image.split('/');
-  return rest.length && /[.:]|^localhost$/.test(first) ? rest.join('/') : image;
+  return withoutRegistry(image);
 }
 
 export async function deployServer(ctx: DeployCtx): Promise<Server> {

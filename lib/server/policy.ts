@@ -33,7 +33,7 @@ import { dataHeldIn } from './data.ts';
 import { bytesFreedInOrder } from './layers.ts';
 import { matchingPattern } from './names.ts';
 import type { Container, Image } from './parse.ts';
-import { repositoryOf } from './references.ts';
+import { repositoryOf, withoutRegistry } from './references.ts';
 import { COMPOSE_PROJECT, COMPOSE_SERVICE, decideStoppedProjectContainers, newestFirst, RUNNING, status, stoppedAt } from './rollback-containers.ts';
 import type { HostState } from './state.ts';
 import { appendTo } from '../group.ts';
@@ -49,7 +49,10 @@ export interface ServerPolicy {
   /** Image references never removed, e.g. webhook-api:final (any registry prefix matches). */
   protectImages: string[];
   rollbackKeep: number;
-  /** Images of the releases the deploy keeps for rollback on this host (its deploy-state.json, DEPLOY_KEEP_RELEASES). */
+  /**
+   * Images of the releases the deploy keeps for rollback on this host (its deploy-state.json,
+   * DEPLOY_KEEP_RELEASES), matched under any registry name: a host may pull them through an alias.
+   */
   retainedReleases?: string[];
   gracePeriodHours: number;
   removeNamedVolumes: string[];
@@ -181,6 +184,7 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
     const repositories = [...(c.imageRef.startsWith('sha256:') ? [] : [repositoryOf(c.imageRef)]), ...repositoriesOf(imageById.get(c.image)?.tags ?? [])];
     for (const repository of repositories) if (ours || !rollbackRepositories.has(repository)) rollbackRepositories.set(repository, ours ? `the deployed compose project ${project}` : `kept container ${c.name}`);
   }
+  const retained = new Set((policy.retainedReleases ?? []).map(withoutRegistry));
   const rank = new Map<string, Map<string, number>>();
   const byRepository = new Map<string, Image[]>();
   for (const image of state.images) for (const repository of repositoriesOf(image.tags)) appendTo(byRepository, repository, image);
@@ -195,7 +199,7 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
     const lastUsed = lastUser ? `last used by container ${lastUser.name} (${status(lastUser, now)}, removed in this plan)` : 'last use unknown (no container of it is left)';
     const usedBy = users.get(image.id);
     const protectedBy = protectedTag(image, policy);
-    const release = image.tags.find((tag) => policy.retainedReleases?.includes(tag));
+    const release = image.tags.find((tag) => retained.has(withoutRegistry(tag)));
     const repositories = repositoriesOf(image.tags);
     const rollback = repositories.filter((r) => rollbackRepositories.has(r));
     const slot = rollback.map((r) => ({ repository: r, rank: rank.get(r)!.get(image.id)! })).find((s) => s.rank < policy.rollbackKeep);
