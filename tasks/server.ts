@@ -110,8 +110,8 @@ export const serverTask = defineTask({
     const readings = await mapLimit(hosts, ctx.settings.SERVER_CONCURRENCY, async (host): Promise<Reading> => {
       ctx.progress(`reading ${host}`);
       const runner = hostRunner(ctx, host);
-      const releases = sameHost(host, ctx.settings.DEPLOY_HOST) ? await retainedReleaseImages(runner, ctx.settings.DEPLOY_DIR) : [];
-      return { host, state: await readHost(runner), releases };
+      const [releases, state] = await Promise.all([sameHost(host, ctx.settings.DEPLOY_HOST) ? retainedReleaseImages(runner, ctx.settings.DEPLOY_DIR) : [], readHost(runner)]);
+      return { host, state, releases };
     });
     const results: Reading[] = readings.map((r, i) => (r.status === 'fulfilled' ? r.value : { host: hosts[i], error: messageOf(r.reason) }));
     ctx.memo('server:readings', () => results);

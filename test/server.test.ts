@@ -224,4 +224,28 @@ test('the deploy host is recognised however DEPLOY_HOST spells it: its lock is t
   rmSync(deployDir, { recursive: true, force: true });
 });
 
+test('on the deploy host, the releases deploy-state.json keeps stay (under any registry name); a deploy-state.json that is not JSON refuses that host', async () => {
+  const deployDir = mkdtempSync(join(tmpdir(), 'cleanup-server-releases-'));
+  chmodSync(deployDir, 0o755);
+  // The deploy recorded the release under DEPLOY_IMAGE's registry name; this host pulled it through an alias.
+  build(main, dir, 'registry-alias.example:5000/webhook-api:rel-7', 'release 7 '.repeat(1000));
+  const release = { image: 'registry.example:5000/webhook-api:rel-7', revision: 'rel-7', deployedAt: new Date().toISOString() };
+  writeFileSync(join(deployDir, 'deploy-state.json'), JSON.stringify({ current: release, previous: [] }));
+  const deployHost = { DEPLOY_HOST: hostOf(sshd[0]), DEPLOY_DIR: deployDir };
+  const kept = await runTask('tasks/server.ts', ['--dry-run', '--json'], env([hostOf(sshd[0])], deployHost));
+  assert.is(kept.code, 0, kept.stderr);
+  assert.match(reasonOf(kept.report.kept, 'registry-alias.example:5000/webhook-api:rel-7'), /^release registry-alias\.example:5000\/webhook-api:rel-7, which the deploy keeps for rollback/);
+  const elsewhere = await runTask('tasks/server.ts', ['--dry-run', '--json'], env([hostOf(sshd[0])]));
+  assert.match(reasonOf(elsewhere.report.changes, 'registry-alias.example:5000/webhook-api:rel-7'), /^abandoned/, 'without the deploy host, nothing keeps it');
+
+  writeFileSync(join(deployDir, 'deploy-state.json'), '{"current": ');
+  const before = snapshot();
+  const refused = await runTask('tasks/server.ts', ['--yes', '--json'], env([hostOf(sshd[0])], deployHost));
+  assert.is(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, /deploy-state\.json is not valid JSON \(.*\), so the releases the deploy keeps for rollback are unknown and no image there is safe to remove\. Fix the file/);
+  assert.equal(snapshot(), before, 'nothing changed on that host');
+  main.docker(['image', 'rm', 'registry-alias.example:5000/webhook-api:rel-7']);
+  rmSync(deployDir, { recursive: true, force: true });
+});
+
 test.run();
