@@ -115,10 +115,10 @@ test('ignored files under the removals: git is asked only for files the plan doe
   git(root, 'commit', '-q', '-m', 'start');
   write(root, 'app/new.py'); // untracked, not ignored
   mkdirSync(join(root, 'app/empty'));
-  const known = async () => {
+  const listed = async () => {
     const runner = localRunner();
     const [tracked, tree] = await Promise.all([trackedFiles(runner, root), workingTreeState(runner, root, '')]);
-    return new Set(gitListing(tracked, tree.untracked).files);
+    return gitListing(tracked, tree.untracked).files;
   };
   const cases: { paths: string[]; asks: boolean }[] = [
     { paths: ['tracked.py', 'app'], asks: false },
@@ -127,7 +127,7 @@ test('ignored files under the removals: git is asked only for files the plan doe
   ];
   const check = async ({ paths, asks }: { paths: string[]; asks: boolean }) => {
     const { runner, lines } = recording(localRunner());
-    const answer = await ignoredUnder(runner, root, paths, await known());
+    const answer = await ignoredUnder(runner, root, paths, await listed());
     assert.equal(answer, await ignoredFiles(localRunner(), root, paths), paths.join(' '));
     assert.is(lines.length > 0, asks, `${paths.join(' ')}: ${lines.join('; ')}`);
     return answer;

@@ -125,8 +125,11 @@ function entriesNamed(root: string, name: RegExp, skipped: string[]): string[] {
   const visit = (folder: string) => {
     for (const entry of readdirSync(join(root, folder), { withFileTypes: true })) {
       if (!folder && skipped.includes(entry.name)) continue;
+      const matches = name.test(entry.name);
+      // Most of 50,000 entries are files that do not match: no path is built for them.
+      if (!matches && !entry.isDirectory() && !entry.isSymbolicLink()) continue;
       const path = folder ? `${folder}/${entry.name}` : entry.name;
-      if (name.test(entry.name)) out.push(path);
+      if (matches) out.push(path);
       if (entry.isDirectory() || (entry.isSymbolicLink() && isFolder(join(root, path)))) visit(path);
     }
   };

@@ -78,13 +78,16 @@ export async function filesInHead(host: Runner, dir: string, paths: string[]): P
  * tree anyway: a second walk here cost a tenth of a second on 50,000 files.
  */
 export async function trackedFiles(host: Runner, dir: string): Promise<{ files: string[]; unsearched: Set<string> }> {
-  const entries = nulList((await host.$`git -C ${dir} ls-files -z -v --cached`).stdout);
+  const { stdout } = await host.$`git -C ${dir} ls-files -z -v --cached`;
+  // One pass over 50,000 entries: "TAG PATH\0", the tag one letter.
   const files: string[] = [];
   const unsearched = new Set<string>();
-  for (const entry of entries) {
-    const path = entry.slice(2);
+  for (let start = 0, end = stdout.indexOf('\0'); end !== -1; start = end + 1, end = stdout.indexOf('\0', start)) {
+    if (end - start < 3) continue;
+    const path = stdout.slice(start + 2, end);
     files.push(path);
-    if (/^[MSa-z]/.test(entry)) unsearched.add(path);
+    const tag = stdout.charCodeAt(start);
+    if (tag === 77 /* M */ || tag === 83 /* S */ || (tag >= 97 && tag <= 122) /* a-z */) unsearched.add(path);
   }
   return { files, unsearched };
 }

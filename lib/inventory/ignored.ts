@@ -14,8 +14,10 @@ import { join } from 'node:path';
 import type { Runner } from '../runner.ts';
 import { ignoredFiles } from './git.ts';
 
-/** `known`: the tracked files and the untracked ones git does not ignore, relative to root. */
-export async function ignoredUnder(runner: Runner, root: string, paths: string[], known: Set<string>): Promise<Map<string, string[]>> {
+/** `listed`: the tracked files and the untracked ones git does not ignore, relative to root (the listing, candidates.ts). */
+export async function ignoredUnder(runner: Runner, root: string, paths: string[], listed: string[]): Promise<Map<string, string[]>> {
+  const folders = paths.map((path) => `${path}/`);
+  const known = new Set(listed.filter((file) => paths.includes(file) || folders.some((folder) => file.startsWith(folder))));
   if (paths.every((path) => everyFileKnown(root, path, known))) return new Map(paths.map((path) => [path, []]));
   return ignoredFiles(runner, root, paths);
 }

@@ -23,13 +23,13 @@ import { filesToRead, firstTextFile } from './candidates.ts';
 import { onDisk, sizeOf } from './disk.ts';
 import { editDocument, type Gone } from './doc-edits.ts';
 import { analyze, consolidate, keptAsListed, unlistedCandidates } from './findings.ts';
-import { assertNoIndexLock, repositoryOf, runCommit } from './git.ts';
+import { assertNoIndexLock, repositoryOf } from './git.ts';
 import { ignoredUnder } from './ignored.ts';
 import type { Section } from './lists.ts';
-import { resolveListed } from './paths.ts';
+import { listedExists } from './paths.ts';
 import { readRepository } from './reads.ts';
 import { kindOf, mentionsOf, where } from './references.ts';
-import { afterCopy, listRuns, newRunId, runTrailer, TRASH_DIR, type RunManifest } from './runs.ts';
+import { afterCopy, interruptedRun, newRunId, TRASH_DIR } from './runs.ts';
 import { lineDiff, meaningful, overlap } from './similarity.ts';
 import { statusRecord } from './status-record.ts';
 import { expandLists, type Removal } from './targets.ts';
@@ -57,16 +57,6 @@ const NAMED_CANDIDATES = 10;
 const under = (file: string, path: string) => file === path || file.startsWith(`${path}/`);
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** The run an earlier apply left unfinished: killed before its commit (git) or before its end. */
-async function interruptedRun(runner: Runner, root: string, inGit: boolean): Promise<RunManifest | undefined> {
-  for (const manifest of listRuns(root).reverse()) {
-    if (manifest.state !== 'applying') continue;
-    if (inGit && (await runCommit(runner, root, runTrailer(manifest.run))).sha) continue; // committed, killed before writing "done"
-    return manifest;
-  }
-  return undefined;
-}
-
 export async function planInventory(runner: Runner, options: InventoryOptions): Promise<Plan<InventoryOp>> {
   const { root, force, statusDocument } = options;
   const now = options.now ?? Date.now();
@@ -79,10 +69,7 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
   const completing = earlier ? `completing the earlier run ${run}: ` : '';
   const cache = new Map<string, string>();
   const contents = (file: string) => cache.get(file) ?? (cache.set(file, readFileSync(join(root, file), 'utf8')), cache.get(file)!);
-  const exists = (path: string) => {
-    const r = resolveListed(root, path);
-    return r.ok && r.exists;
-  };
+  const exists = listedExists(root);
 
   // The lists as concrete, safe paths (targets.ts).
   const { listed, targets, pairs, wanted, refused } = expandLists(root, options.sections);
@@ -92,7 +79,11 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
   const analyzed = targets.filter((t) => t.verdict === 'ANALYZE' && exists(t.path)).map((t) => t.path);
   const needles = [...[...wanted.map((w) => w.path), ...analyzed].flatMap(useNeedles), ...analyzed.flatMap((path) => meaningful(contents(path)))];
   // What git says, read at once (reads.ts). What is still there to remove: on disk, or (in git) gone from disk but still committed.
-  const { listing, headFiles, tree, hits, commits } = await readRepository(runner, root, repository?.prefix, { removals: wanted.map((w) => w.path), analyzed, needles });
+  // The walk for legacy-looking names (findings.ts) is this process's own work: it runs while git's processes do.
+  const [{ listing, headFiles, tree, hits, commits }, candidates] = await Promise.all([
+    readRepository(runner, root, repository?.prefix, { removals: wanted.map((w) => w.path), analyzed, needles }),
+    Promise.resolve().then(() => unlistedCandidates(root, listed)),
+  ]);
   const files = filesToRead(root, listing, tree.unlikeIndex, hits);
   const committed = (path: string) => headFiles.some((f) => under(f, path));
   const pending = wanted.filter((w) => onDisk(root, w.path) || committed(w.path));
@@ -155,7 +146,7 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
         runner,
         root,
         [...removing.keys()].filter((path) => onDisk(root, path)),
-        new Set(listing.files),
+        listing.files,
       )
     : new Map<string, string[]>();
   for (const removal of removing.values()) {
@@ -239,7 +230,6 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
   const firstKept = (accept: (file: string) => boolean) => firstTextFile(root, listing, (f) => ![...removing.keys()].some((p) => under(f, p)) && accept(f));
   const findings = { root, now, targets, keptFiles, firstKept, exists, contents, commits };
   plan.kept.push(...analyze(findings), ...consolidate(findings), ...keptAsListed(findings));
-  const candidates = unlistedCandidates(root, listed);
   for (const candidate of candidates) plan.kept.push({ target: candidate, reason: 'unlisted legacy candidate: looks legacy by its name, but no list names it, so it is not deleted (add it to a DELETE list to remove it)' });
 
   if (earlier) plan.notes.push(`This run is ${completing.replace(/: $/, '')}, which was interrupted before it ${inGit ? 'committed' : 'finished'}; it finishes it in the same trash folder${inGit ? ' and one commit' : ''}.`);
