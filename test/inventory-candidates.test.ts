@@ -14,10 +14,10 @@ import { dirname, join } from 'node:path';
 import { globbySync } from 'globby';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { filesToRead, firstTextFile, listFiles, searchable, searchIndex } from '../lib/inventory/candidates.ts';
+import { filesToRead, firstTextFile, searchable, searchIndex } from '../lib/inventory/candidates.ts';
 import { analyze, unlistedCandidates, type FindingsInput } from '../lib/inventory/findings.ts';
-import { workingTreeState } from '../lib/inventory/git.ts';
 import { LEGACY_PATTERNS } from '../lib/inventory/lists.ts';
+import { readRepository } from '../lib/inventory/reads.ts';
 import { mentionsOf } from '../lib/inventory/references.ts';
 import { meaningful } from '../lib/inventory/similarity.ts';
 import { useNeedles } from '../lib/inventory/uses.ts';
@@ -69,8 +69,8 @@ async function bothWays(root: string) {
   const runner = localRunner();
   const read = (file: string) => readFileSync(join(root, file), 'utf8');
   const needles = [...TARGETS.flatMap(useNeedles), ...ANALYZED.flatMap((path) => meaningful(read(path)))];
-  const [listing, tree, hits] = await Promise.all([listFiles(runner, root, true), workingTreeState(runner, root, ''), searchIndex(runner, root, true, needles)]);
-  return { listing, read, fast: filesToRead(root, listing, tree.unlikeIndex, hits), every: filesToRead(root, listing, tree.unlikeIndex, 'read all') };
+  const { listing, tree, hits, commits } = await readRepository(runner, root, '', { removals: TARGETS, analyzed: ANALYZED, needles });
+  return { listing, read, commits, fast: filesToRead(root, listing, tree.unlikeIndex, hits), every: filesToRead(root, listing, tree.unlikeIndex, 'read all') };
 }
 
 test('the files git finds hold every use that reading all text files finds, uncommitted edits included', async () => {
@@ -88,19 +88,19 @@ test('the files git finds hold every use that reading all text files finds, unco
 
 test('the closest twin of an analyzed script is the same as when every file is compared', async () => {
   const root = repository();
-  const { listing, read, fast, every } = await bothWays(root);
+  const { listing, read, commits, fast, every } = await bothWays(root);
   const input = (keptFiles: string[]): FindingsInput => ({
     root,
-    inGit: true,
     now: Date.now(),
     targets: ANALYZED.map((path) => ({ path, verdict: 'ANALYZE', note: 'test' })),
     keptFiles,
     firstKept: (accept) => firstTextFile(root, listing, accept),
     exists: () => true,
     contents: read,
+    commits,
   });
-  const narrowed = await analyze(localRunner(), input(fast));
-  assert.equal(narrowed, await analyze(localRunner(), input(every)));
+  const narrowed = analyze(input(fast));
+  assert.equal(narrowed, analyze(input(every)));
   assert.match(narrowed[0].reason, 'suggest MERGE into ops/deploy-copy.sh: 80% the same');
   // Nothing shares a line with docs/lonely.md: the first comparable file is the closest, at 0%.
   assert.match(narrowed[1].reason, 'closest file notes/how to run.md (0% overlap)');
@@ -130,7 +130,7 @@ test('strings git cannot search as the finders do, or a configured filter, mean 
   for (const bad of [[''], ['a\nb'], ['a\rb'], ['a\0b'], ['echo $Id$'], ['x'.repeat(70_000)]]) assert.not.ok(searchable(bad), JSON.stringify(bad).slice(0, 40));
   const root = repository();
   execFileSync('git', ['-C', root, 'config', 'filter.crypt.clean', 'cat'], { env });
-  assert.is(await searchIndex(localRunner(), root, true, ['legacy_main']), 'read all');
+  assert.is(await searchIndex(localRunner(), root, ['legacy_main']), 'read all');
 });
 
 test.run();

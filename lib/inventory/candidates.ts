@@ -11,7 +11,7 @@
  * text file is read, as before.
  */
 import type { Runner } from '../runner.ts';
-import { filtersConfigured, gitFiles, indexFilesContaining } from './git.ts';
+import { indexFilesContaining } from './git.ts';
 import { isText, SKIPPED, textFiles } from './references.ts';
 
 export interface Listing {
@@ -21,11 +21,27 @@ export interface Listing {
   unsearched: Set<string> | 'all';
 }
 
-export async function listFiles(runner: Runner, root: string, inGit: boolean): Promise<Listing> {
-  if (!inGit) return { files: textFiles(root), unsearched: 'all' };
-  const { files, unsearched } = await gitFiles(runner, root);
-  return { files: [...new Set(files)].filter((file) => !SKIPPED.some((dir) => file.startsWith(dir))), unsearched };
+/**
+ * The listing in git: the untracked files git does not ignore (from git status), then the tracked
+ * ones in the index's order, as `git ls-files --cached --others` lists them, each once.
+ */
+export function gitListing(tracked: { files: string[]; unsearched: Set<string> }, untracked: string[]): Listing {
+  const files: string[] = [];
+  const unsearched = new Set(untracked);
+  const kept = (file: string) => !SKIPPED.some((dir) => file.startsWith(dir));
+  for (const file of untracked) if (kept(file)) files.push(file);
+  // The index is sorted by path: an unmerged file's stages follow each other.
+  let previous: string | undefined;
+  for (const file of tracked.files) {
+    if (file !== previous && kept(file)) files.push(file);
+    previous = file;
+  }
+  for (const file of tracked.unsearched) unsearched.add(file);
+  return { files, unsearched };
 }
+
+/** Outside git: every text file, each read. */
+export const diskListing = (root: string): Listing => ({ files: textFiles(root), unsearched: 'all' });
 
 /** Longest total of strings given to git as arguments; beyond it every file is read. */
 const ARGUMENTS_LIMIT = 64_000;
@@ -41,15 +57,14 @@ export function searchable(strings: string[]): boolean {
 }
 
 /**
- * The files whose staged blob holds one of the strings ('read all' outside git, when a string
- * cannot be searched so, or when a filter makes working copies unlike their blobs).
+ * The files whose staged blob holds one of the strings ('read all' when a string cannot be
+ * searched so, or when a filter makes working copies unlike their blobs).
  */
-export async function searchIndex(runner: Runner, root: string, inGit: boolean, strings: string[]): Promise<Set<string> | 'read all'> {
+export async function searchIndex(runner: Runner, root: string, strings: string[]): Promise<Set<string> | 'read all'> {
   const wanted = [...new Set(strings)];
-  if (!inGit || !searchable(wanted)) return 'read all';
-  // A clean or smudge filter (Git LFS, for one) makes a working copy unlike its blob while git status calls it unchanged.
-  const [filtered, hits] = await Promise.all([filtersConfigured(runner, root), indexFilesContaining(runner, root, wanted)]);
-  return filtered ? 'read all' : new Set(hits);
+  if (!searchable(wanted)) return 'read all';
+  const hits = await indexFilesContaining(runner, root, wanted);
+  return hits === 'filtered' ? 'read all' : new Set(hits);
 }
 
 /**

@@ -7,8 +7,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { globbySync } from 'globby';
 import type { Kept } from '../plan.ts';
-import type { Runner } from '../runner.ts';
-import { lastCommit } from './git.ts';
+import type { Commit } from './git.ts';
 import { LEGACY_PATTERNS } from './lists.ts';
 import { mentionsOf } from './references.ts';
 import { TRASH_DIR } from './runs.ts';
@@ -24,7 +23,6 @@ export interface Target {
 
 export interface FindingsInput {
   root: string;
-  inGit: boolean;
   now: number;
   targets: Target[];
   /** The kept text files that may use a target or share a line with one (candidates.ts), in the listing's order. */
@@ -33,10 +31,12 @@ export interface FindingsInput {
   firstKept: (accept: (file: string) => boolean) => string | undefined;
   exists: (path: string) => boolean;
   contents: (file: string) => string;
+  /** The last commit of each analyzed path (read with the plan's other git reads, reads.ts); none outside git. */
+  commits: Map<string, Commit | undefined>;
 }
 
 /** ANALYZE: a suggested verdict per script or document, with the figures it rests on. */
-export async function analyze(runner: Runner, input: FindingsInput): Promise<Kept[]> {
+export function analyze(input: FindingsInput): Kept[] {
   const { root, keptFiles, contents } = input;
   const sameKind = (path: string) => (/\.(sh|py)$/.test(path) ? (f: string) => /\.(sh|py)$/.test(f) : (f: string) => f.endsWith('.md'));
   const out: Kept[] = [];
@@ -44,12 +44,10 @@ export async function analyze(runner: Runner, input: FindingsInput): Promise<Kep
   const counted = new Map<string, LineCounts>();
   const countsOf = (file: string) => counted.get(file) ?? (counted.set(file, lineCounts(contents(file))), counted.get(file)!);
   const analyzed = input.targets.filter((t) => t.verdict === 'ANALYZE' && input.exists(t.path));
-  // One git log per script, all at once (each waits on git, not on this process).
-  const commits = await Promise.all(analyzed.map((t) => (input.inGit ? lastCommit(runner, root, t.path) : undefined)));
-  for (const [i, t] of analyzed.entries()) {
+  for (const t of analyzed) {
     const text = contents(t.path);
     const referrers = [...new Set(mentionsOf(t.path, keptFiles, contents).map((m) => m.file))];
-    const commit = commits[i];
+    const commit = input.commits.get(t.path);
     const age = commit ? Math.floor((input.now - Date.parse(commit.date)) / DAY) : undefined;
     const comparable = (f: string) => f !== t.path && sameKind(t.path)(f) && contents(f).trim() !== '';
     const closest = keptFiles
@@ -127,8 +125,11 @@ function entriesNamed(root: string, name: RegExp, skipped: string[]): string[] {
   const visit = (folder: string) => {
     for (const entry of readdirSync(join(root, folder), { withFileTypes: true })) {
       if (!folder && skipped.includes(entry.name)) continue;
+      const matches = name.test(entry.name);
+      // Most of 50,000 entries are files that do not match: no path is built for them.
+      if (!matches && !entry.isDirectory() && !entry.isSymbolicLink()) continue;
       const path = folder ? `${folder}/${entry.name}` : entry.name;
-      if (name.test(entry.name)) out.push(path);
+      if (matches) out.push(path);
       if (entry.isDirectory() || (entry.isSymbolicLink() && isFolder(join(root, path)))) visit(path);
     }
   };

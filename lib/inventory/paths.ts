@@ -26,6 +26,21 @@ export function resolveListed(root: string, listed: string): Resolved {
   return { ok: true, relative: normal, absolute, exists: true };
 }
 
+/**
+ * Whether a listed path is safe and there, each path resolved once: the plan asks it again and
+ * again of the same paths (each CONSOLIDATE target of its whole group), and reads the disk once.
+ */
+export function listedExists(root: string): (path: string) => boolean {
+  const answers = new Map<string, boolean>();
+  return (path) => {
+    if (!answers.has(path)) {
+      const resolved = resolveListed(root, path);
+      answers.set(path, resolved.ok && resolved.exists);
+    }
+    return answers.get(path)!;
+  };
+}
+
 function isSymlink(path: string): boolean {
   try {
     return lstatSync(path).isSymbolicLink();

@@ -10,24 +10,29 @@
  * - the status document's record of the run;
  * - what an interrupted earlier run left undone (the plan says it is completing that run).
  *
- * ANALYZE, CONSOLIDATE, KEEP and unlisted candidates are findings (findings.ts).
- * About 270 lines: one pass whose decisions feed each other (removals, then the edits they
+ * ANALYZE, CONSOLIDATE, KEEP and unlisted candidates are findings (findings.ts). What it reads
+ * comes from the lists (targets.ts), git (reads.ts, ignored.ts) and the disk (disk.ts).
+ * About 190 lines: one pass whose decisions feed each other (removals, then the edits they
  * need, then the record of both), kept in one function so the plan is read in its order.
  */
-import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
-import { join, posix } from 'node:path';
-import { globbySync } from 'globby';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { emptyPlan, type Plan } from '../plan.ts';
 import type { Runner } from '../runner.ts';
+import { filesToRead, firstTextFile } from './candidates.ts';
+import { onDisk, sizeOf } from './disk.ts';
 import { editDocument, type Gone } from './doc-edits.ts';
-import { analyze, consolidate, keptAsListed, unlistedCandidates, type Target } from './findings.ts';
-import { filesToRead, firstTextFile, listFiles, searchIndex } from './candidates.ts';
-import { assertNoIndexLock, filesInHead, ignoredFiles, repositoryOf, runCommit, workingTreeState } from './git.ts';
+import { analyze, consolidate, keptAsListed, unlistedCandidates } from './findings.ts';
+import { assertNoIndexLock, repositoryOf } from './git.ts';
+import { ignoredUnder } from './ignored.ts';
 import type { Section } from './lists.ts';
-import { resolveListed } from './paths.ts';
+import { listedExists } from './paths.ts';
+import { readRepository } from './reads.ts';
 import { kindOf, mentionsOf, where } from './references.ts';
-import { afterCopy, listRuns, newRunId, runTrailer, TRASH_DIR, type RunManifest } from './runs.ts';
+import { afterCopy, interruptedRun, newRunId, TRASH_DIR } from './runs.ts';
 import { lineDiff, meaningful, overlap } from './similarity.ts';
+import { statusRecord } from './status-record.ts';
+import { expandLists, type Removal } from './targets.ts';
 import { useNeedles, usesIn } from './uses.ts';
 
 export type InventoryOp =
@@ -49,42 +54,8 @@ export interface InventoryOptions {
 /** How many unlisted candidates the summary names (the rest are counted, and all are in the report). */
 const NAMED_CANDIDATES = 10;
 
-const join2 = (folder: string, path: string) => (folder === '.' ? path : posix.join(folder, path));
 const under = (file: string, path: string) => file === path || file.startsWith(`${path}/`);
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-
-function sizeOf(root: string, path: string): number {
-  const absolute = join(root, path);
-  if (!existsSync(absolute)) return 0;
-  const files = lstatSync(absolute).isDirectory() ? globbySync('**/*', { cwd: absolute, dot: true, followSymbolicLinks: false }).map((f) => join(absolute, f)) : [absolute];
-  return files.reduce((sum, file) => sum + lstatSync(file).size, 0);
-}
-
-const onDisk = (root: string, path: string) => {
-  try {
-    lstatSync(join(root, path));
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-interface Removal {
-  path: string;
-  /** DELETE: the plan's note; MERGE: the pair. */
-  note: string;
-  keep?: string;
-}
-
-/** The run an earlier apply left unfinished: killed before its commit (git) or before its end. */
-async function interruptedRun(runner: Runner, root: string, inGit: boolean): Promise<RunManifest | undefined> {
-  for (const manifest of listRuns(root).reverse()) {
-    if (manifest.state !== 'applying') continue;
-    if (inGit && (await runCommit(runner, root, runTrailer(manifest.run))).sha) continue; // committed, killed before writing "done"
-    return manifest;
-  }
-  return undefined;
-}
 
 export async function planInventory(runner: Runner, options: InventoryOptions): Promise<Plan<InventoryOp>> {
   const { root, force, statusDocument } = options;
@@ -98,55 +69,20 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
   const completing = earlier ? `completing the earlier run ${run}: ` : '';
   const cache = new Map<string, string>();
   const contents = (file: string) => cache.get(file) ?? (cache.set(file, readFileSync(join(root, file), 'utf8')), cache.get(file)!);
-  const exists = (path: string) => {
-    const r = resolveListed(root, path);
-    return r.ok && r.exists;
-  };
+  const exists = listedExists(root);
 
-  // Expand the lists into concrete, safe paths.
-  const listed = new Set<string>();
-  const targets: Target[] = [];
-  for (const section of options.sections) {
-    for (const e of section.entries) {
-      const path = join2(section.folder, e.path);
-      const matches = /[*?[{]/.test(path) ? globbySync(path, { cwd: root, onlyFiles: false, dot: true, followSymbolicLinks: false }) : [path];
-      for (const match of matches) {
-        const resolved = resolveListed(root, match);
-        if (!resolved.ok) {
-          plan.refused.push({ target: match, reason: `${e.verdict} refused: ${resolved.reason}`, remedy: 'fix the path in lib/inventory/sections.ts' });
-          continue;
-        }
-        const clean = resolved.relative.replace(/\/+$/, '');
-        listed.add(clean);
-        targets.push({ path: clean, verdict: e.verdict, note: e.note });
-      }
-    }
-    for (const pair of section.merge ?? []) {
-      listed.add(join2(section.folder, pair.keep));
-      listed.add(join2(section.folder, pair.remove));
-    }
-  }
-  const pairs = options.sections.flatMap((s) => (s.merge ?? []).map((p) => ({ ...p, keep: join2(s.folder, p.keep), remove: join2(s.folder, p.remove) })));
-  const wanted: Removal[] = [
-    ...targets.filter((t) => t.verdict === 'DELETE').map((t) => ({ path: t.path, note: `DELETE in the plan: ${t.note}` })),
-    ...pairs.map((p) => ({ path: p.remove, keep: p.keep, note: `MERGE into ${p.keep} in the plan (${p.note})` })),
-  ];
+  // The lists as concrete, safe paths (targets.ts).
+  const { listed, targets, pairs, wanted, refused } = expandLists(root, options.sections);
+  plan.refused.push(...refused);
 
   // The files that may use a path to remove or to analyze, or share a line with a script to analyze (candidates.ts).
   const analyzed = targets.filter((t) => t.verdict === 'ANALYZE' && exists(t.path)).map((t) => t.path);
   const needles = [...[...wanted.map((w) => w.path), ...analyzed].flatMap(useNeedles), ...analyzed.flatMap((path) => meaningful(contents(path)))];
-  // What is still there to remove: on disk, or (in git) gone from disk but still committed. The git reads run at once.
-  const [listing, headFiles, tree, hits] = await Promise.all([
-    listFiles(runner, root, inGit),
-    inGit
-      ? filesInHead(
-          runner,
-          root,
-          wanted.map((w) => w.path),
-        )
-      : [],
-    repository ? workingTreeState(runner, root, repository.prefix) : { uncommitted: new Set<string>(), unlikeIndex: new Set<string>() },
-    searchIndex(runner, root, inGit, needles),
+  // What git says, read at once (reads.ts). What is still there to remove: on disk, or (in git) gone from disk but still committed.
+  // The walk for legacy-looking names (findings.ts) is this process's own work: it runs while git's processes do.
+  const [{ listing, headFiles, tree, hits, commits }, candidates] = await Promise.all([
+    readRepository(runner, root, repository?.prefix, { removals: wanted.map((w) => w.path), analyzed, needles }),
+    Promise.resolve().then(() => unlistedCandidates(root, listed)),
   ]);
   const files = filesToRead(root, listing, tree.unlikeIndex, hits);
   const committed = (path: string) => headFiles.some((f) => under(f, path));
@@ -205,20 +141,21 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
   }
 
   // Removals, in the lists' order.
-  const ignoredUnder = inGit
-    ? await ignoredFiles(
+  const ignored = inGit
+    ? await ignoredUnder(
         runner,
         root,
         [...removing.keys()].filter((path) => onDisk(root, path)),
+        listing.files,
       )
     : new Map<string, string[]>();
   for (const removal of removing.values()) {
     const present = onDisk(root, removal.path);
-    const ignored = ignoredUnder.get(removal.path) ?? [];
+    const ignoredFiles = ignored.get(removal.path) ?? [];
     const action = removal.keep ? `merge into ${removal.keep}` : !present ? 'commit removal' : inGit ? 'git rm' : `move to ${TRASH_DIR}`;
     const details = [
       !present ? `${completing || 'already gone from the working tree; '}its removal is not committed yet` : '',
-      ignored.length ? `with ${plural(ignored.length, 'file')} git does not track (${ignored.slice(0, 3).join(', ')}${ignored.length > 3 ? ', …' : ''}), moved to ${TRASH_DIR}/${run}/files/` : '',
+      ignoredFiles.length ? `with ${plural(ignoredFiles.length, 'file')} git does not track (${ignoredFiles.slice(0, 3).join(', ')}${ignoredFiles.length > 3 ? ', …' : ''}), moved to ${TRASH_DIR}/${run}/files/` : '',
       force && dirtyUnder(removal.path).length ? `forced: its uncommitted changes are kept in ${TRASH_DIR}/${run}/files/` : '',
     ].filter(Boolean);
     let reason = removal.note + (details.length ? `; ${details.join('; ')}` : '');
@@ -291,9 +228,8 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
   // Findings: nothing changes for these.
   const keptFiles = files.filter((f) => ![...removing.keys()].some((p) => under(f, p)));
   const firstKept = (accept: (file: string) => boolean) => firstTextFile(root, listing, (f) => ![...removing.keys()].some((p) => under(f, p)) && accept(f));
-  const findings = { root, inGit, now, targets, keptFiles, firstKept, exists, contents };
-  plan.kept.push(...(await analyze(runner, findings)), ...consolidate(findings), ...keptAsListed(findings));
-  const candidates = unlistedCandidates(root, listed);
+  const findings = { root, now, targets, keptFiles, firstKept, exists, contents, commits };
+  plan.kept.push(...analyze(findings), ...consolidate(findings), ...keptAsListed(findings));
   for (const candidate of candidates) plan.kept.push({ target: candidate, reason: 'unlisted legacy candidate: looks legacy by its name, but no list names it, so it is not deleted (add it to a DELETE list to remove it)' });
 
   if (earlier) plan.notes.push(`This run is ${completing.replace(/: $/, '')}, which was interrupted before it ${inGit ? 'committed' : 'finished'}; it finishes it in the same trash folder${inGit ? ' and one commit' : ''}.`);
@@ -309,18 +245,3 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
 }
 
 const indent = (diff: string[]) => diff.map((line) => `         ${line}`).join('\n');
-
-/** The status document's record of one run. */
-export function statusRecord(run: string, when: Date, removed: string[], edited: string[]): string {
-  return [
-    '',
-    `## Clean-up of ${when.toISOString().slice(0, 10)} (run ${run})`,
-    '',
-    'Removed by the clean-up (plan sections 1-3):',
-    ...removed.map((p) => `- \`${p}\``),
-    ...(edited.length ? ['', 'Updated to match:', ...edited.map((p) => `- \`${p}\``)] : []),
-    '',
-    `Undo: \`npm run clean:inventory -- --restore ${run}\`.`,
-    '',
-  ].join('\n');
-}

@@ -17,6 +17,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { commandLine } from '../command.ts';
+import type { Runner } from '../runner.ts';
+import { runCommit } from './git.ts';
 
 export const TRASH_DIR = '.cleanup-trash';
 
@@ -68,6 +70,16 @@ export function listRuns(root: string): RunManifest[] {
   return readdirSync(dir)
     .sort()
     .flatMap((run) => readManifest(root, run) ?? []);
+}
+
+/** The run an earlier apply left unfinished: killed before its commit (in git, found by its trailer) or before its end. */
+export async function interruptedRun(runner: Runner, root: string, inGit: boolean): Promise<RunManifest | undefined> {
+  for (const manifest of listRuns(root).reverse()) {
+    if (manifest.state !== 'applying') continue;
+    if (inGit && (await runCommit(runner, root, runTrailer(manifest.run))).sha) continue; // committed, killed before writing "done"
+    return manifest;
+  }
+  return undefined;
 }
 
 /** Written atomically (temp file, then rename): a kill never leaves half a manifest. */
