@@ -22,7 +22,7 @@ import { $, quote, type ProcessPromise } from 'zx';
 import type { Command } from './command.ts';
 import { childEnvironment } from './environment.ts';
 import { TaskError, UsageError } from './errors.ts';
-import { describeTarget, parseSshTarget, sshCommand, sshFailure, type SshTarget } from './ssh.ts';
+import { describeTarget, missingShellTool, parseSshTarget, sshCommand, sshFailure, type SshTarget } from './ssh.ts';
 
 export interface RunOptions {
   /** Text (or bytes: an archive) fed to the command's stdin. */
@@ -159,6 +159,11 @@ export function sshRunner(target: SshTarget): Runner {
       if (result.timedOut) throw new CommandTimedOut(name, line, timeout);
       // 255 is ssh's own failure; a remote command exiting 255 is indistinguishable, and rare.
       if (result.exitCode === 255) throw sshFailure(target, result.stderr);
+      const missing = missingShellTool(result.exitCode, result.stderr);
+      if (missing)
+        throw new TaskError(
+          `${name} has no ${missing}: every command there runs through bash, handed over base64-encoded (lib/ssh.ts). Install ${missing} on that host (Debian: apt-get install ${missing === 'bash' ? 'bash' : 'coreutils'}; Alpine: apk add ${missing === 'bash' ? 'bash' : 'coreutils'}) and run again. Nothing was run there.`,
+        );
       if (result.exitCode !== 0 && !options.allowFailure) throw new CommandFailed(name, line, result);
       return result;
     }),

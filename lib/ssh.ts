@@ -37,11 +37,20 @@ export function describeTarget(target: SshTarget): string {
  * What ssh hands the remote login shell for one zx line. That shell may be dash, which does not
  * read zx's bash quoting (`$'it\'s'`), so the line travels base64-encoded: letters, digits,
  * `+`, `/` and `=` mean nothing to any shell. bash decodes it and runs it; the remote stdin
- * stays the command's. Remote hosts therefore need bash and base64, as zx needs bash here.
- * --norc: bash run by sshd would source ~/.bashrc, whose output would corrupt the command's.
+ * stays the command's. Remote hosts therefore need bash and base64, as zx needs bash here; a
+ * missing base64 stops the line (`&&`) instead of handing bash an empty one, which would exit 0
+ * having run nothing. --norc: bash run by sshd would source ~/.bashrc, whose output would corrupt
+ * the command's.
  */
 export function remoteShellLine(line: string): string {
-  return `bash --norc -c "$(echo ${Buffer.from(line).toString('base64')} | base64 -d)"`;
+  return `line="$(echo ${Buffer.from(line).toString('base64')} | base64 -d)" && exec bash --norc -c "$line"`;
+}
+
+/** The tool of the remote line a host lacks (exit 127 and its shell's "not found"), if that is why it failed. */
+export function missingShellTool(exitCode: number, stderr: string): 'bash' | 'base64' | undefined {
+  if (exitCode !== 127) return undefined;
+  const match = /\b(bash|base64): (?:command )?not found|command not found: (bash|base64)|\b(bash|base64): No such file or directory/.exec(stderr);
+  return match ? ((match[1] ?? match[2] ?? match[3]) as 'bash' | 'base64') : undefined;
 }
 
 /**

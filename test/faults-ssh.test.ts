@@ -1,10 +1,11 @@
 /**
  * ssh faults against a real sshd: a command that hangs is stopped at its timeout with the host
  * and command named; an unknown host key is trusted only when SSH_ACCEPT_NEW_HOST_KEYS says so;
- * a host whose key changed is refused with the `ssh-keygen -R '[host]:port'` line to run.
+ * a host whose key changed is refused with the `ssh-keygen -R '[host]:port'` line to run; a host
+ * without bash or base64 is named with what to install, and nothing runs there.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -93,6 +94,39 @@ test('an unknown key is trusted on first use only when asked; a changed key is r
     const changed = await failure({ ...target, identityFile: clientKey, acceptNewHostKeys: accept }, ['true']);
     assert.match(changed.message, /host key has CHANGED/);
     assert.match(changed.message, `ssh-keygen -R '[127.0.0.1]:${target.port}' -f ${knownHosts}`);
+  }
+});
+
+test('a host without bash or base64 is named with what to install; nothing runs there, never an empty line that exits 0', async () => {
+  // The host's PATH holds only the tools each case leaves: its login shell is found by its full path.
+  const shared = mkdtempSync(join(tmpdir(), 'cleanup-host-path-'));
+  chmodSync(shared, 0o777); // the ssh user lists it and writes its marker there
+  const bin = join(shared, 'bin');
+  const tools = (names: string[]) => {
+    rmSync(bin, { recursive: true, force: true });
+    mkdirSync(bin);
+    for (const name of names) symlinkSync(execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim(), join(bin, name));
+  };
+  const host = await startSshd({ env: { PATH: bin } });
+  const marker = join(shared, 'ran');
+  const touch = ['sh', '-c', `echo ran > ${marker}`];
+  try {
+    tools(['base64', 'sh']);
+    assert.match((await failure(host.target, touch)).message, new RegExp(`^cleanup-ops@127\\.0\\.0\\.1:${host.target.port} has no bash: .*apt-get install bash.*Nothing was run there\\.$`));
+    tools(['bash', 'sh']);
+    assert.match((await failure(host.target, touch)).message, /has no base64: .*apt-get install coreutils/);
+    assert.not.ok(existsSync(marker), 'the command never ran');
+    tools(['bash', 'base64', 'sh']);
+    const runner = sshRunner(host.target);
+    try {
+      await runner.run(touch);
+    } finally {
+      await runner.close();
+    }
+    assert.ok(existsSync(marker), 'with both, the same command runs');
+  } finally {
+    await host.stop();
+    rmSync(shared, { recursive: true, force: true });
   }
 });
 

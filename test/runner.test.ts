@@ -74,7 +74,7 @@ test('sshCommand keeps host key checking on, reuses one connection, and hands th
   assert.ok(text.includes('ControlPath=/tmp/cm/%C'));
   assert.equal(argv.slice(argv.indexOf('-p'), argv.indexOf('-p') + 4), ['-p', '2222', '-l', 'aisha']);
   assert.equal(argv.slice(-3, -1), ['prod-1', '--']);
-  const encoded = /^bash --norc -c "\$\(echo ([A-Za-z0-9+/=]+) \| base64 -d\)"$/.exec(argv.at(-1)!);
+  const encoded = /^line="\$\(echo ([A-Za-z0-9+/=]+) \| base64 -d\)" && exec bash --norc -c "\$line"$/.exec(argv.at(-1)!);
   assert.ok(encoded, argv.at(-1));
   assert.is(Buffer.from(encoded[1], 'base64').toString(), `docker ps --format $'{{json .}}'`);
 });
