@@ -173,10 +173,14 @@ export function decideRepository(tags: TagInfo[], rules: RepositoryRules, now = 
   const basis = byVersion ? 'version order' : 'image creation date';
   const kept = order.slice(0, rules.keepVersions);
   const keptNames = kept.map((image) => describe(image, byVersion)).join('; ');
+  // Every older image of the repository shares one reason (one per undated or not): the plan of
+  // 50,000 tags keeps a reason per change, and a string built per image cost 10 MB there.
+  const older = (undated: string) => `older than the ${rules.keepVersions} newest versions by ${basis}${undated}; kept: ${keptNames} (plan 4.1)`;
+  const olderReasons = new Map<string, string>();
   order.forEach((image, rank) => {
     const keep = rank < rules.keepVersions;
     const undated = !byVersion && image.date === undefined ? ', no believable creation date' : '';
-    const reason = keep ? `one of the ${rules.keepVersions} newest versions (#${rank + 1} by ${basis}${undated}) (plan 4.1)` : `older than the ${rules.keepVersions} newest versions by ${basis}${undated}; kept: ${keptNames} (plan 4.1)`;
+    const reason = keep ? `one of the ${rules.keepVersions} newest versions (#${rank + 1} by ${basis}${undated}) (plan 4.1)` : (olderReasons.get(undated) ?? olderReasons.set(undated, older(undated)).get(undated)!);
     for (const tag of image.tags) decisions.set(tag, { tag, digest: image.digest, keep, reason });
   });
   return tags.map((t) => decisions.get(t.tag)!);

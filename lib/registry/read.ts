@@ -42,16 +42,24 @@ const REPOSITORIES_IN_FLIGHT = 4;
 /** Media types repeat across thousands of manifests: one string each, not one per manifest. */
 const mediaTypes = new Map<string, string>();
 const shared = (mediaType: string) => mediaTypes.get(mediaType) ?? (mediaTypes.set(mediaType, mediaType), mediaType);
+/** The children of every manifest that is not an index: one array, not one per manifest. */
+const NO_CHILDREN: readonly string[] = Object.freeze([]);
 
-function record(manifest: FetchedManifest): ManifestRecord {
+/**
+ * The small record kept of a manifest. `layers` gives each layer digest as one string per read:
+ * images share layers, and each manifest parsed would otherwise hold its own copy (4 MB at
+ * 50,000 tags over one layer per repository).
+ */
+function record(manifest: FetchedManifest, layers: Map<string, string>): ManifestRecord {
   const { digest, size, mediaType, body } = manifest;
+  const layer = (d: string) => layers.get(d) ?? (layers.set(d, d), d);
   return {
     digest,
     size,
     mediaType: shared(mediaType),
     ...(body.config ? { config: { digest: body.config.digest, size: body.config.size } } : {}),
-    layers: (body.layers ?? []).map((l) => ({ digest: l.digest, size: l.size })),
-    children: isIndex(mediaType) ? (body.manifests ?? []).map((m) => m.digest) : [],
+    layers: (body.layers ?? []).map((l) => ({ digest: layer(l.digest), size: l.size })),
+    children: isIndex(mediaType) ? (body.manifests ?? []).map((m) => m.digest) : NO_CHILDREN,
     ...(body.annotations?.[UNTAG_ANNOTATION] ? { leftover: true } : {}),
   };
 }
@@ -68,25 +76,32 @@ export async function readRegistry(client: RegistryClient, options: ReadOptions)
   const request = limiter(options.concurrency);
   /** Creation date per config digest, fetched once for the whole run. */
   const created = new Map<string, Promise<string | undefined>>();
+  /** Each layer digest once (see record). */
+  const layers = new Map<string, string>();
   let tagsDone = 0;
 
   const readOne = async (name: string): Promise<void> => {
     if (options.signal?.aborted) throw options.signal.reason;
     const listed = await request(() => listTags(client, name));
-    /** This repository's manifest bytes until it is decided which to keep. */
-    const raw = new Map<string, FetchedManifest>();
-    const resolved = await Promise.all(
-      listed.map((tag) =>
-        request(async () => {
-          if (options.signal?.aborted) throw options.signal.reason;
-          const manifest = await getManifest(client, name, tag);
-          if (++tagsDone % 250 === 0) say(`resolved ${tagsDone} tags (${state.repositories.size} of ${names.length} repositories done)`);
-          if (!manifest) return { tag, digest: undefined }; // deleted since the listing, or left dangling by a cut delete
-          if (!manifests.has(manifest.digest)) manifests.set(manifest.digest, record(manifest));
-          raw.set(manifest.digest, manifest);
-          return { tag, digest: manifest.digest };
-        }),
-      ),
+    /**
+     * This repository's manifest bytes until it is decided which to keep: the bytes only, since
+     * whatever lives until the repository is done outlives the young generation, and parsed
+     * bodies held that long were most of the old space's garbage at 50,000 tags.
+     */
+    const raw = new Map<string, Buffer>();
+    // Each repository queues at most `concurrency` requests for the shared budget, not one per
+    // tag: a request queued for seconds outlives the young generation, and one per tag was
+    // hundreds of MB of old-space garbage over 50,000 tags, which set the peak RSS.
+    const resolved = await mapLimitAll(listed, options.concurrency, (tag) =>
+      request(async () => {
+        if (options.signal?.aborted) throw options.signal.reason;
+        const manifest = await getManifest(client, name, tag);
+        if (++tagsDone % 250 === 0) say(`resolved ${tagsDone} tags (${state.repositories.size} of ${names.length} repositories done)`);
+        if (!manifest) return { tag, digest: undefined }; // deleted since the listing, or left dangling by a cut delete
+        if (!manifests.has(manifest.digest)) manifests.set(manifest.digest, record(manifest, layers));
+        raw.set(manifest.digest, manifest.raw);
+        return { tag, digest: manifest.digest };
+      }),
     );
     const tags: TagInfo[] = [];
     for (const { tag, digest } of resolved) {
@@ -102,9 +117,9 @@ export async function readRegistry(client: RegistryClient, options: ReadOptions)
       pending = [];
       for (const manifest of fetched) {
         if (!manifest) continue;
-        const entry = record(manifest);
+        const entry = record(manifest, layers);
         manifests.set(manifest.digest, entry);
-        raw.set(manifest.digest, manifest);
+        raw.set(manifest.digest, manifest.raw);
         pending.push(...entry.children);
       }
     }
@@ -116,26 +131,24 @@ export async function readRegistry(client: RegistryClient, options: ReadOptions)
         const entry = manifests.get(digest);
         return entry && entry.children.length ? manifests.get(entry.children[0]) : entry;
       };
-      await Promise.all(
-        tags.map(async (t) => {
-          const config = imageOf(t.digest)?.config?.digest;
-          if (!config) return;
-          if (!created.has(config))
-            created.set(
-              config,
-              request(async () => (await getJsonBlob<{ created?: string }>(client, name, config))?.created),
-            );
-          const date = await created.get(config);
-          if (date) t.created = date;
-        }),
-      );
+      await mapLimitAll(tags, options.concurrency, async (t) => {
+        const config = imageOf(t.digest)?.config?.digest;
+        if (!config) return;
+        if (!created.has(config))
+          created.set(
+            config,
+            request(async () => (await getJsonBlob<{ created?: string }>(client, name, config))?.created),
+          );
+        const date = await created.get(config);
+        if (date) t.created = date;
+      });
     }
 
     // Bytes kept only for the manifests the plan may delete; the rest go with this repository's read.
     for (const digest of options.keepBytesOf?.(name, tags, manifests) ?? []) {
       const found = raw.get(digest);
       // A copy, so the kept bytes share small pooled slabs instead of one allocation each.
-      if (found) state.bytes!.set(digest, Buffer.from(found.raw));
+      if (found) state.bytes!.set(digest, Buffer.from(found));
     }
     state.repositories.set(name, tags);
   };

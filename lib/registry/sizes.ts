@@ -13,7 +13,7 @@ export interface ManifestRecord {
   config?: Descriptor;
   layers: Descriptor[];
   /** Child manifest digests of an index. */
-  children: string[];
+  children: readonly string[];
   /** True for this tool's own throwaway manifests. */
   leftover?: boolean;
 }
