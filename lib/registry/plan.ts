@@ -10,6 +10,7 @@
  *   repository, so children left behind would keep their blobs forever.
  */
 import { formatBytes } from '../bytes.ts';
+import { appendTo } from '../group.ts';
 import { emptyPlan, type Change, type Plan } from '../plan.ts';
 import type { CollectOp } from './collection.ts';
 import type { RestoreOp } from './restore.ts';
@@ -106,12 +107,7 @@ function snapshotOf(digests: string[], state: RegistryState): { snapshot?: Snaps
  */
 function doomedTagsByDigest(decisions: TagDecision[]): Map<string, { tags: string[]; reason: string }> {
   const byDigest = new Map<string, TagDecision[]>();
-  for (const d of decisions) {
-    if (d.keep) continue;
-    const same = byDigest.get(d.digest);
-    if (same) same.push(d);
-    else byDigest.set(d.digest, [d]);
-  }
+  for (const d of decisions) if (!d.keep) appendTo(byDigest, d.digest, d);
   return new Map([...byDigest].map(([digest, doomed]) => [digest, { tags: doomed.map((d) => d.tag), reason: [...new Set(doomed.map((d) => d.reason))].join('; ') }]));
 }
 

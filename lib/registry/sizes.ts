@@ -47,9 +47,12 @@ export function sumSizes(blobs: ReadonlyMap<string, number>): number {
  */
 export function freedBytesPerRoot(doomed: readonly string[], kept: ReadonlyMap<string, number>, manifests: ReadonlyMap<string, ManifestRecord>): number[] {
   const credited = new Set<string>();
+  // One map for every root, emptied each time: a map per root was 50,000 maps of garbage.
+  const blobs = new Map<string, number>();
   return doomed.map((root) => {
     let bytes = 0;
-    for (const [digest, size] of collectBlobs(root, manifests, new Map())) {
+    blobs.clear();
+    for (const [digest, size] of collectBlobs(root, manifests, blobs)) {
       if (kept.has(digest) || credited.has(digest)) continue;
       credited.add(digest);
       bytes += size;
