@@ -2,7 +2,8 @@
  * One measured registry plan (and, with BENCH_APPLY, its apply) in a process of its own, so its
  * peak RSS is its own and Node's start-up is outside the timings. Settings come from REGISTRY_*
  * variables as the task reads them (defaults unless set). Prints one JSON line:
- * { ms, requests, tags, changes, maxRssBytes, applyMs?, deleteMs?, collectMs?, applied?, failed? }.
+ * { ms, requests, tags, changes, cpuMs, maxRssBytes, applyMs?, deleteMs?, collectMs?, applied?, failed? }
+ * (cpuMs: the plan's CPU time, user and system, apart from the start-up).
  */
 import { applyRegistryPlan } from '../lib/registry/apply.ts';
 import { registryClient, registrySettings } from '../lib/registry/settings.ts';
@@ -12,6 +13,7 @@ import { planRegistryCleanup } from '../lib/registry/cleanup.ts';
 const settings = settingsFrom(registrySettings, process.env);
 const repositories = process.env.BENCH_REPOSITORIES ? process.env.BENCH_REPOSITORIES.split(',') : undefined;
 const started = performance.now();
+const cpuAtStart = process.cpuUsage();
 const { state, plan, requests } = await planRegistryCleanup(settings, { repositories, by: 'bench' });
 const tags = [...state.repositories.values()].reduce((n, t) => n + t.length, 0);
 const result: Record<string, number> = { ms: performance.now() - started, requests, tags, changes: plan.changes.length };
@@ -35,4 +37,5 @@ if (process.env.BENCH_APPLY) {
   });
   await client.close();
 }
-process.stdout.write(JSON.stringify({ ...result, maxRssBytes: process.resourceUsage().maxRSS * 1024 }) + '\n');
+const cpu = process.cpuUsage(cpuAtStart);
+process.stdout.write(JSON.stringify({ ...result, cpuMs: (cpu.user + cpu.system) / 1000, maxRssBytes: process.resourceUsage().maxRSS * 1024 }) + '\n');
