@@ -32,17 +32,9 @@ export function dockerProblem(host: string, error: unknown): Error {
   return error;
 }
 
-/** From this many objects on, an inspect goes in two halves at once (see readHost). */
-export const SPLIT_INSPECT_AT = 200;
-
-/** `docker … inspect` of the listed objects: one JSON array in the listed order, whether run whole or in halves. */
-export async function listed(runner: Runner, list: string[], inspect: (items: string[]) => Command): Promise<string> {
+async function listed(runner: Runner, list: string[], inspect: (items: string[]) => Command): Promise<string> {
   if (!list.length) return '[]';
-  if (list.length < SPLIT_INSPECT_AT) return (await runner.run(inspect(list))).stdout;
-  const half = Math.ceil(list.length / 2);
-  const parts = await Promise.all([list.slice(0, half), list.slice(half)].map(async (items) => (await runner.run(inspect(items))).stdout));
-  // Each part is a JSON array of the same kind of object: one array, in the listed order.
-  return `[${parts.map((part) => part.trim().slice(1, -1)).join(',')}]`;
+  return (await runner.run(inspect(list))).stdout;
 }
 
 const lines = (text: string) => [
@@ -107,10 +99,8 @@ async function installedCompose(runner: Runner, info: DockerInfo): Promise<HostS
 /**
  * The host's state. Its reads are independent, so they run at once over the one connection (ssh
  * multiplexes sessions on it): a host with 1,000 containers answers in the time of its slowest
- * read instead of the sum of ten, and the docker CLI's start-up on the host overlaps. The CLI
- * inspects one object after another, each request waiting on dockerd's answer (about half a core
- * busy), so a long inspect goes in two halves at once. Nine sessions at most, under OpenSSH's
- * default MaxSessions of 10.
+ * read instead of the sum of ten, and the docker CLI's start-up on the host overlaps. Seven
+ * sessions at most, under OpenSSH's default MaxSessions of 10.
  */
 export async function readHost(runner: Runner): Promise<HostState> {
   const info = readDockerInfo(runner);
