@@ -41,7 +41,8 @@ const REPOSITORIES_IN_FLIGHT = 4;
 
 /** Media types repeat across thousands of manifests: one string each, not one per manifest. */
 const mediaTypes = new Map<string, string>();
-const shared = (mediaType: string) => mediaTypes.get(mediaType) ?? (mediaTypes.set(mediaType, mediaType), mediaType);
+/** The one copy of value the pool holds, added on first sight. */
+const interned = (pool: Map<string, string>, value: string) => pool.get(value) ?? (pool.set(value, value), value);
 /** The children of every manifest that is not an index: one array, not one per manifest. */
 const NO_CHILDREN: readonly string[] = Object.freeze([]);
 
@@ -52,13 +53,12 @@ const NO_CHILDREN: readonly string[] = Object.freeze([]);
  */
 function record(manifest: FetchedManifest, layers: Map<string, string>): ManifestRecord {
   const { digest, size, mediaType, body } = manifest;
-  const layer = (d: string) => layers.get(d) ?? (layers.set(d, d), d);
   return {
     digest,
     size,
-    mediaType: shared(mediaType),
+    mediaType: interned(mediaTypes, mediaType),
     ...(body.config ? { config: { digest: body.config.digest, size: body.config.size } } : {}),
-    layers: (body.layers ?? []).map((l) => ({ digest: layer(l.digest), size: l.size })),
+    layers: (body.layers ?? []).map((l) => ({ digest: interned(layers, l.digest), size: l.size })),
     children: isIndex(mediaType) ? (body.manifests ?? []).map((m) => m.digest) : NO_CHILDREN,
     ...(body.annotations?.[UNTAG_ANNOTATION] ? { leftover: true } : {}),
   };
