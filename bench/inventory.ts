@@ -33,9 +33,22 @@ function ensureRepository(dir: string, say: (text: string) => void): void {
     const folder = Math.floor(i / PER_FOLDER);
     const kind = i % 20 === 0 ? 'md' : i % 5 === 0 ? 'sh' : 'py';
     const path = `services/svc-${String(Math.floor(folder / 10)).padStart(3, '0')}/mod-${folder % 10}/file-${i}.${kind}`;
-    write(path, kind === 'md' ? `# Module ${i}\n\nSee file-${i + 1}.py.\n` : kind === 'sh' ? `#!/bin/sh\necho ${i}\n` : `import json\n\ndef f${i}():\n    return ${i}\n`);
+    write(
+      path,
+      kind === 'md'
+        ? `# Module ${i}\n\nSee file-${i + 1}.py.\n`
+        : kind === 'sh'
+          ? `#!/bin/sh\necho ${i}\n`
+          : `import json\n\ndef f${i}():\n    return ${i}\n`,
+    );
   }
-  const env = { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@example.invalid' };
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: 'bench',
+    GIT_AUTHOR_EMAIL: 'bench@example.invalid',
+    GIT_COMMITTER_NAME: 'bench',
+    GIT_COMMITTER_EMAIL: 'bench@example.invalid',
+  };
   const run = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { env, stdio: 'ignore' });
   run('init', '-q', '-b', 'main');
   run('add', '-A');
@@ -76,7 +89,12 @@ export async function inventoryBench(say: (text: string) => void): Promise<Row[]
   const paths = analyzedPaths();
   for (let i = 0; i < 2; i++) {
     say(`inventory: our plan, run ${i + 1}`);
-    ours.push(await timed(async () => (changes = (await planInventory(runner, { root, sections, statusDocument, force: false })).changes.length)));
+    ours.push(
+      await timed(
+        async () =>
+          (changes = (await planInventory(runner, { root, sections, statusDocument, force: false })).changes.length),
+      ),
+    );
     say(`inventory: git ls-files and git log, run ${i + 1}`);
     ceiling.push(
       await timed(async () => {
@@ -87,5 +105,14 @@ export async function inventoryBench(say: (text: string) => void): Promise<Row[]
   }
   const oursMs = Math.min(...ours);
   const ceilingMs = Math.min(...ceiling);
-  return [ratioRow(`inventory plan, ${FILES} files in git`, `${seconds(oursMs)} (${changes} changes planned)`, `git ls-files + ${paths.length} git log -1: ${seconds(ceilingMs)}`, oursMs / ceilingMs, 2, 'best of 2 each')];
+  return [
+    ratioRow(
+      `inventory plan, ${FILES} files in git`,
+      `${seconds(oursMs)} (${changes} changes planned)`,
+      `git ls-files + ${paths.length} git log -1: ${seconds(ceilingMs)}`,
+      oursMs / ceilingMs,
+      2,
+      'best of 2 each',
+    ),
+  ];
 }

@@ -16,7 +16,12 @@ const started = performance.now();
 const cpuAtStart = process.cpuUsage();
 const { state, plan, requests } = await planRegistryCleanup(settings, { repositories, by: 'bench' });
 const tags = [...state.repositories.values()].reduce((n, t) => n + t.length, 0);
-const result: Record<string, number> = { ms: performance.now() - started, requests, tags, changes: plan.changes.length };
+const result: Record<string, number> = {
+  ms: performance.now() - started,
+  requests,
+  tags,
+  changes: plan.changes.length,
+};
 if (process.env.BENCH_APPLY) {
   const client = registryClient(settings);
   const applyStarted = performance.now();
@@ -38,4 +43,10 @@ if (process.env.BENCH_APPLY) {
   await client.close();
 }
 const cpu = process.cpuUsage(cpuAtStart);
-process.stdout.write(JSON.stringify({ ...result, cpuMs: (cpu.user + cpu.system) / 1000, maxRssBytes: process.resourceUsage().maxRSS * 1024 }) + '\n');
+process.stdout.write(
+  JSON.stringify({
+    ...result,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+  }) + '\n',
+);

@@ -20,7 +20,11 @@ const APPLY_REPOSITORIES = Number(process.env.BENCH_APPLY_REPOSITORIES ?? 20);
 const APPLY_TAGS = 250;
 
 /** The bare DELETE loop: one DELETE per manifest digest, at `concurrency`, nothing else. */
-async function bareDeletes(url: string, digests: { repo: string; digest: string }[], concurrency: number): Promise<number> {
+async function bareDeletes(
+  url: string,
+  digests: { repo: string; digest: string }[],
+  concurrency: number,
+): Promise<number> {
   const agent = new Agent({ connections: concurrency, keepAliveTimeout: 30_000 });
   const started = performance.now();
   await mapLimitAll(digests, concurrency, async ({ repo, digest }) => {
@@ -34,14 +38,28 @@ async function bareDeletes(url: string, digests: { repo: string; digest: string 
 }
 
 /** Target 2: on two copies of one seed, our apply and a bare DELETE loop delete the same 5,000 manifests. */
-export async function applyBench(ports: { applyOurs: number; applyBare: number }, concurrency: number, say: (text: string) => void): Promise<Row[]> {
+export async function applyBench(
+  ports: { applyOurs: number; applyBare: number },
+  concurrency: number,
+  say: (text: string) => void,
+): Promise<Row[]> {
   const template = resolve('.bench', `registry-apply-${APPLY_REPOSITORIES}x${APPLY_TAGS}`);
   // Every tag a test tag (the policy deletes each), beside a kept latest: 5,000 manifest deletions.
-  const repositories = Array.from({ length: APPLY_REPOSITORIES }, (_, r) => ({ name: name(r), tags: ['latest', ...Array.from({ length: APPLY_TAGS }, (_, i) => `test-${i}`)] }));
+  const repositories = Array.from({ length: APPLY_REPOSITORIES }, (_, r) => ({
+    name: name(r),
+    tags: ['latest', ...Array.from({ length: APPLY_TAGS }, (_, i) => `test-${i}`)],
+  }));
   const seed = ensureRegistryStorage(template, () => repositories);
   say(seed.seededNow ? `apply seed written in ${seconds(seed.ms)}` : 'apply seed reused');
   const v2 = join(template, 'storage', 'docker', 'registry', 'v2', 'repositories');
-  const doomed = repositories.flatMap(({ name: repo, tags }) => tags.filter((t) => t !== 'latest').map((tag) => ({ repo, digest: readFileSync(join(v2, repo, '_manifests', 'tags', tag, 'current', 'link'), 'utf8') })));
+  const doomed = repositories.flatMap(({ name: repo, tags }) =>
+    tags
+      .filter((t) => t !== 'latest')
+      .map((tag) => ({
+        repo,
+        digest: readFileSync(join(v2, repo, '_manifests', 'tags', tag, 'current', 'link'), 'utf8'),
+      })),
+  );
   const copy = async (label: string, port: number) => {
     const dir = resolve('.bench', `scratch-${label}`);
     rmSync(dir, { recursive: true, force: true });

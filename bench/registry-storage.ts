@@ -42,7 +42,13 @@ export function writeRegistryStorage(storage: string, repositories: SeedReposito
     tags.forEach((tag, i) => {
       // One image per tag: its own config (a creation date an hour apart) over the shared layer.
       const config = Buffer.from(
-        JSON.stringify({ architecture: 'amd64', os: 'linux', created: new Date(Date.UTC(2025, 0, 1) + i * 3_600_000).toISOString(), config: { Labels: { repository: name, tag } }, rootfs: { type: 'layers', diff_ids: [`sha256:${layerHex}`] } }),
+        JSON.stringify({
+          architecture: 'amd64',
+          os: 'linux',
+          created: new Date(Date.UTC(2025, 0, 1) + i * 3_600_000).toISOString(),
+          config: { Labels: { repository: name, tag } },
+          rootfs: { type: 'layers', diff_ids: [`sha256:${layerHex}`] },
+        }),
       );
       const configHex = blob(config);
       link(join(repo, '_layers', 'sha256', configHex), configHex);
@@ -50,8 +56,18 @@ export function writeRegistryStorage(storage: string, repositories: SeedReposito
         JSON.stringify({
           schemaVersion: 2,
           mediaType: SCHEMA2,
-          config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: config.length, digest: `sha256:${configHex}` },
-          layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: layer.length, digest: `sha256:${layerHex}` }],
+          config: {
+            mediaType: 'application/vnd.docker.container.image.v1+json',
+            size: config.length,
+            digest: `sha256:${configHex}`,
+          },
+          layers: [
+            {
+              mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+              size: layer.length,
+              digest: `sha256:${layerHex}`,
+            },
+          ],
         }),
       );
       const manifestHex = blob(manifest);
@@ -68,7 +84,10 @@ export function writeRegistryStorage(storage: string, repositories: SeedReposito
  * The storage in `dir`/storage, written once: a marker file records a complete seed, so a run
  * killed while writing starts over instead of reusing half a registry.
  */
-export function ensureRegistryStorage(dir: string, repositories: () => SeedRepository[]): { storage: string; seededNow: boolean; ms: number } {
+export function ensureRegistryStorage(
+  dir: string,
+  repositories: () => SeedRepository[],
+): { storage: string; seededNow: boolean; ms: number } {
   const storage = join(dir, 'storage');
   const marker = join(dir, 'seeded');
   if (existsSync(marker)) return { storage, seededNow: false, ms: 0 };
@@ -85,5 +104,7 @@ export function ensureRegistryStorage(dir: string, repositories: () => SeedRepos
 
 /** The benchmark's mix per repository: versions, CI builds and test tags, as a real registry holds. */
 export function mixedTags(count: number): string[] {
-  return Array.from({ length: count }, (_, i) => (i % 10 === 0 ? `test-${i}` : i % 3 === 0 ? `build-${i}` : `1.${Math.floor(i / 100)}.${i % 100}`));
+  return Array.from({ length: count }, (_, i) =>
+    i % 10 === 0 ? `test-${i}` : i % 3 === 0 ? `build-${i}` : `1.${Math.floor(i / 100)}.${i % 100}`,
+  );
 }

@@ -43,7 +43,10 @@ export const name = (i: number) => `bench/app-${String(i).padStart(3, '0')}`;
 
 /** One plan (or plan and apply) in its own process: bench/plan-child.ts. */
 export async function child(env: Record<string, string>): Promise<Measured> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/plan-child.ts'], { env: { PATH: process.env.PATH, ...env }, maxBuffer: 16 << 20 });
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/plan-child.ts'], {
+    env: { PATH: process.env.PATH, ...env },
+    maxBuffer: 16 << 20,
+  });
   return JSON.parse(stdout.trim().split('\n').pop()!) as Measured;
 }
 
@@ -51,7 +54,11 @@ export async function child(env: Record<string, string>): Promise<Measured> {
  * The ceiling of a plan: the same kinds of requests from a bare undici client, nothing else:
  * each repository's tag list, one manifest GET per tag, each image config once per repository.
  */
-async function bareRead(url: string, repositories: string[], concurrency: number): Promise<{ ms: number; requests: number }> {
+async function bareRead(
+  url: string,
+  repositories: string[],
+  concurrency: number,
+): Promise<{ ms: number; requests: number }> {
   const agent = new Agent({ connections: concurrency, keepAliveTimeout: 30_000 });
   let requests = 0;
   const get = async (path: string, headers: Record<string, string> = {}) => {
@@ -61,9 +68,20 @@ async function bareRead(url: string, repositories: string[], concurrency: number
   };
   const started = performance.now();
   await get('/v2/');
-  const lists = await mapLimitAll(repositories, concurrency, async (repo) => (JSON.parse((await get(`/v2/${repo}/tags/list`)).toString()) as { tags: string[] }).tags);
+  const lists = await mapLimitAll(
+    repositories,
+    concurrency,
+    async (repo) => (JSON.parse((await get(`/v2/${repo}/tags/list`)).toString()) as { tags: string[] }).tags,
+  );
   const pairs = repositories.flatMap((repo, i) => lists[i].map((tag) => ({ repo, tag })));
-  const manifests = await mapLimitAll(pairs, concurrency, async ({ repo, tag }) => ({ repo, config: (JSON.parse((await get(`/v2/${repo}/manifests/${tag}`, { accept: MANIFEST_ACCEPT })).toString()) as { config: { digest: string } }).config.digest }));
+  const manifests = await mapLimitAll(pairs, concurrency, async ({ repo, tag }) => ({
+    repo,
+    config: (
+      JSON.parse((await get(`/v2/${repo}/manifests/${tag}`, { accept: MANIFEST_ACCEPT })).toString()) as {
+        config: { digest: string };
+      }
+    ).config.digest,
+  }));
   const configs = [...new Map(manifests.map((m) => [`${m.repo}@${m.config}`, m])).values()];
   await mapLimitAll(configs, concurrency, ({ repo, config }) => get(`/v2/${repo}/blobs/${config}`));
   const ms = performance.now() - started;
@@ -73,9 +91,14 @@ async function bareRead(url: string, repositories: string[], concurrency: number
 
 /** Checks the written storage really serves: a manifest GET by tag answers 200. */
 async function assertServes(registry: TestRegistry, repo: string, tag: string): Promise<void> {
-  const response = await request(`${registry.url}/v2/${repo}/manifests/${tag}`, { headers: { accept: MANIFEST_ACCEPT } });
+  const response = await request(`${registry.url}/v2/${repo}/manifests/${tag}`, {
+    headers: { accept: MANIFEST_ACCEPT },
+  });
   await response.body.arrayBuffer();
-  if (response.statusCode !== 200) throw new Error(`the seeded registry does not serve ${repo}:${tag} (${response.statusCode}); remove ${registry.dir} to seed again`);
+  if (response.statusCode !== 200)
+    throw new Error(
+      `the seeded registry does not serve ${repo}:${tag} (${response.statusCode}); remove ${registry.dir} to seed again`,
+    );
 }
 
 const best = async <T extends { ms: number }>(times: number, measure: () => Promise<T>): Promise<T> => {
@@ -87,7 +110,10 @@ const best = async <T extends { ms: number }>(times: number, measure: () => Prom
   return found!;
 };
 
-export async function registryBench(ports: { plan: number; applyOurs: number; applyBare: number }, say: (text: string) => void): Promise<Row[]> {
+export async function registryBench(
+  ports: { plan: number; applyOurs: number; applyBare: number },
+  say: (text: string) => void,
+): Promise<Row[]> {
   const rows: Row[] = [];
   const defaults = settingsFrom(registrySettings, { REGISTRY_URL: 'http://127.0.0.1:1' });
   const concurrency = defaults.REGISTRY_CONCURRENCY;
@@ -95,7 +121,9 @@ export async function registryBench(ports: { plan: number; applyOurs: number; ap
   // Plan and scale: one seed of 50,000 tags, 100 repositories of 500; subsets by repository.
   const total = 50_000 / PER_REPOSITORY;
   const seedDir = resolve('.bench', `registry-${total}x${PER_REPOSITORY}`);
-  const seed = ensureRegistryStorage(seedDir, () => Array.from({ length: total }, (_, i) => ({ name: name(i), tags: mixedTags(PER_REPOSITORY) })));
+  const seed = ensureRegistryStorage(seedDir, () =>
+    Array.from({ length: total }, (_, i) => ({ name: name(i), tags: mixedTags(PER_REPOSITORY) })),
+  );
   say(seed.seededNow ? `registry seed written in ${seconds(seed.ms)}` : `registry seed reused (${seedDir})`);
   const registry = await startRegistry({ dir: seedDir, port: ports.plan });
   await stoppedAfter(
@@ -104,7 +132,12 @@ export async function registryBench(ports: { plan: number; applyOurs: number; ap
       await assertServes(registry, name(total - 1), mixedTags(PER_REPOSITORY)[PER_REPOSITORY - 1]);
       const repositoriesFor = (tags: number) => Array.from({ length: tags / PER_REPOSITORY }, (_, i) => name(i));
       // The whole registry through the catalog; fewer tags through BENCH_REPOSITORIES.
-      const planAt = (tags: number, env: Record<string, string> = {}) => child({ REGISTRY_URL: registry.url, ...(tags < total * PER_REPOSITORY ? { BENCH_REPOSITORIES: repositoriesFor(tags).join(',') } : {}), ...env });
+      const planAt = (tags: number, env: Record<string, string> = {}) =>
+        child({
+          REGISTRY_URL: registry.url,
+          ...(tags < total * PER_REPOSITORY ? { BENCH_REPOSITORIES: repositoriesFor(tags).join(',') } : {}),
+          ...env,
+        });
 
       // Target 1, at 10,000 tags: ours at the defaults (best of 2), against the bare client's
       // best concurrency (a sweep, then the best one again, best of those 2).
@@ -123,7 +156,8 @@ export async function registryBench(ports: { plan: number; applyOurs: number; ap
       const bestSweep = sweep.reduce((a, b) => (b[1] < a[1] ? b : a));
       say(`registry plan: bare client at concurrency ${bestSweep[0]} again`);
       const again = await bareRead(registry.url, repositoriesFor(PLAN_TAGS), bestSweep[0]);
-      const [bestC, bestMs, bareRequests] = again.ms < bestSweep[1] ? [bestSweep[0], again.ms, again.requests] : bestSweep;
+      const [bestC, bestMs, bareRequests] =
+        again.ms < bestSweep[1] ? [bestSweep[0], again.ms, again.requests] : bestSweep;
       rows.push(
         ratioRow(
           `registry plan, ${PLAN_TAGS} tags, defaults`,
@@ -144,7 +178,11 @@ export async function registryBench(ports: { plan: number; applyOurs: number; ap
         const oursAt = tags === PLAN_TAGS ? ours : await planAt(tags);
         // At the plan size both are best of 2 at the default when it is the bare client's best.
         const swept = tags === PLAN_TAGS ? sweep.find(([c]) => c === concurrency) : undefined;
-        const bareAt = swept ? (bestC === concurrency ? bestMs : swept[1]) : (await bareRead(registry.url, repositoriesFor(tags), concurrency)).ms;
+        const bareAt = swept
+          ? bestC === concurrency
+            ? bestMs
+            : swept[1]
+          : (await bareRead(registry.url, repositoriesFor(tags), concurrency)).ms;
         scale.push({ ours: oursAt, bareMs: bareAt });
       }
       const perThousand = (ms: number, tags: number) => (ms / tags).toFixed(3);
@@ -183,7 +221,10 @@ export async function registryBench(ports: { plan: number; applyOurs: number; ap
         ratio: largest.maxRssBytes / rssLimit,
         target: '< 250 MB',
         met: largest.maxRssBytes < rssLimit,
-        note: largest.maxRssBytes < rssLimit ? 'ratio: of the limit' : `over by ${megabytes(largest.maxRssBytes - rssLimit)}`,
+        note:
+          largest.maxRssBytes < rssLimit
+            ? 'ratio: of the limit'
+            : `over by ${megabytes(largest.maxRssBytes - rssLimit)}`,
       });
     },
   );

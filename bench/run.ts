@@ -14,7 +14,8 @@ import { markdownTable, textTable, type Row } from './table.ts';
 const base = Number(process.env.BENCH_PORT_BASE ?? 25040);
 const parts = process.argv.slice(2).length ? process.argv.slice(2) : ['registry', 'server', 'inventory'];
 const started = performance.now();
-const say = (text: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0)}s] ${text}\n`);
+const say = (text: string) =>
+  process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0)}s] ${text}\n`);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.once(signal, () => {
@@ -25,7 +26,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
 const rows: Row[] = [];
 const load = loadavg()[0];
 // Each part loads only when it runs, so one part runs without the others' set-up.
-if (parts.includes('registry')) rows.push(...(await (await import('./registry.ts')).registryBench({ plan: base, applyOurs: base + 1, applyBare: base + 2 }, say)));
+if (parts.includes('registry'))
+  rows.push(
+    ...(await (
+      await import('./registry.ts')
+    ).registryBench({ plan: base, applyOurs: base + 1, applyBare: base + 2 }, say)),
+  );
 if (parts.includes('server')) rows.push(...(await (await import('./server.ts')).serverBench({ ssh: base + 3 }, say)));
 if (parts.includes('inventory')) rows.push(...(await (await import('./inventory.ts')).inventoryBench(say)));
 

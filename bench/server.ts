@@ -27,7 +27,8 @@ const IMAGES = 1_000;
 const REPOSITORIES = 50;
 const VOLUMES = 20;
 
-const imageName = (i: number) => `bench/svc-${String(i % REPOSITORIES).padStart(2, '0')}:1.${Math.floor(i / REPOSITORIES)}`;
+const imageName = (i: number) =>
+  `bench/svc-${String(i % REPOSITORIES).padStart(2, '0')}:1.${Math.floor(i / REPOSITORIES)}`;
 
 /**
  * 1,000 images in one `docker load`: a docker-archive holding one tiny layer and 1,000 image
@@ -76,8 +77,18 @@ async function createContainers(engine: TestEngine): Promise<void> {
       Array.from({ length: CONTAINERS }, (_, i) => i),
       8,
       async (i) => {
-        const body = { Image: imageName(i % (IMAGES / 2)), Cmd: ['/hello'], Labels: { bench: 'server' }, HostConfig: { NetworkMode: 'none', ...(i < VOLUMES ? { Binds: [`bench-data-${i}:/data`] } : {}) } };
-        const response = await request(`http://docker/containers/create?name=bench-c-${String(i).padStart(4, '0')}`, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        const body = {
+          Image: imageName(i % (IMAGES / 2)),
+          Cmd: ['/hello'],
+          Labels: { bench: 'server' },
+          HostConfig: { NetworkMode: 'none', ...(i < VOLUMES ? { Binds: [`bench-data-${i}:/data`] } : {}) },
+        };
+        const response = await request(`http://docker/containers/create?name=bench-c-${String(i).padStart(4, '0')}`, {
+          method: 'POST',
+          dispatcher: agent,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
         const text = await response.body.text();
         if (response.statusCode !== 201) throw new Error(`docker create bench-c-${i}: ${response.statusCode} ${text}`);
       },
@@ -141,7 +152,12 @@ export async function serverBench(ports: { ssh: number }, say: (text: string) =>
         const state = await readHost(runner!);
         return { state, plan: planHost(state, policy) };
       });
-      plans.push({ ms: ours.ms, containers: ours.value.state.containers.length, images: ours.value.state.images.length, changes: ours.value.plan.changes.length });
+      plans.push({
+        ms: ours.ms,
+        containers: ours.value.state.containers.length,
+        images: ours.value.state.images.length,
+        changes: ours.value.plan.changes.length,
+      });
       say(`server: raw listing, run ${i + 1}`);
       raws.push(
         (

@@ -25,7 +25,15 @@ export function ratioRow(figure: string, ours: string, ceiling: string, ratio: n
 }
 
 function cells(row: Row): string[] {
-  return [row.figure, row.ours, row.ceiling, row.ratio === undefined ? '' : `${row.ratio.toFixed(2)}x`, row.target, row.met === undefined ? '' : row.met ? 'yes' : 'NO', row.note ?? ''];
+  return [
+    row.figure,
+    row.ours,
+    row.ceiling,
+    row.ratio === undefined ? '' : `${row.ratio.toFixed(2)}x`,
+    row.target,
+    row.met === undefined ? '' : row.met ? 'yes' : 'NO',
+    row.note ?? '',
+  ];
 }
 
 const HEADER = ['figure', 'ours', 'ceiling or peer', 'ratio', 'target', 'met?', 'note'];

@@ -14,7 +14,10 @@ import type { CommonOptions, TaskOption } from './task.ts';
 
 export const commonFlags: Record<string, TaskOption & { short?: string }> = {
   'dry-run': { type: 'boolean', help: 'plan only: show what would change, change nothing (wins over --yes)' },
-  check: { type: 'boolean', help: 'plan only, for cron and CI: exit 3 when changes are pending, 0 when nothing is to do' },
+  check: {
+    type: 'boolean',
+    help: 'plan only, for cron and CI: exit 3 when changes are pending, 0 when nothing is to do',
+  },
   yes: { type: 'boolean', short: 'y', help: 'apply without asking (needed to apply without a terminal)' },
   json: { type: 'boolean', help: 'print the report as JSON on stdout (human output stays on stderr)' },
   force: { type: 'boolean', help: 'also apply items the plan refused for safety (each is listed with its reason)' },
@@ -29,7 +32,13 @@ export const commonFlags: Record<string, TaskOption & { short?: string }> = {
  */
 const hiddenFlags = { 'settings-file': { type: 'string' as const } };
 
-export type ParsedOptions = CommonOptions & { check: boolean; verbose: boolean; envFile?: string; help: boolean; notice?: string } & Record<string, string | boolean | undefined>;
+export type ParsedOptions = CommonOptions & {
+  check: boolean;
+  verbose: boolean;
+  envFile?: string;
+  help: boolean;
+  notice?: string;
+} & Record<string, string | boolean | undefined>;
 
 /** The environment variable npm sets for a flag it took: --dry-run → npm_config_dry_run. */
 export function npmVariable(flag: string): string {
@@ -46,14 +55,24 @@ export function flagsTakenByNpm(names: string[], env: NodeJS.ProcessEnv): string
     });
 }
 
-export function parseFlags(argv: string[], extra: Record<string, TaskOption> = {}, env: NodeJS.ProcessEnv = process.env, script = env.npm_lifecycle_event ?? 'TASK'): ParsedOptions {
+export function parseFlags(
+  argv: string[],
+  extra: Record<string, TaskOption> = {},
+  env: NodeJS.ProcessEnv = process.env,
+  script = env.npm_lifecycle_event ?? 'TASK',
+): ParsedOptions {
   const definitions = { ...commonFlags, ...extra };
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
       args: argv,
       options: {
-        ...Object.fromEntries(Object.entries(definitions).map(([name, flag]) => [name, { type: flag.type, ...('short' in flag && flag.short ? { short: flag.short } : {}) }])),
+        ...Object.fromEntries(
+          Object.entries(definitions).map(([name, flag]) => [
+            name,
+            { type: flag.type, ...('short' in flag && flag.short ? { short: flag.short } : {}) },
+          ]),
+        ),
         ...hiddenFlags,
       },
       strict: true,
@@ -64,12 +83,20 @@ export function parseFlags(argv: string[], extra: Record<string, TaskOption> = {
   }
   const taken = flagsTakenByNpm(Object.keys(definitions), env);
   if (taken.length) {
-    const spelled = taken.map((name) => `--${name}${definitions[name].type === 'string' ? ` ${env[npmVariable(name)]}` : ''}`).join(' ');
-    throw new UsageError(`npm took ${taken.map((name) => `--${name}`).join(', ')} for itself (written before --), so the task never saw ${taken.length === 1 ? 'it' : 'them'}.\n` + `Write our flags after --: npm run ${script} -- ${spelled}`);
+    const spelled = taken
+      .map((name) => `--${name}${definitions[name].type === 'string' ? ` ${env[npmVariable(name)]}` : ''}`)
+      .join(' ');
+    throw new UsageError(
+      `npm took ${taken.map((name) => `--${name}`).join(', ')} for itself (written before --), so the task never saw ${taken.length === 1 ? 'it' : 'them'}.\n` +
+        `Write our flags after --: npm run ${script} -- ${spelled}`,
+    );
   }
   const dryRunByNpm = env.npm_config_dry_run === 'true';
   const dryRun = Boolean(values['dry-run']) || dryRunByNpm;
-  const notice = dryRun && values.yes ? `${dryRunByNpm && !values['dry-run'] ? 'npm was given --dry-run' : '--dry-run'} and --yes: a dry run wins, nothing will be changed.` : undefined;
+  const notice =
+    dryRun && values.yes
+      ? `${dryRunByNpm && !values['dry-run'] ? 'npm was given --dry-run' : '--dry-run'} and --yes: a dry run wins, nothing will be changed.`
+      : undefined;
   const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
   const options = Object.fromEntries(
     Object.entries(values)
@@ -93,7 +120,10 @@ export function parseFlags(argv: string[], extra: Record<string, TaskOption> = {
 export function usage(extra: Record<string, TaskOption> = {}): string {
   const rows = Object.entries({ ...commonFlags, ...extra }).map(([name, flag]) => {
     const short = 'short' in flag && flag.short ? `-${flag.short}, ` : '    ';
-    return `  ${short}--${name}${flag.type === 'string' ? (name === 'env-file' ? ' <file>' : ' <value>') : ''}`.padEnd(28) + flag.help;
+    return (
+      `  ${short}--${name}${flag.type === 'string' ? (name === 'env-file' ? ' <file>' : ' <value>') : ''}`.padEnd(28) +
+      flag.help
+    );
   });
   return `Options:\n${rows.join('\n')}`;
 }

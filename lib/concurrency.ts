@@ -3,7 +3,11 @@
  * A rejection does not stop the others: each result says whether it was fulfilled, so one
  * failing host or tag never hides what happened to the rest.
  */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
   const results = new Array<PromiseSettledResult<R>>(items.length);
   let next = 0;
   const worker = async () => {
@@ -25,7 +29,11 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Like mapLimit, for work that must be complete: the first failure (in input order) is thrown. */
-export async function mapLimitAll<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimitAll<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = await mapLimit(items, limit, work);
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;

@@ -71,9 +71,15 @@ export function describeOwner(owner: LockOwner): string {
 }
 
 /** Why a holder no longer counts (pure, for tests): its pid is dead here, or its TTL passed. */
-export function staleReason(owner: LockOwner, now: number, isAlive: (pid: number) => boolean, thisHost = hostname()): string | undefined {
+export function staleReason(
+  owner: LockOwner,
+  now: number,
+  isAlive: (pid: number) => boolean,
+  thisHost = hostname(),
+): string | undefined {
   const expires = Date.parse(owner.since) + owner.ttlSeconds * 1000;
-  if (Number.isFinite(expires) && now > expires) return `its time to live (${owner.ttlSeconds} s) ran out at ${new Date(expires).toISOString()}`;
+  if (Number.isFinite(expires) && now > expires)
+    return `its time to live (${owner.ttlSeconds} s) ran out at ${new Date(expires).toISOString()}`;
   if (owner.host === thisHost && !isAlive(owner.pid)) return `its process ${owner.pid} on ${owner.host} is gone`;
   return undefined;
 }
@@ -102,7 +108,8 @@ export const OWNERLESS_STALE_SECONDS = 60;
 async function ownerlessStale(runner: Runner, path: string): Promise<string | undefined> {
   const { stdout, exitCode } = await runner.$({ allowFailure: true })`stat -c %Y ${path} && date +%s`;
   const [made, now] = stdout.trim().split('\n').map(Number);
-  if (exitCode !== 0 || !Number.isFinite(made) || !Number.isFinite(now) || now - made < OWNERLESS_STALE_SECONDS) return undefined;
+  if (exitCode !== 0 || !Number.isFinite(made) || !Number.isFinite(now) || now - made < OWNERLESS_STALE_SECONDS)
+    return undefined;
   return `the lock folder has no owner file and is ${now - made} s old: the run that made it was stopped as it took the lock`;
 }
 
@@ -145,23 +152,40 @@ export async function acquireLock(runner: Runner, options: LockOptions): Promise
       await runner.$`rm -rf ${options.path}`;
       continue;
     }
-    if (stale) throw new LockHeld(`${options.what} is locked by ${by} (${where}), but that holder looks gone: ${stale}. Nothing was changed. If no other run is working on it, run again with --force to take the lock over.`, holder);
+    if (stale)
+      throw new LockHeld(
+        `${options.what} is locked by ${by} (${where}), but that holder looks gone: ${stale}. Nothing was changed. If no other run is working on it, run again with --force to take the lock over.`,
+        holder,
+      );
     if (Date.now() >= deadline) {
       const who = holder ? describeOwner(holder) : 'a run that is still writing its owner file';
-      throw new LockHeld(`${options.what} is locked by ${who} (${where}); waited ${options.waitSeconds} s. Nothing was changed. Run again when that run has finished.`, holder);
+      throw new LockHeld(
+        `${options.what} is locked by ${who} (${where}); waited ${options.waitSeconds} s. Nothing was changed. Run again when that run has finished.`,
+        holder,
+      );
     }
     if (!said) {
-      options.progress?.(`Waiting up to ${options.waitSeconds} s for the lock on ${options.what}, held by ${holder ? describeOwner(holder) : 'another run'}.`);
+      options.progress?.(
+        `Waiting up to ${options.waitSeconds} s for the lock on ${options.what}, held by ${holder ? describeOwner(holder) : 'another run'}.`,
+      );
       said = true;
     }
     await sleep(options.pollMs ?? 1_000);
   }
 }
 
-async function release(runner: Runner, path: string, owner: LockOwner, progress?: (message: string) => void): Promise<void> {
+async function release(
+  runner: Runner,
+  path: string,
+  owner: LockOwner,
+  progress?: (message: string) => void,
+): Promise<void> {
   const holder = await readLockOwner(runner, path);
   if (!holder || holder.token !== owner.token) {
-    if (holder) progress?.(`The lock ${path} on ${runner.name} is now held by ${describeOwner(holder)}, not this run: left in place.`);
+    if (holder)
+      progress?.(
+        `The lock ${path} on ${runner.name} is now held by ${describeOwner(holder)}, not this run: left in place.`,
+      );
     return;
   }
   await runner.$`rm -rf ${path}`;

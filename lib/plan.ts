@@ -86,10 +86,16 @@ export function placeOf(item: { target: string; host?: string }): Place {
 const byName = new Intl.Collator('en', { numeric: true }).compare;
 const count = (n: number) => n.toLocaleString('en-US');
 const plural = (n: number, one: string, many = `${one}s`) => `${count(n)} ${n === 1 ? one : many}`;
-const nouns = { host: ['host', 'hosts'], repository: ['repository', 'repositories'], folder: ['folder', 'folders'] } as const;
+const nouns = {
+  host: ['host', 'hosts'],
+  repository: ['repository', 'repositories'],
+  folder: ['folder', 'folders'],
+} as const;
 
 /** Changes grouped by action, then by place, both sorted; targets sorted inside each group. */
-export function groupChanges<T extends { action: string; target: string; host?: string }>(changes: readonly T[]): { action: string; place: Place; items: T[] }[] {
+export function groupChanges<T extends { action: string; target: string; host?: string }>(
+  changes: readonly T[],
+): { action: string; place: Place; items: T[] }[] {
   const groups = new Map<string, { action: string; place: Place; items: T[] }>();
   for (const change of changes) {
     const place = placeOf(change);
@@ -118,13 +124,19 @@ export function totalLine(plans: readonly Plan[]): string {
     places.set(`${place.kind}\u0000${place.name}`, place);
   }
   const kinds = new Set([...places.values()].map((p) => p.kind));
-  const where = kinds.size === 1 ? plural(places.size, ...(nouns[[...kinds][0]] as unknown as [string, string])) : plural(places.size, 'place');
+  const where =
+    kinds.size === 1
+      ? plural(places.size, ...(nouns[[...kinds][0]] as unknown as [string, string]))
+      : plural(places.size, 'place');
   // The five commonest actions by name; a long chain (clean:all) counts the rest.
   const ranked = [...actions].sort((a, b) => b[1] - a[1] || byName(a[0], b[0]));
   const named = ranked.slice(0, 5).map(([action, n]) => `${count(n)} ${action}`);
   const others = ranked.slice(5).reduce((n, [, k]) => n + k, 0);
   const breakdown = [...named, ...(others ? [`${count(others)} of ${ranked.length - 5} other kinds`] : [])].join(', ');
-  const what = changes.length === 0 ? 'nothing to change' : `${plural(changes.length, 'change')} (${breakdown}) in ${where}, ${formatBytes(totalBytes(changes))} to reclaim`;
+  const what =
+    changes.length === 0
+      ? 'nothing to change'
+      : `${plural(changes.length, 'change')} (${breakdown}) in ${where}, ${formatBytes(totalBytes(changes))} to reclaim`;
   const decided = [`${count(kept)} kept`, ...(refused ? [`${count(refused)} refused`] : [])].join(', ');
   return `Plan: ${what}; ${decided}`;
 }
@@ -134,11 +146,16 @@ export function renderPlan(plan: Plan, options: RenderOptions = {}): string {
   const limit = Math.max(1, options.limit ?? 20);
   const lines: string[] = [];
   const n = plan.changes.length;
-  lines.push(`── ${plan.task}: ${n === 0 ? 'nothing to change' : `${plural(n, 'change')}, frees ${formatBytes(totalBytes(plan.changes))}`}`);
-  const more = (left: number) => `       … and ${count(left)} more (--verbose lists them all; the report has every one)`;
+  lines.push(
+    `── ${plan.task}: ${n === 0 ? 'nothing to change' : `${plural(n, 'change')}, frees ${formatBytes(totalBytes(plan.changes))}`}`,
+  );
+  const more = (left: number) =>
+    `       … and ${count(left)} more (--verbose lists them all; the report has every one)`;
   for (const group of groupChanges(plan.changes)) {
     const bytes = totalBytes(group.items);
-    lines.push(`   ${group.action} ${group.place.kind === 'host' ? 'on' : 'in'} ${group.place.kind} ${group.place.name} (${count(group.items.length)}${bytes ? `, ${formatBytes(bytes)}` : ''}):`);
+    lines.push(
+      `   ${group.action} ${group.place.kind === 'host' ? 'on' : 'in'} ${group.place.kind} ${group.place.name} (${count(group.items.length)}${bytes ? `, ${formatBytes(bytes)}` : ''}):`,
+    );
     for (const change of group.items.slice(0, limit)) {
       const size = change.bytes ? `  ${formatBytes(change.bytes)}` : '';
       lines.push(`     - ${change.target}${size}  — ${change.reason}`);
@@ -148,13 +165,15 @@ export function renderPlan(plan: Plan, options: RenderOptions = {}): string {
   if (plan.refused.length) {
     const refused = [...plan.refused].sort((a, b) => byName(a.target, b.target));
     lines.push(`   refused (${count(refused.length)}):`);
-    for (const refusal of refused.slice(0, limit)) lines.push(`     ! ${refusal.target}  — ${refusal.reason}${refusal.remedy ? ` (${refusal.remedy})` : ''}`);
+    for (const refusal of refused.slice(0, limit))
+      lines.push(`     ! ${refusal.target}  — ${refusal.reason}${refusal.remedy ? ` (${refusal.remedy})` : ''}`);
     if (refused.length > limit) lines.push(more(refused.length - limit));
   }
   if (plan.kept.length) {
     const kept = [...plan.kept].sort((a, b) => byName(a.host ?? '', b.host ?? '') || byName(a.target, b.target));
     lines.push(`   kept (${count(kept.length)}):`);
-    for (const item of kept.slice(0, limit)) lines.push(`     = ${item.host ? `[${item.host}] ` : ''}${item.target}  — ${item.reason}`);
+    for (const item of kept.slice(0, limit))
+      lines.push(`     = ${item.host ? `[${item.host}] ` : ''}${item.target}  — ${item.reason}`);
     if (kept.length > limit) lines.push(more(kept.length - limit));
   }
   for (const figure of plan.figures) lines.push(`   ${figure.label}: ${figure.value}`);

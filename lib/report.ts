@@ -36,7 +36,14 @@ export interface TaskReport {
   /** What `--restore` needs to undo this run, when the task keeps it. */
   undo?: unknown[];
   error?: string;
-  summary: { changes: number; bytes: number; applied: number; failed: number; notStarted: number; checksFailed: number };
+  summary: {
+    changes: number;
+    bytes: number;
+    applied: number;
+    failed: number;
+    notStarted: number;
+    checksFailed: number;
+  };
 }
 
 /** "41.3 MB" → bytes 41300000; "62.5%" → percent 62.5; "1,204" → count 1204. */
@@ -69,10 +76,24 @@ export function taskReport(input: {
   const changes = (plan?.changes ?? []).map(publicChange);
   const failed = outcome?.failed ?? [];
   const checksFailed = checks.filter((c) => !c.passed).length;
-  const same = (a: Pick<Change, 'action' | 'target' | 'host'>, b: Pick<Failure, 'action' | 'target' | 'host'>) => a.action === b.action && a.target === b.target && (a.host ?? '') === (b.host ?? '');
+  const same = (a: Pick<Change, 'action' | 'target' | 'host'>, b: Pick<Failure, 'action' | 'target' | 'host'>) =>
+    a.action === b.action && a.target === b.target && (a.host ?? '') === (b.host ?? '');
   const applied = (outcome?.done ?? []).map(publicChange);
-  const notStarted = input.mode === 'apply' ? changes.filter((c) => !applied.some((d) => same(d, c)) && !failed.some((f) => same(c, f))) : [];
-  const status: TaskStatus = input.interruptedBy ? 'interrupted' : input.skipped ? 'skipped' : input.error || failed.length || checksFailed ? 'failed' : changes.length === 0 ? 'nothing to do' : input.mode === 'apply' ? 'applied' : 'planned';
+  const notStarted =
+    input.mode === 'apply'
+      ? changes.filter((c) => !applied.some((d) => same(d, c)) && !failed.some((f) => same(c, f)))
+      : [];
+  const status: TaskStatus = input.interruptedBy
+    ? 'interrupted'
+    : input.skipped
+      ? 'skipped'
+      : input.error || failed.length || checksFailed
+        ? 'failed'
+        : changes.length === 0
+          ? 'nothing to do'
+          : input.mode === 'apply'
+            ? 'applied'
+            : 'planned';
   return {
     task: input.task,
     title: input.title,
@@ -84,14 +105,28 @@ export function taskReport(input: {
     kept: plan?.kept ?? [],
     refused: plan?.refused ?? [],
     figures: [...(plan?.figures ?? []), ...(outcome?.figures ?? [])].map(numericFigure),
-    notes: [...(plan?.notes ?? []), ...(outcome?.notes ?? []), ...(input.skipped ? [input.skipped] : []), ...(input.interruptedBy ? [`interrupted by ${input.interruptedBy}: a rerun plans again and finishes the rest`] : [])],
+    notes: [
+      ...(plan?.notes ?? []),
+      ...(outcome?.notes ?? []),
+      ...(input.skipped ? [input.skipped] : []),
+      ...(input.interruptedBy
+        ? [`interrupted by ${input.interruptedBy}: a rerun plans again and finishes the rest`]
+        : []),
+    ],
     applied,
     failed,
     notStarted,
     checks,
     ...(outcome?.undo?.length ? { undo: outcome.undo } : {}),
     ...(input.error ? { error: input.error } : {}),
-    summary: { changes: changes.length, bytes: totalBytes(changes), applied: applied.length, failed: failed.length, notStarted: notStarted.length, checksFailed },
+    summary: {
+      changes: changes.length,
+      bytes: totalBytes(changes),
+      applied: applied.length,
+      failed: failed.length,
+      notStarted: notStarted.length,
+      checksFailed,
+    },
   };
 }
 
@@ -103,17 +138,30 @@ export interface RunReport {
   /** interrupted when a signal stopped the run; otherwise failed when any task failed; else done. */
   status: 'done' | 'failed' | 'interrupted';
   tasks: TaskReport[];
-  summary: { changes: number; bytes: number; applied: number; failed: number; notStarted: number; checksFailed: number; tasksFailed: string[] };
+  summary: {
+    changes: number;
+    bytes: number;
+    applied: number;
+    failed: number;
+    notStarted: number;
+    checksFailed: number;
+    tasksFailed: string[];
+  };
 }
 
 export function runReport(name: string, mode: 'plan' | 'apply', startedAt: Date, tasks: TaskReport[]): RunReport {
-  const sum = (key: 'changes' | 'bytes' | 'applied' | 'failed' | 'notStarted' | 'checksFailed') => tasks.reduce((total, t) => total + t.summary[key], 0);
+  const sum = (key: 'changes' | 'bytes' | 'applied' | 'failed' | 'notStarted' | 'checksFailed') =>
+    tasks.reduce((total, t) => total + t.summary[key], 0);
   return {
     task: name,
     mode,
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
-    status: tasks.some((t) => t.status === 'interrupted') ? 'interrupted' : tasks.some((t) => t.status === 'failed') ? 'failed' : 'done',
+    status: tasks.some((t) => t.status === 'interrupted')
+      ? 'interrupted'
+      : tasks.some((t) => t.status === 'failed')
+        ? 'failed'
+        : 'done',
     tasks,
     summary: {
       changes: sum('changes'),
@@ -168,11 +216,17 @@ const cell = (value: unknown) =>
     .replace(/\n/g, ' ');
 function table(headers: string[], rows: unknown[][]): string[] {
   if (!rows.length) return [];
-  return [`| ${headers.join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`), ''];
+  return [
+    `| ${headers.join(' | ')} |`,
+    `| ${headers.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
+    '',
+  ];
 }
 
 function markdownTask(t: TaskReport, level: string): string[] {
-  const changeRows = (list: Omit<Change, 'op'>[]) => list.map((c) => [c.action, c.host ?? '', c.target, c.bytes, c.reason]);
+  const changeRows = (list: Omit<Change, 'op'>[]) =>
+    list.map((c) => [c.action, c.host ?? '', c.target, c.bytes, c.reason]);
   const section = (title: string, lines: string[]) => (lines.length ? [`${level}# ${title}`, '', ...lines] : []);
   return [
     `${level} ${t.title} (${t.task})`,
@@ -233,7 +287,15 @@ export function markdownReport(report: TaskReport | RunReport): string {
       '',
       ...table(
         ['task', 'status', 'changes', 'bytes', 'applied', 'failed', 'not started'],
-        report.tasks.map((t) => [t.task, t.status, t.summary.changes, t.summary.bytes, t.summary.applied, t.summary.failed, t.summary.notStarted]),
+        report.tasks.map((t) => [
+          t.task,
+          t.status,
+          t.summary.changes,
+          t.summary.bytes,
+          t.summary.applied,
+          t.summary.failed,
+          t.summary.notStarted,
+        ]),
       ),
       ...report.tasks.flatMap((t) => markdownTask(t, '##')),
     ].join('\n');

@@ -63,7 +63,9 @@ export class CommandTimedOut extends TaskError {
     readonly command: string,
     readonly timeoutMs: number,
   ) {
-    super(`${host}: \`${command}\` did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped; the host or the command hangs. Check the host, or raise the timeout (SSH_COMMAND_TIMEOUT_SECONDS for remote commands).`);
+    super(
+      `${host}: \`${command}\` did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped; the host or the command hangs. Check the host, or raise the timeout (SSH_COMMAND_TIMEOUT_SECONDS for remote commands).`,
+    );
   }
 }
 
@@ -104,9 +106,23 @@ function zxLine([pieces, ...values]: Template): string {
  * still does not close (an ssh session whose remote end hangs keeps it open), the run counts as
  * timed out anyway. Never throws for an exit code: the runners decide what a code means.
  */
-async function execute(start: (shell: typeof $) => ProcessPromise, options: RunOptions, timeout: number): Promise<RunResult & { timedOut: boolean }> {
+async function execute(
+  start: (shell: typeof $) => ProcessPromise,
+  options: RunOptions,
+  timeout: number,
+): Promise<RunResult & { timedOut: boolean }> {
   const startedAt = Date.now();
-  const process = start($({ quiet: true, nothrow: true, verbose: false, env: shellEnvironment(), input: options.input, timeout, timeoutSignal: 'SIGKILL' }));
+  const process = start(
+    $({
+      quiet: true,
+      nothrow: true,
+      verbose: false,
+      env: shellEnvironment(),
+      input: options.input,
+      timeout,
+      timeoutSignal: 'SIGKILL',
+    }),
+  );
   // A command that ends without reading all its input closes the pipe: its exit code says how it went.
   process.stdin?.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;
@@ -116,11 +132,18 @@ async function execute(start: (shell: typeof $) => ProcessPromise, options: RunO
   const output = await Promise.race([process, late]).finally(() => clearTimeout(grace));
   if (output === 'late') return { stdout: '', stderr: '', exitCode: 124, timedOut: true };
   const timedOut = output.exitCode !== 0 && Date.now() - startedAt >= timeout;
-  return { stdout: output.stdout, stderr: output.stderr, exitCode: output.exitCode ?? (output.signal ? 124 : 1), timedOut };
+  return {
+    stdout: output.stdout,
+    stderr: output.stderr,
+    exitCode: output.exitCode ?? (output.signal ? 124 : 1),
+    timedOut,
+  };
 }
 
 /** The `$` and `run` of a runner, from the one function that runs a template with options. */
-function hostShell(runTemplate: (template: Template, options: RunOptions) => Promise<RunResult>): Pick<Runner, '$' | 'run'> {
+function hostShell(
+  runTemplate: (template: Template, options: RunOptions) => Promise<RunResult>,
+): Pick<Runner, '$' | 'run'> {
   const isTemplate = (value: unknown): value is TemplateStringsArray => Array.isArray(value) && 'raw' in value;
   const shell = ((first: TemplateStringsArray | RunOptions, ...values: unknown[]) => {
     if (isTemplate(first)) return runTemplate([first, ...values], {});
@@ -193,7 +216,10 @@ export interface SshDefaults {
 export function runnerFor(destination: string | undefined, defaults: SshDefaults, settingName: string): Runner {
   if (!destination || destination === 'local') return localRunner();
   const target = parseSshTarget(destination);
-  if (!target) throw new UsageError(`${settingName} has "${destination}", which is not an ssh destination; expected [user@]host[:port] or local.`);
+  if (!target)
+    throw new UsageError(
+      `${settingName} has "${destination}", which is not an ssh destination; expected [user@]host[:port] or local.`,
+    );
   return sshRunner({
     ...target,
     port: target.port ?? defaults.port,

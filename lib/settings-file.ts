@@ -17,8 +17,17 @@ export function readSettingsFile(envFile: string | undefined, env: NodeJS.Proces
     return { path, values: parseDotenv(readFileSync(path)) };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder, not a file' : code === 'EACCES' ? 'cannot be read by this user' : `cannot be read (${(error as Error).message})`;
-    throw new UsageError(`The settings file ${path} ${why}. Name a readable file with --env-file, or copy .env.example to .env and fill it in.`);
+    const why =
+      code === 'ENOENT'
+        ? 'does not exist'
+        : code === 'EISDIR'
+          ? 'is a folder, not a file'
+          : code === 'EACCES'
+            ? 'cannot be read by this user'
+            : `cannot be read (${(error as Error).message})`;
+    throw new UsageError(
+      `The settings file ${path} ${why}. Name a readable file with --env-file, or copy .env.example to .env and fill it in.`,
+    );
   }
 }
 
@@ -27,18 +36,27 @@ function distance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
     previous = row;
   }
   return previous[b.length];
 }
 
 /** Keys of the settings file that no task knows, each with the nearest known name. */
-export function unknownSettings(fileKeys: readonly string[], known: ReadonlySet<string>): { key: string; nearest?: string }[] {
+export function unknownSettings(
+  fileKeys: readonly string[],
+  known: ReadonlySet<string>,
+): { key: string; nearest?: string }[] {
   return fileKeys
     .filter((key) => !known.has(key))
     .map((key) => {
-      const [nearest] = [...known].map((name) => ({ name, d: distance(key, name) })).sort((x, y) => x.d - y.d || x.name.localeCompare(y.name));
-      return { key, ...(nearest && nearest.d <= Math.max(3, Math.floor(key.length / 3)) ? { nearest: nearest.name } : {}) };
+      const [nearest] = [...known]
+        .map((name) => ({ name, d: distance(key, name) }))
+        .sort((x, y) => x.d - y.d || x.name.localeCompare(y.name));
+      return {
+        key,
+        ...(nearest && nearest.d <= Math.max(3, Math.floor(key.length / 3)) ? { nearest: nearest.name } : {}),
+      };
     });
 }

@@ -26,11 +26,13 @@ export type SettingsOf<S extends SettingsSpec> = { [K in keyof S]: S[K] extends 
 type Parsed<T> = { value: T } | { problem: string };
 
 function optional<T>(fallback: T, parse: (raw: string) => Parsed<T>) {
-  return (raw: string | undefined): Parsed<T> => (raw === undefined || raw.trim() === '' ? { value: fallback } : parse(raw.trim()));
+  return (raw: string | undefined): Parsed<T> =>
+    raw === undefined || raw.trim() === '' ? { value: fallback } : parse(raw.trim());
 }
 
 function required<T>(parse: (raw: string) => Parsed<T>) {
-  return (raw: string | undefined): Parsed<T> => (raw === undefined || raw.trim() === '' ? { problem: 'is not set' } : parse(raw.trim()));
+  return (raw: string | undefined): Parsed<T> =>
+    raw === undefined || raw.trim() === '' ? { problem: 'is not set' } : parse(raw.trim());
 }
 
 export const setting = {
@@ -53,13 +55,21 @@ export const setting = {
       try {
         url = new URL(raw);
       } catch {
-        return { problem: `is not a URL: "${raw}"${/^[a-z0-9.-]+(:[0-9]+)?(\/|$)/i.test(raw) ? ' (the scheme is missing: write http:// or https:// in front)' : ''}` };
+        return {
+          problem: `is not a URL: "${raw}"${/^[a-z0-9.-]+(:[0-9]+)?(\/|$)/i.test(raw) ? ' (the scheme is missing: write http:// or https:// in front)' : ''}`,
+        };
       }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') return { problem: `must start with http:// or https://, not ${url.protocol}//` };
-      if (url.username || url.password) return { problem: 'must not carry credentials; put them in their own settings' };
+      if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        return { problem: `must start with http:// or https://, not ${url.protocol}//` };
+      if (url.username || url.password)
+        return { problem: 'must not carry credentials; put them in their own settings' };
       return { value: url };
     };
-    return { help, example: fallback ?? 'http://127.0.0.1:5000', parse: fallback === undefined ? required(parse) : optional(new URL(fallback), parse) };
+    return {
+      help,
+      example: fallback ?? 'http://127.0.0.1:5000',
+      parse: fallback === undefined ? required(parse) : optional(new URL(fallback), parse),
+    };
   },
 
   /** A comma-separated list of http(s) URLs, at least one. */
@@ -85,10 +95,15 @@ export const setting = {
       help,
       example: String(fallback),
       parse: optional<typeof fallback>(fallback, (raw) => {
-        if (!/^-?[0-9]+$/.test(raw)) return { problem: `must be a whole number${bounds.min === 0 ? ' (0 or more)' : bounds.min !== undefined ? ` (${bounds.min} or more)` : ''}, not "${raw}"` };
+        if (!/^-?[0-9]+$/.test(raw))
+          return {
+            problem: `must be a whole number${bounds.min === 0 ? ' (0 or more)' : bounds.min !== undefined ? ` (${bounds.min} or more)` : ''}, not "${raw}"`,
+          };
         const value = Number(raw);
-        if (bounds.min !== undefined && value < bounds.min) return { problem: `must be at least ${bounds.min}, not ${value}` };
-        if (bounds.max !== undefined && value > bounds.max) return { problem: `must be at most ${bounds.max}, not ${value}` };
+        if (bounds.min !== undefined && value < bounds.min)
+          return { problem: `must be at least ${bounds.min}, not ${value}` };
+        if (bounds.max !== undefined && value > bounds.max)
+          return { problem: `must be at most ${bounds.max}, not ${value}` };
         return { value };
       }),
     };
@@ -140,7 +155,11 @@ export const setting = {
     return {
       help,
       example: fallback,
-      parse: optional<T>(fallback, (raw) => ((choices as readonly string[]).includes(raw) ? { value: raw as T } : { problem: `must be one of ${choices.join(', ')}, not "${raw}"` })),
+      parse: optional<T>(fallback, (raw) =>
+        (choices as readonly string[]).includes(raw)
+          ? { value: raw as T }
+          : { problem: `must be one of ${choices.join(', ')}, not "${raw}"` },
+      ),
     };
   },
   /** A regular expression (JavaScript syntax), checked by compiling it. */
@@ -152,7 +171,9 @@ export const setting = {
         try {
           return { value: new RegExp(raw) };
         } catch (error) {
-          return { problem: `is not a regular expression: "${raw}" (${(error as Error).message.replace(/^Invalid regular expression: /, '')})` };
+          return {
+            problem: `is not a regular expression: "${raw}" (${(error as Error).message.replace(/^Invalid regular expression: /, '')})`,
+          };
         }
       }),
     };
@@ -164,7 +185,11 @@ export const setting = {
   },
 
   optionalHost(help: string): Setting<string | undefined> {
-    return { help, example: 'aisha@registry-1.example', parse: optional<string | undefined>(undefined, checked(hostProblem)) };
+    return {
+      help,
+      example: 'aisha@registry-1.example',
+      parse: optional<string | undefined>(undefined, checked(hostProblem)),
+    };
   },
 
   /** A comma-separated list of hosts, each `local` or [user@]host[:port]; at least one. */
@@ -186,7 +211,11 @@ export const setting = {
 
   /** A path on this machine that must exist (a file or a folder, as said) and be readable. */
   path(help: string, kind: 'file' | 'folder'): Setting<string> {
-    return { help, example: kind === 'file' ? '/root/.ssh/id_ed25519' : '../backend', parse: required(checked((raw) => pathProblem(raw, kind))) };
+    return {
+      help,
+      example: kind === 'file' ? '/root/.ssh/id_ed25519' : '../backend',
+      parse: required(checked((raw) => pathProblem(raw, kind))),
+    };
   },
 
   optionalPath(help: string, kind: 'file' | 'folder'): Setting<string | undefined> {
@@ -202,7 +231,8 @@ export const setting = {
 
   /** A folder on another machine: it cannot be checked from here, but it must be absolute. */
   remotePath(help: string, fallback: string): Setting<string> {
-    const problem = (raw: string) => (raw.startsWith('/') ? undefined : `must be an absolute path (starting with /), not "${raw}"`);
+    const problem = (raw: string) =>
+      raw.startsWith('/') ? undefined : `must be an absolute path (starting with /), not "${raw}"`;
     return { help, example: fallback, parse: optional(fallback, checked(problem)) };
   },
 
@@ -241,7 +271,8 @@ export function hostProblem(raw: string): string | undefined {
   const target = parseSshTarget(raw);
   if (!target) return `is not "local" or an ssh destination [user@]host[:port] (port 1–65535): "${raw}"`;
   // ssh would read a leading dash as one of its own options.
-  if (target.host.startsWith('-') || target.user?.startsWith('-')) return `starts with "-", which ssh would read as an option: "${raw}"`;
+  if (target.host.startsWith('-') || target.user?.startsWith('-'))
+    return `starts with "-", which ssh would read as an option: "${raw}"`;
   return undefined;
 }
 

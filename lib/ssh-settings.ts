@@ -8,9 +8,19 @@ import type { SshDefaults } from './runner.ts';
 import { setting, type SettingsOf } from './settings.ts';
 
 export const sshSafetySettings = {
-  SSH_ACCEPT_NEW_HOST_KEYS: setting.bool('trust the key of a host never seen before on first use (StrictHostKeyChecking=accept-new) and record it; a CHANGED key is always refused', false),
-  SSH_CONNECT_TIMEOUT_SECONDS: setting.int('seconds to wait for an ssh connection (ConnectTimeout)', 10, { min: 1, max: 600 }),
-  SSH_COMMAND_TIMEOUT_SECONDS: setting.int('seconds a remote command may run before it is stopped as hung (long steps such as garbage collection set their own)', 600, { min: 1 }),
+  SSH_ACCEPT_NEW_HOST_KEYS: setting.bool(
+    'trust the key of a host never seen before on first use (StrictHostKeyChecking=accept-new) and record it; a CHANGED key is always refused',
+    false,
+  ),
+  SSH_CONNECT_TIMEOUT_SECONDS: setting.int('seconds to wait for an ssh connection (ConnectTimeout)', 10, {
+    min: 1,
+    max: 600,
+  }),
+  SSH_COMMAND_TIMEOUT_SECONDS: setting.int(
+    'seconds a remote command may run before it is stopped as hung (long steps such as garbage collection set their own)',
+    600,
+    { min: 1 },
+  ),
 };
 
 /** Missing values (a caller that does not declare these settings) leave the runner's own defaults. */

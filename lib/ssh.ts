@@ -49,7 +49,10 @@ export function remoteShellLine(line: string): string {
 /** The tool of the remote line a host lacks (exit 127 and its shell's "not found"), if that is why it failed. */
 export function missingShellTool(exitCode: number, stderr: string): 'bash' | 'base64' | undefined {
   if (exitCode !== 127) return undefined;
-  const match = /\b(bash|base64): (?:command )?not found|command not found: (bash|base64)|\b(bash|base64): No such file or directory/.exec(stderr);
+  const match =
+    /\b(bash|base64): (?:command )?not found|command not found: (bash|base64)|\b(bash|base64): No such file or directory/.exec(
+      stderr,
+    );
   return match ? ((match[1] ?? match[2] ?? match[3]) as 'bash' | 'base64') : undefined;
 }
 
@@ -94,7 +97,11 @@ export function knownHostsName(target: SshTarget): string {
 export function sshFailure(target: SshTarget, stderr: string): TaskError {
   const name = describeTarget(target);
   const text = stderr.trim();
-  if (/Host key verification failed|No (RSA|ED25519|ECDSA)? ?host key is known|REMOTE HOST IDENTIFICATION HAS CHANGED/i.test(text)) {
+  if (
+    /Host key verification failed|No (RSA|ED25519|ECDSA)? ?host key is known|REMOTE HOST IDENTIFICATION HAS CHANGED/i.test(
+      text,
+    )
+  ) {
     const changed = /HAS CHANGED/.test(text);
     const knownHosts = target.knownHostsFile ?? '~/.ssh/known_hosts';
     return new TaskError(
@@ -103,8 +110,17 @@ export function sshFailure(target: SshTarget, stderr: string): TaskError {
         : `${name}: the host key is not known, so the connection was refused. Nothing was done. After checking the fingerprint with the server's owner, trust it with \`ssh-keyscan ${target.port ? `-p ${target.port} ` : ''}${target.host} >> ${knownHosts}\`.`,
     );
   }
-  if (/Permission denied/i.test(text)) return new TaskError(`${name}: ssh login was refused (${text.split('\n').pop()}). Check the user name and the identity file (SSH_IDENTITY_FILE). Nothing was done.`);
-  if (/Connection refused|Connection timed out|No route to host|Could not resolve hostname|Name or service not known|Network is unreachable|Connection closed|Connection reset/i.test(text))
-    return new TaskError(`${name}: the host is unreachable (${text.split('\n').pop()}). Check the host name, the port and that sshd runs. Nothing was done.`);
+  if (/Permission denied/i.test(text))
+    return new TaskError(
+      `${name}: ssh login was refused (${text.split('\n').pop()}). Check the user name and the identity file (SSH_IDENTITY_FILE). Nothing was done.`,
+    );
+  if (
+    /Connection refused|Connection timed out|No route to host|Could not resolve hostname|Name or service not known|Network is unreachable|Connection closed|Connection reset/i.test(
+      text,
+    )
+  )
+    return new TaskError(
+      `${name}: the host is unreachable (${text.split('\n').pop()}). Check the host name, the port and that sshd runs. Nothing was done.`,
+    );
   return new TaskError(`${name}: ssh failed: ${text || 'no message'}`);
 }

@@ -15,7 +15,9 @@ if (!folders.length) {
   await stopSandboxProcesses({ remember: false });
   for (const dir of folders) {
     try {
-      execFileSync('sh', ['-c', `grep -o ' ${dir}/[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l`], { stdio: 'ignore' });
+      execFileSync('sh', ['-c', `grep -o ' ${dir}/[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l`], {
+        stdio: 'ignore',
+      });
     } catch {
       // nothing mounted
     }

@@ -61,7 +61,8 @@ if (existsSync(runningAtStop)) {
   rmSync(runningAtStop);
   say(`started again the ${ids.length} container${ids.length === 1 ? '' : 's'} that ran when the sandbox was stopped`);
   // A deployed API answers again before any task looks at it, as it would on a host that was up.
-  for (const port of ids.length ? [sandbox.webhookPort, sandbox.frontPort] : []) await answering(`http://127.0.0.1:${port}/health`, 60_000);
+  for (const port of ids.length ? [sandbox.webhookPort, sandbox.frontPort] : [])
+    await answering(`http://127.0.0.1:${port}/health`, 60_000);
 }
 
 // The registry.
@@ -77,7 +78,14 @@ say(`registry at http://${registryHost}`);
 // The ssh server: user aisha, in the docker group, reaching the sandbox engine.
 const sshDir = join(sandbox.shared, 'ssh');
 if (!alive(join(sshDir, 'sshd.pid'))) {
-  await startSshd({ user: sandbox.user, groups: ['docker'], env: { DOCKER_HOST: engine.host }, port: sandbox.sshPort, dir: sshDir, detached: true });
+  await startSshd({
+    user: sandbox.user,
+    groups: ['docker'],
+    env: { DOCKER_HOST: engine.host },
+    port: sandbox.sshPort,
+    dir: sshDir,
+    detached: true,
+  });
 }
 say(`sshd at ${sandbox.user}@127.0.0.1:${sandbox.sshPort}`);
 
@@ -86,15 +94,35 @@ const seeded = join(sandbox.dir, 'seeded');
 if (!existsSync(seeded)) {
   say('seeding the backend repository, the registry and the server');
   // The front's TLS port is the one after the front's HTTP port.
-  createSampleBackend(join(sandbox.dir, 'backend'), { api: sandbox.webhookPort, front: sandbox.frontPort, tls: sandbox.frontPort + 1 });
+  createSampleBackend(join(sandbox.dir, 'backend'), {
+    api: sandbox.webhookPort,
+    front: sandbox.frontPort,
+    tls: sandbox.frontPort + 1,
+  });
   const to = { url: `http://${registryHost}` };
   const blob = () => randomBytes(1_500_000);
-  for (const [i, v] of ['1.0.0', '1.1.0', '1.2.0', '1.3.0', '1.4.0', '1.5.0'].entries()) await pushImage(to, 'webhook-api', [v], { layers: ['python base '.repeat(200_000), blob()], created: `2026-0${i + 1}-01T00:00:00Z` });
-  await pushImage(to, 'webhook-api', ['final', 'test-final-check'], { layers: ['python base '.repeat(200_000), blob()], created: '2026-08-01T00:00:00Z' });
-  for (const tag of ['test-42', 'temp-hotfix', 'debug-trace']) await pushImage(to, 'webhook-api', [tag], { layers: ['python base '.repeat(200_000), blob()] });
-  for (const [i, v] of ['1.0', '1.1', '1.2', '1.3', '1.4'].entries()) await pushImage(to, 'nginx-webhook', [v], { layers: ['nginx base '.repeat(100_000), blob()], created: `2026-0${i + 1}-15T00:00:00Z` });
+  for (const [i, v] of ['1.0.0', '1.1.0', '1.2.0', '1.3.0', '1.4.0', '1.5.0'].entries())
+    await pushImage(to, 'webhook-api', [v], {
+      layers: ['python base '.repeat(200_000), blob()],
+      created: `2026-0${i + 1}-01T00:00:00Z`,
+    });
+  await pushImage(to, 'webhook-api', ['final', 'test-final-check'], {
+    layers: ['python base '.repeat(200_000), blob()],
+    created: '2026-08-01T00:00:00Z',
+  });
+  for (const tag of ['test-42', 'temp-hotfix', 'debug-trace'])
+    await pushImage(to, 'webhook-api', [tag], { layers: ['python base '.repeat(200_000), blob()] });
+  for (const [i, v] of ['1.0', '1.1', '1.2', '1.3', '1.4'].entries())
+    await pushImage(to, 'nginx-webhook', [v], {
+      layers: ['nginx base '.repeat(100_000), blob()],
+      created: `2026-0${i + 1}-15T00:00:00Z`,
+    });
   await pushImage(to, 'nginx-webhook', ['debug'], { layers: ['nginx base '.repeat(100_000), blob()] });
-  for (let i = 1; i <= 5; i++) await pushImage(to, 'transcription-worker', [`build-${i}`], { layers: [blob()], created: `2026-0${i}-20T00:00:00Z` });
+  for (let i = 1; i <= 5; i++)
+    await pushImage(to, 'transcription-worker', [`build-${i}`], {
+      layers: [blob()],
+      created: `2026-0${i}-20T00:00:00Z`,
+    });
   await pushImage(to, 'gallery-service', ['0.9.0', 'temp'], { layers: [blob()] });
   // The front the deploy runs: a real nginx built from Debian's binary, as nginx-webhook:latest.
   engine.docker(['tag', ensureNginxImage(engine), `${registryHost}/nginx-webhook:latest`]);

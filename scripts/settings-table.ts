@@ -28,7 +28,20 @@ const rows = ['| setting | used by | default | meaning |', '|---|---|---|---|'];
 for (const [key, { definition, groups: by }] of usedBy) {
   const parsed = definition.parse(undefined);
   const value = 'value' in parsed ? parsed.value : undefined;
-  const shown = 'problem' in parsed ? '**required**' : value === undefined ? '(empty)' : Array.isArray(value) ? (value.length ? `\`${value.join(',')}\`` : '(empty)') : key.endsWith('_LIMIT') ? formatBytes(value as number) : `\`${String(value)}\``;
-  rows.push(`| \`${key}\` | ${key.startsWith('SSH_') ? 'every task that uses ssh' : by.join('; ')} | ${shown} | ${definition.help.replace(/\|/g, '\\|')}${definition.secret ? ' (secret: never printed)' : ''} |`);
+  const shown =
+    'problem' in parsed
+      ? '**required**'
+      : value === undefined
+        ? '(empty)'
+        : Array.isArray(value)
+          ? value.length
+            ? `\`${value.join(',')}\``
+            : '(empty)'
+          : key.endsWith('_LIMIT')
+            ? formatBytes(value as number)
+            : `\`${String(value)}\``;
+  rows.push(
+    `| \`${key}\` | ${key.startsWith('SSH_') ? 'every task that uses ssh' : by.join('; ')} | ${shown} | ${definition.help.replace(/\|/g, '\\|')}${definition.secret ? ' (secret: never printed)' : ''} |`,
+  );
 }
 process.stdout.write(rows.join('\n') + '\n');

@@ -14,16 +14,22 @@ const [dir = 'test', pattern = '\\.test\\.ts$', ...flags] = process.argv.slice(2
 const id = randomUUID();
 const dockerRoot = process.env.CLEANUP_TEST_DOCKER_DIR ?? '/tmp/cleanup-test-docker';
 
-const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/support/open-handles.ts', 'node_modules/uvu/bin.js', dir, pattern, ...flags], {
-  stdio: ['inherit', 'pipe', 'inherit'],
-  env: { ...process.env, [runMarker]: id },
-  // A group of its own, so that what the tests start beside uvu can be found by group too.
-  detached: true,
-});
+const child = spawn(
+  process.execPath,
+  ['--import', 'tsx', '--import', './test/support/open-handles.ts', 'node_modules/uvu/bin.js', dir, pattern, ...flags],
+  {
+    stdio: ['inherit', 'pipe', 'inherit'],
+    env: { ...process.env, [runMarker]: id },
+    // A group of its own, so that what the tests start beside uvu can be found by group too.
+    detached: true,
+  },
+);
 // In its own group, uvu does not get the terminal's Ctrl-C: pass signals on.
 process.on('SIGINT', (signal) => child.kill(signal));
 process.on('SIGTERM', (signal) => child.kill(signal));
-const exited = new Promise<number>((resolve) => child.once('exit', (exitCode, signal) => resolve(exitCode ?? (signal === 'SIGINT' ? 130 : 143))));
+const exited = new Promise<number>((resolve) =>
+  child.once('exit', (exitCode, signal) => resolve(exitCode ?? (signal === 'SIGINT' ? 130 : 143))),
+);
 // uvu's summary ends with "Duration:". A test that failed before its clean-up can leave a child
 // (an sshd) that keeps uvu from exiting; then the tear-down below is what lets it end.
 let summaryAt = 0;
@@ -38,7 +44,9 @@ const stuck = (async () => {
 })();
 const code = await Promise.race([exited, stuck]);
 if (code === undefined) {
-  say('uvu printed its summary 30 s ago but has not exited: something a test started still runs; what holds it, then stopping it');
+  say(
+    'uvu printed its summary 30 s ago but has not exited: something a test started still runs; what holds it, then stopping it',
+  );
   child.kill('SIGUSR2'); // test/support/open-handles.ts prints every open handle with where it was created
   await sleep(2_000);
 }
@@ -46,7 +54,10 @@ if (code === undefined) {
 let exitCode = code ?? 1;
 try {
   // uvu itself is spared: once what it waits for is stopped, it ends with its own exit code.
-  const left = await tearDownRun(id, dockerRoot, say, { spare: code === undefined ? [child.pid!] : [], groups: [child.pid!] });
+  const left = await tearDownRun(id, dockerRoot, say, {
+    spare: code === undefined ? [child.pid!] : [],
+    groups: [child.pid!],
+  });
   if (code === undefined) {
     const late = await Promise.race([exited, sleep(30_000).then(() => undefined)]);
     if (late === undefined) child.kill('SIGKILL');

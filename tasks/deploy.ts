@@ -50,7 +50,9 @@ function earlierCommit(ctx: DeployCtx): string | undefined {
  */
 function removedByServer(ctx: DeployCtx): string[] {
   const server = ctx.memo<Plan<ServerOp> | undefined>('server:plan', () => undefined);
-  return (server?.changes ?? []).flatMap((c) => (c.op.kind === 'remove-container' && sameHost(c.host, ctx.settings.DEPLOY_HOST) ? [c.op.id] : []));
+  return (server?.changes ?? []).flatMap((c) =>
+    c.op.kind === 'remove-container' && sameHost(c.host, ctx.settings.DEPLOY_HOST) ? [c.op.id] : [],
+  );
 }
 
 /**
@@ -65,8 +67,15 @@ async function versionsPushedOut(ctx: DeployCtx, state: DeployState, newTag: str
     .slice(0, ctx.settings.DEPLOY_KEEP_RELEASES - 1)
     .map((r) => `${repository}:${tagOf(r!.image)}`);
   const base = withSettings(registryPolicy, ctx.settings);
-  const policy = { ...base, protect: [...base.protect, ...retained, ...ctx.settings.DEPLOY_EXTRA_TAGS.map((t) => `${repository}:${t}`)] };
-  const { state: registryState } = await planRegistryCleanup(ctx.settings, { repositories: [repository], policy, client: deployRegistry(ctx) });
+  const policy = {
+    ...base,
+    protect: [...base.protect, ...retained, ...ctx.settings.DEPLOY_EXTRA_TAGS.map((t) => `${repository}:${t}`)],
+  };
+  const { state: registryState } = await planRegistryCleanup(ctx.settings, {
+    repositories: [repository],
+    policy,
+    client: deployRegistry(ctx),
+  });
   return pushedOut(registryState, repository, newTag, policy, Date.now());
 }
 
@@ -74,7 +83,12 @@ export const deployTask = defineTask({
   name: 'deploy',
   title: 'Clean deploy of the webhook API + nginx (plan section 6)',
   settings: deploySettings,
-  options: { 'allow-dirty': { type: 'boolean', help: 'build uncommitted changes in the build context (the plan says so; the tag gets -dirty)' } },
+  options: {
+    'allow-dirty': {
+      type: 'boolean',
+      help: 'build uncommitted changes in the build context (the plan says so; the tag gets -dirty)',
+    },
+  },
   dependsOn: ['server'],
 
   async plan(ctx) {
@@ -84,16 +98,29 @@ export const deployTask = defineTask({
     const paths = [...backend.inputs.trees, ...backend.inputs.blobs];
     const dirty = await dirtyFiles(git, repo, paths);
     if (dirty.length && !ctx.options.allowDirty) {
-      throw new UsageError(`Uncommitted changes in what the deploy builds and ships: ${dirty.join(', ')}. Commit them (or stash them), or rerun with --allow-dirty to build them as they are. Nothing was done.`);
+      throw new UsageError(
+        `Uncommitted changes in what the deploy builds and ships: ${dirty.join(', ')}. Commit them (or stash them), or rerun with --allow-dirty to build them as they are. Nothing was done.`,
+      );
     }
     ctx.memo('deploy:dirty', () => dirty);
     const head = await headRevision(git, repo);
     const by = earlierCommit(ctx);
-    const statement: RevisionStatement = by ? { kind: 'after-commit', base: head, by } : { kind: 'head', revision: head };
+    const statement: RevisionStatement = by
+      ? { kind: 'after-commit', base: head, by }
+      : { kind: 'head', revision: head };
     const key = by ? undefined : await contentKey(git, repo, backend.inputs, dirty);
     // The new tag's name only matters to rank it newest among the versions; pending until built.
     const newTag = by ? `${head}-next` : head;
-    return planDeploy(await readDeploy(ctx, { backend, statement, contentKey: key, allowedDirty: dirty, pushedOut: (state) => versionsPushedOut(ctx, state, newTag), removedByServer: removedByServer(ctx) }));
+    return planDeploy(
+      await readDeploy(ctx, {
+        backend,
+        statement,
+        contentKey: key,
+        allowedDirty: dirty,
+        pushedOut: (state) => versionsPushedOut(ctx, state, newTag),
+        removedByServer: removedByServer(ctx),
+      }),
+    );
   },
 
   async apply(plan, ctx) {
@@ -108,7 +135,12 @@ export const deployTask = defineTask({
 
 if (isEntryPoint(import.meta.url)) {
   const { mode, args } = chooseMode(process.argv.slice(2));
-  const task = { 'deploy:clean': deployTask, 'deploy:rollback': rollbackTask, 'deploy:releases': releasesTask, 'deploy:lock': lockTask }[mode];
+  const task = {
+    'deploy:clean': deployTask,
+    'deploy:rollback': rollbackTask,
+    'deploy:releases': releasesTask,
+    'deploy:lock': lockTask,
+  }[mode];
   const result = await runPipeline(mode, [task], args);
   process.exitCode = result.exitCode;
 }

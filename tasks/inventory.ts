@@ -33,20 +33,28 @@ export const inventoryTask = defineTask({
   title: 'Inventory of files, scripts and docs (plan sections 1-3)',
   settings: inventorySettings,
   options: {
-    restore: { type: 'string', alone: true, help: 'undo one earlier inventory run (its name is in the report, the status document and .cleanup-trash/)' },
+    restore: {
+      type: 'string',
+      alone: true,
+      help: 'undo one earlier inventory run (its name is in the report, the status document and .cleanup-trash/)',
+    },
   },
 
   async plan(ctx): Promise<Plan<Op>> {
     const root = ctx.settings.BACKEND_DIR;
     const restore = ctx.options.restore;
-    const plan: Plan<Op> = typeof restore === 'string' ? await planRestore(localRunner(), root, restore) : await planInventory(localRunner(), { root, sections, statusDocument, force: ctx.options.force });
+    const plan: Plan<Op> =
+      typeof restore === 'string'
+        ? await planRestore(localRunner(), root, restore)
+        : await planInventory(localRunner(), { root, sections, statusDocument, force: ctx.options.force });
     ctx.memo('inventory:plan', () => plan);
     return plan;
   },
 
   async apply(plan, ctx) {
     const root = ctx.settings.BACKEND_DIR;
-    if (typeof ctx.options.restore === 'string') return applyRestore(localRunner(), root, ctx.options.restore, plan.changes as Change<RestoreOp>[]);
+    if (typeof ctx.options.restore === 'string')
+      return applyRestore(localRunner(), root, ctx.options.restore, plan.changes as Change<RestoreOp>[]);
     return applyInventory(localRunner(), plan.changes as Change<InventoryOp>[], { root, now: new Date() });
   },
 
@@ -58,7 +66,12 @@ export const inventoryTask = defineTask({
     const removals = plan.changes.flatMap((c) => (c.op.kind === 'remove' ? [c.op.path] : []));
     const left = removals.filter((p) => existsSync(join(ctx.settings.BACKEND_DIR, p)));
     return [
-      { name: 'every planned removal done', passed: left.length === 0, figure: `${removals.length - left.length} of ${removals.length} removed, ${plan.refused.length} held back (see refused)`, ...(left.length ? { detail: left.join(', ') } : {}) },
+      {
+        name: 'every planned removal done',
+        passed: left.length === 0,
+        figure: `${removals.length - left.length} of ${removals.length} removed, ${plan.refused.length} held back (see refused)`,
+        ...(left.length ? { detail: left.join(', ') } : {}),
+      },
     ];
   },
 });

@@ -24,7 +24,13 @@ import { registryGuard } from '../lib/registry/guard.ts';
 import { checkKeptTags } from '../lib/registry/integrity.ts';
 import type { RegistryPlan, RegistryState } from '../lib/registry/plan.ts';
 import type { RegistryClient } from '../lib/registry/client.ts';
-import { gcCommands, registryClient, registryInUseSettings, registrySettings, sshDefaults } from '../lib/registry/settings.ts';
+import {
+  gcCommands,
+  registryClient,
+  registryInUseSettings,
+  registrySettings,
+  sshDefaults,
+} from '../lib/registry/settings.ts';
 import { readJournal } from '../lib/registry/journal.ts';
 import { planRestore } from '../lib/registry/restore.ts';
 
@@ -44,23 +50,47 @@ export const registryTask = defineTask({
   title: 'Registry clean-up (plan section 4)',
   settings: registryTaskSettings,
   options: {
-    'no-gc': { type: 'boolean', help: 'delete now, collect garbage in a later run (the run stays undoable until then)' },
-    restore: { type: 'string', alone: true, help: 'put back what the run of this report deleted (until garbage collection removed its blobs)' },
+    'no-gc': {
+      type: 'boolean',
+      help: 'delete now, collect garbage in a later run (the run stays undoable until then)',
+    },
+    restore: {
+      type: 'string',
+      alone: true,
+      help: 'put back what the run of this report deleted (until garbage collection removed its blobs)',
+    },
   },
 
   async plan(ctx) {
     const s = ctx.settings;
     if (typeof ctx.options.restore === 'string') {
       // Undo: the journal of the run named, against what the registry holds now.
-      const { plan, state } = await planRestore(clientOf(ctx), readJournal(ctx.options.restore), ctx.options.restore, s.REGISTRY_CONCURRENCY);
+      const { plan, state } = await planRestore(
+        clientOf(ctx),
+        readJournal(ctx.options.restore),
+        ctx.options.restore,
+        s.REGISTRY_CONCURRENCY,
+      );
       ctx.memo('registry:planned', () => ({ state, plan }));
       return plan;
     }
     // A run killed while the registry was stopped for collection: start it again first.
     const gc = gcCommands(s);
     const recovered = gc && (await registryGuard(ctx).recoverStopped(gc));
-    const hosts = { deployHost: s.DEPLOY_HOST, deployDir: s.DEPLOY_DIR, serverHosts: s.SERVER_HOSTS, ssh: sshDefaults(s), force: ctx.options.force };
-    const { state, plan, requests } = await planRegistryCleanup(s, { client: clientOf(ctx), progress: ctx.progress, signal: ctx.signal, collect: !ctx.options.noGc, hosts });
+    const hosts = {
+      deployHost: s.DEPLOY_HOST,
+      deployDir: s.DEPLOY_DIR,
+      serverHosts: s.SERVER_HOSTS,
+      ssh: sshDefaults(s),
+      force: ctx.options.force,
+    };
+    const { state, plan, requests } = await planRegistryCleanup(s, {
+      client: clientOf(ctx),
+      progress: ctx.progress,
+      signal: ctx.signal,
+      collect: !ctx.options.noGc,
+      hosts,
+    });
     if (recovered) plan.notes.push(recovered);
     ctx.memo('registry:planned', () => ({ state, plan }));
     plan.figures.push({ label: 'requests', value: `${requests} to read the registry` });
@@ -76,21 +106,40 @@ export const registryTask = defineTask({
     await guard.lock();
     // A registry failing request after request stops the apply, as an interrupt would.
     const stop = AbortSignal.any([ctx.signal, client.unavailable]);
-    const result = await applyRegistryPlan(client, plan as RegistryPlan, ctx.settings.REGISTRY_CONCURRENCY, stop, ctx.progress, guard.gcHooks());
+    const result = await applyRegistryPlan(
+      client,
+      plan as RegistryPlan,
+      ctx.settings.REGISTRY_CONCURRENCY,
+      stop,
+      ctx.progress,
+      guard.gcHooks(),
+    );
     outcome.done.push(...result.done);
     outcome.failed.push(...result.failed);
     outcome.undo = result.journal;
     if (client.unavailable.aborted) {
       const notStarted = plan.changes.length - result.done.length - result.failed.length;
-      outcome.failed.push({ action: 'apply', target: client.base, error: `${messageOf(client.unavailable.reason)} ${notStarted} changes were not started.` });
+      outcome.failed.push({
+        action: 'apply',
+        target: client.base,
+        error: `${messageOf(client.unavailable.reason)} ${notStarted} changes were not started.`,
+      });
       return outcome;
     }
     outcome.figures.push({ label: 'requests to apply', value: String(client.requests - before) });
     if (result.collection) outcome.figures.push(...collectionFigures(result.collection));
     // After apply (and GC), every tag the plan kept must still pull: its manifest and every blob.
-    const planned = ctx.memo<{ state: RegistryState; plan: RegistryPlan } | undefined>('registry:planned', () => undefined);
+    const planned = ctx.memo<{ state: RegistryState; plan: RegistryPlan } | undefined>(
+      'registry:planned',
+      () => undefined,
+    );
     if (planned) {
-      const integrity = await checkKeptTags(client, planned.plan.keptTags, planned.state.manifests, ctx.settings.REGISTRY_CONCURRENCY);
+      const integrity = await checkKeptTags(
+        client,
+        planned.plan.keptTags,
+        planned.state.manifests,
+        ctx.settings.REGISTRY_CONCURRENCY,
+      );
       ctx.memo('registry:integrity', () => integrity);
     }
     return outcome;

@@ -89,7 +89,12 @@ interface FreedFigure extends Figure {
 
 function freedFigure(host: string, planned: number, measured: number, disk: Disk): FreedFigure {
   const off = planned ? ` (${(((measured - planned) / planned) * 100).toFixed(1)}% off the plan)` : '';
-  return { label: `${host} freed (measured by docker system df)`, value: `${formatBytes(measured)}, planned ${formatBytes(planned)}${off}; disk ${diskFigure(disk)}`, plannedBytes: planned, measuredBytes: measured };
+  return {
+    label: `${host} freed (measured by docker system df)`,
+    value: `${formatBytes(measured)}, planned ${formatBytes(planned)}${off}; disk ${diskFigure(disk)}`,
+    plannedBytes: planned,
+    measuredBytes: measured,
+  };
 }
 
 function diskFigure(disk: Disk, freed = 0): string {
@@ -101,7 +106,13 @@ export const serverTask = defineTask({
   name: 'server',
   title: 'Server clean-up (plan section 5)',
   settings: serverSettings,
-  options: { host: { type: 'string', alone: true, help: 'clean only this host of SERVER_HOSTS (as written there, or its host name)' } },
+  options: {
+    host: {
+      type: 'string',
+      alone: true,
+      help: 'clean only this host of SERVER_HOSTS (as written there, or its host name)',
+    },
+  },
 
   async plan(ctx) {
     const plan: Plan<ServerOp> = emptyPlan('server');
@@ -110,24 +121,39 @@ export const serverTask = defineTask({
     const readings = await mapLimit(hosts, ctx.settings.SERVER_CONCURRENCY, async (host): Promise<Reading> => {
       ctx.progress(`reading ${host}`);
       const runner = hostRunner(ctx, host);
-      const [releases, state] = await Promise.all([sameHost(host, ctx.settings.DEPLOY_HOST) ? retainedReleaseImages(runner, ctx.settings.DEPLOY_DIR) : [], readHost(runner)]);
+      const [releases, state] = await Promise.all([
+        sameHost(host, ctx.settings.DEPLOY_HOST) ? retainedReleaseImages(runner, ctx.settings.DEPLOY_DIR) : [],
+        readHost(runner),
+      ]);
       return { host, state, releases };
     });
-    const results: Reading[] = readings.map((r, i) => (r.status === 'fulfilled' ? r.value : { host: hosts[i], error: messageOf(r.reason) }));
+    const results: Reading[] = readings.map((r, i) =>
+      r.status === 'fulfilled' ? r.value : { host: hosts[i], error: messageOf(r.reason) },
+    );
     ctx.memo('server:readings', () => results);
     for (const reading of results) {
       if (!reading.state) {
-        plan.refused.push({ target: reading.host, reason: reading.error!, remedy: 'nothing is planned for this host until it can be read' });
+        plan.refused.push({
+          target: reading.host,
+          reason: reading.error!,
+          remedy: 'nothing is planned for this host until it can be read',
+        });
         continue;
       }
       const hostPlan = planHost(reading.state, { ...policy, retainedReleases: reading.releases });
       plan.changes.push(...hostPlan.changes);
       plan.kept.push(...hostPlan.kept);
       const freed = totalBytes(hostPlan.changes);
-      plan.figures.push({ label: `${reading.host} disk (${dockerDisk(reading.state).path})`, value: `${diskFigure(dockerDisk(reading.state), freed)}; limit ${ctx.settings.SERVER_DISK_MAX_PERCENT}%` });
-      if (!reading.state.compose) plan.notes.push(`${reading.host}: neither docker compose nor docker-compose is installed.`);
+      plan.figures.push({
+        label: `${reading.host} disk (${dockerDisk(reading.state).path})`,
+        value: `${diskFigure(dockerDisk(reading.state), freed)}; limit ${ctx.settings.SERVER_DISK_MAX_PERCENT}%`,
+      });
+      if (!reading.state.compose)
+        plan.notes.push(`${reading.host}: neither docker compose nor docker-compose is installed.`);
       if (sameHost(reading.host, ctx.settings.DEPLOY_HOST) && hostPlan.changes.length)
-        plan.notes.push(`${reading.host} is the deploy host: the deploy lock (${ctx.settings.DEPLOY_DIR}/.deploy.lock) is held while it is pruned, and a deploy holding it stops this host's clean-up.`);
+        plan.notes.push(
+          `${reading.host} is the deploy host: the deploy lock (${ctx.settings.DEPLOY_DIR}/.deploy.lock) is held while it is pruned, and a deploy holding it stops this host's clean-up.`,
+        );
     }
     // In clean:all the deploy, planned next, leaves to this task what it removes on the deploy host.
     ctx.memo('server:plan', () => plan);
@@ -147,11 +173,16 @@ export const serverTask = defineTask({
       try {
         // No deploy may run on the host while it is pruned (a deploy starts and stops containers).
         if (sameHost(host, ctx.settings.DEPLOY_HOST)) {
-          releaseDeployLock = await lockDeployDir(runner, ctx.settings.DEPLOY_DIR, 'clean:server: pruning the deploy host', {
-            waitSeconds: ctx.settings.DEPLOY_LOCK_WAIT_SECONDS,
-            ttlSeconds: ctx.settings.DEPLOY_LOCK_TTL_SECONDS,
-            progress: ctx.progress,
-          });
+          releaseDeployLock = await lockDeployDir(
+            runner,
+            ctx.settings.DEPLOY_DIR,
+            'clean:server: pruning the deploy host',
+            {
+              waitSeconds: ctx.settings.DEPLOY_LOCK_WAIT_SECONDS,
+              ttlSeconds: ctx.settings.DEPLOY_LOCK_TTL_SECONDS,
+              progress: ctx.progress,
+            },
+          );
           ctx.onClose(releaseDeployLock);
         }
         // Measured right around apply, the way the plan's bytes were counted: Docker's own sizes,
@@ -168,8 +199,16 @@ export const serverTask = defineTask({
         outcome.figures.push(freedFigure(host, totalBytes(result.done), before.total - after.total, disk));
       } catch (error) {
         // The message of a stale lock says --force; here --force is about data, and never takes the lock.
-        const remedy = error instanceof LockHeld ? ' clean:server never takes over the deploy lock: if no deploy runs, release it with `npm run deploy:lock -- --release --force`, then run clean:server again.' : '';
-        outcome.failed.push({ action: 'clean host', target: host, host, error: `${step}: ${messageOf(error)}${remedy}` });
+        const remedy =
+          error instanceof LockHeld
+            ? ' clean:server never takes over the deploy lock: if no deploy runs, release it with `npm run deploy:lock -- --release --force`, then run clean:server again.'
+            : '';
+        outcome.failed.push({
+          action: 'clean host',
+          target: host,
+          host,
+          error: `${step}: ${messageOf(error)}${remedy}`,
+        });
       } finally {
         await releaseDeployLock?.();
       }
@@ -179,9 +218,22 @@ export const serverTask = defineTask({
 
   async check(ctx, mode) {
     const readings = ctx.memo<Reading[]>('server:readings', () => []);
-    const checks: Check[] = readings.map((r) => ({ name: `${r.host} reachable, docker usable`, passed: !r.error, figure: r.error ? 'no' : 'yes', ...(r.error ? { detail: r.error } : {}) }));
+    const checks: Check[] = readings.map((r) => ({
+      name: `${r.host} reachable, docker usable`,
+      passed: !r.error,
+      figure: r.error ? 'no' : 'yes',
+      ...(r.error ? { detail: r.error } : {}),
+    }));
     if (mode === 'plan') return checks;
-    for (const reading of readings.filter((r) => r.state)) checks.push(await diskCheck(hostRunner(ctx, reading.host), reading.host, reading.state!.dockerRoot, ctx.settings.SERVER_DISK_MAX_PERCENT));
+    for (const reading of readings.filter((r) => r.state))
+      checks.push(
+        await diskCheck(
+          hostRunner(ctx, reading.host),
+          reading.host,
+          reading.state!.dockerRoot,
+          ctx.settings.SERVER_DISK_MAX_PERCENT,
+        ),
+      );
     return checks;
   },
 });

@@ -35,14 +35,20 @@ export const verifySettings = {
   ...registrySettings,
   ...serverSettings,
   BACKEND_DIR: setting.path('the backend repository (a path on this machine)', 'folder'),
-  DEPLOY_HEALTH_URLS: setting.urlList('URLs of the webhook endpoints, e.g. http://prod-1.example:8001/health,http://prod-1.example:8002/health'),
+  DEPLOY_HEALTH_URLS: setting.urlList(
+    'URLs of the webhook endpoints, e.g. http://prod-1.example:8001/health,http://prod-1.example:8002/health',
+  ),
   VERIFY_PROBES: setting.int('health probes per URL for "works stably"', 20, { min: 1 }),
   VERIFY_WINDOW_SECONDS: setting.int('seconds the probes are spread over', 10, { min: 0 }),
-  VERIFY_TEST_COMMAND: setting.string("the backend's own tests, run in BACKEND_DIR with WEBHOOK_URLS set", 'python3 scripts/test_webhook_system.py'),
+  VERIFY_TEST_COMMAND: setting.string(
+    "the backend's own tests, run in BACKEND_DIR with WEBHOOK_URLS set",
+    'python3 scripts/test_webhook_system.py',
+  ),
   VERIFY_TEST_TIMEOUT_SECONDS: setting.int('seconds the tests may take', 600, { min: 1 }),
 };
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 /** "Webhook API works stably": every probe over the window answers 2xx. */
 export async function stability(urls: string[], probes: number, windowSeconds: number): Promise<Check> {
@@ -56,7 +62,9 @@ export async function stability(urls: string[], probes: number, windowSeconds: n
     .filter((r) => r.ok)
     .map((r) => r.ms)
     .sort((a, b) => a - b);
-  const latency = ms.length ? `latency min ${ms[0].toFixed(1)} / median ${percentile(ms, 50).toFixed(1)} / p95 ${percentile(ms, 95).toFixed(1)} / max ${ms[ms.length - 1].toFixed(1)} ms` : 'no answer';
+  const latency = ms.length
+    ? `latency min ${ms[0].toFixed(1)} / median ${percentile(ms, 50).toFixed(1)} / p95 ${percentile(ms, 95).toFixed(1)} / max ${ms[ms.length - 1].toFixed(1)} ms`
+    : 'no answer';
   return {
     name: 'webhook API works stably',
     passed: failed.length === 0,
@@ -92,12 +100,17 @@ export const verifyTask = defineTask({
     // In a chain that only planned, the criteria would judge the state before the clean-up.
     if (mode === 'plan' && !standalone) return [];
     const s = ctx.settings;
-    const guard = async (name: string, run: () => Promise<Check>): Promise<Check> => run().catch((error) => ({ name, passed: false, figure: 'could not be checked', detail: messageOf(error) }));
+    const guard = async (name: string, run: () => Promise<Check>): Promise<Check> =>
+      run().catch((error) => ({ name, passed: false, figure: 'could not be checked', detail: messageOf(error) }));
     const checks: Check[] = [legacyFilesDeleted(s.BACKEND_DIR), onlyNecessaryScripts(s.BACKEND_DIR)];
     checks.push(
       await guard(`registry under ${formatBytes(s.REGISTRY_SIZE_LIMIT)}`, async () => {
         const size = await measureRegistrySize(s);
-        return { name: `registry under ${formatBytes(s.REGISTRY_SIZE_LIMIT)}`, passed: size.bytes < s.REGISTRY_SIZE_LIMIT, figure: `${formatBytes(size.bytes)} (${size.basis})` };
+        return {
+          name: `registry under ${formatBytes(s.REGISTRY_SIZE_LIMIT)}`,
+          passed: size.bytes < s.REGISTRY_SIZE_LIMIT,
+          figure: `${formatBytes(size.bytes)} (${size.basis})`,
+        };
       }),
     );
     for (const host of s.SERVER_HOSTS) {
@@ -114,9 +127,17 @@ export const verifyTask = defineTask({
     }
     checks.push(await stability(s.DEPLOY_HEALTH_URLS, s.VERIFY_PROBES, s.VERIFY_WINDOW_SECONDS));
     const testCommand = parseCommandSetting(s.VERIFY_TEST_COMMAND, 'VERIFY_TEST_COMMAND');
-    const tests = await localRunner().$({ allowFailure: true, timeoutMs: s.VERIFY_TEST_TIMEOUT_SECONDS * 1000 })`env -C ${s.BACKEND_DIR} WEBHOOK_URLS=${s.DEPLOY_HEALTH_URLS.join(',')} ${testCommand}`;
+    const tests = await localRunner().$({
+      allowFailure: true,
+      timeoutMs: s.VERIFY_TEST_TIMEOUT_SECONDS * 1000,
+    })`env -C ${s.BACKEND_DIR} WEBHOOK_URLS=${s.DEPLOY_HEALTH_URLS.join(',')} ${testCommand}`;
     const output = `${tests.stdout}${tests.stderr}`.trim();
-    checks.push({ name: 'all tests pass', passed: tests.exitCode === 0, figure: `${s.VERIFY_TEST_COMMAND}: exit ${tests.exitCode}; ${output.split('\n').pop() ?? ''}`, detail: output.slice(-4000) });
+    checks.push({
+      name: 'all tests pass',
+      passed: tests.exitCode === 0,
+      figure: `${s.VERIFY_TEST_COMMAND}: exit ${tests.exitCode}; ${output.split('\n').pop() ?? ''}`,
+      detail: output.slice(-4000),
+    });
     checks.push(documentationUpToDate(s.BACKEND_DIR));
     return checks;
   },

@@ -17,13 +17,20 @@ import { runTask } from './support/run-task.ts';
 let stack: DeployStack;
 let env: Record<string, string>;
 let registry: DeployStack['registry'];
-const oldContainers = () => stack.engine.docker(['ps', '--all', '--filter', 'name=webhook_api_old', '--format', '{{.Names}}']).split('\n').filter(Boolean).sort().join(' ');
+const oldContainers = () =>
+  stack.engine
+    .docker(['ps', '--all', '--filter', 'name=webhook_api_old', '--format', '{{.Names}}'])
+    .split('\n')
+    .filter(Boolean)
+    .sort()
+    .join(' ');
 
 test.before(async () => {
   stack = await startDeployStack('all', 15);
   ({ env, registry } = stack);
   const to = { url: registry.url };
-  for (const [i, v] of ['1.0.0', '1.1.0', '1.2.0', '1.3.0'].entries()) await pushImage(to, 'webhook-api', [v], { layers: [`api ${v}`], created: `2026-0${i + 1}-01T00:00:00Z` });
+  for (const [i, v] of ['1.0.0', '1.1.0', '1.2.0', '1.3.0'].entries())
+    await pushImage(to, 'webhook-api', [v], { layers: [`api ${v}`], created: `2026-0${i + 1}-01T00:00:00Z` });
   await pushImage(to, 'webhook-api', ['test-7', 'debug-7'], { layers: ['api test'], created: '2026-05-01T00:00:00Z' });
   await pushImage(to, 'nginx-webhook', ['temp-1'], { layers: ['nginx temp'] });
   // What a real host has beside a deploy (the demo found it): stopped containers of the project's
@@ -31,7 +38,19 @@ test.before(async () => {
   const workdir = mkdtempSync(join(tmpdir(), 'cleanup-all-'));
   for (let i = 0; i < 4; i++) {
     build(stack.engine, workdir, `registry.example:5000/webhook-api:0.${i}`, `old api ${i}`);
-    stack.engine.docker(['run', '--network', 'none', '--name', `webhook_api_old${i}`, '--label', 'com.docker.compose.project=webhook', '--label', 'com.docker.compose.service=api', `registry.example:5000/webhook-api:0.${i}`, 'true']);
+    stack.engine.docker([
+      'run',
+      '--network',
+      'none',
+      '--name',
+      `webhook_api_old${i}`,
+      '--label',
+      'com.docker.compose.project=webhook',
+      '--label',
+      'com.docker.compose.service=api',
+      `registry.example:5000/webhook-api:0.${i}`,
+      'true',
+    ]);
   }
   rmSync(workdir, { recursive: true, force: true });
 });
@@ -41,7 +60,8 @@ test.after(async () => {
 });
 
 test('clean:all --yes cleans, deploys, and every success criterion passes', async () => {
-  const head = () => execFileSync('git', ['-C', env.BACKEND_DIR, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
+  const head = () =>
+    execFileSync('git', ['-C', env.BACKEND_DIR, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
   const before = head();
   const run = await runTask('chain/all.ts', ['--yes', '--json'], env);
   assert.is(run.code, 0, run.stderr);
@@ -53,13 +73,29 @@ test('clean:all --yes cleans, deploys, and every success criterion passes', asyn
   // The deploy's plan named the revision the inventory commit would make; it built exactly that.
   const deploy = report.tasks.find((t: { task: string }) => t.task === 'deploy');
   const build = deploy.changes.find((c: { action: string }) => c.action === 'build');
-  assert.match(build.reason, new RegExp(`the revision the inventory commit will make \\(the tree of api_server/ after that commit, based on HEAD ${before}\\)`));
+  assert.match(
+    build.reason,
+    new RegExp(
+      `the revision the inventory commit will make \\(the tree of api_server/ after that commit, based on HEAD ${before}\\)`,
+    ),
+  );
   assert.is.not(head(), before, 'the inventory committed');
-  assert.match(deploy.figures.find((f: { label: string }) => f.label === 'revision built').value, new RegExp(`^${head()} \\(the inventory commit on top of ${before}, as planned\\)`));
+  assert.match(
+    deploy.figures.find((f: { label: string }) => f.label === 'revision built').value,
+    new RegExp(`^${head()} \\(the inventory commit on top of ${before}, as planned\\)`),
+  );
   const verify = report.tasks.find((t: { task: string }) => t.task === 'verify');
   assert.equal(
     verify.checks.map((c: { name: string }) => c.name),
-    ['all legacy files deleted', 'only the necessary scripts remain', 'registry under 5 GB', `${env.SERVER_HOSTS} disk under 80%`, 'webhook API works stably', 'all tests pass', 'documentation up to date'],
+    [
+      'all legacy files deleted',
+      'only the necessary scripts remain',
+      'registry under 5 GB',
+      `${env.SERVER_HOSTS} disk under 80%`,
+      'webhook API works stably',
+      'all tests pass',
+      'documentation up to date',
+    ],
   );
   assert.ok(
     verify.checks.every((c: { passed: boolean }) => c.passed),
@@ -70,14 +106,25 @@ test('clean:all --yes cleans, deploys, and every success criterion passes', asyn
   assert.not.ok((await tagsOf({ url: registry.url }, 'webhook-api')).some((t) => /test|debug/.test(t)));
   // Stopped within the grace period, or among the newest three: kept by the server task and the deploy alike.
   assert.is(oldContainers(), 'webhook_api_old0 webhook_api_old1 webhook_api_old2 webhook_api_old3');
-  assert.match(deploy.kept.find((k: { target: string }) => k.target === 'container webhook_api_old3').reason, /kept for rollback: #1 of the 3 newest stopped containers of webhook\/api/);
+  assert.match(
+    deploy.kept.find((k: { target: string }) => k.target === 'container webhook_api_old3').reason,
+    /kept for rollback: #1 of the 3 newest stopped containers of webhook\/api/,
+  );
 });
 
 test('a second clean:all --yes changes nothing and verify still passes', async () => {
   const run = await runTask('chain/all.ts', ['--yes', '--json'], env);
   assert.is(run.code, 0, run.stderr);
-  assert.is(run.report.summary.changes, 0, JSON.stringify(run.report.tasks.map((t: { task: string; changes: unknown[] }) => [t.task, t.changes])));
-  assert.ok(run.report.tasks.find((t: { task: string }) => t.task === 'verify').checks.every((c: { passed: boolean }) => c.passed));
+  assert.is(
+    run.report.summary.changes,
+    0,
+    JSON.stringify(run.report.tasks.map((t: { task: string; changes: unknown[] }) => [t.task, t.changes])),
+  );
+  assert.ok(
+    run.report.tasks
+      .find((t: { task: string }) => t.task === 'verify')
+      .checks.every((c: { passed: boolean }) => c.passed),
+  );
   assert.is(oldContainers(), 'webhook_api_old0 webhook_api_old1 webhook_api_old2 webhook_api_old3');
 });
 

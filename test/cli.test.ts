@@ -38,15 +38,32 @@ interface Run {
 
 /** A clean environment: no npm_config_* of the test's own `npm test` may leak into the run. */
 function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', CI: 'true', ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}), ...env };
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    CLEANUP_ENV_FILE: '/nonexistent/.env',
+    CI: 'true',
+    ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}),
+    ...env,
+  };
 }
 
 /**
  * `npm run <script> <args>` in `cwd`, in a process group of its own so that a signal reaches npm,
  * the shell and node together, as Ctrl-C on a terminal does.
  */
-function npmRun(cwd: string, args: string[], env: Record<string, string>, onStderr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
-  const child = spawn('npm', ['run', '--silent', ...args], { cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+function npmRun(
+  cwd: string,
+  args: string[],
+  env: Record<string, string>,
+  onStderr?: (text: string, child: ReturnType<typeof spawn>) => void,
+): Promise<Run> {
+  const child = spawn('npm', ['run', '--silent', ...args], {
+    cwd,
+    env: cleanEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk) => (stdout += chunk));
@@ -63,9 +80,11 @@ function npmRun(cwd: string, args: string[], env: Record<string, string>, onStde
   );
 }
 
-const demo = (args: string[], env: Record<string, string>, onStderr?: Parameters<typeof npmRun>[3]) => npmRun(fixtures, ['demo', ...args], env, onStderr);
+const demo = (args: string[], env: Record<string, string>, onStderr?: Parameters<typeof npmRun>[3]) =>
+  npmRun(fixtures, ['demo', ...args], env, onStderr);
 /** The shell's $? for a run: 128 + the signal number when npm ended by a signal. */
-const shellStatus = (run: Run) => (run.signal ? 128 + (run.signal === 'SIGINT' ? 2 : run.signal === 'SIGTERM' ? 15 : 9) : run.code);
+const shellStatus = (run: Run) =>
+  run.signal ? 128 + (run.signal === 'SIGINT' ? 2 : run.signal === 'SIGTERM' ? 15 : 9) : run.code;
 
 /** The node process running the task, inside npm's process group (the shell between them execs it). */
 function taskProcess(group: number): number {
@@ -250,7 +269,10 @@ test('Ctrl-C while applying: the task shows as interrupted, the report says what
     }
   });
   assert.is(shellStatus(run), 130, run.stderr);
-  assert.match(run.stderr, /✖ Apply: Demo clean-up.*Interrupted Demo clean-up: [1-4] of 5 changes done, [1-4] not started/);
+  assert.match(
+    run.stderr,
+    /✖ Apply: Demo clean-up.*Interrupted Demo clean-up: [1-4] of 5 changes done, [1-4] not started/,
+  );
   assert.not.match(run.stderr, /✔ (Applied|Apply)/);
   const report = lastReport(ws.reports);
   assert.is(report.status, 'interrupted');
@@ -268,12 +290,16 @@ test('Ctrl-C while applying: the task shows as interrupted, the report says what
 test('SIGTERM to the task while applying (a supervisor stopping it): exit 143 through npm, the report says interrupted', async () => {
   const ws = workspace(['1.old', '2.old', '3.old']);
   let sent = false;
-  const run = await demo(['--', '--yes'], { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports, DEMO_SLOW_MS: '1500' }, (text, child) => {
-    if (!sent && text.includes('Apply:')) {
-      sent = true;
-      setTimeout(() => process.kill(taskProcess(child.pid!), 'SIGTERM'), 500);
-    }
-  });
+  const run = await demo(
+    ['--', '--yes'],
+    { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports, DEMO_SLOW_MS: '1500' },
+    (text, child) => {
+      if (!sent && text.includes('Apply:')) {
+        sent = true;
+        setTimeout(() => process.kill(taskProcess(child.pid!), 'SIGTERM'), 500);
+      }
+    },
+  );
   assert.is(run.signal, null, 'npm itself got no signal');
   assert.is(run.code, 143, run.stderr);
   assert.is(lastReport(ws.reports).status, 'interrupted');
@@ -285,23 +311,30 @@ test('a second Ctrl-C exits at once, after running the clean-up hooks', async ()
   let sent = false;
   let group = 0;
   let secondAt = 0;
-  const run = await demo(['--', '--yes'], { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports, DEMO_SLOW_MS: '20000', DEMO_CLOSE_MARK: mark }, (text, child) => {
-    group = child.pid!;
-    if (!sent && text.includes('Apply:')) {
-      sent = true;
-      setTimeout(() => process.kill(-child.pid!, 'SIGINT'), 500);
-    }
-    if (text.includes('nothing new starts') && !secondAt) {
-      secondAt = Date.now();
-      process.kill(-child.pid!, 'SIGINT');
-    }
-  });
+  const run = await demo(
+    ['--', '--yes'],
+    { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports, DEMO_SLOW_MS: '20000', DEMO_CLOSE_MARK: mark },
+    (text, child) => {
+      group = child.pid!;
+      if (!sent && text.includes('Apply:')) {
+        sent = true;
+        setTimeout(() => process.kill(-child.pid!, 'SIGINT'), 500);
+      }
+      if (text.includes('nothing new starts') && !secondAt) {
+        secondAt = Date.now();
+        process.kill(-child.pid!, 'SIGINT');
+      }
+    },
+  );
   assert.is(shellStatus(run), 130, run.stderr);
   assert.match(run.stderr, /SIGINT again: stopping now/);
   assert.ok(existsSync(mark), 'the onClose hook ran');
   for (let i = 0; i < 50 && !groupGone(group); i++) await new Promise((r) => setTimeout(r, 200));
   assert.ok(groupGone(group), 'the task process is gone too');
-  assert.ok(Date.now() - secondAt < 15_000, `gone ${Date.now() - secondAt} ms after the second signal, not after the 20 s step`);
+  assert.ok(
+    Date.now() - secondAt < 15_000,
+    `gone ${Date.now() - secondAt} ms after the second signal, not after the 20 s step`,
+  );
   assert.equal(files(ws.data), ['1.old', '2.old', '3.old']);
 });
 
@@ -340,7 +373,15 @@ test('plans: long groups are shortened (--verbose lists all), a total line ends 
   assert.match(markdown, /\| delete file \| {2}\| f1\.old \| 4 \|/);
 });
 
-for (const script of ['clean:all', 'clean:inventory', 'clean:registry', 'clean:server', 'deploy:clean', 'deploy:rollback', 'verify']) {
+for (const script of [
+  'clean:all',
+  'clean:inventory',
+  'clean:registry',
+  'clean:server',
+  'deploy:clean',
+  'deploy:rollback',
+  'verify',
+]) {
   test(`npm run ${script} -- --help: usage, flags, settings, examples, exit codes`, async () => {
     const run = await npmRun(project, [script, '--', script === 'clean:all' ? '--help' : '-h'], {});
     assert.is(run.code, 0, run.stderr);

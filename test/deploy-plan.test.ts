@@ -1,7 +1,13 @@
 /** The deploy's pure parts: what a compose file needs, the content key, the plan's steps, downtime figures. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkSources, composeServices, composeSources, insideProject, interpolate } from '../lib/deploy/compose-files.ts';
+import {
+  checkSources,
+  composeServices,
+  composeSources,
+  insideProject,
+  interpolate,
+} from '../lib/deploy/compose-files.ts';
 import { keyOf } from '../lib/deploy/content.ts';
 import { summarize } from '../lib/deploy/downtime.ts';
 import { advance, findRelease, parseState, rollBackTo, type Release } from '../lib/deploy/state.ts';
@@ -58,8 +64,14 @@ test('a source outside the project folder is refused naming the service and the 
   assert.is(insideProject('/p', '../q'), undefined);
   assert.is(insideProject('/p', '/etc/passwd'), undefined);
   assert.is(insideProject('/p', '~/x'), undefined);
-  assert.throws(() => checkSources('/p', [{ service: 'nginx', kind: 'bind mount', path: '/etc/nginx' }], () => true), /service nginx: bind mount \/etc\/nginx is outside the project folder \/p/);
-  assert.throws(() => checkSources('/p', [{ service: 'api', kind: 'env_file', path: './gone.env' }], () => false), /service api: env_file \.\/gone\.env does not exist/);
+  assert.throws(
+    () => checkSources('/p', [{ service: 'nginx', kind: 'bind mount', path: '/etc/nginx' }], () => true),
+    /service nginx: bind mount \/etc\/nginx is outside the project folder \/p/,
+  );
+  assert.throws(
+    () => checkSources('/p', [{ service: 'api', kind: 'env_file', path: './gone.env' }], () => false),
+    /service api: env_file \.\/gone\.env does not exist/,
+  );
   assert.equal(
     checkSources(
       '/p',
@@ -100,10 +112,18 @@ test('the content key moves with any input id and ignores their order', () => {
   );
 });
 
-const release = (tag: string, digest = `sha256:${tag.padEnd(64, '0')}`): Release => ({ image: `reg:5000/webhook-api:${tag}`, digest, revision: tag, contentKey: `k-${tag}`, deployedAt: '2026-12-01T00:00:00Z' });
+const release = (tag: string, digest = `sha256:${tag.padEnd(64, '0')}`): Release => ({
+  image: `reg:5000/webhook-api:${tag}`,
+  digest,
+  revision: tag,
+  contentKey: `k-${tag}`,
+  deployedAt: '2026-12-01T00:00:00Z',
+});
 
 /** A container of the project; created long ago unless said otherwise. */
-const container = (over: Partial<ProjectContainer> & Pick<ProjectContainer, 'id' | 'name' | 'image' | 'state' | 'service'>): ProjectContainer => ({ created: 0, labels: {}, ...over });
+const container = (
+  over: Partial<ProjectContainer> & Pick<ProjectContainer, 'id' | 'name' | 'image' | 'state' | 'service'>,
+): ProjectContainer => ({ created: 0, labels: {}, ...over });
 
 function reading(over: Partial<DeployReading> = {}): DeployReading {
   return {
@@ -141,7 +161,18 @@ test('a first deploy: every step in order; a failed gate stops what it started, 
   const plan = planDeploy(reading());
   assert.equal(
     plan.changes.map((c) => c.action),
-    ['lock', 'build', 'push', 'mark deploy under way', 'ship', 'pull', 'up', 'health gate', 'promote', 'record release'],
+    [
+      'lock',
+      'build',
+      'push',
+      'mark deploy under way',
+      'ship',
+      'pull',
+      'up',
+      'health gate',
+      'promote',
+      'record release',
+    ],
   );
   const gate = plan.changes[7].op as { recovery: { kind: string } };
   assert.is(gate.recovery.kind, 'stop-started');
@@ -151,24 +182,52 @@ test('a first deploy: every step in order; a failed gate stops what it started, 
     /names this run and that nothing served before: if the ship, pull or up fails, this run's recovery is: nothing was up before: stops and removes .*; if it is killed, the next deploy or rollback does that recovery first$/,
   );
   assert.match(plan.changes[4].target, /nginx\/conf\.d\/site\.conf \(120 B\)/);
-  const foreign = planDeploy(reading({ containers: [container({ id: '1', name: 'webhook_api_1', image: 'x', state: 'running', service: 'webhook-api' })] }));
-  assert.match(foreign.changes[7].reason, /containers up now \(webhook_api_1 \(x\)\) were not started from the deploy folder's compose file, so they cannot be brought back/);
+  const foreign = planDeploy(
+    reading({
+      containers: [container({ id: '1', name: 'webhook_api_1', image: 'x', state: 'running', service: 'webhook-api' })],
+    }),
+  );
+  assert.match(
+    foreign.changes[7].reason,
+    /containers up now \(webhook_api_1 \(x\)\) were not started from the deploy folder's compose file, so they cannot be brought back/,
+  );
   assert.is(plan.changes[1].target, 'reg:5000/webhook-api:abc123');
 });
 
 test('containers that were up before: the gate brings them back; the unlisted running ones are not in the plan', () => {
   const running = [
-    container({ id: '1', name: 'webhook_webhook-api_1', image: 'reg:5000/webhook-api:old', state: 'running', service: 'webhook-api' }),
+    container({
+      id: '1',
+      name: 'webhook_webhook-api_1',
+      image: 'reg:5000/webhook-api:old',
+      state: 'running',
+      service: 'webhook-api',
+    }),
     container({ id: '2', name: 'webhook_worker_1', image: 'worker', state: 'running', service: 'worker' }),
-    container({ id: '3', name: 'webhook_webhook-api_2', image: 'reg:5000/webhook-api:older', state: 'exited', service: 'webhook-api' }),
+    container({
+      id: '3',
+      name: 'webhook_webhook-api_2',
+      image: 'reg:5000/webhook-api:older',
+      state: 'exited',
+      service: 'webhook-api',
+    }),
   ];
   const plan = planDeploy(reading({ containers: running, composeOnHost: true }));
   const gate = plan.changes.find((c) => c.action === 'health gate')!;
-  assert.match(gate.reason, /brings back what was up: webhook_webhook-api_1 \(reg:5000\/webhook-api:old\), webhook_worker_1/);
-  assert.ok((plan.changes.find((c) => c.action === 'mark deploy under way')!.op as { saveBefore: boolean }).saveBefore, 'what is there is saved before the marker');
+  assert.match(
+    gate.reason,
+    /brings back what was up: webhook_webhook-api_1 \(reg:5000\/webhook-api:old\), webhook_worker_1/,
+  );
+  assert.ok(
+    (plan.changes.find((c) => c.action === 'mark deploy under way')!.op as { saveBefore: boolean }).saveBefore,
+    'what is there is saved before the marker',
+  );
   assert.equal(
     plan.changes.slice(10).map((c) => `${c.action}: ${c.target}`),
-    ['remove stopped container: webhook_webhook-api_2 (reg:5000/webhook-api:older)', 'stop and remove orphan container: webhook_worker_1 (worker)'],
+    [
+      'remove stopped container: webhook_webhook-api_2 (reg:5000/webhook-api:older)',
+      'stop and remove orphan container: webhook_worker_1 (worker)',
+    ],
   );
 });
 
@@ -176,9 +235,24 @@ test('stopped containers of the project follow the rule clean:server applies: th
   const now = Date.parse('2026-12-02T00:00:00Z');
   const hoursAgo = (h: number) => now - h * 3_600_000;
   const stopped = (id: string, service: string, stoppedHoursAgo: number, labels: Record<string, string> = {}) =>
-    container({ id, name: `webhook_${service}_${id}`, image: `reg:5000/${service}:${id}`, state: 'exited', service, created: hoursAgo(stoppedHoursAgo + 1), finished: hoursAgo(stoppedHoursAgo), labels });
+    container({
+      id,
+      name: `webhook_${service}_${id}`,
+      image: `reg:5000/${service}:${id}`,
+      state: 'exited',
+      service,
+      created: hoursAgo(stoppedHoursAgo + 1),
+      finished: hoursAgo(stoppedHoursAgo),
+      labels,
+    });
   const containers = [
-    container({ id: 'up', name: 'webhook_webhook-api_1', image: 'reg:5000/webhook-api:r3', state: 'running', service: 'webhook-api' }),
+    container({
+      id: 'up',
+      name: 'webhook_webhook-api_1',
+      image: 'reg:5000/webhook-api:r3',
+      state: 'running',
+      service: 'webhook-api',
+    }),
     stopped('a1', 'webhook-api', 100),
     stopped('a2', 'webhook-api', 200),
     stopped('a3', 'webhook-api', 300),
@@ -187,16 +261,28 @@ test('stopped containers of the project follow the rule clean:server applies: th
     stopped('n1', 'nginx', 2),
     stopped('n2', 'nginx', 3),
   ];
-  const rollback = { composeProject: 'webhook', rollbackKeep: 2, gracePeriodHours: 24, protectNames: [], protectLabels: ['keep=yes'] };
+  const rollback = {
+    composeProject: 'webhook',
+    rollbackKeep: 2,
+    gracePeriodHours: 24,
+    protectNames: [],
+    protectLabels: ['keep=yes'],
+  };
   const plan = planDeploy(reading({ containers, rollback, now, composeOnHost: true }));
   const removed = plan.changes.filter((c) => c.action === 'remove stopped container');
   assert.equal(
     removed.map((c) => c.target),
     ['webhook_webhook-api_a3 (reg:5000/webhook-api:a3)', 'webhook_webhook-api_a4 (reg:5000/webhook-api:a4)'],
   );
-  assert.match(removed[0].reason, /older than the 2 newest stopped containers of webhook\/webhook-api a rollback may need/);
+  assert.match(
+    removed[0].reason,
+    /older than the 2 newest stopped containers of webhook\/webhook-api a rollback may need/,
+  );
   const reasonFor = (name: string) => plan.kept.find((k) => k.target === `container ${name}`)?.reason ?? '';
-  assert.match(reasonFor('webhook_webhook-api_a1'), /kept for rollback: #1 of the 2 newest stopped containers of webhook\/webhook-api/);
+  assert.match(
+    reasonFor('webhook_webhook-api_a1'),
+    /kept for rollback: #1 of the 2 newest stopped containers of webhook\/webhook-api/,
+  );
   assert.match(reasonFor('webhook_webhook-api_a5'), /protected by label keep=yes/);
   assert.match(reasonFor('webhook_nginx_n1'), /kept for rollback: #1/);
 
@@ -206,15 +292,30 @@ test('stopped containers of the project follow the rule clean:server applies: th
     inAll.changes.filter((c) => c.action === 'remove stopped container').map((c) => c.target),
     ['webhook_webhook-api_a4 (reg:5000/webhook-api:a4)'],
   );
-  assert.ok(inAll.kept.some((k) => k.target === '1 stopped container of project webhook' && /removed by the server task earlier in this run/.test(k.reason)));
+  assert.ok(
+    inAll.kept.some(
+      (k) =>
+        k.target === '1 stopped container of project webhook' &&
+        /removed by the server task earlier in this run/.test(k.reason),
+    ),
+  );
 
   // Within the grace period, a container beyond the newest few still stays.
-  const young = planDeploy(reading({ containers: [stopped('y1', 'nginx', 1), stopped('y2', 'nginx', 2), stopped('y3', 'nginx', 3)], rollback, now }));
+  const young = planDeploy(
+    reading({
+      containers: [stopped('y1', 'nginx', 1), stopped('y2', 'nginx', 2), stopped('y3', 'nginx', 3)],
+      rollback,
+      now,
+    }),
+  );
   assert.equal(
     young.changes.filter((c) => c.action === 'remove stopped container'),
     [],
   );
-  assert.match(young.kept.find((k) => k.target === 'container webhook_nginx_y3')!.reason, /within the 24h grace period/);
+  assert.match(
+    young.kept.find((k) => k.target === 'container webhook_nginx_y3')!.reason,
+    /within the 24h grace period/,
+  );
 });
 
 test('clean-up: releases beyond the kept ones lose their tag (with its digest) and image, then collection; a shared digest is kept', () => {
@@ -230,7 +331,15 @@ test('clean-up: releases beyond the kept ones lose their tag (with its digest) a
       state,
       registryDigests: digests,
       hostImages: ['reg:5000/webhook-api:r1'],
-      containers: [container({ id: '9', name: 'webhook_webhook-api_1', image: 'reg:5000/webhook-api:r3', state: 'running', service: 'webhook-api' })],
+      containers: [
+        container({
+          id: '9',
+          name: 'webhook_webhook-api_1',
+          image: 'reg:5000/webhook-api:r3',
+          state: 'running',
+          service: 'webhook-api',
+        }),
+      ],
       composeOnHost: true,
     }),
   );
@@ -240,21 +349,42 @@ test('clean-up: releases beyond the kept ones lose their tag (with its digest) a
   );
   assert.match(plan.changes[10].target, /^webhook-api:r2 \(sha256:r2/);
   const shared = planDeploy(reading({ state, registryDigests: new Map([...digests, ['r1', state.current.digest!]]) }));
-  assert.ok(shared.kept.some((k) => k.target.startsWith('webhook-api:r1') && /also webhook-api:(r3|final), which stays/.test(k.reason)));
+  assert.ok(
+    shared.kept.some(
+      (k) => k.target.startsWith('webhook-api:r1') && /also webhook-api:(r3|final), which stays/.test(k.reason),
+    ),
+  );
 });
 
 test('unchanged content, running and healthy, plans nothing whatever the commit', () => {
   const current = { ...release('r1'), contentKey: 'k-new' };
   const plan = planDeploy(
-    reading({ state: { current, previous: [] }, healthy: true, containers: ['webhook-api', 'nginx'].map((s, i) => container({ id: String(i), name: s, image: s === 'nginx' ? 'nginx' : current.image, state: 'running', service: s })) }),
+    reading({
+      state: { current, previous: [] },
+      healthy: true,
+      containers: ['webhook-api', 'nginx'].map((s, i) =>
+        container({
+          id: String(i),
+          name: s,
+          image: s === 'nginx' ? 'nginx' : current.image,
+          state: 'running',
+          service: s,
+        }),
+      ),
+    }),
   );
   assert.is(plan.changes.length, 0);
   assert.match(plan.kept[0].reason, /already deployed, running and healthy/);
 });
 
 test('in clean:all the build states the revision the inventory commit will make, and what it is based on', () => {
-  const plan = planDeploy(reading({ statement: { kind: 'after-commit', base: 'abc123', by: 'inventory' }, contentKey: undefined }));
-  assert.match(plan.changes[1].reason, /the revision the inventory commit will make \(the tree of api_server\/ after that commit, based on HEAD abc123\)/);
+  const plan = planDeploy(
+    reading({ statement: { kind: 'after-commit', base: 'abc123', by: 'inventory' }, contentKey: undefined }),
+  );
+  assert.match(
+    plan.changes[1].reason,
+    /the revision the inventory commit will make \(the tree of api_server\/ after that commit, based on HEAD abc123\)/,
+  );
 });
 
 test('a rollback: set image, pull, up, gate, promote to the release digest, record', () => {
@@ -272,9 +402,18 @@ test('a rollback: set image, pull, up, gate, promote to the release digest, reco
 
 test('an interrupted run\'s marker: bring back its release first, as an item of the plan, then deploy; never "nothing to do"', () => {
   const current = { ...release('r1'), contentKey: 'k-new' };
-  const up = ['webhook-api', 'nginx'].map((s, i) => container({ id: String(i), name: s, image: s === 'nginx' ? 'nginx' : current.image, state: 'running', service: s }));
-  const marker = { run: 'deploy:clean pid 7 on box', since: '2026-12-01T10:00:00Z', release: current.image, recovery: { kind: 'restore-before' as const, serving: ['webhook_webhook-api_1 (r1)'] } };
-  const plan = planDeploy(reading({ state: { current, previous: [] }, healthy: true, containers: up, composeOnHost: true, marker }));
+  const up = ['webhook-api', 'nginx'].map((s, i) =>
+    container({ id: String(i), name: s, image: s === 'nginx' ? 'nginx' : current.image, state: 'running', service: s }),
+  );
+  const marker = {
+    run: 'deploy:clean pid 7 on box',
+    since: '2026-12-01T10:00:00Z',
+    release: current.image,
+    recovery: { kind: 'restore-before' as const, serving: ['webhook_webhook-api_1 (r1)'] },
+  };
+  const plan = planDeploy(
+    reading({ state: { current, previous: [] }, healthy: true, containers: up, composeOnHost: true, marker }),
+  );
   assert.equal(
     plan.changes.slice(0, 4).map((c) => c.action),
     ['lock', 'bring back', 'build', 'push'],
@@ -284,7 +423,11 @@ test('an interrupted run\'s marker: bring back its release first, as an item of 
     plan.changes[1].reason,
     /deploy:clean pid 7 on box was interrupted \(under way since 2026-12-01T10:00:00Z\) before its health gate passed .*restores the files saved before shipping and brings back what was up: webhook_webhook-api_1 \(r1\); then this run goes on/,
   );
-  assert.equal((plan.changes.find((c) => c.action === 'health gate')!.op as { recovery: unknown }).recovery, marker.recovery, 'its own gate brings back the same release');
+  assert.equal(
+    (plan.changes.find((c) => c.action === 'health gate')!.op as { recovery: unknown }).recovery,
+    marker.recovery,
+    'its own gate brings back the same release',
+  );
   const rollback = planRollback(reading({ state: { current, previous: [release('r0')] }, marker }), release('r0'));
   assert.equal(
     rollback.changes.slice(0, 3).map((c) => c.action),
@@ -293,10 +436,18 @@ test('an interrupted run\'s marker: bring back its release first, as an item of 
 });
 
 test('the marker of a run killed before its ship: the plan says nothing was started, decided from the deploy folder it read', () => {
-  const marker = { run: 'deploy:clean pid 8 on box', since: '2026-12-01T10:00:00Z', recovery: { kind: 'stop-started' as const, replaced: [] } };
-  const bringBack = (composeOnHost: boolean) => planDeploy(reading({ composeOnHost, marker })).changes.find((c) => c.action === 'bring back')!;
+  const marker = {
+    run: 'deploy:clean pid 8 on box',
+    since: '2026-12-01T10:00:00Z',
+    recovery: { kind: 'stop-started' as const, replaced: [] },
+  };
+  const bringBack = (composeOnHost: boolean) =>
+    planDeploy(reading({ composeOnHost, marker })).changes.find((c) => c.action === 'bring back')!;
   const unshipped = bringBack(false);
-  assert.match(unshipped.reason, /it had not shipped its compose file \(none in the deploy folder\), so it started nothing: nothing to stop, only its marker is removed; then this run goes on/);
+  assert.match(
+    unshipped.reason,
+    /it had not shipped its compose file \(none in the deploy folder\), so it started nothing: nothing to stop, only its marker is removed; then this run goes on/,
+  );
   assert.is((unshipped.op as { startedNothing: boolean }).startedNothing, true);
   const shipped = bringBack(true);
   assert.match(shipped.reason, /stops and removes what this deploy started \(compose down\)/);
@@ -310,12 +461,24 @@ test('releases: advance keeps the newest, drops the rest; an old state of plain 
     dropped.map((r) => r.revision),
     ['r1'],
   );
-  assert.is(parseState('{"current":"reg/webhook-api:abc","previous":["reg/webhook-api:old"]}').previous[0].revision, 'old');
+  assert.is(
+    parseState('{"current":"reg/webhook-api:abc","previous":["reg/webhook-api:old"]}').previous[0].revision,
+    'old',
+  );
 });
 
 test("the new release pushes the oldest kept version out of section 4's last 3; what the registry task drops anyway is not repeated", () => {
-  const tag = (t: string, month: number) => ({ tag: t, digest: `sha256:${t.replace(/\W/g, '').padEnd(64, 'a')}`, created: `2026-0${month}-01T00:00:00Z` });
-  const state = { repositories: new Map([['webhook-api', [tag('1.0.0', 1), tag('1.1.0', 2), tag('1.2.0', 3), tag('1.3.0', 4), tag('test-7', 5)]]]), manifests: new Map() };
+  const tag = (t: string, month: number) => ({
+    tag: t,
+    digest: `sha256:${t.replace(/\W/g, '').padEnd(64, 'a')}`,
+    created: `2026-0${month}-01T00:00:00Z`,
+  });
+  const state = {
+    repositories: new Map([
+      ['webhook-api', [tag('1.0.0', 1), tag('1.1.0', 2), tag('1.2.0', 3), tag('1.3.0', 4), tag('test-7', 5)]],
+    ]),
+    manifests: new Map(),
+  };
   const policy = { ...registryPolicy, keepVersions: 3, protect: ['webhook-api:final'], repositories: {} };
   const out = pushedOut(state, 'webhook-api', 'abc123', policy, Date.parse('2026-12-01T00:00:00Z'));
   assert.equal(
@@ -344,9 +507,19 @@ test('downtime: failed requests and the longest gap without a good answer, inclu
 test('the first flag picks the command; the rollback version is a positional word, passed on as --to', () => {
   assert.equal(chooseMode(['--yes']), { mode: 'deploy:clean', args: ['--yes'] });
   assert.equal(chooseMode(['--lock', '--release', '--yes']), { mode: 'deploy:lock', args: ['--release', '--yes'] });
-  assert.equal(chooseMode(['--rollback', 'abc123', '--yes']), { mode: 'deploy:rollback', args: ['--to', 'abc123', '--yes'] });
-  assert.equal(chooseMode(['--rollback', '--env-file', 'x.env', 'abc123']), { mode: 'deploy:rollback', args: ['--env-file', 'x.env', '--to', 'abc123'] });
-  assert.equal(chooseMode(['--releases', 'abc123']), { mode: 'deploy:releases', args: ['abc123'] }, 'only the rollback takes a version');
+  assert.equal(chooseMode(['--rollback', 'abc123', '--yes']), {
+    mode: 'deploy:rollback',
+    args: ['--to', 'abc123', '--yes'],
+  });
+  assert.equal(chooseMode(['--rollback', '--env-file', 'x.env', 'abc123']), {
+    mode: 'deploy:rollback',
+    args: ['--env-file', 'x.env', '--to', 'abc123'],
+  });
+  assert.equal(
+    chooseMode(['--releases', 'abc123']),
+    { mode: 'deploy:releases', args: ['abc123'] },
+    'only the rollback takes a version',
+  );
 });
 
 test.run();

@@ -14,7 +14,12 @@ test('a removal that succeeds adds no note', async () => {
 
 test('a container already gone (the server task removed it first in clean:all) counts as done, with a note', async () => {
   const outcome = { notes: [] as string[] };
-  await removeUnlessGone(runner, answering('Error response from daemon: No such container: 890e8552', 1), /No such container/i, outcome);
+  await removeUnlessGone(
+    runner,
+    answering('Error response from daemon: No such container: 890e8552', 1),
+    /No such container/i,
+    outcome,
+  );
   assert.is(outcome.notes.length, 1);
   assert.match(outcome.notes[0], /already gone \(removed earlier in this run\)/);
 });
@@ -22,7 +27,12 @@ test('a container already gone (the server task removed it first in clean:all) c
 test('any other failure still fails, with the command and its message', async () => {
   const outcome = { notes: [] as string[] };
   try {
-    await removeUnlessGone(runner, answering('Error response from daemon: conflict: unable to remove repository reference', 1), /No such image/i, outcome);
+    await removeUnlessGone(
+      runner,
+      answering('Error response from daemon: conflict: unable to remove repository reference', 1),
+      /No such image/i,
+      outcome,
+    );
     assert.unreachable('should have thrown');
   } catch (error) {
     assert.instance(error, CommandFailed);

@@ -23,18 +23,39 @@ let ports: DeployStack['ports'];
 let env: Record<string, string>;
 
 const deploy = (...args: string[]) => runTask('tasks/deploy.ts', args, env);
-const version = async (port = ports.front) => (await fetch(`http://127.0.0.1:${port}/version`).catch(() => undefined))?.text();
-const revision = () => execFileSync('git', ['-C', backend, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
+const version = async (port = ports.front) =>
+  (await fetch(`http://127.0.0.1:${port}/version`).catch(() => undefined))?.text();
+const revision = () =>
+  execFileSync('git', ['-C', backend, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
 const state = () => JSON.parse(readFileSync(join(deployDir, 'deploy-state.json'), 'utf8'));
 const digest = async (tag: string) =>
-  (await fetch(`${registry.url}/v2/webhook-api/manifests/${tag}`, { method: 'HEAD', headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' } })).headers.get('docker-content-digest') ??
-  undefined;
-const tags = async () => (((await (await fetch(`${registry.url}/v2/webhook-api/tags/list`)).json()) as { tags: string[] | null }).tags ?? []).sort();
-const projectContainers = () => stack.engine.docker(['ps', '-a', '--filter', 'label=com.docker.compose.project=webhook', '--format', '{{.Names}} {{.State}}']).trim();
+  (
+    await fetch(`${registry.url}/v2/webhook-api/manifests/${tag}`, {
+      method: 'HEAD',
+      headers: {
+        accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json',
+      },
+    })
+  ).headers.get('docker-content-digest') ?? undefined;
+const tags = async () =>
+  (
+    ((await (await fetch(`${registry.url}/v2/webhook-api/tags/list`)).json()) as { tags: string[] | null }).tags ?? []
+  ).sort();
+const projectContainers = () =>
+  stack.engine
+    .docker(['ps', '-a', '--filter', 'label=com.docker.compose.project=webhook', '--format', '{{.Names}} {{.State}}'])
+    .trim();
 /** The front's TLS server answers only when ssl/ reached the host. */
-const tlsStatus = () => new Promise<number | undefined>((resolve) => get({ host: '127.0.0.1', port: ports.tls, path: '/health', rejectUnauthorized: false }, (r) => (r.resume(), resolve(r.statusCode))).on('error', () => resolve(undefined)));
+const tlsStatus = () =>
+  new Promise<number | undefined>((resolve) =>
+    get(
+      { host: '127.0.0.1', port: ports.tls, path: '/health', rejectUnauthorized: false },
+      (r) => (r.resume(), resolve(r.statusCode)),
+    ).on('error', () => resolve(undefined)),
+  );
 const actions = (report: { changes: { action: string }[] }) => report.changes.map((c) => c.action);
-const figure = (report: { figures: { label: string; value: string }[] }, label: string) => report.figures.find((f) => f.label === label)?.value;
+const figure = (report: { figures: { label: string; value: string }[] }, label: string) =>
+  report.figures.find((f) => f.label === label)?.value;
 
 test.before(async () => {
   stack = await startDeployStack('deploy', 8);
@@ -44,18 +65,30 @@ test.before(async () => {
 
 test.after(async () => {
   // To read the measured figures (downtime) afterwards: DEPLOY_TEST_REPORTS=/some/folder.
-  if (process.env.DEPLOY_TEST_REPORTS && stack) cpSync(join(stack.dir, 'reports'), process.env.DEPLOY_TEST_REPORTS, { recursive: true });
+  if (process.env.DEPLOY_TEST_REPORTS && stack)
+    cpSync(join(stack.dir, 'reports'), process.env.DEPLOY_TEST_REPORTS, { recursive: true });
   await stack?.stop();
 });
 
 test('a first deploy that fails its gate leaves nothing half-started and promotes nothing; the marker of a first deploy killed before its ship brings back nothing', async () => {
   // What a first deploy SIGKILLed between its marker and its ship leaves: the marker, no compose file.
   mkdirSync(deployDir, { recursive: true });
-  writeFileSync(join(deployDir, '.deploy-under-way.json'), JSON.stringify({ run: 'deploy:clean pid 1 on elsewhere', since: new Date().toISOString(), recovery: { kind: 'stop-started', replaced: [] } }));
+  writeFileSync(
+    join(deployDir, '.deploy-under-way.json'),
+    JSON.stringify({
+      run: 'deploy:clean pid 1 on elsewhere',
+      since: new Date().toISOString(),
+      recovery: { kind: 'stop-started', replaced: [] },
+    }),
+  );
   breakHealth(backend);
   const run = await deploy('--yes', '--json');
   assert.is(actions(run.report)[1], 'bring back', 'the marker is an item of the plan, right after the lock');
-  assert.match(run.report.changes[1].reason, /it had not shipped its compose file \(none in the deploy folder\), so it started nothing: nothing to stop/, 'the plan says so up front');
+  assert.match(
+    run.report.changes[1].reason,
+    /it had not shipped its compose file \(none in the deploy folder\), so it started nothing: nothing to stop/,
+    'the plan says so up front',
+  );
   assert.match(run.stderr, /had not shipped its compose file yet, so it started nothing: nothing to stop/);
   assert.is(run.code, 1, run.stderr);
   assert.match(run.stderr, /did not become healthy within 8s/);
@@ -70,11 +103,30 @@ test('a good deploy: planned steps in order, files shipped, the real nginx serve
   newRevision(backend, 'v1');
   const run = await deploy('--yes', '--json');
   assert.is(run.code, 0, run.stderr);
-  assert.equal(actions(run.report), ['lock', 'build', 'push', 'mark deploy under way', 'ship', 'pull', 'up', 'health gate', 'promote', 'record release']);
+  assert.equal(actions(run.report), [
+    'lock',
+    'build',
+    'push',
+    'mark deploy under way',
+    'ship',
+    'pull',
+    'up',
+    'health gate',
+    'promote',
+    'record release',
+  ]);
   const ship = run.report.changes.find((c: { action: string }) => c.action === 'ship');
   for (const file of ['nginx/conf.d/webhook.conf', 'ssl/webhook.crt', 'ssl/webhook.key']) {
-    assert.match(ship.target, new RegExp(`${file.replace(/[./]/g, '\\$&')} \\(\\d`), `the plan lists ${file} with its size`);
-    assert.is(readFileSync(join(deployDir, file), 'utf8'), readFileSync(join(backend, file), 'utf8'), `${file} is on the host`);
+    assert.match(
+      ship.target,
+      new RegExp(`${file.replace(/[./]/g, '\\$&')} \\(\\d`),
+      `the plan lists ${file} with its size`,
+    );
+    assert.is(
+      readFileSync(join(deployDir, file), 'utf8'),
+      readFileSync(join(backend, file), 'utf8'),
+      `${file} is on the host`,
+    );
   }
   assert.is((await version())?.trim(), 'v1', 'the nginx front proxies to the API');
   assert.is(await tlsStatus(), 200, 'the TLS server runs with the shipped ssl/');
@@ -82,7 +134,10 @@ test('a good deploy: planned steps in order, files shipped, the real nginx serve
   assert.is(await digest('final'), await digest(revision()), 'final is the new release');
   assert.is(state().current.digest, await digest(revision()));
   assert.match(figure(run.report, 'revision built')!, new RegExp(`^${revision()} \\(as planned\\)`));
-  assert.match(figure(run.report, 'downtime')!, /\d+ of \d+ requests to .* failed .* longest gap without a good answer \d+ ms/);
+  assert.match(
+    figure(run.report, 'downtime')!,
+    /\d+ of \d+ requests to .* failed .* longest gap without a good answer \d+ ms/,
+  );
 });
 
 test('the same content again, and a docs-only commit, plan nothing', async () => {
@@ -101,10 +156,16 @@ test('uncommitted changes in the build context are refused by name, unless --all
   try {
     const refused = await deploy('--yes');
     assert.is(refused.code, 2, refused.stderr);
-    assert.match(refused.stderr, /Uncommitted changes in what the deploy builds and ships: api_server\/www\/draft\.txt/);
+    assert.match(
+      refused.stderr,
+      /Uncommitted changes in what the deploy builds and ships: api_server\/www\/draft\.txt/,
+    );
     const allowed = await deploy('--dry-run', '--allow-dirty', '--json');
     assert.is(allowed.code, 0, allowed.stderr);
-    assert.match(allowed.report.notes.join('\n'), /--allow-dirty: the build takes uncommitted changes in api_server\/www\/draft\.txt/);
+    assert.match(
+      allowed.report.notes.join('\n'),
+      /--allow-dirty: the build takes uncommitted changes in api_server\/www\/draft\.txt/,
+    );
     assert.match(allowed.report.changes[1].target, /-dirty-/);
   } finally {
     rmSync(join(backend, 'api_server/www/draft.txt'));
@@ -114,7 +175,10 @@ test('uncommitted changes in the build context are refused by name, unless --all
 test('a bind-mount source outside the project folder is refused, naming the service and the path', async () => {
   const file = join(backend, 'docker-compose.webhook.prod.yml');
   const original = readFileSync(file, 'utf8');
-  writeFileSync(file, original.replace('- ./nginx/conf.d:/etc/nginx/conf.d:ro', '- ../elsewhere/conf.d:/etc/nginx/conf.d:ro'));
+  writeFileSync(
+    file,
+    original.replace('- ./nginx/conf.d:/etc/nginx/conf.d:ro', '- ../elsewhere/conf.d:/etc/nginx/conf.d:ro'),
+  );
   try {
     const run = await deploy('--yes');
     assert.is(run.code, 2, run.stderr);
@@ -125,7 +189,17 @@ test('a bind-mount source outside the project folder is refused, naming the serv
 });
 
 test('a broken build fails the gate: exit 1, the previous release serves, final unmoved and named; a running container the plan does not list survives', async () => {
-  stack.engine.docker(['run', '-d', '--name', 'stray', '--network', 'none', 'cleanup-test/busybox:base', 'sleep', '3600']);
+  stack.engine.docker([
+    'run',
+    '-d',
+    '--name',
+    'stray',
+    '--network',
+    'none',
+    'cleanup-test/busybox:base',
+    'sleep',
+    '3600',
+  ]);
   newRevision(backend, 'v2');
   const good = await deploy('--yes', '--json');
   assert.is(good.code, 0, good.stderr);
@@ -138,7 +212,10 @@ test('a broken build fails the gate: exit 1, the previous release serves, final 
   assert.is(broken.code, 1, broken.stderr);
   assert.match(broken.stderr, /restored what ran before \(.*\), which answers healthy/);
   assert.match(broken.stderr, /Last log lines/);
-  assert.match(broken.report.notes.join('\n'), new RegExp(`webhook-api:final points to ${finalBefore} \\(unchanged by this run\\)`));
+  assert.match(
+    broken.report.notes.join('\n'),
+    new RegExp(`webhook-api:final points to ${finalBefore} \\(unchanged by this run\\)`),
+  );
   assert.ok(
     broken.report.notes.some((n: string) => n === 'not started: promote webhook-api:final'),
     broken.report.notes.join('\n'),
@@ -146,7 +223,11 @@ test('a broken build fails the gate: exit 1, the previous release serves, final 
   assert.is((await version())?.trim(), 'v2', 'the previous release serves');
   assert.is(await digest('final'), finalBefore, 'final did not move');
   assert.is(state().current.image, serving.image);
-  assert.is(stack.engine.docker(['inspect', '--format', '{{.State.Running}}', 'stray']).trim(), 'true', 'the stray container still runs');
+  assert.is(
+    stack.engine.docker(['inspect', '--format', '{{.State.Running}}', 'stray']).trim(),
+    'true',
+    'the stray container still runs',
+  );
   assert.not.ok(JSON.stringify(good.report.changes).includes('stray'));
 });
 
@@ -178,7 +259,16 @@ test('deploy:releases lists the kept releases; deploy:rollback VERSION boots a n
   const name = previous[0].image.slice(previous[0].image.lastIndexOf(':') + 1);
   const run = await deploy('--rollback', name, '--yes', '--json');
   assert.is(run.code, 0, run.stderr);
-  assert.equal(actions(run.report), ['lock', 'mark deploy under way', 'set image', 'pull', 'up', 'health gate', 'promote', 'record rollback']);
+  assert.equal(actions(run.report), [
+    'lock',
+    'mark deploy under way',
+    'set image',
+    'pull',
+    'up',
+    'health gate',
+    'promote',
+    'record rollback',
+  ]);
   assert.is((await version())?.trim(), 'v2');
   assert.is(state().current.image, previous[0].image);
   assert.is(await digest('final'), previous[0].digest);
@@ -192,7 +282,10 @@ test('deploy:releases lists the kept releases; deploy:rollback VERSION boots a n
 function plantLock(owner: Record<string, unknown>): string {
   const lock = join(deployDir, '.deploy.lock');
   mkdirSync(lock);
-  writeFileSync(join(lock, 'owner.json'), JSON.stringify({ token: 'planted', user: 'someone', ttlSeconds: 14400, purpose: 'deploy:clean', ...owner }));
+  writeFileSync(
+    join(lock, 'owner.json'),
+    JSON.stringify({ token: 'planted', user: 'someone', ttlSeconds: 14400, purpose: 'deploy:clean', ...owner }),
+  );
   const uid = Number(execFileSync('id', ['-u', 'cleanup-ops'], { encoding: 'utf8' }));
   for (const path of [lock, join(lock, 'owner.json')]) chownSync(path, uid, 0);
   return lock;
@@ -208,8 +301,17 @@ test('deploy:lock names the holder, where and since when; a live holder elsewher
   const blocked = await runTask('tasks/deploy.ts', ['--rollback', '--yes'], { ...env, DEPLOY_LOCK_WAIT_SECONDS: '3' });
   assert.is(blocked.code, 1, blocked.stderr);
   assert.ok(Date.now() - started >= 3000, 'it waited the set time');
-  assert.match(blocked.stderr, new RegExp(`the deploy folder \\S+ is locked by someone@build-box \\(pid 1, deploy:clean\\) since ${since.replace(/[.]/g, '\\.')} \\(\\S+\\.deploy\\.lock on cleanup-ops@127\\.0\\.0\\.1:\\d+\\); waited 3 s`));
-  assert.equal(JSON.parse(readFileSync(join(lock, 'owner.json'), 'utf8')).token, 'planted', 'the waiting run left the lock alone');
+  assert.match(
+    blocked.stderr,
+    new RegExp(
+      `the deploy folder \\S+ is locked by someone@build-box \\(pid 1, deploy:clean\\) since ${since.replace(/[.]/g, '\\.')} \\(\\S+\\.deploy\\.lock on cleanup-ops@127\\.0\\.0\\.1:\\d+\\); waited 3 s`,
+    ),
+  );
+  assert.equal(
+    JSON.parse(readFileSync(join(lock, 'owner.json'), 'utf8')).token,
+    'planted',
+    'the waiting run left the lock alone',
+  );
   const refused = await deploy('--lock', '--release', '--yes', '--json');
   assert.match(JSON.stringify(refused.report.refused), /held from build-box, within its time to live/);
   assert.ok(existsSync(lock), 'not released without --force');
@@ -224,7 +326,12 @@ test('a deploy lock whose holder is gone is reported, stops a deploy and the ser
   const lock = plantLock({ host: hostname(), pid: gone, since: '2026-12-01T10:00:00Z', ttlSeconds: 10 * 365 * 86400 });
   const blocked = await deploy('--rollback', '--yes');
   assert.is(blocked.code, 1);
-  assert.match(blocked.stderr, new RegExp(`locked by someone@\\S+ \\(pid ${gone}, deploy:clean\\) since 2026-12-01T10:00:00Z .*but that holder looks gone: its process ${gone} on \\S+ is gone.*--force`));
+  assert.match(
+    blocked.stderr,
+    new RegExp(
+      `locked by someone@\\S+ \\(pid ${gone}, deploy:clean\\) since 2026-12-01T10:00:00Z .*but that holder looks gone: its process ${gone} on \\S+ is gone.*--force`,
+    ),
+  );
   // The server task holds the same lock while it prunes the deploy host.
   const leftover = stack.engine.docker(['create', 'cleanup-test/busybox:base', 'true']).trim();
   stack.engine.docker(['commit', leftover, 'leftover/abandoned:1']);
@@ -232,9 +339,15 @@ test('a deploy lock whose holder is gone is reported, stops a deploy and the ser
   const pruneBlocked = await runTask('tasks/server.ts', ['--yes'], env);
   assert.is(pruneBlocked.code, 1, pruneBlocked.stderr);
   assert.match(pruneBlocked.stderr, /the deploy folder \S+ is locked by someone@/);
-  assert.ok(stack.engine.docker(['images', '-q', 'leftover/abandoned:1']).trim(), 'nothing pruned while the lock is held');
+  assert.ok(
+    stack.engine.docker(['images', '-q', 'leftover/abandoned:1']).trim(),
+    'nothing pruned while the lock is held',
+  );
   const shown = await deploy('--lock', '--json');
-  assert.match(JSON.stringify(shown.report.figures), new RegExp(`someone@\\S+ \\(pid ${gone}, deploy:clean\\) since 2026-12-01T10:00:00Z`));
+  assert.match(
+    JSON.stringify(shown.report.figures),
+    new RegExp(`someone@\\S+ \\(pid ${gone}, deploy:clean\\) since 2026-12-01T10:00:00Z`),
+  );
   assert.match(JSON.stringify(shown.report.figures), new RegExp(`holder gone.*its process ${gone}`));
   const released = await deploy('--lock', '--release', '--yes', '--json');
   assert.is(released.code, 0, released.stderr);

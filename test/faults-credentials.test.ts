@@ -46,7 +46,12 @@ test('a token realm on another origin over plain http gets no credentials, and t
   const registry = await startRegistry({ authYaml: issuer.authYaml });
   started.push({ stop: () => registry.destroy() });
 
-  const run = await runTask('tasks/registry.ts', ['--yes'], { REGISTRY_URL: registry.url, REPORTS_DIR: join(dir, 'reports'), REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: PASSWORD });
+  const run = await runTask('tasks/registry.ts', ['--yes'], {
+    REGISTRY_URL: registry.url,
+    REPORTS_DIR: join(dir, 'reports'),
+    REGISTRY_USERNAME: USER,
+    REGISTRY_PASSWORD: PASSWORD,
+  });
   assert.is(run.code, 1, run.stderr);
   assert.match(run.stderr, `names the token realm ${issuer.realm}: another origin, over plain http`);
   assert.match(run.stderr, /Serve the token realm over https/);
@@ -57,11 +62,14 @@ test('a token realm on another origin over plain http gets no credentials, and t
 test('a redirect (blob storage elsewhere) is followed without the Authorization header', async () => {
   const htpasswd = join(dir, 'htpasswd');
   writeFileSync(htpasswd, execFileSync('htpasswd', ['-Bbn', USER, PASSWORD]));
-  const registry = await startRegistry({ authYaml: ['  htpasswd:', '    realm: test', `    path: ${htpasswd}`].join('\n') });
+  const registry = await startRegistry({
+    authYaml: ['  htpasswd:', '    realm: test', `    path: ${htpasswd}`].join('\n'),
+  });
   started.push({ stop: () => registry.destroy() });
   const to = { url: registry.url, authorization: basic };
   // Tags that are not versions: ranking them needs the image dates, read from config blobs.
-  for (const [i, tag] of ['alpha', 'beta', 'gamma', 'delta'].entries()) await pushImage(to, 'webhook-api', [tag], { layers: [tag], created: `2026-0${i + 1}-01T00:00:00Z` });
+  for (const [i, tag] of ['alpha', 'beta', 'gamma', 'delta'].entries())
+    await pushImage(to, 'webhook-api', [tag], { layers: [tag], created: `2026-0${i + 1}-01T00:00:00Z` });
 
   // The storage: serves a blob to whoever asks, as a presigned URL would; records what it got.
   const seen: IncomingHttpHeaders[] = [];
@@ -69,7 +77,9 @@ test('a redirect (blob storage elsewhere) is followed without the Authorization 
     createServer(async (req, res) => {
       seen.push(req.headers);
       const upstream = await fetch(`${registry.url}${req.url}`, { headers: { authorization: basic } });
-      res.writeHead(upstream.status, { 'content-type': 'application/octet-stream' }).end(Buffer.from(await upstream.arrayBuffer()));
+      res
+        .writeHead(upstream.status, { 'content-type': 'application/octet-stream' })
+        .end(Buffer.from(await upstream.arrayBuffer()));
     }),
   );
   // The registry's front: blob GETs are redirected to the storage, everything else passes.
@@ -85,7 +95,12 @@ test('a redirect (blob storage elsewhere) is followed without the Authorization 
     }),
   );
 
-  const run = await runTask('tasks/registry.ts', ['--dry-run', '--json'], { REGISTRY_URL: front, REPORTS_DIR: join(dir, 'reports'), REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: PASSWORD });
+  const run = await runTask('tasks/registry.ts', ['--dry-run', '--json'], {
+    REGISTRY_URL: front,
+    REPORTS_DIR: join(dir, 'reports'),
+    REGISTRY_USERNAME: USER,
+    REGISTRY_PASSWORD: PASSWORD,
+  });
   assert.is(run.code, 0, run.stderr);
   assert.ok(seen.length >= 4, `the storage served ${seen.length} config blobs`);
   assert.equal(

@@ -24,7 +24,12 @@ test.after(async () => {
 test('a compose step that hangs on the deploy host stops at DEPLOY_COMPOSE_TIMEOUT_SECONDS, naming host and step', async () => {
   sshd = await startSshd();
   const runner = sshRunner(sshd.target);
-  const server: Server = { runner, dir: '/tmp', target: { compose: 'docker-compose', project: 'p', file: '/tmp/none.yml' }, composeTimeoutMs: 2_000 };
+  const server: Server = {
+    runner,
+    dir: '/tmp',
+    target: { compose: 'docker-compose', project: 'p', file: '/tmp/none.yml' },
+    composeTimeoutMs: 2_000,
+  };
   const started = Date.now();
   try {
     const error = await composeStep(server, 'pull', ['sleep', '60']).then(
@@ -34,7 +39,9 @@ test('a compose step that hangs on the deploy host stops at DEPLOY_COMPOSE_TIMEO
     assert.ok(error, 'the hung step failed');
     assert.match(
       error!.message,
-      new RegExp(`^cleanup-ops@127\\.0\\.0\\.1:${sshd.target.port}: compose pull did not finish within 2 s and was stopped \\(\`sleep 60\`\\); the host or the step hangs\\. Check the host, or raise DEPLOY_COMPOSE_TIMEOUT_SECONDS\\.$`),
+      new RegExp(
+        `^cleanup-ops@127\\.0\\.0\\.1:${sshd.target.port}: compose pull did not finish within 2 s and was stopped \\(\`sleep 60\`\\); the host or the step hangs\\. Check the host, or raise DEPLOY_COMPOSE_TIMEOUT_SECONDS\\.$`,
+      ),
     );
     assert.ok(Date.now() - started < 40_000, `took ${Date.now() - started} ms`);
   } finally {
@@ -52,7 +59,10 @@ test('a health endpoint that never answers fails each probe at the probe timeout
   const result = await gate([url], 2_000, 500);
   const took = Date.now() - started;
   assert.is(result.healthy, false);
-  assert.match(result.detail, new RegExp(`^${url.replace(/[.:/]/g, '\\$&')}: no answer \\(.*(timeout|aborted).*\\)`, 'i'));
+  assert.match(
+    result.detail,
+    new RegExp(`^${url.replace(/[.:/]/g, '\\$&')}: no answer \\(.*(timeout|aborted).*\\)`, 'i'),
+  );
   assert.ok(took >= 2_000 && took < 15_000, `the gate took ${took} ms`);
 });
 

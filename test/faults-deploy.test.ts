@@ -20,20 +20,48 @@ let env: Record<string, string>;
 let deployDir: string;
 
 const deploy = (...args: string[]) => runTask('tasks/deploy.ts', args, env);
-const version = async () => (await fetch(`http://127.0.0.1:${stack.ports.front}/version`).catch(() => undefined))?.text();
-const revision = () => execFileSync('git', ['-C', stack.backend, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
+const version = async () =>
+  (await fetch(`http://127.0.0.1:${stack.ports.front}/version`).catch(() => undefined))?.text();
+const revision = () =>
+  execFileSync('git', ['-C', stack.backend, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
 const state = () => JSON.parse(readFileSync(join(deployDir, 'deploy-state.json'), 'utf8'));
 const digest = async (tag: string) =>
-  (await fetch(`${stack.registry.url}/v2/webhook-api/manifests/${tag}`, { method: 'HEAD', headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' } })).headers.get(
-    'docker-content-digest',
-  ) ?? undefined;
+  (
+    await fetch(`${stack.registry.url}/v2/webhook-api/manifests/${tag}`, {
+      method: 'HEAD',
+      headers: {
+        accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json',
+      },
+    })
+  ).headers.get('docker-content-digest') ?? undefined;
 const marker = '.deploy-under-way.json';
-const figure = (report: { figures: { label: string; value: string }[] }, label: string) => report.figures.find((f) => f.label === label)?.value;
+const figure = (report: { figures: { label: string; value: string }[] }, label: string) =>
+  report.figures.find((f) => f.label === label)?.value;
 
 /** What the deploy does not own must survive every fault: a running container and a volume with data. */
 function untouched() {
-  assert.is(stack.engine.docker(['inspect', '--format', '{{.State.Running}}', 'keeper']).trim(), 'true', 'the container outside the project still runs');
-  assert.is(stack.engine.docker(['run', '--rm', '--network', 'none', '-v', 'keeper-data:/data', 'cleanup-test/busybox:base', 'cat', '/data/precious']).trim(), 'kept', 'the volume keeps its data');
+  assert.is(
+    stack.engine.docker(['inspect', '--format', '{{.State.Running}}', 'keeper']).trim(),
+    'true',
+    'the container outside the project still runs',
+  );
+  assert.is(
+    stack.engine
+      .docker([
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '-v',
+        'keeper-data:/data',
+        'cleanup-test/busybox:base',
+        'cat',
+        '/data/precious',
+      ])
+      .trim(),
+    'kept',
+    'the volume keeps its data',
+  );
 }
 
 /** The serving release is whole: files, state, final, the front answering with `note`. */
@@ -51,8 +79,31 @@ test.before(async () => {
   deployDir = stack.deployDir;
   env = { ...stack.env, DEPLOY_KEEP_RELEASES: '3' };
   stack.engine.docker(['volume', 'create', 'keeper-data']);
-  stack.engine.docker(['run', '--rm', '--network', 'none', '-v', 'keeper-data:/data', 'cleanup-test/busybox:base', 'sh', '-c', 'echo kept > /data/precious']);
-  stack.engine.docker(['run', '-d', '--name', 'keeper', '--network', 'none', '-v', 'keeper-data:/data', 'cleanup-test/busybox:base', 'sleep', '3600']);
+  stack.engine.docker([
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '-v',
+    'keeper-data:/data',
+    'cleanup-test/busybox:base',
+    'sh',
+    '-c',
+    'echo kept > /data/precious',
+  ]);
+  stack.engine.docker([
+    'run',
+    '-d',
+    '--name',
+    'keeper',
+    '--network',
+    'none',
+    '-v',
+    'keeper-data:/data',
+    'cleanup-test/busybox:base',
+    'sleep',
+    '3600',
+  ]);
   newRevision(stack.backend, 'v1');
   const first = await deploy('--yes', '--json');
   assert.is(first.code, 0, first.stderr);
@@ -85,7 +136,12 @@ test('SIGKILL during compose up: the rerun brings back the release that served (
 
   const refused = await deploy('--yes');
   assert.is(refused.code, 1, refused.stderr);
-  assert.match(refused.stderr, new RegExp(`pid ${child.pid}, deploy:clean\\) since .*but that holder looks gone: its process ${child.pid} on \\S+ is gone.*--force`));
+  assert.match(
+    refused.stderr,
+    new RegExp(
+      `pid ${child.pid}, deploy:clean\\) since .*but that holder looks gone: its process ${child.pid} on \\S+ is gone.*--force`,
+    ),
+  );
   const rerun = await deploy('--yes', '--json', '--force');
   assert.is(rerun.code, 0, rerun.stderr);
   assert.equal(
@@ -93,24 +149,47 @@ test('SIGKILL during compose up: the rerun brings back the release that served (
     ['lock', 'bring back', 'build'],
   );
   assert.is(rerun.report.changes[1].target, v1);
-  assert.match(rerun.report.changes[1].reason, new RegExp(`deploy:clean pid ${child.pid} on \\S+ was interrupted \\(under way since \\S+\\) before its health gate passed`));
-  assert.match(rerun.report.notes.join('\n'), /brought back first: .*restored what ran before \(.*\), which answers healthy/);
+  assert.match(
+    rerun.report.changes[1].reason,
+    new RegExp(
+      `deploy:clean pid ${child.pid} on \\S+ was interrupted \\(under way since \\S+\\) before its health gate passed`,
+    ),
+  );
+  assert.match(
+    rerun.report.notes.join('\n'),
+    /brought back first: .*restored what ran before \(.*\), which answers healthy/,
+  );
   await serves('v2', `${env.DEPLOY_IMAGE}:${revision()}`);
   assert.is(state().previous[0].image, v1, 'the release that served before is kept for rollback');
-  assert.ok(stack.engine.docker(['image', 'inspect', '--format', '{{.Id}}', v1]).trim(), 'its image is still on the host');
+  assert.ok(
+    stack.engine.docker(['image', 'inspect', '--format', '{{.Id}}', v1]).trim(),
+    'its image is still on the host',
+  );
 });
 
 test('a compose pull that fails (an image the registry does not have): what served comes back, the report says what failed and what serves', async () => {
   const before = state().current.image;
   const finalBefore = await digest('final');
   newRevision(stack.backend, 'v3');
-  const missing = { ...env, DEPLOY_COMPOSE_ENV: env.DEPLOY_COMPOSE_ENV.replace('nginx-webhook:latest', 'nginx-webhook:missing') };
+  const missing = {
+    ...env,
+    DEPLOY_COMPOSE_ENV: env.DEPLOY_COMPOSE_ENV.replace('nginx-webhook:latest', 'nginx-webhook:missing'),
+  };
   const run = await runTask('tasks/deploy.ts', ['--yes', '--json'], missing);
   assert.is(run.code, 1, run.stderr);
   assert.match(run.stderr, /compose pull failed on cleanup-ops@127\.0\.0\.1:\d+: .*/);
-  assert.match(run.stderr, /restored what ran before \(.*\), which answers healthy; serving: \S+ \(brought back; healthy\)/);
-  assert.match(figure(run.report, 'serving')!, new RegExp(`^${before.replace(/[.:/]/g, '\\$&')} \\(brought back; healthy\\)`));
-  assert.ok(run.report.notes.includes('not started: up project docker-compose.webhook.prod.yml'), run.report.notes.join('\n'));
+  assert.match(
+    run.stderr,
+    /restored what ran before \(.*\), which answers healthy; serving: \S+ \(brought back; healthy\)/,
+  );
+  assert.match(
+    figure(run.report, 'serving')!,
+    new RegExp(`^${before.replace(/[.:/]/g, '\\$&')} \\(brought back; healthy\\)`),
+  );
+  assert.ok(
+    run.report.notes.includes('not started: up project docker-compose.webhook.prod.yml'),
+    run.report.notes.join('\n'),
+  );
   assert.is(await digest('final'), finalBefore, 'final did not move');
   await serves('v2', before);
 });
@@ -118,13 +197,19 @@ test('a compose pull that fails (an image the registry does not have): what serv
 test('a compose up that fails (a container that cannot start): what served comes back, the report says what failed and what serves', async () => {
   const before = state().current.image;
   const compose = join(stack.backend, 'docker-compose.webhook.prod.yml');
-  writeFileSync(compose, readFileSync(compose, 'utf8').replace(/command: \["httpd"[^\n]*/, 'command: ["/no/such/binary"]'));
+  writeFileSync(
+    compose,
+    readFileSync(compose, 'utf8').replace(/command: \["httpd"[^\n]*/, 'command: ["/no/such/binary"]'),
+  );
   newRevision(stack.backend, 'v4');
   const run = await deploy('--yes', '--json');
   assert.is(run.code, 1, run.stderr);
   assert.match(run.stderr, /compose up failed on cleanup-ops@127\.0\.0\.1:\d+: .*/);
   assert.match(run.stderr, /no\/such\/binary/);
-  assert.match(figure(run.report, 'serving')!, new RegExp(`^${before.replace(/[.:/]/g, '\\$&')} \\(brought back; healthy\\)`));
+  assert.match(
+    figure(run.report, 'serving')!,
+    new RegExp(`^${before.replace(/[.:/]/g, '\\$&')} \\(brought back; healthy\\)`),
+  );
   await serves('v2', before);
 });
 
@@ -137,7 +222,8 @@ test('a deploy and a clean:server prune of the deploy host at once never overlap
   const { exited, output } = startDeploy();
   const owner = join(deployDir, '.deploy.lock', 'owner.json');
   const deadline = Date.now() + 240_000;
-  while (Date.now() < deadline && !(existsSync(owner) && readFileSync(owner, 'utf8').includes('deploy:clean'))) await sleep(50);
+  while (Date.now() < deadline && !(existsSync(owner) && readFileSync(owner, 'utf8').includes('deploy:clean')))
+    await sleep(50);
   assert.ok(Date.now() < deadline, 'the deploy took its lock');
   let deployEnded = 0;
   const deployed = exited.then((code) => ((deployEnded = Date.now()), code));
@@ -151,7 +237,10 @@ test('a deploy and a clean:server prune of the deploy host at once never overlap
     assert.not.ok(abandoned(), 'pruned once the deploy was done');
   } else {
     assert.is(prune.code, 1, prune.stderr);
-    assert.match(prune.stderr, /the deploy folder \S+ is locked by \S+ \(pid \d+, deploy:clean\) since \S+ \(.*\); waited 60 s/);
+    assert.match(
+      prune.stderr,
+      /the deploy folder \S+ is locked by \S+ \(pid \d+, deploy:clean\) since \S+ \(.*\); waited 60 s/,
+    );
     assert.ok(abandoned(), 'nothing pruned while the deploy held the lock');
   }
   await serves('v5', `${env.DEPLOY_IMAGE}:${revision()}`);
@@ -160,7 +249,13 @@ test('a deploy and a clean:server prune of the deploy host at once never overlap
 /** A deploy as the npm script runs it, as a process the test can kill; its output kept. */
 function startDeploy() {
   const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/deploy.ts', '--yes', '--json'], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}), ...env },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      CLEANUP_ENV_FILE: '/nonexistent/.env',
+      ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';

@@ -47,7 +47,8 @@ async function seed(prefix: string) {
   const to = { url: registry.url };
   await pushImage(to, 'webhook-api', ['final'], { layers: ['final'] });
   const doomed = [];
-  for (let i = 0; i < 4; i++) doomed.push(await pushImage(to, 'webhook-api', [`${prefix}-temp-${i}`], { layers: [`${prefix}-${i}`] }));
+  for (let i = 0; i < 4; i++)
+    doomed.push(await pushImage(to, 'webhook-api', [`${prefix}-temp-${i}`], { layers: [`${prefix}-${i}`] }));
   return doomed;
 }
 
@@ -56,15 +57,26 @@ test('two runs at once: the second waits for the lock, then stops naming who hol
   const pidBefore = readFileSync(join(registry.dir, 'registry.pid'), 'utf8');
   const stopping = join(dir, 'stopping');
   // The first run signals when it is about to stop the registry, and takes its time doing so.
-  const first = runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_GC_STOP_COMMAND: `sh -c 'touch ${stopping}; sleep 15; ${registry.stopCommand}'` }));
+  const first = runTask(
+    'tasks/registry.ts',
+    ['--yes'],
+    env({ REGISTRY_GC_STOP_COMMAND: `sh -c 'touch ${stopping}; sleep 15; ${registry.stopCommand}'` }),
+  );
   await waitFor('the first run to reach garbage collection', async () => existsSync(stopping), 120_000);
   const second = await runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_LOCK_WAIT_SECONDS: '3' }));
   assert.is(second.code, 1, second.stderr);
-  assert.match(second.stderr, /the registry at http:\/\/127\.0\.0\.1:\d+ is locked by \S+@\S+ \(pid \d+, clean:registry: deleting and collecting\) since \d{4}-\d\d-\d\dT[\d:.]+Z \(.*\.lock on local\); waited 3 s/);
+  assert.match(
+    second.stderr,
+    /the registry at http:\/\/127\.0\.0\.1:\d+ is locked by \S+@\S+ \(pid \d+, clean:registry: deleting and collecting\) since \d{4}-\d\d-\d\dT[\d:.]+Z \(.*\.lock on local\); waited 3 s/,
+  );
   const done = await first;
   assert.is(done.code, 0, done.stderr);
   assert.ok(await serving(), 'the registry serves');
-  assert.is.not(readFileSync(join(registry.dir, 'registry.pid'), 'utf8'), pidBefore, 'restarted once, by the first run');
+  assert.is.not(
+    readFileSync(join(registry.dir, 'registry.pid'), 'utf8'),
+    pidBefore,
+    'restarted once, by the first run',
+  );
   assert.equal(await tagsOf({ url: registry.url }, 'webhook-api'), ['final']);
   assert.not.ok(existsSync(join(dir, `aisha-cleanup-registry-127.0.0.1_${registry.port}.lock`)), 'lock released');
 });
@@ -105,13 +117,19 @@ test('SIGKILL while the registry is stopped for collection: the rerun starts it,
   const rerun = await runTask('tasks/registry.ts', ['--yes'], env({}));
   assert.is(rerun.code, 1, rerun.stderr);
   assert.match(rerun.stderr, `(pid ${child.pid}, clean:registry: deleting and collecting)`);
-  assert.match(rerun.stderr, /that holder looks gone: its process \d+ on \S+ is gone\. Nothing was changed\. .* --force/);
+  assert.match(
+    rerun.stderr,
+    /that holder looks gone: its process \d+ on \S+ is gone\. Nothing was changed\. .* --force/,
+  );
   assert.ok(existsSync(marker), 'the collection is still to be finished');
   assert.not.ok(await serving(), 'without --force nothing was touched');
 
   const forced = await runTask('tasks/registry.ts', ['--yes', '--force', '--json'], env({}));
   assert.is(forced.code, 0, forced.stderr);
-  assert.match(forced.stderr, `The registry was left stopped for garbage collection by clean:registry pid ${child.pid}`);
+  assert.match(
+    forced.stderr,
+    `The registry was left stopped for garbage collection by clean:registry pid ${child.pid}`,
+  );
   assert.equal(
     forced.report.changes.map((c: { action: string }) => c.action),
     ['collect garbage'],
@@ -121,7 +139,11 @@ test('SIGKILL while the registry is stopped for collection: the rerun starts it,
   assert.not.ok(existsSync(marker), 'the marker is gone once the collection finished');
   assert.equal(await tagsOf({ url: registry.url }, 'webhook-api'), ['final']);
   assert.ok(await resolves({ url: registry.url }, 'webhook-api', 'final'), 'the kept tag pulls');
-  for (const image of doomed) assert.not.ok(await blobPresent({ url: registry.url }, 'webhook-api', image.blobs[1].digest), "the deleted images' layers were collected");
+  for (const image of doomed)
+    assert.not.ok(
+      await blobPresent({ url: registry.url }, 'webhook-api', image.blobs[1].digest),
+      "the deleted images' layers were collected",
+    );
 });
 
 test('Ctrl-C twice while the registry is stopped for collection: the run exits 130 and starts the registry again', async () => {
@@ -140,7 +162,10 @@ test('Ctrl-C twice while the registry is stopped for collection: the run exits 1
   assert.is(code, 130, stderr);
   await waitFor('the registry to serve again', serving, 30_000);
   assert.ok(await resolves({ url: registry.url }, 'webhook-api', 'final'), 'the kept tag pulls');
-  assert.not.ok(existsSync(join(dir, `aisha-cleanup-registry-127.0.0.1_${registry.port}.gc-pending.json`)), 'no marker: the registry is not stopped');
+  assert.not.ok(
+    existsSync(join(dir, `aisha-cleanup-registry-127.0.0.1_${registry.port}.gc-pending.json`)),
+    'no marker: the registry is not stopped',
+  );
 
   // The collection that was cut short is planned again, and finishes.
   const rerun = await runTask('tasks/registry.ts', ['--yes', '--json'], env({}));

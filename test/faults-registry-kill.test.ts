@@ -87,7 +87,8 @@ async function seed(): Promise<Map<string, PushedImage>> {
   };
   // final shares its image with a test tag: that tag is untagged without touching final.
   await push('webhook-api', ['final', 'test-shared'], ['base', 'final']);
-  for (let i = 0; i <= 5; i++) await push('webhook-api', i === 5 ? ['1.5.0', 'latest'] : [`1.${i}.0`], ['base', `api-${i}`]);
+  for (let i = 0; i <= 5; i++)
+    await push('webhook-api', i === 5 ? ['1.5.0', 'latest'] : [`1.${i}.0`], ['base', `api-${i}`]);
   for (let i = 0; i < 4; i++) await push('webhook-api', [`temp-${i}`], ['base', `temp-${i}`]);
   for (let i = 0; i <= 4; i++) await push('nginx-webhook', [`2.${i}.0`], ['nginx', `front-${i}`]);
   await push('nginx-webhook', ['debug-1'], ['nginx', 'debug']);
@@ -99,8 +100,16 @@ async function assertKeptIntact(images: Map<string, PushedImage>, label: string)
   for (const [repository, tags] of Object.entries(kept)) {
     for (const tag of tags) {
       const image = images.get(`${repository}:${tag}`)!;
-      assert.is(await resolves(to, repository, tag), image.digest, `${label}: ${repository}:${tag} resolves to its image`);
-      for (const blob of image.blobs) assert.ok(await blobPresent(to, repository, blob.digest), `${label}: ${repository}:${tag} has blob ${blob.digest}`);
+      assert.is(
+        await resolves(to, repository, tag),
+        image.digest,
+        `${label}: ${repository}:${tag} resolves to its image`,
+      );
+      for (const blob of image.blobs)
+        assert.ok(
+          await blobPresent(to, repository, blob.digest),
+          `${label}: ${repository}:${tag} has blob ${blob.digest}`,
+        );
     }
   }
 }
@@ -108,10 +117,21 @@ async function assertKeptIntact(images: Map<string, PushedImage>, label: string)
 test("SIGKILL between two deletions: the journal is intact, the rerun takes the dead run's lock with --force, finishes, and every kept tag stays whole", async () => {
   const images = await seed();
   const proxy = await holdingProxy(new URL(registry.url), new Set([...images.values()].map((i) => i.digest)));
-  const env = { REGISTRY_URL: proxy.url, REPORTS_DIR: join(dir, 'reports'), REGISTRY_STATE_DIR: join(dir, 'state'), REGISTRY_LOCK_DIR: dir };
+  const env = {
+    REGISTRY_URL: proxy.url,
+    REPORTS_DIR: join(dir, 'reports'),
+    REGISTRY_STATE_DIR: join(dir, 'state'),
+    REGISTRY_LOCK_DIR: dir,
+  };
   try {
     const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/registry.ts', '--yes'], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}), ...env },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        CLEANUP_ENV_FILE: '/nonexistent/.env',
+        ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}),
+        ...env,
+      },
       stdio: 'ignore',
     });
     const exited = new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
@@ -124,7 +144,10 @@ test("SIGKILL between two deletions: the journal is intact, the rerun takes the 
     proxy.state.holding = false;
     assert.ok(proxy.finishedDeletes() >= 1);
     await assertKeptIntact(images, 'after the kill');
-    const left = [...(await tagsOf({ url: registry.url }, 'webhook-api')), ...(await tagsOf({ url: registry.url }, 'nginx-webhook'))];
+    const left = [
+      ...(await tagsOf({ url: registry.url }, 'webhook-api')),
+      ...(await tagsOf({ url: registry.url }, 'nginx-webhook')),
+    ];
     assert.ok(left.length > 8, `the kill left deletions to do (${left})`);
 
     // The journal: one whole entry per line, written before each delete, the one cut in flight too.
@@ -133,18 +156,30 @@ test("SIGKILL between two deletions: the journal is intact, the rerun takes the 
     const text = readFileSync(join(dir, 'state', journalFile), 'utf8');
     assert.ok(text.endsWith('\n'), 'no line cut halfway');
     const entries = readJournal(join(dir, 'state', journalFile));
-    assert.ok(entries.length >= proxy.finishedDeletes() + proxy.held(), `${entries.length} entries for ${proxy.finishedDeletes()} done and ${proxy.held()} in flight`);
-    for (const entry of entries) assert.ok(Buffer.from(entry.manifest, 'base64').length > 0 && entry.tags.length > 0, JSON.stringify(entry));
+    assert.ok(
+      entries.length >= proxy.finishedDeletes() + proxy.held(),
+      `${entries.length} entries for ${proxy.finishedDeletes()} done and ${proxy.held()} in flight`,
+    );
+    for (const entry of entries)
+      assert.ok(Buffer.from(entry.manifest, 'base64').length > 0 && entry.tags.length > 0, JSON.stringify(entry));
 
     // The rerun, through the same proxy (now passing everything): the dead run's lock is reported...
     const blocked = await runTask('tasks/registry.ts', ['--yes'], env);
     assert.is(blocked.code, 1, blocked.stderr);
     assert.match(blocked.stderr, new RegExp(`pid ${child.pid}.*that holder looks gone`, 's'));
-    assert.equal([...(await tagsOf({ url: registry.url }, 'webhook-api')), ...(await tagsOf({ url: registry.url }, 'nginx-webhook'))], left, 'nothing changed without --force');
+    assert.equal(
+      [
+        ...(await tagsOf({ url: registry.url }, 'webhook-api')),
+        ...(await tagsOf({ url: registry.url }, 'nginx-webhook')),
+      ],
+      left,
+      'nothing changed without --force',
+    );
     // ...and taken over with --force; the run finishes what the killed one left.
     const rerun = await runTask('tasks/registry.ts', ['--yes', '--force', '--json'], env);
     assert.is(rerun.code, 0, rerun.stderr);
-    for (const [repository, tags] of Object.entries(kept)) assert.equal(await tagsOf({ url: registry.url }, repository), tags);
+    for (const [repository, tags] of Object.entries(kept))
+      assert.equal(await tagsOf({ url: registry.url }, repository), tags);
     await assertKeptIntact(images, 'after the rerun');
     const again = await runTask('tasks/registry.ts', ['--yes', '--json'], env);
     assert.is(again.code, 0, again.stderr);

@@ -37,9 +37,17 @@ test('a registry that accepts connections and never answers: the run ends naming
   await new Promise<void>((resolve) => hung.listen(port, '127.0.0.1', resolve));
   closers.push(() => new Promise((resolve) => (sockets.forEach((s) => s.destroy()), hung.close(() => resolve()))));
   const started = Date.now();
-  const run = await runTask('tasks/registry.ts', ['--dry-run'], { REGISTRY_URL: `http://127.0.0.1:${port}`, REPORTS_DIR: reports, REGISTRY_TIMEOUT_SECONDS: '2', REGISTRY_RETRIES: '1' });
+  const run = await runTask('tasks/registry.ts', ['--dry-run'], {
+    REGISTRY_URL: `http://127.0.0.1:${port}`,
+    REPORTS_DIR: reports,
+    REGISTRY_TIMEOUT_SECONDS: '2',
+    REGISTRY_RETRIES: '1',
+  });
   assert.is(run.code, 1, run.stderr);
-  assert.match(run.stderr, `127.0.0.1:${port}: GET /v2/ got no answer within 2 s (REGISTRY_TIMEOUT_SECONDS), also after 1 retries`);
+  assert.match(
+    run.stderr,
+    `127.0.0.1:${port}: GET /v2/ got no answer within 2 s (REGISTRY_TIMEOUT_SECONDS), also after 1 retries`,
+  );
   assert.ok(Date.now() - started < 90_000, `took ${Date.now() - started} ms`);
 });
 
@@ -57,7 +65,9 @@ test('a registry failing request after request stops apply after the set number 
     if (failing) {
       refused++;
       req.resume();
-      res.writeHead(503, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAVAILABLE","message":"down"}]}');
+      res
+        .writeHead(503, { 'content-type': 'application/json' })
+        .end('{"errors":[{"code":"UNAVAILABLE","message":"down"}]}');
       return;
     }
     forward(req, res, target);
@@ -81,7 +91,10 @@ test('a registry failing request after request stops apply after the set number 
   const left = (await tagsOf(to, 'webhook-api')).filter((t) => t.startsWith('temp-'));
   assert.ok(left.length > 0 && left.length < 10, `${left.length} temp tags left`);
 
-  const rerun = await runTask('tasks/registry.ts', ['--yes', '--json'], { REGISTRY_URL: registry.url, REPORTS_DIR: reports });
+  const rerun = await runTask('tasks/registry.ts', ['--yes', '--json'], {
+    REGISTRY_URL: registry.url,
+    REPORTS_DIR: reports,
+  });
   assert.is(rerun.code, 0, rerun.stderr);
   assert.equal(await tagsOf(to, 'webhook-api'), ['final']);
 });

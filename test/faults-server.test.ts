@@ -84,9 +84,26 @@ function assertIntact(engine: TestEngine, label: string): void {
   const containers = names(engine, ['ps', '-a', '--format', '{{.Names}} {{.State}}']);
   assert.ok(containers.includes('keeper running'), `${label}: the running container runs (${containers})`);
   assert.ok(containers.includes('db exited'), `${label}: the container holding data stays (${containers})`);
-  assert.is(engine.docker(['run', '--rm', '--network', 'none', '-v', 'dbdata:/data', 'cleanup-test/busybox:base', 'cat', '/data/rows']).trim(), 'precious', `${label}: its volume keeps its data`);
+  assert.is(
+    engine
+      .docker([
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '-v',
+        'dbdata:/data',
+        'cleanup-test/busybox:base',
+        'cat',
+        '/data/rows',
+      ])
+      .trim(),
+    'precious',
+    `${label}: its volume keeps its data`,
+  );
   const images = names(engine, ['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']);
-  for (const ref of ['keep/me:1', 'cleanup-test/busybox:base']) assert.ok(images.includes(ref), `${label}: ${ref} stays`);
+  for (const ref of ['keep/me:1', 'cleanup-test/busybox:base'])
+    assert.ok(images.includes(ref), `${label}: ${ref} stays`);
 }
 
 function assertCleaned(engine: TestEngine, label: string): void {
@@ -95,8 +112,15 @@ function assertCleaned(engine: TestEngine, label: string): void {
     images.some((ref) => ref.startsWith('junk:')),
     `${label}: abandoned images go (${images})`,
   );
-  assert.not.ok(names(engine, ['ps', '-a', '--format', '{{.Names}}']).includes('old-1'), `${label}: the exited container goes`);
-  assert.equal(names(engine, ['volume', 'ls', '--format', '{{.Name}}']), ['dbdata'], `${label}: the orphaned volume goes, the named one stays`);
+  assert.not.ok(
+    names(engine, ['ps', '-a', '--format', '{{.Names}}']).includes('old-1'),
+    `${label}: the exited container goes`,
+  );
+  assert.equal(
+    names(engine, ['volume', 'ls', '--format', '{{.Name}}']),
+    ['dbdata'],
+    `${label}: the orphaned volume goes, the named one stays`,
+  );
 }
 
 test.before(async () => {
@@ -128,7 +152,15 @@ test.before(async () => {
     { mode: 0o755 },
   );
   const first = await startSshd({ user: 'cleanup-ops', groups: ['docker'], env: { DOCKER_HOST: good.host } });
-  sshd = [first, await startSshd({ user: 'cleanup-ops', groups: ['docker'], env: { DOCKER_HOST: hanging.host, PATH: `${bin}:/usr/local/bin:/usr/bin:/bin` }, clientKey: first.target.identityFile })];
+  sshd = [
+    first,
+    await startSshd({
+      user: 'cleanup-ops',
+      groups: ['docker'],
+      env: { DOCKER_HOST: hanging.host, PATH: `${bin}:/usr/local/bin:/usr/bin:/bin` },
+      clientKey: first.target.identityFile,
+    }),
+  ];
   knownHosts = join(dir, 'known_hosts');
   writeFileSync(knownHosts, sshd.map((s) => readFileSync(s.target.knownHostsFile!, 'utf8')).join(''));
 });
@@ -137,7 +169,12 @@ test.after(async () => {
   if (control) {
     letGo();
     // Each held call sees it and ends within a poll (0.1 s) before the folder goes.
-    for (let i = 0; i < 100 && execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes(`${control}/bin/docker`); i++) await new Promise((r) => setTimeout(r, 100));
+    for (
+      let i = 0;
+      i < 100 && execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes(`${control}/bin/docker`);
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 100));
   }
   for (const s of sshd) await s.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -151,20 +188,30 @@ test('an unreachable host and a host that hangs while read are named and refused
   seed(hanging);
   waitAt('info');
   const unreachable = `cleanup-ops@127.0.0.1:${await freePort()}`;
-  const run = await runTask('tasks/server.ts', ['--yes', '--json'], env([hostOf(sshd[0]), unreachable, hostOf(sshd[1])]));
+  const run = await runTask(
+    'tasks/server.ts',
+    ['--yes', '--json'],
+    env([hostOf(sshd[0]), unreachable, hostOf(sshd[1])]),
+  );
   assert.is(run.code, 1, run.stderr);
   assert.ok(existsSync(join(control, 'reached')), 'the host was reached and hung');
   assertCleaned(good, 'good host');
   assertIntact(good, 'good host');
   const refused = run.report.refused as Item[];
   assert.match(refused.find((r) => r.target === unreachable)?.reason ?? '', /the host is unreachable/);
-  assert.match(refused.find((r) => r.target === hostOf(sshd[1]))?.reason ?? '', new RegExp(`^${hostOf(sshd[1])}: \`docker info --format .*\` did not finish within ${COMMAND_TIMEOUT_SECONDS} s`));
+  assert.match(
+    refused.find((r) => r.target === hostOf(sshd[1]))?.reason ?? '',
+    new RegExp(`^${hostOf(sshd[1])}: \`docker info --format .*\` did not finish within ${COMMAND_TIMEOUT_SECONDS} s`),
+  );
   assert.match(run.stderr, new RegExp(`${hostOf(sshd[1])}: \`docker info`));
   assert.ok(
     (run.report.changes as Item[]).every((c) => c.host === hostOf(sshd[0])),
     'nothing is planned for the failing hosts',
   );
-  assert.ok(names(hanging, ['image', 'ls', '--format', '{{.Repository}}']).includes('junk'), 'the hung host is untouched');
+  assert.ok(
+    names(hanging, ['image', 'ls', '--format', '{{.Repository}}']).includes('junk'),
+    'the hung host is untouched',
+  );
 });
 
 test('a host that hangs at an apply step is stopped there, named with the step; the other host finishes; a rerun finishes the hung one', async () => {
@@ -180,12 +227,23 @@ test('a host that hangs at an apply step is stopped there, named with the step; 
   assert.is(failed.length, 1, JSON.stringify(failed));
   assert.is(failed[0].host, hosts[1]);
   assert.is(failed[0].action, 'remove image');
-  assert.match(failed[0].error!, new RegExp(`^step \\d of \\d, remove image: ${hosts[1]}: \`docker image rm junk:\\d\` did not finish within ${COMMAND_TIMEOUT_SECONDS} s`));
+  assert.match(
+    failed[0].error!,
+    new RegExp(
+      `^step \\d of \\d, remove image: ${hosts[1]}: \`docker image rm junk:\\d\` did not finish within ${COMMAND_TIMEOUT_SECONDS} s`,
+    ),
+  );
   assert.match(run.stderr, /did not finish within/);
-  assert.match(run.report.notes.join('\n'), new RegExp(`${hosts[1]} hung at step \\d of \\d, remove image junk:\\d; its \\d later steps were not started`));
+  assert.match(
+    run.report.notes.join('\n'),
+    new RegExp(`${hosts[1]} hung at step \\d of \\d, remove image junk:\\d; its \\d later steps were not started`),
+  );
   const notStarted = run.report.notStarted as Item[];
   assert.ok(notStarted.length >= 2 && notStarted.every((c) => c.host === hosts[1]), JSON.stringify(notStarted));
-  assert.not.ok(names(hanging, ['ps', '-a', '--format', '{{.Names}}']).includes('old-1'), 'the steps before the hang were done');
+  assert.not.ok(
+    names(hanging, ['ps', '-a', '--format', '{{.Names}}']).includes('old-1'),
+    'the steps before the hang were done',
+  );
   assertIntact(hanging, 'hung host');
 
   waitAt(undefined);
@@ -203,7 +261,15 @@ test('a host that hangs at an apply step is stopped there, named with the step; 
 test('SIGKILL at an apply step: the rerun completes, with every kept container, volume and image intact', async () => {
   seed(hanging);
   waitAt('image rm');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/server.ts', '--yes'], { env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...env([hostOf(sshd[1])]) }, stdio: 'ignore' });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/server.ts', '--yes'], {
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      CLEANUP_ENV_FILE: '/nonexistent/.env',
+      ...env([hostOf(sshd[1])]),
+    },
+    stdio: 'ignore',
+  });
   const exited = new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
   const deadline = Date.now() + 180_000;
   while (!existsSync(join(control, 'reached'))) {

@@ -5,7 +5,16 @@
  * without bash or base64 is named with what to install, and nothing runs there.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -40,7 +49,9 @@ async function failure(target: SshTarget, command: string[]): Promise<Error> {
 test('the ssh options: accept-new only when asked, and every connection bounded in time', () => {
   const target = { host: 'prod-1', port: 2222 };
   assert.ok(sshCommand(target, '/c', 'true').includes('StrictHostKeyChecking=yes'));
-  assert.ok(sshCommand({ ...target, acceptNewHostKeys: true }, '/c', 'true').includes('StrictHostKeyChecking=accept-new'));
+  assert.ok(
+    sshCommand({ ...target, acceptNewHostKeys: true }, '/c', 'true').includes('StrictHostKeyChecking=accept-new'),
+  );
   const line = sshCommand({ ...target, connectTimeoutSeconds: 7 }, '/c', 'true').join(' ');
   assert.match(line, /ConnectTimeout=7/);
   assert.match(line, /ServerAliveInterval=15/);
@@ -63,7 +74,10 @@ test('a remote command that hangs is stopped at the host timeout, named with hos
   const started = Date.now();
   const error = await failure({ ...sshd.target, commandTimeoutMs: 3_000 }, ['sleep', '60']);
   assert.instance(error, CommandTimedOut);
-  assert.match(error.message, new RegExp(`^cleanup-ops@127\\.0\\.0\\.1:${sshd.target.port}: \`sleep 60\` did not finish within 3 s`));
+  assert.match(
+    error.message,
+    new RegExp(`^cleanup-ops@127\\.0\\.0\\.1:${sshd.target.port}: \`sleep 60\` did not finish within 3 s`),
+  );
   assert.match(error.message, /SSH_COMMAND_TIMEOUT_SECONDS/);
   assert.ok(Date.now() - started < 40_000, `took ${Date.now() - started} ms`);
 });
@@ -82,7 +96,10 @@ test('an unknown key is trusted on first use only when asked; a changed key is r
     await runner.close();
   }
   // Recorded (Debian's ssh_config hashes host names, so ask ssh-keygen to find it).
-  assert.match(execFileSync('ssh-keygen', ['-F', `[127.0.0.1]:${target.port}`, '-f', knownHosts], { encoding: 'utf8' }), /ssh-ed25519/);
+  assert.match(
+    execFileSync('ssh-keygen', ['-F', `[127.0.0.1]:${target.port}`, '-f', knownHosts], { encoding: 'utf8' }),
+    /ssh-ed25519/,
+  );
 
   // The same host and port come back with a new host key (a reinstall, or someone in between).
   const clientKey = join(dir, 'client_ed25519');
@@ -105,14 +122,20 @@ test('a host without bash or base64 is named with what to install; nothing runs 
   const tools = (names: string[]) => {
     rmSync(bin, { recursive: true, force: true });
     mkdirSync(bin);
-    for (const name of names) symlinkSync(execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim(), join(bin, name));
+    for (const name of names)
+      symlinkSync(execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim(), join(bin, name));
   };
   const host = await startSshd({ env: { PATH: bin } });
   const marker = join(shared, 'ran');
   const touch = ['sh', '-c', `echo ran > ${marker}`];
   try {
     tools(['base64', 'sh']);
-    assert.match((await failure(host.target, touch)).message, new RegExp(`^cleanup-ops@127\\.0\\.0\\.1:${host.target.port} has no bash: .*apt-get install bash.*Nothing was run there\\.$`));
+    assert.match(
+      (await failure(host.target, touch)).message,
+      new RegExp(
+        `^cleanup-ops@127\\.0\\.0\\.1:${host.target.port} has no bash: .*apt-get install bash.*Nothing was run there\\.$`,
+      ),
+    );
     tools(['bash', 'sh']);
     assert.match((await failure(host.target, touch)).message, /has no base64: .*apt-get install coreutils/);
     assert.not.ok(existsSync(marker), 'the command never ran');

@@ -25,9 +25,21 @@ import { localRunner } from '../lib/runner.ts';
 
 const dirs: string[] = [];
 test.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid' };
+const env = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@example.invalid',
+  GIT_COMMITTER_NAME: 't',
+  GIT_COMMITTER_EMAIL: 't@example.invalid',
+};
 
-const TARGETS = ['scripts/run[1]+.sh', 'scripts/old tool.sh', 'api/legacy_main.py', 'scripts/deploy-local.sh', 'docs/lonely.md'];
+const TARGETS = [
+  'scripts/run[1]+.sh',
+  'scripts/old tool.sh',
+  'api/legacy_main.py',
+  'scripts/deploy-local.sh',
+  'docs/lonely.md',
+];
 const ANALYZED = ['scripts/deploy-local.sh', 'docs/lonely.md'];
 
 function repository(): string {
@@ -41,7 +53,10 @@ function repository(): string {
   write('scripts/run[1]+.sh', '#!/bin/sh\necho run\n');
   write('scripts/old tool.sh', '#!/bin/sh\necho old\n');
   write('api/legacy_main.py', 'print("legacy")\n');
-  write('scripts/deploy-local.sh', '#!/bin/sh\nset -eu\ndocker compose pull api\ndocker compose build api\ndocker compose up -d api\necho deployed\n');
+  write(
+    'scripts/deploy-local.sh',
+    '#!/bin/sh\nset -eu\ndocker compose pull api\ndocker compose build api\ndocker compose up -d api\necho deployed\n',
+  );
   write('docs/lonely.md', '# Lonely\n\nNothing shares this.\n');
   write('Makefile', 'all:\n\techo build\n');
   write('deploy/Dockerfile', 'FROM python:3.12\nCOPY api/legacy_main.py /app/\n');
@@ -61,7 +76,10 @@ function repository(): string {
   write('untracked.sh', '. "scripts/old tool.sh"\n'); // untracked
   git('update-index', '--assume-unchanged', 'cfg/hidden.sh');
   write('cfg/hidden.sh', '#!/bin/sh\npython api/legacy_main.py\n'); // git status does not look at it
-  write('ops/deploy-copy.sh', '#!/bin/sh\nset -eu\ndocker compose pull api\ndocker compose build api\ndocker compose up -d api\n'); // a twin only through an edit
+  write(
+    'ops/deploy-copy.sh',
+    '#!/bin/sh\nset -eu\ndocker compose pull api\ndocker compose build api\ndocker compose up -d api\n',
+  ); // a twin only through an edit
   return root;
 }
 
@@ -69,8 +87,18 @@ async function bothWays(root: string) {
   const runner = localRunner();
   const read = (file: string) => readFileSync(join(root, file), 'utf8');
   const needles = [...TARGETS.flatMap(useNeedles), ...ANALYZED.flatMap((path) => meaningful(read(path)))];
-  const { listing, tree, hits, commits } = await readRepository(runner, root, '', { removals: TARGETS, analyzed: ANALYZED, needles });
-  return { listing, read, commits, fast: filesToRead(root, listing, tree.unlikeIndex, hits), every: filesToRead(root, listing, tree.unlikeIndex, 'read all') };
+  const { listing, tree, hits, commits } = await readRepository(runner, root, '', {
+    removals: TARGETS,
+    analyzed: ANALYZED,
+    needles,
+  });
+  return {
+    listing,
+    read,
+    commits,
+    fast: filesToRead(root, listing, tree.unlikeIndex, hits),
+    every: filesToRead(root, listing, tree.unlikeIndex, 'read all'),
+  };
 }
 
 test('the files git finds hold every use that reading all text files finds, uncommitted edits included', async () => {
@@ -112,22 +140,45 @@ test('unlisted legacy candidates: the walk by name finds what the glob of the pa
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), 'x\n');
   };
-  for (const path of ['a/b/run_LEGACY.sh', '.hidden/legacy_x', 'x.bak', 'deep/1/2/3/y.orig', 'notes~', 'cache/ignored_LEGACY.pyc', 'node_modules/pkg/z_LEGACY.js', 'lib/node_modules/w_LEGACY.js', 'a/legacy-not.txt', 'a/LEGACY.txt']) touch(path);
+  for (const path of [
+    'a/b/run_LEGACY.sh',
+    '.hidden/legacy_x',
+    'x.bak',
+    'deep/1/2/3/y.orig',
+    'notes~',
+    'cache/ignored_LEGACY.pyc',
+    'node_modules/pkg/z_LEGACY.js',
+    'lib/node_modules/w_LEGACY.js',
+    'a/legacy-not.txt',
+    'a/LEGACY.txt',
+  ])
+    touch(path);
   writeFileSync(join(root, '.gitignore'), 'cache/\n');
   mkdirSync(join(root, 'empty_LEGACY'));
   symlinkSync(join(root, 'a'), join(root, 'linked_dir'));
   symlinkSync(join(root, 'nowhere'), join(root, 'dangling_LEGACY'));
   const listed = new Set(['x.bak']);
-  const globbed = globbySync(LEGACY_PATTERNS, { cwd: root, dot: true, onlyFiles: false, ignore: ['.git/**', '.cleanup-trash/**', 'node_modules/**'] })
+  const globbed = globbySync(LEGACY_PATTERNS, {
+    cwd: root,
+    dot: true,
+    onlyFiles: false,
+    ignore: ['.git/**', '.cleanup-trash/**', 'node_modules/**'],
+  })
     .filter((c) => !listed.has(c))
     .sort();
   assert.equal(unlistedCandidates(root, listed), globbed);
-  assert.ok(globbed.includes('linked_dir/b/run_LEGACY.sh') && globbed.includes('empty_LEGACY') && globbed.includes('dangling_LEGACY') && globbed.includes('cache/ignored_LEGACY.pyc'));
+  assert.ok(
+    globbed.includes('linked_dir/b/run_LEGACY.sh') &&
+      globbed.includes('empty_LEGACY') &&
+      globbed.includes('dangling_LEGACY') &&
+      globbed.includes('cache/ignored_LEGACY.pyc'),
+  );
 });
 
 test('strings git cannot search as the finders do, or a configured filter, mean every file is read', async () => {
   assert.ok(searchable(['legacy_main', 'run[1]+', 'old tool', 'docker compose up -d api']));
-  for (const bad of [[''], ['a\nb'], ['a\rb'], ['a\0b'], ['echo $Id$'], ['x'.repeat(70_000)]]) assert.not.ok(searchable(bad), JSON.stringify(bad).slice(0, 40));
+  for (const bad of [[''], ['a\nb'], ['a\rb'], ['a\0b'], ['echo $Id$'], ['x'.repeat(70_000)]])
+    assert.not.ok(searchable(bad), JSON.stringify(bad).slice(0, 40));
   const root = repository();
   execFileSync('git', ['-C', root, 'config', 'filter.crypt.clean', 'cat'], { env });
   assert.is(await searchIndex(localRunner(), root, ['legacy_main']), 'read all');

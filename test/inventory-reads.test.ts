@@ -18,15 +18,29 @@ import { dirname, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gitListing } from '../lib/inventory/candidates.ts';
-import { ignoredFiles, indexFilesContaining, lastCommit, lastCommits, trackedFiles, workingTreeState } from '../lib/inventory/git.ts';
+import {
+  ignoredFiles,
+  indexFilesContaining,
+  lastCommit,
+  lastCommits,
+  trackedFiles,
+  workingTreeState,
+} from '../lib/inventory/git.ts';
 import { ignoredUnder } from '../lib/inventory/ignored.ts';
 import { SKIPPED } from '../lib/inventory/references.ts';
 import { localRunner, type HostShell, type RunOptions, type RunResult, type Runner } from '../lib/runner.ts';
 
 const dirs: string[] = [];
 test.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid' };
-const git = (root: string, ...args: string[]) => execFileSync('git', ['-C', root, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const env = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@example.invalid',
+  GIT_COMMITTER_NAME: 't',
+  GIT_COMMITTER_EMAIL: 't@example.invalid',
+};
+const git = (root: string, ...args: string[]) =>
+  execFileSync('git', ['-C', root, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const write = (root: string, path: string, text = 'x\n') => {
   mkdirSync(dirname(join(root, path)), { recursive: true });
   writeFileSync(join(root, path), text);
@@ -45,7 +59,17 @@ function trappedRepository(): { top: string; root: string } {
   const top = emptyRepository();
   const root = join(top, 'backend');
   write(top, 'outside.md');
-  for (const path of ['a.md', 'docs/b.md', 'docs/sub/c.md', 'conflict.md', 'assumed.md', 'skipped.md', 'gone/d.py', 'node_modules/pkg/index.js']) write(root, path);
+  for (const path of [
+    'a.md',
+    'docs/b.md',
+    'docs/sub/c.md',
+    'conflict.md',
+    'assumed.md',
+    'skipped.md',
+    'gone/d.py',
+    'node_modules/pkg/index.js',
+  ])
+    write(root, path);
   write(root, '.gitignore', 'build/\n!build/keep.txt\n*.pyc\n');
   git(top, 'add', '-A');
   git(top, 'commit', '-q', '-m', 'start');
@@ -64,7 +88,21 @@ function trappedRepository(): { top: string; root: string } {
   git(top, 'update-index', '--assume-unchanged', 'backend/assumed.md');
   git(top, 'update-index', '--skip-worktree', 'backend/skipped.md');
   // Untracked files: at the top, deep, odd names, beside tracked ones, inside an ignored folder (not listed), a nested repository.
-  for (const path of ['new.md', 'docs/sub/deeper/e.md', 'name with spaces.md', 'line\nbreak.md', 'ünï/cödé.md', 'a.md.orig', 'docs/-dash.md', 'build/keep.txt', 'build/out.bin', 'x.pyc', 'z/new.sh', 'node_modules/pkg/new.js']) write(root, path);
+  for (const path of [
+    'new.md',
+    'docs/sub/deeper/e.md',
+    'name with spaces.md',
+    'line\nbreak.md',
+    'ünï/cödé.md',
+    'a.md.orig',
+    'docs/-dash.md',
+    'build/keep.txt',
+    'build/out.bin',
+    'x.pyc',
+    'z/new.sh',
+    'node_modules/pkg/new.js',
+  ])
+    write(root, path);
   write(root, 'nested/inner.md');
   git(join(root, 'nested'), 'init', '-q');
   mkdirSync(join(root, 'empty/inner'), { recursive: true });
@@ -77,9 +115,15 @@ test('the listing: untracked files from git status, tracked from ls-files --cach
   const { root } = trappedRepository();
   const runner = localRunner();
   // What the inventory listed before: one `git ls-files` with both kinds, each path once, the skipped folders aside.
-  const entries = nul(execFileSync('git', ['-C', root, 'ls-files', '-z', '-v', '--cached', '--others', '--exclude-standard'], { encoding: 'utf8' }));
+  const entries = nul(
+    execFileSync('git', ['-C', root, 'ls-files', '-z', '-v', '--cached', '--others', '--exclude-standard'], {
+      encoding: 'utf8',
+    }),
+  );
   const before = {
-    files: [...new Set(entries.map((entry) => entry.slice(2)))].filter((file) => !SKIPPED.some((dir) => file.startsWith(dir))),
+    files: [...new Set(entries.map((entry) => entry.slice(2)))].filter(
+      (file) => !SKIPPED.some((dir) => file.startsWith(dir)),
+    ),
     unsearched: new Set(entries.filter((entry) => /^[?MSa-z]/.test(entry)).map((entry) => entry.slice(2))),
   };
   const [tracked, tree] = await Promise.all([trackedFiles(runner, root), workingTreeState(runner, root, 'backend/')]);
@@ -87,10 +131,13 @@ test('the listing: untracked files from git status, tracked from ls-files --cach
   assert.equal(now.files, before.files);
   assert.equal(now.unsearched, before.unsearched);
   // The traps are there: the fixture would prove nothing otherwise.
-  for (const file of ['line\nbreak.md', 'ünï/cödé.md', 'nested/', 'conflict.md', 'docs/sub/deeper/e.md']) assert.ok(now.files.includes(file), file);
-  for (const file of ['build/keep.txt', 'x.pyc', 'node_modules/pkg/new.js', 'untracked-outside.md']) assert.not.ok(now.files.includes(file), file);
+  for (const file of ['line\nbreak.md', 'ünï/cödé.md', 'nested/', 'conflict.md', 'docs/sub/deeper/e.md'])
+    assert.ok(now.files.includes(file), file);
+  for (const file of ['build/keep.txt', 'x.pyc', 'node_modules/pkg/new.js', 'untracked-outside.md'])
+    assert.not.ok(now.files.includes(file), file);
   assert.is(now.files.filter((file) => file === 'conflict.md').length, 1);
-  for (const file of ['assumed.md', 'skipped.md', 'conflict.md', 'new.md']) assert.ok(now.unsearched !== 'all' && now.unsearched.has(file), file);
+  for (const file of ['assumed.md', 'skipped.md', 'conflict.md', 'new.md'])
+    assert.ok(now.unsearched !== 'all' && now.unsearched.has(file), file);
 });
 
 /** A real runner that also records each command line it runs. */
@@ -103,7 +150,8 @@ function recording(runner: Runner): { runner: Runner; lines: string[] } {
       lines.push(pieces.join('…'));
       return run(pieces, ...values);
     };
-  const shell = (first: TemplateStringsArray | RunOptions, ...values: unknown[]) => ('raw' in first ? tag(runner.$)(first, ...values) : tag(runner.$(first)));
+  const shell = (first: TemplateStringsArray | RunOptions, ...values: unknown[]) =>
+    'raw' in first ? tag(runner.$)(first, ...values) : tag(runner.$(first));
   return { runner: { name: runner.name, $: shell as HostShell, run: runner.run, close: runner.close }, lines };
 }
 
@@ -162,7 +210,9 @@ test('last commits: one bash line of git log -1 -- PATH answers as one process p
   appendFileSync(join(root, 'p1.sh'), 'main\n');
   appendFileSync(join(root, 'p2.sh'), 'main\n');
   appendFileSync(join(root, 'glob[1].sh'), 'main\n');
-  execFileSync('git', ['-C', root, 'commit', '-q', '-am', 'main p1 p2'], { env: { ...env, GIT_COMMITTER_DATE: '2030-01-01T00:00:00Z' } });
+  execFileSync('git', ['-C', root, 'commit', '-q', '-am', 'main p1 p2'], {
+    env: { ...env, GIT_COMMITTER_DATE: '2030-01-01T00:00:00Z' },
+  });
   try {
     git(root, 'merge', '-q', '--no-edit', 'side');
   } catch {

@@ -42,7 +42,11 @@ const byTarget = (items: Item[]) => Object.fromEntries(items.map((i) => [i.targe
 
 /** `npm run clean:inventory -- ARGS`, as a user types it, in this project. */
 function npmRun(args: string[], settings: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn('npm', ['run', 'clean:inventory', '--', ...args], { cwd: process.cwd(), env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...settings }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npm', ['run', 'clean:inventory', '--', ...args], {
+    cwd: process.cwd(),
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...settings },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (c) => (output += c));
   child.stderr.on('data', (c) => (output += c));
@@ -60,7 +64,9 @@ test('paths: absolute, climbing out, or through a symlink out are refused', () =
 test('similarity: near-identical scripts overlap highly, and the diff shows the extra line', () => {
   const files = backendFiles();
   assert.ok(overlap(files['scripts/setup-registry.sh'], files['scripts/deploy/setup-registry.sh']) > 0.8);
-  assert.equal(lineDiff(files['scripts/setup-registry.sh'], files['scripts/deploy/setup-registry.sh']), ['+ docker ps --filter name=registry']);
+  assert.equal(lineDiff(files['scripts/setup-registry.sh'], files['scripts/deploy/setup-registry.sh']), [
+    '+ docker ps --filter name=registry',
+  ]);
 });
 
 test('--yes removes the DELETE set, merges, updates documents, explains what it held back, and commits once', async () => {
@@ -69,17 +75,41 @@ test('--yes removes the DELETE set, merges, updates documents, explains what it 
   assert.is(run.code, 0, run.stderr);
   const report = run.report;
 
-  for (const gone of ['api_server/test_main_LEGACY.py', 'api_server/app_LEGACY', 'docs/GALLERY_FIXES.md', 'scripts/setup-registry.sh']) assert.not.ok(existsSync(join(root, gone)), `${gone} is gone`);
-  for (const kept of ['api_server/webhook_main.py', 'api_server/Dockerfile.webhook', 'scripts/deploy/setup-registry.sh', 'scripts/deploy-local.sh', 'api_server/notes_LEGACY.txt', 'docs/PAYMENT_SYSTEM.md'])
+  for (const gone of [
+    'api_server/test_main_LEGACY.py',
+    'api_server/app_LEGACY',
+    'docs/GALLERY_FIXES.md',
+    'scripts/setup-registry.sh',
+  ])
+    assert.not.ok(existsSync(join(root, gone)), `${gone} is gone`);
+  for (const kept of [
+    'api_server/webhook_main.py',
+    'api_server/Dockerfile.webhook',
+    'scripts/deploy/setup-registry.sh',
+    'scripts/deploy-local.sh',
+    'api_server/notes_LEGACY.txt',
+    'docs/PAYMENT_SYSTEM.md',
+  ])
     assert.ok(existsSync(join(root, kept)), `${kept} stays`);
   // Held back, with reasons: the Dockerfile copies legacy_main.py; the launcher has uncommitted
   // edits, and since it stays, main_LEGACY.py, which it imports, stays too.
   const refused = byTarget(report.refused);
-  assert.match(refused['api_server/legacy_main.py'], /still used by kept files: api_server\/Dockerfile.webhook:3 `COPY legacy_main.py \/app\/`/);
+  assert.match(
+    refused['api_server/legacy_main.py'],
+    /still used by kept files: api_server\/Dockerfile.webhook:3 `COPY legacy_main.py \/app\/`/,
+  );
   assert.match(refused['api_server/run_api_server_LEGACY.py'], /uncommitted changes/);
-  assert.match(refused['api_server/main_LEGACY.py'], /still used by kept files: api_server\/run_api_server_LEGACY.py:1 `import main_LEGACY` \(python import\)/);
-  for (const held of ['api_server/legacy_main.py', 'api_server/run_api_server_LEGACY.py', 'api_server/main_LEGACY.py']) assert.ok(existsSync(join(root, held)), `${held} stays`);
-  assert.match(read(root, 'api_server/run_api_server_LEGACY.py'), /a local edit nobody committed/, 'the edit is untouched');
+  assert.match(
+    refused['api_server/main_LEGACY.py'],
+    /still used by kept files: api_server\/run_api_server_LEGACY.py:1 `import main_LEGACY` \(python import\)/,
+  );
+  for (const held of ['api_server/legacy_main.py', 'api_server/run_api_server_LEGACY.py', 'api_server/main_LEGACY.py'])
+    assert.ok(existsSync(join(root, held)), `${held} stays`);
+  assert.match(
+    read(root, 'api_server/run_api_server_LEGACY.py'),
+    /a local edit nobody committed/,
+    'the edit is untouched',
+  );
   // Section 3: references point at the kept copy, the line linking the deleted file is gone,
   // each edit was shown as a diff, and the status document records the run.
   assert.match(read(root, 'docs/DEPLOYMENT.md'), /`scripts\/deploy\/setup-registry.sh`/);
@@ -87,12 +117,24 @@ test('--yes removes the DELETE set, merges, updates documents, explains what it 
   assert.is(read(root, 'docs/PLANNING.md'), '# Planning\n\n');
   const changes = byTarget(report.changes);
   assert.match(changes['docs/PLANNING.md'], /@@ line 3\n\s+- See \[gallery fixes\]\(GALLERY_FIXES.md\)\./);
-  assert.match(changes['docs/README.md'], /- - Registry: \[setup\]\(\.\.\/scripts\/setup-registry\.sh\)\n\s+\+ - Registry: \[setup\]\(\.\.\/scripts\/deploy\/setup-registry\.sh\)/);
+  assert.match(
+    changes['docs/README.md'],
+    /- - Registry: \[setup\]\(\.\.\/scripts\/setup-registry\.sh\)\n\s+\+ - Registry: \[setup\]\(\.\.\/scripts\/deploy\/setup-registry\.sh\)/,
+  );
   const [runName] = runs(root);
-  assert.match(read(root, 'docs/STATUS_CURRENT.md'), new RegExp(`## Clean-up of \\d{4}-\\d\\d-\\d\\d \\(run ${runName}\\)[^]*- \`api_server/test_main_LEGACY\\.py\`[^]*--restore ${runName}`));
+  assert.match(
+    read(root, 'docs/STATUS_CURRENT.md'),
+    new RegExp(
+      `## Clean-up of \\d{4}-\\d\\d-\\d\\d \\(run ${runName}\\)[^]*- \`api_server/test_main_LEGACY\\.py\`[^]*--restore ${runName}`,
+    ),
+  );
   assert.match(JSON.stringify(report.changes), /only in the kept one\): \+ docker ps --filter name=registry/);
   // Reported, not deleted: the unlisted legacy file, named in the summary's figures.
-  assert.ok(report.kept.some((k: Item) => k.target === 'api_server/notes_LEGACY.txt' && /unlisted legacy candidate/.test(k.reason)));
+  assert.ok(
+    report.kept.some(
+      (k: Item) => k.target === 'api_server/notes_LEGACY.txt' && /unlisted legacy candidate/.test(k.reason),
+    ),
+  );
   assert.match(run.stderr, /unlisted legacy candidates: 1: api_server\/notes_LEGACY\.txt/);
   // ANALYZE answers keep or delete, and why, for every listed script.
   for (const script of [
@@ -104,16 +146,35 @@ test('--yes removes the DELETE set, merges, updates documents, explains what it 
     'scripts/production/deploy-transcription-fix.sh',
   ]) {
     const finding = report.kept.find((k: Item) => k.target === script);
-    assert.match(finding?.reason ?? '', /suggest (KEEP|DELETE|MERGE).*: .*bytes, \d+ lines, last commit 2024-12-11/, script);
+    assert.match(
+      finding?.reason ?? '',
+      /suggest (KEEP|DELETE|MERGE).*: .*bytes, \d+ lines, last commit 2024-12-11/,
+      script,
+    );
   }
-  assert.match(report.kept.find((k: Item) => k.target === 'scripts/deploy-local.sh').reason, /suggest MERGE into scripts\/deploy\/webhook-remote-deploy.sh: 100% the same/);
-  assert.match(report.kept.find((k: Item) => k.target === 'scripts/quick-dev.sh').reason, /suggest DELETE: nothing references it and it is untouched for over a year/);
-  assert.ok(report.checks.some((c: { name: string; passed: boolean }) => c.name === 'every planned removal done' && c.passed));
+  assert.match(
+    report.kept.find((k: Item) => k.target === 'scripts/deploy-local.sh').reason,
+    /suggest MERGE into scripts\/deploy\/webhook-remote-deploy.sh: 100% the same/,
+  );
+  assert.match(
+    report.kept.find((k: Item) => k.target === 'scripts/quick-dev.sh').reason,
+    /suggest DELETE: nothing references it and it is untouched for over a year/,
+  );
+  assert.ok(
+    report.checks.some((c: { name: string; passed: boolean }) => c.name === 'every planned removal done' && c.passed),
+  );
   // One commit holds it all, tied to its run; the report prints how to revert it.
   const sha = git(root, 'rev-parse', 'HEAD').trim();
-  assert.equal(gitLog(root)[0], 'chore(cleanup): remove legacy files, merge duplicate scripts (clean-up plan, sections 1-3)');
+  assert.equal(
+    gitLog(root)[0],
+    'chore(cleanup): remove legacy files, merge duplicate scripts (clean-up plan, sections 1-3)',
+  );
   assert.match(git(root, 'log', '-1', '--format=%B'), new RegExp(`Cleanup-Run: ${runName}`));
-  assert.ok(report.figures.some((f: { label: string; value: string }) => f.label === 'undo' && f.value.includes(`revert --no-edit ${sha}`)));
+  assert.ok(
+    report.figures.some(
+      (f: { label: string; value: string }) => f.label === 'undo' && f.value.includes(`revert --no-edit ${sha}`),
+    ),
+  );
   assert.match(run.stderr, new RegExp(`undo: git -C \\S+ revert --no-edit ${sha}`));
   assert.match(git(root, 'status', '--porcelain'), /^ M api_server\/run_api_server_LEGACY.py$/m);
 
@@ -125,7 +186,12 @@ test('--yes removes the DELETE set, merges, updates documents, explains what it 
 
 test("the user's uncommitted work, staged or not, is neither committed nor touched, through npm run clean:inventory", async () => {
   const root = repo({ userWork: true });
-  const snapshot = () => ({ files: USER_WORK.map((w) => read(root, w.path)), staged: git(root, 'diff', '--cached'), unstaged: git(root, 'diff'), status: git(root, 'status', '--porcelain') });
+  const snapshot = () => ({
+    files: USER_WORK.map((w) => read(root, w.path)),
+    staged: git(root, 'diff', '--cached'),
+    unstaged: git(root, 'diff'),
+    status: git(root, 'status', '--porcelain'),
+  });
   const before = snapshot();
   const run = await npmRun(['--yes'], env(root));
   assert.is(run.code, 0, run.output);
@@ -152,7 +218,10 @@ test("the user's uncommitted work, staged or not, is neither committed nor touch
   const next = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
   assert.is(next.code, 0, next.stderr);
   assert.equal(next.report.changes.map((c: Item) => c.target).sort(), ['docs/DEPLOYMENT.md', 'docs/README.md']);
-  assert.match(read(root, 'docs/DEPLOYMENT.md'), /First run `scripts\/deploy\/setup-registry.sh`, then deploy.\nMy draft of the next step.\n/);
+  assert.match(
+    read(root, 'docs/DEPLOYMENT.md'),
+    /First run `scripts\/deploy\/setup-registry.sh`, then deploy.\nMy draft of the next step.\n/,
+  );
   assert.is(documentationUpToDate(root).passed, true, documentationUpToDate(root).detail);
 });
 
@@ -169,7 +238,10 @@ test("BACKEND_DIR as a folder inside a larger repository: the user's work there 
   const run = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
   assert.is(run.code, 0, run.stderr);
   assert.match(byTarget(run.report.refused)['docs/DEPLOYMENT.md'], /has uncommitted changes: skipped/);
-  assert.match(byTarget(run.report.refused)['api_server/legacy_main.py'], /api_server\/handlers.py:2 `from legacy_main import handler`/);
+  assert.match(
+    byTarget(run.report.refused)['api_server/legacy_main.py'],
+    /api_server\/handlers.py:2 `from legacy_main import handler`/,
+  );
   assert.is(read(root, 'docs/DEPLOYMENT.md'), 'my unstaged edit of scripts/setup-registry.sh\n');
   const status = git(top, 'status', '--porcelain')
     .split('\n')
@@ -188,7 +260,10 @@ test('a DELETE module that a kept module imports is held back with the import li
   const root = repo({ pythonImport: true });
   const run = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
   assert.is(run.code, 0, run.stderr);
-  assert.match(byTarget(run.report.refused)['api_server/legacy_main.py'], /DELETE held back: still used by kept files: api_server\/handlers.py:2 `from legacy_main import handler` \(python import\)/);
+  assert.match(
+    byTarget(run.report.refused)['api_server/legacy_main.py'],
+    /DELETE held back: still used by kept files: api_server\/handlers.py:2 `from legacy_main import handler` \(python import\)/,
+  );
   assert.ok(existsSync(join(root, 'api_server/legacy_main.py')));
   assert.not.ok(existsSync(join(root, 'api_server/main_LEGACY.py')), 'the others go');
 });
@@ -198,9 +273,14 @@ test('a DELETE folder holding ignored byte code goes whole; a second run plans n
   const run = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
   assert.is(run.code, 0, run.stderr);
   assert.not.ok(existsSync(join(root, 'api_server/app_LEGACY')), 'the folder is gone, __pycache__ included');
-  assert.match(byTarget(run.report.changes)['api_server/app_LEGACY'], /with 1 file git does not track \(api_server\/app_LEGACY\/__pycache__\/routes\.cpython-311\.pyc\), moved to \.cleanup-trash\//);
+  assert.match(
+    byTarget(run.report.changes)['api_server/app_LEGACY'],
+    /with 1 file git does not track \(api_server\/app_LEGACY\/__pycache__\/routes\.cpython-311\.pyc\), moved to \.cleanup-trash\//,
+  );
   const [runName] = runs(root);
-  assert.ok(existsSync(join(root, '.cleanup-trash', runName, 'files/api_server/app_LEGACY/__pycache__/routes.cpython-311.pyc')));
+  assert.ok(
+    existsSync(join(root, '.cleanup-trash', runName, 'files/api_server/app_LEGACY/__pycache__/routes.cpython-311.pyc')),
+  );
   assert.is(git(root, 'status', '--porcelain'), '', 'the trash folder is invisible to git');
 
   const second = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
@@ -233,9 +313,15 @@ async function killBeforeCommit(root: string): Promise<void> {
   const marks = mkdtempSync(join(tmpdir(), 'cleanup-kill-'));
   dirs.push(marks);
   const hook = join(root, '.git/hooks/pre-commit');
-  writeFileSync(hook, `#!/bin/sh\ntouch '${marks}/paused'\nwhile [ ! -e '${marks}/release' ]; do sleep 0.1; done\nexit 1\n`);
+  writeFileSync(
+    hook,
+    `#!/bin/sh\ntouch '${marks}/paused'\nwhile [ ! -e '${marks}/release' ]; do sleep 0.1; done\nexit 1\n`,
+  );
   chmodSync(hook, 0o755);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/inventory.ts', '--yes'], { env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...env(root) }, stdio: 'ignore' });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/inventory.ts', '--yes'], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...env(root) },
+    stdio: 'ignore',
+  });
   const exited = new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
   const deadline = Date.now() + 120_000;
   while (!existsSync(join(marks, 'paused'))) {
@@ -260,8 +346,14 @@ test('a run SIGKILLed between git rm and its commit is finished by the next run,
 
   const rerun = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
   assert.is(rerun.code, 0, rerun.stderr);
-  assert.match(rerun.report.notes.join('\n'), new RegExp(`completing the earlier run ${runName}, which was interrupted before it committed`));
-  assert.match(byTarget(rerun.report.changes)['api_server/main_LEGACY.py'], /completing the earlier run .*: its removal is not committed yet/);
+  assert.match(
+    rerun.report.notes.join('\n'),
+    new RegExp(`completing the earlier run ${runName}, which was interrupted before it committed`),
+  );
+  assert.match(
+    byTarget(rerun.report.changes)['api_server/main_LEGACY.py'],
+    /completing the earlier run .*: its removal is not committed yet/,
+  );
   assert.match(byTarget(rerun.report.changes)['docs/PLANNING.md'], /edited by that run, not committed yet/);
   assert.equal(runs(root), [runName], 'the same run, the same trash folder');
   assert.is(git(root, 'status', '--porcelain'), '');
@@ -276,7 +368,10 @@ test('a run SIGKILLed between git rm and its commit is finished by the next run,
   assert.is(third.report.summary.changes, 0, JSON.stringify(third.report.changes));
 
   // Its RESTORE.sh reverts the commit and puts the ignored byte code back into the folder.
-  const restored = execFileSync('sh', [join(root, '.cleanup-trash', runName, 'RESTORE.sh')], { cwd: tmpdir(), encoding: 'utf8' });
+  const restored = execFileSync('sh', [join(root, '.cleanup-trash', runName, 'RESTORE.sh')], {
+    cwd: tmpdir(),
+    encoding: 'utf8',
+  });
   assert.match(restored, /put back api_server\/app_LEGACY\/__pycache__/);
   assert.match(gitLog(root)[0], /^Revert "chore\(cleanup\)/);
   assert.ok(existsSync(join(root, 'api_server/app_LEGACY/__pycache__/routes.cpython-311.pyc')));
@@ -290,7 +385,9 @@ test('a run SIGKILLed before its commit can be undone instead: --restore puts ba
   const [runName] = runs(root);
   const restore = await runTask('tasks/inventory.ts', ['--restore', runName, '--yes', '--json'], env(root));
   assert.is(restore.code, 0, restore.stderr);
-  assert.ok(restore.report.changes.some((c: Item) => c.action === 'git checkout' && c.target === 'api_server/main_LEGACY.py'));
+  assert.ok(
+    restore.report.changes.some((c: Item) => c.action === 'git checkout' && c.target === 'api_server/main_LEGACY.py'),
+  );
   assert.is(git(root, 'status', '--porcelain'), '', 'index and working tree as at HEAD');
   assert.ok(existsSync(join(root, 'api_server/app_LEGACY/__pycache__/routes.cpython-311.pyc')));
   assert.is(gitLog(root).length, 1, 'nothing committed');
@@ -329,9 +426,22 @@ test('outside git: each run has its own trash folder, files of the same name nev
   const restore = await runTask('tasks/inventory.ts', ['--restore', run1, '--yes', '--json'], env(root));
   assert.is(restore.code, 0, restore.stderr);
   assert.match(byTarget(restore.report.refused)['api_server/main_LEGACY.py'], /exists again: left alone/);
-  assert.is(read(root, 'api_server/main_LEGACY.py'), 'print("a second one")\n', 'the file put back first is not overwritten');
+  assert.is(
+    read(root, 'api_server/main_LEGACY.py'),
+    'print("a second one")\n',
+    'the file put back first is not overwritten',
+  );
   assert.is(read(root, `.cleanup-trash/${run1}/files/api_server/main_LEGACY.py`), 'print("old main")\n');
-  for (const path of ['api_server/test_main_LEGACY.py', 'api_server/app_LEGACY/routes.py', 'docs/GALLERY_FIXES.md', 'scripts/setup-registry.sh', 'docs/PLANNING.md', 'docs/README.md', 'docs/DEPLOYMENT.md', 'docs/STATUS_CURRENT.md'])
+  for (const path of [
+    'api_server/test_main_LEGACY.py',
+    'api_server/app_LEGACY/routes.py',
+    'docs/GALLERY_FIXES.md',
+    'scripts/setup-registry.sh',
+    'docs/PLANNING.md',
+    'docs/README.md',
+    'docs/DEPLOYMENT.md',
+    'docs/STATUS_CURRENT.md',
+  ])
     assert.is(read(root, path), backendFiles()[path], `${path} is as before the first run`);
 });
 
@@ -339,10 +449,16 @@ test("--force removes a DELETE file with uncommitted edits, and keeps the edited
   const root = repo({ uncommittedEdit: true });
   const run = await runTask('tasks/inventory.ts', ['--yes', '--force', '--json'], env(root));
   assert.is(run.code, 0, run.stderr);
-  assert.match(byTarget(run.report.changes)['api_server/run_api_server_LEGACY.py'], /forced: its uncommitted changes are kept in \.cleanup-trash\/[^/]+\/files\//);
+  assert.match(
+    byTarget(run.report.changes)['api_server/run_api_server_LEGACY.py'],
+    /forced: its uncommitted changes are kept in \.cleanup-trash\/[^/]+\/files\//,
+  );
   assert.not.ok(existsSync(join(root, 'api_server/run_api_server_LEGACY.py')));
   const [runName] = runs(root);
-  assert.match(read(root, `.cleanup-trash/${runName}/files/api_server/run_api_server_LEGACY.py`), /a local edit nobody committed/);
+  assert.match(
+    read(root, `.cleanup-trash/${runName}/files/api_server/run_api_server_LEGACY.py`),
+    /a local edit nobody committed/,
+  );
   assert.match(git(root, 'show', '--name-only', '--format=', 'HEAD'), /api_server\/run_api_server_LEGACY.py/);
   assert.is(git(root, 'status', '--porcelain'), '');
 });
@@ -362,11 +478,17 @@ test('outside git: a run stopped halfway is completed by the next one, in the sa
     ['docs/PLANNING.md'],
   );
   const [runName] = runs(root);
-  assert.ok(existsSync(join(root, removals[2].op.kind === 'remove' ? removals[2].op.path : '')), 'the rest is still there');
+  assert.ok(
+    existsSync(join(root, removals[2].op.kind === 'remove' ? removals[2].op.path : '')),
+    'the rest is still there',
+  );
 
   const rerun = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
   assert.is(rerun.code, 0, rerun.stderr);
-  assert.match(rerun.report.notes.join('\n'), new RegExp(`completing the earlier run ${runName}, which was interrupted before it finished`));
+  assert.match(
+    rerun.report.notes.join('\n'),
+    new RegExp(`completing the earlier run ${runName}, which was interrupted before it finished`),
+  );
   assert.equal(
     rerun.report.changes.map((c: Item) => c.target),
     [...removals.slice(2).map((c) => c.target), 'docs/PLANNING.md'],
@@ -378,7 +500,8 @@ test('outside git: a run stopped halfway is completed by the next one, in the sa
 
   const restore = await runTask('tasks/inventory.ts', ['--restore', runName, '--yes', '--json'], env(root));
   assert.is(restore.code, 0, restore.stderr);
-  for (const [path, text] of Object.entries(original)) assert.is(read(root, path), path === 'docs/PLANNING.md' ? `${text}A line added after the plan.\n` : text, path);
+  for (const [path, text] of Object.entries(original))
+    assert.is(read(root, path), path === 'docs/PLANNING.md' ? `${text}A line added after the plan.\n` : text, path);
 });
 
 test('the checks verify needs pass after one run, with no hand edits', async () => {
@@ -388,7 +511,11 @@ test('the checks verify needs pass after one run, with no hand edits', async () 
   const run = await runTask('tasks/inventory.ts', ['--yes'], env(root));
   assert.is(run.code, 0, run.stderr);
   const listed = sections.flatMap((s) => s.entries.filter((e) => e.verdict === 'DELETE')).length; // 6 today; a DELETE entry added counts here too
-  assert.equal(legacyFilesDeleted(root), { name: 'all legacy files deleted', passed: true, figure: `0 of ${listed} listed legacy paths left` });
+  assert.equal(legacyFilesDeleted(root), {
+    name: 'all legacy files deleted',
+    passed: true,
+    figure: `0 of ${listed} listed legacy paths left`,
+  });
   assert.is(onlyNecessaryScripts(root).passed, true);
   assert.is(documentationUpToDate(root).passed, true, documentationUpToDate(root).detail);
 });

@@ -18,7 +18,16 @@ test.before(() => {
 });
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-const owner = (over: Partial<LockOwner> = {}): LockOwner => ({ token: 't', user: 'ops', host: 'here', pid: 42, since: '2026-12-01T10:00:00.000Z', ttlSeconds: 3600, purpose: 'p', ...over });
+const owner = (over: Partial<LockOwner> = {}): LockOwner => ({
+  token: 't',
+  user: 'ops',
+  host: 'here',
+  pid: 42,
+  since: '2026-12-01T10:00:00.000Z',
+  ttlSeconds: 3600,
+  purpose: 'p',
+  ...over,
+});
 
 test('staleReason: past its TTL, or a dead pid on this host; alive or elsewhere within TTL is not stale', () => {
   const at = (iso: string) => Date.parse(iso);
@@ -47,7 +56,10 @@ test('exclusive; a second taker waits, then stops with who holds it, where and s
   const options = { path, what: 'the thing', purpose: 'testing', waitSeconds: 2, ttlSeconds: 600, pollMs: 200 };
   const first = await acquireLock(runner, options);
   const stored = JSON.parse(readFileSync(join(path, 'owner.json'), 'utf8')) as LockOwner;
-  assert.equal({ token: stored.token, pid: stored.pid, host: stored.host }, { token: first.owner.token, pid: process.pid, host: hostname() });
+  assert.equal(
+    { token: stored.token, pid: stored.pid, host: stored.host },
+    { token: first.owner.token, pid: process.pid, host: hostname() },
+  );
 
   const started = Date.now();
   try {
@@ -55,7 +67,10 @@ test('exclusive; a second taker waits, then stops with who holds it, where and s
     assert.unreachable('the lock is held');
   } catch (error) {
     assert.instance(error, LockHeld);
-    assert.match((error as Error).message, `the thing is locked by ${stored.user}@${hostname()} (pid ${process.pid}, testing) since ${stored.since} (${path} on local); waited 2 s`);
+    assert.match(
+      (error as Error).message,
+      `the thing is locked by ${stored.user}@${hostname()} (pid ${process.pid}, testing) since ${stored.since} (${path} on local); waited 2 s`,
+    );
   }
   assert.ok(Date.now() - started >= 2_000, 'it waited');
 
@@ -107,11 +122,17 @@ test('a lock folder with no owner file: a young one is waited for; one older tha
     assert.unreachable('stale, but not forced');
   } catch (error) {
     assert.instance(error, LockHeld);
-    assert.match((error as Error).message, /locked by no one it names .*the lock folder has no owner file and is \d+ s old.*--force/);
+    assert.match(
+      (error as Error).message,
+      /locked by no one it names .*the lock folder has no owner file and is \d+ s old.*--force/,
+    );
   }
   const said: string[] = [];
   const taken = await acquireLock(runner, { ...options, force: true, progress: (m) => said.push(m) });
-  assert.match(said.join('\n'), /Taking over the stale lock on the thing .* held by no one it names: the lock folder has no owner file/);
+  assert.match(
+    said.join('\n'),
+    /Taking over the stale lock on the thing .* held by no one it names: the lock folder has no owner file/,
+  );
   assert.equal(JSON.parse(readFileSync(join(path, 'owner.json'), 'utf8')).token, taken.owner.token);
   await taken.release();
 });
@@ -121,9 +142,21 @@ test('over ssh: the lock lives on the remote host', async () => {
   const runner = sshRunner(sshd.target);
   const path = `/tmp/cleanup-lock-test-${process.pid}.lock`;
   try {
-    const lock = await acquireLock(runner, { path, what: 'the remote thing', purpose: 'testing', waitSeconds: 0, ttlSeconds: 600 });
+    const lock = await acquireLock(runner, {
+      path,
+      what: 'the remote thing',
+      purpose: 'testing',
+      waitSeconds: 0,
+      ttlSeconds: 600,
+    });
     assert.match((await runner.run(['cat', `${path}/owner.json`])).stdout, lock.owner.token);
-    const second = await acquireLock(runner, { path, what: 'the remote thing', purpose: 'testing', waitSeconds: 0, ttlSeconds: 600 }).catch((error: Error) => error);
+    const second = await acquireLock(runner, {
+      path,
+      what: 'the remote thing',
+      purpose: 'testing',
+      waitSeconds: 0,
+      ttlSeconds: 600,
+    }).catch((error: Error) => error);
     assert.match(String(second), /the remote thing is locked by .* on cleanup-ops@127\.0\.0\.1:\d+\); waited 0 s/);
     await lock.release();
     assert.is((await runner.run(['test', '-e', path], { allowFailure: true })).exitCode, 1, 'released');

@@ -114,7 +114,14 @@ test('Ctrl-C stops between items, runs the clean-up hooks and exits 130', async 
   const ws = workspace();
   const mark = join(ws.dir, 'closed');
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/demo-task.ts', '--yes'], {
-    env: { PATH: process.env.PATH, CLEANUP_ENV_FILE: '/nonexistent/.env', DEMO_DIR: ws.data, REPORTS_DIR: ws.reports, DEMO_SLOW_MS: '1500', DEMO_CLOSE_MARK: mark },
+    env: {
+      PATH: process.env.PATH,
+      CLEANUP_ENV_FILE: '/nonexistent/.env',
+      DEMO_DIR: ws.data,
+      REPORTS_DIR: ws.reports,
+      DEMO_SLOW_MS: '1500',
+      DEMO_CLOSE_MARK: mark,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -27,7 +27,11 @@ async function seed(to: Pusher, repository = 'webhook-api') {
   await pushImage(to, repository, ['1.0.0'], { layers: ['one'] });
 }
 
-const env = (registry: TestRegistry, extra: Record<string, string> = {}) => ({ REGISTRY_URL: registry.url, REPORTS_DIR: join(dir, 'reports'), ...extra });
+const env = (registry: TestRegistry, extra: Record<string, string> = {}) => ({
+  REGISTRY_URL: registry.url,
+  REPORTS_DIR: join(dir, 'reports'),
+  ...extra,
+});
 
 test.before(() => {
   dir = mkdtempSync(join(tmpdir(), 'cleanup-registry-auth-'));
@@ -40,7 +44,9 @@ test.after(async () => {
 test('htpasswd basic auth: works with the credentials, refuses clearly without them or with wrong ones', async () => {
   const htpasswd = join(dir, 'htpasswd');
   writeFileSync(htpasswd, execFileSync('htpasswd', ['-Bbn', USER, PASSWORD]));
-  const registry = await startRegistry({ authYaml: ['  htpasswd:', '    realm: test', `    path: ${htpasswd}`].join('\n') });
+  const registry = await startRegistry({
+    authYaml: ['  htpasswd:', '    realm: test', `    path: ${htpasswd}`].join('\n'),
+  });
   started.push({ stop: () => registry.destroy() });
   const to = { url: registry.url, authorization: basic };
   await seed(to);
@@ -49,13 +55,21 @@ test('htpasswd basic auth: works with the credentials, refuses clearly without t
   assert.is(none.code, 1);
   assert.match(none.stderr, /requires authentication \(401\)\. Set REGISTRY_USERNAME and REGISTRY_PASSWORD/);
 
-  const wrong = await runTask('tasks/registry.ts', ['--yes'], env(registry, { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: 'not-the-password' }));
+  const wrong = await runTask(
+    'tasks/registry.ts',
+    ['--yes'],
+    env(registry, { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: 'not-the-password' }),
+  );
   assert.is(wrong.code, 1);
   assert.match(wrong.stderr, /refused the credentials \(401\)/);
   assert.not.match(wrong.stderr, /not-the-password/);
   assert.equal(await tagsOf(to, 'webhook-api'), ['1.0.0', 'debug-2', 'final', 'test-1'], 'nothing deleted');
 
-  const right = await runTask('tasks/registry.ts', ['--yes', '--json'], env(registry, { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: PASSWORD }));
+  const right = await runTask(
+    'tasks/registry.ts',
+    ['--yes', '--json'],
+    env(registry, { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: PASSWORD }),
+  );
   assert.is(right.code, 0, right.stderr);
   assert.not.match(right.stdout + right.stderr, PASSWORD);
   assert.equal(await tagsOf(to, 'webhook-api'), ['1.0.0', 'final']);
@@ -71,22 +85,41 @@ test('token auth: a token per scope from the realm, reused, with delete granted'
   started.push({ stop: () => trusting.close() });
   const token = async (scope: string) => {
     const url = `${issuer.realm}?service=${issuer.service}&scope=${scope}`;
-    const body = (await (await undiciFetch(url, { headers: { authorization: basic }, dispatcher: trusting })).json()) as { access_token: string };
+    const body = (await (
+      await undiciFetch(url, { headers: { authorization: basic }, dispatcher: trusting })
+    ).json()) as { access_token: string };
     return `Bearer ${body.access_token}`;
   };
   const to = { url: registry.url, authorization: await token('repository:webhook-api:pull,push') };
   await seed(to);
   issuer.requests.length = 0;
 
-  const run = await runTask('tasks/registry.ts', ['--yes', '--json'], env(registry, { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: PASSWORD, REGISTRY_CA_FILE: issuer.certFile }));
+  const run = await runTask(
+    'tasks/registry.ts',
+    ['--yes', '--json'],
+    env(registry, { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: PASSWORD, REGISTRY_CA_FILE: issuer.certFile }),
+  );
   assert.is(run.code, 0, run.stderr);
   // One token per scope for the whole run (plan, apply and check), not one per request.
-  const normal = (scope: string) => scope.replace(/:([a-z,]+)$/, (_, actions: string) => `:${actions.split(',').sort().join(',')}`);
+  const normal = (scope: string) =>
+    scope.replace(/:([a-z,]+)$/, (_, actions: string) => `:${actions.split(',').sort().join(',')}`);
   const scopes = issuer.requests.map((s) => s.map(normal).join(' ')).filter(Boolean);
-  assert.equal(scopes.sort(), ['registry:catalog:*', 'repository:webhook-api:delete', 'repository:webhook-api:pull', 'repository:webhook-api:pull,push']);
-  assert.equal(await tagsOf({ url: registry.url, authorization: await token('repository:webhook-api:pull') }, 'webhook-api'), ['1.0.0', 'final']);
+  assert.equal(scopes.sort(), [
+    'registry:catalog:*',
+    'repository:webhook-api:delete',
+    'repository:webhook-api:pull',
+    'repository:webhook-api:pull,push',
+  ]);
+  assert.equal(
+    await tagsOf({ url: registry.url, authorization: await token('repository:webhook-api:pull') }, 'webhook-api'),
+    ['1.0.0', 'final'],
+  );
 
-  const wrong = await runTask('tasks/registry.ts', ['--dry-run'], env(registry, { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: 'nope-nope', REGISTRY_CA_FILE: issuer.certFile }));
+  const wrong = await runTask(
+    'tasks/registry.ts',
+    ['--dry-run'],
+    env(registry, { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: 'nope-nope', REGISTRY_CA_FILE: issuer.certFile }),
+  );
   assert.is(wrong.code, 1);
   assert.match(wrong.stderr, /refused the credentials/);
 });

@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { addCollectionStep, collectionStateFile, expectedDowntime, markCollected, markCollectionPending, readCollectionState, type CollectionStep } from '../lib/registry/collection.ts';
+import {
+  addCollectionStep,
+  collectionStateFile,
+  expectedDowntime,
+  markCollected,
+  markCollectionPending,
+  readCollectionState,
+  type CollectionStep,
+} from '../lib/registry/collection.ts';
 import type { Change } from '../lib/plan.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cleanup-collection-'));
@@ -15,10 +23,20 @@ const step = (file: string, collect = true): CollectionStep => ({
   manifests: 500,
   host: 'ops@registry-host:2222',
   ssh: {},
-  commands: { stop: ['docker', 'stop', 'registry'], collect: ['registry', 'garbage-collect', '/etc/docker/registry/config.yml'], start: ['docker', 'start', 'registry'] },
+  commands: {
+    stop: ['docker', 'stop', 'registry'],
+    collect: ['registry', 'garbage-collect', '/etc/docker/registry/config.yml'],
+    start: ['docker', 'start', 'registry'],
+  },
   stateFile: file,
 });
-const deletion = (): Change<unknown> => ({ action: 'delete manifest', target: 'x@1', reason: 'old', bytes: 1000, op: {} });
+const deletion = (): Change<unknown> => ({
+  action: 'delete manifest',
+  target: 'x@1',
+  reason: 'old',
+  bytes: 1000,
+  op: {},
+});
 
 test('one record per registry, by host and port', () => {
   assert.is(collectionStateFile('/s', new URL('http://127.0.0.1:5000')), '/s/registry-127.0.0.1-5000.json');
@@ -61,11 +79,17 @@ test('a pending record (a deploy deleted) plans a collection with its bytes; col
   addCollectionStep(plan, step(file), state.pending);
   assert.is(plan.changes.length, 1);
   assert.is(plan.changes[0].bytes, 5000);
-  assert.match(plan.changes[0].reason, /deletions by deploy and clean:registry since 2026-12-01 10:00 UTC are not collected yet/);
+  assert.match(
+    plan.changes[0].reason,
+    /deletions by deploy and clean:registry since 2026-12-01 10:00 UTC are not collected yet/,
+  );
   markCollected(file, registry, 4200, new Date('2026-12-01T12:00:00Z'));
   const after = readCollectionState(file, registry);
   assert.is(after.pending, undefined);
-  assert.equal(expectedDowntime(after, 500), { ms: 4200, basis: 'as measured at the last collection (2026-12-01 12:00 UTC)' });
+  assert.equal(expectedDowntime(after, 500), {
+    ms: 4200,
+    basis: 'as measured at the last collection (2026-12-01 12:00 UTC)',
+  });
   const next = { changes: [] as Change<unknown>[], notes: [] as string[] };
   addCollectionStep(next, step(file), after.pending);
   assert.is(next.changes.length, 0, 'a second run plans nothing');

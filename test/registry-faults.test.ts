@@ -22,7 +22,11 @@ let registry: TestRegistry;
 let reports: string;
 
 /** Forwards to the registry; every `failEvery`-th request gets a 503, every `dropEvery`-th is cut. */
-async function flakyProxy(target: URL, failEvery: number, dropEvery: number): Promise<{ url: string; faults: () => number; close(): Promise<void> }> {
+async function flakyProxy(
+  target: URL,
+  failEvery: number,
+  dropEvery: number,
+): Promise<{ url: string; faults: () => number; close(): Promise<void> }> {
   let count = 0;
   let faults = 0;
   const server: Server = createServer((req, res) => {
@@ -30,7 +34,9 @@ async function flakyProxy(target: URL, failEvery: number, dropEvery: number): Pr
     if (count % failEvery === 0) {
       faults++;
       req.resume();
-      res.writeHead(503, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAVAILABLE","message":"flaky proxy"}]}');
+      res
+        .writeHead(503, { 'content-type': 'application/json' })
+        .end('{"errors":[{"code":"UNAVAILABLE","message":"flaky proxy"}]}');
       return;
     }
     if (count % dropEvery === 0) {
@@ -42,7 +48,11 @@ async function flakyProxy(target: URL, failEvery: number, dropEvery: number): Pr
   });
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${port}`, faults: () => faults, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    faults: () => faults,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 async function seed() {
@@ -67,7 +77,12 @@ test('with retries, 503s and dropped connections do not stop the run', async () 
   await seed();
   const proxy = await flakyProxy(new URL(registry.url), 5, 7);
   try {
-    const run = await runTask('tasks/registry.ts', ['--yes', '--json'], { REGISTRY_URL: proxy.url, REPORTS_DIR: reports, REGISTRY_RETRIES: '6', REGISTRY_CONCURRENCY: '4' });
+    const run = await runTask('tasks/registry.ts', ['--yes', '--json'], {
+      REGISTRY_URL: proxy.url,
+      REPORTS_DIR: reports,
+      REGISTRY_RETRIES: '6',
+      REGISTRY_CONCURRENCY: '4',
+    });
     assert.is(run.code, 0, run.stderr);
     assert.ok(proxy.faults() >= 5, `only ${proxy.faults()} faults injected`);
   } finally {
@@ -82,38 +97,63 @@ test('without retries a run may stop halfway; a rerun finishes it and the kept t
   const proxy = await flakyProxy(new URL(registry.url), 6, 11);
   let first;
   try {
-    first = await runTask('tasks/registry.ts', ['--yes', '--json'], { REGISTRY_URL: proxy.url, REPORTS_DIR: reports, REGISTRY_RETRIES: '0', REGISTRY_CONCURRENCY: '4' });
+    first = await runTask('tasks/registry.ts', ['--yes', '--json'], {
+      REGISTRY_URL: proxy.url,
+      REPORTS_DIR: reports,
+      REGISTRY_RETRIES: '0',
+      REGISTRY_CONCURRENCY: '4',
+    });
   } finally {
     await proxy.close();
   }
   assert.is(first.code, 1, 'the faults must have made the unretried run fail');
-  const rerun = await runTask('tasks/registry.ts', ['--yes', '--json'], { REGISTRY_URL: registry.url, REPORTS_DIR: reports });
+  const rerun = await runTask('tasks/registry.ts', ['--yes', '--json'], {
+    REGISTRY_URL: registry.url,
+    REPORTS_DIR: reports,
+  });
   assert.is(rerun.code, 0, rerun.stderr);
   assert.equal(await tagsOf({ url: registry.url }, 'webhook-api'), expected);
-  const again = await runTask('tasks/registry.ts', ['--yes', '--json'], { REGISTRY_URL: registry.url, REPORTS_DIR: reports });
+  const again = await runTask('tasks/registry.ts', ['--yes', '--json'], {
+    REGISTRY_URL: registry.url,
+    REPORTS_DIR: reports,
+  });
   assert.is(again.report.summary.changes, 0);
 });
 
 test('a tag left dangling by a delete cut halfway is found, shown and removed by the next run', async () => {
   const to = { url: registry.url };
-  for (const version of ['2.0.0', '2.1.0', '2.2.0', '2.3.0']) await pushImage(to, 'nginx-webhook', [version], { layers: ['nginx', version] });
+  for (const version of ['2.0.0', '2.1.0', '2.2.0', '2.3.0'])
+    await pushImage(to, 'nginx-webhook', [version], { layers: ['nginx', version] });
   const cut = await pushImage(to, 'nginx-webhook', ['1.9.0'], { layers: ['nginx', '1.9.0'] });
   // The state a DELETE answering 500 "invalid checksum digest format" leaves (seen on this
   // registry under load, see lib/registry/dangling.ts): the revision is gone, the tag link stays.
   await registry.stop();
-  rmSync(join(registry.storage, 'docker/registry/v2/repositories/nginx-webhook/_manifests/revisions', cut.digest.replace(':', '/')), { recursive: true });
+  rmSync(
+    join(
+      registry.storage,
+      'docker/registry/v2/repositories/nginx-webhook/_manifests/revisions',
+      cut.digest.replace(':', '/'),
+    ),
+    { recursive: true },
+  );
   await registry.start();
   assert.ok((await tagsOf(to, 'nginx-webhook')).includes('1.9.0'), 'the tag still lists');
   assert.is(await resolves(to, 'nginx-webhook', '1.9.0'), undefined, 'but it does not resolve');
 
-  const run = await runTask('tasks/registry.ts', ['--yes', '--json'], { REGISTRY_URL: registry.url, REPORTS_DIR: reports });
+  const run = await runTask('tasks/registry.ts', ['--yes', '--json'], {
+    REGISTRY_URL: registry.url,
+    REPORTS_DIR: reports,
+  });
   assert.is(run.code, 0, run.stderr);
   const change = run.report.changes.find((c: { action: string }) => c.action === 'remove dangling tag');
   assert.ok(change, `no dangling-tag change in ${JSON.stringify(run.report.changes)}`);
   assert.is(change.target, 'nginx-webhook:1.9.0');
   assert.match(change.reason, /manifest is gone/);
   assert.equal(await tagsOf(to, 'nginx-webhook'), ['2.1.0', '2.2.0', '2.3.0']);
-  const again = await runTask('tasks/registry.ts', ['--yes', '--json'], { REGISTRY_URL: registry.url, REPORTS_DIR: reports });
+  const again = await runTask('tasks/registry.ts', ['--yes', '--json'], {
+    REGISTRY_URL: registry.url,
+    REPORTS_DIR: reports,
+  });
   assert.is(again.report.summary.changes, 0);
 });
 
@@ -123,10 +163,12 @@ test('a tag left dangling by a delete cut halfway is found, shown and removed by
  * the proxy then drops, so the retry's 404 is our own work.
  */
 async function racingProxy(target: URL, gone: string, ours: string): Promise<{ url: string; close(): Promise<void> }> {
-  const deleteUpstream = (path: string) => fetch(new URL(path, target), { method: 'DELETE' }).then((r) => r.arrayBuffer());
+  const deleteUpstream = (path: string) =>
+    fetch(new URL(path, target), { method: 'DELETE' }).then((r) => r.arrayBuffer());
   let dropped = false;
   const server: Server = createServer((req, res) => {
-    if (req.method === 'DELETE' && req.url?.endsWith(gone)) void deleteUpstream(req.url).then(() => forward(req, res, target));
+    if (req.method === 'DELETE' && req.url?.endsWith(gone))
+      void deleteUpstream(req.url).then(() => forward(req, res, target));
     else if (req.method === 'DELETE' && req.url?.endsWith(ours) && !dropped) {
       dropped = true;
       void deleteUpstream(req.url).then(() => req.socket.destroy());
@@ -153,12 +195,20 @@ test('a manifest someone else deleted after the plan is not journaled as ours; o
   }
   assert.is(run.code, 0, run.stderr);
   assert.equal(await tagsOf(to, 'race-api'), ['final']);
-  const journaled = (entries: { digest: string }[]) => entries.map((e) => e.digest).filter((d) => d === gone.digest || d === ours.digest);
+  const journaled = (entries: { digest: string }[]) =>
+    entries.map((e) => e.digest).filter((d) => d === gone.digest || d === ours.digest);
   assert.equal(journaled(run.report.undo), [ours.digest], 'the report undoes only what this run deleted');
   const [journalFile] = readdirSync(state).filter((f) => /^undo-.*\.jsonl$/.test(f));
-  assert.match(readFileSync(join(state, journalFile), 'utf8'), /"kind":"already-gone"/, 'the journal file takes the entry back after its delete');
+  assert.match(
+    readFileSync(join(state, journalFile), 'utf8'),
+    /"kind":"already-gone"/,
+    'the journal file takes the entry back after its delete',
+  );
   assert.equal(journaled(readJournal(join(state, journalFile))), [ours.digest], 'and reads back the same');
-  const restore = await runTask('tasks/registry.ts', ['--dry-run', '--json', '--restore', join(state, journalFile)], { ...env, REGISTRY_URL: registry.url });
+  const restore = await runTask('tasks/registry.ts', ['--dry-run', '--json', '--restore', join(state, journalFile)], {
+    ...env,
+    REGISTRY_URL: registry.url,
+  });
   assert.is(restore.code, 0, restore.stderr);
   assert.equal(
     restore.report.changes.map((c: { target: string }) => c.target).filter((t: string) => t.startsWith('race-api')),

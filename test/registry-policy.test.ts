@@ -1,6 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decideRepository, matchingToken, needsCreationDates, rulesFor, type RegistryPolicy, type TagInfo } from '../lib/registry/policy.ts';
+import {
+  decideRepository,
+  matchingToken,
+  needsCreationDates,
+  rulesFor,
+  type RegistryPolicy,
+  type TagInfo,
+} from '../lib/registry/policy.ts';
 import { registrySettings } from '../lib/registry/settings.ts';
 import { settingsFrom } from '../lib/settings-read.ts';
 import { withSettings } from '../lib/registry/cleanup.ts';
@@ -16,10 +23,13 @@ const policy: RegistryPolicy = {
   repositories: { 'keep-five': { keepVersions: 5 } },
 };
 const now = Date.parse('2026-11-24T00:00:00Z');
-const verdicts = (tags: TagInfo[], repo = 'webhook-api') => Object.fromEntries(decideRepository(tags, rulesFor(policy, repo), now).map((d) => [d.tag, d.keep]));
+const verdicts = (tags: TagInfo[], repo = 'webhook-api') =>
+  Object.fromEntries(decideRepository(tags, rulesFor(policy, repo), now).map((d) => [d.tag, d.keep]));
 
 test('versions: semver precedence, prereleases below releases, two-part versions allowed', () => {
-  const sorted = ['1.10.0', '1.2.0', 'v1.9.1', '1.10.0-rc.1', '2.0', '1.10.0-rc.10'].sort((a, b) => compareVersions(parseVersion(a)!, parseVersion(b)!));
+  const sorted = ['1.10.0', '1.2.0', 'v1.9.1', '1.10.0-rc.1', '2.0', '1.10.0-rc.10'].sort((a, b) =>
+    compareVersions(parseVersion(a)!, parseVersion(b)!),
+  );
   assert.equal(sorted, ['1.2.0', 'v1.9.1', '1.10.0-rc.1', '1.10.0-rc.10', '1.10.0', '2.0']);
   assert.is(parseVersion('42'), undefined);
   assert.is(parseVersion('20241211'), undefined);
@@ -41,7 +51,15 @@ test('protected tags stay and do not count among the 3; test/temp/debug tags go'
     { tag: 'feature-TEMP', digest: 'd5' },
     { tag: 'debug', digest: 'd6' },
   ];
-  assert.equal(verdicts(tags), { final: true, '1.0.0': true, '1.1.0': true, '1.2.0': true, 'test-42': false, 'feature-TEMP': false, debug: false });
+  assert.equal(verdicts(tags), {
+    final: true,
+    '1.0.0': true,
+    '1.1.0': true,
+    '1.2.0': true,
+    'test-42': false,
+    'feature-TEMP': false,
+    debug: false,
+  });
   const reasons = decideRepository(tags, rulesFor(policy, 'webhook-api'), now);
   assert.match(reasons.find((d) => d.tag === 'final')!.reason, /protected/);
   assert.match(reasons.find((d) => d.tag === 'test-42')!.reason, /token "test"/);
@@ -54,8 +72,33 @@ test('protected tags stay and do not count among the 3; test/temp/debug tags go'
 
 test('delete tokens match whole parts of the tag, optionally followed by digits, never inside a word', () => {
   const tokens = ['test', 'temp', 'debug'];
-  for (const tag of ['test', 'test2', 'ci-test-3', 'temp_1', 'debug.4', 'TEST', 'feature-TEMP', 'build.test', 'debug', 'pr-12-test']) assert.ok(matchingToken(tag, tokens), `${tag} is a test image`);
-  for (const tag of ['latest', 'attestation', 'contest', 'temperature', 'hotfix-attempt-2', 'testing', 'tempo', 'debugger', 'v1.2.3', 'latest-2', 'tests-suite']) assert.not.ok(matchingToken(tag, tokens), `${tag} is not a test image`);
+  for (const tag of [
+    'test',
+    'test2',
+    'ci-test-3',
+    'temp_1',
+    'debug.4',
+    'TEST',
+    'feature-TEMP',
+    'build.test',
+    'debug',
+    'pr-12-test',
+  ])
+    assert.ok(matchingToken(tag, tokens), `${tag} is a test image`);
+  for (const tag of [
+    'latest',
+    'attestation',
+    'contest',
+    'temperature',
+    'hotfix-attempt-2',
+    'testing',
+    'tempo',
+    'debugger',
+    'v1.2.3',
+    'latest-2',
+    'tests-suite',
+  ])
+    assert.not.ok(matchingToken(tag, tokens), `${tag} is not a test image`);
   assert.is(matchingToken('ci-temp3', tokens), 'temp');
 });
 
@@ -70,14 +113,34 @@ test('latest and final are never deleted by any rule in any repository; a shared
     { tag: 'test-final', digest: 'sha256:t' },
   ];
   // Even with a rule for "latest" and keeping one version, the protected set wins.
-  const harsh = withSettings({ ...policy, keepVersions: 1, protectTags: [], repositories: {} }, settingsFrom(registrySettings, { REGISTRY_URL: 'http://127.0.0.1:5000', REGISTRY_DELETE_TAG_TOKENS: 'latest,final,test' }));
-  const decided = Object.fromEntries(decideRepository(tags, rulesFor(harsh, 'any-repo'), now).map((d) => [d.tag, d.keep]));
-  assert.equal(decided, { latest: true, '2.0.0': true, '1.0.0': false, '1.1.0': false, '1.2.0': false, final: true, 'test-final': false });
-  const manifests = new Map<string, ManifestRecord>(['new', 'a', 'b', 'c', 't'].map((d) => [`sha256:${d}`, image(`sha256:${d}`, 10, [`c-${d}`, 5], [[`l-${d}`, 100]])]));
+  const harsh = withSettings(
+    { ...policy, keepVersions: 1, protectTags: [], repositories: {} },
+    settingsFrom(registrySettings, {
+      REGISTRY_URL: 'http://127.0.0.1:5000',
+      REGISTRY_DELETE_TAG_TOKENS: 'latest,final,test',
+    }),
+  );
+  const decided = Object.fromEntries(
+    decideRepository(tags, rulesFor(harsh, 'any-repo'), now).map((d) => [d.tag, d.keep]),
+  );
+  assert.equal(decided, {
+    latest: true,
+    '2.0.0': true,
+    '1.0.0': false,
+    '1.1.0': false,
+    '1.2.0': false,
+    final: true,
+    'test-final': false,
+  });
+  const manifests = new Map<string, ManifestRecord>(
+    ['new', 'a', 'b', 'c', 't'].map((d) => [`sha256:${d}`, image(`sha256:${d}`, 10, [`c-${d}`, 5], [[`l-${d}`, 100]])]),
+  );
   const plan = planRegistry({ repositories: new Map([['any-repo', tags]]), manifests }, harsh, 5e9, now);
   const untag = plan.changes.find((c) => c.op.kind === 'untag')!;
   assert.equal(untag.op, { kind: 'untag', repository: 'any-repo', digest: 'sha256:a', tags: ['1.0.0'] });
-  assert.not.ok(plan.changes.some((c) => c.op.kind === 'delete' && (c.op.digest === 'sha256:a' || c.op.digest === 'sha256:new')));
+  assert.not.ok(
+    plan.changes.some((c) => c.op.kind === 'delete' && (c.op.digest === 'sha256:a' || c.op.digest === 'sha256:new')),
+  );
   assert.equal(plan.keptTags.map((k) => k.tag).sort(), ['2.0.0', 'final', 'latest']);
 });
 
@@ -87,9 +150,15 @@ test('settings: the protected set defaults to latest,final; a malformed token or
   assert.equal(defaults.REGISTRY_PROTECT_TAGS, ['latest', 'final']);
   assert.is(defaults.REGISTRY_DELETE_TAG_TOKENS, undefined);
   assert.equal(withSettings(policy, defaults).deleteTagTokens, ['test', 'temp', 'debug']);
-  assert.throws(() => settingsFrom(registrySettings, { ...base, REGISTRY_DELETE_TAG_TOKENS: 'test,*temp*' }), /REGISTRY_DELETE_TAG_TOKENS has "\*temp\*", which is not a token/);
+  assert.throws(
+    () => settingsFrom(registrySettings, { ...base, REGISTRY_DELETE_TAG_TOKENS: 'test,*temp*' }),
+    /REGISTRY_DELETE_TAG_TOKENS has "\*temp\*", which is not a token/,
+  );
   assert.throws(() => settingsFrom(registrySettings, { ...base, REGISTRY_DELETE_TAG_TOKENS: 'ci-test' }), /"ci-test"/);
-  assert.throws(() => settingsFrom(registrySettings, { ...base, REGISTRY_PROTECT_TAGS: 'latest,,final' }), /REGISTRY_PROTECT_TAGS has ""/);
+  assert.throws(
+    () => settingsFrom(registrySettings, { ...base, REGISTRY_PROTECT_TAGS: 'latest,,final' }),
+    /REGISTRY_PROTECT_TAGS has ""/,
+  );
 });
 
 test('tags on one image share its fate: versions count images, not tags', () => {
@@ -116,7 +185,11 @@ test('non-version tags are ordered by creation date; unbelievable dates rank las
   const reason = decideRepository(tags, rulesFor(policy, 'webhook-api'), now).find((d) => d.tag === 'build-10')!.reason;
   assert.match(reason, /no believable creation date/);
   assert.is(needsCreationDates(tags, rulesFor(policy, 'webhook-api')), true);
-  assert.is(needsCreationDates(tags.slice(0, 3), rulesFor(policy, 'webhook-api')), false, 'no more candidates than kept');
+  assert.is(
+    needsCreationDates(tags.slice(0, 3), rulesFor(policy, 'webhook-api')),
+    false,
+    'no more candidates than kept',
+  );
 });
 
 test('without any date, undated images fall back to version then natural name order', () => {
@@ -135,7 +208,14 @@ test('leftover throwaway tags always go', () => {
 
 const blob = (digest: string, size: number) => ({ digest, size });
 function image(digest: string, size: number, config: [string, number], layers: [string, number][]): ManifestRecord {
-  return { digest, size, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: blob(...config), layers: layers.map(([d, s]) => blob(d, s)), children: [] };
+  return {
+    digest,
+    size,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: blob(...config),
+    layers: layers.map(([d, s]) => blob(d, s)),
+    children: [],
+  };
 }
 
 test('sizes are the union of unique blobs; freed bytes are credited once', () => {
@@ -198,7 +278,16 @@ test('the plan untags a doomed tag sharing its digest with a kept tag, and delet
       ),
     ],
     ['sha256:child', image('sha256:child', 10, ['c3', 5], [['l3', 50]])],
-    ['sha256:index', { digest: 'sha256:index', size: 20, mediaType: 'application/vnd.oci.image.index.v1+json', layers: [], children: ['sha256:child'] }],
+    [
+      'sha256:index',
+      {
+        digest: 'sha256:index',
+        size: 20,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        layers: [],
+        children: ['sha256:child'],
+      },
+    ],
   ]);
   const state: RegistryState = {
     repositories: new Map([
@@ -232,7 +321,13 @@ test('the plan untags a doomed tag sharing its digest with a kept tag, and delet
 });
 
 test('a deleted index takes the children no kept manifest references; the bytes count them once', () => {
-  const index = (digest: string, children: string[]): ManifestRecord => ({ digest, size: 20, mediaType: 'application/vnd.oci.image.index.v1+json', layers: [], children });
+  const index = (digest: string, children: string[]): ManifestRecord => ({
+    digest,
+    size: 20,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    layers: [],
+    children,
+  });
   const manifests = new Map<string, ManifestRecord>([
     [
       'sha256:amd-old',
@@ -278,7 +373,13 @@ test('a deleted index takes the children no kept manifest references; the bytes 
   const plan = planRegistry(state, { ...policy, keepVersions: 1 }, 5e9, now);
   assert.is(plan.changes.length, 1);
   const change = plan.changes[0];
-  assert.equal(change.op, { kind: 'delete', repository: 'multi', digest: 'sha256:old', tags: ['1.0.0'], children: ['sha256:amd-old', 'sha256:arm-old'] });
+  assert.equal(change.op, {
+    kind: 'delete',
+    repository: 'multi',
+    digest: 'sha256:old',
+    tags: ['1.0.0'],
+    children: ['sha256:amd-old', 'sha256:arm-old'],
+  });
   assert.match(change.target, /and its 2 child manifests/);
   // The index, both children (manifest, config, unique layer); not base, not the shared child.
   assert.is(change.bytes, 20 + (10 + 5 + 300) + (10 + 5 + 400));

@@ -20,7 +20,14 @@ import { measureRegistrySize } from '../lib/registry/cleanup.ts';
 import { ensureBaseImage, ensureDockerd, type TestEngine } from '../sandbox/fixtures/dockerd.ts';
 import { freePort } from '../sandbox/fixtures/ports.ts';
 import { startRegistry, type TestRegistry } from '../sandbox/fixtures/registry.ts';
-import { blobPresent, pushImage, pushIndex, resolves, tagsOf, type PushedImage } from '../sandbox/fixtures/registry-seed.ts';
+import {
+  blobPresent,
+  pushImage,
+  pushIndex,
+  resolves,
+  tagsOf,
+  type PushedImage,
+} from '../sandbox/fixtures/registry-seed.ts';
 import { runTask } from './support/run-task.ts';
 import { build, reset } from '../sandbox/fixtures/server-seed.ts';
 import { startSshd, type Sshd } from '../sandbox/fixtures/sshd.ts';
@@ -90,11 +97,28 @@ test.before(async () => {
     [3, '1.2.0'],
     [4, '1.3.0'],
   ] as const)
-    pushed[`webhook-api:${version}`] = await pushImage(to, 'webhook-api', [version], { layers: [unique(300)], created: dated(month) });
-  pushed['webhook-api:attestation'] = await pushImage(to, 'webhook-api', ['attestation'], { layers: [unique(20)], created: dated(5), format: 'oci' });
-  pushed['webhook-api:hotfix-attempt-2'] = await pushImage(to, 'webhook-api', ['hotfix-attempt-2'], { layers: [unique(20)], created: dated(6) });
-  pushed['webhook-api:2.0.0'] = await pushImage(to, 'webhook-api', ['2.0.0', 'latest'], { layers: [unique(20)], created: dated(7) });
-  for (const tag of ['test-42', 'ci-test-3', 'temp_1', 'debug.4']) pushed[`webhook-api:${tag}`] = await pushImage(to, 'webhook-api', [tag], { layers: [unique(150)], created: dated(8) });
+    pushed[`webhook-api:${version}`] = await pushImage(to, 'webhook-api', [version], {
+      layers: [unique(300)],
+      created: dated(month),
+    });
+  pushed['webhook-api:attestation'] = await pushImage(to, 'webhook-api', ['attestation'], {
+    layers: [unique(20)],
+    created: dated(5),
+    format: 'oci',
+  });
+  pushed['webhook-api:hotfix-attempt-2'] = await pushImage(to, 'webhook-api', ['hotfix-attempt-2'], {
+    layers: [unique(20)],
+    created: dated(6),
+  });
+  pushed['webhook-api:2.0.0'] = await pushImage(to, 'webhook-api', ['2.0.0', 'latest'], {
+    layers: [unique(20)],
+    created: dated(7),
+  });
+  for (const tag of ['test-42', 'ci-test-3', 'temp_1', 'debug.4'])
+    pushed[`webhook-api:${tag}`] = await pushImage(to, 'webhook-api', [tag], {
+      layers: [unique(150)],
+      created: dated(8),
+    });
   // A repository whose only tag is latest.
   pushed['nginx-webhook:latest'] = await pushImage(to, 'nginx-webhook', ['latest'], { layers: [unique(20)] });
   // Words that contain test and temp, and latest.
@@ -106,13 +130,27 @@ test.before(async () => {
     pushed[`sensors:${tag}`] = await pushImage(to, 'sensors', [tag], { layers: [unique(10)], created: dated(month) });
   // OCI indexes with two children each; latest on the newest.
   for (const [i, version] of ['1.0.0', '1.1.0', '1.2.0', '1.3.0'].entries()) {
-    const children = [await pushImage(to, 'multiarch', [], { layers: [unique(150)], format: 'oci' }), await pushImage(to, 'multiarch', [], { layers: [unique(150)], format: 'oci', label: String(i) })];
-    pushed[`multiarch:${version}`] = await pushIndex(to, 'multiarch', version === '1.3.0' ? [version, 'latest'] : [version], children);
+    const children = [
+      await pushImage(to, 'multiarch', [], { layers: [unique(150)], format: 'oci' }),
+      await pushImage(to, 'multiarch', [], { layers: [unique(150)], format: 'oci', label: String(i) }),
+    ];
+    pushed[`multiarch:${version}`] = await pushIndex(
+      to,
+      'multiarch',
+      version === '1.3.0' ? [version, 'latest'] : [version],
+      children,
+    );
   }
   // The deploy's state on the host: the current release runs; 1.2.0 is kept for rollback.
   deployDir = mkdtempSync(join(tmpdir(), 'cleanup-realistic-deploy-'));
   chmodSync(deployDir, 0o755);
-  writeFileSync(join(deployDir, 'deploy-state.json'), JSON.stringify({ current: `127.0.0.1:${registry.port}/webhook-api:2.0.0`, previous: [`127.0.0.1:${registry.port}/webhook-api:1.2.0`] }));
+  writeFileSync(
+    join(deployDir, 'deploy-state.json'),
+    JSON.stringify({
+      current: `127.0.0.1:${registry.port}/webhook-api:2.0.0`,
+      previous: [`127.0.0.1:${registry.port}/webhook-api:1.2.0`],
+    }),
+  );
 });
 
 test.after(async () => {
@@ -129,17 +167,33 @@ test.after(async () => {
 test('an unreachable host stops the plan: exit 2, a clear message, nothing deleted', async () => {
   const before = await tagsNow();
   const closed = await freePort();
-  const run = await runTask('tasks/registry.ts', ['--yes'], env({ SERVER_HOSTS: `${hostOf(sshd)},cleanup-ops@127.0.0.1:${closed}` }));
+  const run = await runTask(
+    'tasks/registry.ts',
+    ['--yes'],
+    env({ SERVER_HOSTS: `${hostOf(sshd)},cleanup-ops@127.0.0.1:${closed}` }),
+  );
   assert.is(run.code, 2, run.stderr);
-  assert.match(run.stderr, new RegExp(`Cannot read what a host runs, so no registry image is safe to delete; nothing was deleted`));
+  assert.match(
+    run.stderr,
+    new RegExp(`Cannot read what a host runs, so no registry image is safe to delete; nothing was deleted`),
+  );
   assert.match(run.stderr, new RegExp(`SERVER_HOSTS cleanup-ops@127.0.0.1:${closed}: .*unreachable`));
   assert.match(run.stderr, /--force/);
   assert.equal(await tagsNow(), before);
-  const forced = await runTask('tasks/registry.ts', ['--dry-run', '--force', '--json'], env({ SERVER_HOSTS: `${hostOf(sshd)},cleanup-ops@127.0.0.1:${closed}` }));
+  const forced = await runTask(
+    'tasks/registry.ts',
+    ['--dry-run', '--force', '--json'],
+    env({ SERVER_HOSTS: `${hostOf(sshd)},cleanup-ops@127.0.0.1:${closed}` }),
+  );
   assert.is(forced.code, 0, forced.stderr);
-  assert.match(forced.report.notes.join('\n'), new RegExp(`--force: planned WITHOUT knowing what this host runs .*127\\.0\\.0\\.1:${closed}`));
+  assert.match(
+    forced.report.notes.join('\n'),
+    new RegExp(`--force: planned WITHOUT knowing what this host runs .*127\\.0\\.0\\.1:${closed}`),
+  );
   assert.ok(
-    forced.report.kept.some((k: { target: string; reason: string }) => k.target === 'webhook-api:1.0.0' && /runs on/.test(k.reason)),
+    forced.report.kept.some(
+      (k: { target: string; reason: string }) => k.target === 'webhook-api:1.0.0' && /runs on/.test(k.reason),
+    ),
     'the host that could be read still counts',
   );
   const badRule = await runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_DELETE_TAG_TOKENS: 'test,/debug/' }));
@@ -151,14 +205,23 @@ test('an unreachable host stops the plan: exit 2, a clear message, nothing delet
 test('the plan keeps latest, final, words with test inside, what runs and what a rollback needs; each with its reason', async () => {
   const run = await runTask('tasks/registry.ts', ['--dry-run', '--json'], env());
   assert.is(run.code, 0, run.stderr);
-  const kept: Record<string, string> = Object.fromEntries(run.report.kept.map((k: { target: string; reason: string }) => [k.target, k.reason]));
-  for (const repository of ['webhook-api', 'nginx-webhook', 'multiarch', 'sensors']) assert.match(kept[`${repository}:latest`], /protected tag/, `${repository}:latest`);
-  assert.match(kept['webhook-api:1.0.0'], new RegExp(`in use: runs on ${hostOf(sshd).replace(/[.]/g, '\\.')} as api-old`));
+  const kept: Record<string, string> = Object.fromEntries(
+    run.report.kept.map((k: { target: string; reason: string }) => [k.target, k.reason]),
+  );
+  for (const repository of ['webhook-api', 'nginx-webhook', 'multiarch', 'sensors'])
+    assert.match(kept[`${repository}:latest`], /protected tag/, `${repository}:latest`);
+  assert.match(
+    kept['webhook-api:1.0.0'],
+    new RegExp(`in use: runs on ${hostOf(sshd).replace(/[.]/g, '\\.')} as api-old`),
+  );
   assert.match(kept['webhook-api:1.2.0'], /in use: rollback target of webhook-api/);
   assert.match(kept['webhook-api:2.0.0'], /in use: .*current release/);
-  for (const tag of ['attestation', 'hotfix-attempt-2', '1.3.0']) assert.match(kept[`webhook-api:${tag}`], /newest versions/, tag);
+  for (const tag of ['attestation', 'hotfix-attempt-2', '1.3.0'])
+    assert.match(kept[`webhook-api:${tag}`], /newest versions/, tag);
   for (const tag of ['contest', 'temperature']) assert.match(kept[`sensors:${tag}`], /newest versions/, tag);
-  const targets = run.report.changes.map((c: { action: string; target: string }) => `${c.action}: ${c.target.replace(/@[0-9a-f]{12}/, '@…')}`).sort();
+  const targets = run.report.changes
+    .map((c: { action: string; target: string }) => `${c.action}: ${c.target.replace(/@[0-9a-f]{12}/, '@…')}`)
+    .sort();
   assert.equal(targets, [
     'collect garbage: registry storage on local (REGISTRY_HOST)',
     'delete manifest: multiarch@… (:1.0.0) and its 2 child manifests',
@@ -170,7 +233,11 @@ test('the plan keeps latest, final, words with test inside, what runs and what a
   ]);
   assert.match(JSON.stringify(run.report.figures), /hosts read.*references to this registry kept/);
   // SERVER_HOSTS naming the deploy host another way (localhost, no known_hosts entry for that name): read once, as DEPLOY_HOST.
-  const respelt = await runTask('tasks/registry.ts', ['--dry-run', '--json'], env({ SERVER_HOSTS: `${sshd.target.user}@localhost:${sshd.target.port}` }));
+  const respelt = await runTask(
+    'tasks/registry.ts',
+    ['--dry-run', '--json'],
+    env({ SERVER_HOSTS: `${sshd.target.user}@localhost:${sshd.target.port}` }),
+  );
   assert.is(respelt.code, 0, respelt.stderr);
   const read = respelt.report.figures.find((f: { label: string }) => f.label === 'hosts read').value;
   assert.ok(read.startsWith(`${hostOf(sshd)}: `), read);
@@ -189,10 +256,17 @@ test('--yes deletes exactly that, collection reclaims what the plan promised, wh
   });
   assert.match(engine.docker(['ps', '--filter', 'name=api-old', '--format', '{{.State}}']), /running/);
   // What runs is still whole in the registry: a host could pull it again.
-  const running = engine.docker(['image', 'inspect', '--format', '{{json .RepoDigests}}', `localhost:${registry.port}/webhook-api:1.0.0`]);
+  const running = engine.docker([
+    'image',
+    'inspect',
+    '--format',
+    '{{json .RepoDigests}}',
+    `localhost:${registry.port}/webhook-api:1.0.0`,
+  ]);
   const digest = /@(sha256:[0-9a-f]{64})/.exec(running)![1];
   assert.is(await resolves(to, 'webhook-api', '1.0.0'), digest);
-  for (const blob of pushed['multiarch:1.0.0'].blobs) assert.not.ok(await blobPresent(to, 'multiarch', blob.digest), "the deleted index's children lost their blobs");
+  for (const blob of pushed['multiarch:1.0.0'].blobs)
+    assert.not.ok(await blobPresent(to, 'multiarch', blob.digest), "the deleted index's children lost their blobs");
   assert.ok(
     run.report.checks.every((c: { passed: boolean }) => c.passed),
     JSON.stringify(run.report.checks),
@@ -201,7 +275,10 @@ test('--yes deletes exactly that, collection reclaims what the plan promised, wh
   const measured = storageBefore - fileBytes(registry.storage);
   const planned = run.report.summary.bytes;
   assert.ok(planned > 1_000_000, `planned ${planned}`);
-  assert.ok(Math.abs(measured - planned) <= Math.max(64_000, 0.15 * planned), `measured ${measured} against planned ${planned}`);
+  assert.ok(
+    Math.abs(measured - planned) <= Math.max(64_000, 0.15 * planned),
+    `measured ${measured} against planned ${planned}`,
+  );
   assert.match(JSON.stringify(run.report.figures), /storage freed.*agrees within 15% or 64 kB/);
   assert.match(JSON.stringify(run.report.figures), /registry downtime","value":"[0-9.]+ s \(measured/);
 });
@@ -210,11 +287,20 @@ const reportPath = (stderr: string) => /Report: (\S+)/.exec(stderr)![1];
 
 test('--no-gc deletes now and collects later; --restore puts everything back until collection, then says what cannot come back', async () => {
   const to = { url: registry.url };
-  const temp = await pushImage(to, 'webhook-api', ['temp_2'], { layers: [unique(150)], created: '2026-09-01T00:00:00Z' });
+  const temp = await pushImage(to, 'webhook-api', ['temp_2'], {
+    layers: [unique(150)],
+    created: '2026-09-01T00:00:00Z',
+  });
   const attestation = pushed['webhook-api:attestation'];
   // test-attest shares the attestation image: a doomed tag on a kept image, untagged.
-  const manifest = await (await fetch(`${registry.url}/v2/webhook-api/manifests/attestation`, { headers: { accept: attestation.mediaType } })).arrayBuffer();
-  await fetch(`${registry.url}/v2/webhook-api/manifests/test-attest`, { method: 'PUT', headers: { 'content-type': attestation.mediaType }, body: new Uint8Array(manifest) });
+  const manifest = await (
+    await fetch(`${registry.url}/v2/webhook-api/manifests/attestation`, { headers: { accept: attestation.mediaType } })
+  ).arrayBuffer();
+  await fetch(`${registry.url}/v2/webhook-api/manifests/test-attest`, {
+    method: 'PUT',
+    headers: { 'content-type': attestation.mediaType },
+    body: new Uint8Array(manifest),
+  });
   assert.is(await resolves(to, 'webhook-api', 'test-attest'), attestation.digest);
 
   const deleted = await runTask('tasks/registry.ts', ['--yes', '--no-gc', '--json'], env());
@@ -224,10 +310,17 @@ test('--no-gc deletes now and collects later; --restore puts everything back unt
     '--no-gc plans no collection',
   );
   assert.match(deleted.report.notes.join('\n'), /until the next garbage collection/);
-  assert.equal(deleted.report.undo.map((e: { kind: string; tags: string[] }) => `${e.kind} ${e.tags}`).sort(), ['delete temp_2', 'untag test-attest']);
+  assert.equal(deleted.report.undo.map((e: { kind: string; tags: string[] }) => `${e.kind} ${e.tags}`).sort(), [
+    'delete temp_2',
+    'untag test-attest',
+  ]);
   assert.not.ok((await tagsOf(to, 'webhook-api')).some((t) => t === 'temp_2' || t === 'test-attest'));
 
-  const restored = await runTask('tasks/registry.ts', ['--yes', '--json', '--restore', reportPath(deleted.stderr)], env());
+  const restored = await runTask(
+    'tasks/registry.ts',
+    ['--yes', '--json', '--restore', reportPath(deleted.stderr)],
+    env(),
+  );
   assert.is(restored.code, 0, restored.stderr);
   assert.is(await resolves(to, 'webhook-api', 'temp_2'), temp.digest);
   assert.is(await resolves(to, 'webhook-api', 'test-attest'), attestation.digest);
@@ -245,7 +338,11 @@ test('--no-gc deletes now and collects later; --restore puts everything back unt
   const collect = collected.report.changes.find((c: { action: string }) => c.action === 'collect garbage');
   assert.match(collect.reason, /deletions by clean:registry since .* are not collected yet/);
   assert.match(collect.reason, /expected downtime about [0-9.]+ s \(as measured at the last collection/);
-  const late = await runTask('tasks/registry.ts', ['--dry-run', '--json', '--restore', reportPath(collected.stderr)], env());
+  const late = await runTask(
+    'tasks/registry.ts',
+    ['--dry-run', '--json', '--restore', reportPath(collected.stderr)],
+    env(),
+  );
   assert.is(late.code, 0, late.stderr);
   const refused = late.report.refused.find((r: { target: string }) => r.target.includes(':temp_2'));
   assert.match(refused.reason, /cannot come back: .*blobs .* are gone, since garbage collection ran/);

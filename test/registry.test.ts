@@ -10,7 +10,14 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startRegistry, type TestRegistry } from '../sandbox/fixtures/registry.ts';
-import { blobPresent, pushImage, pushIndex, resolves, tagsOf, type PushedImage } from '../sandbox/fixtures/registry-seed.ts';
+import {
+  blobPresent,
+  pushImage,
+  pushIndex,
+  resolves,
+  tagsOf,
+  type PushedImage,
+} from '../sandbox/fixtures/registry-seed.ts';
 import { runTask } from './support/run-task.ts';
 
 let registry: TestRegistry;
@@ -41,24 +48,53 @@ test.before(async () => {
   const to = { url: registry.url };
   // webhook-api: versions out of name order, a doomed tag on the kept `final` image, test images.
   for (const [i, version] of ['1.2.0', '1.10.0', '1.0.0', '1.9.0', '1.1.0'].entries()) {
-    pushed[`webhook-api:${version}`] = await pushImage(to, 'webhook-api', [version], { layers: [base, `webhook ${version} `.repeat(5000)], created: `2026-0${i + 1}-01T00:00:00Z` });
+    pushed[`webhook-api:${version}`] = await pushImage(to, 'webhook-api', [version], {
+      layers: [base, `webhook ${version} `.repeat(5000)],
+      created: `2026-0${i + 1}-01T00:00:00Z`,
+    });
   }
-  pushed['webhook-api:final'] = await pushImage(to, 'webhook-api', ['final', 'test-42'], { layers: [base, 'final build'], created: '2026-10-01T00:00:00Z' });
-  pushed['webhook-api:temp-build'] = await pushImage(to, 'webhook-api', ['temp-build'], { layers: [base, 'temp '.repeat(30_000)], format: 'oci' });
-  pushed['webhook-api:debug-1'] = await pushImage(to, 'webhook-api', ['debug-1'], { layers: [base, 'debug '.repeat(30_000)] });
+  pushed['webhook-api:final'] = await pushImage(to, 'webhook-api', ['final', 'test-42'], {
+    layers: [base, 'final build'],
+    created: '2026-10-01T00:00:00Z',
+  });
+  pushed['webhook-api:temp-build'] = await pushImage(to, 'webhook-api', ['temp-build'], {
+    layers: [base, 'temp '.repeat(30_000)],
+    format: 'oci',
+  });
+  pushed['webhook-api:debug-1'] = await pushImage(to, 'webhook-api', ['debug-1'], {
+    layers: [base, 'debug '.repeat(30_000)],
+  });
   // nginx-webhook: two-part versions and the protected `latest`.
-  for (const version of ['1.0', '1.1', '1.2', '1.3']) pushed[`nginx-webhook:${version}`] = await pushImage(to, 'nginx-webhook', [version], { layers: [base, `nginx ${version}`] });
+  for (const version of ['1.0', '1.1', '1.2', '1.3'])
+    pushed[`nginx-webhook:${version}`] = await pushImage(to, 'nginx-webhook', [version], {
+      layers: [base, `nginx ${version}`],
+    });
   pushed['nginx-webhook:latest'] = await pushImage(to, 'nginx-webhook', ['latest'], { layers: [base, 'nginx latest'] });
   // ci-builds: no versions, ordered by creation date, one of them with a bogus 1980 date.
-  const dates: Record<string, string> = { 'build-7': '2026-01-07T00:00:00Z', 'build-8': '1980-01-01T00:00:00Z', 'build-9': '2026-01-09T00:00:00Z', 'build-10': '2026-01-10T00:00:00Z', 'build-11': '2026-01-11T00:00:00Z' };
-  for (const [tag, created] of Object.entries(dates)) pushed[`ci-builds:${tag}`] = await pushImage(to, 'ci-builds', [tag], { layers: [`ci ${tag}`], created, format: 'oci' });
+  const dates: Record<string, string> = {
+    'build-7': '2026-01-07T00:00:00Z',
+    'build-8': '1980-01-01T00:00:00Z',
+    'build-9': '2026-01-09T00:00:00Z',
+    'build-10': '2026-01-10T00:00:00Z',
+    'build-11': '2026-01-11T00:00:00Z',
+  };
+  for (const [tag, created] of Object.entries(dates))
+    pushed[`ci-builds:${tag}`] = await pushImage(to, 'ci-builds', [tag], {
+      layers: [`ci ${tag}`],
+      created,
+      format: 'oci',
+    });
   // multiarch: OCI indexes whose children are pushed by digest only.
   for (const [i, version] of ['0.7.0', '0.8.0', '0.9.0', '1.0.0'].entries()) {
-    const children = [await pushImage(to, 'multiarch', [], { layers: [`amd64 ${version}`], format: 'oci' }), await pushImage(to, 'multiarch', [], { layers: [`arm64 ${version}`], format: 'oci', label: String(i) })];
+    const children = [
+      await pushImage(to, 'multiarch', [], { layers: [`amd64 ${version}`], format: 'oci' }),
+      await pushImage(to, 'multiarch', [], { layers: [`arm64 ${version}`], format: 'oci', label: String(i) }),
+    ];
     pushed[`multiarch:${version}`] = await pushIndex(to, 'multiarch', [version], children);
   }
   // More repositories than one catalog page (100).
-  for (let i = 0; i < 101; i++) await pushImage(to, `filler/app-${String(i).padStart(3, '0')}`, ['1.0.0'], { layers: ['filler'] });
+  for (let i = 0; i < 101; i++)
+    await pushImage(to, `filler/app-${String(i).padStart(3, '0')}`, ['1.0.0'], { layers: ['filler'] });
 });
 
 test.after(async () => {
@@ -72,16 +108,33 @@ test('a dry run plans, explains, and changes nothing', async () => {
   const { report } = run;
   assert.is(report.mode, 'plan');
   assert.ok(report.changes.every((c: { reason: string }) => c.reason.length > 10));
-  assert.ok(report.kept.some((k: { target: string; reason: string }) => k.target === 'webhook-api:final' && /protected/.test(k.reason)));
+  assert.ok(
+    report.kept.some(
+      (k: { target: string; reason: string }) => k.target === 'webhook-api:final' && /protected/.test(k.reason),
+    ),
+  );
   assert.match(JSON.stringify(report.figures), /registry size now/);
   // Collection is its own item: where, that the registry stops and starts, the downtime to expect.
   const collect = report.changes.find((c: { action: string }) => c.action === 'collect garbage');
   assert.ok(collect, 'the plan has a collection item');
   assert.is(collect.host, 'local');
-  assert.match(collect.reason, /stops the registry \(`sh .*control\.sh stop`\).*starts it again.*expected downtime about [0-9.]+ s \(estimated/);
+  assert.match(
+    collect.reason,
+    /stops the registry \(`sh .*control\.sh stop`\).*starts it again.*expected downtime about [0-9.]+ s \(estimated/,
+  );
   assert.match(report.notes.join('\n'), /Undo: .*--restore.*until the garbage collection at the end of this run/);
   assert.match(JSON.stringify(report.figures), /"repositories","value":"105"/);
-  assert.equal(await tagsOf({ url: registry.url }, 'webhook-api'), ['1.0.0', '1.1.0', '1.10.0', '1.2.0', '1.9.0', 'debug-1', 'final', 'temp-build', 'test-42']);
+  assert.equal(await tagsOf({ url: registry.url }, 'webhook-api'), [
+    '1.0.0',
+    '1.1.0',
+    '1.10.0',
+    '1.2.0',
+    '1.9.0',
+    'debug-1',
+    'final',
+    'temp-build',
+    'test-42',
+  ]);
 });
 
 test('--yes leaves exactly what the policy says, keeps the shared-digest tag whole, and GC shrinks storage', async () => {
@@ -104,14 +157,17 @@ test('--yes leaves exactly what the policy says, keeps the shared-digest tag who
     ['multiarch', '1.0.0'],
   ]) {
     const image = pushed[`${repository}:${tag}`];
-    for (const blob of image.blobs) assert.ok(await blobPresent(to, repository, blob.digest), `blob ${blob.digest} of ${repository}:${tag}`);
+    for (const blob of image.blobs)
+      assert.ok(await blobPresent(to, repository, blob.digest), `blob ${blob.digest} of ${repository}:${tag}`);
     for (const manifest of image.manifests) assert.is(await resolves(to, repository, manifest), manifest);
   }
   // Deleted images' unique blobs are gone after GC.
   assert.not.ok(await blobPresent(to, 'webhook-api', pushed['webhook-api:temp-build'].blobs[2].digest));
   // The deleted index took its children: their manifests and blobs are gone too.
-  for (const manifest of pushed['multiarch:0.7.0'].manifests) assert.is(await resolves(to, 'multiarch', manifest), undefined, `manifest ${manifest} of multiarch:0.7.0`);
-  for (const blob of pushed['multiarch:0.7.0'].blobs) assert.not.ok(await blobPresent(to, 'multiarch', blob.digest), `blob ${blob.digest} of multiarch:0.7.0`);
+  for (const manifest of pushed['multiarch:0.7.0'].manifests)
+    assert.is(await resolves(to, 'multiarch', manifest), undefined, `manifest ${manifest} of multiarch:0.7.0`);
+  for (const blob of pushed['multiarch:0.7.0'].blobs)
+    assert.not.ok(await blobPresent(to, 'multiarch', blob.digest), `blob ${blob.digest} of multiarch:0.7.0`);
 
   const checks = run.report.checks;
   assert.ok(checks.length >= 2 && checks.every((c: { passed: boolean }) => c.passed), JSON.stringify(checks));
@@ -138,7 +194,11 @@ test('bad input: a malformed URL exits 2; an unreachable registry exits 1 with a
   const badRule = await runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_DELETE_TAG_TOKENS: 'test,*temp*' }));
   assert.is(badRule.code, 2);
   assert.match(badRule.stderr, /REGISTRY_DELETE_TAG_TOKENS has "\*temp\*", which is not a token/);
-  const unreachable = await runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_URL: 'http://127.0.0.1:9', REGISTRY_RETRIES: '0' }));
+  const unreachable = await runTask(
+    'tasks/registry.ts',
+    ['--yes'],
+    env({ REGISTRY_URL: 'http://127.0.0.1:9', REGISTRY_RETRIES: '0' }),
+  );
   assert.is(unreachable.code, 1);
   assert.match(unreachable.stderr, /Cannot reach the registry at http:\/\/127\.0\.0\.1:9/);
 });

@@ -51,7 +51,8 @@ async function assertNamesArriveWhole(host: Runner): Promise<void> {
   // An array is quoted word by word.
   assert.equal(nulSeparated((await host.$`printf '%s\\0' ${names}`).stdout), names);
   // A single value is one word wherever it stands, also before a literal part of the line.
-  for (const name of names) assert.equal(nulSeparated((await host.$`printf '%s\\0' ${name} end`).stdout), [name, 'end'], JSON.stringify(name));
+  for (const name of names)
+    assert.equal(nulSeparated((await host.$`printf '%s\\0' ${name} end`).stdout), [name, 'end'], JSON.stringify(name));
   // A command built as a value runs through the same executor.
   assert.equal(nulSeparated((await host.run(['printf', '%s\\0', ...names])).stdout), names);
   assert.equal(readdirSync(traces), [], 'no injected command ran');
@@ -66,7 +67,11 @@ test('parseSshTarget reads user, host and port', () => {
 });
 
 test('sshCommand keeps host key checking on, reuses one connection, and hands the shell only base64', () => {
-  const argv = sshCommand({ user: 'aisha', host: 'prod-1', port: 2222, knownHostsFile: '/k' }, '/tmp/cm/%C', `docker ps --format $'{{json .}}'`);
+  const argv = sshCommand(
+    { user: 'aisha', host: 'prod-1', port: 2222, knownHostsFile: '/k' },
+    '/tmp/cm/%C',
+    `docker ps --format $'{{json .}}'`,
+  );
   const text = argv.join(' ');
   assert.ok(text.includes('StrictHostKeyChecking=yes'));
   assert.ok(text.includes('UserKnownHostsFile=/k'));
@@ -74,7 +79,9 @@ test('sshCommand keeps host key checking on, reuses one connection, and hands th
   assert.ok(text.includes('ControlPath=/tmp/cm/%C'));
   assert.equal(argv.slice(argv.indexOf('-p'), argv.indexOf('-p') + 4), ['-p', '2222', '-l', 'aisha']);
   assert.equal(argv.slice(-3, -1), ['prod-1', '--']);
-  const encoded = /^line="\$\(echo ([A-Za-z0-9+/=]+) \| base64 -d\)" && exec bash --norc -c "\$line"$/.exec(argv.at(-1)!);
+  const encoded = /^line="\$\(echo ([A-Za-z0-9+/=]+) \| base64 -d\)" && exec bash --norc -c "\$line"$/.exec(
+    argv.at(-1)!,
+  );
   assert.ok(encoded, argv.at(-1));
   assert.is(Buffer.from(encoded[1], 'base64').toString(), `docker ps --format $'{{json .}}'`);
 });
@@ -139,13 +146,20 @@ test.after(async () => {
 test('over ssh, every awkward name reaches the command as one word and nothing in it runs', async () => {
   const host = sshRunner(sshd.target);
   try {
-    assert.match((await host.$`echo $BASH_VERSION`).stdout, /^\d+\./, 'the line runs in bash, not in the login shell (dash)');
+    assert.match(
+      (await host.$`echo $BASH_VERSION`).stdout,
+      /^\d+\./,
+      'the line runs in bash, not in the login shell (dash)',
+    );
     await assertNamesArriveWhole(host);
     assert.is((await host.$({ input: 'through stdin\n' })`cat`).stdout, 'through stdin\n');
     assert.is((await host.$({ allowFailure: true })`sh -c ${'exit 3'}`).exitCode, 3);
     const failure = await host.$`sh -c ${'echo boom >&2; exit 7'}`.catch((error: unknown) => error);
     assert.instance(failure, CommandFailed);
-    assert.match((failure as Error).message, /^cleanup-ops@127\.0\.0\.1:\d+: `sh -c \$'echo boom >&2; exit 7'` exited with 7:\s+boom/);
+    assert.match(
+      (failure as Error).message,
+      /^cleanup-ops@127\.0\.0\.1:\d+: `sh -c \$'echo boom >&2; exit 7'` exited with 7:\s+boom/,
+    );
   } finally {
     await host.close();
   }

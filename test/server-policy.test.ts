@@ -6,7 +6,17 @@ import { formatDuration, ago } from '../lib/duration.ts';
 import { dataHeldIn, isDataStoreImage } from '../lib/server/data.ts';
 import { bytesFreedInOrder } from '../lib/server/layers.ts';
 import { matchingPattern } from '../lib/server/names.ts';
-import { parseContainers, parseDf, parseDockerUsage, parseImages, parseSystemDf, parseVolumes, usedPercent, type Container, type Image } from '../lib/server/parse.ts';
+import {
+  parseContainers,
+  parseDf,
+  parseDockerUsage,
+  parseImages,
+  parseSystemDf,
+  parseVolumes,
+  usedPercent,
+  type Container,
+  type Image,
+} from '../lib/server/parse.ts';
 import { planHost, repositoryOf, type ServerPolicy } from '../lib/server/policy.ts';
 import { hostIdentity, sameHost } from '../lib/server/same-host.ts';
 import { selectHosts } from '../lib/server/settings.ts';
@@ -56,23 +66,45 @@ test('recorded output parses: containers with labels and volumes, images in byte
 test('the recorded host: the exited stray and the abandoned scratchpad go; the rest stays, with its reason', () => {
   const plan = planHost(state, policy, Date.parse('2030-01-01'));
   assert.equal(targets(plan, 'remove container'), ['container stray']);
-  assert.match(plan.changes.find((c) => c.target === 'container stray')!.reason, /^exited 3 years ago, outside the deployed compose project webhook and holding no data/);
+  assert.match(
+    plan.changes.find((c) => c.target === 'container stray')!.reason,
+    /^exited 3 years ago, outside the deployed compose project webhook and holding no data/,
+  );
   assert.equal(targets(plan, 'remove image'), ['scratchpad:dev']);
-  assert.match(plan.changes.find((c) => c.target === 'scratchpad:dev')!.reason, /^abandoned: no remaining container uses scratchpad and the deployed compose project webhook does not; last use unknown/);
+  assert.match(
+    plan.changes.find((c) => c.target === 'scratchpad:dev')!.reason,
+    /^abandoned: no remaining container uses scratchpad and the deployed compose project webhook does not; last use unknown/,
+  );
   assert.ok(
     plan.kept.some((k) => k.target === 'volume dbdata' && /used by container db/.test(k.reason)),
     'a volume a stopped container uses is kept even when listed',
   );
   assert.ok(plan.kept.some((k) => k.target === 'container db' && /protected by label role=database/.test(k.reason)));
-  assert.ok(plan.kept.some((k) => k.target.endsWith('webhook-api:1.0, registry.example:5000/webhook-api:final') || /protected image/.test(k.reason)));
+  assert.ok(
+    plan.kept.some(
+      (k) =>
+        k.target.endsWith('webhook-api:1.0, registry.example:5000/webhook-api:final') ||
+        /protected image/.test(k.reason),
+    ),
+  );
 });
 
 test('fewer rollback slots: older stopped containers of the project go, then the images only they used', () => {
   const plan = planHost(state, { ...policy, rollbackKeep: 1 }, Date.parse('2030-01-01'));
-  assert.equal(targets(plan, 'remove container'), ['container stray', 'container webhook_api_old2', 'container webhook_api_old3']);
+  assert.equal(targets(plan, 'remove container'), [
+    'container stray',
+    'container webhook_api_old2',
+    'container webhook_api_old3',
+  ]);
   const images = targets(plan, 'remove image');
-  assert.ok(images.some((t) => t.endsWith('webhook-api:1.2')) && images.some((t) => t.endsWith('webhook-api:1.3')), images.join());
-  assert.match(plan.changes.find((c) => c.target.endsWith('webhook-api:1.2'))!.reason, /older than the 1 newest images of registry.example:5000\/webhook-api, which the deployed compose project webhook uses/);
+  assert.ok(
+    images.some((t) => t.endsWith('webhook-api:1.2')) && images.some((t) => t.endsWith('webhook-api:1.3')),
+    images.join(),
+  );
+  assert.match(
+    plan.changes.find((c) => c.target.endsWith('webhook-api:1.2'))!.reason,
+    /older than the 1 newest images of registry.example:5000\/webhook-api, which the deployed compose project webhook uses/,
+  );
   assert.not.ok(
     images.some((t) => t.endsWith('webhook-api:final')),
     'the protected image stays',
@@ -86,15 +118,29 @@ test('fewer rollback slots: older stopped containers of the project go, then the
 test('running means kept: only SERVER_STOP_NAMES stops a running container, never one of the deployed project', () => {
   const other = planHost(state, { ...policy, composeProject: 'another' }, Date.parse('2030-01-01'));
   assert.equal(targets(other, 'stop container'), []);
-  assert.is(other.kept.find((k) => k.target === 'container webhook_api_1')!.reason, 'running, not ours: kept (list it in SERVER_STOP_NAMES to stop it)');
-  const listed = planHost(state, { ...policy, composeProject: 'another', stopNames: ['webhook_*'] }, Date.parse('2030-01-01'));
+  assert.is(
+    other.kept.find((k) => k.target === 'container webhook_api_1')!.reason,
+    'running, not ours: kept (list it in SERVER_STOP_NAMES to stop it)',
+  );
+  const listed = planHost(
+    state,
+    { ...policy, composeProject: 'another', stopNames: ['webhook_*'] },
+    Date.parse('2030-01-01'),
+  );
   assert.equal(targets(listed, 'stop container'), ['container webhook_api_1']);
-  assert.match(listed.changes.find((c) => c.action === 'stop container')!.reason, /listed in SERVER_STOP_NAMES \(webhook_\*\)/);
+  assert.match(
+    listed.changes.find((c) => c.action === 'stop container')!.reason,
+    /listed in SERVER_STOP_NAMES \(webhook_\*\)/,
+  );
   const ours = planHost(state, { ...policy, stopNames: ['*'] }, Date.parse('2030-01-01'));
   assert.equal(targets(ours, 'stop container'), [], "the deployed project is the deploy's to replace");
   // Stopped now, removed in the same run only when the grace period is 0; with one, a later run removes it.
   assert.ok(targets(listed, 'remove container').includes('container webhook_api_1'));
-  const withGrace = planHost(state, { ...policy, composeProject: 'another', stopNames: ['webhook_*'], gracePeriodHours: 24 }, Date.parse('2030-01-01'));
+  const withGrace = planHost(
+    state,
+    { ...policy, composeProject: 'another', stopNames: ['webhook_*'], gracePeriodHours: 24 },
+    Date.parse('2030-01-01'),
+  );
   assert.not.ok(targets(withGrace, 'remove container').includes('container webhook_api_1'));
 });
 
@@ -116,9 +162,22 @@ const container = (over: Partial<Container>): Container => ({
 const bare: HostState = { ...state, containers: [], images: [], volumes: [], cache: [] };
 
 test('data is kept: named volumes, writable host folders, data store images; unless named or --force', () => {
-  const pg = container({ name: 'pg', imageRef: 'postgres:15', volumes: ['a'.repeat(64)], mounts: [{ type: 'volume', name: 'a'.repeat(64), destination: '/var/lib/postgresql/data', writable: true }] });
-  const maria = container({ name: 'maria', imageRef: 'mariadb:10.11', mounts: [{ type: 'bind', source: '/srv/maria', destination: '/var/lib/mysql', writable: true }] });
-  const app = container({ name: 'app', volumes: ['uploads'], mounts: [{ type: 'volume', name: 'uploads', destination: '/up', writable: true }] });
+  const pg = container({
+    name: 'pg',
+    imageRef: 'postgres:15',
+    volumes: ['a'.repeat(64)],
+    mounts: [{ type: 'volume', name: 'a'.repeat(64), destination: '/var/lib/postgresql/data', writable: true }],
+  });
+  const maria = container({
+    name: 'maria',
+    imageRef: 'mariadb:10.11',
+    mounts: [{ type: 'bind', source: '/srv/maria', destination: '/var/lib/mysql', writable: true }],
+  });
+  const app = container({
+    name: 'app',
+    volumes: ['uploads'],
+    mounts: [{ type: 'volume', name: 'uploads', destination: '/up', writable: true }],
+  });
   const agent = container({
     name: 'agent',
     imageRef: 'prom/node-exporter',
@@ -127,28 +186,60 @@ test('data is kept: named volumes, writable host folders, data store images; unl
       { type: 'bind', source: '/var/run/docker.sock', destination: '/var/run/docker.sock', writable: true },
     ],
   });
-  assert.equal(dataHeldIn(pg, dataStoreImages), [`anonymous volume aaaaaaaaaaaa (postgres:15 is a data store: postgres)`]);
+  assert.equal(dataHeldIn(pg, dataStoreImages), [
+    `anonymous volume aaaaaaaaaaaa (postgres:15 is a data store: postgres)`,
+  ]);
   assert.equal(dataHeldIn(maria, dataStoreImages), ['host folder /srv/maria']);
-  assert.equal(dataHeldIn(container({ name: 'r', imageRef: 'redis:7' }), dataStoreImages), ['its container layer (redis:7 is a data store: redis)']);
+  assert.equal(dataHeldIn(container({ name: 'r', imageRef: 'redis:7' }), dataStoreImages), [
+    'its container layer (redis:7 is a data store: redis)',
+  ]);
   assert.equal(dataHeldIn(agent, dataStoreImages), [], 'system paths and read-only binds are not data');
-  for (const ref of ['bitnami/postgresql:16', 'redis/redis-stack:7', 'docker.elastic.co/elasticsearch/elasticsearch:8.1', 'mongo@sha256:abc']) assert.ok(isDataStoreImage(ref, dataStoreImages), ref);
-  for (const ref of ['prom/mysqld-exporter:1', 'webhook-api:1.0', 'postgrest/postgrest:12']) assert.not.ok(isDataStoreImage(ref, dataStoreImages), ref);
+  for (const ref of [
+    'bitnami/postgresql:16',
+    'redis/redis-stack:7',
+    'docker.elastic.co/elasticsearch/elasticsearch:8.1',
+    'mongo@sha256:abc',
+  ])
+    assert.ok(isDataStoreImage(ref, dataStoreImages), ref);
+  for (const ref of ['prom/mysqld-exporter:1', 'webhook-api:1.0', 'postgrest/postgrest:12'])
+    assert.not.ok(isDataStoreImage(ref, dataStoreImages), ref);
 
   const host = { ...bare, containers: [pg, maria, app, agent] };
   const plan = planHost(host, policy, now);
   assert.equal(targets(plan, 'remove container'), ['container agent']);
-  assert.match(plan.kept.find((k) => k.target === 'container maria')!.reason, /^exited 21 days ago; holds data in host folder \/srv\/maria: kept \(name it in SERVER_REMOVE_NAMES, or rerun with --force, to remove it\)$/);
+  assert.match(
+    plan.kept.find((k) => k.target === 'container maria')!.reason,
+    /^exited 21 days ago; holds data in host folder \/srv\/maria: kept \(name it in SERVER_REMOVE_NAMES, or rerun with --force, to remove it\)$/,
+  );
   assert.match(plan.kept.find((k) => k.target === 'container app')!.reason, /holds data in volume uploads: kept/);
   const named = planHost(host, { ...policy, removeNames: ['mar*'] }, now);
   assert.equal(targets(named, 'remove container'), ['container agent', 'container maria']);
   const forced = planHost(host, { ...policy, force: true }, now);
-  assert.equal(targets(forced, 'remove container'), ['container agent', 'container app', 'container maria', 'container pg']);
-  assert.ok(forced.kept.some((k) => k.target === 'volume uploads') || !host.volumes.length, 'named volumes are not containers');
+  assert.equal(targets(forced, 'remove container'), [
+    'container agent',
+    'container app',
+    'container maria',
+    'container pg',
+  ]);
+  assert.ok(
+    forced.kept.some((k) => k.target === 'volume uploads') || !host.volumes.length,
+    'named volumes are not containers',
+  );
   const running = planHost({ ...bare, containers: [{ ...pg, state: 'running', finished: undefined }] }, policy, now);
-  assert.match(running.kept[0].reason, /^running, not ours: kept \(list it in SERVER_STOP_NAMES to stop it\); holds data in anonymous volume/);
+  assert.match(
+    running.kept[0].reason,
+    /^running, not ours: kept \(list it in SERVER_STOP_NAMES to stop it\); holds data in anonymous volume/,
+  );
 });
 
-const image = (id: string, tags: string[], created: number, size: number, sharedSize: number, layers: string[]): Image => ({ id, tags, created, size, uniqueSize: size - sharedSize, sharedSize, layers });
+const image = (
+  id: string,
+  tags: string[],
+  created: number,
+  size: number,
+  sharedSize: number,
+  layers: string[],
+): Image => ({ id, tags, created, size, uniqueSize: size - sharedSize, sharedSize, layers });
 
 test('rollback retention only for repositories a remaining container uses; others are abandoned, with the last use Docker knows', () => {
   const images = [
@@ -159,35 +250,89 @@ test('rollback retention only for repositories a remaining container uses; other
     image('sha256:a0', ['api:0'], now - 5e9, 10, 2, ['base', 'a0']),
     image('sha256:base', ['base:1'], now - 9e9, 2, 2, ['base']),
   ];
-  const running = container({ name: 'api', image: 'sha256:a2', imageRef: 'api:2', state: 'running', finished: undefined });
+  const running = container({
+    name: 'api',
+    image: 'sha256:a2',
+    imageRef: 'api:2',
+    state: 'running',
+    finished: undefined,
+  });
   const oneOff = container({ name: 'worker-once', image: 'sha256:w3', imageRef: 'worker:3' });
   const plan = planHost({ ...bare, images, containers: [running, oneOff] }, { ...policy, rollbackKeep: 2 }, now);
   assert.equal(targets(plan, 'remove container'), ['container worker-once']);
   assert.equal(targets(plan, 'remove image'), ['api:0', 'base:1', 'worker:2', 'worker:3']);
-  assert.match(plan.kept.find((k) => k.target === 'api:1')!.reason, /#2 of the 2 newest images of api, kept for rollback \(kept container api uses it\)/);
+  assert.match(
+    plan.kept.find((k) => k.target === 'api:1')!.reason,
+    /#2 of the 2 newest images of api, kept for rollback \(kept container api uses it\)/,
+  );
   const w3 = plan.changes.find((c) => c.target === 'worker:3')!;
-  assert.match(w3.reason, /^abandoned: .*last used by container worker-once \(exited 21 days ago, removed in this plan\)/);
+  assert.match(
+    w3.reason,
+    /^abandoned: .*last used by container worker-once \(exited 21 days ago, removed in this plan\)/,
+  );
   assert.is(w3.facts!.lastUsedAt, new Date(now - 21 * 86_400_000).toISOString());
   assert.match(plan.changes.find((c) => c.target === 'worker:2')!.reason, /last use unknown/);
 });
 
 test('a release the deploy keeps for rollback (deploy-state.json) stays, beyond the newest SERVER_ROLLBACK_KEEP of its repository', () => {
-  const images = [0, 1, 2, 3].map((i) => image(`sha256:r${i}`, [`reg:5000/webhook-api:r${i}`], now - (10 - i) * 86_400_000, 2, 2, [`r${i}`]));
-  const running = container({ name: 'webhook_api_1', image: 'sha256:r3', imageRef: 'reg:5000/webhook-api:r3', state: 'running', finished: undefined, labels: { 'com.docker.compose.project': 'webhook' } });
-  const bare = planHost({ ...state, containers: [running], images, volumes: [], cache: [] }, { ...policy, rollbackKeep: 2 }, now);
+  const images = [0, 1, 2, 3].map((i) =>
+    image(`sha256:r${i}`, [`reg:5000/webhook-api:r${i}`], now - (10 - i) * 86_400_000, 2, 2, [`r${i}`]),
+  );
+  const running = container({
+    name: 'webhook_api_1',
+    image: 'sha256:r3',
+    imageRef: 'reg:5000/webhook-api:r3',
+    state: 'running',
+    finished: undefined,
+    labels: { 'com.docker.compose.project': 'webhook' },
+  });
+  const bare = planHost(
+    { ...state, containers: [running], images, volumes: [], cache: [] },
+    { ...policy, rollbackKeep: 2 },
+    now,
+  );
   assert.equal(targets(bare, 'remove image'), ['reg:5000/webhook-api:r0', 'reg:5000/webhook-api:r1']);
-  const kept = planHost({ ...state, containers: [running], images, volumes: [], cache: [] }, { ...policy, rollbackKeep: 2, retainedReleases: ['reg:5000/webhook-api:r1', 'reg:5000/webhook-api:r2', 'reg:5000/webhook-api:r3'] }, now);
+  const kept = planHost(
+    { ...state, containers: [running], images, volumes: [], cache: [] },
+    {
+      ...policy,
+      rollbackKeep: 2,
+      retainedReleases: ['reg:5000/webhook-api:r1', 'reg:5000/webhook-api:r2', 'reg:5000/webhook-api:r3'],
+    },
+    now,
+  );
   assert.equal(targets(kept, 'remove image'), ['reg:5000/webhook-api:r0']);
-  assert.match(kept.kept.find((k) => k.target === 'reg:5000/webhook-api:r1')!.reason, /^release reg:5000\/webhook-api:r1, which the deploy keeps for rollback \(deploy-state\.json, DEPLOY_KEEP_RELEASES\)/);
+  assert.match(
+    kept.kept.find((k) => k.target === 'reg:5000/webhook-api:r1')!.reason,
+    /^release reg:5000\/webhook-api:r1, which the deploy keeps for rollback \(deploy-state\.json, DEPLOY_KEEP_RELEASES\)/,
+  );
   // The host pulled r1 through another name for the same registry (an alias in its /etc/hosts).
-  const aliased = images.map((i) => (i.id === 'sha256:r1' ? { ...i, tags: ['registry-alias.example:5000/webhook-api:r1'] } : i));
-  const viaAlias = planHost({ ...state, containers: [running], images: aliased, volumes: [], cache: [] }, { ...policy, rollbackKeep: 2, retainedReleases: ['reg:5000/webhook-api:r1'] }, now);
-  assert.equal(targets(viaAlias, 'remove image'), ['reg:5000/webhook-api:r0'], 'r1 is kept under the alias (without the match it reads as abandoned)');
-  assert.match(viaAlias.kept.find((k) => k.target === 'registry-alias.example:5000/webhook-api:r1')!.reason, /^release registry-alias\.example:5000\/webhook-api:r1, which the deploy keeps/);
+  const aliased = images.map((i) =>
+    i.id === 'sha256:r1' ? { ...i, tags: ['registry-alias.example:5000/webhook-api:r1'] } : i,
+  );
+  const viaAlias = planHost(
+    { ...state, containers: [running], images: aliased, volumes: [], cache: [] },
+    { ...policy, rollbackKeep: 2, retainedReleases: ['reg:5000/webhook-api:r1'] },
+    now,
+  );
+  assert.equal(
+    targets(viaAlias, 'remove image'),
+    ['reg:5000/webhook-api:r0'],
+    'r1 is kept under the alias (without the match it reads as abandoned)',
+  );
+  assert.match(
+    viaAlias.kept.find((k) => k.target === 'registry-alias.example:5000/webhook-api:r1')!.reason,
+    /^release registry-alias\.example:5000\/webhook-api:r1, which the deploy keeps/,
+  );
 });
 
 test('bytes: layers shared only by removed images are counted once, on the last one removed', () => {
-  const images = [image('sha256:base', ['base'], 0, 2e6, 2e6, ['L0']), image('sha256:a', ['w:1'], 0, 7e6, 6e6, ['L0', 'S', 'A']), image('sha256:b', ['w:2'], 0, 7e6, 6e6, ['L0', 'S', 'B']), image('sha256:c', ['api'], 0, 3e6, 2e6, ['L0', 'C'])];
+  const images = [
+    image('sha256:base', ['base'], 0, 2e6, 2e6, ['L0']),
+    image('sha256:a', ['w:1'], 0, 7e6, 6e6, ['L0', 'S', 'A']),
+    image('sha256:b', ['w:2'], 0, 7e6, 6e6, ['L0', 'S', 'B']),
+    image('sha256:c', ['api'], 0, 3e6, 2e6, ['L0', 'C']),
+  ];
   assert.equal(
     [...bytesFreedInOrder(images, ['sha256:a', 'sha256:b'])],
     [
@@ -195,20 +340,35 @@ test('bytes: layers shared only by removed images are counted once, on the last 
       ['sha256:b', 5e6],
     ],
   );
-  assert.equal([...bytesFreedInOrder(images, ['sha256:a'])], [['sha256:a', 1e6]], 'the other worker keeps the shared layer');
   assert.equal(
-    [...bytesFreedInOrder(images, ['sha256:a', 'sha256:b', 'sha256:base', 'sha256:c'])].map(([, b]) => b).reduce((x, y) => x + y),
+    [...bytesFreedInOrder(images, ['sha256:a'])],
+    [['sha256:a', 1e6]],
+    'the other worker keeps the shared layer',
+  );
+  assert.equal(
+    [...bytesFreedInOrder(images, ['sha256:a', 'sha256:b', 'sha256:base', 'sha256:c'])]
+      .map(([, b]) => b)
+      .reduce((x, y) => x + y),
     9e6,
     'everything: the sum of all layers (2 + 4 + 1 + 1 + 1 MB)',
   );
   // No image pins the branch point between the two pairs: their common part counts as most shared.
-  const unpinned = [image('sha256:x1', ['x:1'], 0, 5, 4, ['R', 'X', 'x1']), image('sha256:x2', ['x:2'], 0, 5, 4, ['R', 'X', 'x2']), image('sha256:y1', ['y:1'], 0, 5, 4, ['R', 'Y', 'y1']), image('sha256:y2', ['y:2'], 0, 5, 4, ['R', 'Y', 'y2'])];
+  const unpinned = [
+    image('sha256:x1', ['x:1'], 0, 5, 4, ['R', 'X', 'x1']),
+    image('sha256:x2', ['x:2'], 0, 5, 4, ['R', 'X', 'x2']),
+    image('sha256:y1', ['y:1'], 0, 5, 4, ['R', 'Y', 'y1']),
+    image('sha256:y2', ['y:2'], 0, 5, 4, ['R', 'Y', 'y2']),
+  ];
   assert.equal(
     [...bytesFreedInOrder(unpinned, ['sha256:x1', 'sha256:x2']).values()].reduce((a, b) => a + b),
     2,
     'never more than what surely goes',
   );
-  assert.equal([...bytesFreedInOrder([{ ...images[1], layers: undefined }], ['sha256:a']).values()], [1e6], 'without layers: the unique size');
+  assert.equal(
+    [...bytesFreedInOrder([{ ...images[1], layers: undefined }], ['sha256:a']).values()],
+    [1e6],
+    'without layers: the unique size',
+  );
 });
 
 test('bytes on recorded output: three workers sharing a layer plan what docker system df then measured', () => {
@@ -217,7 +377,8 @@ test('bytes on recorded output: three workers sharing a layer plan what docker s
   const workers = images.filter((i) => i.tags.some((t) => t.startsWith('legacy-worker:'))).map((i) => i.id);
   assert.is(workers.length, 3);
   const planned = [...bytesFreedInOrder(images, workers).values()].reduce((a, b) => a + b);
-  const measured = parseDockerUsage(recorded('usage-before.txt')).total - parseDockerUsage(recorded('usage-after.txt')).total;
+  const measured =
+    parseDockerUsage(recorded('usage-before.txt')).total - parseDockerUsage(recorded('usage-after.txt')).total;
   const uniqueOnly = images.filter((i) => workers.includes(i.id)).reduce((sum, i) => sum + i.uniqueSize, 0);
   assert.ok(Math.abs(planned - measured) <= measured * 0.01, `planned ${planned}, measured ${measured}`);
   assert.ok(uniqueOnly < measured * 0.6, `unique sizes alone (${uniqueOnly}) miss the shared layer`);
@@ -238,7 +399,9 @@ test('readable figures, name globs, --host', () => {
   assert.throws(() => selectHosts(hosts, 'prod-2.example'), /names 2 hosts of SERVER_HOSTS/);
   assert.throws(
     () => selectHosts(hosts, 'nope'),
-    (e: Error & { exitCode?: number }) => e.exitCode === 2 && /Known hosts: aisha@prod-1.example, aisha@prod-2.example:2222, ops@prod-2.example:2223\./.test(e.message),
+    (e: Error & { exitCode?: number }) =>
+      e.exitCode === 2 &&
+      /Known hosts: aisha@prod-1.example, aisha@prod-2.example:2222, ops@prod-2.example:2223\./.test(e.message),
   );
 });
 
@@ -258,7 +421,11 @@ test('DEPLOY_HOST is recognised in SERVER_HOSTS however either is written', () =
 });
 
 test('the grace period keeps recently stopped containers', () => {
-  const plan = planHost(state, { ...policy, rollbackKeep: 0, gracePeriodHours: 24 * 365 * 100 }, Date.parse('2030-01-01'));
+  const plan = planHost(
+    state,
+    { ...policy, rollbackKeep: 0, gracePeriodHours: 24 * 365 * 100 },
+    Date.parse('2030-01-01'),
+  );
   assert.equal(targets(plan, 'remove container'), []);
 });
 
@@ -277,10 +444,22 @@ test('build cache: past the age bound it goes; what is left above the size bound
   assert.equal(shrink.op, { kind: 'shrink-build-cache', keepBytes: 2e6 });
   assert.is(shrink.bytes, 5e6, 'the 7 MB left unused, down to 2 MB');
   assert.not.ok(
-    planHost({ ...state, cache }, { ...policy, buildCacheMaxAgeHours: 168, buildCacheMaxBytes: 10e6 }, now).changes.some((c) => c.op.kind === 'shrink-build-cache'),
+    planHost(
+      { ...state, cache },
+      { ...policy, buildCacheMaxAgeHours: 168, buildCacheMaxBytes: 10e6 },
+      now,
+    ).changes.some((c) => c.op.kind === 'shrink-build-cache'),
     'under the bound',
   );
-  assert.equal(docker.shrinkBuildCache(2e6), ['docker', 'builder', 'prune', '--force', '--all', '--keep-storage', '2000000']);
+  assert.equal(docker.shrinkBuildCache(2e6), [
+    'docker',
+    'builder',
+    'prune',
+    '--force',
+    '--all',
+    '--keep-storage',
+    '2000000',
+  ]);
 });
 
 test("a container's writable layer is what docker system df -v counts (the inspect runs without --size), the virtual size aside", () => {
@@ -293,7 +472,19 @@ test("a container's writable layer is what docker system df -v counts (the inspe
   const sizes = parseSystemDf(line).containerSizes;
   assert.is(sizes.get('a'.repeat(64)), 12_300);
   assert.is(sizes.get('b'.repeat(64)), 0);
-  const [inspected] = parseContainers(JSON.stringify([{ Id: 'a'.repeat(64), Name: '/web', Image: 'sha256:1', Created: '2026-01-01T00:00:00Z', State: { Status: 'exited' }, Config: { Image: 'web:1', Labels: null } }]), sizes);
+  const [inspected] = parseContainers(
+    JSON.stringify([
+      {
+        Id: 'a'.repeat(64),
+        Name: '/web',
+        Image: 'sha256:1',
+        Created: '2026-01-01T00:00:00Z',
+        State: { Status: 'exited' },
+        Config: { Image: 'web:1', Labels: null },
+      },
+    ]),
+    sizes,
+  );
   assert.is(inspected.sizeRw, 12_300);
   assert.not.ok(docker.inspectContainers(['a']).includes('--size'));
 });
@@ -301,8 +492,21 @@ test("a container's writable layer is what docker system df -v counts (the inspe
 test('commands are argv values: by ID, never a prune of everything', () => {
   assert.equal(docker.usage(), ['docker', 'system', 'df', '--format', '{{json .}}']);
   assert.is(repositoryOf('postgres@sha256:abc'), 'postgres');
-  assert.equal(docker.removeImage(['registry:5000/webhook-api:1.2']), ['docker', 'image', 'rm', 'registry:5000/webhook-api:1.2']);
-  assert.equal(docker.pruneBuildCache(168), ['docker', 'builder', 'prune', '--force', '--all', '--filter', 'until=168h']);
+  assert.equal(docker.removeImage(['registry:5000/webhook-api:1.2']), [
+    'docker',
+    'image',
+    'rm',
+    'registry:5000/webhook-api:1.2',
+  ]);
+  assert.equal(docker.pruneBuildCache(168), [
+    'docker',
+    'builder',
+    'prune',
+    '--force',
+    '--all',
+    '--filter',
+    'until=168h',
+  ]);
   assert.is(repositoryOf('registry:5000/webhook-api:1.2'), 'registry:5000/webhook-api');
   assert.is(repositoryOf('registry:5000/webhook-api'), 'registry:5000/webhook-api');
 });

@@ -56,8 +56,17 @@ test.before(async () => {
   const first = await startSshd({ user: 'cleanup-ops', groups: ['docker'], env: { DOCKER_HOST: main.host } });
   sshd = [
     first,
-    await startSshd({ user: 'cleanup-ops', groups: ['docker'], env: { DOCKER_HOST: second.host }, clientKey: first.target.identityFile }),
-    await startSshd({ user: 'cleanup-nodocker', env: { DOCKER_HOST: main.host }, clientKey: first.target.identityFile }),
+    await startSshd({
+      user: 'cleanup-ops',
+      groups: ['docker'],
+      env: { DOCKER_HOST: second.host },
+      clientKey: first.target.identityFile,
+    }),
+    await startSshd({
+      user: 'cleanup-nodocker',
+      env: { DOCKER_HOST: main.host },
+      clientKey: first.target.identityFile,
+    }),
   ];
   knownHosts = join(dir, 'known_hosts');
   writeFileSync(knownHosts, sshd.map((s) => readFileSync(s.target.knownHostsFile!, 'utf8')).join(''));
@@ -75,8 +84,14 @@ test.after(async () => {
 });
 
 type Item = { action?: string; target: string; reason: string; bytes?: number; facts?: Record<string, unknown> };
-const snapshot = () => ({ containers: containers(main), images: images(main), volumes: volumes(main), second: [...containers(second), ...images(second), ...volumes(second)] });
-const reasonOf = (items: Item[], target: string) => items.find((i) => i.target === target)?.reason ?? `(no item ${target})`;
+const snapshot = () => ({
+  containers: containers(main),
+  images: images(main),
+  volumes: volumes(main),
+  second: [...containers(second), ...images(second), ...volumes(second)],
+});
+const reasonOf = (items: Item[], target: string) =>
+  items.find((i) => i.target === target)?.reason ?? `(no item ${target})`;
 
 test('a dry run touches nothing and says why each thing stays or goes', async () => {
   const before = snapshot();
@@ -84,9 +99,19 @@ test('a dry run touches nothing and says why each thing stays or goes', async ()
   assert.is(run.code, 0, run.stderr);
   assert.equal(snapshot(), before);
   const { kept, changes } = run.report as { kept: Item[]; changes: Item[] };
-  assert.match(reasonOf(kept, 'container pg'), /^running, not ours: kept \(list it in SERVER_STOP_NAMES to stop it\); holds data in volume pgdata/);
-  assert.is(reasonOf(kept, 'container node-exporter'), 'running, not ours: kept (list it in SERVER_STOP_NAMES to stop it)', 'a read-only bind of /proc is not data');
-  assert.match(reasonOf(kept, 'container mariadb'), new RegExp(`^exited \\d+ (seconds?|minutes?) ago; holds data in host folder ${mariadbData}: kept`));
+  assert.match(
+    reasonOf(kept, 'container pg'),
+    /^running, not ours: kept \(list it in SERVER_STOP_NAMES to stop it\); holds data in volume pgdata/,
+  );
+  assert.is(
+    reasonOf(kept, 'container node-exporter'),
+    'running, not ours: kept (list it in SERVER_STOP_NAMES to stop it)',
+    'a read-only bind of /proc is not data',
+  );
+  assert.match(
+    reasonOf(kept, 'container mariadb'),
+    new RegExp(`^exited \\d+ (seconds?|minutes?) ago; holds data in host folder ${mariadbData}: kept`),
+  );
   assert.match(reasonOf(kept, 'mariadb:10.11'), /used by container mariadb/);
   assert.match(reasonOf(kept, 'mariadb:10.6'), /kept for rollback \(kept container mariadb uses it\)/);
   assert.match(reasonOf(kept, 'postgres:15'), /used by container pg/);
@@ -95,8 +120,15 @@ test('a dry run touches nothing and says why each thing stays or goes', async ()
     changes.filter((c) => c.target === 'container stray').map((c) => c.action),
     ['stop container', 'remove container'],
   );
-  for (const i of [1, 2, 3]) assert.match(reasonOf(changes, `legacy-worker:${i}`), /^abandoned: no remaining container uses legacy-worker .*; last use unknown/);
-  assert.match(reasonOf(changes, 'migrator:2024-05'), /^abandoned: .*last used by container migrate-once \(exited \d+ (second|minute)s? ago, removed in this plan\)/);
+  for (const i of [1, 2, 3])
+    assert.match(
+      reasonOf(changes, `legacy-worker:${i}`),
+      /^abandoned: no remaining container uses legacy-worker .*; last use unknown/,
+    );
+  assert.match(
+    reasonOf(changes, 'migrator:2024-05'),
+    /^abandoned: .*last used by container migrate-once \(exited \d+ (second|minute)s? ago, removed in this plan\)/,
+  );
   assert.match(reasonOf(changes, 'scratchpad:dev'), /^abandoned/);
   // The three workers share a layer only they use: its bytes go to the last one removed.
   const workers = changes.filter((c) => c.target.startsWith('legacy-worker:'));
@@ -104,12 +136,24 @@ test('a dry run touches nothing and says why each thing stays or goes', async ()
     workers.some((c) => /of layers it shared only with images removed before it/.test(c.reason)),
     JSON.stringify(workers),
   );
-  assert.ok(workers.reduce((sum, c) => sum + c.bytes!, 0) > 2_000_000 + 3 * 530_000, 'the shared layer is counted once');
+  assert.ok(
+    workers.reduce((sum, c) => sum + c.bytes!, 0) > 2_000_000 + 3 * 530_000,
+    'the shared layer is counted once',
+  );
   const migrator = changes.find((c) => c.target === 'migrator:2024-05')!;
   assert.match(String(migrator.facts!.lastUsedAt), /^\d{4}-\d\d-\d\dT/);
   assert.is(migrator.facts!.lastUsedBy, 'migrate-once');
   assert.ok(changes.every((c) => Number.isInteger(c.bytes)));
-  for (const target of ['container pg', 'container node-exporter', 'container mariadb', 'container db', 'container webhook_api_1', 'volume pgdata', 'volume dbdata', 'postgres:15'])
+  for (const target of [
+    'container pg',
+    'container node-exporter',
+    'container mariadb',
+    'container db',
+    'container webhook_api_1',
+    'volume pgdata',
+    'volume dbdata',
+    'postgres:15',
+  ])
     assert.not.ok(
       changes.some((c) => c.target === target),
       `${target} is not touched`,
@@ -119,14 +163,55 @@ test('a dry run touches nothing and says why each thing stays or goes', async ()
 test('--yes keeps every data store and running container not listed; abandoned images go; planned and measured bytes agree', async () => {
   const run = await runTask('tasks/server.ts', ['--yes', '--json'], env([hostOf(sshd[0]), hostOf(sshd[1])]));
   assert.is(run.code, 0, run.stderr);
-  assert.equal(containers(main), ['db exited', 'mariadb exited', 'node-exporter running', 'pg running', 'webhook_api_1 running', 'webhook_api_old2 exited', 'webhook_api_old3 exited', 'webhook_api_old4 exited']);
+  assert.equal(containers(main), [
+    'db exited',
+    'mariadb exited',
+    'node-exporter running',
+    'pg running',
+    'webhook_api_1 running',
+    'webhook_api_old2 exited',
+    'webhook_api_old3 exited',
+    'webhook_api_old4 exited',
+  ]);
   const left = images(main);
   assert.ok(left.includes('registry.example:5000/webhook-api:final'), 'protected final stays');
-  for (const v of ['1.2', '1.3', '1.4', '1.5']) assert.ok(left.includes(`registry.example:5000/webhook-api:${v}`), `rollback image ${v} stays`);
-  for (const ref of ['postgres:15', 'prom/node-exporter:v1.8', 'mariadb:10.11', 'mariadb:10.6', 'cleanup-test/busybox:base']) assert.ok(left.includes(ref), `${ref} stays`);
-  for (const ref of ['registry.example:5000/webhook-api:1.1', 'legacy-worker:1', 'legacy-worker:2', 'legacy-worker:3', 'migrator:2024-05', 'scratchpad:dev', '<none>:<none>']) assert.not.ok(left.includes(ref), `${ref} goes`);
+  for (const v of ['1.2', '1.3', '1.4', '1.5'])
+    assert.ok(left.includes(`registry.example:5000/webhook-api:${v}`), `rollback image ${v} stays`);
+  for (const ref of [
+    'postgres:15',
+    'prom/node-exporter:v1.8',
+    'mariadb:10.11',
+    'mariadb:10.6',
+    'cleanup-test/busybox:base',
+  ])
+    assert.ok(left.includes(ref), `${ref} stays`);
+  for (const ref of [
+    'registry.example:5000/webhook-api:1.1',
+    'legacy-worker:1',
+    'legacy-worker:2',
+    'legacy-worker:3',
+    'migrator:2024-05',
+    'scratchpad:dev',
+    '<none>:<none>',
+  ])
+    assert.not.ok(left.includes(ref), `${ref} goes`);
   assert.equal(volumes(main), ['dbdata', 'old-uploads', 'pgdata']);
-  assert.is(main.docker(['run', '--rm', '--network', 'none', '-v', 'dbdata:/data', 'cleanup-test/busybox:base', 'cat', '/data/rows']).trim(), 'precious');
+  assert.is(
+    main
+      .docker([
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '-v',
+        'dbdata:/data',
+        'cleanup-test/busybox:base',
+        'cat',
+        '/data/rows',
+      ])
+      .trim(),
+    'precious',
+  );
   assert.is(main.docker(['exec', 'pg', 'cat', '/var/lib/postgresql/data/rows']).trim(), 'precious-pg');
   assert.is(readFileSync(join(mariadbData, 'ibdata1'), 'utf8').trim(), 'precious-maria');
   assert.is(
@@ -143,12 +228,16 @@ test('--yes keeps every data store and running container not listed; abandoned i
   assert.ok(report.changes.every((c: Item) => c.reason.length > 10));
   assert.match(reasonOf(report.kept, 'container db'), /protected by label role=database/);
   // Planned and measured by the same count: Docker's own sizes before and after apply.
-  const freed = report.figures.find((f: { label: string }) => f.label === `${hostOf(sshd[0])} freed (measured by docker system df)`);
+  const freed = report.figures.find(
+    (f: { label: string }) => f.label === `${hostOf(sshd[0])} freed (measured by docker system df)`,
+  );
   assert.ok(freed, JSON.stringify(report.figures));
   assert.ok(freed.plannedBytes > 8e6, `planned ${freed.plannedBytes}`);
   assert.ok(Math.abs(freed.measuredBytes - freed.plannedBytes) <= freed.plannedBytes / 10, freed.value);
   assert.match(freed.value, /^[0-9.]+ MB, planned [0-9.]+ MB \(-?[0-9.]+% off the plan\); disk [0-9.]+% now/);
-  assert.ok(report.checks.some((c: { name: string; passed: boolean }) => c.name === `${hostOf(sshd[0])} disk under 80%`));
+  assert.ok(
+    report.checks.some((c: { name: string; passed: boolean }) => c.name === `${hostOf(sshd[0])} disk under 80%`),
+  );
 });
 
 test('a second run changes nothing', async () => {
@@ -160,13 +249,21 @@ test('a second run changes nothing', async () => {
 test('bad hosts are named with what to do; the good host is still cleaned', async () => {
   second.docker(['volume', 'create']);
   const unreachable = `cleanup-ops@127.0.0.1:${await freePort()}`;
-  const run = await runTask('tasks/server.ts', ['--yes', '--json'], env([hostOf(sshd[1]), unreachable, hostOf(sshd[2])]));
+  const run = await runTask(
+    'tasks/server.ts',
+    ['--yes', '--json'],
+    env([hostOf(sshd[1]), unreachable, hostOf(sshd[2])]),
+  );
   assert.is(run.code, 1);
   assert.match(run.stderr, /127\.0\.0\.1:\d+: the host is unreachable/);
   assert.match(run.stderr, /may not use the Docker socket \(permission denied\)\. Add it to the docker group/);
   assert.equal(volumes(second), [], 'the good host was cleaned');
 
-  const unknownKey = await runTask('tasks/server.ts', ['--dry-run'], env([hostOf(sshd[0])], { SSH_KNOWN_HOSTS_FILE: sshd[0].emptyKnownHostsFile }));
+  const unknownKey = await runTask(
+    'tasks/server.ts',
+    ['--dry-run'],
+    env([hostOf(sshd[0])], { SSH_KNOWN_HOSTS_FILE: sshd[0].emptyKnownHostsFile }),
+  );
   assert.is(unknownKey.code, 1);
   assert.match(unknownKey.stderr, /host key is not known.*ssh-keyscan -p \d+ 127\.0\.0\.1/s);
 });
@@ -183,9 +280,16 @@ test('--host cleans one host of SERVER_HOSTS; an unknown name exits 2 with the k
       .join('\n') + '\n',
   );
   const before = snapshot();
-  const typed = spawnSync('npm', ['run', 'clean:server', '--', '--host', 'nope', '--env-file', envFile], { cwd: process.cwd(), encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+  const typed = spawnSync('npm', ['run', 'clean:server', '--', '--host', 'nope', '--env-file', envFile], {
+    cwd: process.cwd(),
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+  });
   assert.is(typed.status, 2, typed.stderr + typed.stdout);
-  assert.match(typed.stdout + typed.stderr, new RegExp(`--host nope is not one of SERVER_HOSTS\\. Known hosts: ${hosts.join(', ')}\\.`));
+  assert.match(
+    typed.stdout + typed.stderr,
+    new RegExp(`--host nope is not one of SERVER_HOSTS\\. Known hosts: ${hosts.join(', ')}\\.`),
+  );
   assert.equal(snapshot(), before, 'nothing touched');
 
   const one = await runTask('tasks/server.ts', ['--yes', '--json', '--host', hosts[1], '--env-file', envFile], {});
@@ -193,7 +297,11 @@ test('--host cleans one host of SERVER_HOSTS; an unknown name exits 2 with the k
   assert.equal(volumes(second), [], 'the named host is cleaned');
   assert.is(volumes(main).length, 4, 'the other host is not touched');
   assert.ok(one.report.changes.every((c: { host: string }) => c.host === hosts[1]));
-  const cleanMain = await runTask('tasks/server.ts', ['--yes', '--host', '127.0.0.1:' + sshd[0].target.port, '--env-file', envFile], {});
+  const cleanMain = await runTask(
+    'tasks/server.ts',
+    ['--yes', '--host', '127.0.0.1:' + sshd[0].target.port, '--env-file', envFile],
+    {},
+  );
   assert.is(cleanMain.code, 0, cleanMain.stderr);
   assert.equal(volumes(main), ['dbdata', 'old-uploads', 'pgdata'], 'a host named without its user is found too');
 });
@@ -206,15 +314,34 @@ test('the deploy host is recognised however DEPLOY_HOST spells it: its lock is t
   mkdirSync(lock);
   // Left by a deploy on this machine whose process is gone: reported at once, without a wait.
   const gone = Number(execFileSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' }).trim());
-  writeFileSync(join(lock, 'owner.json'), JSON.stringify({ token: 'planted', user: 'someone', host: hostname(), pid: gone, since: new Date().toISOString(), ttlSeconds: 14400, purpose: 'deploy:clean' }));
+  writeFileSync(
+    join(lock, 'owner.json'),
+    JSON.stringify({
+      token: 'planted',
+      user: 'someone',
+      host: hostname(),
+      pid: gone,
+      since: new Date().toISOString(),
+      ttlSeconds: 14400,
+      purpose: 'deploy:clean',
+    }),
+  );
   const leftover = main.docker(['volume', 'create']).trim();
   // SERVER_HOSTS has the user and 127.0.0.1; DEPLOY_HOST names the same sshd as localhost, without a user.
   const spelled = { DEPLOY_HOST: `localhost:${sshd[0].target.port}`, DEPLOY_DIR: deployDir };
   const blocked = await runTask('tasks/server.ts', ['--yes', '--json'], env([hostOf(sshd[0])], spelled));
   assert.is(blocked.code, 1, blocked.stderr);
   assert.match(blocked.report.notes.join('\n'), new RegExp(`${hostOf(sshd[0])} is the deploy host`));
-  assert.match(blocked.stderr, new RegExp(`taking the deploy lock: the deploy folder \\S+ is locked by someone@\\S+ \\(pid ${gone}, deploy:clean\\)[\\s\\S]*that holder looks gone`));
-  assert.match(blocked.stderr, /clean:server never takes over the deploy lock: .*npm run deploy:lock -- --release --force/);
+  assert.match(
+    blocked.stderr,
+    new RegExp(
+      `taking the deploy lock: the deploy folder \\S+ is locked by someone@\\S+ \\(pid ${gone}, deploy:clean\\)[\\s\\S]*that holder looks gone`,
+    ),
+  );
+  assert.match(
+    blocked.stderr,
+    /clean:server never takes over the deploy lock: .*npm run deploy:lock -- --release --force/,
+  );
   assert.ok(volumes(main).includes(leftover), 'nothing pruned while a deploy holds the lock');
   rmSync(lock, { recursive: true });
   const pruned = await runTask('tasks/server.ts', ['--yes', '--json'], env([hostOf(sshd[0])], spelled));
@@ -229,20 +356,34 @@ test('on the deploy host, the releases deploy-state.json keeps stay (under any r
   chmodSync(deployDir, 0o755);
   // The deploy recorded the release under DEPLOY_IMAGE's registry name; this host pulled it through an alias.
   build(main, dir, 'registry-alias.example:5000/webhook-api:rel-7', 'release 7 '.repeat(1000));
-  const release = { image: 'registry.example:5000/webhook-api:rel-7', revision: 'rel-7', deployedAt: new Date().toISOString() };
+  const release = {
+    image: 'registry.example:5000/webhook-api:rel-7',
+    revision: 'rel-7',
+    deployedAt: new Date().toISOString(),
+  };
   writeFileSync(join(deployDir, 'deploy-state.json'), JSON.stringify({ current: release, previous: [] }));
   const deployHost = { DEPLOY_HOST: hostOf(sshd[0]), DEPLOY_DIR: deployDir };
   const kept = await runTask('tasks/server.ts', ['--dry-run', '--json'], env([hostOf(sshd[0])], deployHost));
   assert.is(kept.code, 0, kept.stderr);
-  assert.match(reasonOf(kept.report.kept, 'registry-alias.example:5000/webhook-api:rel-7'), /^release registry-alias\.example:5000\/webhook-api:rel-7, which the deploy keeps for rollback/);
+  assert.match(
+    reasonOf(kept.report.kept, 'registry-alias.example:5000/webhook-api:rel-7'),
+    /^release registry-alias\.example:5000\/webhook-api:rel-7, which the deploy keeps for rollback/,
+  );
   const elsewhere = await runTask('tasks/server.ts', ['--dry-run', '--json'], env([hostOf(sshd[0])]));
-  assert.match(reasonOf(elsewhere.report.changes, 'registry-alias.example:5000/webhook-api:rel-7'), /^abandoned/, 'without the deploy host, nothing keeps it');
+  assert.match(
+    reasonOf(elsewhere.report.changes, 'registry-alias.example:5000/webhook-api:rel-7'),
+    /^abandoned/,
+    'without the deploy host, nothing keeps it',
+  );
 
   writeFileSync(join(deployDir, 'deploy-state.json'), '{"current": ');
   const before = snapshot();
   const refused = await runTask('tasks/server.ts', ['--yes', '--json'], env([hostOf(sshd[0])], deployHost));
   assert.is(refused.code, 1, refused.stderr);
-  assert.match(refused.stderr, /deploy-state\.json is not valid JSON \(.*\), so the releases the deploy keeps for rollback are unknown and no image there is safe to remove\. Fix the file/);
+  assert.match(
+    refused.stderr,
+    /deploy-state\.json is not valid JSON \(.*\), so the releases the deploy keeps for rollback are unknown and no image there is safe to remove\. Fix the file/,
+  );
   assert.equal(snapshot(), before, 'nothing changed on that host');
   main.docker(['image', 'rm', 'registry-alias.example:5000/webhook-api:rel-7']);
   rmSync(deployDir, { recursive: true, force: true });

@@ -23,10 +23,19 @@ test('after a failed test, the runner stops the engine (containers first), its s
   const root = mkdtempSync(join(tmpdir(), 'cleanup-teardown-'));
   try {
     const pidsFile = join(root, 'pids.json');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/test.ts', 'test/fixtures/teardown', '\\.fixture\\.ts$', '-c=false'], {
-      env: { ...process.env, CLEANUP_TEST_DOCKER_DIR: join(root, 'docker'), TEARDOWN_DIR: root, TEARDOWN_PIDS: pidsFile },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/test.ts', 'test/fixtures/teardown', '\\.fixture\\.ts$', '-c=false'],
+      {
+        env: {
+          ...process.env,
+          CLEANUP_TEST_DOCKER_DIR: join(root, 'docker'),
+          TEARDOWN_DIR: root,
+          TEARDOWN_PIDS: pidsFile,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
@@ -34,7 +43,11 @@ test('after a failed test, the runner stops the engine (containers first), its s
     assert.is(code, 1, output);
     assert.ok(existsSync(pidsFile), `the fixture got as far as starting everything:\n${output}`);
     const pids: { name: string; pid: number }[] = JSON.parse(readFileSync(pidsFile, 'utf8'));
-    assert.equal([...new Set(pids.map((p) => p.name))].sort(), ['containerd', 'dockerd', 'registry', 'shim', 'sshd'], JSON.stringify(pids));
+    assert.equal(
+      [...new Set(pids.map((p) => p.name))].sort(),
+      ['containerd', 'dockerd', 'registry', 'shim', 'sshd'],
+      JSON.stringify(pids),
+    );
     assert.equal(
       pids.filter((p) => alive(p.pid)),
       [],

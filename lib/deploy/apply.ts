@@ -77,11 +77,18 @@ export async function applyDeploy(changes: Change<DeployOp>[], deps: DeployDeps,
       outcome.failed.push({ action: change.action, target: change.target, host: change.host, error: messageOf(error) });
       outcome.notes.push(...changes.slice(index + 1).map((c) => `not started: ${c.action} ${c.target}`));
       const promoted = changes.find((c) => c.op.kind === 'promote')?.op as { tags: string[] } | undefined;
-      for (const tag of promoted?.tags ?? []) outcome.notes.push(`${deps.repository}:${tag} points to ${(await digestOf(deps.registry, deps.repository, tag).catch(() => undefined)) ?? 'nothing'} (unchanged by this run)`);
+      for (const tag of promoted?.tags ?? [])
+        outcome.notes.push(
+          `${deps.repository}:${tag} points to ${(await digestOf(deps.registry, deps.repository, tag).catch(() => undefined)) ?? 'nothing'} (unchanged by this run)`,
+        );
       return;
     }
   }
-  if (resolved.image) outcome.figures.push({ label: 'serving', value: `${resolved.image} (${resolved.digest ?? 'digest unknown'})${resolved.revision ? `, revision ${resolved.revision}` : ''}` });
+  if (resolved.image)
+    outcome.figures.push({
+      label: 'serving',
+      value: `${resolved.image} (${resolved.digest ?? 'digest unknown'})${resolved.revision ? `, revision ${resolved.revision}` : ''}`,
+    });
 }
 
 async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outcome: ApplyOutcome): Promise<void> {
@@ -94,34 +101,59 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
     }
     case 'build': {
       const head = await headRevision(deps.builder.runner, deps.repo);
-      if (op.statement.kind === 'head' && head !== op.statement.revision) throw new Stop(`the plan builds revision ${op.statement.revision}, but HEAD is now ${head}: plan again.`);
+      if (op.statement.kind === 'head' && head !== op.statement.revision)
+        throw new Stop(`the plan builds revision ${op.statement.revision}, but HEAD is now ${head}: plan again.`);
       if (op.statement.kind === 'after-commit') {
         const parent = await parentRevision(deps.builder.runner, deps.repo, head);
-        if (head === op.statement.base || parent !== op.statement.base) throw new Stop(`the plan builds the revision the ${op.statement.by} commit makes on top of ${op.statement.base}, but HEAD is ${head} (parent ${parent ?? 'none'}): plan again.`);
+        if (head === op.statement.base || parent !== op.statement.base)
+          throw new Stop(
+            `the plan builds the revision the ${op.statement.by} commit makes on top of ${op.statement.base}, but HEAD is ${head} (parent ${parent ?? 'none'}): plan again.`,
+          );
       }
       const key = await contentKey(deps.builder.runner, deps.repo, deps.contentInputs, deps.dirty);
-      if (op.contentKey && key !== op.contentKey) throw new Stop(`the content changed since the plan (${op.contentKey} planned, ${key} now): plan again.`);
+      if (op.contentKey && key !== op.contentKey)
+        throw new Stop(`the content changed since the plan (${op.contentKey} planned, ${key} now): plan again.`);
       Object.assign(resolved, { revision: head, contentKey: key, image: `${deps.image}:${head}${op.tagSuffix}` });
-      outcome.figures.push({ label: 'revision built', value: `${head}${op.statement.kind === 'after-commit' ? ` (the ${op.statement.by} commit on top of ${op.statement.base}, as planned)` : ' (as planned)'}, content ${key}` });
+      outcome.figures.push({
+        label: 'revision built',
+        value: `${head}${op.statement.kind === 'after-commit' ? ` (the ${op.statement.by} commit on top of ${op.statement.base}, as planned)` : ' (as planned)'}, content ${key}`,
+      });
       await step.build(deps.builder, join(deps.repo, op.context), op.dockerfile, resolved.image!);
       return;
     }
     case 'push': {
       await step.push(deps.builder, resolved.image!);
-      resolved.digest = await digestOf(deps.registry, deps.repository, resolved.image!.slice(resolved.image!.lastIndexOf(':') + 1));
+      resolved.digest = await digestOf(
+        deps.registry,
+        deps.repository,
+        resolved.image!.slice(resolved.image!.lastIndexOf(':') + 1),
+      );
       if (!resolved.digest) throw new Stop(`${resolved.image} was pushed but the registry does not list it.`);
       return;
     }
     case 'recover': {
       const now = await readMarker(server.runner, server.dir);
-      if (now?.run !== op.marker.run || now?.since !== op.marker.since) throw new Stop(`the marker of ${op.marker.run} changed since the plan (now: ${now ? `${now.run} since ${now.since}` : 'gone'}): plan again.`);
-      const back = await bringBack(deps, { ...op.marker, startedNothing: op.startedNothing, urls: op.urls, timeoutSeconds: op.timeoutSeconds });
+      if (now?.run !== op.marker.run || now?.since !== op.marker.since)
+        throw new Stop(
+          `the marker of ${op.marker.run} changed since the plan (now: ${now ? `${now.run} since ${now.since}` : 'gone'}): plan again.`,
+        );
+      const back = await bringBack(deps, {
+        ...op.marker,
+        startedNothing: op.startedNothing,
+        urls: op.urls,
+        timeoutSeconds: op.timeoutSeconds,
+      });
       outcome.notes.push(`brought back first: ${describeMarker(op.marker)}; ${back.text}`);
       return;
     }
     case 'mark':
       if (op.saveBefore) await step.saveBefore(server);
-      await writeMarker(server.runner, server.dir, { run: deps.run, since: new Date().toISOString(), release: op.release, recovery: op.recovery });
+      await writeMarker(server.runner, server.dir, {
+        run: deps.run,
+        since: new Date().toISOString(),
+        release: op.release,
+        recovery: op.recovery,
+      });
       resolved.underWay = op;
       return;
     case 'ship':
@@ -138,7 +170,9 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
       return;
     case 'set-image':
       Object.assign(resolved, { image: op.release.image, digest: op.release.digest, revision: op.release.revision });
-      await underWay('set image', deps, resolved, outcome, () => step.setImage(server, op.release.image, deps.extraEnv));
+      await underWay('set image', deps, resolved, outcome, () =>
+        step.setImage(server, op.release.image, deps.extraEnv),
+      );
       return;
     case 'pull':
       await underWay('compose pull', deps, resolved, outcome, () => step.pull(server));
@@ -155,10 +189,17 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
         return;
       }
       const logs = await step.lastLogs(server);
-      const back = await bringBack(deps, { recovery: op.recovery, release: resolved.underWay?.release, urls: op.urls, timeoutSeconds: op.timeoutSeconds });
+      const back = await bringBack(deps, {
+        recovery: op.recovery,
+        release: resolved.underWay?.release,
+        urls: op.urls,
+        timeoutSeconds: op.timeoutSeconds,
+      });
       outcome.notes.push(`health gate failed: ${back.text}`);
       outcome.figures.push({ label: 'serving', value: back.serving });
-      throw new Stop(`${resolved.image} did not become healthy within ${op.timeoutSeconds}s (${result.detail}); ${back.text}.\nLast log lines:\n${logs}`);
+      throw new Stop(
+        `${resolved.image} did not become healthy within ${op.timeoutSeconds}s (${result.detail}); ${back.text}.\nLast log lines:\n${logs}`,
+      );
     }
     case 'promote':
       for (const tag of op.tags) {
@@ -167,7 +208,13 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
       }
       return;
     case 'record': {
-      const release: Release = { image: resolved.image!, digest: resolved.digest, revision: resolved.revision!, contentKey: resolved.contentKey, deployedAt: new Date().toISOString() };
+      const release: Release = {
+        image: resolved.image!,
+        digest: resolved.digest,
+        revision: resolved.revision!,
+        contentKey: resolved.contentKey,
+        deployedAt: new Date().toISOString(),
+      };
       await step.writeState(server, advance(await step.readState(server), release, op.keep).state);
       return;
     }
@@ -179,13 +226,31 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
       return;
     case 'delete-tag': {
       const now = await digestOf(deps.registry, op.repository, op.tag);
-      if (now !== op.digest) throw new Stop(`${op.repository}:${op.tag} points to ${now ?? 'nothing'} now, not ${op.digest} as planned: not deleted.`);
+      if (now !== op.digest)
+        throw new Stop(
+          `${op.repository}:${op.tag} points to ${now ?? 'nothing'} now, not ${op.digest} as planned: not deleted.`,
+        );
       await deleteManifest(deps.registry, op.repository, op.digest);
       deps.markCollectionPending();
       return;
     }
     case 'registry': {
-      const result = await applyRegistryPlan(deps.registry, { task: 'registry', changes: [op.change], kept: [], refused: [], figures: [], notes: [], keptTags: [], sizeNow: 0, sizeAfter: 0 }, 1, deps.signal);
+      const result = await applyRegistryPlan(
+        deps.registry,
+        {
+          task: 'registry',
+          changes: [op.change],
+          kept: [],
+          refused: [],
+          figures: [],
+          notes: [],
+          keptTags: [],
+          sizeNow: 0,
+          sizeAfter: 0,
+        },
+        1,
+        deps.signal,
+      );
       if (result.done.length) deps.markCollectionPending();
       if (result.failed.length) throw new Stop(result.failed.map((f) => f.error).join('; '));
       return;
@@ -221,11 +286,17 @@ async function bringBack(deps: DeployDeps, back: BringBack): Promise<{ text: str
     case 'stop-started':
       // As planned for an interrupted run's marker; for this run's own failed ship, only the host can tell.
       if (back.startedNothing || !(await step.composeOnHost(server))) {
-        result = { text: 'the interrupted run had not shipped its compose file yet, so it started nothing: nothing to stop', serving: 'nothing (nothing was started)' };
+        result = {
+          text: 'the interrupted run had not shipped its compose file yet, so it started nothing: nothing to stop',
+          serving: 'nothing (nothing was started)',
+        };
         break;
       }
       await step.down(server);
-      result = { text: describeRecovery(back.recovery).replace('stops and removes', 'stopped and removed'), serving: 'nothing: what this deploy started was stopped and removed' };
+      result = {
+        text: describeRecovery(back.recovery).replace('stops and removes', 'stopped and removed'),
+        serving: 'nothing: what this deploy started was stopped and removed',
+      };
       break;
   }
   await clearMarker(server.runner, server.dir);
@@ -233,7 +304,13 @@ async function bringBack(deps: DeployDeps, back: BringBack): Promise<{ text: str
 }
 
 /** A step that changes what serves: if it fails, what served before comes back and the deploy stops saying so. */
-async function underWay(what: string, deps: DeployDeps, resolved: Resolved, outcome: ApplyOutcome, run: () => Promise<void>): Promise<void> {
+async function underWay(
+  what: string,
+  deps: DeployDeps,
+  resolved: Resolved,
+  outcome: ApplyOutcome,
+  run: () => Promise<void>,
+): Promise<void> {
   try {
     await run();
   } catch (error) {
@@ -242,6 +319,8 @@ async function underWay(what: string, deps: DeployDeps, resolved: Resolved, outc
     resolved.underWay = undefined;
     outcome.notes.push(`${what} failed: ${back.text}`);
     outcome.figures.push({ label: 'serving', value: back.serving });
-    throw new Stop(`${what} failed on ${deps.server.runner.name}: ${messageOf(error)}\n${back.text}; serving: ${back.serving}.`);
+    throw new Stop(
+      `${what} failed on ${deps.server.runner.name}: ${messageOf(error)}\n${back.text}; serving: ${back.serving}.`,
+    );
   }
 }

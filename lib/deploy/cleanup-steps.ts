@@ -25,14 +25,32 @@ function stoppedContainerSteps(reading: DeployReading, kept: Kept[]): Change<Dep
   let byServer = 0;
   for (const c of reading.containers.filter((c) => !RUNNING.has(c.state))) {
     const protection = isProtected(c, reading.rollback);
-    if (protection) kept.push({ host, target: `container ${c.name}`, reason: `${status(c, reading.now)}, ${protection}` });
+    if (protection)
+      kept.push({ host, target: `container ${c.name}`, reason: `${status(c, reading.now)}, ${protection}` });
     else if (reading.removedByServer.includes(c.id)) byServer++;
     else appendTo(byService, c.service || c.image, c);
   }
-  if (byServer) kept.push({ host, target: `${byServer} stopped container${byServer === 1 ? '' : 's'} of project ${reading.rollback.composeProject}`, reason: 'removed by the server task earlier in this run (section 5), by the same rule' });
+  if (byServer)
+    kept.push({
+      host,
+      target: `${byServer} stopped container${byServer === 1 ? '' : 's'} of project ${reading.rollback.composeProject}`,
+      reason: 'removed by the server task earlier in this run (section 5), by the same rule',
+    });
   const steps: Change<DeployOp>[] = [];
-  for (const { container: c, remove, reason } of decideStoppedProjectContainers(byService, reading.rollback, reading.now)) {
-    if (remove) steps.push({ action: 'remove stopped container', target: `${c.name} (${c.image})`, reason, bytes: 0, host, op: { kind: 'remove-container', id: c.id, force: false } });
+  for (const { container: c, remove, reason } of decideStoppedProjectContainers(
+    byService,
+    reading.rollback,
+    reading.now,
+  )) {
+    if (remove)
+      steps.push({
+        action: 'remove stopped container',
+        target: `${c.name} (${c.image})`,
+        reason,
+        bytes: 0,
+        host,
+        op: { kind: 'remove-container', id: c.id, force: false },
+      });
     else kept.push({ host, target: `container ${c.name}`, reason });
   }
   return steps;
@@ -43,11 +61,21 @@ export function cleanupSteps(reading: DeployReading, dropped: Release[], kept: K
   const host = reading.host;
   const steps: Change<DeployOp>[] = [];
   steps.push(...stoppedContainerSteps(reading, kept));
-  for (const c of reading.containers.filter((c) => c.state === 'running' && c.service && !reading.services.includes(c.service))) {
-    steps.push({ action: 'stop and remove orphan container', target: `${c.name} (${c.image})`, reason: `its service ${c.service} is no longer in the compose file`, bytes: 0, host, op: { kind: 'remove-container', id: c.id, force: true } });
+  for (const c of reading.containers.filter(
+    (c) => c.state === 'running' && c.service && !reading.services.includes(c.service),
+  )) {
+    steps.push({
+      action: 'stop and remove orphan container',
+      target: `${c.name} (${c.image})`,
+      reason: `its service ${c.service} is no longer in the compose file`,
+      bytes: 0,
+      host,
+      op: { kind: 'remove-container', id: c.id, force: true },
+    });
   }
   const retainedDigests = new Map<string, string>();
-  for (const [tag, digest] of reading.registryDigests) if (!dropped.some((r) => tagOf(r.image) === tag)) retainedDigests.set(digest, tag);
+  for (const [tag, digest] of reading.registryDigests)
+    if (!dropped.some((r) => tagOf(r.image) === tag)) retainedDigests.set(digest, tag);
   for (const release of dropped) {
     const tag = tagOf(release.image);
     const digest = reading.registryDigests.get(tag);
@@ -56,7 +84,11 @@ export function cleanupSteps(reading: DeployReading, dropped: Release[], kept: K
       continue;
     }
     const sharedWith = retainedDigests.get(digest);
-    if (sharedWith) kept.push({ target: `${reading.repository}:${tag} (${short(digest)})`, reason: `an old release, but its digest is also ${reading.repository}:${sharedWith}, which stays` });
+    if (sharedWith)
+      kept.push({
+        target: `${reading.repository}:${tag} (${short(digest)})`,
+        reason: `an old release, but its digest is also ${reading.repository}:${sharedWith}, which stays`,
+      });
     else
       steps.push({
         action: 'delete old release tag',
@@ -70,14 +102,33 @@ export function cleanupSteps(reading: DeployReading, dropped: Release[], kept: K
   for (const change of reading.pushedOut) {
     // A release tag beyond retention is already an item above.
     if (change.op.tags.every((t) => droppedTags.has(t))) continue;
-    steps.push({ action: `registry: ${change.action}`, target: change.target, reason: `${change.reason} (once the new release counts among the last versions)`, bytes: change.bytes, op: { kind: 'registry', change } });
+    steps.push({
+      action: `registry: ${change.action}`,
+      target: change.target,
+      reason: `${change.reason} (once the new release counts among the last versions)`,
+      bytes: change.bytes,
+      op: { kind: 'registry', change },
+    });
   }
   for (const release of dropped) {
     if (reading.hostImages.includes(release.image))
-      steps.push({ action: 'remove old release image', target: release.image, reason: `beyond the ${reading.keep} releases kept for rollback`, bytes: 0, host, op: { kind: 'remove-image', ref: release.image } });
+      steps.push({
+        action: 'remove old release image',
+        target: release.image,
+        reason: `beyond the ${reading.keep} releases kept for rollback`,
+        bytes: 0,
+        host,
+        op: { kind: 'remove-image', ref: release.image },
+      });
   }
   if (reading.canCollect && steps.some((s) => s.op.kind === 'delete-tag' || s.op.kind === 'registry')) {
-    steps.push({ action: 'collect registry garbage', target: 'the registry', reason: 'tags were deleted: garbage collection gives their space back (registry stopped meanwhile)', bytes: 0, op: { kind: 'collect' } });
+    steps.push({
+      action: 'collect registry garbage',
+      target: 'the registry',
+      reason: 'tags were deleted: garbage collection gives their space back (registry stopped meanwhile)',
+      bytes: 0,
+      op: { kind: 'collect' },
+    });
   }
   return steps;
 }

@@ -32,7 +32,13 @@ export const image = {
     ...tags.flatMap((t) => ['--tag', t]),
     context,
   ],
-  push: (dockerHost: string | undefined, tag: string): Command => ['docker', ...(dockerHost ? ['--host', dockerHost] : []), 'push', '--quiet', tag],
+  push: (dockerHost: string | undefined, tag: string): Command => [
+    'docker',
+    ...(dockerHost ? ['--host', dockerHost] : []),
+    'push',
+    '--quiet',
+    tag,
+  ],
   inspectId: (ref: string): Command => ['docker', 'image', 'inspect', '--format', '{{.Id}}', ref],
 };
 
@@ -46,17 +52,46 @@ export const host = {
   /** Writes stdin to the file (the content goes on stdin, never into a shell line). */
   write: (path: string): Command => ['tee', path],
   /** Every container of the project, running or not, by its compose label (needs no compose file). */
-  projectContainerIds: (project: string): Command => ['docker', 'ps', '--all', '--quiet', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`],
+  projectContainerIds: (project: string): Command => [
+    'docker',
+    'ps',
+    '--all',
+    '--quiet',
+    '--no-trunc',
+    '--filter',
+    `label=com.docker.compose.project=${project}`,
+  ],
   imageRefs: (): Command => ['docker', 'image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'],
   removeContainer: (id: string, force: boolean): Command => ['docker', 'rm', ...(force ? ['--force'] : []), id],
   removeImage: (ref: string): Command => ['docker', 'image', 'rm', ref],
   exists: (path: string): Command => ['test', '-e', path],
   /** Saves the deploy folder's files (not the lock, the state, the marker or an older save) before shipping over them. */
-  saveBefore: (dir: string, archive: string): Command => ['tar', '-c', '-f', archive, '-C', dir, '--exclude=./.before-deploy.tar', '--exclude=./.deploy.lock', '--exclude=./deploy-state.json', '--exclude=./.deploy-under-way.json', '.'],
+  saveBefore: (dir: string, archive: string): Command => [
+    'tar',
+    '-c',
+    '-f',
+    archive,
+    '-C',
+    dir,
+    '--exclude=./.before-deploy.tar',
+    '--exclude=./.deploy.lock',
+    '--exclude=./deploy-state.json',
+    '--exclude=./.deploy-under-way.json',
+    '.',
+  ],
   restoreBefore: (dir: string, archive: string): Command => ['tar', '-x', '-f', archive, '-C', dir],
   /** Unpacks a tar archive read from stdin into the folder. */
   unpack: (dir: string): Command => ['tar', '-x', '-f', '-', '-C', dir],
 };
 
 /** Packs files relative to `dir` into `archive` on the machine that runs the deploy. */
-export const pack = (dir: string, archive: string, files: string[]): Command => ['tar', '-c', '-f', archive, '-C', dir, '--', ...files];
+export const pack = (dir: string, archive: string, files: string[]): Command => [
+  'tar',
+  '-c',
+  '-f',
+  archive,
+  '-C',
+  dir,
+  '--',
+  ...files,
+];

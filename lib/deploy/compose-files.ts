@@ -29,12 +29,15 @@ const isMap = (v: unknown): v is Yaml => typeof v === 'object' && v !== null && 
 /** Compose's ${VAR}, ${VAR:-default}, ${VAR-default} and $VAR, from the project's .env values. */
 export function interpolate(text: string, env: Record<string, string>): string {
   return text
-    .replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}/g, (_, name: string, op: string | undefined, fallback: string | undefined) => {
-      const value = env[name];
-      if (op === ':-') return value ? value : (fallback ?? '');
-      if (op === '-') return value ?? fallback ?? '';
-      return value ?? '';
-    })
+    .replace(
+      /\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}/g,
+      (_, name: string, op: string | undefined, fallback: string | undefined) => {
+        const value = env[name];
+        if (op === ':-') return value ? value : (fallback ?? '');
+        if (op === '-') return value ?? fallback ?? '';
+        return value ?? '';
+      },
+    )
     .replace(/\$([A-Za-z_][A-Za-z0-9_]*)/g, (_, name: string) => env[name] ?? '');
 }
 
@@ -63,7 +66,8 @@ export function composeSources(text: string, env: Record<string, string>): Compo
   const doc = parse(text) as Yaml | null;
   if (!isMap(doc)) throw new UsageError('The compose file is not a YAML map: check DEPLOY_COMPOSE_FILE.');
   const sources: ComposeSource[] = [];
-  const add = (service: string, kind: ComposeSource['kind'], path: string) => sources.push({ service, kind, path: interpolate(path, env) });
+  const add = (service: string, kind: ComposeSource['kind'], path: string) =>
+    sources.push({ service, kind, path: interpolate(path, env) });
   for (const [name, service] of Object.entries(isMap(doc.services) ? doc.services : {})) {
     if (!isMap(service)) continue;
     for (const volume of Array.isArray(service.volumes) ? service.volumes : []) {
@@ -71,12 +75,14 @@ export function composeSources(text: string, env: Record<string, string>): Compo
       if (source) add(name, 'bind mount', source);
     }
     for (const file of envFiles(service.env_file)) add(name, 'env_file', file);
-    const build = typeof service.build === 'string' ? service.build : isMap(service.build) ? service.build.context : undefined;
+    const build =
+      typeof service.build === 'string' ? service.build : isMap(service.build) ? service.build.context : undefined;
     if (typeof build === 'string' && !/^[a-z]+:\/\//.test(build)) add(name, 'build context', build);
   }
   for (const kind of ['configs', 'secrets'] as const) {
     for (const [name, entry] of Object.entries(isMap(doc[kind]) ? doc[kind] : {})) {
-      if (isMap(entry) && typeof entry.file === 'string') add(`${kind}.${name}`, kind === 'configs' ? 'config' : 'secret', entry.file);
+      if (isMap(entry) && typeof entry.file === 'string')
+        add(`${kind}.${name}`, kind === 'configs' ? 'config' : 'secret', entry.file);
     }
   }
   return sources;
@@ -103,12 +109,18 @@ export function checkSources(projectDir: string, sources: ComposeSource[], exist
   const inside: string[] = [];
   for (const source of sources) {
     const rel = insideProject(projectDir, source.path);
-    if (!rel) problems.push(`service ${source.service}: ${source.kind} ${source.path} is outside the project folder ${projectDir}`);
-    else if (!exists(rel)) problems.push(`service ${source.service}: ${source.kind} ${source.path} does not exist in ${projectDir}`);
+    if (!rel)
+      problems.push(
+        `service ${source.service}: ${source.kind} ${source.path} is outside the project folder ${projectDir}`,
+      );
+    else if (!exists(rel))
+      problems.push(`service ${source.service}: ${source.kind} ${source.path} does not exist in ${projectDir}`);
     else inside.push(rel);
   }
   if (problems.length) {
-    throw new UsageError(`The compose file needs files that cannot be shipped with it:\n  ${problems.join('\n  ')}\nMove them into the project folder (next to the compose file) and commit them, or change the compose file. Nothing was done.`);
+    throw new UsageError(
+      `The compose file needs files that cannot be shipped with it:\n  ${problems.join('\n  ')}\nMove them into the project folder (next to the compose file) and commit them, or change the compose file. Nothing was done.`,
+    );
   }
   return [...new Set(inside)];
 }
@@ -119,7 +131,9 @@ export function listFiles(projectDir: string, paths: string[]): ShippedFile[] {
   const walk = (rel: string) => {
     const info = statSync(join(projectDir, rel));
     // .git is never part of what a service reads.
-    if (info.isDirectory()) for (const entry of readdirSync(join(projectDir, rel)).filter((e) => e !== '.git')) walk(rel === '.' ? entry : `${rel}/${entry}`);
+    if (info.isDirectory())
+      for (const entry of readdirSync(join(projectDir, rel)).filter((e) => e !== '.git'))
+        walk(rel === '.' ? entry : `${rel}/${entry}`);
     else files.set(rel, info.size);
   };
   for (const path of paths) walk(path);

@@ -20,7 +20,16 @@ export const git = {
   head: (repo: string) => ['git', '-C', repo, 'rev-parse', '--short=12', 'HEAD'],
   parent: (repo: string, rev: string) => ['git', '-C', repo, 'rev-parse', '--short=12', `${rev}^`],
   objectIds: (repo: string, paths: string[]) => ['git', '-C', repo, 'rev-parse', ...paths.map((p) => `HEAD:./${p}`)],
-  status: (repo: string, paths: string[]) => ['git', '-C', repo, 'status', '--porcelain', '--untracked-files=all', '--', ...paths],
+  status: (repo: string, paths: string[]) => [
+    'git',
+    '-C',
+    repo,
+    'status',
+    '--porcelain',
+    '--untracked-files=all',
+    '--',
+    ...paths,
+  ],
   hashWorkTree: (repo: string, paths: string[]) => ['git', '-C', repo, 'hash-object', '--', ...paths],
 };
 
@@ -52,7 +61,12 @@ export async function dirtyFiles(runner: Runner, repo: string, paths: string[]):
  * The content key at HEAD. With `dirty` files (allowed by --allow-dirty), their work-tree
  * content counts too, so a dirty build never passes for the committed one.
  */
-export async function contentKey(runner: Runner, repo: string, inputs: ContentInputs, dirty: string[] = []): Promise<string> {
+export async function contentKey(
+  runner: Runner,
+  repo: string,
+  inputs: ContentInputs,
+  dirty: string[] = [],
+): Promise<string> {
   const paths = [...inputs.trees, ...inputs.blobs];
   const ids = (await runner.run(git.objectIds(repo, paths))).stdout.trim().split('\n');
   const map = new Map(paths.map((p, i) => [p, ids[i]]));

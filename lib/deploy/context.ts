@@ -29,11 +29,18 @@ export async function deployServer(ctx: DeployCtx): Promise<Server> {
     return r;
   });
   const found = await ctx.memo('deploy:compose', () => detectCompose(runner));
-  if (!found) throw new TaskError(`${runner.name}: neither \`docker compose\` nor \`docker-compose\` is installed. Install one of them there.`);
+  if (!found)
+    throw new TaskError(
+      `${runner.name}: neither \`docker compose\` nor \`docker-compose\` is installed. Install one of them there.`,
+    );
   return {
     runner,
     dir: ctx.settings.DEPLOY_DIR,
-    target: { compose: found, project: ctx.settings.SERVER_COMPOSE_PROJECT, file: join(ctx.settings.DEPLOY_DIR, 'docker-compose.yml') },
+    target: {
+      compose: found,
+      project: ctx.settings.SERVER_COMPOSE_PROJECT,
+      file: join(ctx.settings.DEPLOY_DIR, 'docker-compose.yml'),
+    },
     composeTimeoutMs: ctx.settings.DEPLOY_COMPOSE_TIMEOUT_SECONDS * 1000,
   };
 }

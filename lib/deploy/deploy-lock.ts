@@ -24,7 +24,12 @@ export interface DeployLockOptions {
 /** The defaults of DEPLOY_LOCK_WAIT_SECONDS and DEPLOY_LOCK_TTL_SECONDS (lib/server/settings.ts). */
 export const deployLockDefaults: DeployLockOptions = { waitSeconds: 60, ttlSeconds: 4 * 3600 };
 
-export async function takeDeployLock(runner: Runner, dir: string, purpose: string, options: DeployLockOptions): Promise<Lock> {
+export async function takeDeployLock(
+  runner: Runner,
+  dir: string,
+  purpose: string,
+  options: DeployLockOptions,
+): Promise<Lock> {
   await runner.run(host.mkdir(dir));
   return acquireLock(runner, { path: deployLockPath(dir), what: `the deploy folder ${dir}`, purpose, ...options });
 }
@@ -33,7 +38,12 @@ export async function takeDeployLock(runner: Runner, dir: string, purpose: strin
  * The deploy lock on a host's deploy folder, as the server task takes it while it prunes the
  * deploy host. Released only while it still carries this run's token: a lock someone took over is theirs.
  */
-export async function lockDeployDir(runner: Runner, dir: string, purpose: string, options: Partial<DeployLockOptions> = {}): Promise<() => Promise<void>> {
+export async function lockDeployDir(
+  runner: Runner,
+  dir: string,
+  purpose: string,
+  options: Partial<DeployLockOptions> = {},
+): Promise<() => Promise<void>> {
   const lock = await takeDeployLock(runner, dir, purpose, { ...deployLockDefaults, ...options });
   return () => lock.release();
 }
@@ -47,7 +57,11 @@ export interface DeployLockState {
 }
 
 /** Who holds the deploy lock, or undefined when it is free. */
-export async function deployLockState(runner: Runner, dir: string, now = Date.now()): Promise<DeployLockState | undefined> {
+export async function deployLockState(
+  runner: Runner,
+  dir: string,
+  now = Date.now(),
+): Promise<DeployLockState | undefined> {
   const path = deployLockPath(dir);
   if ((await runner.run(host.exists(path), { allowFailure: true })).exitCode !== 0) return undefined;
   const owner = await readLockOwner(runner, path);
@@ -57,6 +71,9 @@ export async function deployLockState(runner: Runner, dir: string, now = Date.no
 /** Removes the deploy lock only while it is still held by the owner with `token` (what the plan named). */
 export async function removeDeployLock(runner: Runner, dir: string, token: string | undefined): Promise<void> {
   const now = await readLockOwner(runner, deployLockPath(dir));
-  if (now?.token !== token) throw new TaskError(`the deploy lock on ${runner.name} changed hands since the plan (now: ${now ? now.token : 'no owner file'}): left in place; run deploy:lock again.`);
+  if (now?.token !== token)
+    throw new TaskError(
+      `the deploy lock on ${runner.name} changed hands since the plan (now: ${now ? now.token : 'no owner file'}): left in place; run deploy:lock again.`,
+    );
   await runner.run(host.unlock(deployLockPath(dir)));
 }

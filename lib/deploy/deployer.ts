@@ -53,7 +53,9 @@ export async function composeOnHost(server: Server): Promise<boolean> {
 
 /** Every container of the compose project, running or stopped, with its times and labels. */
 export async function projectContainers(server: Server): Promise<ProjectContainer[]> {
-  const ids = (await server.runner.run(host.projectContainerIds(server.target.project))).stdout.split('\n').filter(Boolean);
+  const ids = (await server.runner.run(host.projectContainerIds(server.target.project))).stdout
+    .split('\n')
+    .filter(Boolean);
   if (!ids.length) return [];
   return parseContainers((await server.runner.run(docker.inspectContainers(ids))).stdout).map((c) => ({
     id: c.id,
@@ -79,7 +81,9 @@ export interface Builder {
 }
 
 export async function build(builder: Builder, context: string, dockerfile: string, tag: string): Promise<void> {
-  await builder.runner.run(image.build(builder.dockerHost, context, join(context, dockerfile), [tag]), { timeoutMs: builder.timeoutMs });
+  await builder.runner.run(image.build(builder.dockerHost, context, join(context, dockerfile), [tag]), {
+    timeoutMs: builder.timeoutMs,
+  });
 }
 
 export async function push(builder: Builder, tag: string): Promise<void> {
@@ -101,7 +105,14 @@ export async function restoreBefore(server: Server): Promise<void> {
  * runner's stdin (over ssh: the one connection), unpacked in the deploy folder. Never edits the
  * user's files.
  */
-export async function ship(server: Server, projectDir: string, composeFile: string, files: string[], imageRef: string, extraEnv: string[]): Promise<void> {
+export async function ship(
+  server: Server,
+  projectDir: string,
+  composeFile: string,
+  files: string[],
+  imageRef: string,
+  extraEnv: string[],
+): Promise<void> {
   await server.runner.run(host.mkdir(server.dir));
   if (files.length) {
     const scratch = mkdtempSync(join(tmpdir(), 'cleanup-ship-'));
@@ -113,7 +124,9 @@ export async function ship(server: Server, projectDir: string, composeFile: stri
       rmSync(scratch, { recursive: true, force: true });
     }
   }
-  await server.runner.run(host.write(paths(server.dir).compose), { input: readFileSync(join(projectDir, composeFile)) });
+  await server.runner.run(host.write(paths(server.dir).compose), {
+    input: readFileSync(join(projectDir, composeFile)),
+  });
   await setImage(server, imageRef, extraEnv);
 }
 
@@ -126,7 +139,12 @@ export async function setImage(server: Server, imageRef: string, extraEnv: strin
  * (a registry that never answers a pull, an engine that never starts a container) fails naming
  * the host, the step and the setting, instead of holding the deploy (and its lock) for ever.
  */
-export async function composeStep(server: Server, step: string, command: Command, options: { allowFailure?: boolean } = {}): Promise<RunResult> {
+export async function composeStep(
+  server: Server,
+  step: string,
+  command: Command,
+  options: { allowFailure?: boolean } = {},
+): Promise<RunResult> {
   try {
     return await server.runner.run(command, { ...options, timeoutMs: server.composeTimeoutMs });
   } catch (error) {
@@ -151,11 +169,20 @@ export async function down(server: Server): Promise<void> {
 
 /** The last log lines for a failed gate's report; a hung or failed `logs` gives none rather than hiding the failure. */
 export async function lastLogs(server: Server, lines = 20): Promise<string> {
-  return (await composeStep(server, 'logs', compose.logs(server.target, lines), { allowFailure: true }).catch(() => ({ stdout: '' }))).stdout.trim();
+  return (
+    await composeStep(server, 'logs', compose.logs(server.target, lines), { allowFailure: true }).catch(() => ({
+      stdout: '',
+    }))
+  ).stdout.trim();
 }
 
 /** The gate: every URL healthy within the timeout (each probe within its own); the failing probes otherwise. */
-export async function gate(urls: string[], timeoutMs: number, probeTimeoutMs: number, signal?: AbortSignal): Promise<{ healthy: boolean; detail: string }> {
+export async function gate(
+  urls: string[],
+  timeoutMs: number,
+  probeTimeoutMs: number,
+  signal?: AbortSignal,
+): Promise<{ healthy: boolean; detail: string }> {
   const result = await waitHealthy(urls, timeoutMs, signal, probeTimeoutMs);
   return {
     healthy: result.healthy,

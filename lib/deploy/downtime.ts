@@ -29,7 +29,12 @@ export function summarize(url: string, samples: Sample[], started: number, ended
   }
   // A deploy that ends while the front still fails: the gap runs to the end.
   if (samples.length && !samples[samples.length - 1].ok) longest = Math.max(longest, ended - lastGood);
-  return { url, requests: samples.length, failed: samples.filter((s) => !s.ok).length, longestGapMs: Math.round(longest) };
+  return {
+    url,
+    requests: samples.length,
+    failed: samples.filter((s) => !s.ok).length,
+    longestGapMs: Math.round(longest),
+  };
 }
 
 export function describeDowntime(d: Downtime): string {

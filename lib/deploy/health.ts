@@ -24,7 +24,12 @@ export async function probe(url: string, timeoutMs = 3000): Promise<Probe> {
 }
 
 /** Waits until every URL answers healthy; returns the last probes (all ok, or the failing ones). */
-export async function waitHealthy(urls: string[], timeoutMs: number, signal?: AbortSignal, probeTimeoutMs = 3000): Promise<{ healthy: boolean; probes: Probe[] }> {
+export async function waitHealthy(
+  urls: string[],
+  timeoutMs: number,
+  signal?: AbortSignal,
+  probeTimeoutMs = 3000,
+): Promise<{ healthy: boolean; probes: Probe[] }> {
   const deadline = Date.now() + timeoutMs;
   let probes: Probe[] = [];
   while (true) {

@@ -19,7 +19,12 @@ export const lockTask = defineTask({
   name: 'deploy-lock',
   title: 'The deploy lock (deploy:lock [--release])',
   settings: deploySettings,
-  options: { release: { type: 'boolean', help: "release a lock whose holder is gone (another machine's, or one without an owner: with --force)" } },
+  options: {
+    release: {
+      type: 'boolean',
+      help: "release a lock whose holder is gone (another machine's, or one without an owner: with --force)",
+    },
+  },
   async plan(ctx) {
     const plan = emptyPlan<LockOp>('deploy-lock');
     const s = await deployServer(ctx);
@@ -29,15 +34,37 @@ export const lockTask = defineTask({
       return plan;
     }
     const h = held.owner;
-    plan.figures.push({ label: 'held by', value: `${h ? describeOwner(h) : 'unknown (the lock has no readable owner file)'} (${held.path} on ${s.runner.name})` });
+    plan.figures.push({
+      label: 'held by',
+      value: `${h ? describeOwner(h) : 'unknown (the lock has no readable owner file)'} (${held.path} on ${s.runner.name})`,
+    });
     if (held.stale) plan.figures.push({ label: 'holder gone', value: held.stale });
     if (!ctx.options.release) return plan;
-    const release = (reason: string) => plan.changes.push({ action: 'release lock', target: `${s.runner.name} deploy lock`, reason, bytes: 0, host: s.runner.name, op: { kind: 'release-lock', token: h?.token } });
+    const release = (reason: string) =>
+      plan.changes.push({
+        action: 'release lock',
+        target: `${s.runner.name} deploy lock`,
+        reason,
+        bytes: 0,
+        host: s.runner.name,
+        op: { kind: 'release-lock', token: h?.token },
+      });
     if (held.stale) release(`its holder is gone: ${held.stale}`);
-    else if (h && h.host === hostname() && processAlive(h.pid)) plan.refused.push({ target: 'deploy lock', reason: `its holder, pid ${h.pid} on this machine, is still running`, remedy: 'wait for that run to finish' });
+    else if (h && h.host === hostname() && processAlive(h.pid))
+      plan.refused.push({
+        target: 'deploy lock',
+        reason: `its holder, pid ${h.pid} on this machine, is still running`,
+        remedy: 'wait for that run to finish',
+      });
     else if (ctx.options.force) release(`asked with --force (held ${h ? `from ${h.host}` : 'without an owner file'})`);
     else
-      plan.refused.push({ target: 'deploy lock', reason: h ? `held from ${h.host}, within its time to live: whether its holder still runs cannot be seen from here` : 'it has no readable owner file', remedy: 'check there, then rerun with --force' });
+      plan.refused.push({
+        target: 'deploy lock',
+        reason: h
+          ? `held from ${h.host}, within its time to live: whether its holder still runs cannot be seen from here`
+          : 'it has no readable owner file',
+        remedy: 'check there, then rerun with --force',
+      });
     return plan;
   },
   async apply(plan, ctx) {

@@ -9,8 +9,13 @@ import { MANIFEST_ACCEPT } from '../registry/media-types.ts';
 import { TaskError } from '../errors.ts';
 
 export async function moveTag(client: RegistryClient, repository: string, tag: string, digest: string): Promise<void> {
-  const response = await client.call('GET', `/v2/${repository}/manifests/${digest}`, { headers: { accept: MANIFEST_ACCEPT } });
-  if (sha256(response.body) !== digest) throw new TaskError(`${repository}@${digest}: the registry served a manifest with another digest; ${tag} was not moved.`);
+  const response = await client.call('GET', `/v2/${repository}/manifests/${digest}`, {
+    headers: { accept: MANIFEST_ACCEPT },
+  });
+  if (sha256(response.body) !== digest)
+    throw new TaskError(
+      `${repository}@${digest}: the registry served a manifest with another digest; ${tag} was not moved.`,
+    );
   const mediaType = header(response.headers, 'content-type')?.split(';')[0] ?? '';
   await putManifest(client, repository, tag, mediaType, response.body);
 }

@@ -36,7 +36,14 @@ export async function readServer(ctx: DeployCtx) {
     containers: await deployer.projectContainers(s),
     composeOnHost: await deployer.composeOnHost(s),
     hostImages: await deployer.hostImageRefs(s),
-    healthy: (await waitHealthy(ctx.settings.DEPLOY_HEALTH_URLS, 0, undefined, ctx.settings.DEPLOY_HEALTH_PROBE_TIMEOUT_SECONDS * 1000)).healthy,
+    healthy: (
+      await waitHealthy(
+        ctx.settings.DEPLOY_HEALTH_URLS,
+        0,
+        undefined,
+        ctx.settings.DEPLOY_HEALTH_PROBE_TIMEOUT_SECONDS * 1000,
+      )
+    ).healthy,
     registryDigests: await registryDigests(ctx, [...ctx.settings.DEPLOY_EXTRA_TAGS, ...releaseTags]),
     marker: await readMarker(s.runner, s.dir),
   };
@@ -70,7 +77,13 @@ export async function readDeploy(ctx: DeployCtx, inputs: ReadingInputs): Promise
     files: inputs.backend.files,
     state: world.state,
     containers: world.containers,
-    rollback: { composeProject: s.SERVER_COMPOSE_PROJECT, rollbackKeep: s.SERVER_ROLLBACK_KEEP, gracePeriodHours: s.SERVER_GRACE_HOURS, protectNames: s.SERVER_PROTECT_NAMES, protectLabels: s.SERVER_PROTECT_LABELS },
+    rollback: {
+      composeProject: s.SERVER_COMPOSE_PROJECT,
+      rollbackKeep: s.SERVER_ROLLBACK_KEEP,
+      gracePeriodHours: s.SERVER_GRACE_HOURS,
+      protectNames: s.SERVER_PROTECT_NAMES,
+      protectLabels: s.SERVER_PROTECT_LABELS,
+    },
     removedByServer: inputs.removedByServer ?? [],
     now: Date.now(),
     healthy: world.healthy,

@@ -31,7 +31,9 @@ export function recoveryFor(reading: DeployReading): Recovery {
   if (reading.marker) return reading.marker.recovery;
   const up = reading.containers.filter((c) => c.state === 'running');
   const names = up.map((c) => `${c.name} (${c.image})`);
-  return reading.composeOnHost && up.length ? { kind: 'restore-before', serving: names } : { kind: 'stop-started', replaced: names };
+  return reading.composeOnHost && up.length
+    ? { kind: 'restore-before', serving: names }
+    : { kind: 'stop-started', replaced: names };
 }
 
 export function describeRecovery(r: Recovery): string {
@@ -48,7 +50,9 @@ export function recoverSteps(reading: DeployReading): Change<DeployOp>[] {
   if (!m) return [];
   // Killed after its marker but before its ship: the deploy folder holds no compose file, so nothing was started.
   const startedNothing = m.recovery.kind === 'stop-started' && !reading.composeOnHost;
-  const recovery = startedNothing ? 'it had not shipped its compose file (none in the deploy folder), so it started nothing: nothing to stop, only its marker is removed' : describeRecovery(m.recovery);
+  const recovery = startedNothing
+    ? 'it had not shipped its compose file (none in the deploy folder), so it started nothing: nothing to stop, only its marker is removed'
+    : describeRecovery(m.recovery);
   return [
     {
       action: 'bring back',
@@ -56,7 +60,13 @@ export function recoverSteps(reading: DeployReading): Change<DeployOp>[] {
       reason: `${describeMarker(m)} before its health gate passed (marker ${MARKER_FILE}): ${recovery}; then this run goes on`,
       bytes: 0,
       host: reading.host,
-      op: { kind: 'recover', marker: m, startedNothing, urls: reading.healthUrls, timeoutSeconds: reading.healthTimeoutSeconds },
+      op: {
+        kind: 'recover',
+        marker: m,
+        startedNothing,
+        urls: reading.healthUrls,
+        timeoutSeconds: reading.healthTimeoutSeconds,
+      },
     },
   ];
 }
@@ -71,6 +81,13 @@ export function markStep(reading: DeployReading, recovery: Recovery, changing: s
     reason: `${saveBefore ? 'saves what is there now, then ' : ''}names this run and ${release ?? 'that nothing served before'}: if ${changing}, pull or up fails, this run's recovery is: ${describeRecovery(recovery)}; if it is killed, the next deploy or rollback does that recovery first`,
     bytes: 0,
     host: reading.host,
-    op: { kind: 'mark', saveBefore, recovery, release, urls: reading.healthUrls, timeoutSeconds: reading.healthTimeoutSeconds },
+    op: {
+      kind: 'mark',
+      saveBefore,
+      recovery,
+      release,
+      urls: reading.healthUrls,
+      timeoutSeconds: reading.healthTimeoutSeconds,
+    },
   };
 }

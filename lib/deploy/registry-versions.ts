@@ -14,7 +14,13 @@ export const PENDING_DIGEST = `sha256:${'0'.repeat(63)}1`;
  * The registry changes the policy plans once `newTag` (created `now`) is in `repository`, less
  * what it plans already without it (that is the registry task's own work, done before).
  */
-export function pushedOut(state: RegistryState, repository: string, newTag: string, policy: RegistryPolicy, now: number): Change<DeletionOp>[] {
+export function pushedOut(
+  state: RegistryState,
+  repository: string,
+  newTag: string,
+  policy: RegistryPolicy,
+  now: number,
+): Change<DeletionOp>[] {
   const tags = state.repositories.get(repository) ?? [];
   const doomedNow = new Set(
     planRegistry(state, policy, Number.MAX_SAFE_INTEGER, now)
@@ -22,10 +28,22 @@ export function pushedOut(state: RegistryState, repository: string, newTag: stri
       .flatMap((c) => c.op.tags),
   );
   const withNew: RegistryState = {
-    repositories: new Map([...state.repositories, [repository, [...tags.filter((t) => t.tag !== newTag), { tag: newTag, digest: PENDING_DIGEST, created: new Date(now).toISOString() }]]]),
+    repositories: new Map([
+      ...state.repositories,
+      [
+        repository,
+        [
+          ...tags.filter((t) => t.tag !== newTag),
+          { tag: newTag, digest: PENDING_DIGEST, created: new Date(now).toISOString() },
+        ],
+      ],
+    ]),
     manifests: state.manifests,
   };
   return planRegistry(withNew, policy, Number.MAX_SAFE_INTEGER, now)
     .changes.filter(isDeletion)
-    .filter((c) => c.op.repository === repository && c.op.digest !== PENDING_DIGEST && c.op.tags.some((t) => !doomedNow.has(t)));
+    .filter(
+      (c) =>
+        c.op.repository === repository && c.op.digest !== PENDING_DIGEST && c.op.tags.some((t) => !doomedNow.has(t)),
+    );
 }

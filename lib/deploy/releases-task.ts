@@ -14,7 +14,8 @@ export const releasesTask = defineTask({
     const plan = emptyPlan<never>('deploy-releases');
     const world = await readServer(ctx);
     const repository = imageRepository(ctx.settings.DEPLOY_IMAGE);
-    const promoted = (digest?: string) => ctx.settings.DEPLOY_EXTRA_TAGS.filter((t) => digest && world.registryDigests.get(t) === digest);
+    const promoted = (digest?: string) =>
+      ctx.settings.DEPLOY_EXTRA_TAGS.filter((t) => digest && world.registryDigests.get(t) === digest);
     for (const [i, r] of [world.state.current, ...world.state.previous].filter(Boolean).entries()) {
       const tags = promoted(r!.digest);
       plan.kept.push({

@@ -13,15 +13,25 @@ export const rollbackTask = defineTask({
   name: 'deploy',
   title: 'Rollback to a retained release (deploy:rollback [VERSION])',
   settings: deploySettings,
-  options: { to: { type: 'string', help: 'the release to boot: its tag or revision (default: the one before the current)' } },
+  options: {
+    to: { type: 'string', help: 'the release to boot: its tag or revision (default: the one before the current)' },
+  },
 
   async plan(ctx) {
-    const read = await readDeploy(ctx, { backend: readBackend(ctx.settings), statement: { kind: 'head', revision: '' }, allowedDirty: [] });
+    const read = await readDeploy(ctx, {
+      backend: readBackend(ctx.settings),
+      statement: { kind: 'head', revision: '' },
+      allowedDirty: [],
+    });
     const wanted = ctx.options.to as string | undefined;
     const release = findRelease(read.state, wanted);
     if (!release) {
       const retained = [read.state.current, ...read.state.previous].filter(Boolean).map((r) => tagOf(r!.image));
-      throw new UsageError(wanted ? `${wanted} is not a retained release. Retained: ${retained.join(', ') || 'none'} (see npm run deploy:releases).` : `No previous release is recorded on ${read.host}, so there is nothing to roll back to.`);
+      throw new UsageError(
+        wanted
+          ? `${wanted} is not a retained release. Retained: ${retained.join(', ') || 'none'} (see npm run deploy:releases).`
+          : `No previous release is recorded on ${read.host}, so there is nothing to roll back to.`,
+      );
     }
     if (release.image === read.state.current?.image && read.healthy && !read.marker) {
       const plan = emptyPlan<DeployOp>('deploy');

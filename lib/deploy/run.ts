@@ -26,7 +26,11 @@ async function deps(ctx: DeployCtx, purpose: string, dirty: string[]): Promise<D
   const collectionState = collectionStateFile(ctx.settings.REGISTRY_STATE_DIR, ctx.settings.REGISTRY_URL);
   return {
     server,
-    builder: { runner: localRunner(), dockerHost: ctx.settings.DEPLOY_BUILD_DOCKER_HOST, timeoutMs: ctx.settings.DEPLOY_BUILD_TIMEOUT_SECONDS * 1000 },
+    builder: {
+      runner: localRunner(),
+      dockerHost: ctx.settings.DEPLOY_BUILD_DOCKER_HOST,
+      timeoutMs: ctx.settings.DEPLOY_BUILD_TIMEOUT_SECONDS * 1000,
+    },
     repo: ctx.settings.BACKEND_DIR,
     projectDir: backend.projectDir,
     composeFile: backend.composeFile,
@@ -36,14 +40,17 @@ async function deps(ctx: DeployCtx, purpose: string, dirty: string[]): Promise<D
     contentInputs: backend.inputs,
     dirty,
     registry: deployRegistry(ctx),
-    markCollectionPending: () => markCollectionPending(collectionState, ctx.settings.REGISTRY_URL.origin, 0, 'deploy:clean'),
+    markCollectionPending: () =>
+      markCollectionPending(collectionState, ctx.settings.REGISTRY_URL.origin, 0, 'deploy:clean'),
     async collect() {
       const result = await garbageCollect(registryHostRunner(ctx.settings), gc!, async () => {
         const client = registryClient(ctx.settings);
         await waitUntilServing(client).finally(() => client.close());
       });
       markCollected(collectionState, ctx.settings.REGISTRY_URL.origin, result.downtimeMs);
-      return result.before !== undefined && result.after !== undefined ? `storage ${result.before} → ${result.after} bytes` : 'done';
+      return result.before !== undefined && result.after !== undefined
+        ? `storage ${result.before} → ${result.after} bytes`
+        : 'done';
     },
     probeTimeoutMs: ctx.settings.DEPLOY_HEALTH_PROBE_TIMEOUT_SECONDS * 1000,
     run: `${purpose} pid ${process.pid} on ${hostname()}`,
@@ -61,7 +68,12 @@ async function deps(ctx: DeployCtx, purpose: string, dirty: string[]): Promise<D
 }
 
 /** Applies the steps with the downtime probe running, when a front URL is set. `purpose` is what the lock says the run does. */
-export async function applyMeasured(plan: Plan<DeployOp>, ctx: DeployCtx, purpose: string, dirty: string[]): Promise<ApplyOutcome> {
+export async function applyMeasured(
+  plan: Plan<DeployOp>,
+  ctx: DeployCtx,
+  purpose: string,
+  dirty: string[],
+): Promise<ApplyOutcome> {
   const outcome = emptyOutcome();
   const probe = ctx.settings.DEPLOY_PROBE_URL ? startDowntimeProbe(ctx.settings.DEPLOY_PROBE_URL) : undefined;
   try {

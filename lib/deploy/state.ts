@@ -23,9 +23,17 @@ export interface DeployState {
 /** Reads the state; a state from before releases had digests (plain image strings) is read as such. */
 export function parseState(text: string | undefined): DeployState {
   if (!text?.trim()) return { previous: [] };
-  const parsed = JSON.parse(text) as { current?: Release | string; previous?: (Release | string)[]; deployedAt?: string };
-  const release = (r: Release | string): Release => (typeof r === 'string' ? { image: r, revision: tagOf(r), deployedAt: parsed.deployedAt ?? '' } : r);
-  return { current: parsed.current ? release(parsed.current) : undefined, previous: (parsed.previous ?? []).map(release) };
+  const parsed = JSON.parse(text) as {
+    current?: Release | string;
+    previous?: (Release | string)[];
+    deployedAt?: string;
+  };
+  const release = (r: Release | string): Release =>
+    typeof r === 'string' ? { image: r, revision: tagOf(r), deployedAt: parsed.deployedAt ?? '' } : r;
+  return {
+    current: parsed.current ? release(parsed.current) : undefined,
+    previous: (parsed.previous ?? []).map(release),
+  };
 }
 
 export function tagOf(image: string): string {
@@ -34,9 +42,19 @@ export function tagOf(image: string): string {
 }
 
 /** After `release` passed its gate: it serves, the old one heads the history; `keep` are retained in all. */
-export function advance(state: DeployState, release: Release, keep: number): { state: DeployState; dropped: Release[] } {
-  const all = [release, ...[state.current, ...state.previous].filter((r): r is Release => Boolean(r) && r!.image !== release.image)];
-  return { state: { current: release, previous: all.slice(1, Math.max(keep, 1)) }, dropped: all.slice(Math.max(keep, 1)) };
+export function advance(
+  state: DeployState,
+  release: Release,
+  keep: number,
+): { state: DeployState; dropped: Release[] } {
+  const all = [
+    release,
+    ...[state.current, ...state.previous].filter((r): r is Release => Boolean(r) && r!.image !== release.image),
+  ];
+  return {
+    state: { current: release, previous: all.slice(1, Math.max(keep, 1)) },
+    dropped: all.slice(Math.max(keep, 1)),
+  };
 }
 
 /** After a rollback to a retained release: it serves again, the others keep their order. */
@@ -50,7 +68,9 @@ export function rollBackTo(state: DeployState, image: string, now = new Date()):
 /** A retained release by its tag, revision or image reference; no name: the one before the current. */
 export function findRelease(state: DeployState, name: string | undefined): Release | undefined {
   if (!name) return state.previous[0];
-  return [state.current, ...state.previous].find((r) => r && (r.image === name || tagOf(r.image) === name || r.revision === name || r.revision.startsWith(name)));
+  return [state.current, ...state.previous].find(
+    (r) => r && (r.image === name || tagOf(r.image) === name || r.revision === name || r.revision.startsWith(name)),
+  );
 }
 
 /** The compose project's environment file: the image to run and the extra variables. */

@@ -14,7 +14,14 @@ import type { DeployMarker } from './marker.ts';
 import type { ServerPolicy } from '../server/policy.ts';
 import type { RollbackRule, StoppedContainer } from '../server/rollback-containers.ts';
 import { cleanupSteps, short } from './cleanup-steps.ts';
-import { describeRecovery, markStep, recoverSteps, recoveryFor, type BringBack, type Recovery } from './recovery-steps.ts';
+import {
+  describeRecovery,
+  markStep,
+  recoverSteps,
+  recoveryFor,
+  type BringBack,
+  type Recovery,
+} from './recovery-steps.ts';
 
 /** Which revision the build takes: HEAD as planned, or the commit an earlier task will make on top of `base`. */
 export type RevisionStatement = { kind: 'head'; revision: string } | { kind: 'after-commit'; base: string; by: string };
@@ -25,7 +32,14 @@ export type DeployOp =
   | { kind: 'recover'; marker: DeployMarker; startedNothing: boolean; urls: string[]; timeoutSeconds: number }
   /** Saves what is there (restore-before), then writes the marker; a failed ship/pull/up brings `back` back. */
   | ({ kind: 'mark'; saveBefore: boolean } & BringBack)
-  | { kind: 'build'; statement: RevisionStatement; contentKey?: string; tagSuffix: string; context: string; dockerfile: string }
+  | {
+      kind: 'build';
+      statement: RevisionStatement;
+      contentKey?: string;
+      tagSuffix: string;
+      context: string;
+      dockerfile: string;
+    }
   | { kind: 'push' }
   | { kind: 'ship'; files: ShippedFile[] }
   | { kind: 'set-image'; release: Release }
@@ -90,16 +104,37 @@ export interface DeployReading {
 }
 
 export function describeStatement(s: RevisionStatement, context: string): string {
-  return s.kind === 'head' ? `revision ${s.revision} (HEAD)` : `the revision the ${s.by} commit will make (the tree of ${context}/ after that commit, based on HEAD ${s.base})`;
+  return s.kind === 'head'
+    ? `revision ${s.revision} (HEAD)`
+    : `the revision the ${s.by} commit will make (the tree of ${context}/ after that commit, based on HEAD ${s.base})`;
 }
 
 /** Steps shared by deploy and rollback after the image is chosen: pull, up, gate, promote. */
-function bootSteps(reading: DeployReading, target: string, recovery: Recovery, promoteWhat: string): Change<DeployOp>[] {
+function bootSteps(
+  reading: DeployReading,
+  target: string,
+  recovery: Recovery,
+  promoteWhat: string,
+): Change<DeployOp>[] {
   const host = reading.host;
   const recreated = reading.services.join(', ');
   return [
-    { action: 'pull', target, reason: 'on the server, before anything stops, so a registry problem shows first', bytes: 0, host, op: { kind: 'pull' } },
-    { action: 'up', target: `project ${reading.composeFile}`, reason: `compose up: (re)creates ${recreated} with ${target}; no other container is touched`, bytes: 0, host, op: { kind: 'up' } },
+    {
+      action: 'pull',
+      target,
+      reason: 'on the server, before anything stops, so a registry problem shows first',
+      bytes: 0,
+      host,
+      op: { kind: 'pull' },
+    },
+    {
+      action: 'up',
+      target: `project ${reading.composeFile}`,
+      reason: `compose up: (re)creates ${recreated} with ${target}; no other container is touched`,
+      bytes: 0,
+      host,
+      op: { kind: 'up' },
+    },
     {
       action: 'health gate',
       target: reading.healthUrls.join(', '),
@@ -127,11 +162,32 @@ export function planDeploy(reading: DeployReading): Plan<DeployOp> {
   const plan: Plan<DeployOp> = { task: 'deploy', changes: [], kept: [], refused: [], figures: [], notes: [] };
   const current = reading.state.current;
   const runningCurrent = current && reading.containers.some((c) => c.state === 'running' && c.image === current.image);
-  const allRunning = reading.services.every((s) => reading.containers.some((c) => c.service === s && c.state === 'running'));
-  plan.figures.push({ label: 'serving now', value: current ? `${current.image} (content ${current.contentKey ?? 'unknown'}, ${short(current.digest)})` : 'nothing deployed yet' });
-  plan.figures.push({ label: 'wanted', value: `${describeStatement(reading.statement, reading.context)}${reading.contentKey ? `, content ${reading.contentKey}` : ''}` });
-  if (reading.contentKey && current?.contentKey === reading.contentKey && runningCurrent && allRunning && reading.healthy && !reading.marker) {
-    plan.kept.push({ host: reading.host, target: current.image, reason: `already deployed, running and healthy: its content (${reading.contentKey}: build context, Dockerfile, compose file, shipped files) is what would be built` });
+  const allRunning = reading.services.every((s) =>
+    reading.containers.some((c) => c.service === s && c.state === 'running'),
+  );
+  plan.figures.push({
+    label: 'serving now',
+    value: current
+      ? `${current.image} (content ${current.contentKey ?? 'unknown'}, ${short(current.digest)})`
+      : 'nothing deployed yet',
+  });
+  plan.figures.push({
+    label: 'wanted',
+    value: `${describeStatement(reading.statement, reading.context)}${reading.contentKey ? `, content ${reading.contentKey}` : ''}`,
+  });
+  if (
+    reading.contentKey &&
+    current?.contentKey === reading.contentKey &&
+    runningCurrent &&
+    allRunning &&
+    reading.healthy &&
+    !reading.marker
+  ) {
+    plan.kept.push({
+      host: reading.host,
+      target: current.image,
+      reason: `already deployed, running and healthy: its content (${reading.contentKey}: build context, Dockerfile, compose file, shipped files) is what would be built`,
+    });
     return plan;
   }
   const why = reading.marker
@@ -144,35 +200,70 @@ export function planDeploy(reading: DeployReading): Plan<DeployOp> {
           ? 'not every service is running'
           : 'it does not answer healthy';
   const suffix = reading.allowedDirty.length ? `-dirty-${(reading.contentKey ?? 'x').slice(0, 8)}` : '';
-  const tag = reading.statement.kind === 'head' ? `${reading.statement.revision}${suffix}` : `<revision after the ${reading.statement.by} commit>${suffix}`;
+  const tag =
+    reading.statement.kind === 'head'
+      ? `${reading.statement.revision}${suffix}`
+      : `<revision after the ${reading.statement.by} commit>${suffix}`;
   const target = `${reading.image}:${tag}`;
-  if (reading.allowedDirty.length) plan.notes.push(`--allow-dirty: the build takes uncommitted changes in ${reading.allowedDirty.join(', ')}; the image is tagged ${tag}.`);
+  if (reading.allowedDirty.length)
+    plan.notes.push(
+      `--allow-dirty: the build takes uncommitted changes in ${reading.allowedDirty.join(', ')}; the image is tagged ${tag}.`,
+    );
   const recovery = recoveryFor(reading);
   const { dropped } = advance(reading.state, { image: target, revision: tag, deployedAt: '' }, reading.keep);
   const host = reading.host;
   const shippedBytes = reading.files.reduce((n, f) => n + f.bytes, 0);
   plan.changes.push(
-    { action: 'lock', target: `${host} deploy lock`, reason: 'one deploy at a time on this server (released at the end, also on failure)', bytes: 0, host, op: { kind: 'lock' } },
+    {
+      action: 'lock',
+      target: `${host} deploy lock`,
+      reason: 'one deploy at a time on this server (released at the end, also on failure)',
+      bytes: 0,
+      host,
+      op: { kind: 'lock' },
+    },
     ...recoverSteps(reading),
     {
       action: 'build',
       target,
       reason: `${why}; builds ${reading.context}/${reading.dockerfile} at ${describeStatement(reading.statement, reading.context)}`,
       bytes: 0,
-      op: { kind: 'build', statement: reading.statement, contentKey: reading.contentKey, tagSuffix: suffix, context: reading.context, dockerfile: reading.dockerfile },
+      op: {
+        kind: 'build',
+        statement: reading.statement,
+        contentKey: reading.contentKey,
+        tagSuffix: suffix,
+        context: reading.context,
+        dockerfile: reading.dockerfile,
+      },
     },
-    { action: 'push', target, reason: 'under its content tag only; final moves after the health gate', bytes: 0, op: { kind: 'push' } },
+    {
+      action: 'push',
+      target,
+      reason: 'under its content tag only; final moves after the health gate',
+      bytes: 0,
+      op: { kind: 'push' },
+    },
     markStep(reading, recovery, 'the ship'),
     {
       action: 'ship',
-      target: [reading.composeFile, '.env', ...reading.files.map((f) => `${f.path} (${formatBytes(f.bytes)})`)].join(', '),
+      target: [reading.composeFile, '.env', ...reading.files.map((f) => `${f.path} (${formatBytes(f.bytes)})`)].join(
+        ', ',
+      ),
       reason: `the compose file, its .env naming ${target}, and the ${reading.files.length} file${reading.files.length === 1 ? '' : 's'} it mounts or reads (${formatBytes(shippedBytes)})`,
       bytes: 0,
       host,
       op: { kind: 'ship', files: reading.files },
     },
     ...bootSteps(reading, target, recovery, `the digest of ${target}`),
-    { action: 'record release', target, reason: `deploy-state.json: it serves; the ${reading.keep} newest releases are kept for rollback`, bytes: 0, host, op: { kind: 'record', keep: reading.keep } },
+    {
+      action: 'record release',
+      target,
+      reason: `deploy-state.json: it serves; the ${reading.keep} newest releases are kept for rollback`,
+      bytes: 0,
+      host,
+      op: { kind: 'record', keep: reading.keep },
+    },
     ...cleanupSteps(reading, dropped, plan.kept),
   );
   return plan;
@@ -185,12 +276,33 @@ export function planRollback(reading: DeployReading, release: Release): Plan<Dep
   const host = reading.host;
   plan.figures.push({ label: 'serving now', value: reading.state.current?.image ?? 'nothing recorded' });
   plan.changes.push(
-    { action: 'lock', target: `${host} deploy lock`, reason: 'one deploy at a time on this server', bytes: 0, host, op: { kind: 'lock' } },
+    {
+      action: 'lock',
+      target: `${host} deploy lock`,
+      reason: 'one deploy at a time on this server',
+      bytes: 0,
+      host,
+      op: { kind: 'lock' },
+    },
     ...recoverSteps(reading),
     markStep(reading, recovery, 'setting the image'),
-    { action: 'set image', target: release.image, reason: `the project's .env names the release of ${release.revision} (${short(release.digest)}, deployed ${release.deployedAt})`, bytes: 0, host, op: { kind: 'set-image', release } },
+    {
+      action: 'set image',
+      target: release.image,
+      reason: `the project's .env names the release of ${release.revision} (${short(release.digest)}, deployed ${release.deployedAt})`,
+      bytes: 0,
+      host,
+      op: { kind: 'set-image', release },
+    },
     ...bootSteps(reading, release.image, recovery, release.digest ?? release.image),
-    { action: 'record rollback', target: release.image, reason: 'deploy-state.json: it serves again', bytes: 0, host, op: { kind: 'record-rollback', image: release.image } },
+    {
+      action: 'record rollback',
+      target: release.image,
+      reason: 'deploy-state.json: it serves again',
+      bytes: 0,
+      host,
+      op: { kind: 'record-rollback', image: release.image },
+    },
   );
   return plan;
 }

@@ -15,11 +15,31 @@ import { TaskError, messageOf } from '../errors.ts';
 import type { Change } from '../plan.ts';
 import type { Runner } from '../runner.ts';
 import { emptyOutcome, type ApplyOutcome } from '../task.ts';
-import { commitOnly, filesInHead, forgetInGit, isGitRepository, removeInGit, stage, stagedFiles, unstagedFiles } from './git.ts';
+import {
+  commitOnly,
+  filesInHead,
+  forgetInGit,
+  isGitRepository,
+  removeInGit,
+  stage,
+  stagedFiles,
+  unstagedFiles,
+} from './git.ts';
 import type { InventoryOp } from './planner.ts';
-import { afterCopy, beforeCopy, readManifest, runTrailer, trashed, TRASH_DIR, writeAtomically, writeManifest, type RunManifest } from './runs.ts';
+import {
+  afterCopy,
+  beforeCopy,
+  readManifest,
+  runTrailer,
+  trashed,
+  TRASH_DIR,
+  writeAtomically,
+  writeManifest,
+  type RunManifest,
+} from './runs.ts';
 
-export const COMMIT_MESSAGE = 'chore(cleanup): remove legacy files, merge duplicate scripts (clean-up plan, sections 1-3)';
+export const COMMIT_MESSAGE =
+  'chore(cleanup): remove legacy files, merge duplicate scripts (clean-up plan, sections 1-3)';
 
 export interface InventoryApply {
   root: string;
@@ -32,30 +52,41 @@ const under = (file: string, path: string) => file === path || file.startsWith(`
 /** The undo line for a run: the revert of its commit in git, its RESTORE.sh elsewhere. */
 export function undoLine(root: string, run: string, commit?: string): string {
   const restore = `npm run clean:inventory -- --restore ${run}`;
-  return commit ? `git -C ${root} revert --no-edit ${commit}   (or ${restore})` : `sh ${join(root, TRASH_DIR, run, 'RESTORE.sh')}   (or ${restore})`;
+  return commit
+    ? `git -C ${root} revert --no-edit ${commit}   (or ${restore})`
+    : `sh ${join(root, TRASH_DIR, run, 'RESTORE.sh')}   (or ${restore})`;
 }
 
 /** Writes the planned text over a file that still holds what the plan read; keeps the run's before/after copies. */
 function edit(root: string, run: string, op: Edit): void {
   const path = join(root, op.file);
   const current = existsSync(path) ? readFileSync(path, 'utf8') : null;
-  if (current !== op.before) throw new TaskError(`${op.file} changed since the plan was made: not edited. Run again to plan from what it holds now.`);
+  if (current !== op.before)
+    throw new TaskError(
+      `${op.file} changed since the plan was made: not edited. Run again to plan from what it holds now.`,
+    );
   // The first copy is the original: a resumed run never replaces it.
-  if (op.before !== null && !existsSync(beforeCopy(root, run, op.file))) writeAtomically(beforeCopy(root, run, op.file), op.before);
+  if (op.before !== null && !existsSync(beforeCopy(root, run, op.file)))
+    writeAtomically(beforeCopy(root, run, op.file), op.before);
   writeAtomically(afterCopy(root, run, op.file), op.after);
   if (current !== op.after) writeAtomically(path, op.after);
 }
 
 function moveToTrash(root: string, run: string, path: string): void {
   const into = trashed(root, run, path);
-  if (existsSync(into)) throw new TaskError(`${path}: ${into} already exists; nothing there is overwritten. Move it aside and run again.`);
+  if (existsSync(into))
+    throw new TaskError(`${path}: ${into} already exists; nothing there is overwritten. Move it aside and run again.`);
   mkdirSync(dirname(into), { recursive: true });
   renameSync(join(root, path), into);
 }
 
 const exists = (root: string, path: string) => existsSync(join(root, path));
 
-export async function applyInventory(runner: Runner, changes: Change<InventoryOp>[], options: InventoryApply): Promise<ApplyOutcome> {
+export async function applyInventory(
+  runner: Runner,
+  changes: Change<InventoryOp>[],
+  options: InventoryApply,
+): Promise<ApplyOutcome> {
   const outcome = emptyOutcome();
   if (!changes.length) return outcome;
   const { root } = options;
@@ -68,16 +99,29 @@ export async function applyInventory(runner: Runner, changes: Change<InventoryOp
 
   // 1. The run's record, before any change. A fresh run claims a folder no other run has.
   const earlier = readManifest(root, run);
-  if (earlier?.state === 'done') throw new TaskError(`run ${run} is already recorded as finished in ${TRASH_DIR}/${run}: nothing was changed. Run again to plan afresh.`);
+  if (earlier?.state === 'done')
+    throw new TaskError(
+      `run ${run} is already recorded as finished in ${TRASH_DIR}/${run}: nothing was changed. Run again to plan afresh.`,
+    );
   if (!earlier) {
     mkdirSync(join(root, TRASH_DIR), { recursive: true });
     mkdirSync(join(root, TRASH_DIR, run)); // fails if another run took the name meanwhile
   }
-  const manifest: RunManifest = earlier ?? { run, git: inGit, state: 'applying', startedAt: options.now.toISOString(), removed: [], moved: [], edits: [] };
+  const manifest: RunManifest = earlier ?? {
+    run,
+    git: inGit,
+    state: 'applying',
+    startedAt: options.now.toISOString(),
+    removed: [],
+    moved: [],
+    edits: [],
+  };
   const add = (list: string[], items: string[]) => list.push(...items.filter((i) => !list.includes(i)));
   if (inGit) add(manifest.removed, removals);
   add(manifest.moved, removals);
-  for (const op of edits) if (!manifest.edits.some((e) => e.file === op.file)) manifest.edits.push({ file: op.file, created: op.before === null && !existsSync(join(root, op.file)) });
+  for (const op of edits)
+    if (!manifest.edits.some((e) => e.file === op.file))
+      manifest.edits.push({ file: op.file, created: op.before === null && !existsSync(join(root, op.file)) });
   writeManifest(root, manifest);
 
   // 2. Documents and references.
@@ -92,7 +136,9 @@ export async function applyInventory(runner: Runner, changes: Change<InventoryOp
       outcome.failed.push({ action: change.action, target: change.target, error: messageOf(error) });
     }
   }
-  manifest.edits = manifest.edits.filter((e) => edited.includes(e.file) || (earlier?.edits ?? []).some((x) => x.file === e.file));
+  manifest.edits = manifest.edits.filter(
+    (e) => edited.includes(e.file) || (earlier?.edits ?? []).some((x) => x.file === e.file),
+  );
 
   // 3. Removals. In git, what git does not track (ignored caches) is left by `git rm`: it goes to the trash.
   const headFiles = inGit ? await filesInHead(runner, root, removals) : [];

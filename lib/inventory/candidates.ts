@@ -72,11 +72,18 @@ export async function searchIndex(runner: Runner, root: string, strings: string[
  * order: a superset (the finders check each file), never missing one. `unlikeIndex`: the files
  * git status reports with a working copy other than the staged one.
  */
-export function filesToRead(root: string, listing: Listing, unlikeIndex: Set<string>, hits: Set<string> | 'read all'): string[] {
+export function filesToRead(
+  root: string,
+  listing: Listing,
+  unlikeIndex: Set<string>,
+  hits: Set<string> | 'read all',
+): string[] {
   const { files, unsearched } = listing;
   if (unsearched === 'all') return files;
   if (hits === 'read all') return files.filter((file) => isText(root, file));
-  return files.filter((file) => (hits.has(file) || unsearched.has(file) || unlikeIndex.has(file)) && isText(root, file));
+  return files.filter(
+    (file) => (hits.has(file) || unsearched.has(file) || unlikeIndex.has(file)) && isText(root, file),
+  );
 }
 
 /** The first text file of the listing, in its order, that `accept` takes. */

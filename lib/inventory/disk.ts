@@ -17,6 +17,8 @@ export function onDisk(root: string, path: string): boolean {
 export function sizeOf(root: string, path: string): number {
   const absolute = join(root, path);
   if (!existsSync(absolute)) return 0;
-  const files = lstatSync(absolute).isDirectory() ? globbySync('**/*', { cwd: absolute, dot: true, followSymbolicLinks: false }).map((f) => join(absolute, f)) : [absolute];
+  const files = lstatSync(absolute).isDirectory()
+    ? globbySync('**/*', { cwd: absolute, dot: true, followSymbolicLinks: false }).map((f) => join(absolute, f))
+    : [absolute];
   return files.reduce((sum, file) => sum + lstatSync(file).size, 0);
 }

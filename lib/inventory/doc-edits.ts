@@ -34,7 +34,9 @@ function rewriteLine(file: string, line: string, gone: Gone & { keep: string }, 
     .sort((a, b) => b.length - a.length)
     .map(escape)
     .join('|');
-  return line.replace(new RegExp(`(?<![\\w./-])(?:\\.\\/)?(${written})(?![\\w-]|\\.\\w)`, 'g'), (whole, path: string) => whole.replace(path, replacements.get(path)!));
+  return line.replace(new RegExp(`(?<![\\w./-])(?:\\.\\/)?(${written})(?![\\w-]|\\.\\w)`, 'g'), (whole, path: string) =>
+    whole.replace(path, replacements.get(path)!),
+  );
 }
 
 /**

@@ -38,11 +38,13 @@ export interface FindingsInput {
 /** ANALYZE: a suggested verdict per script or document, with the figures it rests on. */
 export function analyze(input: FindingsInput): Kept[] {
   const { root, keptFiles, contents } = input;
-  const sameKind = (path: string) => (/\.(sh|py)$/.test(path) ? (f: string) => /\.(sh|py)$/.test(f) : (f: string) => f.endsWith('.md'));
+  const sameKind = (path: string) =>
+    /\.(sh|py)$/.test(path) ? (f: string) => /\.(sh|py)$/.test(f) : (f: string) => f.endsWith('.md');
   const out: Kept[] = [];
   // Each file's lines are counted once for every target compared with it (thousands of files).
   const counted = new Map<string, LineCounts>();
-  const countsOf = (file: string) => counted.get(file) ?? (counted.set(file, lineCounts(contents(file))), counted.get(file)!);
+  const countsOf = (file: string) =>
+    counted.get(file) ?? (counted.set(file, lineCounts(contents(file))), counted.get(file)!);
   const analyzed = input.targets.filter((t) => t.verdict === 'ANALYZE' && input.exists(t.path));
   for (const t of analyzed) {
     const text = contents(t.path);
@@ -81,9 +83,13 @@ export function consolidate(input: FindingsInput): Kept[] {
   const out: Kept[] = [];
   for (const t of targets.filter((t) => t.verdict === 'CONSOLIDATE')) {
     if (!exists(t.path)) continue;
-    const group = targets.filter((g) => g.verdict === 'CONSOLIDATE' && g.note === t.note && exists(g.path)).map((g) => g.path);
+    const group = targets
+      .filter((g) => g.verdict === 'CONSOLIDATE' && g.note === t.note && exists(g.path))
+      .map((g) => g.path);
     if (group[0] !== t.path) continue;
-    const scores = group.flatMap((a, i) => group.slice(i + 1).map((b) => `${a} ~ ${b} ${Math.round(overlap(contents(a), contents(b)) * 100)}%`));
+    const scores = group.flatMap((a, i) =>
+      group.slice(i + 1).map((b) => `${a} ~ ${b} ${Math.round(overlap(contents(a), contents(b)) * 100)}%`),
+    );
     out.push({
       target: `${group.length} scripts: ${group.join(', ')}`,
       reason: `CONSOLIDATE (${t.note}): overlaps ${scores.join('; ') || 'none'}. Proposal: fold them into scripts/deploy/webhook-remote-deploy.sh with options, then list the rest as DELETE`,
@@ -94,14 +100,28 @@ export function consolidate(input: FindingsInput): Kept[] {
 
 /** KEEP and UPDATE: say so, and say when a listed file is missing. */
 export function keptAsListed(input: FindingsInput): Kept[] {
-  return input.targets.filter((t) => t.verdict === 'KEEP' || t.verdict === 'UPDATE').map((t) => ({ target: t.path, reason: input.exists(t.path) ? `${t.verdict} in the plan: ${t.note}` : `${t.verdict} in the plan, but it does not exist` }));
+  return input.targets
+    .filter((t) => t.verdict === 'KEEP' || t.verdict === 'UPDATE')
+    .map((t) => ({
+      target: t.path,
+      reason: input.exists(t.path)
+        ? `${t.verdict} in the plan: ${t.note}`
+        : `${t.verdict} in the plan, but it does not exist`,
+    }));
 }
 
 /** Legacy-looking files (by name) inside BACKEND_DIR that no list names: reported, never deleted unasked. */
 export function unlistedCandidates(root: string, listed: Set<string>): string[] {
   const skipped = ['.git', TRASH_DIR, 'node_modules'];
   const names = namePatterns(LEGACY_PATTERNS);
-  const found = names ? entriesNamed(root, names, skipped) : globbySync(LEGACY_PATTERNS, { cwd: root, dot: true, onlyFiles: false, ignore: skipped.map((dir) => `${dir}/**`) });
+  const found = names
+    ? entriesNamed(root, names, skipped)
+    : globbySync(LEGACY_PATTERNS, {
+        cwd: root,
+        dot: true,
+        onlyFiles: false,
+        ignore: skipped.map((dir) => `${dir}/**`),
+      });
   return found
     .map((c) => c.replace(/\/+$/, ''))
     .filter((c) => !listed.has(c) && ![...listed].some((l) => c.startsWith(`${l}/`)))

@@ -20,7 +20,9 @@ export async function isGitRepository(host: Runner, dir: string): Promise<boolea
 
 /** Where dir sits in git, in one call: undefined outside a work tree; else the git dir and dir's folder from the top ('' at the top). */
 export async function repositoryOf(host: Runner, dir: string): Promise<{ gitDir: string; prefix: string } | undefined> {
-  const { stdout, exitCode } = await host.$({ allowFailure: true })`git -C ${dir} rev-parse --is-inside-work-tree --git-dir --show-prefix`;
+  const { stdout, exitCode } = await host.$({
+    allowFailure: true,
+  })`git -C ${dir} rev-parse --is-inside-work-tree --git-dir --show-prefix`;
   const [inside = '', gitDir = '', prefix = ''] = stdout.split('\n');
   return exitCode === 0 && inside.trim() === 'true' ? { gitDir: gitDir.trim(), prefix: prefix.trim() } : undefined;
 }
@@ -67,7 +69,9 @@ export async function workingTreeState(host: Runner, dir: string, prefix: string
 /** Files of HEAD under the paths (what a removal takes out of the next commit). */
 export async function filesInHead(host: Runner, dir: string, paths: string[]): Promise<string[]> {
   if (!paths.length) return [];
-  return nulList((await host.$({ allowFailure: true })`git -C ${dir} ls-tree -r -z --name-only HEAD -- ${paths}`).stdout);
+  return nulList(
+    (await host.$({ allowFailure: true })`git -C ${dir} ls-tree -r -z --name-only HEAD -- ${paths}`).stdout,
+  );
 }
 
 /**
@@ -102,11 +106,34 @@ const FILTERED_EXIT = 99;
  * from its blob while git status calls it unchanged, and the index cannot stand for it. Both in
  * one bash line, the grep only when no filter is set. Exit 1 is git grep's "no file matched".
  */
-export async function indexFilesContaining(host: Runner, dir: string, strings: string[]): Promise<string[] | 'filtered'> {
-  const search = strings.length ? ['git', '-C', dir, 'grep', '--cached', '-l', '-z', '-F', '--no-color', '--no-full-name', ...strings.flatMap((s) => ['-e', s])] : ['true'];
-  const found = await host.$({ allowFailure: true })`git -C ${dir} config --get-regexp ${'^filter\\.'} >/dev/null && exit ${FILTERED_EXIT}; ${search}`;
+export async function indexFilesContaining(
+  host: Runner,
+  dir: string,
+  strings: string[],
+): Promise<string[] | 'filtered'> {
+  const search = strings.length
+    ? [
+        'git',
+        '-C',
+        dir,
+        'grep',
+        '--cached',
+        '-l',
+        '-z',
+        '-F',
+        '--no-color',
+        '--no-full-name',
+        ...strings.flatMap((s) => ['-e', s]),
+      ]
+    : ['true'];
+  const found = await host.$({
+    allowFailure: true,
+  })`git -C ${dir} config --get-regexp ${'^filter\\.'} >/dev/null && exit ${FILTERED_EXIT}; ${search}`;
   if (found.exitCode === FILTERED_EXIT) return 'filtered';
-  if (found.exitCode > 1) throw new TaskError(`git grep in ${dir} failed (exit ${found.exitCode}): ${found.stderr.trim().split('\n').slice(-3).join(' ')}`);
+  if (found.exitCode > 1)
+    throw new TaskError(
+      `git grep in ${dir} failed (exit ${found.exitCode}): ${found.stderr.trim().split('\n').slice(-3).join(' ')}`,
+    );
   return nulList(found.stdout);
 }
 
@@ -115,12 +142,18 @@ export async function indexFilesContaining(host: Runner, dir: string, strings: s
  * listing for all the paths; a path git would read as a pattern (glob characters) is asked alone.
  */
 export async function ignoredFiles(host: Runner, dir: string, paths: string[]): Promise<Map<string, string[]>> {
-  const list = async (pathspecs: string[]) => (pathspecs.length ? nulList((await host.$`git -C ${dir} ls-files -z --others --ignored --exclude-standard -- ${pathspecs}`).stdout) : []);
+  const list = async (pathspecs: string[]) =>
+    pathspecs.length
+      ? nulList((await host.$`git -C ${dir} ls-files -z --others --ignored --exclude-standard -- ${pathspecs}`).stdout)
+      : [];
   const patterns = paths.filter((path) => /[*?[\\]/.test(path));
   const literal = paths.filter((path) => !patterns.includes(path));
   const [together, ...alone] = await Promise.all([list(literal), ...patterns.map((path) => list([path]))]);
   const under = (file: string, path: string) => file === path || file.startsWith(`${path.replace(/\/+$/, '')}/`);
-  return new Map([...literal.map((path) => [path, together.filter((file) => under(file, path))] as const), ...patterns.map((path, i) => [path, alone[i]] as const)]);
+  return new Map([
+    ...literal.map((path) => [path, together.filter((file) => under(file, path))] as const),
+    ...patterns.map((path, i) => [path, alone[i]] as const),
+  ]);
 }
 
 export interface Commit {
@@ -147,25 +180,42 @@ export async function lastCommit(host: Runner, dir: string, path: string): Promi
  * simplified for it alone, as before (one `git log` of all the paths would follow other parents
  * at a merge). Each answer ends with a NUL (none can be in a subject line).
  */
-export async function lastCommits(host: Runner, dir: string, paths: string[]): Promise<Map<string, Commit | undefined>> {
+export async function lastCommits(
+  host: Runner,
+  dir: string,
+  paths: string[],
+): Promise<Map<string, Commit | undefined>> {
   if (!paths.length) return new Map();
-  const { stdout } = await host.$`for path in ${paths}; do git -C ${dir} log -1 --format=${LOG_FORMAT} -- "$path" || exit; printf '\\0'; done`;
+  const { stdout } =
+    await host.$`for path in ${paths}; do git -C ${dir} log -1 --format=${LOG_FORMAT} -- "$path" || exit; printf '\\0'; done`;
   const answers = stdout.split('\0');
   return new Map(paths.map((path, i) => [path, parseCommit(answers[i])]));
 }
 
 /** The commit of a run, found by its trailer; and the commit that reverted it, if any. */
-export async function runCommit(host: Runner, dir: string, trailer: string): Promise<{ sha?: string; revertedBy?: string }> {
-  const sha = (await host.$({ allowFailure: true })`git -C ${dir} log -1 --format=%H --grep=${`^${trailer}$`}`).stdout.trim() || undefined;
+export async function runCommit(
+  host: Runner,
+  dir: string,
+  trailer: string,
+): Promise<{ sha?: string; revertedBy?: string }> {
+  const sha =
+    (await host.$({ allowFailure: true })`git -C ${dir} log -1 --format=%H --grep=${`^${trailer}$`}`).stdout.trim() ||
+    undefined;
   if (!sha) return {};
-  const revertedBy = (await host.$({ allowFailure: true })`git -C ${dir} log -1 --format=%H --grep=${`^This reverts commit ${sha}`}`).stdout.trim() || undefined;
+  const revertedBy =
+    (
+      await host.$({ allowFailure: true })`git -C ${dir} log -1 --format=%H --grep=${`^This reverts commit ${sha}`}`
+    ).stdout.trim() || undefined;
   return { sha, revertedBy };
 }
 
 /** A git killed mid-command leaves index.lock behind: say so plainly instead of failing later. */
 export function assertNoIndexLock(dir: string, gitDir: string): void {
   const lock = join(isAbsolute(gitDir) ? gitDir : join(dir, gitDir), 'index.lock');
-  if (existsSync(lock)) throw new TaskError(`${lock} exists: another git command is running in BACKEND_DIR, or one was killed. Nothing was changed. If no git command runs there, remove that file and run again.`);
+  if (existsSync(lock))
+    throw new TaskError(
+      `${lock} exists: another git command is running in BACKEND_DIR, or one was killed. Nothing was changed. If no git command runs there, remove that file and run again.`,
+    );
 }
 
 /** `git rm`: refuses (as git does) files with uncommitted changes; those the plan forced go through forgetInGit. */
@@ -193,7 +243,13 @@ export async function unstagedFiles(host: Runner, dir: string, paths: string[]):
 }
 
 /** Commits only these paths (`git commit -- PATHS`): whatever else the user staged stays staged. Returns the new commit. */
-export async function commitOnly(host: Runner, dir: string, message: string, trailer: string, paths: string[]): Promise<string> {
+export async function commitOnly(
+  host: Runner,
+  dir: string,
+  message: string,
+  trailer: string,
+  paths: string[],
+): Promise<string> {
   await host.$`git -C ${dir} commit -q -m ${message} -m ${trailer} -- ${paths}`;
   return (await host.$`git -C ${dir} rev-parse HEAD`).stdout.trim();
 }

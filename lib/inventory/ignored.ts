@@ -15,16 +15,28 @@ import type { Runner } from '../runner.ts';
 import { ignoredFiles } from './git.ts';
 
 /** `listed`: the tracked files and the untracked ones git does not ignore, relative to root (the listing, candidates.ts). */
-export async function ignoredUnder(runner: Runner, root: string, paths: string[], listed: string[]): Promise<Map<string, string[]>> {
+export async function ignoredUnder(
+  runner: Runner,
+  root: string,
+  paths: string[],
+  listed: string[],
+): Promise<Map<string, string[]>> {
   const folders = paths.map((path) => `${path}/`);
-  const known = new Set(listed.filter((file) => paths.includes(file) || folders.some((folder) => file.startsWith(folder))));
+  const known = new Set(
+    listed.filter((file) => paths.includes(file) || folders.some((folder) => file.startsWith(folder))),
+  );
   if (paths.every((path) => everyFileKnown(root, path, known))) return new Map(paths.map((path) => [path, []]));
   return ignoredFiles(runner, root, paths);
 }
 
 /** Whether every entry under path that is not a folder (files, links, anything else) is known; links are not followed. */
 function everyFileKnown(root: string, path: string, known: Set<string>): boolean {
-  const visit = (entry: string, folder: boolean): boolean => (folder ? readdirSync(join(root, entry), { withFileTypes: true }).every((child) => visit(`${entry}/${child.name}`, child.isDirectory())) : known.has(entry));
+  const visit = (entry: string, folder: boolean): boolean =>
+    folder
+      ? readdirSync(join(root, entry), { withFileTypes: true }).every((child) =>
+          visit(`${entry}/${child.name}`, child.isDirectory()),
+        )
+      : known.has(entry);
   try {
     return visit(path, lstatSync(join(root, path)).isDirectory());
   } catch {

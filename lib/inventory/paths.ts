@@ -6,7 +6,8 @@
 import { existsSync, lstatSync, realpathSync } from 'node:fs';
 import { isAbsolute, join, normalize, relative, sep } from 'node:path';
 
-export type Resolved = { ok: true; relative: string; absolute: string; exists: boolean } | { ok: false; reason: string };
+export type Resolved =
+  { ok: true; relative: string; absolute: string; exists: boolean } | { ok: false; reason: string };
 
 export function inside(root: string, path: string): boolean {
   const rel = relative(root, path);
@@ -16,13 +17,15 @@ export function inside(root: string, path: string): boolean {
 export function resolveListed(root: string, listed: string): Resolved {
   if (isAbsolute(listed)) return { ok: false, reason: `absolute path: only paths inside BACKEND_DIR may be listed` };
   const normal = normalize(listed);
-  if (normal === '..' || normal.startsWith(`..${sep}`)) return { ok: false, reason: 'climbs out of BACKEND_DIR with ..' };
+  if (normal === '..' || normal.startsWith(`..${sep}`))
+    return { ok: false, reason: 'climbs out of BACKEND_DIR with ..' };
   const realRoot = realpathSync(root);
   const absolute = join(realRoot, normal);
   if (!existsSync(absolute) && !isSymlink(absolute)) return { ok: true, relative: normal, absolute, exists: false };
   // Every existing ancestor, and the path itself when it is a link, must stay inside the root.
   const target = isSymlink(absolute) ? safeRealpath(absolute) : realpathSync(absolute);
-  if (target && !inside(realRoot, target)) return { ok: false, reason: `resolves through a symlink to ${target}, outside BACKEND_DIR` };
+  if (target && !inside(realRoot, target))
+    return { ok: false, reason: `resolves through a symlink to ${target}, outside BACKEND_DIR` };
   return { ok: true, relative: normal, absolute, exists: true };
 }
 

@@ -68,7 +68,8 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
   const run = earlier?.run ?? newRunId(root, new Date(now));
   const completing = earlier ? `completing the earlier run ${run}: ` : '';
   const cache = new Map<string, string>();
-  const contents = (file: string) => cache.get(file) ?? (cache.set(file, readFileSync(join(root, file), 'utf8')), cache.get(file)!);
+  const contents = (file: string) =>
+    cache.get(file) ?? (cache.set(file, readFileSync(join(root, file), 'utf8')), cache.get(file)!);
   const exists = listedExists(root);
 
   // The lists as concrete, safe paths (targets.ts).
@@ -77,7 +78,10 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
 
   // The files that may use a path to remove or to analyze, or share a line with a script to analyze (candidates.ts).
   const analyzed = targets.filter((t) => t.verdict === 'ANALYZE' && exists(t.path)).map((t) => t.path);
-  const needles = [...[...wanted.map((w) => w.path), ...analyzed].flatMap(useNeedles), ...analyzed.flatMap((path) => meaningful(contents(path)))];
+  const needles = [
+    ...[...wanted.map((w) => w.path), ...analyzed].flatMap(useNeedles),
+    ...analyzed.flatMap((path) => meaningful(contents(path))),
+  ];
   // What git says, read at once (reads.ts). What is still there to remove: on disk, or (in git) gone from disk but still committed.
   // The walk for legacy-looking names (findings.ts) is this process's own work: it runs while git's processes do.
   const [{ listing, headFiles, tree, hits, commits }, candidates] = await Promise.all([
@@ -94,7 +98,11 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
   for (const w of pending) {
     const pair = pairs.find((p) => p.remove === w.path);
     if (pair && !exists(pair.keep)) {
-      plan.refused.push({ target: w.path, reason: `MERGE held back: the copy to keep, ${pair.keep}, does not exist`, remedy: 'fix the pair in lib/inventory/sections.ts' });
+      plan.refused.push({
+        target: w.path,
+        reason: `MERGE held back: the copy to keep, ${pair.keep}, does not exist`,
+        remedy: 'fix the pair in lib/inventory/sections.ts',
+      });
       continue;
     }
     if (dirtyUnder(w.path).length && !force) {
@@ -111,7 +119,11 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
   // Files the user changed and has not committed are never edited (nor swept into our commit);
   // an edit an interrupted run of ours made is recognised by its recorded text.
   const editCandidates = files.filter((f) => f !== statusDocument && !wanted.some((w) => under(f, w.path)));
-  const oursFromEarlier = (file: string) => Boolean(earlier?.edits.some((e) => e.file === file)) && existsSync(afterCopy(root, run, file)) && existsSync(join(root, file)) && readFileSync(afterCopy(root, run, file), 'utf8') === contents(file);
+  const oursFromEarlier = (file: string) =>
+    Boolean(earlier?.edits.some((e) => e.file === file)) &&
+    existsSync(afterCopy(root, run, file)) &&
+    existsSync(join(root, file)) &&
+    readFileSync(afterCopy(root, run, file), 'utf8') === contents(file);
   const userChanged = (file: string) => dirty.has(file) && !oursFromEarlier(file) && !force;
 
   // A removal a kept file still uses is held back, with the referrer's path and line. Holding one
@@ -123,7 +135,13 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
     for (const removal of [...removing.values()]) {
       const uses = mentionsOf(removal.path, kept, contents).filter((m) => m.kind === 'code');
       // A use of a merged copy is rewritten to the kept one, where a text edit can follow it.
-      const remaining = uses.filter((use) => !removal.keep || userChanged(use.file) || usesIn(use.file, editDocument(use.file, use.text, merges(), { bareName: false }).text, removal.path).length > 0);
+      const remaining = uses.filter(
+        (use) =>
+          !removal.keep ||
+          userChanged(use.file) ||
+          usesIn(use.file, editDocument(use.file, use.text, merges(), { bareName: false }).text, removal.path).length >
+            0,
+      );
       if (!remaining.length) continue;
       if (force) {
         removal.note += ` (forced although used by ${where(remaining)})`;
@@ -152,11 +170,21 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
   for (const removal of removing.values()) {
     const present = onDisk(root, removal.path);
     const ignoredFiles = ignored.get(removal.path) ?? [];
-    const action = removal.keep ? `merge into ${removal.keep}` : !present ? 'commit removal' : inGit ? 'git rm' : `move to ${TRASH_DIR}`;
+    const action = removal.keep
+      ? `merge into ${removal.keep}`
+      : !present
+        ? 'commit removal'
+        : inGit
+          ? 'git rm'
+          : `move to ${TRASH_DIR}`;
     const details = [
       !present ? `${completing || 'already gone from the working tree; '}its removal is not committed yet` : '',
-      ignoredFiles.length ? `with ${plural(ignoredFiles.length, 'file')} git does not track (${ignoredFiles.slice(0, 3).join(', ')}${ignoredFiles.length > 3 ? ', …' : ''}), moved to ${TRASH_DIR}/${run}/files/` : '',
-      force && dirtyUnder(removal.path).length ? `forced: its uncommitted changes are kept in ${TRASH_DIR}/${run}/files/` : '',
+      ignoredFiles.length
+        ? `with ${plural(ignoredFiles.length, 'file')} git does not track (${ignoredFiles.slice(0, 3).join(', ')}${ignoredFiles.length > 3 ? ', …' : ''}), moved to ${TRASH_DIR}/${run}/files/`
+        : '',
+      force && dirtyUnder(removal.path).length
+        ? `forced: its uncommitted changes are kept in ${TRASH_DIR}/${run}/files/`
+        : '',
     ].filter(Boolean);
     let reason = removal.note + (details.length ? `; ${details.join('; ')}` : '');
     if (removal.keep && present) {
@@ -165,13 +193,26 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
       const diff = lineDiff(b, a);
       reason = `${removal.note}: ${Math.round(overlap(a, b) * 100)}% the same; ${diff.length ? `differences (- only in the removed copy, + only in the kept one): ${diff.slice(0, 6).join(' | ')}` : 'identical'}`;
     }
-    plan.changes.push({ action, target: removal.path, reason, bytes: sizeOf(root, removal.path), op: { kind: 'remove', run, path: removal.path, ...(inGit && present && dirtyUnder(removal.path).length ? { keepWorkingCopy: true } : {}) } });
+    plan.changes.push({
+      action,
+      target: removal.path,
+      reason,
+      bytes: sizeOf(root, removal.path),
+      op: {
+        kind: 'remove',
+        run,
+        path: removal.path,
+        ...(inGit && present && dirtyUnder(removal.path).length ? { keepWorkingCopy: true } : {}),
+      },
+    });
   }
 
   // Section 3: edits of every kept file that names a removed path (documents) or uses a merged
   // copy (code). Paths already gone count too: a document still naming them is out of date.
   const refusedPaths = new Set(plan.refused.map((r) => r.target));
-  const gone: Gone[] = wanted.filter((w) => removing.has(w.path) || (!refusedPaths.has(w.path) && !pending.includes(w))).map((w) => ({ path: w.path, ...(w.keep ? { keep: w.keep } : {}) }));
+  const gone: Gone[] = wanted
+    .filter((w) => removing.has(w.path) || (!refusedPaths.has(w.path) && !pending.includes(w)))
+    .map((w) => ({ path: w.path, ...(w.keep ? { keep: w.keep } : {}) }));
   const keptNow = editCandidates.filter((f) => ![...removing.keys()].some((p) => under(f, p)));
   for (const file of keptNow) {
     const doc = kindOf(file) === 'doc';
@@ -190,7 +231,10 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
       });
       continue;
     }
-    const forced = dirty.has(file) && !oursFromEarlier(file) ? ' (forced: your uncommitted changes in it are committed with the clean-up)' : '';
+    const forced =
+      dirty.has(file) && !oursFromEarlier(file)
+        ? ' (forced: your uncommitted changes in it are committed with the clean-up)'
+        : '';
     plan.changes.push({
       action: doc ? 'update document' : 'rewrite reference',
       target: file,
@@ -201,16 +245,35 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
   }
   // Edits an interrupted run made but did not commit: commit them as they are.
   for (const file of inGit ? (earlier?.edits ?? []).map((e) => e.file) : []) {
-    if (plan.changes.some((c) => c.op.kind === 'edit' && c.op.file === file) || !dirty.has(file) || !oursFromEarlier(file)) continue;
-    plan.changes.push({ action: 'commit edit', target: file, reason: `${completing}edited by that run, not committed yet`, bytes: 0, op: { kind: 'edit', run, file, before: contents(file), after: contents(file) } });
+    if (
+      plan.changes.some((c) => c.op.kind === 'edit' && c.op.file === file) ||
+      !dirty.has(file) ||
+      !oursFromEarlier(file)
+    )
+      continue;
+    plan.changes.push({
+      action: 'commit edit',
+      target: file,
+      reason: `${completing}edited by that run, not committed yet`,
+      bytes: 0,
+      op: { kind: 'edit', run, file, before: contents(file), after: contents(file) },
+    });
   }
 
   // The status document records what this run removes (plan section 3, UPDATE).
   const removed = [...removing.keys()];
-  if (removed.length && !plan.changes.some((c) => c.op.kind === 'edit' && c.op.file === statusDocument) && !oursFromEarlier(statusDocument)) {
+  if (
+    removed.length &&
+    !plan.changes.some((c) => c.op.kind === 'edit' && c.op.file === statusDocument) &&
+    !oursFromEarlier(statusDocument)
+  ) {
     const before = existsSync(join(root, statusDocument)) ? contents(statusDocument) : null;
     if (before !== null && userChanged(statusDocument)) {
-      plan.refused.push({ target: statusDocument, reason: 'record of the run skipped: has uncommitted changes: skipped', remedy: 'commit or stash your changes and run again, or rerun with --force' });
+      plan.refused.push({
+        target: statusDocument,
+        reason: 'record of the run skipped: has uncommitted changes: skipped',
+        remedy: 'commit or stash your changes and run again, or rerun with --force',
+      });
     } else {
       const edited = plan.changes.filter((c) => c.op.kind === 'edit').map((c) => c.target);
       const record = statusRecord(run, new Date(now), removed, edited);
@@ -223,18 +286,41 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
       });
     }
   }
-  if (earlier && !plan.changes.length) plan.changes.push({ action: 'close run', target: `${TRASH_DIR}/${run}`, reason: `${completing}everything it set out to do is done; mark it finished`, bytes: 0, op: { kind: 'close', run } });
+  if (earlier && !plan.changes.length)
+    plan.changes.push({
+      action: 'close run',
+      target: `${TRASH_DIR}/${run}`,
+      reason: `${completing}everything it set out to do is done; mark it finished`,
+      bytes: 0,
+      op: { kind: 'close', run },
+    });
 
   // Findings: nothing changes for these.
   const keptFiles = files.filter((f) => ![...removing.keys()].some((p) => under(f, p)));
-  const firstKept = (accept: (file: string) => boolean) => firstTextFile(root, listing, (f) => ![...removing.keys()].some((p) => under(f, p)) && accept(f));
+  const firstKept = (accept: (file: string) => boolean) =>
+    firstTextFile(root, listing, (f) => ![...removing.keys()].some((p) => under(f, p)) && accept(f));
   const findings = { root, now, targets, keptFiles, firstKept, exists, contents, commits };
   plan.kept.push(...analyze(findings), ...consolidate(findings), ...keptAsListed(findings));
-  for (const candidate of candidates) plan.kept.push({ target: candidate, reason: 'unlisted legacy candidate: looks legacy by its name, but no list names it, so it is not deleted (add it to a DELETE list to remove it)' });
+  for (const candidate of candidates)
+    plan.kept.push({
+      target: candidate,
+      reason:
+        'unlisted legacy candidate: looks legacy by its name, but no list names it, so it is not deleted (add it to a DELETE list to remove it)',
+    });
 
-  if (earlier) plan.notes.push(`This run is ${completing.replace(/: $/, '')}, which was interrupted before it ${inGit ? 'committed' : 'finished'}; it finishes it in the same trash folder${inGit ? ' and one commit' : ''}.`);
-  plan.figures.push({ label: 'backend repository', value: `${root} (${inGit ? 'git: removals are committed, history keeps them' : `not git: removals go to ${TRASH_DIR}/, restorable`})` });
-  if (plan.changes.length) plan.figures.push({ label: 'run', value: `${run}${earlier ? ' (an interrupted earlier run, completed now)' : ''}: undo it with npm run clean:inventory -- --restore ${run}, or sh ${TRASH_DIR}/${run}/RESTORE.sh` });
+  if (earlier)
+    plan.notes.push(
+      `This run is ${completing.replace(/: $/, '')}, which was interrupted before it ${inGit ? 'committed' : 'finished'}; it finishes it in the same trash folder${inGit ? ' and one commit' : ''}.`,
+    );
+  plan.figures.push({
+    label: 'backend repository',
+    value: `${root} (${inGit ? 'git: removals are committed, history keeps them' : `not git: removals go to ${TRASH_DIR}/, restorable`})`,
+  });
+  if (plan.changes.length)
+    plan.figures.push({
+      label: 'run',
+      value: `${run}${earlier ? ' (an interrupted earlier run, completed now)' : ''}: undo it with npm run clean:inventory -- --restore ${run}, or sh ${TRASH_DIR}/${run}/RESTORE.sh`,
+    });
   plan.figures.push({
     label: 'unlisted legacy candidates',
     value: candidates.length

@@ -37,9 +37,20 @@ export interface Wanted {
 }
 
 /** `prefix`: BACKEND_DIR's folder in its repository (repositoryOf); undefined outside git. */
-export async function readRepository(runner: Runner, root: string, prefix: string | undefined, wanted: Wanted): Promise<RepositoryReads> {
+export async function readRepository(
+  runner: Runner,
+  root: string,
+  prefix: string | undefined,
+  wanted: Wanted,
+): Promise<RepositoryReads> {
   if (prefix === undefined) {
-    return { listing: diskListing(root), headFiles: [], tree: { uncommitted: new Set(), unlikeIndex: new Set(), untracked: [] }, hits: 'read all', commits: new Map() };
+    return {
+      listing: diskListing(root),
+      headFiles: [],
+      tree: { uncommitted: new Set(), unlikeIndex: new Set(), untracked: [] },
+      hits: 'read all',
+      commits: new Map(),
+    };
   }
   const gone = wanted.removals.some((path) => !onDisk(root, path));
   const [tracked, tree, hits, commits, headFiles] = await Promise.all([

@@ -42,13 +42,22 @@ export const SKIPPED = ['.git/', `${TRASH_DIR}/`, 'node_modules/'];
 
 /** Every text file under root (git-ignored files, .git and the trash aside), relative paths. */
 export function textFiles(root: string): string[] {
-  return globbySync('**/*', { cwd: root, dot: true, gitignore: true, ignore: SKIPPED.map((dir) => `${dir}**`), followSymbolicLinks: false, onlyFiles: true }).filter((file) => isText(root, file));
+  return globbySync('**/*', {
+    cwd: root,
+    dot: true,
+    gitignore: true,
+    ignore: SKIPPED.map((dir) => `${dir}**`),
+    followSymbolicLinks: false,
+    onlyFiles: true,
+  }).filter((file) => isText(root, file));
 }
 
 /** Uses and mentions of `target` in `files`, skipping the target itself and files inside it. */
 export function mentionsOf(target: string, files: string[], contents: (file: string) => string): Mention[] {
   const clean = target.replace(/\/+$/, '');
-  return files.filter((file) => file !== clean && !file.startsWith(`${clean}/`)).flatMap((file) => usesIn(file, contents(file), clean).map((use) => ({ ...use, kind: kindOf(file) })));
+  return files
+    .filter((file) => file !== clean && !file.startsWith(`${clean}/`))
+    .flatMap((file) => usesIn(file, contents(file), clean).map((use) => ({ ...use, kind: kindOf(file) })));
 }
 
 /** "file:line `text` (how)", the first few, for a reason a reviewer can check. */

@@ -12,7 +12,16 @@ import { emptyPlan, type Change, type Plan } from '../plan.ts';
 import type { Runner } from '../runner.ts';
 import { emptyOutcome, type ApplyOutcome } from '../task.ts';
 import { checkoutFromHead, filesInHead, revert, runCommit, trackedChanges, unstage } from './git.ts';
-import { afterCopy, beforeCopy, readManifest, runTrailer, trashed, TRASH_DIR, writeAtomically, writeManifest } from './runs.ts';
+import {
+  afterCopy,
+  beforeCopy,
+  readManifest,
+  runTrailer,
+  trashed,
+  TRASH_DIR,
+  writeAtomically,
+  writeManifest,
+} from './runs.ts';
 
 export type RestoreOp =
   | { kind: 'revert'; sha: string }
@@ -37,7 +46,8 @@ const read = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : 
  */
 function putBackList(from: string, to: string, out = { back: [] as [string, string][], clash: [] as string[] }) {
   if (!present(to)) out.back.push([from, to]);
-  else if (lstatSync(from).isDirectory() && lstatSync(to).isDirectory()) for (const entry of readdirSync(from)) putBackList(join(from, entry), join(to, entry), out);
+  else if (lstatSync(from).isDirectory() && lstatSync(to).isDirectory())
+    for (const entry of readdirSync(from)) putBackList(join(from, entry), join(to, entry), out);
   else out.clash.push(to);
   return out;
 }
@@ -45,12 +55,20 @@ function putBackList(from: string, to: string, out = { back: [] as [string, stri
 export async function planRestore(runner: Runner, root: string, run: string): Promise<Plan<RestoreOp>> {
   const manifest = readManifest(root, run);
   if (!manifest) {
-    const runs = existsSync(join(root, TRASH_DIR)) ? readdirSync(join(root, TRASH_DIR)).filter((r) => readManifest(root, r)) : [];
-    throw new UsageError(`--restore ${run}: no such run in ${join(root, TRASH_DIR)}. ${runs.length ? `Runs there: ${runs.join(', ')}.` : 'No run is recorded there.'}`);
+    const runs = existsSync(join(root, TRASH_DIR))
+      ? readdirSync(join(root, TRASH_DIR)).filter((r) => readManifest(root, r))
+      : [];
+    throw new UsageError(
+      `--restore ${run}: no such run in ${join(root, TRASH_DIR)}. ${runs.length ? `Runs there: ${runs.join(', ')}.` : 'No run is recorded there.'}`,
+    );
   }
   const plan = emptyPlan<RestoreOp>('inventory');
   const commit = manifest.git ? await runCommit(runner, root, runTrailer(run)) : {};
-  if (commit.sha && commit.revertedBy) plan.kept.push({ target: commit.sha, reason: `the commit of run ${run} is already reverted by ${commit.revertedBy}` });
+  if (commit.sha && commit.revertedBy)
+    plan.kept.push({
+      target: commit.sha,
+      reason: `the commit of run ${run} is already reverted by ${commit.revertedBy}`,
+    });
   if (commit.sha && !commit.revertedBy) {
     const busy = await trackedChanges(runner, root);
     if (busy)
@@ -73,7 +91,13 @@ export async function planRestore(runner: Runner, root: string, run: string): Pr
     const committed = await filesInHead(runner, root, manifest.removed);
     for (const path of manifest.removed)
       if (!present(join(root, path)) && committed.some((f) => f === path || f.startsWith(`${path}/`)))
-        plan.changes.push({ action: 'git checkout', target: path, reason: `run ${run} removed it but never committed: back from HEAD`, bytes: 0, op: { kind: 'checkout', path } });
+        plan.changes.push({
+          action: 'git checkout',
+          target: path,
+          reason: `run ${run} removed it but never committed: back from HEAD`,
+          bytes: 0,
+          op: { kind: 'checkout', path },
+        });
   }
   if (!manifest.git || !commit.sha) {
     for (const { file, created } of manifest.edits) {
@@ -81,7 +105,10 @@ export async function planRestore(runner: Runner, root: string, run: string): Pr
       const before = created ? null : read(beforeCopy(root, run, file));
       if (now === before) continue;
       if (now !== read(afterCopy(root, run, file))) {
-        plan.refused.push({ target: file, reason: `changed since run ${run} edited it: left alone (its earlier text is in ${join(TRASH_DIR, run, 'before', file)})` });
+        plan.refused.push({
+          target: file,
+          reason: `changed since run ${run} edited it: left alone (its earlier text is in ${join(TRASH_DIR, run, 'before', file)})`,
+        });
         continue;
       }
       plan.changes.push({
@@ -98,7 +125,11 @@ export async function planRestore(runner: Runner, root: string, run: string): Pr
     if (!present(from)) continue;
     const { back, clash } = putBackList(from, join(root, path));
     if (!back.length) {
-      plan.refused.push({ target: path, reason: `exists again: left alone (run ${run}'s copy stays in ${join(TRASH_DIR, run, 'files', path)})`, remedy: 'move one of them aside, then run --restore again' });
+      plan.refused.push({
+        target: path,
+        reason: `exists again: left alone (run ${run}'s copy stays in ${join(TRASH_DIR, run, 'files', path)})`,
+        remedy: 'move one of them aside, then run --restore again',
+      });
       continue;
     }
     const note = clash.length
@@ -107,13 +138,24 @@ export async function planRestore(runner: Runner, root: string, run: string): Pr
           .map((c) => c.slice(root.length + 1))
           .join(', ')})`
       : '';
-    plan.changes.push({ action: 'put back', target: path, reason: `run ${run} moved it to ${join(TRASH_DIR, run, 'files', path)}${note}`, bytes: 0, op: { kind: 'put-back', run, path } });
+    plan.changes.push({
+      action: 'put back',
+      target: path,
+      reason: `run ${run} moved it to ${join(TRASH_DIR, run, 'files', path)}${note}`,
+      bytes: 0,
+      op: { kind: 'put-back', run, path },
+    });
   }
   plan.figures.push({ label: 'restoring run', value: `${run} (${join(root, TRASH_DIR, run)})` });
   return plan;
 }
 
-export async function applyRestore(runner: Runner, root: string, run: string, changes: Change<RestoreOp>[]): Promise<ApplyOutcome> {
+export async function applyRestore(
+  runner: Runner,
+  root: string,
+  run: string,
+  changes: Change<RestoreOp>[],
+): Promise<ApplyOutcome> {
   const outcome = emptyOutcome();
   for (const change of changes) {
     const op = change.op;
@@ -129,7 +171,11 @@ export async function applyRestore(runner: Runner, root: string, run: string, ch
     }
     if (op.kind === 'restore-document') {
       if (read(join(root, op.file)) !== read(afterCopy(root, op.run, op.file))) {
-        outcome.failed.push({ action: change.action, target: change.target, error: 'changed since the plan was made: left alone' });
+        outcome.failed.push({
+          action: change.action,
+          target: change.target,
+          error: 'changed since the plan was made: left alone',
+        });
         continue;
       }
       if (op.text === null) rmSync(join(root, op.file));

@@ -137,7 +137,9 @@ export function restoreScriptText(manifest: RunManifest): string {
       'else',
       // Not committed (the run was interrupted): its edits are undone one by one below.
       ...manifest.edits.map((e) => `  restore_document ${q(e.file)} && git reset -q -- ${q(e.file)}`),
-      ...manifest.removed.map((p) => `  git checkout HEAD -- ${q(p)} 2>/dev/null && echo "put back ${p.replace(/"/g, '')}" || true`),
+      ...manifest.removed.map(
+        (p) => `  git checkout HEAD -- ${q(p)} 2>/dev/null && echo "put back ${p.replace(/"/g, '')}" || true`,
+      ),
       'fi',
     );
   } else {

@@ -42,5 +42,8 @@ export function lineDiff(a: string, b: string): string[] {
   const right = b.split('\n');
   const inRight = new Set(right);
   const inLeft = new Set(left);
-  return [...left.filter((l) => !inRight.has(l)).map((l) => `- ${l}`), ...right.filter((l) => !inLeft.has(l)).map((l) => `+ ${l}`)];
+  return [
+    ...left.filter((l) => !inRight.has(l)).map((l) => `- ${l}`),
+    ...right.filter((l) => !inLeft.has(l)).map((l) => `+ ${l}`),
+  ];
 }

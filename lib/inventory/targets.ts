@@ -36,11 +36,17 @@ export function expandLists(root: string, sections: Section[]): Expanded {
   for (const section of sections) {
     for (const e of section.entries) {
       const path = join2(section.folder, e.path);
-      const matches = /[*?[{]/.test(path) ? globbySync(path, { cwd: root, onlyFiles: false, dot: true, followSymbolicLinks: false }) : [path];
+      const matches = /[*?[{]/.test(path)
+        ? globbySync(path, { cwd: root, onlyFiles: false, dot: true, followSymbolicLinks: false })
+        : [path];
       for (const match of matches) {
         const resolved = resolveListed(root, match);
         if (!resolved.ok) {
-          refused.push({ target: match, reason: `${e.verdict} refused: ${resolved.reason}`, remedy: 'fix the path in lib/inventory/sections.ts' });
+          refused.push({
+            target: match,
+            reason: `${e.verdict} refused: ${resolved.reason}`,
+            remedy: 'fix the path in lib/inventory/sections.ts',
+          });
           continue;
         }
         const clean = resolved.relative.replace(/\/+$/, '');
@@ -53,9 +59,13 @@ export function expandLists(root: string, sections: Section[]): Expanded {
       listed.add(join2(section.folder, pair.remove));
     }
   }
-  const pairs = sections.flatMap((s) => (s.merge ?? []).map((p) => ({ ...p, keep: join2(s.folder, p.keep), remove: join2(s.folder, p.remove) })));
+  const pairs = sections.flatMap((s) =>
+    (s.merge ?? []).map((p) => ({ ...p, keep: join2(s.folder, p.keep), remove: join2(s.folder, p.remove) })),
+  );
   const wanted: Removal[] = [
-    ...targets.filter((t) => t.verdict === 'DELETE').map((t) => ({ path: t.path, note: `DELETE in the plan: ${t.note}` })),
+    ...targets
+      .filter((t) => t.verdict === 'DELETE')
+      .map((t) => ({ path: t.path, note: `DELETE in the plan: ${t.note}` })),
     ...pairs.map((p) => ({ path: p.remove, keep: p.keep, note: `MERGE into ${p.keep} in the plan (${p.note})` })),
   ];
   return { listed, targets, pairs, wanted, refused };

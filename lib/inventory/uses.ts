@@ -31,7 +31,9 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 export function mentionPattern(path: string): RegExp {
   const clean = path.replace(/\/+$/, '');
   const end = '(?![\\w-]|\\.\\w)';
-  return new RegExp(`(?:(?<![\\w.-])${escape(clean)}|(?:(?<![\\w./-])|(?<=(?<![\\w.])\\./))${escape(posix.basename(clean))})${end}`);
+  return new RegExp(
+    `(?:(?<![\\w.-])${escape(clean)}|(?:(?<![\\w./-])|(?<=(?<![\\w.])\\./))${escape(posix.basename(clean))})${end}`,
+  );
 }
 
 /** Whether `candidate` (a path relative to the repository) is the target or lies inside it. */
@@ -113,7 +115,8 @@ function pathHits(written: string, file: string, target: string): boolean {
 }
 
 const SOURCE = /(?:^|[;&|(]\s*|\bthen\s+|\bdo\s+)(?:source|\.)\s+(['"]?[^\s;&|'"]+['"]?)/g;
-const RUNS = /\b(?:python[\d.]*|bash|sh|zsh|dash|node|tsx|ts-node|deno run|bun)\s+(?:-[\w-]+\s+)*(['"]?[^\s;&|'"]+\.(?:py|sh|bash|js|mjs|cjs|ts)['"]?)/g;
+const RUNS =
+  /\b(?:python[\d.]*|bash|sh|zsh|dash|node|tsx|ts-node|deno run|bun)\s+(?:-[\w-]+\s+)*(['"]?[^\s;&|'"]+\.(?:py|sh|bash|js|mjs|cjs|ts)['"]?)/g;
 const PYTHON_MODULE = /\bpython[\d.]*\s+(?:-\w+\s+)*-m\s+([\w.]+)/g;
 
 const isPython = (file: string, firstLine: string) => file.endsWith('.py') || /^#!.*python/.test(firstLine);
@@ -146,7 +149,8 @@ export function usesIn(file: string, text: string, target: string): Use[] {
           ? 'import'
           : [...line.matchAll(SOURCE)].some((m) => pathHits(m[1], file, clean))
             ? 'shell source'
-            : [...line.matchAll(RUNS)].some((m) => pathHits(m[1], file, clean)) || [...line.matchAll(PYTHON_MODULE)].some((m) => moduleHits(m[1], foldersUp(file), clean))
+            : [...line.matchAll(RUNS)].some((m) => pathHits(m[1], file, clean)) ||
+                [...line.matchAll(PYTHON_MODULE)].some((m) => moduleHits(m[1], foldersUp(file), clean))
               ? 'runs it'
               : mention.test(line)
                 ? 'names it'

@@ -17,9 +17,14 @@ export async function applyAll(items: RunItem[]): Promise<void> {
       const failed = item.outcome.failed.length;
       if (item.ctx.signal.aborted && done + failed < total) {
         item.interrupted = true;
-        throw new Interrupted(`Interrupted ${item.task.title}: ${done} of ${total} changes done, ${total - done - failed} not started${failed ? `, ${failed} failed` : ''}; a rerun finishes the rest`);
+        throw new Interrupted(
+          `Interrupted ${item.task.title}: ${done} of ${total} changes done, ${total - done - failed} not started${failed ? `, ${failed} failed` : ''}; a rerun finishes the rest`,
+        );
       }
-      if (failed) throw new Error(`${failed} of ${total} changes failed: ${item.outcome.failed.map((f) => `${f.target}: ${f.error}`).join('; ')}`);
+      if (failed)
+        throw new Error(
+          `${failed} of ${total} changes failed: ${item.outcome.failed.map((f) => `${f.target}: ${f.error}`).join('; ')}`,
+        );
       return `Applied ${item.task.title}: ${done} done`;
     },
     (item) => Boolean(item.plan && item.plan.changes.length > 0),

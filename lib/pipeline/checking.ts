@@ -13,7 +13,10 @@ export async function checkAll(items: RunItem[], mode: Mode): Promise<void> {
       }
       item.checks = await item.task.check!(item.ctx, mode);
       const failed = item.checks.filter((c) => !c.passed);
-      if (failed.length) throw new Error(`${failed.length} check${failed.length === 1 ? '' : 's'} failed: ${failed.map((c) => `${c.name} (${c.figure})`).join('; ')}`);
+      if (failed.length)
+        throw new Error(
+          `${failed.length} check${failed.length === 1 ? '' : 's'} failed: ${failed.map((c) => `${c.name} (${c.figure})`).join('; ')}`,
+        );
       return `Checked ${item.task.title}: ${item.checks.length} passed`;
     },
     (item) => Boolean(item.task.check && item.plan && !item.error && !item.interrupted && !item.outcome?.failed.length),

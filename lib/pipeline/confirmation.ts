@@ -4,13 +4,23 @@ import { canAsk, confirm } from '../confirm.ts';
 import { say } from './say.ts';
 import type { Mode, RunItem } from './steps.ts';
 
-export async function decideMode(name: string, items: RunItem[], pending: number, options: ParsedOptions, interrupted: boolean): Promise<Mode> {
+export async function decideMode(
+  name: string,
+  items: RunItem[],
+  pending: number,
+  options: ParsedOptions,
+  interrupted: boolean,
+): Promise<Mode> {
   const unplanned = items.filter((item) => item.error).map((item) => item.task.name);
   if (unplanned.length) say(`Planning failed for ${unplanned.join(', ')}: nothing was changed there.`);
   if (interrupted) {
     say(`Interrupted while planning: nothing was changed.`);
   } else if (options.check) {
-    say(pending ? `Check: ${pending} change${pending === 1 ? '' : 's'} pending (exit 3); nothing was changed.` : 'Check: nothing to do.');
+    say(
+      pending
+        ? `Check: ${pending} change${pending === 1 ? '' : 's'} pending (exit 3); nothing was changed.`
+        : 'Check: nothing to do.',
+    );
   } else if (options.dryRun) {
     say('Dry run: nothing was changed.');
   } else if (pending === 0) {
@@ -24,7 +34,9 @@ export async function decideMode(name: string, items: RunItem[], pending: number
     if (await confirm(`Apply these ${pending} change${pending === 1 ? '' : 's'}?`)) return 'apply';
     say('Not applied: nothing was changed.');
   } else {
-    say(`No terminal to confirm on, so nothing was changed. To apply this plan, run again with --yes (npm run ${name} -- --yes).`);
+    say(
+      `No terminal to confirm on, so nothing was changed. To apply this plan, run again with --yes (npm run ${name} -- --yes).`,
+    );
   }
   return 'plan';
 }

@@ -4,7 +4,13 @@ import { redact } from '../redact.ts';
 import type { TaskContext } from '../task.ts';
 
 /** What a task sees of the run: its settings, the flags, progress lines, clean-up hooks, shared memos. */
-export function makeContext(settings: Record<string, unknown>, options: ParsedOptions, closers: (() => Promise<void> | void)[], memos: Map<string, unknown>, signal: AbortSignal): TaskContext {
+export function makeContext(
+  settings: Record<string, unknown>,
+  options: ParsedOptions,
+  closers: (() => Promise<void> | void)[],
+  memos: Map<string, unknown>,
+  signal: AbortSignal,
+): TaskContext {
   let wrapper: ListrTaskWrapper<unknown, never, never> | undefined;
   let lastPlain = 0;
   const live = Boolean(process.stderr.isTTY) && !process.env.CI;

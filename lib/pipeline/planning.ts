@@ -6,7 +6,9 @@ import { runStep, type RunItem } from './steps.ts';
 
 function changeSummary(plan: Plan): string {
   const n = plan.changes.length;
-  return n === 0 ? 'nothing to change' : `${n} change${n === 1 ? '' : 's'}, frees ${formatBytes(totalBytes(plan.changes))}`;
+  return n === 0
+    ? 'nothing to change'
+    : `${n} change${n === 1 ? '' : 's'}, frees ${formatBytes(totalBytes(plan.changes))}`;
 }
 
 /** Lines of a group shown before counting the rest: about a screen, all of them with --verbose. */

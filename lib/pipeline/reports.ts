@@ -24,10 +24,21 @@ function printOutcome(item: RunItem): void {
 function printChecks(report: TaskReport): void {
   if (!report.checks.length) return;
   say(`── ${report.task}: checks`);
-  for (const check of report.checks) say(`   ${check.passed ? 'PASS' : 'FAIL'}  ${check.name}: ${check.figure}${check.detail && !check.passed ? `\n         ${check.detail}` : ''}`);
+  for (const check of report.checks)
+    say(
+      `   ${check.passed ? 'PASS' : 'FAIL'}  ${check.name}: ${check.figure}${check.detail && !check.passed ? `\n         ${check.detail}` : ''}`,
+    );
 }
 
-export function finishRun(run: { name: string; mode: Mode; startedAt: Date; items: RunItem[]; options: ParsedOptions; reports: { dir: string; keep: number }; stoppedBy?: NodeJS.Signals }): PipelineResult {
+export function finishRun(run: {
+  name: string;
+  mode: Mode;
+  startedAt: Date;
+  items: RunItem[];
+  options: ParsedOptions;
+  reports: { dir: string; keep: number };
+  stoppedBy?: NodeJS.Signals;
+}): PipelineResult {
   const { name, mode, startedAt, items, options, reports, stoppedBy } = run;
   const taskReports: TaskReport[] = items.map((item) =>
     taskReport({
@@ -48,11 +59,20 @@ export function finishRun(run: { name: string; mode: Mode; startedAt: Date; item
   for (const taskReportItem of taskReports) printChecks(taskReportItem);
   const single = taskReports.length === 1 ? taskReports[0] : undefined;
   const path = writeReport(reports.dir, single ?? report, reports.keep);
-  if (options.json) process.stdout.write(JSON.stringify(JSON.parse(redact(JSON.stringify(single ?? report))), null, 2) + '\n');
+  if (options.json)
+    process.stdout.write(JSON.stringify(JSON.parse(redact(JSON.stringify(single ?? report))), null, 2) + '\n');
   say(`Report: ${path} (and ${path.replace(/\.json$/, '.md')})`);
 
   const errors = items.map((item) => item.error).filter(Boolean);
   const pending = items.reduce((n, item) => n + (item.plan?.changes.length ?? 0), 0);
-  const exitCode = stoppedBy ? signalExitCode(stoppedBy) : errors.some((e) => e instanceof UsageError) ? 2 : taskReports.some((r) => r.status === 'failed') ? 1 : options.check && pending > 0 ? 3 : 0;
+  const exitCode = stoppedBy
+    ? signalExitCode(stoppedBy)
+    : errors.some((e) => e instanceof UsageError)
+      ? 2
+      : taskReports.some((r) => r.status === 'failed')
+        ? 1
+        : options.check && pending > 0
+          ? 3
+          : 0;
   return { exitCode, report };
 }

@@ -23,7 +23,11 @@ export async function runPipeline(name: string, tasks: AnyTask[], argv: string[]
 
   const control = listenForSignals();
   const memos = new Map<string, unknown>();
-  const items: RunItem[] = tasks.map((task) => ({ task, startedAt, ctx: makeContext(settingsByTask.get(task)!, options, control.closers, memos, control.signal) }));
+  const items: RunItem[] = tasks.map((task) => ({
+    task,
+    startedAt,
+    ctx: makeContext(settingsByTask.get(task)!, options, control.closers, memos, control.signal),
+  }));
   let mode: Mode = 'plan';
   try {
     await planAll(items);

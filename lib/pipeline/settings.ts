@@ -50,9 +50,15 @@ export function startRun(name: string, tasks: AnyTask[], argv: string[]): RunSta
     const pipeline = readSettings(pipelineSettings, env, problems);
     const reports = { dir: pipeline.REPORTS_DIR, keep: pipeline.REPORTS_KEEP };
     for (const task of tasks) settingsByTask.set(task, readSettings(task.settings as SettingsSpec, env, problems));
-    const known = new Set([...documentedKeys(), ...Object.keys(pipelineSettings), ...tasks.flatMap((t) => Object.keys(t.settings))]);
+    const known = new Set([
+      ...documentedKeys(),
+      ...Object.keys(pipelineSettings),
+      ...tasks.flatMap((t) => Object.keys(t.settings)),
+    ]);
     for (const unknown of unknownSettings(Object.keys(file.values), known)) {
-      say(`warning: ${file.path} sets ${unknown.key}, which no task reads${unknown.nearest ? `; did you mean ${unknown.nearest}?` : '.'}`);
+      say(
+        `warning: ${file.path} sets ${unknown.key}, which no task reads${unknown.nearest ? `; did you mean ${unknown.nearest}?` : '.'}`,
+      );
     }
     if (problems.length) throw settingsError(dedupe(problems));
     if (options.notice) say(options.notice);

@@ -41,7 +41,9 @@ export function listenForSignals(): RunControl {
       return;
     }
     stoppedBy = signal;
-    say(`\n${signal}: nothing new starts; finishing the step under way, then stopping (press Ctrl-C again to stop at once).`);
+    say(
+      `\n${signal}: nothing new starts; finishing the step under way, then stopping (press Ctrl-C again to stop at once).`,
+    );
     interrupt.abort(new TaskError(`interrupted by ${signal}`));
   };
   process.on('SIGINT', onSignal);

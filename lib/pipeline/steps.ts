@@ -39,7 +39,10 @@ function listrOptions() {
     // The pipeline handles signals itself, so that locks are released before exiting.
     registerSignalListeners: false,
     fallbackRenderer: 'simple' as const,
-    rendererOptions: { logger: new ListrLogger({ useIcons: true, processOutput: stderrOutput() }), collapseSubtasks: false },
+    rendererOptions: {
+      logger: new ListrLogger({ useIcons: true, processOutput: stderrOutput() }),
+      collapseSubtasks: false,
+    },
     fallbackRendererOptions: { logger: new ListrLogger({ useIcons: false, processOutput: stderrOutput() }) },
   };
 }
@@ -47,7 +50,12 @@ function listrOptions() {
 /** Thrown by a step that stopped early for a signal: shown as not done (✖), but not a failure. */
 export class Interrupted extends Error {}
 
-export async function runStep(items: RunItem[], title: (item: RunItem) => string, step: (item: RunItem) => Promise<string | void>, eligible: (item: RunItem) => boolean): Promise<void> {
+export async function runStep(
+  items: RunItem[],
+  title: (item: RunItem) => string,
+  step: (item: RunItem) => Promise<string | void>,
+  eligible: (item: RunItem) => boolean,
+): Promise<void> {
   const chosen = items.filter((item) => eligible(item) && !item.ctx.signal.aborted);
   if (chosen.length === 0) return;
   const list = new Listr(

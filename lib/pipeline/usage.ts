@@ -13,7 +13,9 @@ function settingsHelp(specs: SettingsSpec[]): string {
       const shown =
         'problem' in fallback
           ? 'required'
-          : fallback.value === undefined || fallback.value === '' || (Array.isArray(fallback.value) && !fallback.value.length)
+          : fallback.value === undefined ||
+              fallback.value === '' ||
+              (Array.isArray(fallback.value) && !fallback.value.length)
             ? 'optional'
             : `default ${Array.isArray(fallback.value) ? fallback.value.join(',') : fallback.value instanceof RegExp ? fallback.value.source : String(fallback.value)}`;
       rows.set(key, `  ${key.padEnd(34)}${definition.help} (${shown}${definition.secret ? ', secret' : ''})`);
@@ -25,7 +27,9 @@ function settingsHelp(specs: SettingsSpec[]): string {
 /** The flags of these tasks; a chain leaves out those meant for a task run by itself. */
 export function taskFlags(tasks: AnyTask[]): Record<string, TaskOption> {
   const chain = tasks.length > 1;
-  return Object.fromEntries(tasks.flatMap((t) => Object.entries(t.options ?? {})).filter(([, flag]) => !(chain && flag.alone)));
+  return Object.fromEntries(
+    tasks.flatMap((t) => Object.entries(t.options ?? {})).filter(([, flag]) => !(chain && flag.alone)),
+  );
 }
 
 /** `--help`: the flags, the settings read (`common`: those every run reads), examples and exit codes. */

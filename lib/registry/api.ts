@@ -23,7 +23,11 @@ function nextPage(client: RegistryClient, link: string | undefined): string | un
 }
 
 /** Follows every page of a listing; a 404 (a repository gone meanwhile) is an empty list. */
-async function paginate(client: RegistryClient, first: string, items: (page: Record<string, string[] | null | undefined>) => string[] | null | undefined): Promise<string[]> {
+async function paginate(
+  client: RegistryClient,
+  first: string,
+  items: (page: Record<string, string[] | null | undefined>) => string[] | null | undefined,
+): Promise<string[]> {
   const all: string[] = [];
   let path: string | undefined = first;
   while (path) {
@@ -38,7 +42,10 @@ async function paginate(client: RegistryClient, first: string, items: (page: Rec
 /** Checks the endpoint speaks the v2 API (and that the credentials work). */
 export async function ping(client: RegistryClient): Promise<void> {
   const response = await client.call('GET', '/v2/', { accept: [404] });
-  if (response.status === 404) throw new TaskError(`${client.base} does not answer the Docker Registry v2 API (GET /v2/ is 404). Check REGISTRY_URL.`);
+  if (response.status === 404)
+    throw new TaskError(
+      `${client.base} does not answer the Docker Registry v2 API (GET /v2/ is 404). Check REGISTRY_URL.`,
+    );
 }
 
 /**
@@ -78,24 +85,51 @@ export interface FetchedManifest {
 }
 
 /** GET a manifest by tag or digest; undefined when it is gone. */
-export async function getManifest(client: RegistryClient, repository: string, reference: string): Promise<FetchedManifest | undefined> {
-  const response = await client.call('GET', `/v2/${repository}/manifests/${reference}`, { headers: { accept: MANIFEST_ACCEPT }, accept: [404] });
+export async function getManifest(
+  client: RegistryClient,
+  repository: string,
+  reference: string,
+): Promise<FetchedManifest | undefined> {
+  const response = await client.call('GET', `/v2/${repository}/manifests/${reference}`, {
+    headers: { accept: MANIFEST_ACCEPT },
+    accept: [404],
+  });
   if (response.status === 404) return undefined;
   const body = JSON.parse(response.body.toString('utf8')) as ManifestBody;
   // The digest is of the exact bytes served; the header is checked against it, not trusted.
   const digest = sha256(response.body);
   const claimed = header(response.headers, 'docker-content-digest');
-  if (claimed && claimed !== digest) throw new TaskError(`${repository}:${reference}: the registry's digest ${claimed} does not match the manifest it served (${digest}).`);
-  return { digest, mediaType: header(response.headers, 'content-type')?.split(';')[0] ?? body.mediaType ?? '', size: response.body.length, body, raw: response.body };
+  if (claimed && claimed !== digest)
+    throw new TaskError(
+      `${repository}:${reference}: the registry's digest ${claimed} does not match the manifest it served (${digest}).`,
+    );
+  return {
+    digest,
+    mediaType: header(response.headers, 'content-type')?.split(';')[0] ?? body.mediaType ?? '',
+    size: response.body.length,
+    body,
+    raw: response.body,
+  };
 }
 
 /** HEAD a manifest: its digest, or undefined when it is gone. */
-export async function headManifest(client: RegistryClient, repository: string, reference: string): Promise<string | undefined> {
-  const response = await client.call('HEAD', `/v2/${repository}/manifests/${reference}`, { headers: { accept: MANIFEST_ACCEPT }, accept: [404] });
+export async function headManifest(
+  client: RegistryClient,
+  repository: string,
+  reference: string,
+): Promise<string | undefined> {
+  const response = await client.call('HEAD', `/v2/${repository}/manifests/${reference}`, {
+    headers: { accept: MANIFEST_ACCEPT },
+    accept: [404],
+  });
   return response.status === 404 ? undefined : header(response.headers, 'docker-content-digest');
 }
 
-export async function getJsonBlob<T>(client: RegistryClient, repository: string, digest: string): Promise<T | undefined> {
+export async function getJsonBlob<T>(
+  client: RegistryClient,
+  repository: string,
+  digest: string,
+): Promise<T | undefined> {
   const response = await client.call('GET', `/v2/${repository}/blobs/${digest}`, { accept: [404] });
   if (response.status === 404) return undefined;
   try {
@@ -119,12 +153,24 @@ export async function pushBlob(client: RegistryClient, repository: string, data:
   if (!location) throw new TaskError(`${repository}: the registry opened an upload without a Location.`);
   const target = new URL(location, client.base + '/');
   target.searchParams.set('digest', digest);
-  await client.call('PUT', target.pathname + target.search, { headers: { 'content-type': 'application/octet-stream' }, body: data });
+  await client.call('PUT', target.pathname + target.search, {
+    headers: { 'content-type': 'application/octet-stream' },
+    body: data,
+  });
   return digest;
 }
 
-export async function putManifest(client: RegistryClient, repository: string, reference: string, mediaType: string, data: Buffer): Promise<string> {
-  await client.call('PUT', `/v2/${repository}/manifests/${reference}`, { headers: { 'content-type': mediaType }, body: data });
+export async function putManifest(
+  client: RegistryClient,
+  repository: string,
+  reference: string,
+  mediaType: string,
+  data: Buffer,
+): Promise<string> {
+  await client.call('PUT', `/v2/${repository}/manifests/${reference}`, {
+    headers: { 'content-type': mediaType },
+    body: data,
+  });
   return sha256(data);
 }
 
@@ -148,5 +194,7 @@ export function deleteRefused(error: RegistryError): TaskError {
     ? new TaskError(
         'The registry refuses deletes (405 UNSUPPORTED): deletion is disabled in its configuration. Enable it with `storage: delete: enabled: true` in the registry config.yml (or REGISTRY_STORAGE_DELETE_ENABLED=true in its environment), restart it, and run again. Nothing was deleted.',
       )
-    : new TaskError(`The registry refuses deletes (405${error.code ? ` ${error.code}` : ''}): it is probably in read-only mode (storage.maintenance.readonly). Turn read-only off and run again. Nothing was deleted.`);
+    : new TaskError(
+        `The registry refuses deletes (405${error.code ? ` ${error.code}` : ''}): it is probably in read-only mode (storage.maintenance.readonly). Turn read-only off and run again. Nothing was deleted.`,
+      );
 }

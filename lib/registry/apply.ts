@@ -63,8 +63,12 @@ async function untag(client: RegistryClient, op: { repository: string; tags: str
 async function unlink(client: RegistryClient, op: UnlinkOp): Promise<void> {
   const listed = new Set(await listTags(client, op.repository));
   const resolving = [];
-  for (const tag of op.tags) if (listed.has(tag) && (await headManifest(client, op.repository, tag))) resolving.push(tag);
-  if (resolving.length) throw new Error(`changed since the plan: ${resolving.map((t) => `${op.repository}:${t}`).join(', ')} resolve${resolving.length === 1 ? 's' : ''} again, so nothing was removed; run again to plan afresh`);
+  for (const tag of op.tags)
+    if (listed.has(tag) && (await headManifest(client, op.repository, tag))) resolving.push(tag);
+  if (resolving.length)
+    throw new Error(
+      `changed since the plan: ${resolving.map((t) => `${op.repository}:${t}`).join(', ')} resolve${resolving.length === 1 ? 's' : ''} again, so nothing was removed; run again to plan afresh`,
+    );
   const still = op.tags.filter((tag) => listed.has(tag));
   if (still.length) await untag(client, { repository: op.repository, tags: still });
 }
@@ -73,9 +77,15 @@ async function unlink(client: RegistryClient, op: UnlinkOp): Promise<void> {
  * Per repository, the digests that tags pushed since the plan now point at: listing once per
  * repository, and a HEAD only for tags the plan did not know.
  */
-async function newcomers(client: RegistryClient, plan: RegistryPlan, deletions: Change<DeletionOp | UnlinkOp>[], concurrency: number): Promise<Map<string, Map<string, string[]>>> {
+async function newcomers(
+  client: RegistryClient,
+  plan: RegistryPlan,
+  deletions: Change<DeletionOp | UnlinkOp>[],
+  concurrency: number,
+): Promise<Map<string, Map<string, string[]>>> {
   const known = new Map<string, Set<string>>();
-  const remember = (repository: string, tag: string) => known.set(repository, (known.get(repository) ?? new Set()).add(tag));
+  const remember = (repository: string, tag: string) =>
+    known.set(repository, (known.get(repository) ?? new Set()).add(tag));
   for (const k of plan.keptTags) remember(k.repository, k.tag);
   for (const change of deletions) for (const tag of change.op.tags) remember(change.op.repository, tag);
   const repositories = [...new Set(deletions.filter((c) => c.op.kind === 'delete').map((c) => c.op.repository))];
@@ -106,11 +116,21 @@ export interface ApplyResult {
 }
 
 /** Journals a deletion (from the bytes the plan read; see journal.ts), then carries it out. */
-async function deleteOne(client: RegistryClient, op: DeletionOp | UnlinkOp, pushedSincePlan: Map<string, Map<string, string[]>>, journal: Journal): Promise<void> {
+async function deleteOne(
+  client: RegistryClient,
+  op: DeletionOp | UnlinkOp,
+  pushedSincePlan: Map<string, Map<string, string[]>>,
+  journal: Journal,
+): Promise<void> {
   if (op.kind === 'unlink') return unlink(client, op);
   if (op.kind === 'delete') {
-    const arrived = [op.digest, ...(op.children ?? [])].flatMap((digest) => pushedSincePlan.get(op.repository)?.get(digest) ?? []);
-    if (arrived.length) throw new Error(`changed since the plan: ${arrived.map((t) => `${op.repository}:${t}`).join(', ')} now point${arrived.length === 1 ? 's' : ''} at this image, so it was not deleted; run again to plan afresh`);
+    const arrived = [op.digest, ...(op.children ?? [])].flatMap(
+      (digest) => pushedSincePlan.get(op.repository)?.get(digest) ?? [],
+    );
+    if (arrived.length)
+      throw new Error(
+        `changed since the plan: ${arrived.map((t) => `${op.repository}:${t}`).join(', ')} now point${arrived.length === 1 ? 's' : ''} at this image, so it was not deleted; run again to plan afresh`,
+      );
   }
   const entry = await journalEntry(client, op);
   if (entry) journal.record(entry);
@@ -118,7 +138,8 @@ async function deleteOne(client: RegistryClient, op: DeletionOp | UnlinkOp, push
     // Children first: interrupted halfway, the index is still tagged and a rerun finds it (and
     // its children, which it could no longer find once the index is gone).
     const gone: string[] = [];
-    for (const digest of [...(op.children ?? []), op.digest]) if (!(await deleteManifest(client, op.repository, digest))) gone.push(digest);
+    for (const digest of [...(op.children ?? []), op.digest])
+      if (!(await deleteManifest(client, op.repository, digest))) gone.push(digest);
     if (entry && gone.length) journal.retract(entry, gone);
   } else await untag(client, op);
 }
@@ -129,12 +150,23 @@ interface Journal {
   retract(entry: JournalEntry, gone: string[]): void;
 }
 
-async function collect(client: RegistryClient, op: CollectOp, plannedBytes: number, registry: string, hooks?: GcHooks): Promise<CollectionResult> {
+async function collect(
+  client: RegistryClient,
+  op: CollectOp,
+  plannedBytes: number,
+  registry: string,
+  hooks?: GcHooks,
+): Promise<CollectionResult> {
   const runner = runnerFor(op.host, op.ssh, 'REGISTRY_HOST');
   try {
     const path = op.commands.storagePath;
     const before = path ? await storageBytes(runner, path) : undefined;
-    const result = await garbageCollect(runner, { ...op.commands, storagePath: undefined }, () => waitUntilServing(client), hooks);
+    const result = await garbageCollect(
+      runner,
+      { ...op.commands, storagePath: undefined },
+      () => waitUntilServing(client),
+      hooks,
+    );
     const after = path ? await storageBytes(runner, path) : undefined;
     markCollected(op.stateFile, registry, result.downtimeMs);
     return { ...result, before, after, plannedBytes };
@@ -148,11 +180,20 @@ async function collect(client: RegistryClient, op: CollectOp, plannedBytes: numb
  * first), then, when the plan has one, the collection. Deletions mark the collection pending before it runs, so an
  * interrupted or failed collection is planned again by the next run.
  */
-export async function applyRegistryPlan(client: RegistryClient, plan: RegistryPlan, concurrency: number, signal?: AbortSignal, progress?: (m: string) => void, gcHooks?: GcHooks): Promise<ApplyResult> {
+export async function applyRegistryPlan(
+  client: RegistryClient,
+  plan: RegistryPlan,
+  concurrency: number,
+  signal?: AbortSignal,
+  progress?: (m: string) => void,
+  gcHooks?: GcHooks,
+): Promise<ApplyResult> {
   const result: ApplyResult = { done: [], failed: [], journal: [] };
   if (!plan.changes.length) return result;
   // Removals of dangling tags go with the deletions (see dangling.ts).
-  const deletions = plan.changes.filter((c): c is Change<DeletionOp | UnlinkOp> => isDeletion(c) || c.op.kind === 'unlink');
+  const deletions = plan.changes.filter(
+    (c): c is Change<DeletionOp | UnlinkOp> => isDeletion(c) || c.op.kind === 'unlink',
+  );
   const restores = plan.changes.filter((c): c is Change<RestoreOp> => c.op.kind === 'restore');
   const restored = await mapLimit(restores, concurrency, async (change) => {
     if (signal?.aborted) return 'skipped' as const;
@@ -160,7 +201,8 @@ export async function applyRegistryPlan(client: RegistryClient, plan: RegistryPl
     return 'done' as const;
   });
   restored.forEach((outcome, i) => {
-    if (outcome.status === 'rejected') result.failed.push({ action: restores[i].action, target: restores[i].target, error: messageOf(outcome.reason) });
+    if (outcome.status === 'rejected')
+      result.failed.push({ action: restores[i].action, target: restores[i].target, error: messageOf(outcome.reason) });
     else if (outcome.value === 'done') result.done.push(restores[i]);
   });
   const journal: Journal = {
@@ -169,7 +211,13 @@ export async function applyRegistryPlan(client: RegistryClient, plan: RegistryPl
       result.journal.push(entry);
     },
     retract(entry, gone) {
-      if (plan.bookkeeping) appendJournal(plan.bookkeeping.journalFile, { kind: 'already-gone', repository: entry.repository, digests: gone, at: new Date().toISOString() });
+      if (plan.bookkeeping)
+        appendJournal(plan.bookkeeping.journalFile, {
+          kind: 'already-gone',
+          repository: entry.repository,
+          digests: gone,
+          at: new Date().toISOString(),
+        });
       const left = withoutGone(entry, gone);
       result.journal.splice(result.journal.indexOf(entry), 1, ...(left ? [left] : []));
     },
@@ -202,7 +250,13 @@ export async function applyRegistryPlan(client: RegistryClient, plan: RegistryPl
     // Its journal entry is written first like every other, so a kill at any moment finds it.
     const deletes = deletions.flatMap((change, i) => (change.op.kind === 'delete' ? [i] : []));
     const [first, ...rest] = deletes;
-    const deleted = first === undefined ? [] : [...(await mapLimit([first], 1, (i) => applyOne(deletions[i]))), ...(await mapLimit(rest, concurrency, (i) => applyOne(deletions[i])))];
+    const deleted =
+      first === undefined
+        ? []
+        : [
+            ...(await mapLimit([first], 1, (i) => applyOne(deletions[i]))),
+            ...(await mapLimit(rest, concurrency, (i) => applyOne(deletions[i]))),
+          ];
     deletes.forEach((i, n) => (outcomes[i] = deleted[n]));
     outcomes.forEach((outcome, i) => {
       const change = deletions[i];
@@ -211,13 +265,25 @@ export async function applyRegistryPlan(client: RegistryClient, plan: RegistryPl
       } else result.failed.push({ action: change.action, target: change.target, error: messageOf(outcome.reason) });
     });
     // Even a failed delete may have removed something; the probe itself left a throwaway behind.
-    if (plan.bookkeeping) markCollectionPending(plan.bookkeeping.stateFile, plan.bookkeeping.registry, totalBytes(result.done), plan.bookkeeping.by);
+    if (plan.bookkeeping)
+      markCollectionPending(
+        plan.bookkeeping.stateFile,
+        plan.bookkeeping.registry,
+        totalBytes(result.done),
+        plan.bookkeeping.by,
+      );
   }
   for (const change of plan.changes) {
     if (change.op.kind !== 'collect' || signal?.aborted) continue;
     progress?.('garbage collection: registry stopped, collecting, starting again');
     try {
-      result.collection = await collect(client, change.op, totalBytes(plan.changes), plan.bookkeeping?.registry ?? client.base, gcHooks);
+      result.collection = await collect(
+        client,
+        change.op,
+        totalBytes(plan.changes),
+        plan.bookkeeping?.registry ?? client.base,
+        gcHooks,
+      );
       result.done.push(change);
     } catch (error) {
       result.failed.push({ action: change.action, target: change.target, host: change.host, error: messageOf(error) });

@@ -16,7 +16,8 @@ export function parseChallenge(header: string | undefined): Challenge | undefine
   const scheme = match[1].toLowerCase();
   if (scheme !== 'basic' && scheme !== 'bearer') return undefined;
   const params: Record<string, string> = {};
-  for (const param of match[2].matchAll(/(\w+)=(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) params[param[1].toLowerCase()] = (param[2] ?? param[3]).replace(/\\(.)/g, '$1');
+  for (const param of match[2].matchAll(/(\w+)=(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g))
+    params[param[1].toLowerCase()] = (param[2] ?? param[3]).replace(/\\(.)/g, '$1');
   return { scheme, params };
 }
 

@@ -18,7 +18,10 @@ import { diskUsage } from './storage.ts';
 export { registryPolicy };
 
 /** The policy with what the settings add: the tags protected everywhere, and the delete tokens when set. */
-export function withSettings(policy: RegistryPolicy, settings: Pick<RegistrySettings, 'REGISTRY_PROTECT_TAGS' | 'REGISTRY_DELETE_TAG_TOKENS'>): RegistryPolicy {
+export function withSettings(
+  policy: RegistryPolicy,
+  settings: Pick<RegistrySettings, 'REGISTRY_PROTECT_TAGS' | 'REGISTRY_DELETE_TAG_TOKENS'>,
+): RegistryPolicy {
   return {
     ...policy,
     protectTags: [...new Set([...(policy.protectTags ?? []), ...settings.REGISTRY_PROTECT_TAGS])],
@@ -46,7 +49,13 @@ export async function planRegistryCleanup(
   const policy = withSettings(options.policy ?? registryPolicy, settings);
   const client = options.client ?? registryClient(settings);
   try {
-    const inUse = options.hosts ? await readHostsInUse(options.hosts, registryNames(settings.REGISTRY_URL, settings.REGISTRY_ALIASES), options.progress) : undefined;
+    const inUse = options.hosts
+      ? await readHostsInUse(
+          options.hosts,
+          registryNames(settings.REGISTRY_URL, settings.REGISTRY_ALIASES),
+          options.progress,
+        )
+      : undefined;
     const now = Date.now();
     const state = await readRegistry(client, {
       pageSize: settings.REGISTRY_CATALOG_PAGE_SIZE,
@@ -67,9 +76,26 @@ export async function planRegistryCleanup(
     const collection = readCollectionState(stateFile, registry);
     const gc = gcCommands(settings);
     const host = settings.REGISTRY_HOST || 'local';
-    addCollectionStep(plan, gc && { collect: options.collect ?? true, state: collection, manifests: state.manifests.size, host, ssh: sshDefaults(settings), commands: gc, stateFile }, collection.pending);
+    addCollectionStep(
+      plan,
+      gc && {
+        collect: options.collect ?? true,
+        state: collection,
+        manifests: state.manifests.size,
+        host,
+        ssh: sshDefaults(settings),
+        commands: gc,
+        stateFile,
+      },
+      collection.pending,
+    );
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    plan.bookkeeping = { registry, stateFile, journalFile: join(settings.REGISTRY_STATE_DIR, `undo-${stamp}.jsonl`), by: options.by ?? 'clean:registry' };
+    plan.bookkeeping = {
+      registry,
+      stateFile,
+      journalFile: join(settings.REGISTRY_STATE_DIR, `undo-${stamp}.jsonl`),
+      by: options.by ?? 'clean:registry',
+    };
     return { state, plan, requests: client.requests };
   } finally {
     if (!options.client) await client.close();
@@ -77,9 +103,19 @@ export async function planRegistryCleanup(
 }
 
 function describeHostsRead(plan: RegistryPlan, inUse: { refs: unknown[]; read: string[]; unread: string[] }): void {
-  if (inUse.read.length) plan.figures.push({ label: 'hosts read', value: `${inUse.read.join(', ')}: ${inUse.refs.length} references to this registry kept (running or kept containers, retained releases)` });
-  else if (!inUse.unread.length) plan.notes.push('Neither DEPLOY_HOST nor SERVER_HOSTS is set: what the Docker hosts run is not known, so only the policy protects images. Set them to keep what runs.');
-  for (const problem of inUse.unread) plan.notes.push(`--force: planned WITHOUT knowing what this host runs (it could not be read), so an image it runs may be deleted: ${problem}`);
+  if (inUse.read.length)
+    plan.figures.push({
+      label: 'hosts read',
+      value: `${inUse.read.join(', ')}: ${inUse.refs.length} references to this registry kept (running or kept containers, retained releases)`,
+    });
+  else if (!inUse.unread.length)
+    plan.notes.push(
+      'Neither DEPLOY_HOST nor SERVER_HOSTS is set: what the Docker hosts run is not known, so only the policy protects images. Set them to keep what runs.',
+    );
+  for (const problem of inUse.unread)
+    plan.notes.push(
+      `--force: planned WITHOUT knowing what this host runs (it could not be read), so an image it runs may be deleted: ${problem}`,
+    );
 }
 
 /**
@@ -90,11 +126,17 @@ export async function measureRegistrySize(settings: RegistrySettings): Promise<{
   if (settings.REGISTRY_STORAGE_PATH) {
     const runner = registryHostRunner(settings);
     try {
-      return { bytes: await diskUsage(runner, settings.REGISTRY_STORAGE_PATH), basis: `storage on disk, du -sb ${settings.REGISTRY_STORAGE_PATH} on ${runner.name}` };
+      return {
+        bytes: await diskUsage(runner, settings.REGISTRY_STORAGE_PATH),
+        basis: `storage on disk, du -sb ${settings.REGISTRY_STORAGE_PATH} on ${runner.name}`,
+      };
     } finally {
       await runner.close();
     }
   }
   const { plan } = await planRegistryCleanup(settings, { collect: false });
-  return { bytes: plan.sizeNow, basis: 'unique blobs of every tag; set REGISTRY_STORAGE_PATH to measure the storage on disk' };
+  return {
+    bytes: plan.sizeNow,
+    basis: 'unique blobs of every tag; set REGISTRY_STORAGE_PATH to measure the storage on disk',
+  };
 }

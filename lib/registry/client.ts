@@ -51,7 +51,8 @@ export interface RequestOptions {
 }
 
 const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
-const RETRYABLE_ERRORS = /ECONNRESET|EPIPE|ETIMEDOUT|ECONNREFUSED|UND_ERR_SOCKET|UND_ERR_CLOSED|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT|UND_ERR_CONNECT_TIMEOUT|other side closed|TimeoutError|timed out/;
+const RETRYABLE_ERRORS =
+  /ECONNRESET|EPIPE|ETIMEDOUT|ECONNREFUSED|UND_ERR_SOCKET|UND_ERR_CLOSED|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT|UND_ERR_CONNECT_TIMEOUT|other side closed|TimeoutError|timed out/;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
 
@@ -85,11 +86,21 @@ export class RegistryClient {
       keepAliveTimeout: 30_000,
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
-      connect: { timeout: Math.min(options.timeoutMs, 10_000), ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}) },
+      connect: {
+        timeout: Math.min(options.timeoutMs, 10_000),
+        ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}),
+      },
     });
     this.deadline = sharedDeadlines(this.wholeExchangeMs);
     // Last is outermost: retry wraps the counter, so every attempt is counted.
-    this.dispatcher = this.agent.compose(this.countRequests, interceptors.retry({ maxRetries: options.retries, statusCodes: [...RETRYABLE_STATUS], retry: this.retryTransient }));
+    this.dispatcher = this.agent.compose(
+      this.countRequests,
+      interceptors.retry({
+        maxRetries: options.retries,
+        statusCodes: [...RETRYABLE_STATUS],
+        retry: this.retryTransient,
+      }),
+    );
   }
 
   private readonly countRequests: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
@@ -104,7 +115,11 @@ export class RegistryClient {
    * again, after a backoff with jitter, while it is transient (a 429/5xx answer, a reset, a
    * timeout), the retries are not spent, and the registry is not deemed down.
    */
-  private readonly retryTransient = (error: Error, { state }: { state: { counter: number } }, again: (stop?: Error | null) => void): void => {
+  private readonly retryTransient = (
+    error: Error,
+    { state }: { state: { counter: number } },
+    again: (stop?: Error | null) => void,
+  ): void => {
     if (!isTransient(error) || state.counter > this.options.retries || this.down.signal.aborted) return again(error);
     setTimeout(() => again(null), Math.min(200 * 2 ** (state.counter - 1), 5_000) * (0.75 + Math.random() / 2));
   };
@@ -141,7 +156,11 @@ export class RegistryClient {
     }
     if (response.status >= 400 && !options.accept?.includes(response.status)) {
       const { code, message } = errorCode(response.body);
-      throw new RegistryError(`${method} ${path} answered ${response.status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`, response.status, code);
+      throw new RegistryError(
+        `${method} ${path} answered ${response.status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`,
+        response.status,
+        code,
+      );
     }
     return response;
   }
@@ -155,8 +174,12 @@ export class RegistryClient {
 
   private refused(): TaskError {
     return this.hasCredentials
-      ? new TaskError(`The registry at ${this.base} refused the credentials (401). Check REGISTRY_USERNAME and REGISTRY_PASSWORD.`)
-      : new TaskError(`The registry at ${this.base} requires authentication (401). Set REGISTRY_USERNAME and REGISTRY_PASSWORD.`);
+      ? new TaskError(
+          `The registry at ${this.base} refused the credentials (401). Check REGISTRY_USERNAME and REGISTRY_PASSWORD.`,
+        )
+      : new TaskError(
+          `The registry at ${this.base} requires authentication (401). Set REGISTRY_USERNAME and REGISTRY_PASSWORD.`,
+        );
   }
 
   private async answer(challenge: Challenge | undefined, method: string, path: string): Promise<string> {
@@ -178,16 +201,26 @@ export class RegistryClient {
 
   private async fetchToken(challenge: Challenge, method: string, path: string, key: string): Promise<string> {
     const { realm, service, scope } = challenge.params;
-    if (!realm) throw new TaskError(`The registry at ${this.base} asked for a bearer token without naming a realm; it cannot be authenticated against.`);
+    if (!realm)
+      throw new TaskError(
+        `The registry at ${this.base} asked for a bearer token without naming a realm; it cannot be authenticated against.`,
+      );
     const tokenUrl = new URL(realm);
     this.checkRealm(tokenUrl);
     if (service) tokenUrl.searchParams.set('service', service);
     const wanted = scope ?? scopeFor(method, path);
     if (wanted) for (const part of wanted.split(' ')) tokenUrl.searchParams.append('scope', part);
-    const response = await this.withRetries('GET', tokenUrl, { authorization: basicHeader(this.options.username!, this.options.password!) });
+    const response = await this.withRetries('GET', tokenUrl, {
+      authorization: basicHeader(this.options.username!, this.options.password!),
+    });
     if (response.status === 401 || response.status === 403) throw this.refused();
-    if (response.status >= 400) throw new TaskError(`The token server ${tokenUrl.origin} answered ${response.status}; so no token was issued.`);
-    const body = JSON.parse(response.body.toString('utf8')) as { token?: string; access_token?: string; expires_in?: number };
+    if (response.status >= 400)
+      throw new TaskError(`The token server ${tokenUrl.origin} answered ${response.status}; so no token was issued.`);
+    const body = JSON.parse(response.body.toString('utf8')) as {
+      token?: string;
+      access_token?: string;
+      expires_in?: number;
+    };
     const token = body.token ?? body.access_token;
     if (!token) throw new TaskError(`The token server ${tokenUrl.origin} answered without a token.`);
     if (key) this.tokens.set(key, token, body.expires_in);
@@ -207,17 +240,33 @@ export class RegistryClient {
     );
   }
 
-  private send(method: Dispatcher.HttpMethod, path: string, options: RequestOptions, authorization: string | undefined): Promise<Response> {
+  private send(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    options: RequestOptions,
+    authorization: string | undefined,
+  ): Promise<Response> {
     const url = new URL(path, this.base + '/');
-    return this.withRetries(method, url, { ...options.headers, ...(authorization ? { authorization } : {}) }, options.body);
+    return this.withRetries(
+      method,
+      url,
+      { ...options.headers, ...(authorization ? { authorization } : {}) },
+      options.body,
+    );
   }
 
   /** One exchange, retried by the dispatcher; counts the registry's failures in a row across calls. */
-  private async withRetries(method: Dispatcher.HttpMethod, url: URL, headers: Record<string, string>, body?: Buffer | string): Promise<Response> {
+  private async withRetries(
+    method: Dispatcher.HttpMethod,
+    url: URL,
+    headers: Record<string, string>,
+    body?: Buffer | string,
+  ): Promise<Response> {
     if (this.down.signal.aborted) throw this.down.signal.reason;
     try {
       const response = await this.fetch(method, url, headers, body);
-      if (RETRYABLE_STATUS.has(response.status)) this.failedInARow(`${method} ${url.pathname} answered ${response.status}`);
+      if (RETRYABLE_STATUS.has(response.status))
+        this.failedInARow(`${method} ${url.pathname} answered ${response.status}`);
       else this.consecutiveFailures = 0;
       return response;
     } catch (error) {
@@ -231,12 +280,19 @@ export class RegistryClient {
     const limit = this.options.maxConsecutiveFailures;
     if (!limit || ++this.consecutiveFailures < limit) return;
     this.down.abort(
-      new RegistryUnavailable(`The registry at ${this.base} failed ${this.consecutiveFailures} requests in a row (each after ${this.options.retries} retries; last: ${what}), so this run stopped sending to it. Run again once it is healthy.`),
+      new RegistryUnavailable(
+        `The registry at ${this.base} failed ${this.consecutiveFailures} requests in a row (each after ${this.options.retries} retries; last: ${what}), so this run stopped sending to it. Run again once it is healthy.`,
+      ),
     );
   }
 
   /** One exchange, following redirects itself: a redirect never carries the Authorization header. */
-  private async fetch(method: Dispatcher.HttpMethod, url: URL, headers: Record<string, string>, body?: Buffer | string): Promise<Response> {
+  private async fetch(
+    method: Dispatcher.HttpMethod,
+    url: URL,
+    headers: Record<string, string>,
+    body?: Buffer | string,
+  ): Promise<Response> {
     let target = url;
     let sent = headers;
     let verb = method;
@@ -244,7 +300,14 @@ export class RegistryClient {
       let response: Dispatcher.ResponseData;
       const attempts = { sent: 0 };
       try {
-        const options = { method: verb, headers: sent, body: verb === method ? body : undefined, dispatcher: this.dispatcher, signal: this.deadline(), attempts };
+        const options = {
+          method: verb,
+          headers: sent,
+          body: verb === method ? body : undefined,
+          dispatcher: this.dispatcher,
+          signal: this.deadline(),
+          attempts,
+        };
         response = await request(target, options);
       } catch (error) {
         // A 429/5xx still failing after the retries comes as undici's RequestRetryError: it is the

@@ -34,7 +34,11 @@ export interface CollectOp {
 
 /** One file per registry (by host and port), so two registries never share a record. */
 export function collectionStateFile(stateDir: string, registryUrl: URL): string {
-  const key = `${registryUrl.hostname}-${registryUrl.port || (registryUrl.protocol === 'https:' ? '443' : '80')}`.replace(/[^A-Za-z0-9.-]/g, '_');
+  const key =
+    `${registryUrl.hostname}-${registryUrl.port || (registryUrl.protocol === 'https:' ? '443' : '80')}`.replace(
+      /[^A-Za-z0-9.-]/g,
+      '_',
+    );
   return join(stateDir, `registry-${key}.json`);
 }
 
@@ -55,10 +59,19 @@ function writeState(file: string, state: CollectionState): void {
 }
 
 /** After deletions: the space they free waits for a collection. */
-export function markCollectionPending(file: string, registry: string, bytes: number, by: string, now = new Date()): void {
+export function markCollectionPending(
+  file: string,
+  registry: string,
+  bytes: number,
+  by: string,
+  now = new Date(),
+): void {
   const state = readCollectionState(file, registry);
   const pending = state.pending ?? { since: now.toISOString(), bytes: 0, by: [] };
-  writeState(file, { ...state, pending: { since: pending.since, bytes: pending.bytes + bytes, by: [...new Set([...pending.by, by])] } });
+  writeState(file, {
+    ...state,
+    pending: { since: pending.since, bytes: pending.bytes + bytes, by: [...new Set([...pending.by, by])] },
+  });
 }
 
 export function markCollected(file: string, registry: string, downtimeMs: number, now = new Date()): void {
@@ -71,7 +84,11 @@ export function markCollected(file: string, registry: string, downtimeMs: number
  * manifest and stats every blob; a few seconds for small registries).
  */
 export function expectedDowntime(state: CollectionState, manifests: number): { ms: number; basis: string } {
-  if (state.lastCollection) return { ms: state.lastCollection.downtimeMs, basis: `as measured at the last collection (${state.lastCollection.at.slice(0, 16).replace('T', ' ')} UTC)` };
+  if (state.lastCollection)
+    return {
+      ms: state.lastCollection.downtimeMs,
+      basis: `as measured at the last collection (${state.lastCollection.at.slice(0, 16).replace('T', ' ')} UTC)`,
+    };
   return { ms: 3000 + manifests * 2, basis: `estimated from ${manifests} manifests; no collection measured yet` };
 }
 
@@ -96,14 +113,22 @@ export function planCollection(input: CollectionInput): Change<CollectOp> | unde
   if (!input.deletes && !pending) return undefined;
   const why = [
     ...(input.deletes ? ['the deletions above leave their blobs on disk until the registry collects them'] : []),
-    ...(pending ? [`deletions by ${pending.by.join(' and ')} since ${pending.since.slice(0, 16).replace('T', ' ')} UTC are not collected yet (${formatBytes(pending.bytes)} planned then)`] : []),
+    ...(pending
+      ? [
+          `deletions by ${pending.by.join(' and ')} since ${pending.since.slice(0, 16).replace('T', ' ')} UTC are not collected yet (${formatBytes(pending.bytes)} planned then)`,
+        ]
+      : []),
   ];
   const downtime = expectedDowntime(input.state, input.manifests);
   const { stop, collect, start } = input.commands;
   const steps = [
-    stop ? `stops the registry (\`${commandLine(stop)}\`)` : 'does NOT stop the registry (REGISTRY_GC_STOP_COMMAND is empty: no push may run meanwhile)',
+    stop
+      ? `stops the registry (\`${commandLine(stop)}\`)`
+      : 'does NOT stop the registry (REGISTRY_GC_STOP_COMMAND is empty: no push may run meanwhile)',
     `runs \`${commandLine(collect)}\``,
-    start ? `starts it again (\`${commandLine(start)}\`)` : 'does not start it again (REGISTRY_GC_START_COMMAND is empty)',
+    start
+      ? `starts it again (\`${commandLine(start)}\`)`
+      : 'does not start it again (REGISTRY_GC_START_COMMAND is empty)',
   ];
   return {
     action: 'collect garbage',
@@ -125,12 +150,22 @@ export interface CollectionStep extends Omit<CollectionInput, 'deletes'> {
  * Adds the collection to a plan (or says why there is none) and says until when the run can be
  * undone: deleted manifests can be pushed back only while their blobs are still on disk.
  */
-export function addCollectionStep<Op>(plan: { changes: Change<Op | CollectOp>[]; notes: string[] }, step: CollectionStep | undefined, pending: CollectionState['pending']): void {
+export function addCollectionStep<Op>(
+  plan: { changes: Change<Op | CollectOp>[]; notes: string[] },
+  step: CollectionStep | undefined,
+  pending: CollectionState['pending'],
+): void {
   const deletes = plan.changes.length > 0;
   const item = step?.collect ? planCollection({ ...step, deletes }) : undefined;
   if (item) plan.changes.push(item);
-  if (!step && (deletes || pending)) plan.notes.push('REGISTRY_GC_COMMAND is not set: deleted images stop being served, but their space comes back only after garbage collection on the registry host.');
-  if (step && !step.collect && pending && !deletes) plan.notes.push(`deletions by ${pending.by.join(' and ')} since ${pending.since.slice(0, 16).replace('T', ' ')} UTC wait for collection (--no-gc).`);
+  if (!step && (deletes || pending))
+    plan.notes.push(
+      'REGISTRY_GC_COMMAND is not set: deleted images stop being served, but their space comes back only after garbage collection on the registry host.',
+    );
+  if (step && !step.collect && pending && !deletes)
+    plan.notes.push(
+      `deletions by ${pending.by.join(' and ')} since ${pending.since.slice(0, 16).replace('T', ' ')} UTC wait for collection (--no-gc).`,
+    );
   if (!deletes) return;
   plan.notes.push(
     item
@@ -144,9 +179,17 @@ export function addCollectionStep<Op>(plan: { changes: Change<Op | CollectOp>[];
  * before and after (REGISTRY_STORAGE_PATH on the registry host, see storage.ts), and the downtime.
  */
 export function collectionFigures(result: GcResult & { plannedBytes: number }): Figure[] {
-  const figures: Figure[] = [{ label: 'registry downtime', value: `${formatSeconds(result.downtimeMs)} (measured: stopped, collected, serving again)` }];
+  const figures: Figure[] = [
+    {
+      label: 'registry downtime',
+      value: `${formatSeconds(result.downtimeMs)} (measured: stopped, collected, serving again)`,
+    },
+  ];
   if (result.before === undefined || result.after === undefined) {
-    figures.push({ label: 'storage freed', value: `not measured (REGISTRY_STORAGE_PATH is not set); the plan said ${formatBytes(result.plannedBytes)}` });
+    figures.push({
+      label: 'storage freed',
+      value: `not measured (REGISTRY_STORAGE_PATH is not set); the plan said ${formatBytes(result.plannedBytes)}`,
+    });
     return figures;
   }
   const freed = result.before - result.after;
@@ -155,7 +198,10 @@ export function collectionFigures(result: GcResult & { plannedBytes: number }): 
   figures.push(
     { label: 'storage before GC', value: `${formatBytes(result.before)} (${result.before} bytes in files)` },
     { label: 'storage after GC', value: `${formatBytes(result.after)} (${result.after} bytes in files)` },
-    { label: 'storage freed', value: `${formatBytes(freed)} measured (${freed} bytes), planned ${formatBytes(result.plannedBytes)} (${result.plannedBytes} bytes): ${agrees ? 'agrees' : 'DIFFERS'} within 15% or 64 kB` },
+    {
+      label: 'storage freed',
+      value: `${formatBytes(freed)} measured (${freed} bytes), planned ${formatBytes(result.plannedBytes)} (${result.plannedBytes} bytes): ${agrees ? 'agrees' : 'DIFFERS'} within 15% or 64 kB`,
+    },
   );
   return figures;
 }

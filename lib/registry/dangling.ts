@@ -18,15 +18,25 @@ export interface DanglingTag {
 
 export type UnlinkOp = { kind: 'unlink'; repository: string; tags: string[] };
 
-export const DANGLING_REASON = 'the tag lists but its manifest is gone (a delete was cut halfway: the registry removed the image, then failed to remove the tag); pulling it already fails';
+export const DANGLING_REASON =
+  'the tag lists but its manifest is gone (a delete was cut halfway: the registry removed the image, then failed to remove the tag); pulling it already fails';
 
 /** One change per repository removing its dangling tags; a protected one is refused instead. */
-export function planDanglingTags(dangling: readonly DanglingTag[], policy: RegistryPolicy): { changes: Change<UnlinkOp>[]; refused: Refusal[] } {
+export function planDanglingTags(
+  dangling: readonly DanglingTag[],
+  policy: RegistryPolicy,
+): { changes: Change<UnlinkOp>[]; refused: Refusal[] } {
   const byRepository = new Map<string, string[]>();
   const refused: Refusal[] = [];
-  for (const { repository, tag } of [...dangling].sort((a, b) => `${a.repository}:${a.tag}`.localeCompare(`${b.repository}:${b.tag}`))) {
+  for (const { repository, tag } of [...dangling].sort((a, b) =>
+    `${a.repository}:${a.tag}`.localeCompare(`${b.repository}:${b.tag}`),
+  )) {
     if (rulesFor(policy, repository).protectTags.includes(tag)) {
-      refused.push({ target: `${repository}:${tag}`, reason: `protected production tag, but ${DANGLING_REASON}`, remedy: `push the image to ${repository}:${tag} again` });
+      refused.push({
+        target: `${repository}:${tag}`,
+        reason: `protected production tag, but ${DANGLING_REASON}`,
+        remedy: `push the image to ${repository}:${tag} again`,
+      });
       continue;
     }
     appendTo(byRepository, repository, tag);

@@ -41,7 +41,8 @@ async function measure(runner: Runner, path: string | undefined): Promise<number
   if (!path) return undefined;
   const { stdout } = await runner.run(duCommand(path));
   const bytes = Number(stdout.trim().split(/\s+/)[0]);
-  if (!Number.isFinite(bytes)) throw new TaskError(`${runner.name}: could not read the size of ${path} from du: ${stdout.trim()}`);
+  if (!Number.isFinite(bytes))
+    throw new TaskError(`${runner.name}: could not read the size of ${path} from du: ${stdout.trim()}`);
   return bytes;
 }
 
@@ -78,15 +79,27 @@ export async function readGcMarker(runner: Runner, path: string): Promise<GcMark
 }
 
 /** After a marker was found: start the registry (it may be down), wait until it serves, drop the marker. */
-export async function recoverStoppedRegistry(runner: Runner, commands: GcCommands, path: string, waitUntilServing: () => Promise<void>): Promise<void> {
+export async function recoverStoppedRegistry(
+  runner: Runner,
+  commands: GcCommands,
+  path: string,
+  waitUntilServing: () => Promise<void>,
+): Promise<void> {
   if (commands.start) await runner.run(commands.start);
   await waitUntilServing();
   await runner.$`rm -f ${path}`;
 }
 
-export async function garbageCollect(runner: Runner, commands: GcCommands, waitUntilServing: () => Promise<void>, hooks?: GcHooks): Promise<GcResult> {
+export async function garbageCollect(
+  runner: Runner,
+  commands: GcCommands,
+  waitUntilServing: () => Promise<void>,
+  hooks?: GcHooks,
+): Promise<GcResult> {
   if (commands.collect.some((word) => word === '--delete-untagged' || word.startsWith('--delete-untagged='))) {
-    throw new TaskError('REGISTRY_GC_COMMAND must not use --delete-untagged: on distribution 2.8 it deletes the children of multi-arch images. Remove it.');
+    throw new TaskError(
+      'REGISTRY_GC_COMMAND must not use --delete-untagged: on distribution 2.8 it deletes the children of multi-arch images. Remove it.',
+    );
   }
   const before = await measure(runner, commands.storagePath);
   let output = '';
@@ -103,7 +116,11 @@ export async function garbageCollect(runner: Runner, commands: GcCommands, waitU
   };
   if (commands.stop) {
     if (hooks) {
-      const marker: GcMarker = { run: hooks.run, since: new Date().toISOString(), ...(commands.start ? { start: commandLine(commands.start) } : {}) };
+      const marker: GcMarker = {
+        run: hooks.run,
+        since: new Date().toISOString(),
+        ...(commands.start ? { start: commandLine(commands.start) } : {}),
+      };
       await runner.$({ input: JSON.stringify(marker) })`cat > ${hooks.markerPath}`;
     }
     stopped = true;

@@ -61,7 +61,11 @@ export function registryGuard(ctx: Ctx): RegistryGuard {
         await recoverStoppedRegistry(host(), gc, paths.marker, () => servingAgain(ctx));
         return `The registry was left stopped for garbage collection by ${marker.run} (since ${marker.since}): started it again before planning, and it serves; the collection is planned again from the record of pending deletions.`;
       },
-      gcHooks: () => ({ markerPath: paths.marker, run: `clean:registry pid ${process.pid} on ${hostname()}`, onStopped: (restart) => ctx.onClose(restart) }),
+      gcHooks: () => ({
+        markerPath: paths.marker,
+        run: `clean:registry pid ${process.pid} on ${hostname()}`,
+        onStopped: (restart) => ctx.onClose(restart),
+      }),
     };
   });
 }

@@ -31,11 +31,27 @@ export function header(headers: Record<string, string | string[] | undefined>, n
   return Array.isArray(value) ? value[0] : value;
 }
 
-export function unreachable(error: unknown, method: string, url: URL, base: string, options: { timeoutMs: number; retries: number }): TaskError {
+export function unreachable(
+  error: unknown,
+  method: string,
+  url: URL,
+  base: string,
+  options: { timeoutMs: number; retries: number },
+): TaskError {
   const text = `${(error as { code?: string }).code ?? ''} ${(error as Error).message}`.trim();
   const step = `${method} ${url.pathname}`;
-  if (/CERT|certificate|self.signed|SSL|TLS/i.test(text)) return new TaskError(`The TLS certificate of ${url.origin} could not be verified (${text}). If it uses a private CA, set REGISTRY_CA_FILE to its PEM file.`, { cause: error });
+  if (/CERT|certificate|self.signed|SSL|TLS/i.test(text))
+    return new TaskError(
+      `The TLS certificate of ${url.origin} could not be verified (${text}). If it uses a private CA, set REGISTRY_CA_FILE to its PEM file.`,
+      { cause: error },
+    );
   if (TIMEOUT_ERRORS.test(`${text} ${(error as Error).name}`))
-    return new TaskError(`${url.host}: ${step} got no answer within ${options.timeoutMs / 1000} s (REGISTRY_TIMEOUT_SECONDS), also after ${options.retries} retries. The host may hang; check it, or raise the timeout.`, { cause: error });
-  return new TaskError(`Cannot reach ${url.origin === new URL(base).origin ? `the registry at ${base}` : url.origin} (${step}: ${text}). Check REGISTRY_URL and that the registry is running.`, { cause: error });
+    return new TaskError(
+      `${url.host}: ${step} got no answer within ${options.timeoutMs / 1000} s (REGISTRY_TIMEOUT_SECONDS), also after ${options.retries} retries. The host may hang; check it, or raise the timeout.`,
+      { cause: error },
+    );
+  return new TaskError(
+    `Cannot reach ${url.origin === new URL(base).origin ? `the registry at ${base}` : url.origin} (${step}: ${text}). Check REGISTRY_URL and that the registry is running.`,
+    { cause: error },
+  );
 }

@@ -55,7 +55,10 @@ export function registryNames(url: URL, aliases: string[]): Set<string> {
 }
 
 /** Splits `registry:5000/team/app:tag@sha256:…` into its parts; undefined for another registry. */
-export function parseReference(ref: string, names: ReadonlySet<string>): { repository: string; tag?: string; digest?: string } | undefined {
+export function parseReference(
+  ref: string,
+  names: ReadonlySet<string>,
+): { repository: string; tag?: string; digest?: string } | undefined {
   const [name, digest] = ref.split('@');
   const slash = name.indexOf('/');
   if (slash < 0) return undefined;
@@ -92,7 +95,11 @@ export async function readHostImages(runner: Runner, deployDir: string | undefin
       .filter(Boolean);
     const containers = ids.length ? parseContainers((await runner.run(docker.inspectContainers(ids))).stdout) : [];
     const imageIds = [...new Set(containers.map((c) => c.image))];
-    const images = imageIds.length ? (JSON.parse((await runner.run(docker.inspectImages(imageIds), { allowFailure: true })).stdout || '[]') as ImageRefs[]) : [];
+    const images = imageIds.length
+      ? (JSON.parse(
+          (await runner.run(docker.inspectImages(imageIds), { allowFailure: true })).stdout || '[]',
+        ) as ImageRefs[])
+      : [];
     return {
       host: runner.name,
       containers: containers.map((c) => ({ name: c.name, imageId: c.image, imageRef: c.imageRef, state: c.state })),
@@ -116,15 +123,25 @@ export function referencesOf(host: HostImages, names: ReadonlySet<string>): InUs
     // No repo digest of this registry (built here, or loaded): match the image by its config digest.
     if (!digests.length) {
       const named = [c.imageRef, ...(image?.RepoTags ?? [])].map((r) => parseReference(r, names)).filter(Boolean);
-      for (const repository of new Set(named.map((r) => r!.repository))) refs.push({ repository, imageId: c.imageId, reason });
+      for (const repository of new Set(named.map((r) => r!.repository)))
+        refs.push({ repository, imageId: c.imageId, reason });
     }
   }
   if (host.deployed) {
-    const releases = [...(host.deployed.current ? [{ release: host.deployed.current, role: 'current release' }] : []), ...host.deployed.previous.map((release) => ({ release, role: 'rollback target' }))];
+    const releases = [
+      ...(host.deployed.current ? [{ release: host.deployed.current, role: 'current release' }] : []),
+      ...host.deployed.previous.map((release) => ({ release, role: 'rollback target' })),
+    ];
     for (const { release, role } of releases) {
       const parsed = parseReference(release.image, names);
       const digest = release.digest ?? parsed?.digest;
-      if (parsed) refs.push({ repository: parsed.repository, ...(parsed.tag ? { tag: parsed.tag } : {}), ...(digest ? { digest } : {}), reason: `${role} of ${parsed.repository} on ${host.host} (deploy-state.json)` });
+      if (parsed)
+        refs.push({
+          repository: parsed.repository,
+          ...(parsed.tag ? { tag: parsed.tag } : {}),
+          ...(digest ? { digest } : {}),
+          reason: `${role} of ${parsed.repository} on ${host.host} (deploy-state.json)`,
+        });
     }
   }
   return refs;
@@ -136,7 +153,11 @@ export interface InUse {
   tags: Map<string, string>;
 }
 
-export function resolveInUse(refs: InUseRef[], tags: { tag: string; digest: string }[], manifests: ReadonlyMap<string, ManifestRecord>): InUse {
+export function resolveInUse(
+  refs: InUseRef[],
+  tags: { tag: string; digest: string }[],
+  manifests: ReadonlyMap<string, ManifestRecord>,
+): InUse {
   const inUse: InUse = { digests: new Map(), tags: new Map() };
   const add = (map: Map<string, string>, key: string, reason: string) => {
     const before = map.get(key);
@@ -154,10 +175,12 @@ export function resolveInUse(refs: InUseRef[], tags: { tag: string; digest: stri
       const digest = tags.find((t) => t.tag === ref.tag)?.digest;
       if (digest) add(inUse.digests, digest, ref.reason);
     }
-    if (ref.imageId) for (const t of tags) if (configOf(t.digest).includes(ref.imageId)) add(inUse.digests, t.digest, ref.reason);
+    if (ref.imageId)
+      for (const t of tags) if (configOf(t.digest).includes(ref.imageId)) add(inUse.digests, t.digest, ref.reason);
   }
   // A platform manifest pulled by its own digest keeps the tagged index it belongs to.
-  const within = (root: string, digest: string): boolean => (manifests.get(root)?.children ?? []).some((c) => c === digest || within(c, digest));
+  const within = (root: string, digest: string): boolean =>
+    (manifests.get(root)?.children ?? []).some((c) => c === digest || within(c, digest));
   for (const [digest, reason] of [...inUse.digests]) {
     if (tags.some((t) => t.digest === digest)) continue;
     for (const t of tags) if (within(t.digest, digest)) add(inUse.digests, t.digest, reason);
@@ -178,11 +201,16 @@ export interface HostsToRead {
  * Reads every host (the deploy host once, even when it is also a server host). A host that
  * cannot be read stops planning with a usage error (exit 2), unless `force`.
  */
-export async function readHostsInUse(hosts: HostsToRead, names: ReadonlySet<string>, progress?: (m: string) => void): Promise<{ refs: InUseRef[]; read: string[]; unread: string[] }> {
+export async function readHostsInUse(
+  hosts: HostsToRead,
+  names: ReadonlySet<string>,
+  progress?: (m: string) => void,
+): Promise<{ refs: InUseRef[]; read: string[]; unread: string[] }> {
   const targets = new Map<string, { setting: string; deployDir?: string }>();
   if (hosts.deployHost) targets.set(hosts.deployHost, { setting: 'DEPLOY_HOST', deployDir: hosts.deployDir });
   // The deploy host is often in SERVER_HOSTS too, maybe spelt differently (aisha@prod-1 and prod-1:22): read once.
-  for (const host of hosts.serverHosts) if (![...targets.keys()].some((known) => sameHost(known, host))) targets.set(host, { setting: 'SERVER_HOSTS' });
+  for (const host of hosts.serverHosts)
+    if (![...targets.keys()].some((known) => sameHost(known, host))) targets.set(host, { setting: 'SERVER_HOSTS' });
   const refs: InUseRef[] = [];
   const read: string[] = [];
   const problems: string[] = [];

@@ -10,9 +10,17 @@ import type { RegistryClient } from './client.ts';
 import type { KeptTag } from './plan.ts';
 import { collectBlobs, type ManifestRecord } from './sizes.ts';
 
-export async function checkKeptTags(client: RegistryClient, kept: KeptTag[], manifests: ReadonlyMap<string, ManifestRecord>, concurrency: number): Promise<Check[]> {
+export async function checkKeptTags(
+  client: RegistryClient,
+  kept: KeptTag[],
+  manifests: ReadonlyMap<string, ManifestRecord>,
+  concurrency: number,
+): Promise<Check[]> {
   const problems: string[] = [];
-  const tagResults = await mapLimitAll(kept, concurrency, async (k) => ({ k, digest: await headManifest(client, k.repository, k.tag) }));
+  const tagResults = await mapLimitAll(kept, concurrency, async (k) => ({
+    k,
+    digest: await headManifest(client, k.repository, k.tag),
+  }));
   const blobChecks = new Map<string, { repository: string; digest: string; tags: string[] }>();
   for (const { k, digest } of tagResults) {
     if (digest !== k.digest) {
@@ -27,11 +35,16 @@ export async function checkKeptTags(client: RegistryClient, kept: KeptTag[], man
       blobChecks.set(key, entry);
     }
     for (const child of manifests.get(k.digest)?.children ?? []) {
-      if ((await headManifest(client, k.repository, child)) !== child) problems.push(`${k.repository}:${k.tag} lost its child manifest ${child}`);
+      if ((await headManifest(client, k.repository, child)) !== child)
+        problems.push(`${k.repository}:${k.tag} lost its child manifest ${child}`);
     }
   }
-  const blobResults = await mapLimitAll([...blobChecks.values()], concurrency, async (b) => ({ b, present: await blobExists(client, b.repository, b.digest) }));
-  for (const { b, present } of blobResults) if (!present) problems.push(`${b.repository}:${b.tags.join(',')} needs blob ${b.digest}, which is gone`);
+  const blobResults = await mapLimitAll([...blobChecks.values()], concurrency, async (b) => ({
+    b,
+    present: await blobExists(client, b.repository, b.digest),
+  }));
+  for (const { b, present } of blobResults)
+    if (!present) problems.push(`${b.repository}:${b.tags.join(',')} needs blob ${b.digest}, which is gone`);
   return [
     {
       name: 'every kept tag resolves to its image',

@@ -47,7 +47,11 @@ export function withoutGone(entry: JournalEntry, gone: string[]): JournalEntry |
   return { ...entry, children: entry.children.filter((c) => !gone.includes(c.digest)) };
 }
 
-async function snapshot(client: RegistryClient, repository: string, digest: string): Promise<JournalManifest | undefined> {
+async function snapshot(
+  client: RegistryClient,
+  repository: string,
+  digest: string,
+): Promise<JournalManifest | undefined> {
   const found = await getManifest(client, repository, digest);
   return found && { digest: found.digest, mediaType: found.mediaType, manifest: found.raw.toString('base64') };
 }
@@ -56,10 +60,31 @@ async function snapshot(client: RegistryClient, repository: string, digest: stri
  * What a delete is about to remove: from the bytes the plan read when it carries them, else read
  * back now (undefined when the manifest is already gone).
  */
-export async function journalEntry(client: RegistryClient, op: { kind: 'delete' | 'untag'; repository: string; digest: string; tags: string[]; children?: string[]; snapshot?: Snapshot }): Promise<JournalEntry | undefined> {
+export async function journalEntry(
+  client: RegistryClient,
+  op: {
+    kind: 'delete' | 'untag';
+    repository: string;
+    digest: string;
+    tags: string[];
+    children?: string[];
+    snapshot?: Snapshot;
+  },
+): Promise<JournalEntry | undefined> {
   if (op.snapshot) {
-    const [root, ...children] = op.snapshot.map((m) => ({ digest: m.digest, mediaType: m.mediaType, manifest: m.raw.toString('base64') }));
-    return { kind: op.kind, repository: op.repository, tags: op.tags, ...root, children: op.kind === 'delete' ? children : [], at: new Date().toISOString() };
+    const [root, ...children] = op.snapshot.map((m) => ({
+      digest: m.digest,
+      mediaType: m.mediaType,
+      manifest: m.raw.toString('base64'),
+    }));
+    return {
+      kind: op.kind,
+      repository: op.repository,
+      tags: op.tags,
+      ...root,
+      children: op.kind === 'delete' ? children : [],
+      at: new Date().toISOString(),
+    };
   }
   const root = await snapshot(client, op.repository, op.digest);
   if (!root) return undefined;
@@ -86,14 +111,22 @@ function applyRetractions(lines: unknown[]): unknown[] {
   const kept: unknown[] = [];
   for (const line of lines) {
     if (!isRetraction(line)) kept.push(line);
-    else for (const [i, entry] of kept.entries()) if (isEntry(entry) && entry.repository === line.repository) kept[i] = withoutGone(entry, line.digests) ?? null;
+    else
+      for (const [i, entry] of kept.entries())
+        if (isEntry(entry) && entry.repository === line.repository) kept[i] = withoutGone(entry, line.digests) ?? null;
   }
   return kept.filter((line) => line !== null);
 }
 
 function isEntry(value: unknown): value is JournalEntry {
   const e = value as JournalEntry;
-  return Boolean(e && typeof e.repository === 'string' && typeof e.digest === 'string' && typeof e.manifest === 'string' && Array.isArray(e.tags));
+  return Boolean(
+    e &&
+    typeof e.repository === 'string' &&
+    typeof e.digest === 'string' &&
+    typeof e.manifest === 'string' &&
+    Array.isArray(e.tags),
+  );
 }
 
 /**
@@ -101,7 +134,10 @@ function isEntry(value: unknown): value is JournalEntry {
  * file. Anything else is a usage error that says what was expected.
  */
 export function readJournal(path: string): JournalEntry[] {
-  if (!existsSync(path)) throw new UsageError(`--restore ${path}: no such file. Give the report of the registry run to undo (reports/…-clean:registry.json) or its journal file.`);
+  if (!existsSync(path))
+    throw new UsageError(
+      `--restore ${path}: no such file. Give the report of the registry run to undo (reports/…-clean:registry.json) or its journal file.`,
+    );
   const text = readFileSync(path, 'utf8');
   let entries: unknown[];
   try {
@@ -117,9 +153,14 @@ export function readJournal(path: string): JournalEntry[] {
           .map((line) => JSON.parse(line) as unknown),
       );
     } catch {
-      throw new UsageError(`--restore ${path}: this is neither a report nor a journal of a registry run. Give the report that run wrote (its path was printed at the end).`);
+      throw new UsageError(
+        `--restore ${path}: this is neither a report nor a journal of a registry run. Give the report that run wrote (its path was printed at the end).`,
+      );
     }
   }
-  if (!entries.every(isEntry)) throw new UsageError(`--restore ${path}: some entries are not journal entries of a registry run (repository, digest, manifest, tags expected).`);
+  if (!entries.every(isEntry))
+    throw new UsageError(
+      `--restore ${path}: some entries are not journal entries of a registry run (repository, digest, manifest, tags expected).`,
+    );
   return entries;
 }

@@ -37,7 +37,9 @@ export interface RegistryState {
  */
 export type Snapshot = { digest: string; mediaType: string; raw: Buffer }[];
 
-export type DeletionOp = { kind: 'delete'; repository: string; digest: string; tags: string[]; children?: string[]; snapshot?: Snapshot } | { kind: 'untag'; repository: string; digest: string; tags: string[]; snapshot?: Snapshot };
+export type DeletionOp =
+  | { kind: 'delete'; repository: string; digest: string; tags: string[]; children?: string[]; snapshot?: Snapshot }
+  | { kind: 'untag'; repository: string; digest: string; tags: string[]; snapshot?: Snapshot };
 
 export type RegistryOp = DeletionOp | UnlinkOp | CollectOp | RestoreOp;
 
@@ -68,7 +70,11 @@ const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
 const flat = (...parts: string[]) => parts.join('');
 
 /** Every manifest an index references, its children's children included (not the index itself). */
-export function descendants(digest: string, manifests: ReadonlyMap<string, ManifestRecord>, into: string[] = []): string[] {
+export function descendants(
+  digest: string,
+  manifests: ReadonlyMap<string, ManifestRecord>,
+  into: string[] = [],
+): string[] {
   for (const child of manifests.get(digest)?.children ?? []) {
     if (into.includes(child)) continue;
     into.push(child);
@@ -83,13 +89,22 @@ export function descendants(digest: string, manifests: ReadonlyMap<string, Manif
  * journal. The same decisions planRegistry makes below, with the same inputs, so it names every
  * manifest a deletion of the plan removes; one it missed is read again by apply (journal.ts).
  */
-export function mayRemove(repository: string, tags: TagInfo[], manifests: ReadonlyMap<string, ManifestRecord>, policy: RegistryPolicy, now: number, inUseRefs: InUseRef[] = []): string[] {
+export function mayRemove(
+  repository: string,
+  tags: TagInfo[],
+  manifests: ReadonlyMap<string, ManifestRecord>,
+  policy: RegistryPolicy,
+  now: number,
+  inUseRefs: InUseRef[] = [],
+): string[] {
   const inUse = resolveInUse(
     inUseRefs.filter((r) => r.repository === repository),
     tags,
     manifests,
   );
-  const doomed = new Set(decideRepository(tags, rulesFor(policy, repository), now, inUse).flatMap((d) => (d.keep ? [] : [d.digest])));
+  const doomed = new Set(
+    decideRepository(tags, rulesFor(policy, repository), now, inUse).flatMap((d) => (d.keep ? [] : [d.digest])),
+  );
   return [...doomed].flatMap((digest) => [digest, ...descendants(digest, manifests)]);
 }
 
@@ -97,7 +112,13 @@ export function mayRemove(repository: string, tags: TagInfo[], manifests: Readon
 function snapshotOf(digests: string[], state: RegistryState): { snapshot?: Snapshot } {
   if (!digests.every((digest) => state.bytes?.has(digest) && state.manifests.has(digest))) return {};
   // map, not push: an array grown by push keeps room for 16, and the plan holds one per change.
-  return { snapshot: digests.map((digest) => ({ digest, mediaType: state.manifests.get(digest)!.mediaType, raw: state.bytes!.get(digest)! })) };
+  return {
+    snapshot: digests.map((digest) => ({
+      digest,
+      mediaType: state.manifests.get(digest)!.mediaType,
+      raw: state.bytes!.get(digest)!,
+    })),
+  };
 }
 
 /**
@@ -108,10 +129,21 @@ function snapshotOf(digests: string[], state: RegistryState): { snapshot?: Snaps
 function doomedTagsByDigest(decisions: TagDecision[]): Map<string, { tags: string[]; reason: string }> {
   const byDigest = new Map<string, TagDecision[]>();
   for (const d of decisions) if (!d.keep) appendTo(byDigest, d.digest, d);
-  return new Map([...byDigest].map(([digest, doomed]) => [digest, { tags: doomed.map((d) => d.tag), reason: [...new Set(doomed.map((d) => d.reason))].join('; ') }]));
+  return new Map(
+    [...byDigest].map(([digest, doomed]) => [
+      digest,
+      { tags: doomed.map((d) => d.tag), reason: [...new Set(doomed.map((d) => d.reason))].join('; ') },
+    ]),
+  );
 }
 
-export function planRegistry(state: RegistryState, policy: RegistryPolicy, sizeLimit: number, now = Date.now(), inUseRefs: InUseRef[] = []): RegistryPlan {
+export function planRegistry(
+  state: RegistryState,
+  policy: RegistryPolicy,
+  sizeLimit: number,
+  now = Date.now(),
+  inUseRefs: InUseRef[] = [],
+): RegistryPlan {
   const plan: RegistryPlan = { ...emptyPlan<RegistryOp>('registry'), keptTags: [], sizeNow: 0, sizeAfter: 0 };
   const doomed: { repository: string; digest: string; tags: string[]; reason: string; children: string[] }[] = [];
   const keptRoots = new Set<string>();
@@ -130,7 +162,8 @@ export function planRegistry(state: RegistryState, policy: RegistryPolicy, sizeL
       if (!tags.some((t) => t.digest === digest)) continue;
       keptRoots.add(digest);
       collectBlobs(digest, state.manifests, keptHere);
-      if (!decisions.some((d) => d.digest === digest && d.keep)) plan.kept.push({ target: `${repository}@${short(digest)}`, reason: `in use: ${reason}` });
+      if (!decisions.some((d) => d.digest === digest && d.keep))
+        plan.kept.push({ target: `${repository}@${short(digest)}`, reason: `in use: ${reason}` });
     }
     for (const d of decisions) {
       allRoots.add(d.digest);
@@ -145,7 +178,9 @@ export function planRegistry(state: RegistryState, policy: RegistryPolicy, sizeL
     const claimed = new Set(byDigest.keys());
     for (const [digest, group] of byDigest) {
       if (keptHere.has(digest)) {
-        const sharedWith = plan.keptTags.filter((k) => k.repository === repository && collectBlobs(k.digest, state.manifests, new Map()).has(digest)).map((k) => `${repository}:${k.tag}`);
+        const sharedWith = plan.keptTags
+          .filter((k) => k.repository === repository && collectBlobs(k.digest, state.manifests, new Map()).has(digest))
+          .map((k) => `${repository}:${k.tag}`);
         const keptAs = sharedWith.length ? `is also kept as ${sharedWith.join(', ')}` : 'is in use';
         plan.changes.push({
           action: 'untag',
@@ -155,7 +190,9 @@ export function planRegistry(state: RegistryState, policy: RegistryPolicy, sizeL
           op: { kind: 'untag', repository, digest, tags: group.tags, ...snapshotOf([digest], state) },
         });
       } else {
-        const children = descendants(digest, state.manifests).filter((child) => !keptHere.has(child) && !claimed.has(child));
+        const children = descendants(digest, state.manifests).filter(
+          (child) => !keptHere.has(child) && !claimed.has(child),
+        );
         for (const child of children) claimed.add(child);
         doomed.push({ repository, digest, ...group, children });
       }
@@ -171,10 +208,29 @@ export function planRegistry(state: RegistryState, policy: RegistryPolicy, sizeL
   doomed.forEach((d, i) =>
     plan.changes.push({
       action: 'delete manifest',
-      target: flat(d.repository, '@', short(d.digest), ' (', d.tags.map((tag) => `:${tag}`).join(' '), ')', d.children.length ? ` and its ${d.children.length} child manifest${d.children.length === 1 ? '' : 's'}` : ''),
-      reason: d.reason + (d.children.length ? `; its child manifests ${d.children.map(short).join(', ')} go with it, since no kept image references them` : ''),
+      target: flat(
+        d.repository,
+        '@',
+        short(d.digest),
+        ' (',
+        d.tags.map((tag) => `:${tag}`).join(' '),
+        ')',
+        d.children.length ? ` and its ${d.children.length} child manifest${d.children.length === 1 ? '' : 's'}` : '',
+      ),
+      reason:
+        d.reason +
+        (d.children.length
+          ? `; its child manifests ${d.children.map(short).join(', ')} go with it, since no kept image references them`
+          : ''),
       bytes: freed[i],
-      op: { kind: 'delete', repository: d.repository, digest: d.digest, tags: d.tags, ...(d.children.length ? { children: d.children } : {}), ...snapshotOf([d.digest, ...d.children], state) },
+      op: {
+        kind: 'delete',
+        repository: d.repository,
+        digest: d.digest,
+        tags: d.tags,
+        ...(d.children.length ? { children: d.children } : {}),
+        ...snapshotOf([d.digest, ...d.children], state),
+      },
     }),
   );
 
@@ -190,7 +246,10 @@ export function planRegistry(state: RegistryState, policy: RegistryPolicy, sizeL
     { label: 'tags', value: `${tagCount} (${plan.keptTags.length} kept)` },
     { label: 'registry size now', value: `${formatBytes(plan.sizeNow)} (unique blobs over all repositories)` },
     { label: 'registry size after', value: `${formatBytes(plan.sizeAfter)}, after garbage collection` },
-    { label: 'limit', value: `${formatBytes(sizeLimit)}: ${plan.sizeAfter <= sizeLimit ? 'under' : 'STILL OVER'} the limit after this plan (plan section 7)` },
+    {
+      label: 'limit',
+      value: `${formatBytes(sizeLimit)}: ${plan.sizeAfter <= sizeLimit ? 'under' : 'STILL OVER'} the limit after this plan (plan section 7)`,
+    },
   );
   return plan;
 }

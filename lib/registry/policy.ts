@@ -38,7 +38,9 @@ export interface RegistryPolicy {
 
 export function rulesFor(policy: RegistryPolicy, repository: string): RepositoryRules {
   const override = policy.repositories[repository] ?? {};
-  const ownPairs = policy.protect.filter((ref) => ref.startsWith(`${repository}:`)).map((ref) => ref.slice(repository.length + 1));
+  const ownPairs = policy.protect
+    .filter((ref) => ref.startsWith(`${repository}:`))
+    .map((ref) => ref.slice(repository.length + 1));
   return {
     keepVersions: override.keepVersions ?? policy.keepVersions,
     deleteTagTokens: override.deleteTagTokens ?? policy.deleteTagTokens,
@@ -102,7 +104,14 @@ const NOTHING_IN_USE: InUseHere = { digests: new Map(), tags: new Map() };
 
 /** The tags rule 5 ranks: not protected, not leftovers, not test images, not in use. */
 function candidates(tags: TagInfo[], rules: RepositoryRules, inUse: InUseHere = NOTHING_IN_USE): TagInfo[] {
-  return tags.filter((t) => !rules.protectTags.includes(t.tag) && !t.leftover && !inUse.tags.has(t.tag) && !matchingToken(t.tag, rules.deleteTagTokens) && !inUse.digests.has(t.digest));
+  return tags.filter(
+    (t) =>
+      !rules.protectTags.includes(t.tag) &&
+      !t.leftover &&
+      !inUse.tags.has(t.tag) &&
+      !matchingToken(t.tag, rules.deleteTagTokens) &&
+      !inUse.digests.has(t.digest),
+  );
 }
 
 /** Whether ranking this repository needs creation dates (some candidate is not a version). */
@@ -130,15 +139,41 @@ function describe(image: Image, byVersion: boolean): string {
   return `${image.tags.join(', ')} (created ${new Date(image.date).toISOString().slice(0, 10)})`;
 }
 
-export function decideRepository(tags: TagInfo[], rules: RepositoryRules, now = Date.now(), inUse: InUseHere = NOTHING_IN_USE): TagDecision[] {
+export function decideRepository(
+  tags: TagInfo[],
+  rules: RepositoryRules,
+  now = Date.now(),
+  inUse: InUseHere = NOTHING_IN_USE,
+): TagDecision[] {
   const decisions = new Map<string, TagDecision>();
   for (const t of tags) {
     const token = matchingToken(t.tag, rules.deleteTagTokens);
-    const used = [...new Set([inUse.tags.get(t.tag), inUse.digests.get(t.digest)].flatMap((r) => r?.split('; ') ?? []))].join('; ');
-    if (rules.protectTags.includes(t.tag)) decisions.set(t.tag, { tag: t.tag, digest: t.digest, keep: true, reason: 'protected tag: no rule deletes it (plan 4.3)' });
-    else if (t.leftover) decisions.set(t.tag, { tag: t.tag, digest: t.digest, keep: false, reason: 'points at a throwaway manifest left by an interrupted untag' });
-    else if (inUse.tags.has(t.tag)) decisions.set(t.tag, { tag: t.tag, digest: t.digest, keep: true, reason: `in use: ${used}` });
-    else if (token) decisions.set(t.tag, { tag: t.tag, digest: t.digest, keep: false, reason: `test image: the tag has the token "${token}" (plan 4.2)${used ? `; its image stays, since it ${used}` : ''}` });
+    const used = [
+      ...new Set([inUse.tags.get(t.tag), inUse.digests.get(t.digest)].flatMap((r) => r?.split('; ') ?? [])),
+    ].join('; ');
+    if (rules.protectTags.includes(t.tag))
+      decisions.set(t.tag, {
+        tag: t.tag,
+        digest: t.digest,
+        keep: true,
+        reason: 'protected tag: no rule deletes it (plan 4.3)',
+      });
+    else if (t.leftover)
+      decisions.set(t.tag, {
+        tag: t.tag,
+        digest: t.digest,
+        keep: false,
+        reason: 'points at a throwaway manifest left by an interrupted untag',
+      });
+    else if (inUse.tags.has(t.tag))
+      decisions.set(t.tag, { tag: t.tag, digest: t.digest, keep: true, reason: `in use: ${used}` });
+    else if (token)
+      decisions.set(t.tag, {
+        tag: t.tag,
+        digest: t.digest,
+        keep: false,
+        reason: `test image: the tag has the token "${token}" (plan 4.2)${used ? `; its image stays, since it ${used}` : ''}`,
+      });
     else if (used) decisions.set(t.tag, { tag: t.tag, digest: t.digest, keep: true, reason: `in use: ${used}` });
   }
 
@@ -175,12 +210,15 @@ export function decideRepository(tags: TagInfo[], rules: RepositoryRules, now = 
   const keptNames = kept.map((image) => describe(image, byVersion)).join('; ');
   // Every older image of the repository shares one reason (one per undated or not): the plan of
   // 50,000 tags keeps a reason per change, and a string built per image cost 10 MB there.
-  const older = (undated: string) => `older than the ${rules.keepVersions} newest versions by ${basis}${undated}; kept: ${keptNames} (plan 4.1)`;
+  const older = (undated: string) =>
+    `older than the ${rules.keepVersions} newest versions by ${basis}${undated}; kept: ${keptNames} (plan 4.1)`;
   const olderReasons = new Map<string, string>();
   order.forEach((image, rank) => {
     const keep = rank < rules.keepVersions;
     const undated = !byVersion && image.date === undefined ? ', no believable creation date' : '';
-    const reason = keep ? `one of the ${rules.keepVersions} newest versions (#${rank + 1} by ${basis}${undated}) (plan 4.1)` : (olderReasons.get(undated) ?? olderReasons.set(undated, older(undated)).get(undated)!);
+    const reason = keep
+      ? `one of the ${rules.keepVersions} newest versions (#${rank + 1} by ${basis}${undated}) (plan 4.1)`
+      : (olderReasons.get(undated) ?? olderReasons.set(undated, older(undated)).get(undated)!);
     for (const tag of image.tags) decisions.set(tag, { tag, digest: image.digest, keep, reason });
   });
   return tags.map((t) => decisions.get(t.tag)!);

@@ -26,7 +26,11 @@ export interface ReadOptions {
    * Once a repository is read: the digests whose exact bytes to keep (the plan carries them to
    * apply's undo journal, which then needs no request). None when absent.
    */
-  keepBytesOf?: (repository: string, tags: TagInfo[], manifests: ReadonlyMap<string, ManifestRecord>) => Iterable<string>;
+  keepBytesOf?: (
+    repository: string,
+    tags: TagInfo[],
+    manifests: ReadonlyMap<string, ManifestRecord>,
+  ) => Iterable<string>;
   progress?: (message: string) => void;
   signal?: AbortSignal;
   /** Read only these repositories instead of the whole catalog. */
@@ -96,7 +100,8 @@ export async function readRegistry(client: RegistryClient, options: ReadOptions)
       request(async () => {
         if (options.signal?.aborted) throw options.signal.reason;
         const manifest = await getManifest(client, name, tag);
-        if (++tagsDone % 250 === 0) say(`resolved ${tagsDone} tags (${state.repositories.size} of ${names.length} repositories done)`);
+        if (++tagsDone % 250 === 0)
+          say(`resolved ${tagsDone} tags (${state.repositories.size} of ${names.length} repositories done)`);
         if (!manifest) return { tag, digest: undefined }; // deleted since the listing, or left dangling by a cut delete
         if (!manifests.has(manifest.digest)) manifests.set(manifest.digest, record(manifest, layers));
         raw.set(manifest.digest, manifest.raw);

@@ -44,7 +44,12 @@ export function recordOf(m: JournalManifest): ManifestRecord {
 }
 
 /** Reads what is there now and plans the restore of every journal entry. */
-export async function planRestore(client: RegistryClient, entries: JournalEntry[], source: string, concurrency: number): Promise<{ plan: RegistryPlan; state: RegistryState }> {
+export async function planRestore(
+  client: RegistryClient,
+  entries: JournalEntry[],
+  source: string,
+  concurrency: number,
+): Promise<{ plan: RegistryPlan; state: RegistryState }> {
   const plan: RegistryPlan = { ...emptyPlan('registry'), keptTags: [], sizeNow: 0, sizeAfter: 0 };
   const state: RegistryState = { repositories: new Map(), manifests: new Map() };
   const decided = await mapLimitAll(entries, concurrency, async (entry) => {
@@ -58,7 +63,9 @@ export async function planRestore(client: RegistryClient, entries: JournalEntry[
     });
     const gone = [];
     for (const blob of blobs) if (!(await blobExists(client, entry.repository, blob.digest))) gone.push(blob);
-    const tagsNow = await Promise.all(entry.tags.map(async (tag) => ({ tag, digest: await headManifest(client, entry.repository, tag) })));
+    const tagsNow = await Promise.all(
+      entry.tags.map(async (tag) => ({ tag, digest: await headManifest(client, entry.repository, tag) })),
+    );
     return { entry, missing, gone, tagsNow };
   });
   for (const { entry, missing, gone, tagsNow } of decided) {
@@ -69,7 +76,9 @@ export async function planRestore(client: RegistryClient, entries: JournalEntry[
         reason: `cannot come back: ${gone.length} of its blobs (${gone
           .slice(0, 3)
           .map((b) => short(b.digest))
-          .join(', ')}${gone.length > 3 ? ', …' : ''}) are gone, since garbage collection ran after the deletion (${entry.at.slice(0, 16).replace('T', ' ')} UTC)`,
+          .join(
+            ', ',
+          )}${gone.length > 3 ? ', …' : ''}) are gone, since garbage collection ran after the deletion (${entry.at.slice(0, 16).replace('T', ' ')} UTC)`,
         remedy: 'push the image again from a machine that still has it',
       });
       continue;
@@ -82,16 +91,25 @@ export async function planRestore(client: RegistryClient, entries: JournalEntry[
         remedy: `to restore the old image, delete or move ${entry.repository}:${t.tag} first and run --restore again`,
       });
     const tags = tagsNow.filter((t) => !t.digest).map((t) => t.tag);
-    for (const t of tagsNow.filter((t) => t.digest === entry.digest)) plan.kept.push({ target: `${entry.repository}:${t.tag}`, reason: 'already back' });
+    for (const t of tagsNow.filter((t) => t.digest === entry.digest))
+      plan.kept.push({ target: `${entry.repository}:${t.tag}`, reason: 'already back' });
     if (!missing.length && !tags.length) continue;
-    for (const tag of [...tags, ...tagsNow.filter((t) => t.digest === entry.digest).map((t) => t.tag)]) plan.keptTags.push({ repository: entry.repository, tag, digest: entry.digest });
+    for (const tag of [...tags, ...tagsNow.filter((t) => t.digest === entry.digest).map((t) => t.tag)])
+      plan.keptTags.push({ repository: entry.repository, tag, digest: entry.digest });
     const bytes = missing.reduce((sum, m) => sum + Buffer.from(m.manifest, 'base64').length, 0);
     plan.changes.push({
       action: 'restore',
       target: `${entry.repository}@${short(entry.digest)} (${tags.map((t) => `:${t}`).join(' ') || 'no tag'})${missing.length > 1 ? ` with ${missing.length - 1} child manifest${missing.length === 2 ? '' : 's'}` : ''}`,
       reason: `${entry.kind === 'delete' ? 'deleted' : 'untagged'} at ${entry.at.slice(0, 16).replace('T', ' ')} UTC by the run of ${source}; its blobs are still stored, so ${missing.length ? `the manifest${missing.length === 1 ? '' : 's'} (${formatBytes(bytes)}) and ` : ''}the tags are pushed back`,
       bytes: 0,
-      op: { kind: 'restore', repository: entry.repository, digest: entry.digest, manifests: missing, tags, root: entry },
+      op: {
+        kind: 'restore',
+        repository: entry.repository,
+        digest: entry.digest,
+        manifests: missing,
+        tags,
+        root: entry,
+      },
     });
   }
   plan.figures.push({ label: 'journal', value: `${entries.length} entries in ${source}` });
@@ -100,6 +118,8 @@ export async function planRestore(client: RegistryClient, entries: JournalEntry[
 
 /** Pushes one entry back: manifests by digest (children first), then its tags. */
 export async function restoreOne(client: RegistryClient, op: RestoreOp): Promise<void> {
-  for (const m of op.manifests) await putManifest(client, op.repository, m.digest, m.mediaType, Buffer.from(m.manifest, 'base64'));
-  for (const tag of op.tags) await putManifest(client, op.repository, tag, op.root.mediaType, Buffer.from(op.root.manifest, 'base64'));
+  for (const m of op.manifests)
+    await putManifest(client, op.repository, m.digest, m.mediaType, Buffer.from(m.manifest, 'base64'));
+  for (const tag of op.tags)
+    await putManifest(client, op.repository, tag, op.root.mediaType, Buffer.from(op.root.manifest, 'base64'));
 }

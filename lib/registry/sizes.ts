@@ -19,7 +19,11 @@ export interface ManifestRecord {
 }
 
 /** Adds every blob a manifest needs (itself, config, layers, children's blobs) to `into`. */
-export function collectBlobs(digest: string, manifests: ReadonlyMap<string, ManifestRecord>, into: Map<string, number>): Map<string, number> {
+export function collectBlobs(
+  digest: string,
+  manifests: ReadonlyMap<string, ManifestRecord>,
+  into: Map<string, number>,
+): Map<string, number> {
   const record = manifests.get(digest);
   if (!record || into.has(digest)) return into;
   into.set(digest, record.size);
@@ -45,7 +49,11 @@ export function sumSizes(blobs: ReadonlyMap<string, number>): number {
  * Splits the blobs freed by deleting `doomed` roots among them: each blob no kept root needs is
  * credited to the first doomed root that needs it, so the per-change figures add up to the total.
  */
-export function freedBytesPerRoot(doomed: readonly string[], kept: ReadonlyMap<string, number>, manifests: ReadonlyMap<string, ManifestRecord>): number[] {
+export function freedBytesPerRoot(
+  doomed: readonly string[],
+  kept: ReadonlyMap<string, number>,
+  manifests: ReadonlyMap<string, ManifestRecord>,
+): number[] {
   const credited = new Set<string>();
   // One map for every root, emptied each time: a map per root was 50,000 maps of garbage.
   const blobs = new Map<string, number>();

@@ -19,7 +19,10 @@ export function sumFileSizes(output: string): number {
 
 export async function storageBytes(runner: Runner, path: string): Promise<number> {
   const { stdout, stderr, exitCode } = await runner.run(fileSizesCommand(path), { allowFailure: true });
-  if (exitCode !== 0) throw new TaskError(`${runner.name}: could not measure the registry storage at ${path} (REGISTRY_STORAGE_PATH): ${stderr.trim() || `find exited with ${exitCode}`}`);
+  if (exitCode !== 0)
+    throw new TaskError(
+      `${runner.name}: could not measure the registry storage at ${path} (REGISTRY_STORAGE_PATH): ${stderr.trim() || `find exited with ${exitCode}`}`,
+    );
   return sumFileSizes(stdout);
 }
 
@@ -27,6 +30,7 @@ export async function storageBytes(runner: Runner, path: string): Promise<number
 export async function diskUsage(runner: Runner, path: string): Promise<number> {
   const { stdout } = await runner.run(duCommand(path));
   const bytes = Number(stdout.trim().split(/\s+/)[0]);
-  if (!Number.isFinite(bytes)) throw new TaskError(`${runner.name}: could not read the size of ${path} from du: ${stdout.trim()}`);
+  if (!Number.isFinite(bytes))
+    throw new TaskError(`${runner.name}: could not read the size of ${path} from du: ${stdout.trim()}`);
   return bytes;
 }

@@ -16,7 +16,14 @@ import type { Failure } from '../task.ts';
 import { docker } from './commands.ts';
 import type { ServerOp } from './policy.ts';
 
-const order: ServerOp['kind'][] = ['stop-container', 'remove-container', 'remove-image', 'remove-volume', 'prune-build-cache', 'shrink-build-cache'];
+const order: ServerOp['kind'][] = [
+  'stop-container',
+  'remove-container',
+  'remove-image',
+  'remove-volume',
+  'prune-build-cache',
+  'shrink-build-cache',
+];
 
 export function commandFor(op: ServerOp): Command {
   switch (op.kind) {
@@ -42,7 +49,12 @@ export interface HostApplyResult {
   hung?: string;
 }
 
-export async function applyHostChanges(runner: Runner, changes: Change<ServerOp>[], signal?: AbortSignal, progress?: (m: string) => void): Promise<HostApplyResult> {
+export async function applyHostChanges(
+  runner: Runner,
+  changes: Change<ServerOp>[],
+  signal?: AbortSignal,
+  progress?: (m: string) => void,
+): Promise<HostApplyResult> {
   const done: Change<ServerOp>[] = [];
   const failed: Failure[] = [];
   const sorted = [...changes].sort((a, b) => order.indexOf(a.op.kind) - order.indexOf(b.op.kind));
@@ -54,8 +66,18 @@ export async function applyHostChanges(runner: Runner, changes: Change<ServerOp>
       done.push(change);
     } catch (error) {
       const step = `step ${i + 1} of ${sorted.length}, ${change.action}`;
-      failed.push({ action: change.action, target: change.target, host: runner.name, error: `${step}: ${messageOf(error)}` });
-      if (error instanceof CommandTimedOut) return { done, failed, hung: `${runner.name} hung at ${step} ${change.target}; its ${sorted.length - i - 1} later steps were not started (a rerun plans them again from what the host holds then).` };
+      failed.push({
+        action: change.action,
+        target: change.target,
+        host: runner.name,
+        error: `${step}: ${messageOf(error)}`,
+      });
+      if (error instanceof CommandTimedOut)
+        return {
+          done,
+          failed,
+          hung: `${runner.name} hung at ${step} ${change.target}; its ${sorted.length - i - 1} later steps were not started (a rerun plans them again from what the host holds then).`,
+        };
     }
   }
   return { done, failed };

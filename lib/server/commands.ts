@@ -22,9 +22,25 @@ export const docker = {
   /** By tag when tagged (the image goes with its last tag), by ID when dangling; never --force. */
   removeImage: (refs: string[]): Command => ['docker', 'image', 'rm', ...refs],
   removeVolume: (name: string): Command => ['docker', 'volume', 'rm', name],
-  pruneBuildCache: (olderThanHours: number): Command => ['docker', 'builder', 'prune', '--force', '--all', '--filter', `until=${olderThanHours}h`],
+  pruneBuildCache: (olderThanHours: number): Command => [
+    'docker',
+    'builder',
+    'prune',
+    '--force',
+    '--all',
+    '--filter',
+    `until=${olderThanHours}h`,
+  ],
   /** Removes unused cache, least recently used first, until at most keepBytes remain. */
-  shrinkBuildCache: (keepBytes: number): Command => ['docker', 'builder', 'prune', '--force', '--all', '--keep-storage', String(keepBytes)],
+  shrinkBuildCache: (keepBytes: number): Command => [
+    'docker',
+    'builder',
+    'prune',
+    '--force',
+    '--all',
+    '--keep-storage',
+    String(keepBytes),
+  ],
   composeV2Version: (): Command => ['docker', 'compose', 'version', '--short'],
   composeV1Version: (): Command => ['docker-compose', 'version', '--short'],
   /** Whether docker-compose is on the PATH, found without starting it (a Python start-up of seconds). */

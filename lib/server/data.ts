@@ -19,20 +19,27 @@ const ANONYMOUS = /^[0-9a-f]{64}$/;
  */
 export function isDataStoreImage(ref: string, dataImages: readonly string[]): string | undefined {
   const last = repositoryOf(ref).split('/').pop() ?? '';
-  return dataImages.find((name) => new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(ql|db)?([-_.].*)?$`, 'i').test(last));
+  return dataImages.find((name) =>
+    new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(ql|db)?([-_.].*)?$`, 'i').test(last),
+  );
 }
 
 /** The places the container holds data in, as a user would name them; empty when none. */
 export function dataHeldIn(c: Container, dataImages: readonly string[]): string[] {
   const places: string[] = [];
-  const mounts: Mount[] = c.mounts ?? c.volumes.map((name) => ({ type: 'volume', name, destination: '', writable: true }));
+  const mounts: Mount[] =
+    c.mounts ?? c.volumes.map((name) => ({ type: 'volume', name, destination: '', writable: true }));
   for (const m of mounts) {
     if (m.type === 'volume' && m.name && !ANONYMOUS.test(m.name)) places.push(`volume ${m.name}`);
-    else if (m.type === 'bind' && m.writable && m.source && !SYSTEM_PATHS.test(m.source)) places.push(`host folder ${m.source}`);
+    else if (m.type === 'bind' && m.writable && m.source && !SYSTEM_PATHS.test(m.source))
+      places.push(`host folder ${m.source}`);
   }
   const store = isDataStoreImage(c.imageRef, dataImages);
   const anonymous = c.volumes.filter((v) => ANONYMOUS.test(v)).map((v) => `anonymous volume ${v.slice(0, 12)}`);
   // A data store keeps its data somewhere: where it mounts something, else in its own layer.
-  if (store && (anonymous.length || !places.length)) places.push(`${anonymous.length ? anonymous.join(', ') : 'its container layer'} (${c.imageRef} is a data store: ${store})`);
+  if (store && (anonymous.length || !places.length))
+    places.push(
+      `${anonymous.length ? anonymous.join(', ') : 'its container layer'} (${c.imageRef} is a data store: ${store})`,
+    );
   return places;
 }

@@ -7,5 +7,9 @@ import { readDisks } from './state.ts';
 export async function diskCheck(runner: Runner, host: string, dockerRoot: string, maxPercent: number): Promise<Check> {
   const disks = await readDisks(runner, dockerRoot);
   const worst = disks.reduce((a, b) => (usedPercent(b) > usedPercent(a) ? b : a));
-  return { name: `${host} disk under ${maxPercent}%`, passed: usedPercent(worst) < maxPercent, figure: `${usedPercent(worst).toFixed(1)}% used on ${worst.mount} (${worst.path})` };
+  return {
+    name: `${host} disk under ${maxPercent}%`,
+    passed: usedPercent(worst) < maxPercent,
+    figure: `${usedPercent(worst).toFixed(1)}% used on ${worst.mount} (${worst.path})`,
+  };
 }

@@ -40,7 +40,8 @@ function stretches(images: Image[]): Stretch[] {
     if (!path) continue;
     offset.set(path[path.length - 1], image.size);
     const deepestShared = [...path].reverse().find((key) => users.get(key)!.size > 1);
-    if (deepestShared && image.sharedSize !== undefined && !offset.has(deepestShared)) offset.set(deepestShared, image.sharedSize);
+    if (deepestShared && image.sharedSize !== undefined && !offset.has(deepestShared))
+      offset.set(deepestShared, image.sharedSize);
   }
   const byEnd = new Map<string, Stretch>();
   for (const path of paths.values()) {
@@ -48,7 +49,8 @@ function stretches(images: Image[]): Stretch[] {
     let from = 0;
     path.forEach((key, i) => {
       if (!offset.has(key)) return;
-      if (!byEnd.has(key)) byEnd.set(key, { bytes: Math.max(0, offset.get(key)! - from), users: users.get(path[start])! });
+      if (!byEnd.has(key))
+        byEnd.set(key, { bytes: Math.max(0, offset.get(key)! - from), users: users.get(path[start])! });
       from = offset.get(key)!;
       start = i + 1;
     });
@@ -63,7 +65,8 @@ function stretches(images: Image[]): Stretch[] {
 export function bytesFreedInOrder(images: Image[], removed: string[]): Map<string, number> {
   const position = new Map(removed.map((id, i) => [id, i]));
   const freed = new Map(removed.map((id) => [id, 0]));
-  for (const image of images) if (position.has(image.id) && !image.layers?.length) freed.set(image.id, image.uniqueSize);
+  for (const image of images)
+    if (position.has(image.id) && !image.layers?.length) freed.set(image.id, image.uniqueSize);
   for (const stretch of stretches(images)) {
     const members = [...stretch.users];
     if (!members.every((id) => position.has(id))) continue;

@@ -104,7 +104,13 @@ export function parseContainers(json: string, sizes?: Map<string, number>): Cont
     ...(c.State.Status !== 'running' && time(c.State.FinishedAt) ? { finished: time(c.State.FinishedAt) } : {}),
     labels: c.Config.Labels ?? {},
     volumes: (c.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!),
-    mounts: (c.Mounts ?? []).map((m) => ({ type: m.Type, ...(m.Name ? { name: m.Name } : {}), ...(m.Source ? { source: m.Source } : {}), destination: m.Destination, writable: m.RW !== false })),
+    mounts: (c.Mounts ?? []).map((m) => ({
+      type: m.Type,
+      ...(m.Name ? { name: m.Name } : {}),
+      ...(m.Source ? { source: m.Source } : {}),
+      destination: m.Destination,
+      writable: m.RW !== false,
+    })),
     sizeRw: sizes?.get(c.Id) ?? c.SizeRw ?? 0,
   }));
 }
@@ -140,7 +146,12 @@ interface VolumeInspect {
 export function parseVolumes(json: string, sizes: Map<string, number>): Volume[] {
   return (JSON.parse(json || '[]') as VolumeInspect[]).map((v) => {
     const labels = v.Labels ?? {};
-    return { name: v.Name, labels, anonymous: 'com.docker.volume.anonymous' in labels || /^[0-9a-f]{64}$/.test(v.Name), size: sizes.get(v.Name) ?? 0 };
+    return {
+      name: v.Name,
+      labels,
+      anonymous: 'com.docker.volume.anonymous' in labels || /^[0-9a-f]{64}$/.test(v.Name),
+      size: sizes.get(v.Name) ?? 0,
+    };
   });
 }
 
@@ -153,7 +164,12 @@ interface SystemDf {
 }
 
 /** Volume, image and container sizes and build cache records from `docker system df -v --format '{{json .}}'`. */
-export function parseSystemDf(text: string): { volumeSizes: Map<string, number>; imageUniqueSizes: Map<string, number>; containerSizes: Map<string, number>; cache: CacheRecord[] } {
+export function parseSystemDf(text: string): {
+  volumeSizes: Map<string, number>;
+  imageUniqueSizes: Map<string, number>;
+  containerSizes: Map<string, number>;
+  cache: CacheRecord[];
+} {
   const df = (JSON.parse(text.trim() || '{}') as SystemDf) ?? {};
   const bytes = (s: string) => parseBytes(s.replace(/B$/i, 'B')) ?? 0;
   return {
@@ -164,7 +180,10 @@ export function parseSystemDf(text: string): { volumeSizes: Map<string, number>;
     cache: (df.BuildCache ?? []).map((c) => ({
       id: c.ID,
       size: bytes(c.Size),
-      lastUsed: time(c.LastUsedAt?.replace(/ \+0000 UTC$/, 'Z').replace(' ', 'T')) ?? time(c.CreatedAt?.replace(/ \+0000 UTC$/, 'Z').replace(' ', 'T')) ?? 0,
+      lastUsed:
+        time(c.LastUsedAt?.replace(/ \+0000 UTC$/, 'Z').replace(' ', 'T')) ??
+        time(c.CreatedAt?.replace(/ \+0000 UTC$/, 'Z').replace(' ', 'T')) ??
+        0,
       inUse: c.InUse === true || c.InUse === 'true',
     })),
   };
@@ -186,7 +205,12 @@ export interface DockerUsage {
 export function parseDockerUsage(text: string): DockerUsage {
   const rows = jsonLines<{ Type: string; Size: string }>(text);
   const of = (type: string) => parseBytes(rows.find((r) => r.Type === type)?.Size ?? '0B') ?? 0;
-  const usage = { images: of('Images'), containers: of('Containers'), volumes: of('Local Volumes'), buildCache: of('Build Cache') };
+  const usage = {
+    images: of('Images'),
+    containers: of('Containers'),
+    volumes: of('Local Volumes'),
+    buildCache: of('Build Cache'),
+  };
   return { ...usage, total: usage.images + usage.containers + usage.volumes + usage.buildCache };
 }
 
@@ -196,7 +220,13 @@ export function parseDf(text: string, paths: string[]): Disk[] {
   return rows.map((row, i) => {
     const cols = row.trim().split(/\s+/);
     const [total, used, available] = cols.slice(-5, -2).map((n) => Number(n) * 1024);
-    return { path: paths[i], mount: cols[cols.length - 1], totalBytes: total, usedBytes: used, availableBytes: available };
+    return {
+      path: paths[i],
+      mount: cols[cols.length - 1],
+      totalBytes: total,
+      usedBytes: used,
+      availableBytes: available,
+    };
   });
 }
 

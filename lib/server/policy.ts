@@ -34,7 +34,15 @@ import { bytesFreedInOrder } from './layers.ts';
 import { matchingPattern } from './names.ts';
 import type { Container, Image } from './parse.ts';
 import { repositoryOf, withoutRegistry } from './references.ts';
-import { COMPOSE_PROJECT, COMPOSE_SERVICE, decideStoppedProjectContainers, newestFirst, RUNNING, status, stoppedAt } from './rollback-containers.ts';
+import {
+  COMPOSE_PROJECT,
+  COMPOSE_SERVICE,
+  decideStoppedProjectContainers,
+  newestFirst,
+  RUNNING,
+  status,
+  stoppedAt,
+} from './rollback-containers.ts';
 import type { HostState } from './state.ts';
 import { appendTo } from '../group.ts';
 
@@ -91,7 +99,10 @@ const HOUR = 3_600_000;
 const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 const iso = (time: number | undefined) => (time ? new Date(time).toISOString() : null);
 
-export function isProtected(c: Pick<Container, 'name' | 'labels'>, policy: Pick<ServerPolicy, 'protectNames' | 'protectLabels'>): string | undefined {
+export function isProtected(
+  c: Pick<Container, 'name' | 'labels'>,
+  policy: Pick<ServerPolicy, 'protectNames' | 'protectLabels'>,
+): string | undefined {
   if (policy.protectNames.includes(c.name)) return `protected by name (${c.name})`;
   for (const rule of policy.protectLabels) {
     const [key, value] = rule.split('=', 2);
@@ -105,7 +116,14 @@ function protectedTag(image: Image, policy: ServerPolicy): string | undefined {
 }
 
 function containerFacts(c: Container): Facts {
-  return { id: c.id, state: c.state, image: c.imageRef, createdAt: iso(c.created), finishedAt: iso(c.finished), writableLayerBytes: c.sizeRw };
+  return {
+    id: c.id,
+    state: c.state,
+    image: c.imageRef,
+    createdAt: iso(c.created),
+    finishedAt: iso(c.finished),
+    writableLayerBytes: c.sizeRw,
+  };
 }
 
 /** The repositories an image belongs to, one per tag's repository. */
@@ -117,8 +135,10 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
   const host = state.host;
   const changes: ServerChange[] = [];
   const kept: ServerKept[] = [];
-  const keep = (target: string, reason: string, facts?: Facts) => kept.push({ host, target, reason, ...(facts ? { facts } : {}) });
-  const change = (action: string, target: string, reason: string, bytes: number, op: ServerOp, facts?: Facts) => changes.push({ host, action, target, reason, bytes, op, ...(facts ? { facts } : {}) });
+  const keep = (target: string, reason: string, facts?: Facts) =>
+    kept.push({ host, target, reason, ...(facts ? { facts } : {}) });
+  const change = (action: string, target: string, reason: string, bytes: number, op: ServerOp, facts?: Facts) =>
+    changes.push({ host, action, target, reason, bytes, op, ...(facts ? { facts } : {}) });
   const project = policy.composeProject;
   const grace = policy.gracePeriodHours * HOUR;
 
@@ -126,7 +146,14 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
   const removed = new Set<string>();
   const remove = (c: Container, reason: string, extra: Facts = {}) => {
     removed.add(c.id);
-    change('remove container', `container ${c.name}`, reason, c.sizeRw, { kind: 'remove-container', id: c.id }, { ...containerFacts(c), ...extra });
+    change(
+      'remove container',
+      `container ${c.name}`,
+      reason,
+      c.sizeRw,
+      { kind: 'remove-container', id: c.id },
+      { ...containerFacts(c), ...extra },
+    );
   };
   const stoppedByService = new Map<string, Container[]>();
   for (const c of state.containers) {
@@ -141,11 +168,28 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
     let since = stoppedAt(c);
     if (RUNNING.has(c.state)) {
       const stopPattern = matchingPattern(c.name, policy.stopNames);
-      if (deployed) keep(target, `${c.state}, part of the deployed compose project ${project} (the deploy replaces it, this task never stops it)`, facts);
+      if (deployed)
+        keep(
+          target,
+          `${c.state}, part of the deployed compose project ${project} (the deploy replaces it, this task never stops it)`,
+          facts,
+        );
       else if (protection) keep(target, `${c.state}, ${protection}`, facts);
-      else if (!stopPattern) keep(target, `${c.state}, not ours: kept (list it in SERVER_STOP_NAMES to stop it)${holds ? `; ${holds}` : ''}`, { ...facts, ...dataFacts });
+      else if (!stopPattern)
+        keep(
+          target,
+          `${c.state}, not ours: kept (list it in SERVER_STOP_NAMES to stop it)${holds ? `; ${holds}` : ''}`,
+          { ...facts, ...dataFacts },
+        );
       if (deployed || protection || !stopPattern) continue;
-      change('stop container', target, `${c.state}, listed in SERVER_STOP_NAMES (${stopPattern})${holds ? `; it ${holds}, which stays` : ''}`, 0, { kind: 'stop-container', id: c.id }, { ...facts, ...dataFacts });
+      change(
+        'stop container',
+        target,
+        `${c.state}, listed in SERVER_STOP_NAMES (${stopPattern})${holds ? `; it ${holds}, which stays` : ''}`,
+        0,
+        { kind: 'stop-container', id: c.id },
+        { ...facts, ...dataFacts },
+      );
       // From here on it is a stopped container like any other, stopped now.
       stopped = 'stopped by this plan';
       since = now;
@@ -159,11 +203,29 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
       continue;
     }
     const named = data.length ? matchingPattern(c.name, policy.removeNames) : undefined;
-    if (named) remove(c, `${stopped}; ${holds}, but SERVER_REMOVE_NAMES names it (${named}); named volumes and host folders stay`, dataFacts);
-    else if (data.length && !policy.force) keep(target, `${stopped}; ${holds}: kept (name it in SERVER_REMOVE_NAMES, or rerun with --force, to remove it)`, { ...facts, ...dataFacts });
-    else if (now - since < grace) keep(target, `${stopped}, within the ${policy.gracePeriodHours}h grace period${holds ? `; ${holds}` : ''}`, { ...facts, ...dataFacts });
-    else if (data.length) remove(c, `${stopped}; ${holds}, removed because of --force; named volumes and host folders stay`, dataFacts);
-    else remove(c, `${stopped}, outside the deployed compose project ${project} and holding no data: nothing redeploys it, so no rollback needs it`);
+    if (named)
+      remove(
+        c,
+        `${stopped}; ${holds}, but SERVER_REMOVE_NAMES names it (${named}); named volumes and host folders stay`,
+        dataFacts,
+      );
+    else if (data.length && !policy.force)
+      keep(target, `${stopped}; ${holds}: kept (name it in SERVER_REMOVE_NAMES, or rerun with --force, to remove it)`, {
+        ...facts,
+        ...dataFacts,
+      });
+    else if (now - since < grace)
+      keep(target, `${stopped}, within the ${policy.gracePeriodHours}h grace period${holds ? `; ${holds}` : ''}`, {
+        ...facts,
+        ...dataFacts,
+      });
+    else if (data.length)
+      remove(c, `${stopped}; ${holds}, removed because of --force; named volumes and host folders stay`, dataFacts);
+    else
+      remove(
+        c,
+        `${stopped}, outside the deployed compose project ${project} and holding no data: nothing redeploys it, so no rollback needs it`,
+      );
   }
   for (const { container, remove: goes, reason } of decideStoppedProjectContainers(stoppedByService, policy, now)) {
     if (goes) remove(container, reason);
@@ -181,35 +243,80 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
   for (const c of remaining) {
     const ours = c.labels[COMPOSE_PROJECT] === project;
     // Created from an image ID (sha256:…), a container names no repository but its image's tags.
-    const repositories = [...(c.imageRef.startsWith('sha256:') ? [] : [repositoryOf(c.imageRef)]), ...repositoriesOf(imageById.get(c.image)?.tags ?? [])];
-    for (const repository of repositories) if (ours || !rollbackRepositories.has(repository)) rollbackRepositories.set(repository, ours ? `the deployed compose project ${project}` : `kept container ${c.name}`);
+    const repositories = [
+      ...(c.imageRef.startsWith('sha256:') ? [] : [repositoryOf(c.imageRef)]),
+      ...repositoriesOf(imageById.get(c.image)?.tags ?? []),
+    ];
+    for (const repository of repositories)
+      if (ours || !rollbackRepositories.has(repository))
+        rollbackRepositories.set(
+          repository,
+          ours ? `the deployed compose project ${project}` : `kept container ${c.name}`,
+        );
   }
   const retained = new Set((policy.retainedReleases ?? []).map(withoutRegistry));
   const rank = new Map<string, Map<string, number>>();
   const byRepository = new Map<string, Image[]>();
-  for (const image of state.images) for (const repository of repositoriesOf(image.tags)) appendTo(byRepository, repository, image);
-  for (const [repository, images] of byRepository) rank.set(repository, new Map(newestFirst(images).map((image, i) => [image.id, i])));
+  for (const image of state.images)
+    for (const repository of repositoriesOf(image.tags)) appendTo(byRepository, repository, image);
+  for (const [repository, images] of byRepository)
+    rank.set(repository, new Map(newestFirst(images).map((image, i) => [image.id, i])));
   const lastUse = (c: Container) => (RUNNING.has(c.state) ? now : stoppedAt(c));
   const removals: { image: Image; name: string; reason: string; facts: Facts }[] = [];
   for (const image of newestFirst(state.images)) {
     const name = image.tags.length ? image.tags.join(', ') : `dangling image ${shortId(image.id)}`;
     // Docker keeps no record of image use; the containers this plan removes are what it knows.
     const lastUser = gone.filter((c) => c.image === image.id).sort((a, b) => lastUse(b) - lastUse(a))[0];
-    const facts: Facts = { id: image.id, tags: image.tags, createdAt: iso(image.created), sizeBytes: image.size, uniqueBytes: image.uniqueSize, lastUsedAt: iso(lastUser && lastUse(lastUser)), lastUsedBy: lastUser?.name ?? null };
-    const lastUsed = lastUser ? `last used by container ${lastUser.name} (${status(lastUser, now)}, removed in this plan)` : 'last use unknown (no container of it is left)';
+    const facts: Facts = {
+      id: image.id,
+      tags: image.tags,
+      createdAt: iso(image.created),
+      sizeBytes: image.size,
+      uniqueBytes: image.uniqueSize,
+      lastUsedAt: iso(lastUser && lastUse(lastUser)),
+      lastUsedBy: lastUser?.name ?? null,
+    };
+    const lastUsed = lastUser
+      ? `last used by container ${lastUser.name} (${status(lastUser, now)}, removed in this plan)`
+      : 'last use unknown (no container of it is left)';
     const usedBy = users.get(image.id);
     const protectedBy = protectedTag(image, policy);
     const release = image.tags.find((tag) => retained.has(withoutRegistry(tag)));
     const repositories = repositoriesOf(image.tags);
     const rollback = repositories.filter((r) => rollbackRepositories.has(r));
-    const slot = rollback.map((r) => ({ repository: r, rank: rank.get(r)!.get(image.id)! })).find((s) => s.rank < policy.rollbackKeep);
+    const slot = rollback
+      .map((r) => ({ repository: r, rank: rank.get(r)!.get(image.id)! }))
+      .find((s) => s.rank < policy.rollbackKeep);
     if (usedBy) keep(name, `used by container ${usedBy.join(', ')}`, facts);
     else if (protectedBy) keep(name, `protected image ${protectedBy}`, facts);
-    else if (release) keep(name, `release ${release}, which the deploy keeps for rollback (deploy-state.json, DEPLOY_KEEP_RELEASES)`, facts);
-    else if (slot) keep(name, `#${slot.rank + 1} of the ${policy.rollbackKeep} newest images of ${slot.repository}, kept for rollback (${rollbackRepositories.get(slot.repository)} uses it)`, facts);
-    else if (!image.tags.length) removals.push({ image, name, reason: `dangling (untagged), no container uses it; ${lastUsed}`, facts });
-    else if (rollback.length) removals.push({ image, name, reason: `used by no container and older than the ${policy.rollbackKeep} newest images of ${rollback[0]}, which ${rollbackRepositories.get(rollback[0])} uses`, facts });
-    else removals.push({ image, name, reason: `abandoned: no remaining container uses ${repositories.join(', ')} and the deployed compose project ${project} does not; ${lastUsed}, created ${ago(image.created, now)}`, facts });
+    else if (release)
+      keep(
+        name,
+        `release ${release}, which the deploy keeps for rollback (deploy-state.json, DEPLOY_KEEP_RELEASES)`,
+        facts,
+      );
+    else if (slot)
+      keep(
+        name,
+        `#${slot.rank + 1} of the ${policy.rollbackKeep} newest images of ${slot.repository}, kept for rollback (${rollbackRepositories.get(slot.repository)} uses it)`,
+        facts,
+      );
+    else if (!image.tags.length)
+      removals.push({ image, name, reason: `dangling (untagged), no container uses it; ${lastUsed}`, facts });
+    else if (rollback.length)
+      removals.push({
+        image,
+        name,
+        reason: `used by no container and older than the ${policy.rollbackKeep} newest images of ${rollback[0]}, which ${rollbackRepositories.get(rollback[0])} uses`,
+        facts,
+      });
+    else
+      removals.push({
+        image,
+        name,
+        reason: `abandoned: no remaining container uses ${repositories.join(', ')} and the deployed compose project ${project} does not; ${lastUsed}, created ${ago(image.created, now)}`,
+        facts,
+      });
   }
   const freed = bytesFreedInOrder(
     state.images,
@@ -219,8 +326,18 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
     const bytes = freed.get(image.id)!;
     const shared = bytes - image.uniqueSize;
     // Docker's sizes are rounded to four digits: a few bytes either way are not a shared layer.
-    const detail = shared > Math.max(1000, bytes / 100) ? ` (${formatBytes(image.uniqueSize)} of its own, ${formatBytes(shared)} of layers it shared only with images removed before it)` : '';
-    change('remove image', name, reason + detail, bytes, { kind: 'remove-image', id: image.id, refs: image.tags.length ? image.tags : [image.id] }, facts);
+    const detail =
+      shared > Math.max(1000, bytes / 100)
+        ? ` (${formatBytes(image.uniqueSize)} of its own, ${formatBytes(shared)} of layers it shared only with images removed before it)`
+        : '';
+    change(
+      'remove image',
+      name,
+      reason + detail,
+      bytes,
+      { kind: 'remove-image', id: image.id, refs: image.tags.length ? image.tags : [image.id] },
+      facts,
+    );
   }
 
   // 3. Volumes.
@@ -235,8 +352,24 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
     const was = former ? ` (it was used by container ${former.join(', ')}, removed in this plan)` : '';
     const facts: Facts = { name: volume.name, sizeBytes: volume.size };
     if (usedBy) keep(label, `used by container ${usedBy.join(', ')} (running or stopped)`, facts);
-    else if (volume.anonymous) change('remove volume', label, `anonymous, and no remaining container uses it${was}`, volume.size, { kind: 'remove-volume', name: volume.name }, facts);
-    else if (policy.removeNamedVolumes.includes(volume.name)) change('remove volume', label, `named volume listed in SERVER_REMOVE_VOLUMES, and no remaining container uses it${was}`, volume.size, { kind: 'remove-volume', name: volume.name }, facts);
+    else if (volume.anonymous)
+      change(
+        'remove volume',
+        label,
+        `anonymous, and no remaining container uses it${was}`,
+        volume.size,
+        { kind: 'remove-volume', name: volume.name },
+        facts,
+      );
+    else if (policy.removeNamedVolumes.includes(volume.name))
+      change(
+        'remove volume',
+        label,
+        `named volume listed in SERVER_REMOVE_VOLUMES, and no remaining container uses it${was}`,
+        volume.size,
+        { kind: 'remove-volume', name: volume.name },
+        facts,
+      );
     else keep(label, `named volume: removed only when SERVER_REMOVE_VOLUMES names it${was}`, facts);
   }
 

@@ -41,19 +41,40 @@ export const stoppedAt = (c: StoppedContainer) => c.finished ?? c.created;
 /** "exited 3 weeks ago", "created 2 days ago, never started", "running". */
 export function status(c: StoppedContainer, now: number): string {
   if (RUNNING.has(c.state)) return c.state;
-  return c.finished ? `${c.state} ${ago(c.finished, now)}` : `${c.state}, created ${ago(c.created, now)}, never started`;
+  return c.finished
+    ? `${c.state} ${ago(c.finished, now)}`
+    : `${c.state}, created ${ago(c.created, now)}, never started`;
 }
 
 /** Keep or remove, with the reason, for the stopped containers of each service of the project (protected ones already set apart). */
-export function decideStoppedProjectContainers<C extends StoppedContainer>(byService: Map<string, C[]>, rule: RollbackRule, now: number): StoppedDecision<C>[] {
+export function decideStoppedProjectContainers<C extends StoppedContainer>(
+  byService: Map<string, C[]>,
+  rule: RollbackRule,
+  now: number,
+): StoppedDecision<C>[] {
   const decisions: StoppedDecision<C>[] = [];
   for (const [service, stopped] of byService) {
     newestFirst(stopped).forEach((container, rank) => {
       const state = status(container, now);
       const of = `${rule.composeProject}/${service}`;
-      if (rank < rule.rollbackKeep) decisions.push({ container, remove: false, reason: `${state}, kept for rollback: #${rank + 1} of the ${rule.rollbackKeep} newest stopped containers of ${of}` });
-      else if (now - stoppedAt(container) < rule.gracePeriodHours * HOUR) decisions.push({ container, remove: false, reason: `${state}, within the ${rule.gracePeriodHours}h grace period` });
-      else decisions.push({ container, remove: true, reason: `${state}, older than the ${rule.rollbackKeep} newest stopped containers of ${of} a rollback may need` });
+      if (rank < rule.rollbackKeep)
+        decisions.push({
+          container,
+          remove: false,
+          reason: `${state}, kept for rollback: #${rank + 1} of the ${rule.rollbackKeep} newest stopped containers of ${of}`,
+        });
+      else if (now - stoppedAt(container) < rule.gracePeriodHours * HOUR)
+        decisions.push({
+          container,
+          remove: false,
+          reason: `${state}, within the ${rule.gracePeriodHours}h grace period`,
+        });
+      else
+        decisions.push({
+          container,
+          remove: true,
+          reason: `${state}, older than the ${rule.rollbackKeep} newest stopped containers of ${of} a rollback may need`,
+        });
     });
   }
   return decisions;

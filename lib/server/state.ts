@@ -7,7 +7,20 @@ import type { Command } from '../command.ts';
 import { TaskError } from '../errors.ts';
 import { CommandFailed, type Runner } from '../runner.ts';
 import { disk, docker } from './commands.ts';
-import { parseContainers, parseDf, parseDockerUsage, parseImages, parseSystemDf, parseVolumes, type CacheRecord, type Container, type Disk, type DockerUsage, type Image, type Volume } from './parse.ts';
+import {
+  parseContainers,
+  parseDf,
+  parseDockerUsage,
+  parseImages,
+  parseSystemDf,
+  parseVolumes,
+  type CacheRecord,
+  type Container,
+  type Disk,
+  type DockerUsage,
+  type Image,
+  type Volume,
+} from './parse.ts';
 
 export interface HostState {
   host: string;
@@ -25,10 +38,17 @@ export function dockerProblem(host: string, error: unknown): Error {
   if (!(error instanceof CommandFailed)) return error as Error;
   const text = `${error.result.stderr}\n${error.result.stdout}`;
   if (error.result.exitCode === 127 || /docker: (command )?not found|No such file or directory/.test(text))
-    return new TaskError(`${host}: docker is not installed (or not on the PATH of the ssh user). Install Docker there, or fix the PATH. Nothing was changed there.`);
+    return new TaskError(
+      `${host}: docker is not installed (or not on the PATH of the ssh user). Install Docker there, or fix the PATH. Nothing was changed there.`,
+    );
   if (/permission denied.*docker(\.sock| daemon socket)/i.test(text))
-    return new TaskError(`${host}: the ssh user may not use the Docker socket (permission denied). Add it to the docker group (sudo usermod -aG docker <user>) and log in again. Nothing was changed there.`);
-  if (/Cannot connect to the Docker daemon|Is the docker daemon running/i.test(text)) return new TaskError(`${host}: the Docker daemon is not running or not reachable (${text.trim().split('\n')[0]}). Nothing was changed there.`);
+    return new TaskError(
+      `${host}: the ssh user may not use the Docker socket (permission denied). Add it to the docker group (sudo usermod -aG docker <user>) and log in again. Nothing was changed there.`,
+    );
+  if (/Cannot connect to the Docker daemon|Is the docker daemon running/i.test(text))
+    return new TaskError(
+      `${host}: the Docker daemon is not running or not reachable (${text.trim().split('\n')[0]}). Nothing was changed there.`,
+    );
   return error;
 }
 
@@ -74,9 +94,21 @@ interface DockerInfo {
 
 export async function readDockerInfo(runner: Runner): Promise<DockerInfo> {
   try {
-    const info = JSON.parse((await runner.run(docker.info())).stdout) as { DockerRootDir?: string; ServerErrors?: string[]; ClientInfo?: { Plugins?: { Name: string; Err?: string }[] } };
-    if (info.ServerErrors?.length) throw new CommandFailed(runner.name, docker.info(), { stdout: '', stderr: info.ServerErrors.join('\n'), exitCode: 1 });
-    return { dockerRoot: info.DockerRootDir ?? '/var/lib/docker', plugins: (info.ClientInfo?.Plugins ?? []).filter((p) => !p.Err).map((p) => p.Name) };
+    const info = JSON.parse((await runner.run(docker.info())).stdout) as {
+      DockerRootDir?: string;
+      ServerErrors?: string[];
+      ClientInfo?: { Plugins?: { Name: string; Err?: string }[] };
+    };
+    if (info.ServerErrors?.length)
+      throw new CommandFailed(runner.name, docker.info(), {
+        stdout: '',
+        stderr: info.ServerErrors.join('\n'),
+        exitCode: 1,
+      });
+    return {
+      dockerRoot: info.DockerRootDir ?? '/var/lib/docker',
+      plugins: (info.ClientInfo?.Plugins ?? []).filter((p) => !p.Err).map((p) => p.Name),
+    };
   } catch (error) {
     throw dockerProblem(runner.name, error);
   }
@@ -105,14 +137,21 @@ async function installedCompose(runner: Runner, info: DockerInfo): Promise<HostS
 export async function readHost(runner: Runner): Promise<HostState> {
   const info = readDockerInfo(runner);
   try {
-    const inspected = (list: Command, inspect: (items: string[]) => Command) => runner.run(list).then((r) => listed(runner, lines(r.stdout), inspect));
+    const inspected = (list: Command, inspect: (items: string[]) => Command) =>
+      runner.run(list).then((r) => listed(runner, lines(r.stdout), inspect));
     const systemDf = runner.run(docker.systemDf()).then((r) => parseSystemDf(r.stdout));
     const [{ dockerRoot }, containers, df, images, volumes, disks, compose] = await Promise.all([
       info,
-      Promise.all([inspected(docker.containerIds(), docker.inspectContainers), systemDf]).then(([json, df]) => parseContainers(json, df.containerSizes)),
+      Promise.all([inspected(docker.containerIds(), docker.inspectContainers), systemDf]).then(([json, df]) =>
+        parseContainers(json, df.containerSizes),
+      ),
       systemDf,
-      Promise.all([inspected(docker.imageIds(), docker.inspectImages), systemDf]).then(([json, df]) => parseImages(json, df.imageUniqueSizes)),
-      Promise.all([inspected(docker.volumeNames(), docker.inspectVolumes), systemDf]).then(([json, df]) => parseVolumes(json, df.volumeSizes)),
+      Promise.all([inspected(docker.imageIds(), docker.inspectImages), systemDf]).then(([json, df]) =>
+        parseImages(json, df.imageUniqueSizes),
+      ),
+      Promise.all([inspected(docker.volumeNames(), docker.inspectVolumes), systemDf]).then(([json, df]) =>
+        parseVolumes(json, df.volumeSizes),
+      ),
       info.then((i) => readDisks(runner, i.dockerRoot)),
       info.then((i) => installedCompose(runner, i)),
     ]);

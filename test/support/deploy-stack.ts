@@ -80,7 +80,10 @@ export async function startDeployStack(name: string, healthTimeoutSeconds: numbe
     env,
     async stop() {
       try {
-        execFileSync('docker-compose', ['-p', 'webhook', '-f', join(deployDir, 'docker-compose.yml'), 'down'], { env: { ...process.env, DOCKER_HOST: engine.host }, stdio: 'ignore' });
+        execFileSync('docker-compose', ['-p', 'webhook', '-f', join(deployDir, 'docker-compose.yml'), 'down'], {
+          env: { ...process.env, DOCKER_HOST: engine.host },
+          stdio: 'ignore',
+        });
       } catch {
         // nothing was deployed
       }

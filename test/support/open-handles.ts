@@ -7,7 +7,21 @@
 import { createHook } from 'node:async_hooks';
 
 /** Resource types that keep Node's event loop alive while they are referenced. */
-const holding = new Set(['Timeout', 'Immediate', 'TCPWRAP', 'TCPSERVERWRAP', 'PIPEWRAP', 'PIPESERVERWRAP', 'PROCESSWRAP', 'UDPWRAP', 'SIGNALWRAP', 'FSEVENTWRAP', 'STATWATCHER', 'TLSWRAP', 'TTYWRAP']);
+const holding = new Set([
+  'Timeout',
+  'Immediate',
+  'TCPWRAP',
+  'TCPSERVERWRAP',
+  'PIPEWRAP',
+  'PIPESERVERWRAP',
+  'PROCESSWRAP',
+  'UDPWRAP',
+  'SIGNALWRAP',
+  'FSEVENTWRAP',
+  'STATWATCHER',
+  'TLSWRAP',
+  'TTYWRAP',
+]);
 const created = new Map<number, { type: string; stack: string }>();
 
 createHook({
@@ -25,7 +39,9 @@ createHook({
 }).enable();
 
 process.on('SIGUSR2', () => {
-  const lines = [`open handles in the test process ${process.pid}: ${process.getActiveResourcesInfo().join(', ') || 'none'}`];
+  const lines = [
+    `open handles in the test process ${process.pid}: ${process.getActiveResourcesInfo().join(', ') || 'none'}`,
+  ];
   for (const [id, { type, stack }] of created) lines.push(`--- ${type} (async id ${id}), created at:\n${stack}`);
   process.stderr.write(`${lines.join('\n')}\n`);
 });

@@ -12,10 +12,21 @@ export interface TaskRun {
  * Runs a task file as a user would (a subprocess, no terminal), with only the given settings.
  * Asynchronous, so that servers living in the test process (a token issuer) keep answering.
  */
-export function runTask(file: string, args: string[], env: Record<string, string>, timeoutMs = 300_000): Promise<TaskRun> {
+export function runTask(
+  file: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 300_000,
+): Promise<TaskRun> {
   const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
     // CLEANUP_TEST_RUN marks what this test run starts, so scripts/test.ts can stop it (test/support/teardown.ts).
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}), ...env },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      CLEANUP_ENV_FILE: '/nonexistent/.env',
+      ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -40,7 +40,12 @@ export function processesOfRun(id: string, except = new Set([process.pid]), grou
  * then every other process of the run (sshd, registries, shims), politely first. Returns what was
  * still running after all that: nothing, unless something refused to die.
  */
-export async function tearDownRun(id: string, dockerRoot: string, say: (text: string) => void, options: { spare?: number[]; groups?: number[] } = {}): Promise<LeftProcess[]> {
+export async function tearDownRun(
+  id: string,
+  dockerRoot: string,
+  say: (text: string) => void,
+  options: { spare?: number[]; groups?: number[] } = {},
+): Promise<LeftProcess[]> {
   const except = new Set([process.pid, ...(options.spare ?? [])]);
   const engines = await stopAllDockerd(dockerRoot);
   if (engines.length) say(`stopped Docker engines ${engines.join(', ')} (containers first)`);
@@ -53,6 +58,9 @@ export async function tearDownRun(id: string, dockerRoot: string, say: (text: st
     }
   }
   await Promise.all(left.map(({ pid }) => waitForExit(pid, 15_000)));
-  if (left.length) say(`stopped ${left.length} leftover process${left.length === 1 ? '' : 'es'}: ${left.map((p) => p.command.split(' ')[0]).join(', ')}`);
+  if (left.length)
+    say(
+      `stopped ${left.length} leftover process${left.length === 1 ? '' : 'es'}: ${left.map((p) => p.command.split(' ')[0]).join(', ')}`,
+    );
   return processesOfRun(id, except, options.groups);
 }

@@ -31,11 +31,35 @@ export interface TokenIssuerOptions {
   lifetimeSeconds?: number;
 }
 
-export async function startTokenIssuer(dir: string, users: Record<string, string>, options: TokenIssuerOptions = {}): Promise<TokenIssuer> {
+export async function startTokenIssuer(
+  dir: string,
+  users: Record<string, string>,
+  options: TokenIssuerOptions = {},
+): Promise<TokenIssuer> {
   const lifetimeSeconds = options.lifetimeSeconds ?? 300;
   const keyFile = join(dir, 'token.key');
   const certFile = join(dir, 'token.crt');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=test-token-issuer', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=test-token-issuer',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
   const key = readFileSync(keyFile, 'utf8');
   const der = readFileSync(certFile, 'utf8').replace(/-----[^-]+-----|\s/g, '');
   const port = await freePort();
@@ -60,11 +84,26 @@ export async function startTokenIssuer(dir: string, users: Record<string, string
     });
     const now = Math.floor(Date.now() / 1000);
     const header = b64url(JSON.stringify({ alg: 'RS256', typ: 'JWT', x5c: [der] }));
-    const claims = b64url(JSON.stringify({ iss: issuer, sub: user, aud: service, exp: now + lifetimeSeconds, nbf: now - 10, iat: now, jti: randomUUID(), access }));
+    const claims = b64url(
+      JSON.stringify({
+        iss: issuer,
+        sub: user,
+        aud: service,
+        exp: now + lifetimeSeconds,
+        nbf: now - 10,
+        iat: now,
+        jti: randomUUID(),
+        access,
+      }),
+    );
     const signature = createSign('RSA-SHA256').update(`${header}.${claims}`).sign(key).toString('base64url');
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: `${header}.${claims}.${signature}`, expires_in: lifetimeSeconds }));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ access_token: `${header}.${claims}.${signature}`, expires_in: lifetimeSeconds }));
   };
-  const server: Server = options.https ? createHttpsServer({ key, cert: readFileSync(certFile) }, answer) : createServer(answer);
+  const server: Server = options.https
+    ? createHttpsServer({ key, cert: readFileSync(certFile) }, answer)
+    : createServer(answer);
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const realm = `${options.https ? 'https' : 'http'}://127.0.0.1:${port}/token`;
   return {
@@ -73,7 +112,13 @@ export async function startTokenIssuer(dir: string, users: Record<string, string
     issuer,
     certFile,
     requests,
-    authYaml: ['  token:', `    realm: ${realm}`, `    service: ${service}`, `    issuer: ${issuer}`, `    rootcertbundle: ${certFile}`].join('\n'),
+    authYaml: [
+      '  token:',
+      `    realm: ${realm}`,
+      `    service: ${service}`,
+      `    issuer: ${issuer}`,
+      `    rootcertbundle: ${certFile}`,
+    ].join('\n'),
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
