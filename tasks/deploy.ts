@@ -14,7 +14,7 @@
  * (lib/deploy/rollback-task.ts, releases-task.ts, lock-task.ts; the flag that picks one: lib/deploy/modes.ts).
  */
 import { UsageError } from '../lib/errors.ts';
-import { isEntryPoint, runPipeline } from '../lib/pipeline.ts';
+import { isEntryPoint, runPipeline } from '../lib/pipeline/main.ts';
 import type { Plan } from '../lib/plan.ts';
 import { localRunner } from '../lib/runner.ts';
 import { defineTask } from '../lib/task.ts';
@@ -30,10 +30,10 @@ import { releasesTask } from '../lib/deploy/releases-task.ts';
 import { rollbackTask } from '../lib/deploy/rollback-task.ts';
 import { applyMeasured } from '../lib/deploy/run.ts';
 import { deploySettings } from '../lib/deploy/settings.ts';
-import { tagOf, type DeployState } from '../lib/deploy/state.ts';
+import { tagOf, type DeployState } from '../lib/host/deploy-state.ts';
 import { planDeploy, type RevisionStatement } from '../lib/deploy/steps.ts';
 import type { ServerOp } from '../lib/server/policy.ts';
-import { sameHost } from '../lib/server/same-host.ts';
+import { sameHost } from '../lib/host/same-host.ts';
 
 /**
  * In `clean:all` the inventory plans first and commits before the deploy builds: the deploy then

@@ -16,7 +16,7 @@ import { parseCommandSetting } from '../lib/command.ts';
 import { probe } from '../lib/deploy/health.ts';
 import { sleep } from '../lib/concurrency.ts';
 import { messageOf } from '../lib/errors.ts';
-import { isEntryPoint, main } from '../lib/pipeline.ts';
+import { isEntryPoint, main } from '../lib/pipeline/main.ts';
 import { emptyPlan } from '../lib/plan.ts';
 import { documentationUpToDate, legacyFilesDeleted, onlyNecessaryScripts } from '../lib/inventory/criteria.ts';
 import { measureRegistrySize } from '../lib/registry/cleanup.ts';

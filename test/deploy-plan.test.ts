@@ -10,8 +10,9 @@ import {
 } from '../lib/deploy/compose-files.ts';
 import { keyOf } from '../lib/deploy/content.ts';
 import { summarize } from '../lib/deploy/downtime.ts';
-import { advance, findRelease, parseState, rollBackTo, type Release } from '../lib/deploy/state.ts';
-import { planDeploy, planRollback, type DeployReading, type ProjectContainer } from '../lib/deploy/steps.ts';
+import { advance, findRelease, parseState, rollBackTo, type Release } from '../lib/host/deploy-state.ts';
+import { planDeploy, planRollback, type DeployReading } from '../lib/deploy/steps.ts';
+import type { ProjectContainer } from '../lib/host/rollback-containers.ts';
 import { pushedOut } from '../lib/deploy/registry-versions.ts';
 import { chooseMode } from '../lib/deploy/modes.ts';
 import { registryPolicy } from '../lib/registry/cleanup-policy.ts';

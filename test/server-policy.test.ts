@@ -16,13 +16,13 @@ import {
   usedPercent,
   type Container,
   type Image,
-} from '../lib/server/parse.ts';
+} from '../lib/host/parse.ts';
 import { planHost, repositoryOf, type ServerPolicy } from '../lib/server/policy.ts';
-import { hostIdentity, sameHost } from '../lib/server/same-host.ts';
+import { hostIdentity, sameHost } from '../lib/host/same-host.ts';
 import { selectHosts } from '../lib/server/settings.ts';
 import { dataStoreImages } from '../tasks/server.ts';
 import type { HostState } from '../lib/server/state.ts';
-import { docker } from '../lib/server/commands.ts';
+import { docker } from '../lib/host/commands.ts';
 
 const recorded = (name: string) => readFileSync(new URL(`./fixtures/server/${name}`, import.meta.url), 'utf8');
 const df = parseSystemDf(recorded('system-df.json'));

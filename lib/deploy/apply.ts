@@ -17,7 +17,7 @@ import { removeUnlessGone } from './remove.ts';
 import { contentKey, headRevision, parentRevision, type ContentInputs } from './content.ts';
 import * as step from './deployer.ts';
 import { digestOf, moveTag } from './promote.ts';
-import { advance, rollBackTo, type Release } from './state.ts';
+import { advance, rollBackTo, type Release } from '../host/deploy-state.ts';
 import { clearMarker, describeMarker, readMarker, writeMarker } from './marker.ts';
 import { describeRecovery, type BringBack } from './recovery-steps.ts';
 import type { DeployOp } from './steps.ts';

@@ -6,16 +6,16 @@
  */
 import type { Change, Kept } from '../plan.ts';
 import { isProtected } from '../server/policy.ts';
-import { decideStoppedProjectContainers, RUNNING, status } from '../server/rollback-containers.ts';
-import { tagOf, type Release } from './state.ts';
-import type { DeployOp, DeployReading, ProjectContainer } from './steps.ts';
+import { decideStoppedProjectContainers, RUNNING, status, type ProjectContainer } from '../host/rollback-containers.ts';
+import { tagOf, type Release } from '../host/deploy-state.ts';
+import type { DeployOp, DeployReading } from './steps.ts';
 import { appendTo } from '../group.ts';
 
 /** sha256:0123456789ab, for plan lines. */
 export const short = (digest: string | undefined) => (digest ? digest.slice(0, 19) : 'unknown');
 
 /**
- * Stopped containers of the project: by the rule clean:server applies (lib/server/rollback-containers.ts),
+ * Stopped containers of the project: by the rule clean:server applies (lib/host/rollback-containers.ts),
  * so neither task removes what the other keeps for rollback; in clean:all those the server task
  * already removes are its items, not repeated here.
  */

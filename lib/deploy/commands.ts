@@ -1,5 +1,6 @@
 /** The deploy's commands as argv values: image build and push, compose (v1 and v2), the lock. */
 import type { Command } from '../command.ts';
+import { files } from '../host/commands.ts';
 
 export type Compose = 'docker compose' | 'docker-compose';
 
@@ -43,14 +44,7 @@ export const image = {
 };
 
 export const host = {
-  mkdir: (path: string): Command => ['mkdir', '-p', path],
-  /** Atomic: mkdir fails when the lock exists, so only one deploy can hold it. */
-  lock: (path: string): Command => ['mkdir', path],
-  unlock: (path: string): Command => ['rm', '-rf', path],
-  remove: (path: string): Command => ['rm', '-f', path],
-  read: (path: string): Command => ['cat', path],
-  /** Writes stdin to the file (the content goes on stdin, never into a shell line). */
-  write: (path: string): Command => ['tee', path],
+  ...files,
   /** Every container of the project, running or not, by its compose label (needs no compose file). */
   projectContainerIds: (project: string): Command => [
     'docker',
@@ -64,7 +58,6 @@ export const host = {
   imageRefs: (): Command => ['docker', 'image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'],
   removeContainer: (id: string, force: boolean): Command => ['docker', 'rm', ...(force ? ['--force'] : []), id],
   removeImage: (ref: string): Command => ['docker', 'image', 'rm', ref],
-  exists: (path: string): Command => ['test', '-e', path],
   /** Saves the deploy folder's files (not the lock, the state, the marker or an older save) before shipping over them. */
   saveBefore: (dir: string, archive: string): Command => [
     'tar',
@@ -85,7 +78,7 @@ export const host = {
 };
 
 /** Packs files relative to `dir` into `archive` on the machine that runs the deploy. */
-export const pack = (dir: string, archive: string, files: string[]): Command => [
+export const pack = (dir: string, archive: string, paths: string[]): Command => [
   'tar',
   '-c',
   '-f',
@@ -93,5 +86,5 @@ export const pack = (dir: string, archive: string, files: string[]): Command => 
   '-C',
   dir,
   '--',
-  ...files,
+  ...paths,
 ];

@@ -10,11 +10,10 @@ import { TaskError } from '../errors.ts';
 import { CommandTimedOut, localRunner, type Runner, type RunResult } from '../runner.ts';
 import { compose, host, image, pack, type ComposeTarget } from './commands.ts';
 import { describeProbe, waitHealthy } from './health.ts';
-import { composeEnv, parseState, type DeployState } from './state.ts';
-import { docker } from '../server/commands.ts';
-import { parseContainers } from '../server/parse.ts';
-import { COMPOSE_SERVICE } from '../server/rollback-containers.ts';
-import type { ProjectContainer } from './steps.ts';
+import { composeEnv, paths, readDeployState, type DeployState } from '../host/deploy-state.ts';
+import { docker } from '../host/commands.ts';
+import { parseContainers } from '../host/parse.ts';
+import { COMPOSE_SERVICE, type ProjectContainer } from '../host/rollback-containers.ts';
 
 export interface Server {
   runner: Runner;
@@ -22,21 +21,6 @@ export interface Server {
   target: ComposeTarget;
   /** DEPLOY_COMPOSE_TIMEOUT_SECONDS, in ms: how long one compose step may run before it counts as hung. */
   composeTimeoutMs: number;
-}
-
-export const paths = (dir: string) => ({
-  compose: join(dir, 'docker-compose.yml'),
-  env: join(dir, '.env'),
-  state: join(dir, 'deploy-state.json'),
-  before: join(dir, '.before-deploy.tar'),
-});
-
-/** The deploy lock (lib/deploy/deploy-lock.ts); `clean:server` takes it from here while it prunes the deploy host. */
-export { lockDeployDir } from './deploy-lock.ts';
-
-/** The deploy's record on a host (DEPLOY_DIR/deploy-state.json); empty where it never deployed. The deploy, clean:server and the registry's in-use read all read it here. */
-export async function readDeployState(runner: Runner, dir: string): Promise<DeployState> {
-  return parseState((await runner.run(host.read(paths(dir).state), { allowFailure: true })).stdout);
 }
 
 export async function readState(server: Server): Promise<DeployState> {

@@ -9,7 +9,7 @@ import { describeOwner, processAlive } from '../lock.ts';
 import { emptyPlan } from '../plan.ts';
 import { defineTask, emptyOutcome } from '../task.ts';
 import { deployServer } from './context.ts';
-import { deployLockState, removeDeployLock } from './deploy-lock.ts';
+import { deployLockState, removeDeployLock } from '../host/deploy-lock.ts';
 import { deploySettings } from './settings.ts';
 
 /** The token of the holder the plan names: apply removes the lock only while it still has it. */

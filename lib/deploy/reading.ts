@@ -11,7 +11,7 @@ import { deployRegistry, deployServer, imageRepository, type DeployCtx } from '.
 import * as deployer from './deployer.ts';
 import { waitHealthy } from './health.ts';
 import { readMarker } from './marker.ts';
-import { tagOf, type DeployState } from './state.ts';
+import { tagOf, type DeployState } from '../host/deploy-state.ts';
 import type { DeployReading, RevisionStatement } from './steps.ts';
 
 /** Digests of the promoted tags and of every retained release tag, as the registry has them now. */

@@ -4,7 +4,7 @@ import { defineTask, emptyOutcome } from '../task.ts';
 import { imageRepository } from './context.ts';
 import { readServer } from './reading.ts';
 import { deploySettings } from './settings.ts';
-import { tagOf } from './state.ts';
+import { tagOf } from '../host/deploy-state.ts';
 
 export const releasesTask = defineTask({
   name: 'deploy-releases',

@@ -6,7 +6,7 @@ import { readBackend } from './backend.ts';
 import { readDeploy } from './reading.ts';
 import { applyMeasured } from './run.ts';
 import { deploySettings } from './settings.ts';
-import { findRelease, tagOf } from './state.ts';
+import { findRelease, tagOf } from '../host/deploy-state.ts';
 import { planRollback, type DeployOp } from './steps.ts';
 
 export const rollbackTask = defineTask({

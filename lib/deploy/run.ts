@@ -14,7 +14,7 @@ import { gcCommands, registryClient, registryHostRunner } from '../registry/sett
 import { applyDeploy, type DeployDeps } from './apply.ts';
 import { readBackend } from './backend.ts';
 import { deployRegistry, deployServer, imageRepository, type DeployCtx } from './context.ts';
-import { takeDeployLock } from './deploy-lock.ts';
+import { takeDeployLock } from '../host/deploy-lock.ts';
 import { describeDowntime, startDowntimeProbe } from './downtime.ts';
 import type { DeployOp } from './steps.ts';
 

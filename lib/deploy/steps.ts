@@ -8,11 +8,11 @@
 import type { Change, Kept, Plan } from '../plan.ts';
 import type { DeletionOp } from '../registry/plan.ts';
 import type { ShippedFile } from './compose-files.ts';
-import { advance, tagOf, type DeployState, type Release } from './state.ts';
+import { advance, tagOf, type DeployState, type Release } from '../host/deploy-state.ts';
 import { formatBytes } from '../bytes.ts';
 import type { DeployMarker } from './marker.ts';
 import type { ServerPolicy } from '../server/policy.ts';
-import type { RollbackRule, StoppedContainer } from '../server/rollback-containers.ts';
+import type { ProjectContainer, RollbackRule } from '../host/rollback-containers.ts';
 import { cleanupSteps, short } from './cleanup-steps.ts';
 import {
   describeRecovery,
@@ -55,14 +55,6 @@ export type DeployOp =
   | { kind: 'registry'; change: Change<DeletionOp> }
   | { kind: 'remove-image'; ref: string }
   | { kind: 'collect' };
-
-export interface ProjectContainer extends StoppedContainer {
-  id: string;
-  /** The image reference it was created from. */
-  image: string;
-  service: string;
-  labels: Record<string, string>;
-}
 
 export interface DeployReading {
   /** DEPLOY_IMAGE: the repository reference, without a tag. */

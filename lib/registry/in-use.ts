@@ -8,13 +8,12 @@
  * A host that cannot be read stops the plan: without knowing what it runs, no image is safe to
  * delete. `--force` plans without it, and the plan says so.
  */
-import { sameHost } from '../server/same-host.ts';
+import { sameHost } from '../host/same-host.ts';
 import { messageOf, UsageError } from '../errors.ts';
-import { readDeployState } from '../deploy/deployer.ts';
+import { readDeployState } from '../host/deploy-state.ts';
 import { runnerFor, type Runner, type SshDefaults } from '../runner.ts';
-import { docker } from '../server/commands.ts';
-import { parseContainers } from '../server/parse.ts';
-import { dockerProblem } from '../server/state.ts';
+import { docker } from '../host/commands.ts';
+import { dockerProblem, parseContainers } from '../host/parse.ts';
 import type { ManifestRecord } from './sizes.ts';
 
 /** One reference a host holds to an image of this registry, and why it must stay. */

@@ -13,7 +13,7 @@ import { messageOf } from '../errors.ts';
 import type { Change } from '../plan.ts';
 import { CommandTimedOut, type Runner } from '../runner.ts';
 import type { Failure } from '../task.ts';
-import { docker } from './commands.ts';
+import { docker } from '../host/commands.ts';
 import type { ServerOp } from './policy.ts';
 
 const order: ServerOp['kind'][] = [

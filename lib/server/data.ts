@@ -4,8 +4,8 @@
  * writable layer). A container holding data outside the deployed project is never removed
  * unless named (SERVER_REMOVE_NAMES) or --force.
  */
-import type { Container, Mount } from './parse.ts';
-import { repositoryOf } from './references.ts';
+import type { Container, Mount } from '../host/parse.ts';
+import { repositoryOf } from '../host/references.ts';
 
 /** Host paths a container mounts to see the system, not to store anything (monitoring agents). */
 const SYSTEM_PATHS = /^\/(proc|sys|dev|run|var\/run)(\/|$)|^\/etc\/(localtime|timezone|hostname|hosts|resolv\.conf)$/;

@@ -1,6 +1,6 @@
 import type { Runner } from '../runner.ts';
 import type { Check } from '../task.ts';
-import { usedPercent } from './parse.ts';
+import { usedPercent } from '../host/parse.ts';
 import { readDisks } from './state.ts';
 
 /** Plan section 7: "the server uses less than N% of its disk", on / and on the Docker root. */

@@ -12,7 +12,7 @@
  * the estimate can only fall short, never promise bytes that stay.
  */
 import { createHash } from 'node:crypto';
-import type { Image } from './parse.ts';
+import type { Image } from '../host/parse.ts';
 
 interface Stretch {
   bytes: number;

@@ -7,7 +7,7 @@
  *    lists it (the deployed project's running containers are the deploy's to replace, never
  *    this task's). Stopped containers of the deployed compose project are removed once past the
  *    grace period, except the newest few of each service, which a rollback needs (the rule the
- *    deploy's clean-up shares: lib/server/rollback-containers.ts). Stopped
+ *    deploy's clean-up shares: lib/host/rollback-containers.ts). Stopped
  *    containers outside it are removed past the grace period (nothing redeploys them), except
  *    protected ones and those holding data (a named volume, a host folder, a data store image):
  *    those stay unless SERVER_REMOVE_NAMES names them or --force is given.
@@ -32,8 +32,8 @@ import type { Change, Kept } from '../plan.ts';
 import { dataHeldIn } from './data.ts';
 import { bytesFreedInOrder } from './layers.ts';
 import { matchingPattern } from './names.ts';
-import type { Container, Image } from './parse.ts';
-import { repositoryOf, withoutRegistry } from './references.ts';
+import type { Container, Image } from '../host/parse.ts';
+import { repositoryOf, withoutRegistry } from '../host/references.ts';
 import {
   COMPOSE_PROJECT,
   COMPOSE_SERVICE,
@@ -42,7 +42,7 @@ import {
   RUNNING,
   status,
   stoppedAt,
-} from './rollback-containers.ts';
+} from '../host/rollback-containers.ts';
 import type { HostState } from './state.ts';
 import { appendTo } from '../group.ts';
 

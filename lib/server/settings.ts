@@ -1,5 +1,5 @@
 /** The server task's settings (.env keys) and the runners they name. */
-import { deployLockDefaults } from '../deploy/deploy-lock.ts';
+import { deployLockDefaults } from '../host/deploy-lock.ts';
 import { UsageError } from '../errors.ts';
 import { runnerFor, type Runner } from '../runner.ts';
 import { describeTarget, parseSshTarget } from '../ssh.ts';

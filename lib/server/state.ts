@@ -4,10 +4,10 @@
  * name the host and say what to do.
  */
 import type { Command } from '../command.ts';
-import { TaskError } from '../errors.ts';
 import { CommandFailed, type Runner } from '../runner.ts';
-import { disk, docker } from './commands.ts';
+import { disk, docker } from '../host/commands.ts';
 import {
+  dockerProblem,
   parseContainers,
   parseDf,
   parseDockerUsage,
@@ -20,7 +20,7 @@ import {
   type DockerUsage,
   type Image,
   type Volume,
-} from './parse.ts';
+} from '../host/parse.ts';
 
 export interface HostState {
   host: string;
@@ -31,25 +31,6 @@ export interface HostState {
   volumes: Volume[];
   cache: CacheRecord[];
   compose?: 'docker compose' | 'docker-compose';
-}
-
-/** Turns a failed docker call into what the user should do about it. */
-export function dockerProblem(host: string, error: unknown): Error {
-  if (!(error instanceof CommandFailed)) return error as Error;
-  const text = `${error.result.stderr}\n${error.result.stdout}`;
-  if (error.result.exitCode === 127 || /docker: (command )?not found|No such file or directory/.test(text))
-    return new TaskError(
-      `${host}: docker is not installed (or not on the PATH of the ssh user). Install Docker there, or fix the PATH. Nothing was changed there.`,
-    );
-  if (/permission denied.*docker(\.sock| daemon socket)/i.test(text))
-    return new TaskError(
-      `${host}: the ssh user may not use the Docker socket (permission denied). Add it to the docker group (sudo usermod -aG docker <user>) and log in again. Nothing was changed there.`,
-    );
-  if (/Cannot connect to the Docker daemon|Is the docker daemon running/i.test(text))
-    return new TaskError(
-      `${host}: the Docker daemon is not running or not reachable (${text.trim().split('\n')[0]}). Nothing was changed there.`,
-    );
-  return error;
 }
 
 async function listed(runner: Runner, list: string[], inspect: (items: string[]) => Command): Promise<string> {

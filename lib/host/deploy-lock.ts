@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { acquireLock, readLockOwner, staleReason, processAlive, type Lock, type LockOwner } from '../lock.ts';
 import { TaskError } from '../errors.ts';
 import type { Runner } from '../runner.ts';
-import { host } from './commands.ts';
+import { files } from './commands.ts';
 
 export const deployLockPath = (dir: string) => join(dir, '.deploy.lock');
 
@@ -21,7 +21,7 @@ export interface DeployLockOptions {
   progress?: (message: string) => void;
 }
 
-/** The defaults of DEPLOY_LOCK_WAIT_SECONDS and DEPLOY_LOCK_TTL_SECONDS (lib/server/settings.ts). */
+/** The defaults of DEPLOY_LOCK_WAIT_SECONDS and DEPLOY_LOCK_TTL_SECONDS (lib/server/settings.ts, lib/deploy/settings.ts). */
 export const deployLockDefaults: DeployLockOptions = { waitSeconds: 60, ttlSeconds: 4 * 3600 };
 
 export async function takeDeployLock(
@@ -30,7 +30,7 @@ export async function takeDeployLock(
   purpose: string,
   options: DeployLockOptions,
 ): Promise<Lock> {
-  await runner.run(host.mkdir(dir));
+  await runner.run(files.mkdir(dir));
   return acquireLock(runner, { path: deployLockPath(dir), what: `the deploy folder ${dir}`, purpose, ...options });
 }
 
@@ -63,7 +63,7 @@ export async function deployLockState(
   now = Date.now(),
 ): Promise<DeployLockState | undefined> {
   const path = deployLockPath(dir);
-  if ((await runner.run(host.exists(path), { allowFailure: true })).exitCode !== 0) return undefined;
+  if ((await runner.run(files.exists(path), { allowFailure: true })).exitCode !== 0) return undefined;
   const owner = await readLockOwner(runner, path);
   return { path, owner, stale: owner && staleReason(owner, now, processAlive) };
 }
@@ -75,5 +75,5 @@ export async function removeDeployLock(runner: Runner, dir: string, token: strin
     throw new TaskError(
       `the deploy lock on ${runner.name} changed hands since the plan (now: ${now ? now.token : 'no owner file'}): left in place; run deploy:lock again.`,
     );
-  await runner.run(host.unlock(deployLockPath(dir)));
+  await runner.run(files.unlock(deployLockPath(dir)));
 }

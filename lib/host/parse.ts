@@ -1,5 +1,10 @@
-/** Parsers of docker and df output into the host state; pure, tested on recorded output. */
+/**
+ * Parsers of docker and df output into the host state, and of docker's failures into what the
+ * user should do about them; pure, tested on recorded output.
+ */
 import { parseBytes } from '../bytes.ts';
+import { TaskError } from '../errors.ts';
+import { CommandFailed } from '../runner.ts';
 
 export interface Container {
   id: string;
@@ -233,4 +238,23 @@ export function parseDf(text: string, paths: string[]): Disk[] {
 /** Used share of the disk as df computes it: used / (used + available). */
 export function usedPercent(disk: Pick<Disk, 'usedBytes' | 'availableBytes'>): number {
   return (100 * disk.usedBytes) / (disk.usedBytes + disk.availableBytes);
+}
+
+/** Turns a failed docker call into what the user should do about it. */
+export function dockerProblem(host: string, error: unknown): Error {
+  if (!(error instanceof CommandFailed)) return error as Error;
+  const text = `${error.result.stderr}\n${error.result.stdout}`;
+  if (error.result.exitCode === 127 || /docker: (command )?not found|No such file or directory/.test(text))
+    return new TaskError(
+      `${host}: docker is not installed (or not on the PATH of the ssh user). Install Docker there, or fix the PATH. Nothing was changed there.`,
+    );
+  if (/permission denied.*docker(\.sock| daemon socket)/i.test(text))
+    return new TaskError(
+      `${host}: the ssh user may not use the Docker socket (permission denied). Add it to the docker group (sudo usermod -aG docker <user>) and log in again. Nothing was changed there.`,
+    );
+  if (/Cannot connect to the Docker daemon|Is the docker daemon running/i.test(text))
+    return new TaskError(
+      `${host}: the Docker daemon is not running or not reachable (${text.trim().split('\n')[0]}). Nothing was changed there.`,
+    );
+  return error;
 }

@@ -1,8 +1,22 @@
 /**
  * The releases a host keeps, beside the compose file (deploy-state.json): the one serving and
  * the ones before it, newest first, so a rollback knows where to go back to and the clean-up
- * knows which release tags are no longer needed.
+ * knows which release tags are no longer needed. The deploy writes it; clean:server and the
+ * registry's in-use read it, so it lives beneath all three.
  */
+import { join } from 'node:path';
+import { messageOf, TaskError } from '../errors.ts';
+import type { Runner } from '../runner.ts';
+import { files } from './commands.ts';
+
+/** The deploy folder on the deploy host (DEPLOY_DIR), file by file. */
+export const paths = (dir: string) => ({
+  compose: join(dir, 'docker-compose.yml'),
+  env: join(dir, '.env'),
+  state: join(dir, 'deploy-state.json'),
+  before: join(dir, '.before-deploy.tar'),
+});
+
 export interface Release {
   /** The image reference deployed: repository:content-tag. */
   image: string;
@@ -76,4 +90,28 @@ export function findRelease(state: DeployState, name: string | undefined): Relea
 /** The compose project's environment file: the image to run and the extra variables. */
 export function composeEnv(image: string, extra: string[]): string {
   return [`WEBHOOK_IMAGE=${image}`, ...extra].join('\n') + '\n';
+}
+
+/** The deploy's record on a host (DEPLOY_DIR/deploy-state.json); empty where it never deployed. */
+export async function readDeployState(runner: Runner, dir: string): Promise<DeployState> {
+  return parseState((await runner.run(files.read(paths(dir).state), { allowFailure: true })).stdout);
+}
+
+/**
+ * The images of the releases the deploy keeps for rollback (DEPLOY_KEEP_RELEASES). clean:server
+ * keeps them whatever SERVER_ROLLBACK_KEEP says, so the two tasks never undo each other.
+ */
+export async function retainedReleaseImages(runner: Runner, deployDir: string): Promise<string[]> {
+  let state;
+  try {
+    state = await readDeployState(runner, deployDir);
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    throw new TaskError(
+      `${runner.name}: ${paths(deployDir).state} is not valid JSON (${messageOf(error)}), so the releases the ` +
+        'deploy keeps for rollback are unknown and no image there is safe to remove. Fix the file, or move it ' +
+        'away if no deploy uses it. Nothing was changed there.',
+    );
+  }
+  return [state.current, ...state.previous].flatMap((release) => (release ? [release.image] : []));
 }

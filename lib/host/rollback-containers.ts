@@ -18,6 +18,15 @@ export interface StoppedContainer {
   finished?: number;
 }
 
+/** A container of the deployed compose project, as the deploy and clean:server read it. */
+export interface ProjectContainer extends StoppedContainer {
+  id: string;
+  /** The image reference it was created from. */
+  image: string;
+  service: string;
+  labels: Record<string, string>;
+}
+
 export interface RollbackRule {
   composeProject: string;
   rollbackKeep: number;

@@ -5,11 +5,11 @@
  */
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { runPipeline } from './pipeline/run.ts';
-import type { AnyTask } from './pipeline/steps.ts';
+import { runPipeline } from './run.ts';
+import type { AnyTask } from './steps.ts';
 
-export { runPipeline, type PipelineResult } from './pipeline/run.ts';
-export { pipelineSettings } from './pipeline/settings.ts';
+export { runPipeline, type PipelineResult } from './run.ts';
+export { pipelineSettings } from './settings.ts';
 
 /** True when the module with this `import.meta.url` is the script node was started with. */
 export function isEntryPoint(moduleUrl: string): boolean {

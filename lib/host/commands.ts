@@ -1,6 +1,7 @@
 /**
- * Every command the server task runs on a Docker host, as argv values built by small pure
- * functions (the Kamal way): tests assert them without any ssh, and lib/runner.ts runs them.
+ * Every command the tasks run on a Docker host to read it or to change its files, as argv values
+ * built by small pure functions (the Kamal way): tests assert them without any ssh, and
+ * lib/runner.ts runs them. The deploy's own commands (build, push, compose) are lib/deploy/commands.ts.
  */
 import type { Command } from '../command.ts';
 
@@ -50,4 +51,17 @@ export const docker = {
 export const disk = {
   /** POSIX output in 1K blocks: one line per path, never wrapped (design.md, section 5). */
   usage: (paths: string[]): Command => ['df', '-P', '-k', ...paths],
+};
+
+/** Files on a host: the deploy folder, its state and its lock. */
+export const files = {
+  mkdir: (path: string): Command => ['mkdir', '-p', path],
+  /** Atomic: mkdir fails when the lock exists, so only one deploy can hold it. */
+  lock: (path: string): Command => ['mkdir', path],
+  unlock: (path: string): Command => ['rm', '-rf', path],
+  remove: (path: string): Command => ['rm', '-f', path],
+  read: (path: string): Command => ['cat', path],
+  /** Writes stdin to the file (the content goes on stdin, never into a shell line). */
+  write: (path: string): Command => ['tee', path],
+  exists: (path: string): Command => ['test', '-e', path],
 };
