@@ -27,7 +27,7 @@ export interface TaskContext<S extends SettingsSpec = SettingsSpec> {
   progress(message: string): void;
   /** Registers a clean-up (close connections, release locks) run on every exit path. */
   onClose(close: () => Promise<void> | void): void;
-  /** One instance per run and key, shared by plan, apply and check (clients, ssh runners). */
+  /** One instance per task and key for the run, shared by its plan, apply and check (clients, ssh runners). */
   memo<T>(key: string, make: () => T): T;
   /**
    * Aborted on the first Ctrl-C (SIGINT) or SIGTERM. Long steps stop starting new work when it
@@ -51,6 +51,8 @@ export interface ApplyOutcome {
   notes: string[];
   /** What a later run needs to undo this one (the registry's journal of deleted manifests). */
   undo?: unknown[];
+  /** Checks measured at the end of apply, before a later task of the chain changes what they look at. */
+  checks?: Check[];
 }
 
 export interface Check {
@@ -61,7 +63,18 @@ export interface Check {
   detail?: string;
 }
 
-export interface CleanupTask<S extends SettingsSpec = SettingsSpec, Op = unknown> {
+/**
+ * What a task's plan hands to the tasks after it in a chain (clean:all), typed, so that a later
+ * plan can say what an earlier one changes first. Empty when a task runs alone.
+ */
+export interface Handoffs {
+  /** The inventory commits in BACKEND_DIR before the deploy builds: the task that makes that commit. */
+  backendCommitBy?: string;
+  /** The containers the server task removes, by host: the deploy's clean-up does not repeat them. */
+  removedContainers?: { host: string; id: string }[];
+}
+
+export interface CleanupTask<S extends SettingsSpec = SettingsSpec, P extends Plan = Plan> {
   name: string;
   title: string;
   settings: S;
@@ -69,13 +82,17 @@ export interface CleanupTask<S extends SettingsSpec = SettingsSpec, Op = unknown
   options?: Record<string, TaskOption>;
   /** Tasks whose failure in the chain means this one must not run. */
   dependsOn?: string[];
-  plan(ctx: TaskContext<S>): Promise<Plan<Op>>;
-  apply(plan: Plan<Op>, ctx: TaskContext<S>): Promise<ApplyOutcome>;
+  /** Reads the world and decides; `earlier` is what the tasks before it in the chain hand on. */
+  plan(ctx: TaskContext<S>, earlier: Handoffs): Promise<P>;
+  /** Carries out the plan it is given, and needs nothing else of planning. */
+  apply(plan: P, ctx: TaskContext<S>): Promise<ApplyOutcome>;
   /** Runs after apply (or after planning, in plan mode); a failed check fails the run. */
-  check?(ctx: TaskContext<S>, mode: 'plan' | 'apply'): Promise<Check[]>;
+  check?(ctx: TaskContext<S>, mode: 'plan' | 'apply', plan: P): Promise<Check[]>;
+  /** What this task's plan hands to the tasks after it in a chain. */
+  handsOn?(plan: P): Handoffs;
 }
 
-export function defineTask<S extends SettingsSpec, Op>(task: CleanupTask<S, Op>): CleanupTask<S, Op> {
+export function defineTask<S extends SettingsSpec, P extends Plan>(task: CleanupTask<S, P>): CleanupTask<S, P> {
   return task;
 }
 

@@ -36,26 +36,6 @@ import type { ServerOp } from '../lib/server/policy.ts';
 import { sameHost } from '../lib/host/same-host.ts';
 
 /**
- * In `clean:all` the inventory plans first and commits before the deploy builds: the deploy then
- * states that it builds the revision that commit makes, on top of today's HEAD.
- */
-function earlierCommit(ctx: DeployCtx): string | undefined {
-  const inventory = ctx.memo<Plan | undefined>('inventory:plan', () => undefined);
-  return inventory?.changes.length ? 'inventory' : undefined;
-}
-
-/**
- * In `clean:all` the server task plans first: the stopped containers it removes from the deploy
- * host are its items, and the deploy's clean-up (by the same rule) does not repeat them.
- */
-function removedByServer(ctx: DeployCtx): string[] {
-  const server = ctx.memo<Plan<ServerOp> | undefined>('server:plan', () => undefined);
-  return (server?.changes ?? []).flatMap((c) =>
-    c.op.kind === 'remove-container' && sameHost(c.host, ctx.settings.DEPLOY_HOST) ? [c.op.id] : [],
-  );
-}
-
-/**
  * The versions section 4 drops once the new release counts among the last ones; the retained
  * releases and the promoted tags are protected, since a rollback needs them, and the registry
  * task's own settings (REGISTRY_PROTECT_TAGS, REGISTRY_DELETE_TAG_TOKENS) hold here too.
@@ -91,7 +71,7 @@ export const deployTask = defineTask({
   },
   dependsOn: ['server'],
 
-  async plan(ctx) {
+  async plan(ctx, earlier) {
     const backend = readBackend(ctx.settings);
     const git = localRunner();
     const repo = ctx.settings.BACKEND_DIR;
@@ -102,9 +82,9 @@ export const deployTask = defineTask({
         `Uncommitted changes in what the deploy builds and ships: ${dirty.join(', ')}. Commit them (or stash them), or rerun with --allow-dirty to build them as they are. Nothing was done.`,
       );
     }
-    ctx.memo('deploy:dirty', () => dirty);
     const head = await headRevision(git, repo);
-    const by = earlierCommit(ctx);
+    // In clean:all the inventory commits first: the build then takes the revision that commit makes.
+    const by = earlier.backendCommitBy;
     const statement: RevisionStatement = by
       ? { kind: 'after-commit', base: head, by }
       : { kind: 'head', revision: head };
@@ -118,18 +98,16 @@ export const deployTask = defineTask({
         contentKey: key,
         allowedDirty: dirty,
         pushedOut: (state) => versionsPushedOut(ctx, state, newTag),
-        removedByServer: removedByServer(ctx),
+        // In clean:all the server task removes the deploy host's stopped containers: not repeated here.
+        removedByServer: (earlier.removedContainers ?? []).flatMap((c) =>
+          sameHost(c.host, ctx.settings.DEPLOY_HOST) ? [c.id] : [],
+        ),
       }),
     );
   },
 
   async apply(plan, ctx) {
-    return applyMeasured(
-      plan,
-      ctx,
-      'deploy:clean',
-      ctx.memo<string[]>('deploy:dirty', () => []),
-    );
+    return applyMeasured(plan, ctx, 'deploy:clean');
   },
 });
 

@@ -47,9 +47,11 @@ export const inventoryTask = defineTask({
       typeof restore === 'string'
         ? await planRestore(localRunner(), root, restore)
         : await planInventory(localRunner(), { root, sections, statusDocument, force: ctx.options.force });
-    ctx.memo('inventory:plan', () => plan);
     return plan;
   },
+
+  // In clean:all the deploy builds after this task's commit, and its plan says so.
+  handsOn: (plan) => (plan.changes.length ? { backendCommitBy: 'inventory' } : {}),
 
   async apply(plan, ctx) {
     const root = ctx.settings.BACKEND_DIR;
@@ -58,11 +60,10 @@ export const inventoryTask = defineTask({
     return applyInventory(localRunner(), plan.changes as Change<InventoryOp>[], { root, now: new Date() });
   },
 
-  async check(ctx, mode) {
+  async check(ctx, mode, plan) {
     // Every removal the plan made is done. Section 7's checks (lib/inventory/criteria.ts) are verify's: they also
     // count what was held back for a person to settle.
-    const plan = ctx.memo<Plan<Op> | undefined>('inventory:plan', () => undefined);
-    if (mode === 'plan' || !plan || typeof ctx.options.restore === 'string') return [];
+    if (mode === 'plan' || typeof ctx.options.restore === 'string') return [];
     const removals = plan.changes.flatMap((c) => (c.op.kind === 'remove' ? [c.op.path] : []));
     const left = removals.filter((p) => existsSync(join(ctx.settings.BACKEND_DIR, p)));
     return [

@@ -45,6 +45,11 @@ function clientOf(ctx: TaskContext<typeof registryTaskSettings>): RegistryClient
 
 const registryTaskSettings = { ...registrySettings, ...registryInUseSettings };
 
+/** The plan, with the manifests it was read from: after apply, every kept tag is checked to pull from them. */
+interface RegistryTaskPlan extends RegistryPlan {
+  manifests: RegistryState['manifests'];
+}
+
 export const registryTask = defineTask({
   name: 'registry',
   title: 'Registry clean-up (plan section 4)',
@@ -61,7 +66,7 @@ export const registryTask = defineTask({
     },
   },
 
-  async plan(ctx) {
+  async plan(ctx): Promise<RegistryTaskPlan> {
     const s = ctx.settings;
     if (typeof ctx.options.restore === 'string') {
       // Undo: the journal of the run named, against what the registry holds now.
@@ -71,8 +76,7 @@ export const registryTask = defineTask({
         ctx.options.restore,
         s.REGISTRY_CONCURRENCY,
       );
-      ctx.memo('registry:planned', () => ({ state, plan }));
-      return plan;
+      return { ...plan, manifests: state.manifests };
     }
     // A run killed while the registry was stopped for collection: start it again first.
     const gc = gcCommands(s);
@@ -92,9 +96,8 @@ export const registryTask = defineTask({
       hosts,
     });
     if (recovered) plan.notes.push(recovered);
-    ctx.memo('registry:planned', () => ({ state, plan }));
     plan.figures.push({ label: 'requests', value: `${requests} to read the registry` });
-    return plan;
+    return { ...plan, manifests: state.manifests };
   },
 
   async apply(plan, ctx) {
@@ -108,7 +111,7 @@ export const registryTask = defineTask({
     const stop = AbortSignal.any([ctx.signal, client.unavailable]);
     const result = await applyRegistryPlan(
       client,
-      plan as RegistryPlan,
+      plan,
       ctx.settings.REGISTRY_CONCURRENCY,
       stop,
       ctx.progress,
@@ -128,26 +131,10 @@ export const registryTask = defineTask({
     }
     outcome.figures.push({ label: 'requests to apply', value: String(client.requests - before) });
     if (result.collection) outcome.figures.push(...collectionFigures(result.collection));
-    // After apply (and GC), every tag the plan kept must still pull: its manifest and every blob.
-    const planned = ctx.memo<{ state: RegistryState; plan: RegistryPlan } | undefined>(
-      'registry:planned',
-      () => undefined,
-    );
-    if (planned) {
-      const integrity = await checkKeptTags(
-        client,
-        planned.plan.keptTags,
-        planned.state.manifests,
-        ctx.settings.REGISTRY_CONCURRENCY,
-      );
-      ctx.memo('registry:integrity', () => integrity);
-    }
+    // After apply (and GC), every tag the plan kept must still pull: its manifest and every blob. Measured
+    // here, before a later task of a chain changes the registry.
+    outcome.checks = await checkKeptTags(client, plan.keptTags, plan.manifests, ctx.settings.REGISTRY_CONCURRENCY);
     return outcome;
-  },
-
-  async check(ctx) {
-    // Measured at the end of apply, before any later task of a chain changes the registry.
-    return ctx.memo<Check[]>('registry:integrity', () => []);
   },
 });
 

@@ -77,6 +77,11 @@ interface Reading {
   error?: string;
 }
 
+/** The plan, and what it was read from: apply and the checks work host by host on the same readings. */
+interface ServerPlan extends Plan<ServerOp> {
+  readings: Reading[];
+}
+
 function dockerDisk(state: HostState): Disk {
   return state.disks[state.disks.length - 1];
 }
@@ -114,8 +119,7 @@ export const serverTask = defineTask({
     },
   },
 
-  async plan(ctx) {
-    const plan: Plan<ServerOp> = emptyPlan('server');
+  async plan(ctx): Promise<ServerPlan> {
     const hosts = selectHosts(ctx.settings.SERVER_HOSTS, ctx.options.host as string | undefined);
     const policy = { ...serverPolicy(ctx.settings), force: ctx.options.force };
     const readings = await mapLimit(hosts, ctx.settings.SERVER_CONCURRENCY, async (host): Promise<Reading> => {
@@ -130,7 +134,7 @@ export const serverTask = defineTask({
     const results: Reading[] = readings.map((r, i) =>
       r.status === 'fulfilled' ? r.value : { host: hosts[i], error: messageOf(r.reason) },
     );
-    ctx.memo('server:readings', () => results);
+    const plan: ServerPlan = { ...emptyPlan<ServerOp>('server'), readings: results };
     for (const reading of results) {
       if (!reading.state) {
         plan.refused.push({
@@ -155,15 +159,19 @@ export const serverTask = defineTask({
           `${reading.host} is the deploy host: the deploy lock (${ctx.settings.DEPLOY_DIR}/.deploy.lock) is held while it is pruned, and a deploy holding it stops this host's clean-up.`,
         );
     }
-    // In clean:all the deploy, planned next, leaves to this task what it removes on the deploy host.
-    ctx.memo('server:plan', () => plan);
     return plan;
   },
 
+  // In clean:all the deploy, planned next, leaves to this task what it removes on the deploy host.
+  handsOn: (plan) => ({
+    removedContainers: plan.changes.flatMap((c) =>
+      c.op.kind === 'remove-container' && c.host ? [{ host: c.host, id: c.op.id }] : [],
+    ),
+  }),
+
   async apply(plan, ctx) {
     const outcome = emptyOutcome();
-    const readings = ctx.memo<Reading[]>('server:readings', () => []);
-    await mapLimit(readings, ctx.settings.SERVER_CONCURRENCY, async ({ host, state }) => {
+    await mapLimit(plan.readings, ctx.settings.SERVER_CONCURRENCY, async ({ host, state }) => {
       const changes = plan.changes.filter((c) => c.host === hostRunner(ctx, host).name);
       if (!state || !changes.length) return;
       const runner = hostRunner(ctx, host);
@@ -216,8 +224,7 @@ export const serverTask = defineTask({
     return outcome;
   },
 
-  async check(ctx, mode) {
-    const readings = ctx.memo<Reading[]>('server:readings', () => []);
+  async check(ctx, mode, { readings }) {
     const checks: Check[] = readings.map((r) => ({
       name: `${r.host} reachable, docker usable`,
       passed: !r.error,

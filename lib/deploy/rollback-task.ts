@@ -7,7 +7,7 @@ import { readDeploy } from './reading.ts';
 import { applyMeasured } from './run.ts';
 import { deploySettings } from './settings.ts';
 import { findRelease, tagOf } from '../host/deploy-state.ts';
-import { planRollback, type DeployOp } from './steps.ts';
+import { planRollback, type DeployOp, type DeployPlan } from './steps.ts';
 
 export const rollbackTask = defineTask({
   name: 'deploy',
@@ -34,7 +34,7 @@ export const rollbackTask = defineTask({
       );
     }
     if (release.image === read.state.current?.image && read.healthy && !read.marker) {
-      const plan = emptyPlan<DeployOp>('deploy');
+      const plan: DeployPlan = { ...emptyPlan<DeployOp>('deploy'), allowedDirty: [] };
       plan.kept.push({ host: read.host, target: release.image, reason: 'already serving, healthy' });
       return plan;
     }
@@ -42,6 +42,6 @@ export const rollbackTask = defineTask({
   },
 
   async apply(plan, ctx) {
-    return applyMeasured(plan, ctx, 'deploy:rollback', []);
+    return applyMeasured(plan, ctx, 'deploy:rollback');
   },
 });

@@ -4,7 +4,6 @@
  * front URL is set.
  */
 import { hostname } from 'node:os';
-import type { Plan } from '../plan.ts';
 import { localRunner } from '../runner.ts';
 import { emptyOutcome, type ApplyOutcome } from '../task.ts';
 import { waitUntilServing } from '../registry/api.ts';
@@ -16,7 +15,7 @@ import { readBackend } from './backend.ts';
 import { deployRegistry, deployServer, imageRepository, type DeployCtx } from './context.ts';
 import { takeDeployLock } from '../host/deploy-lock.ts';
 import { describeDowntime, startDowntimeProbe } from './downtime.ts';
-import type { DeployOp } from './steps.ts';
+import type { DeployPlan } from './steps.ts';
 
 async function deps(ctx: DeployCtx, purpose: string, dirty: string[]): Promise<DeployDeps> {
   const server = await deployServer(ctx);
@@ -68,16 +67,11 @@ async function deps(ctx: DeployCtx, purpose: string, dirty: string[]): Promise<D
 }
 
 /** Applies the steps with the downtime probe running, when a front URL is set. `purpose` is what the lock says the run does. */
-export async function applyMeasured(
-  plan: Plan<DeployOp>,
-  ctx: DeployCtx,
-  purpose: string,
-  dirty: string[],
-): Promise<ApplyOutcome> {
+export async function applyMeasured(plan: DeployPlan, ctx: DeployCtx, purpose: string): Promise<ApplyOutcome> {
   const outcome = emptyOutcome();
   const probe = ctx.settings.DEPLOY_PROBE_URL ? startDowntimeProbe(ctx.settings.DEPLOY_PROBE_URL) : undefined;
   try {
-    await applyDeploy(plan.changes, await deps(ctx, purpose, dirty), outcome);
+    await applyDeploy(plan.changes, await deps(ctx, purpose, plan.allowedDirty), outcome);
   } finally {
     if (probe) outcome.figures.push({ label: 'downtime', value: describeDowntime(await probe.stop()) });
   }

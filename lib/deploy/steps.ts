@@ -5,7 +5,7 @@
  * A value that only exists later (the revision an earlier task's commit makes, the digest a
  * push returns) is a *stated* input: apply checks it against the statement and stops if they differ.
  */
-import type { Change, Kept, Plan } from '../plan.ts';
+import { emptyPlan, type Change, type Kept, type Plan } from '../plan.ts';
 import type { DeletionOp } from '../registry/plan.ts';
 import type { ShippedFile } from './compose-files.ts';
 import { advance, tagOf, type DeployState, type Release } from '../host/deploy-state.ts';
@@ -150,8 +150,18 @@ function bootSteps(
 }
 
 /** The deploy plan: nothing when the content serving now is the content wanted, healthy. */
-export function planDeploy(reading: DeployReading): Plan<DeployOp> {
-  const plan: Plan<DeployOp> = { task: 'deploy', changes: [], kept: [], refused: [], figures: [], notes: [] };
+/** The deploy's plan: its items, and the uncommitted files --allow-dirty lets the build take. */
+export interface DeployPlan extends Plan<DeployOp> {
+  allowedDirty: string[];
+}
+
+const emptyDeployPlan = (reading: Pick<DeployReading, 'allowedDirty'>): DeployPlan => ({
+  ...emptyPlan<DeployOp>('deploy'),
+  allowedDirty: reading.allowedDirty,
+});
+
+export function planDeploy(reading: DeployReading): DeployPlan {
+  const plan = emptyDeployPlan(reading);
   const current = reading.state.current;
   const runningCurrent = current && reading.containers.some((c) => c.state === 'running' && c.image === current.image);
   const allRunning = reading.services.every((s) =>
@@ -262,8 +272,8 @@ export function planDeploy(reading: DeployReading): Plan<DeployOp> {
 }
 
 /** A rollback to a retained release: set its image, pull, up, gate, promote, record. */
-export function planRollback(reading: DeployReading, release: Release): Plan<DeployOp> {
-  const plan: Plan<DeployOp> = { task: 'deploy', changes: [], kept: [], refused: [], figures: [], notes: [] };
+export function planRollback(reading: DeployReading, release: Release): DeployPlan {
+  const plan = emptyDeployPlan(reading);
   const recovery = recoveryFor(reading);
   const host = reading.host;
   plan.figures.push({ label: 'serving now', value: reading.state.current?.image ?? 'nothing recorded' });

@@ -11,7 +11,7 @@ export async function checkAll(items: RunItem[], mode: Mode): Promise<void> {
         item.skipped = `skipped: ${blocker} failed, and this task depends on it`;
         return `Skipped checks of ${item.task.title} (${blocker} failed)`;
       }
-      item.checks = await item.task.check!(item.ctx, mode);
+      item.checks = [...(item.outcome?.checks ?? []), ...((await item.task.check?.(item.ctx, mode, item.plan!)) ?? [])];
       const failed = item.checks.filter((c) => !c.passed);
       if (failed.length)
         throw new Error(
@@ -19,6 +19,13 @@ export async function checkAll(items: RunItem[], mode: Mode): Promise<void> {
         );
       return `Checked ${item.task.title}: ${item.checks.length} passed`;
     },
-    (item) => Boolean(item.task.check && item.plan && !item.error && !item.interrupted && !item.outcome?.failed.length),
+    (item) =>
+      Boolean(
+        (item.task.check || item.outcome?.checks) &&
+        item.plan &&
+        !item.error &&
+        !item.interrupted &&
+        !item.outcome?.failed.length,
+      ),
   );
 }

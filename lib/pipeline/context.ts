@@ -3,14 +3,17 @@ import type { ParsedOptions } from '../cli.ts';
 import { redact } from '../redact.ts';
 import type { TaskContext } from '../task.ts';
 
-/** What a task sees of the run: its settings, the flags, progress lines, clean-up hooks, shared memos. */
+/**
+ * What a task sees of the run: its settings, the flags, progress lines, clean-up hooks, and its
+ * own memos (a task's memos are its own: tasks hand each other values by `handsOn`, never by key).
+ */
 export function makeContext(
   settings: Record<string, unknown>,
   options: ParsedOptions,
   closers: (() => Promise<void> | void)[],
-  memos: Map<string, unknown>,
   signal: AbortSignal,
 ): TaskContext {
+  const memos = new Map<string, unknown>();
   let wrapper: ListrTaskWrapper<unknown, never, never> | undefined;
   let lastPlain = 0;
   const live = Boolean(process.stderr.isTTY) && !process.env.CI;

@@ -1,6 +1,7 @@
 /** The plan step: every task reads the world and plans; then the plans are shown, in full. */
 import { formatBytes } from '../bytes.ts';
 import { renderPlan, totalBytes, totalLine, type Plan } from '../plan.ts';
+import type { Handoffs } from '../task.ts';
 import { say } from './say.ts';
 import { runStep, type RunItem } from './steps.ts';
 
@@ -18,13 +19,17 @@ function planLimit(verbose: boolean): number {
   return Math.max(5, rows - 10);
 }
 
+/** Plans each task in the chain's order, handing each what the plans before it hand on. */
 export async function planAll(items: RunItem[]): Promise<void> {
+  const earlier: Handoffs = {};
   await runStep(
     items,
     (item) => `Plan: ${item.task.title}`,
     async (item) => {
-      item.plan = await item.task.plan(item.ctx);
-      return `Planned ${item.task.title}: ${changeSummary(item.plan)}`;
+      const plan = await item.task.plan(item.ctx, { ...earlier });
+      item.plan = plan;
+      Object.assign(earlier, item.task.handsOn?.(plan));
+      return `Planned ${item.task.title}: ${changeSummary(plan)}`;
     },
     () => true,
   );

@@ -22,11 +22,10 @@ export async function runPipeline(name: string, tasks: AnyTask[], argv: string[]
   const { options, settingsByTask, reports } = start;
 
   const control = listenForSignals();
-  const memos = new Map<string, unknown>();
   const items: RunItem[] = tasks.map((task) => ({
     task,
     startedAt,
-    ctx: makeContext(settingsByTask.get(task)!, options, control.closers, memos, control.signal),
+    ctx: makeContext(settingsByTask.get(task)!, options, control.closers, control.signal),
   }));
   let mode: Mode = 'plan';
   try {

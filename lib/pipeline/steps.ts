@@ -8,7 +8,7 @@ import type { Plan } from '../plan.ts';
 import { redact } from '../redact.ts';
 import type { ApplyOutcome, Check, CleanupTask, TaskContext } from '../task.ts';
 
-// Tasks are heterogeneous in their settings and ops; the pipeline only passes them through.
+// Tasks are heterogeneous in their settings and plans; the pipeline only passes them through.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyTask = CleanupTask<any, any>;
 
