@@ -4,7 +4,7 @@
  * failed step stops the steps that depend on it, and the report says what ran.
  * It lives outside tasks/ because it imports every task, and no task imports another.
  */
-import { isEntryPoint, main } from '../lib/pipeline/main.ts';
+import { isEntryPoint, main } from '../lib/pipeline/run.ts';
 import { deployTask } from '../tasks/deploy.ts';
 import { inventoryTask } from '../tasks/inventory.ts';
 import { registryTask } from '../tasks/registry.ts';

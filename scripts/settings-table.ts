@@ -1,7 +1,7 @@
 /** Prints the README's settings table from the tasks' own setting declarations (run: npx tsx scripts/settings-table.ts). */
 import { formatBytes } from '../lib/bytes.ts';
 import { deploySettings } from '../lib/deploy/settings.ts';
-import { pipelineSettings } from '../lib/pipeline/main.ts';
+import { pipelineSettings } from '../lib/pipeline/run.ts';
 import { registrySettings } from '../lib/registry/settings.ts';
 import { serverSettings } from '../lib/server/settings.ts';
 import type { Setting } from '../lib/settings.ts';

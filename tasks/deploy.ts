@@ -14,7 +14,7 @@
  * (lib/deploy/rollback-task.ts, releases-task.ts, lock-task.ts; the flag that picks one: lib/deploy/modes.ts).
  */
 import { UsageError } from '../lib/errors.ts';
-import { isEntryPoint, runPipeline } from '../lib/pipeline/main.ts';
+import { isEntryPoint, runPipeline } from '../lib/pipeline/run.ts';
 import type { Plan } from '../lib/plan.ts';
 import { localRunner } from '../lib/runner.ts';
 import { defineTask } from '../lib/task.ts';
@@ -33,7 +33,7 @@ import { deploySettings } from '../lib/deploy/settings.ts';
 import { tagOf, type DeployState } from '../lib/host/deploy-state.ts';
 import { planDeploy, type RevisionStatement } from '../lib/deploy/steps.ts';
 import type { ServerOp } from '../lib/server/policy.ts';
-import { sameHost } from '../lib/host/same-host.ts';
+import { sameHost } from '../lib/host/names.ts';
 
 /**
  * The versions section 4 drops once the new release counts among the last ones; the retained

@@ -12,7 +12,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { isEntryPoint, main } from '../lib/pipeline/main.ts';
+import { isEntryPoint, main } from '../lib/pipeline/run.ts';
 import { localRunner } from '../lib/runner.ts';
 import { setting } from '../lib/settings.ts';
 import { defineTask } from '../lib/task.ts';

@@ -15,7 +15,7 @@
  * lib/registry/ too (the plan phase, shared with deploy and verify: lib/registry/cleanup.ts).
  */
 import { messageOf } from '../lib/errors.ts';
-import { isEntryPoint, main } from '../lib/pipeline/main.ts';
+import { isEntryPoint, main } from '../lib/pipeline/run.ts';
 import { defineTask, emptyOutcome, type Check, type TaskContext } from '../lib/task.ts';
 import { applyRegistryPlan } from '../lib/registry/apply.ts';
 import { planRegistryCleanup } from '../lib/registry/cleanup.ts';

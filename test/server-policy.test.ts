@@ -18,7 +18,7 @@ import {
   type Image,
 } from '../lib/host/parse.ts';
 import { planHost, repositoryOf, type ServerPolicy } from '../lib/server/policy.ts';
-import { hostIdentity, sameHost } from '../lib/host/same-host.ts';
+import { hostIdentity, sameHost } from '../lib/host/names.ts';
 import { selectHosts } from '../lib/server/settings.ts';
 import { dataStoreImages } from '../tasks/server.ts';
 import type { HostState } from '../lib/server/state.ts';

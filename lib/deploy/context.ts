@@ -9,7 +9,7 @@ import type { Runner } from '../runner.ts';
 import type { TaskContext } from '../task.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { registryClient } from '../registry/settings.ts';
-import { withoutRegistry } from '../host/references.ts';
+import { withoutRegistry } from '../host/names.ts';
 import { serverRunner } from '../server/settings.ts';
 import { detectCompose } from '../server/state.ts';
 import type { Server } from './deployer.ts';

@@ -149,7 +149,6 @@ function bootSteps(
   ];
 }
 
-/** The deploy plan: nothing when the content serving now is the content wanted, healthy. */
 /** The deploy's plan: its items, and the uncommitted files --allow-dirty lets the build take. */
 export interface DeployPlan extends Plan<DeployOp> {
   allowedDirty: string[];
@@ -160,6 +159,7 @@ const emptyDeployPlan = (reading: Pick<DeployReading, 'allowedDirty'>): DeployPl
   allowedDirty: reading.allowedDirty,
 });
 
+/** The deploy plan: nothing when the content serving now is the content wanted, healthy. */
 export function planDeploy(reading: DeployReading): DeployPlan {
   const plan = emptyDeployPlan(reading);
   const current = reading.state.current;

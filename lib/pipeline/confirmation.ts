@@ -1,7 +1,7 @@
 /** Whether the plan shown is applied: --check, --dry-run, nothing to do, --yes, or the user's answer. */
 import type { ParsedOptions } from '../cli.ts';
-import { canAsk, confirm } from '../confirm.ts';
-import { say } from './say.ts';
+import { createInterface } from 'node:readline/promises';
+import { say } from './steps.ts';
 import type { Mode, RunItem } from './steps.ts';
 
 export async function decideMode(
@@ -39,4 +39,19 @@ export async function decideMode(
     );
   }
   return 'plan';
+}
+
+export function canAsk(): boolean {
+  return Boolean(process.stdin.isTTY && process.stderr.isTTY);
+}
+
+/** Asks on the terminal (stderr, so stdout stays clean for --json); only an explicit yes counts. */
+export async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${question} [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
 }

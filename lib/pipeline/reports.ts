@@ -3,7 +3,7 @@ import type { ParsedOptions } from '../cli.ts';
 import { messageOf, UsageError } from '../errors.ts';
 import { redact } from '../redact.ts';
 import { runReport, taskReport, writeReport, type RunReport, type TaskReport } from '../report.ts';
-import { say } from './say.ts';
+import { say } from './steps.ts';
 import { signalExitCode } from './signals.ts';
 import type { Mode, RunItem } from './steps.ts';
 

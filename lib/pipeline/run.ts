@@ -1,18 +1,19 @@
 /**
  * One way every task runs, alone or chained: read the settings, plan, show the plan, ask, apply,
- * check, report. Each step is a file of lib/pipeline/; this one puts them in order.
+ * check, report; this file puts the steps in order. The entry of every task file and of the
+ * chain is its last line: `if (isEntryPoint(import.meta.url)) await main('clean:mytask', [myTask])`.
  */
-import { applyAll } from './applying.ts';
-import { checkAll } from './checking.ts';
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { decideMode } from './confirmation.ts';
 import { makeContext } from './context.ts';
-import { planAll, showPlans } from './planning.ts';
 import { finishRun, type PipelineResult } from './reports.ts';
 import { startRun } from './settings.ts';
 import { listenForSignals, markInterrupted } from './signals.ts';
-import type { AnyTask, Mode, RunItem } from './steps.ts';
+import { applyAll, checkAll, planAll, showPlans, type AnyTask, type Mode, type RunItem } from './steps.ts';
 
 export type { PipelineResult };
+export { pipelineSettings } from './settings.ts';
 
 /** Runs `tasks` in order as one pipeline: one plan for all, one confirmation, then apply. */
 export async function runPipeline(name: string, tasks: AnyTask[], argv: string[]): Promise<PipelineResult> {
@@ -44,4 +45,21 @@ export async function runPipeline(name: string, tasks: AnyTask[], argv: string[]
   const stoppedBy = control.stoppedBy;
   if (stoppedBy) markInterrupted(items, mode);
   return finishRun({ name, mode, startedAt, items, options, reports, stoppedBy });
+}
+
+/** True when the module with this `import.meta.url` is the script node was started with. */
+export function isEntryPoint(moduleUrl: string): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return pathToFileURL(realpathSync(script)).href === moduleUrl;
+  } catch {
+    return false;
+  }
+}
+
+/** The standalone entry of a task file or of the chain: runs, then sets the exit code. */
+export async function main(name: string, tasks: AnyTask[]): Promise<void> {
+  const result = await runPipeline(name, tasks, process.argv.slice(2));
+  process.exitCode = result.exitCode;
 }

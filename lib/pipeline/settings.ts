@@ -5,7 +5,7 @@ import { exitCodeOf, messageOf } from '../errors.ts';
 import { setting, type SettingsSpec } from '../settings.ts';
 import { readSettings, settingsError, type SettingProblem } from '../settings-read.ts';
 import { readSettingsFile, unknownSettings } from '../settings-file.ts';
-import { say } from './say.ts';
+import { say } from './steps.ts';
 import type { AnyTask } from './steps.ts';
 import { taskFlags, usageText } from './usage.ts';
 

@@ -4,7 +4,7 @@
  * stopped registry started again).
  */
 import { messageOf, TaskError } from '../errors.ts';
-import { say } from './say.ts';
+import { say } from './steps.ts';
 import type { Mode, RunItem } from './steps.ts';
 
 export const signalExitCode = (signal: NodeJS.Signals) => (signal === 'SIGTERM' ? 143 : 130);

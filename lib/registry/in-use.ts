@@ -8,7 +8,7 @@
  * A host that cannot be read stops the plan: without knowing what it runs, no image is safe to
  * delete. `--force` plans without it, and the plan says so.
  */
-import { sameHost } from '../host/same-host.ts';
+import { sameHost } from '../host/names.ts';
 import { messageOf, UsageError } from '../errors.ts';
 import { readDeployState } from '../host/deploy-state.ts';
 import { runnerFor, type Runner, type SshDefaults } from '../runner.ts';

@@ -5,7 +5,7 @@
  * unless named (SERVER_REMOVE_NAMES) or --force.
  */
 import type { Container, Mount } from '../host/parse.ts';
-import { repositoryOf } from '../host/references.ts';
+import { repositoryOf } from '../host/names.ts';
 
 /** Host paths a container mounts to see the system, not to store anything (monitoring agents). */
 const SYSTEM_PATHS = /^\/(proc|sys|dev|run|var\/run)(\/|$)|^\/etc\/(localtime|timezone|hostname|hosts|resolv\.conf)$/;

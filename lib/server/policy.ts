@@ -33,7 +33,7 @@ import { dataHeldIn } from './data.ts';
 import { bytesFreedInOrder } from './layers.ts';
 import { matchingPattern } from './names.ts';
 import type { Container, Image } from '../host/parse.ts';
-import { repositoryOf, withoutRegistry } from '../host/references.ts';
+import { repositoryOf, withoutRegistry } from '../host/names.ts';
 import {
   COMPOSE_PROJECT,
   COMPOSE_SERVICE,

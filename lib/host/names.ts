@@ -1,4 +1,6 @@
 /**
+ * How hosts and images are named, and when two names are one.
+ *
  * Whether two host settings name the same machine, however they are written: the deploy lock
  * is taken on DEPLOY_HOST, and clean:server must know that the SERVER_HOSTS entry it prunes is
  * that host even when one says `aisha@prod-1:22` and the other `prod-1`.
@@ -7,6 +9,8 @@
  * login); a missing port is ssh's default, 22; host names compare without case and without a
  * trailing dot; localhost, 127.0.0.1 and ::1 are one loopback host. `local` (this machine,
  * without ssh) is the loopback host on the default port.
+ *
+ * Image references as Docker writes them: [registry[:port]/]path[:tag][@digest].
  */
 import { parseSshTarget } from '../ssh.ts';
 
@@ -27,4 +31,20 @@ export function sameHost(a: string | undefined, b: string | undefined): boolean 
   if (a === undefined || b === undefined) return false;
   const identity = hostIdentity(a);
   return identity !== undefined && identity === hostIdentity(b);
+}
+
+/** Repository of an image reference: registry:5000/webhook-api:1.2 → registry:5000/webhook-api. */
+export function repositoryOf(ref: string): string {
+  const name = ref.split('@')[0];
+  const at = name.lastIndexOf(':');
+  return at > name.lastIndexOf('/') ? name.slice(0, at) : name;
+}
+
+/**
+ * The reference without its registry: registry.example:5000/team/webhook-api:r1 → team/webhook-api:r1.
+ * The first part names a registry when it has a dot or a port, or is localhost (Docker's own rule).
+ */
+export function withoutRegistry(ref: string): string {
+  const [first, ...rest] = ref.split('/');
+  return rest.length && /[.:]|^localhost$/.test(first) ? rest.join('/') : ref;
 }
