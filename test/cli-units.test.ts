@@ -6,7 +6,7 @@ import { groupChanges, placeOf, totalLine, emptyPlan, type Change } from '../lib
 import { formatBytes, parseBytes } from '../lib/bytes.ts';
 import { numericFigure } from '../lib/report.ts';
 import { hostProblem, setting } from '../lib/settings.ts';
-import { unknownSettings } from '../lib/settings-file.ts';
+import { unknownSettings } from '../lib/settings-read.ts';
 
 const change = (action: string, target: string, bytes: number, host?: string): Change => ({
   action,

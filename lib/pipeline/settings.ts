@@ -3,8 +3,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseFlags, type ParsedOptions } from '../cli.ts';
 import { exitCodeOf, messageOf } from '../errors.ts';
 import { setting, type SettingsSpec } from '../settings.ts';
-import { readSettings, settingsError, type SettingProblem } from '../settings-read.ts';
-import { readSettingsFile, unknownSettings } from '../settings-file.ts';
+import {
+  readSettings,
+  readSettingsFile,
+  settingsError,
+  unknownSettings,
+  type SettingProblem,
+} from '../settings-read.ts';
 import { say } from './steps.ts';
 import type { AnyTask } from './steps.ts';
 import { taskFlags, usageText } from './usage.ts';
