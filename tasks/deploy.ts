@@ -15,7 +15,6 @@
  */
 import { UsageError } from '../lib/errors.ts';
 import { isEntryPoint, runPipeline } from '../lib/pipeline/run.ts';
-import type { Plan } from '../lib/plan.ts';
 import { localRunner } from '../lib/runner.ts';
 import { defineTask } from '../lib/task.ts';
 import { pushedOut } from '../lib/deploy/registry-versions.ts';
@@ -32,7 +31,6 @@ import { applyMeasured } from '../lib/deploy/run.ts';
 import { deploySettings } from '../lib/deploy/settings.ts';
 import { tagOf, type DeployState } from '../lib/host/deploy-state.ts';
 import { planDeploy, type RevisionStatement } from '../lib/deploy/steps.ts';
-import type { ServerOp } from '../lib/server/policy.ts';
 import { sameHost } from '../lib/host/names.ts';
 
 /**

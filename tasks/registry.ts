@@ -16,7 +16,7 @@
  */
 import { messageOf } from '../lib/errors.ts';
 import { isEntryPoint, main } from '../lib/pipeline/run.ts';
-import { defineTask, emptyOutcome, type Check, type TaskContext } from '../lib/task.ts';
+import { defineTask, emptyOutcome, type TaskContext } from '../lib/task.ts';
 import { applyRegistryPlan } from '../lib/registry/apply.ts';
 import { planRegistryCleanup } from '../lib/registry/cleanup.ts';
 import { collectionFigures } from '../lib/registry/collection.ts';

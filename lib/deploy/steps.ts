@@ -5,10 +5,10 @@
  * A value that only exists later (the revision an earlier task's commit makes, the digest a
  * push returns) is a *stated* input: apply checks it against the statement and stops if they differ.
  */
-import { emptyPlan, type Change, type Kept, type Plan } from '../plan.ts';
+import { emptyPlan, type Change, type Plan } from '../plan.ts';
 import type { DeletionOp } from '../registry/plan.ts';
 import type { ShippedFile } from './compose-files.ts';
-import { advance, tagOf, type DeployState, type Release } from '../host/deploy-state.ts';
+import { advance, type DeployState, type Release } from '../host/deploy-state.ts';
 import { formatBytes } from '../bytes.ts';
 import type { DeployMarker } from './marker.ts';
 import type { ServerPolicy } from '../server/policy.ts';

@@ -12,7 +12,6 @@ import { limiter, mapLimitAll } from '../concurrency.ts';
 import { getJsonBlob, getManifest, listRepositories, listTags, ping, type FetchedManifest } from './api.ts';
 import type { RegistryClient } from './client.ts';
 import { isIndex, UNTAG_ANNOTATION } from './media-types.ts';
-import type { DanglingTag } from './dangling.ts';
 import type { RegistryState } from './plan.ts';
 import type { TagInfo } from './policy.ts';
 import type { ManifestRecord } from './sizes.ts';
