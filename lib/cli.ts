@@ -23,6 +23,11 @@ export const commonFlags: Record<string, TaskOption & { short?: string }> = {
   force: { type: 'boolean', help: 'also apply items the plan refused for safety (each is listed with its reason)' },
   verbose: { type: 'boolean', short: 'v', help: 'list every item of the plan (long groups are shortened otherwise)' },
   'env-file': { type: 'string', help: 'read settings from this file instead of .env' },
+  out: { type: 'string', help: 'save the plan to this file and change nothing (apply it later with --plan)' },
+  plan: {
+    type: 'string',
+    help: 'apply the plan saved in this file, only if the world and settings it was decided on are unchanged',
+  },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
 
@@ -121,8 +126,9 @@ export function usage(extra: Record<string, TaskOption> = {}): string {
   const rows = Object.entries({ ...commonFlags, ...extra }).map(([name, flag]) => {
     const short = 'short' in flag && flag.short ? `-${flag.short}, ` : '    ';
     return (
-      `  ${short}--${name}${flag.type === 'string' ? (name === 'env-file' ? ' <file>' : ' <value>') : ''}`.padEnd(28) +
-      flag.help
+      `  ${short}--${name}${flag.type === 'string' ? (['env-file', 'out', 'plan'].includes(name) ? ' <file>' : ' <value>') : ''}`.padEnd(
+        28,
+      ) + flag.help
     );
   });
   return `Options:\n${rows.join('\n')}`;

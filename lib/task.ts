@@ -23,6 +23,11 @@ export interface TaskOption {
 export interface TaskContext<S extends SettingsSpec = SettingsSpec> {
   settings: SettingsOf<S>;
   options: CommonOptions & Record<string, string | boolean | undefined>;
+  /**
+   * The time the plan is decided at (ms): the run's start, or under --plan the saved plan's, so that
+   * ages and grace periods judge as they did when the plan was approved.
+   */
+  now: number;
   /** Shows a live progress line under the task (a TTY renders it in place; plain output prints it). */
   progress(message: string): void;
   /** Registers a clean-up (close connections, release locks) run on every exit path. */

@@ -53,8 +53,9 @@ async function versionsPushedOut(ctx: DeployCtx, state: DeployState, newTag: str
     repositories: [repository],
     policy,
     client: deployRegistry(ctx),
+    now: ctx.now,
   });
-  return pushedOut(registryState, repository, newTag, policy, Date.now());
+  return pushedOut(registryState, repository, newTag, policy, ctx.now);
 }
 
 export const deployTask = defineTask({

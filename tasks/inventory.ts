@@ -46,7 +46,13 @@ export const inventoryTask = defineTask({
     const plan: Plan<Op> =
       typeof restore === 'string'
         ? await planRestore(localRunner(), root, restore)
-        : await planInventory(localRunner(), { root, sections, statusDocument, force: ctx.options.force });
+        : await planInventory(localRunner(), {
+            root,
+            sections,
+            statusDocument,
+            force: ctx.options.force,
+            now: ctx.now,
+          });
     return plan;
   },
 

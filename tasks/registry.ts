@@ -93,6 +93,7 @@ export const registryTask = defineTask({
       progress: ctx.progress,
       signal: ctx.signal,
       collect: !ctx.options.noGc,
+      now: ctx.now,
       hosts,
     });
     if (recovered) plan.notes.push(recovered);

@@ -85,7 +85,7 @@ export async function readDeploy(ctx: DeployCtx, inputs: ReadingInputs): Promise
       protectLabels: s.SERVER_PROTECT_LABELS,
     },
     removedByServer: inputs.removedByServer ?? [],
-    now: Date.now(),
+    now: ctx.now,
     healthy: world.healthy,
     composeOnHost: world.composeOnHost,
     promoteTags: s.DEPLOY_EXTRA_TAGS,

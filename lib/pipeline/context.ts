@@ -12,6 +12,7 @@ export function makeContext(
   options: ParsedOptions,
   closers: (() => Promise<void> | void)[],
   signal: AbortSignal,
+  now: number,
 ): TaskContext {
   const memos = new Map<string, unknown>();
   let wrapper: ListrTaskWrapper<unknown, never, never> | undefined;
@@ -21,6 +22,7 @@ export function makeContext(
     settings,
     options,
     signal,
+    now,
     progress(message) {
       if (!wrapper) return;
       // Plain output prints every line; keep CI logs readable by printing at most one a second.

@@ -5,12 +5,14 @@
  */
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { messageOf } from '../errors.ts';
 import { decideMode } from './confirmation.ts';
 import { makeContext } from './context.ts';
 import { finishRun, type PipelineResult } from './reports.ts';
 import { startRun } from './settings.ts';
 import { listenForSignals, markInterrupted } from './signals.ts';
-import { applyAll, checkAll, planAll, showPlans, type AnyTask, type Mode, type RunItem } from './steps.ts';
+import { movedSince, stalePlanError, writeSavedPlan } from './saved-plan.ts';
+import { applyAll, checkAll, planAll, say, showPlans, type AnyTask, type Mode, type RunItem } from './steps.ts';
 
 export type { PipelineResult };
 export { pipelineSettings } from './settings.ts';
@@ -20,20 +22,28 @@ export async function runPipeline(name: string, tasks: AnyTask[], argv: string[]
   const startedAt = new Date();
   const start = startRun(name, tasks, argv);
   if ('exitCode' in start) return start;
-  const { options, settingsByTask, reports } = start;
+  const { options, settingsByTask, reports, saved } = start;
+  const settingsOf = (task: AnyTask) => settingsByTask.get(task)!;
+  const decidedAt = saved ? Date.parse(saved.decidedAt) : startedAt.getTime();
 
   const control = listenForSignals();
   const items: RunItem[] = tasks.map((task) => ({
     task,
     startedAt,
-    ctx: makeContext(settingsByTask.get(task)!, options, control.closers, control.signal),
+    ctx: makeContext(settingsByTask.get(task)!, options, control.closers, control.signal, decidedAt),
   }));
   let mode: Mode = 'plan';
   try {
     await planAll(items);
     const pending = showPlans(items, options.verbose);
     const hasApplyWork = pending > 0 || items.some((item) => item.plan && item.task.check);
-    mode = await decideMode(name, items, pending, options, control.signal.aborted);
+    const moved = saved ? movedSince(saved, items, settingsOf) : new Map();
+    for (const [item, lines] of moved) item.error ??= stalePlanError(options.plan as string, lines);
+    for (const item of moved.keys()) say(`${item.task.title}: ${messageOf(item.error)}`);
+    if (moved.size) say('The saved plan is stale: nothing was applied.');
+    mode = moved.size ? 'plan' : await decideMode(name, items, pending, options, control.signal.aborted);
+    if (typeof options.out === 'string')
+      say(writeSavedPlan(options.out, { run: name, decidedAt, items, options, settingsOf }));
     if (mode === 'apply' && hasApplyWork) await applyAll(items);
     if (!options.check) await checkAll(items, mode);
   } catch (error) {

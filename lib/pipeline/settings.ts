@@ -12,6 +12,7 @@ import {
 } from '../settings-read.ts';
 import { say } from './steps.ts';
 import type { AnyTask } from './steps.ts';
+import { readSavedPlan, savedPlanOptions, type SavedPlan } from './saved-plan.ts';
 import { taskFlags, usageText } from './usage.ts';
 
 /** Settings every run reads, whatever the task. */
@@ -22,6 +23,8 @@ export const pipelineSettings = {
 
 export interface RunStart {
   options: ParsedOptions;
+  /** --plan FILE: the saved plan this run applies, if its world is unchanged. */
+  saved?: SavedPlan;
   settingsByTask: Map<AnyTask, Record<string, unknown>>;
   reports: { dir: string; keep: number };
 }
@@ -45,7 +48,14 @@ export function startRun(name: string, tasks: AnyTask[], argv: string[]): RunSta
   try {
     // The script the user typed (deploy:rollback and deploy:clean share a file).
     const script = process.env.npm_lifecycle_event || name;
-    const options = parseFlags(argv, taskFlags(tasks), process.env, script);
+    const parsed = parseFlags(argv, taskFlags(tasks), process.env, script);
+    const saved = typeof parsed.plan === 'string' ? readSavedPlan(parsed.plan, name, parsed) : undefined;
+    // --out only plans; --plan plans again with the saved flags, and applies when nothing moved.
+    const options = saved
+      ? savedPlanOptions(saved, parsed)
+      : parsed.out
+        ? { ...parsed, dryRun: true, yes: false }
+        : parsed;
     if (options.help) {
       process.stdout.write(usageText(script, tasks, pipelineSettings) + '\n');
       return { exitCode: 0 };
@@ -67,7 +77,7 @@ export function startRun(name: string, tasks: AnyTask[], argv: string[]): RunSta
     }
     if (problems.length) throw settingsError(dedupe(problems));
     if (options.notice) say(options.notice);
-    return { options, settingsByTask, reports };
+    return { options, settingsByTask, reports, saved };
   } catch (error) {
     say(messageOf(error));
     return { exitCode: exitCodeOf(error) };

@@ -42,6 +42,8 @@ export async function planRegistryCleanup(
     collect?: boolean;
     /** Who deletes, as the record of pending collection names it. */
     by?: string;
+    /** The time ages are judged at (default: now). */
+    now?: number;
     /** Read what these hosts run or keep for rollback first, and keep it (in use means kept). */
     hosts?: HostsToRead;
   } = {},
@@ -56,7 +58,7 @@ export async function planRegistryCleanup(
           options.progress,
         )
       : undefined;
-    const now = Date.now();
+    const now = options.now ?? Date.now();
     const state = await readRegistry(client, {
       pageSize: settings.REGISTRY_CATALOG_PAGE_SIZE,
       concurrency: settings.REGISTRY_CONCURRENCY,

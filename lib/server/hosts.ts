@@ -72,7 +72,7 @@ export function planHosts(readings: Reading[], policy: ServerPolicy, ctx: Server
       });
       continue;
     }
-    const hostPlan = planHost(reading.state, { ...policy, retainedReleases: reading.releases });
+    const hostPlan = planHost(reading.state, { ...policy, retainedReleases: reading.releases }, ctx.now);
     plan.changes.push(...hostPlan.changes);
     plan.kept.push(...hostPlan.kept);
     const freed = totalBytes(hostPlan.changes);
