@@ -4,7 +4,7 @@
  * (exit 1, naming what moved, nothing changed) when the world or a setting did. On a real git
  * repository (the inventory) and a real registry (distribution 2.8 on loopback).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import * as assert from 'uvu/assert';
 import { createBackendRepo } from '../sandbox/fixtures/inventory-repo.ts';
 import { startRegistry, type TestRegistry } from '../sandbox/fixtures/registry.ts';
 import { pushImage, tagsOf } from '../sandbox/fixtures/registry-seed.ts';
+import { runScript } from './support/run-task.ts';
 
 const dirs: string[] = [];
 const scratch = () => {
@@ -27,27 +28,6 @@ test.after(async () => {
   dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
 
-/** `npm run SCRIPT -- ARGS`, with only the given settings. */
-function npmRun(script: string, args: string[], settings: Record<string, string>) {
-  const child = spawn('npm', ['run', '--silent', script, '--', ...args], {
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      CLEANUP_ENV_FILE: '/nonexistent/.env',
-      ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}),
-      ...settings,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c) => (stdout += c));
-  child.stderr.on('data', (c) => (stderr += c));
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.once('close', (code) => resolve({ code, stdout, stderr })),
-  );
-}
-
 const git = (root: string, ...args: string[]) => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8' });
 
 function backend() {
@@ -59,7 +39,7 @@ function backend() {
 test('inventory: --out saves the plan and changes nothing; --plan applies exactly that plan', async () => {
   const { root, file, env } = backend();
   const head = git(root, 'rev-parse', 'HEAD');
-  const saved = await npmRun('clean:inventory', ['--out', file], env);
+  const saved = await runScript('clean:inventory', ['--out', file], env);
   assert.is(saved.code, 0, saved.stderr);
   assert.match(saved.stderr, `Plan saved to ${file}`);
   assert.is(git(root, 'rev-parse', 'HEAD'), head, '--out changes nothing');
@@ -69,7 +49,7 @@ test('inventory: --out saves the plan and changes nothing; --plan applies exactl
   assert.ok(removals.every((c: { decidedOn: string }) => /^sha256:[0-9a-f]{64}$/.test(c.decidedOn)));
   assert.match(plan.tasks[0].shown, removals[0].target);
 
-  const applied = await npmRun('clean:inventory', ['--plan', file, '--json'], env);
+  const applied = await runScript('clean:inventory', ['--plan', file, '--json'], env);
   assert.is(applied.code, 0, applied.stderr);
   const report = JSON.parse(applied.stdout);
   assert.is(report.status, 'applied');
@@ -83,7 +63,7 @@ test('inventory: --out saves the plan and changes nothing; --plan applies exactl
 
 test('inventory: a plan saved before the world moved is refused, naming what moved; nothing changes', async () => {
   const { root, file, env } = backend();
-  assert.is((await npmRun('clean:inventory', ['--out', file], env)).code, 0);
+  assert.is((await runScript('clean:inventory', ['--out', file], env)).code, 0);
   const plan = JSON.parse(readFileSync(file, 'utf8'));
   const gone = plan.tasks[0].changes.find((c: { action: string }) => c.action === 'git rm').target as string;
   // Someone removes one of the files by hand and commits: the saved plan was decided on a file that is gone.
@@ -92,7 +72,7 @@ test('inventory: a plan saved before the world moved is refused, naming what mov
   const head = git(root, 'rev-parse', 'HEAD');
   const status = git(root, 'status', '--porcelain');
 
-  const refused = await npmRun('clean:inventory', ['--plan', file, '--json'], env);
+  const refused = await runScript('clean:inventory', ['--plan', file, '--json'], env);
   assert.is(refused.code, 1, refused.stderr);
   assert.match(refused.stderr, `the saved plan ${file} is stale`);
   assert.match(refused.stderr, `no longer planned: git rm ${gone}`);
@@ -103,21 +83,21 @@ test('inventory: a plan saved before the world moved is refused, naming what mov
 
 test('bad input: --plan of a missing file, of another run, or with a flag of its own exits 2, changing nothing', async () => {
   const { root, file, env } = backend();
-  const missing = await npmRun('clean:inventory', ['--plan', join(root, 'nope.json')], env);
+  const missing = await runScript('clean:inventory', ['--plan', join(root, 'nope.json')], env);
   assert.is(missing.code, 2);
   assert.match(missing.stderr, 'cannot be read as a saved plan');
 
-  assert.is((await npmRun('clean:inventory', ['--out', file], env)).code, 0);
-  const other = await npmRun('clean:registry', ['--plan', file], { ...env, REGISTRY_URL: 'http://127.0.0.1:9' });
+  assert.is((await runScript('clean:inventory', ['--out', file], env)).code, 0);
+  const other = await runScript('clean:registry', ['--plan', file], { ...env, REGISTRY_URL: 'http://127.0.0.1:9' });
   assert.is(other.code, 2);
   assert.match(other.stderr, `was made by clean:inventory: apply it with npm run clean:inventory -- --plan ${file}`);
 
-  const forced = await npmRun('clean:inventory', ['--plan', file, '--force'], env);
+  const forced = await runScript('clean:inventory', ['--plan', file, '--force'], env);
   assert.is(forced.code, 2);
   assert.match(forced.stderr, 'leave out --force');
 
   writeFileSync(file, '{"hello": "world"}');
-  const foreign = await npmRun('clean:inventory', ['--plan', file], env);
+  const foreign = await runScript('clean:inventory', ['--plan', file], env);
   assert.is(foreign.code, 2);
   assert.match(foreign.stderr, 'is not a saved plan of this tool');
   assert.ok(existsSync(join(root, 'api_server')), 'nothing removed');
@@ -140,8 +120,8 @@ test('registry: a saved plan applies on the same tags and settings; a changed se
   const file = join(dir, 'registry-plan.json');
   const noGc = ['--no-gc'];
 
-  assert.is((await npmRun('clean:registry', [...noGc, '--out', file], env())).code, 0);
-  const changed = await npmRun(
+  assert.is((await runScript('clean:registry', [...noGc, '--out', file], env())).code, 0);
+  const changed = await runScript(
     'clean:registry',
     ['--plan', file],
     env({ REGISTRY_PROTECT_TAGS: 'latest,final,test-7' }),
@@ -151,13 +131,13 @@ test('registry: a saved plan applies on the same tags and settings; a changed se
   assert.match(changed.stderr, /no longer planned: delete manifest webhook-api@\w+ \(:test-7\)/);
 
   await pushImage(to, 'webhook-api', ['debug-8'], { layers: ['d8'], created: '2026-06-01T00:00:00Z' });
-  const moved = await npmRun('clean:registry', ['--plan', file], env());
+  const moved = await runScript('clean:registry', ['--plan', file], env());
   assert.is(moved.code, 1, moved.stderr);
   assert.match(moved.stderr, /new item: delete manifest webhook-api@\w+ \(:debug-8\)/);
   assert.equal((await tagsOf(to, 'webhook-api')).sort(), ['1.0.0', '1.1.0', '1.2.0', '1.3.0', 'debug-8', 'test-7']);
 
-  assert.is((await npmRun('clean:registry', [...noGc, '--out', file], env())).code, 0);
-  const applied = await npmRun('clean:registry', ['--plan', file, '--json'], env());
+  assert.is((await runScript('clean:registry', [...noGc, '--out', file], env())).code, 0);
+  const applied = await runScript('clean:registry', ['--plan', file, '--json'], env());
   assert.is(applied.code, 0, applied.stderr);
   assert.equal((await tagsOf(to, 'webhook-api')).sort(), ['1.1.0', '1.2.0', '1.3.0']);
 });

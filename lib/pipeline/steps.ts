@@ -90,7 +90,7 @@ export async function runStep(
 }
 
 /** The name of a dependency that failed (or was skipped), so this task must not go on. */
-export function blockedBy(item: RunItem, items: RunItem[]): string | undefined {
+function blockedBy(item: RunItem, items: RunItem[]): string | undefined {
   for (const name of item.task.dependsOn ?? []) {
     const dependency = items.find((other) => other.task.name === name);
     if (dependency && (dependency.error || dependency.skipped || dependency.outcome?.failed.length)) return name;
@@ -143,16 +143,20 @@ export function showPlans(items: RunItem[], verbose: boolean): number {
   return planned.reduce((n, item) => n + item.plan!.changes.length, 0);
 }
 
+/** Marks the item skipped when a task it depends on failed (or was skipped); returns that task's name. */
+function skipIfBlocked(item: RunItem, items: RunItem[]): string | undefined {
+  const blocker = blockedBy(item, items);
+  if (blocker) item.skipped = `skipped: ${blocker} failed, and this task depends on it`;
+  return blocker;
+}
+
 export async function applyAll(items: RunItem[]): Promise<void> {
   await runStep(
     items,
     (item) => `Apply: ${item.task.title}`,
     async (item) => {
-      const blocker = blockedBy(item, items);
-      if (blocker) {
-        item.skipped = `skipped: ${blocker} failed, and this task depends on it`;
-        return `Skipped ${item.task.title} (${blocker} failed)`;
-      }
+      const blocker = skipIfBlocked(item, items);
+      if (blocker) return `Skipped ${item.task.title} (${blocker} failed)`;
       item.outcome = await item.task.apply(item.plan!, item.ctx);
       const total = item.plan!.changes.length;
       const done = item.outcome.done.length;
@@ -178,11 +182,8 @@ export async function checkAll(items: RunItem[], mode: Mode): Promise<void> {
     items,
     (item) => `Check: ${item.task.title}`,
     async (item) => {
-      const blocker = blockedBy(item, items);
-      if (blocker) {
-        item.skipped = `skipped: ${blocker} failed, and this task depends on it`;
-        return `Skipped checks of ${item.task.title} (${blocker} failed)`;
-      }
+      const blocker = skipIfBlocked(item, items);
+      if (blocker) return `Skipped checks of ${item.task.title} (${blocker} failed)`;
       item.checks = [...(item.outcome?.checks ?? []), ...((await item.task.check?.(item.ctx, mode, item.plan!)) ?? [])];
       const failed = item.checks.filter((c) => !c.passed);
       if (failed.length)
