@@ -187,6 +187,22 @@ test('a second --yes run changes nothing and exits 0', async () => {
   assert.match(run.stderr, /Nothing to change/);
 });
 
+test('storage the run cannot measure is a warning in the report: the collection still runs, nothing is planned again', async () => {
+  await pushImage({ url: registry.url }, 'webhook-api', ['debug-unmeasured'], {
+    layers: [base, 'a debug build '.repeat(2000)],
+    created: '2026-10-02T00:00:00Z',
+  });
+  // As a docker-group user finds a volume's folder under Docker's data root: not readable.
+  const unreadable = env({ REGISTRY_STORAGE_PATH: join(reports, 'no-such-storage') });
+  const run = await runTask('tasks/registry.ts', ['--yes', '--json'], unreadable);
+  assert.is(run.code, 0, run.stderr);
+  assert.ok(run.report.applied.some((c: { action: string }) => c.action === 'collect garbage'));
+  assert.match(JSON.stringify(run.report.figures), /storage freed.*not measured \(warning: .*could not measure/);
+  assert.not.ok(await resolves({ url: registry.url }, 'webhook-api', 'debug-unmeasured'));
+  const again = await runTask('tasks/registry.ts', ['--yes', '--json'], unreadable);
+  assert.is(again.report.summary.changes, 0, 'the collection ran: it is not planned again');
+});
+
 test('bad input: a malformed URL exits 2; an unreachable registry exits 1 with a clear message', async () => {
   const malformed = await runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_URL: 'registry:5000' }));
   assert.is(malformed.code, 2);

@@ -105,6 +105,8 @@ async function newcomers(
 export interface CollectionResult extends GcResult {
   /** What the plan said deleting would free (this run's deletions and earlier pending ones). */
   plannedBytes: number;
+  /** Why the storage could not be measured: a warning, never a reason to skip the collection. */
+  unmeasured?: string;
 }
 
 export interface ApplyResult {
@@ -160,16 +162,29 @@ async function collect(
   const runner = runnerFor(op.host, op.ssh, 'REGISTRY_HOST');
   try {
     const path = op.commands.storagePath;
-    const before = path ? await storageBytes(runner, path) : undefined;
+    // A figure that cannot be read (the storage in a volume the ssh user may not read) is a warning:
+    // the collection, which is what gives the space back, runs all the same.
+    let unmeasured: string | undefined;
+    const measure = async (): Promise<number | undefined> => {
+      if (!path || unmeasured) return undefined;
+      try {
+        return await storageBytes(runner, path);
+      } catch (error) {
+        unmeasured = messageOf(error);
+        return undefined;
+      }
+    };
+
+    const before = await measure();
     const result = await garbageCollect(
       runner,
       { ...op.commands, storagePath: undefined },
       () => waitUntilServing(client),
       hooks,
     );
-    const after = path ? await storageBytes(runner, path) : undefined;
+    const after = await measure();
     markCollected(op.stateFile, registry, result.downtimeMs);
-    return { ...result, before, after, plannedBytes };
+    return { ...result, before: unmeasured ? undefined : before, after, plannedBytes, unmeasured };
   } finally {
     await runner.close();
   }

@@ -3,6 +3,7 @@
  * step, verify's size criterion and the bench: read what the hosts run, read the registry, plan
  * against the policy, add the garbage collection.
  */
+import { messageOf } from '../errors.ts';
 import { join } from 'node:path';
 import { registryPolicy } from './cleanup-policy.ts';
 import { addCollectionStep, collectionStateFile, readCollectionState } from './collection.ts';
@@ -125,6 +126,7 @@ function describeHostsRead(plan: RegistryPlan, inUse: { refs: unknown[]; read: s
  * on REGISTRY_HOST), else, when no storage path is given, the unique blobs its tags reference.
  */
 export async function measureRegistrySize(settings: RegistrySettings): Promise<{ bytes: number; basis: string }> {
+  let unmeasured = '';
   if (settings.REGISTRY_STORAGE_PATH) {
     const runner = registryHostRunner(settings);
     try {
@@ -132,6 +134,9 @@ export async function measureRegistrySize(settings: RegistrySettings): Promise<{
         bytes: await diskUsage(runner, settings.REGISTRY_STORAGE_PATH),
         basis: `storage on disk, du -sb ${settings.REGISTRY_STORAGE_PATH} on ${runner.name}`,
       };
+    } catch (error) {
+      // Storage the ssh user may not read (a volume under Docker's data root): the registry's own count.
+      unmeasured = `; the storage could not be measured: ${messageOf(error)}`;
     } finally {
       await runner.close();
     }
@@ -139,6 +144,8 @@ export async function measureRegistrySize(settings: RegistrySettings): Promise<{
   const { plan } = await planRegistryCleanup(settings, { collect: false });
   return {
     bytes: plan.sizeNow,
-    basis: 'unique blobs of every tag; set REGISTRY_STORAGE_PATH to measure the storage on disk',
+    basis: unmeasured
+      ? `unique blobs of every tag${unmeasured}`
+      : 'unique blobs of every tag; set REGISTRY_STORAGE_PATH to measure the storage on disk',
   };
 }

@@ -178,7 +178,7 @@ export function addCollectionStep<Op>(
  * What the collection measured, beside what the plan promised: the bytes of the storage's files
  * before and after (REGISTRY_STORAGE_PATH on the registry host, see storage.ts), and the downtime.
  */
-export function collectionFigures(result: GcResult & { plannedBytes: number }): Figure[] {
+export function collectionFigures(result: GcResult & { plannedBytes: number; unmeasured?: string }): Figure[] {
   const figures: Figure[] = [
     {
       label: 'registry downtime',
@@ -188,7 +188,7 @@ export function collectionFigures(result: GcResult & { plannedBytes: number }): 
   if (result.before === undefined || result.after === undefined) {
     figures.push({
       label: 'storage freed',
-      value: `not measured (REGISTRY_STORAGE_PATH is not set); the plan said ${formatBytes(result.plannedBytes)}`,
+      value: `not measured (${result.unmeasured ? `warning: ${result.unmeasured}` : 'REGISTRY_STORAGE_PATH is not set'}); the plan said ${formatBytes(result.plannedBytes)}`,
     });
     return figures;
   }
