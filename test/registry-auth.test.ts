@@ -12,6 +12,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startRegistry, type TestRegistry } from '../sandbox/fixtures/registry.ts';
 import { pushImage, tagsOf, type Pusher } from '../sandbox/fixtures/registry-seed.ts';
+import { rootCertificates } from 'node:tls';
+import { trustedCertificates } from '../lib/registry/client.ts';
 import { runTask } from './support/run-task.ts';
 import { startTokenIssuer, type TokenIssuer } from './support/token-issuer.ts';
 
@@ -122,6 +124,28 @@ test('token auth: a token per scope from the realm, reused, with delete granted'
   );
   assert.is(wrong.code, 1);
   assert.match(wrong.stderr, /refused the credentials/);
+});
+
+test('REGISTRY_CA_FILE: a file that is not a certificate exits 2 naming it; a CA is trusted besides the system roots', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cleanup-ca-'));
+  started.push({ stop: async () => rmSync(dir, { recursive: true, force: true }) });
+  const notCertificate = join(dir, 'registry.key');
+  writeFileSync(notCertificate, '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n');
+  const run = await runTask('tasks/registry.ts', ['--dry-run'], {
+    REGISTRY_URL: 'https://127.0.0.1:9',
+    REGISTRY_CA_FILE: notCertificate,
+  });
+  assert.is(run.code, 2, run.stderr);
+  assert.match(run.stderr, `REGISTRY_CA_FILE ${notCertificate} is not a PEM certificate`);
+
+  const issuer = await startTokenIssuer(dir, {}, { https: true });
+  started.push(issuer);
+  const trusted = trustedCertificates(issuer.certFile);
+  assert.ok(
+    rootCertificates.every((root) => trusted.includes(root)),
+    'every system root stays trusted',
+  );
+  assert.ok(trusted.includes(readFileSync(issuer.certFile, 'utf8')), 'and the private CA beside them');
 });
 
 test('deletion disabled: stops before deleting anything and names the setting that enables it', async () => {

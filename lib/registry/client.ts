@@ -5,6 +5,7 @@
  * counts its requests, retries included, so the report and the benchmark can say how many were made.
  * About 250 lines: one class, since auth, redirects and retries share each request's state.
  */
+import { rootCertificates } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { TaskError } from '../errors.ts';
@@ -62,6 +63,14 @@ function isTransient(error: Error & { statusCode?: number; code?: string }): boo
   return RETRYABLE_ERRORS.test(`${error.code ?? ''} ${error.name} ${error.message}`);
 }
 
+/**
+ * A private CA is trusted besides Node's roots, not instead of them: a token server or a redirect
+ * to storage signed by a public CA still verifies once REGISTRY_CA_FILE is set.
+ */
+export function trustedCertificates(caFile: string): string[] {
+  return [...rootCertificates, readFileSync(caFile, 'utf8')];
+}
+
 export class RegistryClient {
   readonly base: string;
   requests = 0;
@@ -88,7 +97,7 @@ export class RegistryClient {
       bodyTimeout: options.timeoutMs,
       connect: {
         timeout: Math.min(options.timeoutMs, 10_000),
-        ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}),
+        ...(options.caFile ? { ca: trustedCertificates(options.caFile) } : {}),
       },
     });
     this.deadline = sharedDeadlines(this.wholeExchangeMs);

@@ -1,5 +1,8 @@
 /** The registry task's settings (.env keys), and the client and GC commands built from them. */
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseCommandSetting } from '../command.ts';
+import { messageOf } from '../errors.ts';
 import { runnerFor, type Runner, type SshDefaults } from '../runner.ts';
 import { setting, type Setting, type SettingsOf } from '../settings.ts';
 import { sshSafetyDefaults, sshSafetySettings } from '../ssh-settings.ts';
@@ -29,11 +32,36 @@ function checkedList(
   };
 }
 
+/** A PEM file of one or more CA certificates; anything else names itself (a key, a bundle typo). */
+function caFile(help: string): Setting<string | undefined> {
+  const path = setting.optionalPath(help, 'file');
+  return {
+    ...path,
+    example: '/etc/ssl/private-ca.pem',
+    parse(raw) {
+      const parsed = path.parse(raw);
+      if (!('value' in parsed) || parsed.value === undefined) return parsed;
+      const certificates = readFileSync(parsed.value, 'utf8').match(PEM_CERTIFICATE) ?? [];
+      try {
+        if (!certificates.length) throw new Error('no BEGIN CERTIFICATE block in it');
+        for (const pem of certificates) new X509Certificate(pem);
+      } catch (error) {
+        return { problem: `${parsed.value} is not a PEM certificate (${messageOf(error)})` };
+      }
+      return parsed;
+    },
+  };
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
 export const registrySettings = {
   REGISTRY_URL: setting.url('base URL of the registry, e.g. http://127.0.0.1:5000 (https is verified)'),
   REGISTRY_USERNAME: setting.optionalString('user for basic or token auth (empty: no auth)'),
   REGISTRY_PASSWORD: setting.secret('password for that user'),
-  REGISTRY_CA_FILE: setting.optionalPath('PEM file of a private CA that signed the registry certificate', 'file'),
+  REGISTRY_CA_FILE: caFile(
+    'PEM file of a private CA that signed the registry certificate (trusted besides the system roots)',
+  ),
   REGISTRY_CONCURRENCY: setting.int('requests in flight at once (and connections kept open)', 64, { min: 1, max: 256 }),
   REGISTRY_TIMEOUT_SECONDS: setting.int('seconds before a request with no answer is retried', 30, { min: 1 }),
   REGISTRY_RETRIES: setting.int('retries of a request after a 5xx or a dropped connection', 4, { min: 0, max: 10 }),
