@@ -13,8 +13,8 @@ const root = resolve(import.meta.dirname, '..');
 /** Bottom to top. `lib` is the files directly in lib/; each folder may import the layers before its own. */
 const layers: string[][] = [
   ['lib'],
-  ['lib/host', 'lib/inventory', 'lib/pipeline'],
-  ['lib/registry', 'lib/server'],
+  ['lib/host', 'lib/inventory', 'lib/operations'],
+  ['lib/pipeline', 'lib/registry', 'lib/server'],
   ['lib/deploy'],
 ];
 const layerOf = new Map(layers.flatMap((folders, rank) => folders.map((folder) => [folder, rank])));
