@@ -6,7 +6,7 @@
  * finishes the collection from the record of pending deletions and keeps every kept tag.
  */
 import { spawn, type StdioOptions } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -56,14 +56,19 @@ test('two runs at once: the second waits for the lock, then stops naming who hol
   await seed('a');
   const pidBefore = readFileSync(join(registry.dir, 'registry.pid'), 'utf8');
   const stopping = join(dir, 'stopping');
-  // The first run signals when it is about to stop the registry, and takes its time doing so.
+  const release = join(dir, 'release');
+  // The first run signals when it is about to stop the registry, and holds there (and so holds
+  // the lock) until the second has given up waiting for it.
   const first = runTask(
     'tasks/registry.ts',
     ['--yes'],
-    env({ REGISTRY_GC_STOP_COMMAND: `sh -c 'touch ${stopping}; sleep 15; ${registry.stopCommand}'` }),
+    env({
+      REGISTRY_GC_STOP_COMMAND: `sh -c 'touch ${stopping}; while [ ! -e ${release} ]; do sleep 0.1; done; ${registry.stopCommand}'`,
+    }),
   );
   await waitFor('the first run to reach garbage collection', async () => existsSync(stopping), 120_000);
   const second = await runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_LOCK_WAIT_SECONDS: '3' }));
+  writeFileSync(release, '');
   assert.is(second.code, 1, second.stderr);
   assert.match(
     second.stderr,

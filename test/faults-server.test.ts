@@ -127,8 +127,8 @@ test.before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cleanup-faults-server-'));
   control = mkdtempSync(join(tmpdir(), 'cleanup-faults-server-control-'));
   chmodSync(control, 0o777);
-  good = await ensureDockerd('server');
-  hanging = await ensureDockerd('server2');
+  good = await ensureDockerd('faults-server');
+  hanging = await ensureDockerd('faults-server2');
   ensureBaseImage(good);
   ensureBaseImage(hanging);
   const bin = join(control, 'bin');

@@ -1,7 +1,8 @@
 /**
  * Nothing left running: a test that fails with an engine, a container, a registry and an sshd
  * still up, run through the same runner as `npm test` (scripts/test.ts), leaves none of them,
- * and no containerd shim either.
+ * and no containerd shim either. @real-parts: the runner it starts starts them (an engine, a
+ * registry, an sshd), so npm run test:quick leaves it out.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
