@@ -56,9 +56,10 @@ export function startersReached(file: string, root = process.cwd()): string[] {
   return [...reached].sort();
 }
 
-/** True when `file` starts a Docker engine, a registry or an sshd (by its imports, or by its marker). */
+/** True when `file` starts a Docker engine, a registry or an sshd (by its imports, or by the marker in its header comment). */
 export function needsRealParts(file: string, root = process.cwd()): boolean {
-  return readFileSync(resolve(root, file), 'utf8').includes(realPartsMarker) || startersReached(file, root).length > 0;
+  const header = /^\s*\/\*[\s\S]*?\*\//.exec(readFileSync(resolve(root, file), 'utf8'))?.[0] ?? '';
+  return header.includes(realPartsMarker) || startersReached(file, root).length > 0;
 }
 
 export interface FileCounts {
