@@ -19,14 +19,19 @@ import { needsRealParts, splitSummary, testFiles, type FileCounts } from '../tes
 
 const say = (text: string) => process.stderr.write(`test run: ${text}\n`);
 const args = process.argv.slice(2);
-const option = (name: string) => {
+/** Takes `name` (and its value, when it has one) out of the arguments; undefined when absent. */
+const option = (name: string, hasValue: boolean) => {
   const at = args.indexOf(name);
-  return at < 0 ? undefined : (args.splice(at, name === '--quick' ? 1 : 2).at(1) ?? '');
+  return at < 0 ? undefined : (args.splice(at, hasValue ? 2 : 1)[1] ?? '');
 };
-const quick = option('--quick') !== undefined;
+const quick = option('--quick', false) !== undefined;
 // The files wait on engines, sshd and health checks more than they compute: more at a time than
-// cores. Measured on the 2-core machine: see README, Development.
-const jobs = Number(option('--jobs') ?? process.env.CLEANUP_TEST_JOBS ?? availableParallelism() + 2);
+// cores.
+const jobs = Number(option('--jobs', true) ?? process.env.CLEANUP_TEST_JOBS ?? availableParallelism() + 2);
+if (!Number.isInteger(jobs) || jobs < 1) {
+  say(`--jobs (or CLEANUP_TEST_JOBS) must be a whole number, 1 or more (1 runs the files one after another)`);
+  process.exit(2);
+}
 const [dir = 'test', pattern = '\\.test\\.ts$', ...flags] = args;
 const id = randomUUID();
 const dockerRoot = process.env.CLEANUP_TEST_DOCKER_DIR ?? '/tmp/cleanup-test-docker';
