@@ -4,12 +4,13 @@
  * The demo task (test/fixtures/demo-task.ts, run by test/fixtures/package.json) deletes *.old
  * files; the real tasks are run where no remote is needed (help, bad settings, missing files).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { npmRun, type Run } from './support/npm-run.ts';
 
 const project = resolve('.');
 const fixtures = join(project, 'test', 'fixtures');
@@ -26,58 +27,6 @@ function workspace(files = ['a.old', 'b.old', 'keep.txt']) {
   mkdirSync(data);
   for (const name of files) writeFileSync(join(data, name), name.endsWith('.old') ? 'old!' : 'k');
   return { dir, data, reports: join(dir, 'reports') };
-}
-
-interface Run {
-  code: number | null;
-  /** The signal npm ended with: on a signal to the whole group, npm re-raises it on itself, so a shell's $? is 128 + its number. */
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** A clean environment: no npm_config_* of the test's own `npm test` may leak into the run. */
-function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    CLEANUP_ENV_FILE: '/nonexistent/.env',
-    CI: 'true',
-    ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}),
-    ...env,
-  };
-}
-
-/**
- * `npm run <script> <args>` in `cwd`, in a process group of its own so that a signal reaches npm,
- * the shell and node together, as Ctrl-C on a terminal does.
- */
-function npmRun(
-  cwd: string,
-  args: string[],
-  env: Record<string, string>,
-  onStderr?: (text: string, child: ReturnType<typeof spawn>) => void,
-): Promise<Run> {
-  const child = spawn('npm', ['run', '--silent', ...args], {
-    cwd,
-    env: cleanEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk) => (stdout += chunk));
-  child.stderr!.on('data', (chunk) => {
-    stderr += chunk;
-    onStderr?.(stderr, child);
-  });
-  const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 120_000);
-  return new Promise((done) =>
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      done({ code, signal, stdout, stderr });
-    }),
-  );
 }
 
 const demo = (args: string[], env: Record<string, string>, onStderr?: Parameters<typeof npmRun>[3]) =>

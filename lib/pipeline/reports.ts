@@ -10,6 +10,7 @@ import type { Mode, RunItem } from './steps.ts';
 export interface PipelineResult {
   exitCode: number;
   report?: RunReport;
+  reportPath?: string;
 }
 
 /** What apply measured (freed bytes, storage before and after) and noted, per task. */
@@ -74,5 +75,5 @@ export function finishRun(run: {
         : options.check && pending > 0
           ? 3
           : 0;
-  return { exitCode, report };
+  return { exitCode, report, reportPath: path };
 }

@@ -6,6 +6,9 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { messageOf } from '../errors.ts';
+import { afterRun } from '../operations/after-run.ts';
+import { runFacts } from '../operations/facts.ts';
+import { runPreHooks } from '../operations/hooks.ts';
 import { decideMode } from './confirmation.ts';
 import { makeContext } from './context.ts';
 import { finishRun, type PipelineResult } from './reports.ts';
@@ -22,7 +25,8 @@ export async function runPipeline(name: string, tasks: AnyTask[], argv: string[]
   const startedAt = new Date();
   const start = startRun(name, tasks, argv);
   if ('exitCode' in start) return start;
-  const { options, settingsByTask, reports, saved } = start;
+  const { options, settingsByTask, reports, saved, operations } = start;
+  const facts = runFacts(name);
   const settingsOf = (task: AnyTask) => settingsByTask.get(task)!;
   const decidedAt = saved ? Date.parse(saved.decidedAt) : startedAt.getTime();
 
@@ -44,7 +48,16 @@ export async function runPipeline(name: string, tasks: AnyTask[], argv: string[]
     mode = moved.size ? 'plan' : await decideMode(name, items, pending, options, control.signal.aborted);
     if (typeof options.out === 'string')
       say(writeSavedPlan(options.out, { run: name, decidedAt, items, options, settingsOf }));
-    if (mode === 'apply' && hasApplyWork) await applyAll(items);
+    if (mode === 'apply' && hasApplyWork) {
+      const planned = items.map((item) => ({ name: item.task.name, changes: item.plan?.changes.length ?? 0 }));
+      await runPreHooks(
+        operations.HOOKS_DIR,
+        facts,
+        planned.filter((task) => task.changes > 0),
+        say,
+      );
+      await applyAll(items);
+    }
     if (!options.check) await checkAll(items, mode);
   } catch (error) {
     // A failure outside any one task (the confirmation prompt, the renderer) is still reported.
@@ -54,7 +67,11 @@ export async function runPipeline(name: string, tasks: AnyTask[], argv: string[]
   }
   const stoppedBy = control.stoppedBy;
   if (stoppedBy) markInterrupted(items, mode);
-  return finishRun({ name, mode, startedAt, items, options, reports, stoppedBy });
+  const result = finishRun({ name, mode, startedAt, items, options, reports, stoppedBy });
+  const plans = items.flatMap((item) => (item.plan ? [item.plan] : []));
+  const applied = mode === 'apply' && items.some((item) => item.outcome);
+  const exitCode = await afterRun({ ...result, facts, plans, applied, settings: operations, say });
+  return { ...result, exitCode };
 }
 
 /** True when the module with this `import.meta.url` is the script node was started with. */

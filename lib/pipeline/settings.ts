@@ -2,7 +2,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseFlags, type ParsedOptions } from '../cli.ts';
 import { exitCodeOf, messageOf } from '../errors.ts';
-import { setting, type SettingsSpec } from '../settings.ts';
+import { operationSettings } from '../operations/settings.ts';
+import { setting, type SettingsOf, type SettingsSpec } from '../settings.ts';
 import {
   readSettings,
   readSettingsFile,
@@ -19,6 +20,7 @@ import { taskFlags, usageText } from './usage.ts';
 export const pipelineSettings = {
   REPORTS_DIR: setting.string('folder where every run writes its JSON and Markdown report', 'reports'),
   REPORTS_KEEP: setting.int('reports kept in REPORTS_DIR; older ones are removed, oldest first', 50, { min: 1 }),
+  ...operationSettings,
 };
 
 export interface RunStart {
@@ -27,6 +29,7 @@ export interface RunStart {
   saved?: SavedPlan;
   settingsByTask: Map<AnyTask, Record<string, unknown>>;
   reports: { dir: string; keep: number };
+  operations: SettingsOf<typeof operationSettings>;
 }
 
 /** Settings keys any task of this project reads: .env.example lists them all. */
@@ -77,7 +80,7 @@ export function startRun(name: string, tasks: AnyTask[], argv: string[]): RunSta
     }
     if (problems.length) throw settingsError(dedupe(problems));
     if (options.notice) say(options.notice);
-    return { options, settingsByTask, reports, saved };
+    return { options, settingsByTask, reports, saved, operations: pipeline };
   } catch (error) {
     say(messageOf(error));
     return { exitCode: exitCodeOf(error) };
