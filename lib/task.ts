@@ -4,6 +4,7 @@
  * owns everything around these three: flags, settings, rendering, confirmation, reports, exit codes.
  */
 import type { Change, Figure, Plan } from './plan.ts';
+import type { Runner } from './runner.ts';
 import type { SettingsOf, SettingsSpec } from './settings.ts';
 
 export interface CommonOptions {
@@ -79,6 +80,16 @@ export interface Handoffs {
   removedContainers?: { host: string; id: string }[];
 }
 
+/** A host an apply changed, and where its audit line goes there (lib/operations/audit.ts). */
+export interface AuditPlace {
+  /** The host as the settings name it. */
+  host: string;
+  /** The log's path on that host; relative paths start at the ssh login's home. */
+  path: string;
+  /** A fresh runner for that host: the run's own connections are closed by the time the line is written. */
+  runner(): Runner;
+}
+
 export interface CleanupTask<S extends SettingsSpec = SettingsSpec, P extends Plan = Plan> {
   name: string;
   title: string;
@@ -95,6 +106,8 @@ export interface CleanupTask<S extends SettingsSpec = SettingsSpec, P extends Pl
   check?(ctx: TaskContext<S>, mode: 'plan' | 'apply', plan: P): Promise<Check[]>;
   /** What this task's plan hands to the tasks after it in a chain. */
   handsOn?(plan: P): Handoffs;
+  /** The hosts this apply changed, beyond this machine, each with its audit log; none: the local log only. */
+  auditPlaces?(plan: P, outcome: ApplyOutcome, ctx: TaskContext<S>): AuditPlace[];
 }
 
 export function defineTask<S extends SettingsSpec, P extends Plan>(task: CleanupTask<S, P>): CleanupTask<S, P> {

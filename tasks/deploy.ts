@@ -32,6 +32,7 @@ import { deploySettings } from '../lib/deploy/settings.ts';
 import { tagOf, type DeployState } from '../lib/host/deploy-state.ts';
 import { planDeploy, type RevisionStatement } from '../lib/deploy/steps.ts';
 import { sameHost } from '../lib/host/names.ts';
+import { deployAuditPlaces } from '../lib/deploy/audit-place.ts';
 
 /**
  * The versions section 4 drops once the new release counts among the last ones; the retained
@@ -108,6 +109,8 @@ export const deployTask = defineTask({
   async apply(plan, ctx) {
     return applyMeasured(plan, ctx, 'deploy:clean');
   },
+
+  auditPlaces: (_plan, outcome, ctx) => deployAuditPlaces(outcome, ctx.settings),
 });
 
 if (isEntryPoint(import.meta.url)) {

@@ -27,12 +27,14 @@ import type { RegistryClient } from '../lib/registry/client.ts';
 import {
   gcCommands,
   registryClient,
+  registryHostRunner,
   registryInUseSettings,
   registrySettings,
   sshDefaults,
 } from '../lib/registry/settings.ts';
 import { readJournal } from '../lib/registry/journal.ts';
 import { planRestore } from '../lib/registry/restore.ts';
+import { hostPlaces } from '../lib/operations/audit.ts';
 
 /** One client per run, shared by plan, apply and check, so connections and tokens are reused. */
 function clientOf(ctx: TaskContext<typeof registryTaskSettings>): RegistryClient {
@@ -136,6 +138,13 @@ export const registryTask = defineTask({
     // here, before a later task of a chain changes the registry.
     outcome.checks = await checkKeptTags(client, plan.keptTags, plan.manifests, ctx.settings.REGISTRY_CONCURRENCY);
     return outcome;
+  },
+
+  /** The registry host, when the collection ran there over ssh (deletions go through the API and change no host's files). */
+  auditPlaces(_plan, outcome, ctx) {
+    const collected = outcome.done.some((change) => (change.op as { kind?: string }).kind === 'collect');
+    const host = ctx.settings.REGISTRY_HOST;
+    return collected && host ? hostPlaces([host], () => registryHostRunner(ctx.settings)) : [];
   },
 });
 

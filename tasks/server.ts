@@ -14,9 +14,10 @@
  */
 import { isEntryPoint, main } from '../lib/pipeline/run.ts';
 import { defineTask } from '../lib/task.ts';
-import { applyToHosts, checkHosts, planHosts, readHosts, removedContainers } from '../lib/server/hosts.ts';
+import { applyToHosts, checkHosts, hostRunner, planHosts, readHosts, removedContainers } from '../lib/server/hosts.ts';
+import { hostPlaces } from '../lib/operations/audit.ts';
 import type { ServerPolicy } from '../lib/server/policy.ts';
-import { serverSettings, type ServerSettings } from '../lib/server/settings.ts';
+import { serverRunner, serverSettings, type ServerSettings } from '../lib/server/settings.ts';
 
 /** Images whose containers hold data, whatever their volumes say (SERVER_DATA_IMAGES adds more). */
 export const dataStoreImages = ['postgres', 'mysql', 'mariadb', 'mongo', 'redis', 'elasticsearch'];
@@ -69,6 +70,13 @@ export const serverTask = defineTask({
 
   // Host by host, several at once; the deploy host under the deploy lock.
   apply: (plan, ctx) => applyToHosts(plan, ctx),
+
+  /** Each host pruned (or tried): its SERVER_HOSTS entry, matched by the runner name its changes carry. */
+  auditPlaces(_plan, outcome, ctx) {
+    const touched = new Set([...outcome.done, ...outcome.failed].map((change) => change.host));
+    const hosts = ctx.settings.SERVER_HOSTS.filter((host) => touched.has(hostRunner(ctx, host).name));
+    return hostPlaces(hosts, (host) => serverRunner(ctx.settings, host));
+  },
 
   // Plan section 7: every host reachable, its disk under SERVER_DISK_MAX_PERCENT.
   check: (ctx, mode, plan) => checkHosts(plan.readings, ctx, mode),

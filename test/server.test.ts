@@ -238,6 +238,20 @@ test('--yes keeps every data store and running container not listed; abandoned i
   assert.ok(
     report.checks.some((c: { name: string; passed: boolean }) => c.name === `${hostOf(sshd[0])} disk under 80%`),
   );
+  // The audit line: in REPORTS_DIR, and on each pruned host (both log in as cleanup-ops here: one home holds both lines).
+  const line = readFileSync(join(dir, 'reports', 'audit.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .at(-1)!;
+  const entry = JSON.parse(line);
+  assert.is(entry.task, 'server');
+  assert.is(entry.applied, report.summary.applied);
+  assert.equal(
+    entry.hosts.map((h: { host: string }) => h.host),
+    [hostOf(sshd[0]), hostOf(sshd[1])],
+  );
+  const hostLog = readFileSync('/home/cleanup-ops/.aisha-cleanup/audit.jsonl', 'utf8').split('\n');
+  assert.is(hostLog.filter((l) => l === line).length, 2);
 });
 
 test('a second run changes nothing', async () => {

@@ -70,6 +70,8 @@ export const host = {
     '--exclude=./.deploy.lock',
     '--exclude=./deploy-state.json',
     '--exclude=./.deploy-under-way.json',
+    // The audit log only grows: a restore after a failed deploy must not take lines back.
+    '--exclude=./cleanup-audit.jsonl',
     '.',
   ],
   restoreBefore: (dir: string, archive: string): Command => ['tar', '-x', '-f', archive, '-C', dir],

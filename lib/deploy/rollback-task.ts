@@ -4,6 +4,7 @@ import { emptyPlan } from '../plan.ts';
 import { defineTask } from '../task.ts';
 import { readBackend } from './backend.ts';
 import { readDeploy } from './reading.ts';
+import { deployAuditPlaces } from './audit-place.ts';
 import { applyMeasured } from './run.ts';
 import { deploySettings } from './settings.ts';
 import { findRelease, tagOf } from '../host/deploy-state.ts';
@@ -44,4 +45,6 @@ export const rollbackTask = defineTask({
   async apply(plan, ctx) {
     return applyMeasured(plan, ctx, 'deploy:rollback');
   },
+
+  auditPlaces: (_plan, outcome, ctx) => deployAuditPlaces(outcome, ctx.settings),
 });

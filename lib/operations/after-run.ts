@@ -1,17 +1,29 @@
-/** What follows a finished run: the post-hooks, then the notification (then the audit log). */
+/** What follows a finished run: the audit log, the post-hooks, then the notification. */
 import { basename } from 'node:path';
 import type { Plan } from '../plan.ts';
 import type { RunReport, TaskReport } from '../report.ts';
+import type { ApplyOutcome, CleanupTask, TaskContext } from '../task.ts';
+import { appendAtPlaces, appendLocal, auditLine } from './audit.ts';
 import { resultOf, totalsOf, type RunFacts, type RunOutcome } from './facts.ts';
 import { runPostHooks } from './hooks.ts';
 import { notificationText, sendNotification, shouldNotify } from './notify.ts';
+
+/** A task of the run as the audit needs it (the pipeline's RunItem fits). */
+export interface FinishedItem {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  task: Pick<CleanupTask<any, any>, 'name' | 'auditPlaces'>;
+  plan?: Plan;
+  outcome?: ApplyOutcome;
+  ctx: TaskContext;
+}
 
 export interface FinishedRun {
   facts: RunFacts;
   exitCode: number;
   report?: RunReport;
   reportPath?: string;
-  plans: Plan[];
+  items: FinishedItem[];
+  reportsDir: string;
   /** Whether apply ran: post-hooks follow only a run that applied (or tried to). */
   applied: boolean;
   settings: { NOTIFY_URL?: string; HOOKS_DIR: string };
@@ -30,11 +42,49 @@ function outcomeOf(
   return { totals, applied, failed, result: resultOf(exitCode, applied, status), report };
 }
 
-/** Runs the post-hooks and sends the notification; returns the run's exit code (1 when a post-hook failed). */
+const audited = new Set(['applied', 'failed', 'interrupted']);
+
+/** One line per task that applied (or tried to): locally, and on each host the task says it changed. */
+async function writeAudit(run: FinishedRun, report: RunReport, reportName: string | undefined): Promise<string[]> {
+  const warnings: string[] = [];
+  for (const task of report.tasks.filter((t) => t.summary.changes > 0 && audited.has(t.status))) {
+    const item = run.items.find((i) => i.task.name === task.task);
+    const places =
+      item?.plan && item.outcome && item.task.auditPlaces
+        ? item.task.auditPlaces(item.plan, item.outcome, item.ctx)
+        : [];
+    const line = auditLine({
+      time: task.finishedAt,
+      user: run.facts.user,
+      machine: run.facts.machine,
+      run: run.facts.run,
+      task: task.task,
+      runId: run.facts.runId,
+      applied: task.summary.applied,
+      failed: task.summary.failed,
+      result: task.status,
+      report: reportName,
+      hosts: places.map(({ host, path }) => ({ host, path })),
+    });
+    try {
+      appendLocal(run.reportsDir, line);
+    } catch (error) {
+      warnings.push(
+        `warning: the local audit log in ${run.reportsDir} could not be written (${(error as Error).message}).`,
+      );
+    }
+    warnings.push(...(await appendAtPlaces(places, line)));
+  }
+  return warnings;
+}
+
+/** Writes the audit log, runs the post-hooks and sends the notification; returns the run's exit code (1 when a post-hook failed). */
 export async function afterRun(run: FinishedRun): Promise<number> {
   const { facts, report, settings, say } = run;
   let exitCode = run.exitCode;
   const reportName = run.reportPath ? basename(run.reportPath).replace(/\.json$/, '.md') : undefined;
+  if (report && report.mode === 'apply') for (const warning of await writeAudit(run, report, reportName)) say(warning);
+  const plans = run.items.flatMap((item) => (item.plan ? [item.plan] : []));
   if (report && run.applied) {
     const tasks = report.tasks
       .filter((task) => task.summary.changes > 0)
@@ -43,7 +93,7 @@ export async function afterRun(run: FinishedRun): Promise<number> {
         changes: task.summary.changes,
         outcome: outcomeOf(
           [task],
-          totalsOf(run.plans.filter((plan) => plan.task === task.task)),
+          totalsOf(plans.filter((plan) => plan.task === task.task)),
           exitCode,
           task.status,
           reportName,
@@ -53,13 +103,7 @@ export async function afterRun(run: FinishedRun): Promise<number> {
     for (const warning of warnings) say(warning);
     if (warnings.length && exitCode === 0) exitCode = 1;
   }
-  const outcome = outcomeOf(
-    report ? [report] : [],
-    totalsOf(run.plans),
-    exitCode,
-    report?.status ?? 'failed',
-    reportName,
-  );
+  const outcome = outcomeOf(report ? [report] : [], totalsOf(plans), exitCode, report?.status ?? 'failed', reportName);
   if (settings.NOTIFY_URL && shouldNotify(outcome)) {
     const warning = await sendNotification(settings.NOTIFY_URL, notificationText(facts, outcome));
     if (warning) say(warning);

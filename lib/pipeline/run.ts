@@ -68,9 +68,9 @@ export async function runPipeline(name: string, tasks: AnyTask[], argv: string[]
   const stoppedBy = control.stoppedBy;
   if (stoppedBy) markInterrupted(items, mode);
   const result = finishRun({ name, mode, startedAt, items, options, reports, stoppedBy });
-  const plans = items.flatMap((item) => (item.plan ? [item.plan] : []));
   const applied = mode === 'apply' && items.some((item) => item.outcome);
-  const exitCode = await afterRun({ ...result, facts, plans, applied, settings: operations, say });
+  const operationsRun = { facts, items, reportsDir: reports.dir, applied, settings: operations, say };
+  const exitCode = await afterRun({ ...result, ...operationsRun });
   return { ...result, exitCode };
 }
 

@@ -36,8 +36,8 @@ export interface ServerPlan extends Plan<ServerOp> {
   readings: Reading[];
 }
 
-/** One runner (one ssh connection) per host for the whole run. */
-function hostRunner(ctx: ServerCtx, host: string): Runner {
+/** One runner (one ssh connection) per host for the whole run; the audit log (tasks/server.ts) matches its name. */
+export function hostRunner(ctx: ServerCtx, host: string): Runner {
   return ctx.memo(`server:runner:${host}`, () => {
     const runner = serverRunner(ctx.settings, host);
     ctx.onClose(() => runner.close());
