@@ -4,6 +4,7 @@
  * decides what changes. Every item says what, how, why, and how many bytes it frees.
  */
 import { formatBytes } from './bytes.ts';
+import type { Chart } from './charts.ts';
 
 export interface Change<Op = unknown> {
   /** A short verb phrase: "delete manifest", "untag", "remove container", "git rm". */
@@ -48,6 +49,8 @@ export interface Plan<Op = unknown> {
   /** Headline figures: size now, after, limit. Shown under the plan and copied into the report. */
   figures: Figure[];
   notes: string[];
+  /** The "before" of the report's charts (lib/charts.ts). */
+  charts?: Chart[];
 }
 
 export function emptyPlan<Op>(task: string): Plan<Op> {

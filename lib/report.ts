@@ -7,6 +7,7 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseBytes } from './bytes.ts';
+import { chartsMarkdown, mergeCharts, type Chart } from './charts.ts';
 import { publicChange, totalBytes, type Change, type Figure, type Kept, type Plan, type Refusal } from './plan.ts';
 import { redact, redactValue } from './redact.ts';
 import type { ApplyOutcome, Check, Failure } from './task.ts';
@@ -35,6 +36,8 @@ export interface TaskReport {
   checks: Check[];
   /** What `--restore` needs to undo this run, when the task keeps it. */
   undo?: unknown[];
+  /** Drawn in the Markdown report (lib/charts.ts): the plan's "before" and apply's "after" joined. */
+  charts?: Chart[];
   error?: string;
   summary: {
     changes: number;
@@ -118,6 +121,9 @@ export function taskReport(input: {
     notStarted,
     checks,
     ...(outcome?.undo?.length ? { undo: outcome.undo } : {}),
+    ...(plan?.charts?.length || outcome?.charts?.length
+      ? { charts: mergeCharts([...(plan?.charts ?? []), ...(outcome?.charts ?? [])]) }
+      : {}),
     ...(input.error ? { error: input.error } : {}),
     summary: {
       changes: changes.length,
@@ -265,6 +271,7 @@ function markdownTask(t: TaskReport, level: string): string[] {
         t.figures.map((f) => [f.label, f.value]),
       ),
     ),
+    ...section('Charts', chartsMarkdown(t.charts ?? [], `${level}##`)),
     ...section(
       'Checks',
       table(

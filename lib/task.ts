@@ -4,6 +4,7 @@
  * owns everything around these three: flags, settings, rendering, confirmation, reports, exit codes.
  */
 import type { Change, Figure, Plan } from './plan.ts';
+import type { Chart } from './charts.ts';
 import type { Runner } from './runner.ts';
 import type { SettingsOf, SettingsSpec } from './settings.ts';
 
@@ -59,6 +60,8 @@ export interface ApplyOutcome {
   undo?: unknown[];
   /** Checks measured at the end of apply, before a later task of the chain changes what they look at. */
   checks?: Check[];
+  /** The "after" of the report's charts (lib/charts.ts), joined to the plan's charts of the same id. */
+  charts?: Chart[];
 }
 
 export interface Check {

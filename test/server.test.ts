@@ -16,6 +16,7 @@ import * as assert from 'uvu/assert';
 import { ensureBaseImage, ensureDockerd, type TestEngine } from '../sandbox/fixtures/dockerd.ts';
 import { build, names, reset, seedDockerHost, seedProductionHost } from '../sandbox/fixtures/server-seed.ts';
 import { freePort } from '../sandbox/fixtures/ports.ts';
+import { mermaidBlocks, parseMermaid } from './support/mermaid.ts';
 import { runTask } from './support/run-task.ts';
 import { startSshd, type Sshd } from '../sandbox/fixtures/sshd.ts';
 
@@ -252,6 +253,19 @@ test('--yes keeps every data store and running container not listed; abandoned i
   );
   const hostLog = readFileSync('/home/cleanup-ops/.aisha-cleanup/audit.jsonl', 'utf8').split('\n');
   assert.is(hostLog.filter((l) => l === line).length, 2);
+  // The report draws each host's disk before and after against the limit; Mermaid's parser takes it.
+  const [disk] = report.charts;
+  assert.is(disk.id, 'host-disk');
+  assert.equal(disk.categories, [hostOf(sshd[0]), hostOf(sshd[1])]);
+  assert.equal(
+    disk.series.map((s: { name: string }) => s.name),
+    ['before', 'after', 'limit 80 %'],
+  );
+  for (const [i, before] of disk.series[0].values.entries()) assert.ok(disk.series[1].values[i] <= before + 1);
+  const markdown = readFileSync(/Report: (\S+)\.json/.exec(run.stderr)![1] + '.md', 'utf8');
+  const blocks = mermaidBlocks(markdown);
+  assert.is(blocks.length, 1);
+  assert.is(await parseMermaid(blocks[0]), 'xychart');
 });
 
 test('a second run changes nothing', async () => {

@@ -3,7 +3,9 @@
  * a probe asks the front every 100 ms (one request at a time, each with its own timeout) and
  * counts the answers that failed and the longest time without a good answer.
  */
+import type { Chart } from '../charts.ts';
 import { probe } from './health.ts';
+import { probeChart } from './probe-chart.ts';
 
 export interface Downtime {
   url: string;
@@ -42,7 +44,7 @@ export function describeDowntime(d: Downtime): string {
 }
 
 /** Starts probing `url`; `stop` ends it and returns the figures. */
-export function startDowntimeProbe(url: string, everyMs = 100): { stop(): Promise<Downtime> } {
+export function startDowntimeProbe(url: string, everyMs = 100): { stop(): Promise<Downtime & { chart: Chart }> } {
   const samples: Sample[] = [];
   const started = performance.now();
   let running = true;
@@ -59,7 +61,8 @@ export function startDowntimeProbe(url: string, everyMs = 100): { stop(): Promis
     async stop() {
       running = false;
       await loop;
-      return summarize(url, samples, started, performance.now());
+      const ended = performance.now();
+      return { ...summarize(url, samples, started, ended), chart: probeChart(samples, started, ended) };
     },
   };
 }

@@ -73,7 +73,11 @@ export async function applyMeasured(plan: DeployPlan, ctx: DeployCtx, purpose: s
   try {
     await applyDeploy(plan.changes, await deps(ctx, purpose, plan.allowedDirty), outcome);
   } finally {
-    if (probe) outcome.figures.push({ label: 'downtime', value: describeDowntime(await probe.stop()) });
+    if (probe) {
+      const measured = await probe.stop();
+      outcome.figures.push({ label: 'downtime', value: describeDowntime(measured) });
+      outcome.charts = [measured.chart];
+    }
   }
   if (!probe) outcome.notes.push('downtime not measured: set DEPLOY_PROBE_URL to the front URL');
   return outcome;

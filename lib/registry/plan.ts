@@ -18,6 +18,7 @@ import { planDanglingTags, type DanglingTag, type UnlinkOp } from './dangling.ts
 import { resolveInUse, type InUseRef } from './in-use.ts';
 import { decideRepository, rulesFor, type RegistryPolicy, type TagDecision, type TagInfo } from './policy.ts';
 import { blobsOf, collectBlobs, freedBytesPerRoot, sumSizes, type ManifestRecord } from './sizes.ts';
+import { storageChart, type RepositoryStorage } from './storage-chart.ts';
 
 export interface RegistryState {
   repositories: Map<string, TagInfo[]>;
@@ -148,6 +149,7 @@ export function planRegistry(
   const doomed: { repository: string; digest: string; tags: string[]; reason: string; children: string[] }[] = [];
   const keptRoots = new Set<string>();
   const allRoots = new Set<string>();
+  const storage: RepositoryStorage[] = [];
 
   for (const [repository, tags] of [...state.repositories].sort(([a], [b]) => a.localeCompare(b))) {
     const inUse = resolveInUse(
@@ -173,6 +175,8 @@ export function planRegistry(
       plan.keptTags.push({ repository, tag: d.tag, digest: d.digest });
       plan.kept.push({ target: `${repository}:${d.tag}`, reason: d.reason });
     }
+    const before = sumSizes(blobsOf(new Set(tags.map((t) => t.digest)), state.manifests));
+    storage.push({ repository, before, after: sumSizes(keptHere) });
     const byDigest = doomedTagsByDigest(decisions);
     // Children go with the first doomed index that has them, unless kept here or doomed on their own.
     const claimed = new Set(byDigest.keys());
@@ -240,6 +244,7 @@ export function planRegistry(
 
   plan.sizeNow = sumSizes(blobsOf(allRoots, state.manifests));
   plan.sizeAfter = sumSizes(keptBlobs);
+  if (storage.length) plan.charts = [storageChart(storage)];
   const tagCount = [...state.repositories.values()].reduce((n, tags) => n + tags.length, 0);
   plan.figures.push(
     { label: 'repositories', value: String(state.repositories.size) },

@@ -17,6 +17,7 @@ import { emptyPlan, totalBytes, type Figure, type Plan } from '../plan.ts';
 import type { Runner } from '../runner.ts';
 import { emptyOutcome, type ApplyOutcome, type Check, type Handoffs, type TaskContext } from '../task.ts';
 import { applyHostChanges } from './apply.ts';
+import { diskChartAfter, diskChartBefore } from './disk-chart.ts';
 import { planHost, type ServerOp, type ServerPolicy } from './policy.ts';
 import { selectHosts, serverRunner, type serverSettings } from './settings.ts';
 import { readDisks, readDockerUsage, readHost, type HostState } from './state.ts';
@@ -63,6 +64,7 @@ export async function readHosts(ctx: ServerCtx): Promise<Reading[]> {
 /** Each host readable is planned by the policy; one that is not is refused, with nothing planned there. */
 export function planHosts(readings: Reading[], policy: ServerPolicy, ctx: ServerCtx): ServerPlan {
   const plan: ServerPlan = { ...emptyPlan<ServerOp>('server'), readings };
+  const used = new Map<string, number>();
   for (const reading of readings) {
     if (!reading.state) {
       plan.refused.push({
@@ -76,6 +78,7 @@ export function planHosts(readings: Reading[], policy: ServerPolicy, ctx: Server
     plan.changes.push(...hostPlan.changes);
     plan.kept.push(...hostPlan.kept);
     const freed = totalBytes(hostPlan.changes);
+    used.set(reading.host, usedPercent(dockerDisk(reading.state)));
     plan.figures.push({
       label: `${reading.host} disk (${dockerDisk(reading.state).path})`,
       value: `${diskFigure(dockerDisk(reading.state), freed)}; limit ${ctx.settings.SERVER_DISK_MAX_PERCENT}%`,
@@ -88,6 +91,7 @@ export function planHosts(readings: Reading[], policy: ServerPolicy, ctx: Server
           "while it is pruned, and a deploy holding it stops this host's clean-up.",
       );
   }
+  if (used.size) plan.charts = [diskChartBefore(used, ctx.settings.SERVER_DISK_MAX_PERCENT)];
   return plan;
 }
 
@@ -104,6 +108,7 @@ export function removedContainers(plan: ServerPlan): Handoffs['removedContainers
  */
 export async function applyToHosts(plan: ServerPlan, ctx: ServerCtx): Promise<ApplyOutcome> {
   const outcome = emptyOutcome();
+  const usedAfter = new Map<string, number>();
   await mapLimit(plan.readings, ctx.settings.SERVER_CONCURRENCY, async ({ host, state }) => {
     const changes = plan.changes.filter((c) => c.host === hostRunner(ctx, host).name);
     if (!state || !changes.length) return;
@@ -136,6 +141,7 @@ export async function applyToHosts(plan: ServerPlan, ctx: ServerCtx): Promise<Ap
       step = "measuring Docker's usage after apply";
       const after = await readDockerUsage(runner);
       const disk = (await readDisks(runner, state.dockerRoot))[1];
+      usedAfter.set(host, usedPercent(disk));
       outcome.figures.push(freedFigure(host, totalBytes(result.done), before.total - after.total, disk));
     } catch (error) {
       // The message of a stale lock says --force; here --force is about data, and never takes the lock.
@@ -149,6 +155,8 @@ export async function applyToHosts(plan: ServerPlan, ctx: ServerCtx): Promise<Ap
       await releaseDeployLock?.();
     }
   });
+  const hosts = plan.readings.filter((r) => r.state).map((r) => r.host);
+  if (hosts.length) outcome.charts = [diskChartAfter(hosts, usedAfter)];
   return outcome;
 }
 
