@@ -138,6 +138,17 @@ test('a good deploy: planned steps in order, files shipped, the real nginx serve
     figure(run.report, 'downtime')!,
     /\d+ of \d+ requests to .* failed .* longest gap without a good answer \d+ ms/,
   );
+  // The audit line in the deploy folder, and the probe's answers over time in the report's chart.
+  const audit = readFileSync(join(deployDir, 'cleanup-audit.jsonl'), 'utf8').trim().split('\n').at(-1)!;
+  assert.equal((({ task, result, applied, failed }) => ({ task, result, applied, failed }))(JSON.parse(audit)), {
+    task: 'deploy',
+    result: 'applied',
+    applied: run.report.summary.applied,
+    failed: 0,
+  });
+  const probe = run.report.charts.find((c: { id: string }) => c.id === 'deploy-probe');
+  const good = probe.series.find((s: { name: string }) => s.name === 'good answers');
+  assert.ok(good.values.reduce((n: number, v: number) => n + v, 0) > 0, JSON.stringify(probe));
 });
 
 test('the same content again, and a docs-only commit, plan nothing', async () => {
