@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import { sleep } from './concurrency.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TaskError } from './errors.ts';
 import type { Runner } from './runner.ts';
 

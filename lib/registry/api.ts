@@ -4,7 +4,7 @@
  * with every accepted media type; a missing manifest or blob on delete counts as already done.
  */
 import { createHash } from 'node:crypto';
-import { sleep } from '../concurrency.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TaskError } from '../errors.ts';
 import type { RegistryClient } from './client.ts';
 import { header, RegistryError } from './http-errors.ts';
