@@ -2,6 +2,7 @@
 import { formatBytes } from '../lib/bytes.ts';
 import { deploySettings } from '../lib/deploy/settings.ts';
 import { pipelineSettings } from '../lib/pipeline/run.ts';
+import { markdownRows } from '../lib/report.ts';
 import { registrySettings } from '../lib/registry/settings.ts';
 import { serverSettings } from '../lib/server/settings.ts';
 import type { Setting } from '../lib/settings.ts';
@@ -24,7 +25,7 @@ for (const [group, spec] of groups) {
     row.groups.push(group);
   }
 }
-const rows = ['| setting | used by | default | meaning |', '|---|---|---|---|'];
+const rows: string[][] = [];
 for (const [key, { definition, groups: by }] of usedBy) {
   const parsed = definition.parse(undefined);
   const value = 'value' in parsed ? parsed.value : undefined;
@@ -40,8 +41,11 @@ for (const [key, { definition, groups: by }] of usedBy) {
           : key.endsWith('_LIMIT')
             ? formatBytes(value as number)
             : `\`${String(value)}\``;
-  rows.push(
-    `| \`${key}\` | ${key.startsWith('SSH_') ? 'every task that uses ssh' : by.join('; ')} | ${shown} | ${definition.help.replace(/\|/g, '\\|')}${definition.secret ? ' (secret: never printed)' : ''} |`,
-  );
+  rows.push([
+    `\`${key}\``,
+    key.startsWith('SSH_') ? 'every task that uses ssh' : by.join('; '),
+    shown,
+    `${definition.help}${definition.secret ? ' (secret: never printed)' : ''}`,
+  ]);
 }
-process.stdout.write(rows.join('\n') + '\n');
+process.stdout.write(markdownRows(['setting', 'used by', 'default', 'meaning'], rows) + '\n');
