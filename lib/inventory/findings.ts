@@ -72,7 +72,11 @@ export function analyze(input: FindingsInput): Kept[] {
     const lines = text.split('\n').length;
     out.push({
       target: t.path,
-      reason: `ANALYZE (${t.note}): ${suggestion}. ${statSync(join(root, t.path)).size} bytes, ${lines} lines, last commit ${commit ? `${commit.date.slice(0, 10)} (${age} days ago)` : 'unknown'}, referenced by ${referrers.length ? referrers.join(', ') : 'nothing'}${twin ? `, closest file ${twin.s} (${Math.round(twin.o * 100)}% overlap)` : ''}`,
+      reason:
+        `ANALYZE (${t.note}): ${suggestion}. ${statSync(join(root, t.path)).size} bytes, ` +
+        `${lines} lines, last commit ` +
+        `${commit ? `${commit.date.slice(0, 10)} (${age} days ago)` : 'unknown'}, referenced by ` +
+        `${referrers.length ? referrers.join(', ') : 'nothing'}${twin ? `, closest file ${twin.s} (${Math.round(twin.o * 100)}% overlap)` : ''}`,
     });
   }
   return out;
@@ -93,7 +97,9 @@ export function consolidate(input: FindingsInput): Kept[] {
     );
     out.push({
       target: `${group.length} scripts: ${group.join(', ')}`,
-      reason: `CONSOLIDATE (${t.note}): overlaps ${scores.join('; ') || 'none'}. Proposal: fold them into scripts/deploy/webhook-remote-deploy.sh with options, then list the rest as DELETE`,
+      reason:
+        `CONSOLIDATE (${t.note}): overlaps ${scores.join('; ') || 'none'}. Proposal: fold them ` +
+        `into scripts/deploy/webhook-remote-deploy.sh with options, then list the rest as DELETE`,
     });
   }
   return out;
@@ -129,7 +135,10 @@ export function unlistedCandidates(root: string, listed: Set<string>): string[] 
     .sort();
 }
 
-/** Patterns of LEGACY_PATTERNS' shape (any folder, then a NAME with `*` only: any characters but /, a leading dot too) as one test of an entry's name; undefined for any other shape. */
+/**
+ * Patterns of LEGACY_PATTERNS' shape (any folder, then a NAME with `*` only: any characters but /,
+ * a leading dot too) as one test of an entry's name; undefined for any other shape.
+ */
 function namePatterns(patterns: string[]): ((name: string) => boolean) | undefined {
   if (!patterns.every((p) => /^\*\*\/[^/?[\]{}()!+@\\]+$/.test(p))) return undefined;
   return picomatch(
