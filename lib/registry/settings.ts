@@ -78,7 +78,8 @@ export const registrySettings = {
     'a tag (letters, digits, _ . -, at most 128 characters, not starting with . or -)',
   ) as Setting<string[]>,
   REGISTRY_DELETE_TAG_TOKENS: checkedList(
-    'tokens that make a tag a test image, matched as a whole part of the tag split on - _ . and optionally followed by digits (empty: the list in lib/registry/cleanup-policy.ts, test,temp,debug)',
+    'tokens that make a tag a test image, matched as a whole part of the tag split on - _ . ' +
+      'and optionally followed by digits (empty: the list in lib/registry/cleanup-policy.ts, test,temp,debug)',
     undefined,
     TOKEN_SYNTAX,
     'a token: one word of letters and digits starting with a letter, without separators or wildcards (e.g. test,temp,debug)',
@@ -92,7 +93,8 @@ export const registrySettings = {
     'command that stops the registry (or makes it read-only) before GC, e.g. docker stop registry',
   ),
   REGISTRY_GC_COMMAND: setting.command(
-    'the GC command, e.g. docker run --rm -v /srv/registry:/var/lib/registry registry:2 garbage-collect /etc/docker/registry/config.yml (empty: no GC, space is not reclaimed)',
+    'the GC command, e.g. docker run --rm -v /srv/registry:/var/lib/registry registry:2 ' +
+      'garbage-collect /etc/docker/registry/config.yml (empty: no GC, space is not reclaimed)',
   ),
   REGISTRY_GC_START_COMMAND: setting.command(
     'command that starts the registry again after GC, e.g. docker start registry',
