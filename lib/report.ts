@@ -241,7 +241,9 @@ function markdownTask(t: TaskReport, level: string): string[] {
   return [
     `${level} ${t.title} (${t.task})`,
     '',
-    `Status: **${t.status}** (${t.mode}), ${t.startedAt} – ${t.finishedAt}. ${t.summary.changes} changes, ${t.summary.bytes} bytes; ${t.summary.applied} applied, ${t.summary.failed} failed, ${t.summary.notStarted} not started.`,
+    `Status: **${t.status}** (${t.mode}), ${t.startedAt} – ${t.finishedAt}. ` +
+      `${t.summary.changes} changes, ${t.summary.bytes} bytes; ${t.summary.applied} applied, ` +
+      `${t.summary.failed} failed, ${t.summary.notStarted} not started.`,
     '',
     ...(t.error ? [`Error: ${t.error}`, ''] : []),
     ...section('Changes', table(['action', 'host', 'target', 'bytes', 'reason'], changeRows(t.changes))),
@@ -294,7 +296,9 @@ export function markdownReport(report: TaskReport | RunReport): string {
     return [
       `# Clean-up report: ${report.task}`,
       '',
-      `Status: **${report.status}** (${report.mode}), ${report.startedAt} – ${report.finishedAt}. ${s.changes} changes, ${s.bytes} bytes; ${s.applied} applied, ${s.failed} failed, ${s.notStarted} not started.`,
+      `Status: **${report.status}** (${report.mode}), ${report.startedAt} – ` +
+        `${report.finishedAt}. ${s.changes} changes, ${s.bytes} bytes; ${s.applied} applied, ` +
+        `${s.failed} failed, ${s.notStarted} not started.`,
       '',
       ...table(
         ['task', 'status', 'changes', 'bytes', 'applied', 'failed', 'not started'],
