@@ -194,7 +194,9 @@ export function collectionFigures(result: GcResult & { plannedBytes: number; unm
   if (result.before === undefined || result.after === undefined) {
     figures.push({
       label: 'storage freed',
-      value: `not measured (${result.unmeasured ? `warning: ${result.unmeasured}` : 'REGISTRY_STORAGE_PATH is not set'}); the plan said ${formatBytes(result.plannedBytes)}`,
+      value:
+        `not measured (${result.unmeasured ? `warning: ${result.unmeasured}` : 'REGISTRY_STORAGE_PATH is not set'}); ` +
+        `the plan said ${formatBytes(result.plannedBytes)}`,
     });
     return figures;
   }
