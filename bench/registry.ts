@@ -165,7 +165,8 @@ export async function registryBench(
           `bare undici ${seconds(bestMs)} at concurrency ${bestC} (${bareRequests} requests; ${sweep.map(([c, ms]) => `${c}: ${seconds(ms)}`).join(', ')})`,
           ours.ms / bestMs,
           1.1,
-          `ours best of 2 (at concurrency ${other}: ${seconds(oursOther.ms)}, ${(oursOther.ms / bestMs).toFixed(2)}x); the bare client swept, its best concurrency run again`,
+          `ours best of 2 (at concurrency ${other}: ${seconds(oursOther.ms)}, ` +
+            `${(oursOther.ms / bestMs).toFixed(2)}x); the bare client swept, its best concurrency run again`,
         ),
       );
 
@@ -194,7 +195,8 @@ export async function registryBench(
       rows.push(
         ratioRow(
           `registry plan scale: s per 1,000 tags at ${sizes}`,
-          `${scale.map((s) => perThousand(s.ours.ms, s.ours.tags)).join(' / ')} (our CPU ${scale.map((s) => perThousand(s.ours.cpuMs, s.ours.tags)).join(' / ')})`,
+          `${scale.map((s) => perThousand(s.ours.ms, s.ours.tags)).join(' / ')} (our CPU ` +
+            `${scale.map((s) => perThousand(s.ours.cpuMs, s.ours.tags)).join(' / ')})`,
           `totals ${scale.map((s) => seconds(s.ours.ms)).join(' / ')}`,
           oursPerTag[oursPerTag.length - 1] / Math.min(...oursPerTag),
           1.25,
@@ -203,7 +205,9 @@ export async function registryBench(
         ratioRow(
           `registry plan scale against the registry's pace: ours over bare at ${sizes}`,
           overBare.map((r) => r.toFixed(2)).join(' / '),
-          `bare undici s per 1,000 tags ${scale.map((s) => perThousand(s.bareMs, s.ours.tags)).join(' / ')} (totals ${scale.map((s) => seconds(s.bareMs)).join(' / ')}), at concurrency ${concurrency}`,
+          `bare undici s per 1,000 tags ` +
+            `${scale.map((s) => perThousand(s.bareMs, s.ours.tags)).join(' / ')} (totals ` +
+            `${scale.map((s) => seconds(s.bareMs)).join(' / ')}), at concurrency ${concurrency}`,
           overBare[overBare.length - 1] / Math.min(...overBare),
           1.25,
           'ratio: ours over bare at the largest size over its lowest at any size; 1 means our time grows as the registry does',

@@ -1,4 +1,5 @@
 /** The one table `npm run bench` prints (and writes as Markdown): each figure against its ceiling. */
+import { markdownRows } from '../lib/report.ts';
 
 export interface Row {
   figure: string;
@@ -39,8 +40,7 @@ function cells(row: Row): string[] {
 const HEADER = ['figure', 'ours', 'ceiling or peer', 'ratio', 'target', 'met?', 'note'];
 
 export function markdownTable(rows: Row[]): string {
-  const line = (c: string[]) => `| ${c.map((x) => x.replace(/\|/g, '\\|')).join(' | ')} |`;
-  return [line(HEADER), line(HEADER.map(() => '---')), ...rows.map((r) => line(cells(r)))].join('\n') + '\n';
+  return markdownRows(HEADER, rows.map(cells)) + '\n';
 }
 
 /** Plain columns for the terminal. */

@@ -1,3 +1,4 @@
+import { parse } from 'shell-quote';
 import { UsageError } from './errors.ts';
 
 /**
@@ -26,41 +27,27 @@ export function commandLine(command: Command): string {
   return command.map(quotePosix).join(' ');
 }
 
+/** Quoted strings and escapes, left to right: a quote left over after them is never closed. */
+const closed = /\\.|'[^']*'|"(?:\\.|[^"\\])*"/gs;
+
 /**
- * Splits a command written in a setting (`docker restart registry`, `sh -c 'x y'`) into argv,
- * with the quoting rules of sh for single and double quotes and backslashes. The result is run
- * as argv by the one runner, so nothing in a setting is ever interpreted by a second shell.
+ * Splits a command written in a setting (`docker restart registry`, `sh -c 'x y'`) into argv with
+ * shell-quote, by sh's rules for single and double quotes and backslashes. The result is run as
+ * argv by the one runner, so nothing in a setting is ever interpreted by a second shell: `$NAME`
+ * stays as written (shell-quote would put the environment's value in), a glob stays a word, and
+ * an operator or comment, which only a shell would act on, is refused (shell-quote would return
+ * it as an object, where sh would have piped or redirected).
  */
 export function parseCommandSetting(text: string, settingName: string): Command {
-  const words: string[] = [];
-  let word = '';
-  let inWord = false;
-  let quote: '"' | "'" | undefined;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quote === "'") {
-      if (c === "'") quote = undefined;
-      else word += c;
-    } else if (quote === '"') {
-      if (c === '"') quote = undefined;
-      else if (c === '\\' && i + 1 < text.length && '"\\$`'.includes(text[i + 1])) word += text[++i];
-      else word += c;
-    } else if (c === "'" || c === '"') {
-      quote = c;
-      inWord = true;
-    } else if (c === '\\' && i + 1 < text.length) {
-      word += text[++i];
-      inWord = true;
-    } else if (/\s/.test(c)) {
-      if (inWord) words.push(word);
-      word = '';
-      inWord = false;
-    } else {
-      word += c;
-      inWord = true;
-    }
-  }
+  const quote = text.replace(closed, '').match(/['"]/)?.[0];
   if (quote) throw new UsageError(`${settingName} has an unclosed ${quote} quote: ${text}`);
-  if (inWord) words.push(word);
-  return words;
+  return parse(text, (name) => `$${name}`).map((entry) => {
+    if (typeof entry === 'string') return entry;
+    if ('op' in entry && entry.op === 'glob') return entry.pattern;
+    const what = 'comment' in entry ? `a # comment` : `the shell operator ${entry.op}`;
+    throw new UsageError(
+      `${settingName} has ${what}: ${text}. The command runs without a shell; ` +
+        `quote it to pass it as a word, or write sh -c '…' to have a shell run it.`,
+    );
+  });
 }

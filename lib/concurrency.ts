@@ -1,34 +1,24 @@
+import { pMapSettled } from 'p-map';
+
 /**
  * Runs `work` over `items` with at most `limit` in flight; results keep the input order.
  * A rejection does not stop the others: each result says whether it was fulfilled, so one
- * failing host or tag never hides what happened to the rest.
+ * failing host or tag never hides what happened to the rest. p-map takes the next item only
+ * when one finishes, so 50,000 tags never wait as 50,000 queued closures.
  */
-export async function mapLimit<T, R>(
+export function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
   work: (item: T, index: number) => Promise<R>,
 ): Promise<PromiseSettledResult<R>[]> {
-  const results = new Array<PromiseSettledResult<R>>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      try {
-        results[index] = { status: 'fulfilled', value: await work(items[index], index) };
-      } catch (reason) {
-        results[index] = { status: 'rejected', reason };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
+  return pMapSettled(items, work, { concurrency: limit });
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Like mapLimit, for work that must be complete: the first failure (in input order) is thrown. */
+/**
+ * Like mapLimit, for work that must be complete: every item is still finished (nothing runs on
+ * unawaited after a failure), then the first failure in input order is thrown as it was, not
+ * wrapped in an AggregateError.
+ */
 export async function mapLimitAll<T, R>(
   items: readonly T[],
   limit: number,
@@ -38,24 +28,4 @@ export async function mapLimitAll<T, R>(
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
   return results.map((r) => (r as PromiseFulfilledResult<R>).value);
-}
-
-/**
- * A shared cap on work in flight: `run(work)` starts `work` when fewer than `limit` are running,
- * in the order asked. Lets nested loops (repositories, then their tags) share one budget.
- */
-export function limiter(limit: number): <R>(work: () => Promise<R>) => Promise<R> {
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  return async (work) => {
-    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-    else running++;
-    try {
-      return await work();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else running--;
-    }
-  };
 }

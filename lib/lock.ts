@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import { sleep } from './concurrency.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TaskError } from './errors.ts';
 import type { Runner } from './runner.ts';
 
@@ -154,7 +154,8 @@ export async function acquireLock(runner: Runner, options: LockOptions): Promise
     }
     if (stale)
       throw new LockHeld(
-        `${options.what} is locked by ${by} (${where}), but that holder looks gone: ${stale}. Nothing was changed. If no other run is working on it, run again with --force to take the lock over.`,
+        `${options.what} is locked by ${by} (${where}), but that holder looks gone: ${stale}. ` +
+          `Nothing was changed. If no other run is working on it, run again with --force to take the lock over.`,
         holder,
       );
     if (Date.now() >= deadline) {

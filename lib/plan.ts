@@ -157,7 +157,9 @@ export function renderPlan(plan: Plan, options: RenderOptions = {}): string {
   for (const group of groupChanges(plan.changes)) {
     const bytes = totalBytes(group.items);
     lines.push(
-      `   ${group.action} ${group.place.kind === 'host' ? 'on' : 'in'} ${group.place.kind} ${group.place.name} (${count(group.items.length)}${bytes ? `, ${formatBytes(bytes)}` : ''}):`,
+      `   ${group.action} ${group.place.kind === 'host' ? 'on' : 'in'} ${group.place.kind} ` +
+        `${group.place.name} ` +
+        `(${count(group.items.length)}${bytes ? `, ${formatBytes(bytes)}` : ''}):`,
     );
     for (const change of group.items.slice(0, limit)) {
       const size = change.bytes ? `  ${formatBytes(change.bytes)}` : '';

@@ -6,6 +6,7 @@
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { markdownTable } from 'markdown-table';
 import { parseBytes } from './bytes.ts';
 import { chartsMarkdown, mergeCharts, type Chart } from './charts.ts';
 import { publicChange, totalBytes, type Change, type Figure, type Kept, type Plan, type Refusal } from './plan.ts';
@@ -216,18 +217,21 @@ export function pruneReports(dir: string, keep: number): string[] {
   return old;
 }
 
-const cell = (value: unknown) =>
-  String(value ?? '')
-    .replace(/\|/g, '\\|')
-    .replace(/\n/g, ' ');
+/**
+ * One Markdown table (markdown-table, GFM): a header row, then a row per entry, each value
+ * written on one line with its | escaped, so a reason or a path never breaks the table. The
+ * columns are not padded: a report's reasons would widen every row to the longest.
+ */
+export function markdownRows(headers: readonly string[], rows: readonly (readonly unknown[])[]): string {
+  const cell = (value: unknown) =>
+    String(value ?? '')
+      .replace(/\|/g, '\\|')
+      .replace(/\n/g, ' ');
+  return markdownTable([headers.map(cell), ...rows.map((row) => row.map(cell))], { alignDelimiters: false });
+}
+
 function table(headers: string[], rows: unknown[][]): string[] {
-  if (!rows.length) return [];
-  return [
-    `| ${headers.join(' | ')} |`,
-    `| ${headers.map(() => '---').join(' | ')} |`,
-    ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
-    '',
-  ];
+  return rows.length ? [markdownRows(headers, rows), ''] : [];
 }
 
 function markdownTask(t: TaskReport, level: string): string[] {
@@ -237,7 +241,9 @@ function markdownTask(t: TaskReport, level: string): string[] {
   return [
     `${level} ${t.title} (${t.task})`,
     '',
-    `Status: **${t.status}** (${t.mode}), ${t.startedAt} – ${t.finishedAt}. ${t.summary.changes} changes, ${t.summary.bytes} bytes; ${t.summary.applied} applied, ${t.summary.failed} failed, ${t.summary.notStarted} not started.`,
+    `Status: **${t.status}** (${t.mode}), ${t.startedAt} – ${t.finishedAt}. ` +
+      `${t.summary.changes} changes, ${t.summary.bytes} bytes; ${t.summary.applied} applied, ` +
+      `${t.summary.failed} failed, ${t.summary.notStarted} not started.`,
     '',
     ...(t.error ? [`Error: ${t.error}`, ''] : []),
     ...section('Changes', table(['action', 'host', 'target', 'bytes', 'reason'], changeRows(t.changes))),
@@ -290,7 +296,9 @@ export function markdownReport(report: TaskReport | RunReport): string {
     return [
       `# Clean-up report: ${report.task}`,
       '',
-      `Status: **${report.status}** (${report.mode}), ${report.startedAt} – ${report.finishedAt}. ${s.changes} changes, ${s.bytes} bytes; ${s.applied} applied, ${s.failed} failed, ${s.notStarted} not started.`,
+      `Status: **${report.status}** (${report.mode}), ${report.startedAt} – ` +
+        `${report.finishedAt}. ${s.changes} changes, ${s.bytes} bytes; ${s.applied} applied, ` +
+        `${s.failed} failed, ${s.notStarted} not started.`,
       '',
       ...table(
         ['task', 'status', 'changes', 'bytes', 'applied', 'failed', 'not started'],

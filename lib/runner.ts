@@ -64,7 +64,9 @@ export class CommandTimedOut extends TaskError {
     readonly timeoutMs: number,
   ) {
     super(
-      `${host}: \`${command}\` did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped; the host or the command hangs. Check the host, or raise the timeout (SSH_COMMAND_TIMEOUT_SECONDS for remote commands).`,
+      `${host}: \`${command}\` did not finish within ${Math.round(timeoutMs / 1000)} s and was ` +
+        `stopped; the host or the command hangs. Check the host, or raise the timeout ` +
+        `(SSH_COMMAND_TIMEOUT_SECONDS for remote commands).`,
     );
   }
 }
@@ -185,7 +187,10 @@ export function sshRunner(target: SshTarget): Runner {
       const missing = missingShellTool(result.exitCode, result.stderr);
       if (missing)
         throw new TaskError(
-          `${name} has no ${missing}: every command there runs through bash, handed over base64-encoded (lib/ssh.ts). Install ${missing} on that host (Debian: apt-get install ${missing === 'bash' ? 'bash' : 'coreutils'}; Alpine: apk add ${missing === 'bash' ? 'bash' : 'coreutils'}) and run again. Nothing was run there.`,
+          `${name} has no ${missing}: every command there runs through bash, handed over ` +
+            `base64-encoded (lib/ssh.ts). Install ${missing} on that host (Debian: apt-get install ` +
+            `${missing === 'bash' ? 'bash' : 'coreutils'}; Alpine: apk add ` +
+            `${missing === 'bash' ? 'bash' : 'coreutils'}) and run again. Nothing was run there.`,
         );
       if (result.exitCode !== 0 && !options.allowFailure) throw new CommandFailed(name, line, result);
       return result;

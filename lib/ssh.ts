@@ -93,6 +93,15 @@ export function knownHostsName(target: SshTarget): string {
   return target.port && target.port !== 22 ? `[${target.host}]:${target.port}` : target.host;
 }
 
+/** What ssh says when it never reached a login: the host, not the credentials, is the problem. */
+const UNREACHABLE = new RegExp(
+  [
+    ...['Connection refused', 'Connection timed out', 'No route to host', 'Could not resolve hostname'],
+    ...['Name or service not known', 'Network is unreachable', 'Connection closed', 'Connection reset'],
+  ].join('|'),
+  'i',
+);
+
 /** Turns ssh's own failures (exit 255) into messages that say what to do. */
 export function sshFailure(target: SshTarget, stderr: string): TaskError {
   const name = describeTarget(target);
@@ -106,19 +115,19 @@ export function sshFailure(target: SshTarget, stderr: string): TaskError {
     const knownHosts = target.knownHostsFile ?? '~/.ssh/known_hosts';
     return new TaskError(
       changed
-        ? `${name}: the host key has CHANGED since it was trusted. Nothing was done. If the server was really reinstalled, remove the old key with\n    ssh-keygen -R '${knownHostsName(target)}' -f ${knownHosts}\nand trust the new one after checking its fingerprint.`
-        : `${name}: the host key is not known, so the connection was refused. Nothing was done. After checking the fingerprint with the server's owner, trust it with \`ssh-keyscan ${target.port ? `-p ${target.port} ` : ''}${target.host} >> ${knownHosts}\`.`,
+        ? `${name}: the host key has CHANGED since it was trusted. Nothing was done. If the server ` +
+            `was really reinstalled, remove the old key with\n    ssh-keygen -R ` +
+            `'${knownHostsName(target)}' -f ${knownHosts}\nand trust the new one after checking its fingerprint.`
+        : `${name}: the host key is not known, so the connection was refused. Nothing was done. ` +
+            `After checking the fingerprint with the server's owner, trust it with \`ssh-keyscan ` +
+            `${target.port ? `-p ${target.port} ` : ''}${target.host} >> ${knownHosts}\`.`,
     );
   }
   if (/Permission denied/i.test(text))
     return new TaskError(
       `${name}: ssh login was refused (${text.split('\n').pop()}). Check the user name and the identity file (SSH_IDENTITY_FILE). Nothing was done.`,
     );
-  if (
-    /Connection refused|Connection timed out|No route to host|Could not resolve hostname|Name or service not known|Network is unreachable|Connection closed|Connection reset/i.test(
-      text,
-    )
-  )
+  if (UNREACHABLE.test(text))
     return new TaskError(
       `${name}: the host is unreachable (${text.split('\n').pop()}). Check the host name, the port and that sshd runs. Nothing was done.`,
     );

@@ -11,10 +11,10 @@
  *
  * Read-only: it changes nothing, and any failed line fails the run.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { formatBytes } from '../lib/bytes.ts';
 import { parseCommandSetting } from '../lib/command.ts';
 import { probe } from '../lib/deploy/health.ts';
-import { sleep } from '../lib/concurrency.ts';
 import { messageOf } from '../lib/errors.ts';
 import { isEntryPoint, main } from '../lib/pipeline/run.ts';
 import { emptyPlan } from '../lib/plan.ts';

@@ -319,7 +319,8 @@ test('plans: long groups are shortened (--verbose lists all), a total line ends 
     ),
     'utf8',
   );
-  assert.match(markdown, /\| delete file \| {2}\| f1\.old \| 4 \|/);
+  // markdown-table writes an empty cell (no host here) as `| |`.
+  assert.match(markdown, /\| delete file \| \| f1\.old \| 4 \|/);
 });
 
 for (const script of [

@@ -27,4 +27,32 @@ test('a command setting read back from its shown line is the same argv', () => {
   assert.equal(parseCommandSetting(commandLine(command), 'X'), command);
 });
 
+test('a command setting keeps what only a shell would expand, and refuses what only a shell would act on', () => {
+  assert.equal(parseCommandSetting(`sh -c 'gc $CONFIG' $HOME "$HOME" *.json a\\#b "" x\\ y`, 'X'), [
+    'sh',
+    '-c',
+    'gc $CONFIG',
+    '$HOME',
+    '$HOME',
+    '*.json',
+    'a#b',
+    '',
+    'x y',
+  ]);
+  // Where shell-quote differs from sh (sh would expand ${X}; in double quotes it drops the \ before `).
+  assert.equal(parseCommandSetting('${X} "\\`"', 'X'), ['$X', '\\`']);
+  assert.throws(
+    () => parseCommandSetting(`docker restart 'registry`, 'GC'),
+    /^GC has an unclosed ' quote: docker restart 'registry$/,
+  );
+  assert.throws(() => parseCommandSetting(`a 'b "c" d`, 'GC'), /GC has an unclosed ' quote/);
+  assert.throws(() => parseCommandSetting(`a "it's`, 'GC'), /GC has an unclosed " quote/);
+  assert.throws(
+    () => parseCommandSetting('gc | tee log', 'GC'),
+    /GC has the shell operator \|: gc \| tee log\. The command runs without a shell/,
+  );
+  assert.throws(() => parseCommandSetting('gc 2>&1', 'GC'), /GC has the shell operator >&/);
+  assert.throws(() => parseCommandSetting('gc #now', 'GC'), /GC has a # comment/);
+});
+
 test.run();

@@ -8,9 +8,9 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { sleep } from '../lib/concurrency.ts';
 import { COMPOSE, newRevision } from '../sandbox/fixtures/backend-sample.ts';
 import { startDeployStack, type DeployStack } from './support/deploy-stack.ts';
 import { runTask } from './support/run-task.ts';

@@ -511,4 +511,13 @@ test('commands are argv values: by ID, never a prune of everything', () => {
   assert.is(repositoryOf('registry:5000/webhook-api'), 'registry:5000/webhook-api');
 });
 
+test('name globs read as sh reads them, where picomatch would read them otherwise', () => {
+  assert.is(matchingPattern('web-3', ['web-[!12]']), 'web-[!12]', '[!…] is "none of these"');
+  assert.is(matchingPattern('web-1', ['web-[!12]']), undefined);
+  assert.is(matchingPattern('web-1', ['!web-2']), undefined, 'a leading ! is a character, not "all but"');
+  assert.is(matchingPattern('.tmp-1', ['*-1']), '*-1', '* matches a leading dot');
+  assert.is(matchingPattern('old-a.b', ['**']), '**');
+  assert.is(matchingPattern('db-old', ['db-{old,tmp}']), 'db-{old,tmp}', 'braces are alternatives');
+});
+
 test.run();

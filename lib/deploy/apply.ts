@@ -79,7 +79,9 @@ export async function applyDeploy(changes: Change<DeployOp>[], deps: DeployDeps,
       const promoted = changes.find((c) => c.op.kind === 'promote')?.op as { tags: string[] } | undefined;
       for (const tag of promoted?.tags ?? [])
         outcome.notes.push(
-          `${deps.repository}:${tag} points to ${(await digestOf(deps.registry, deps.repository, tag).catch(() => undefined)) ?? 'nothing'} (unchanged by this run)`,
+          `${deps.repository}:${tag} points to ` +
+            `${(await digestOf(deps.registry, deps.repository, tag).catch(() => undefined)) ?? 'nothing'} ` +
+            `(unchanged by this run)`,
         );
       return;
     }
@@ -107,7 +109,8 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
         const parent = await parentRevision(deps.builder.runner, deps.repo, head);
         if (head === op.statement.base || parent !== op.statement.base)
           throw new Stop(
-            `the plan builds the revision the ${op.statement.by} commit makes on top of ${op.statement.base}, but HEAD is ${head} (parent ${parent ?? 'none'}): plan again.`,
+            `the plan builds the revision the ${op.statement.by} commit makes on top of ` +
+              `${op.statement.base}, but HEAD is ${head} (parent ${parent ?? 'none'}): plan again.`,
           );
       }
       const key = await contentKey(deps.builder.runner, deps.repo, deps.contentInputs, deps.dirty);
@@ -116,7 +119,9 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
       Object.assign(resolved, { revision: head, contentKey: key, image: `${deps.image}:${head}${op.tagSuffix}` });
       outcome.figures.push({
         label: 'revision built',
-        value: `${head}${op.statement.kind === 'after-commit' ? ` (the ${op.statement.by} commit on top of ${op.statement.base}, as planned)` : ' (as planned)'}, content ${key}`,
+        value:
+          `${head}${op.statement.kind === 'after-commit' ? ` (the ${op.statement.by} commit on top of ${op.statement.base}, as planned)` : ' (as planned)'}, ` +
+          `content ${key}`,
       });
       await step.build(deps.builder, join(deps.repo, op.context), op.dockerfile, resolved.image!);
       return;
@@ -278,7 +283,9 @@ async function bringBack(deps: DeployDeps, back: BringBack): Promise<{ text: str
       const check = await step.gate(back.urls, back.timeoutSeconds * 1000, deps.probeTimeoutMs, deps.signal);
       const what = back.release ?? back.recovery.serving.join(', ');
       result = {
-        text: `restored what ran before (${back.recovery.serving.join(', ')}), which ${check.healthy ? 'answers healthy' : `does NOT answer healthy either: ${check.detail}`}`,
+        text:
+          `restored what ran before (${back.recovery.serving.join(', ')}), which ` +
+          `${check.healthy ? 'answers healthy' : `does NOT answer healthy either: ${check.detail}`}`,
         serving: `${what} (brought back; ${check.healthy ? 'healthy' : 'NOT healthy'})`,
       };
       break;

@@ -119,7 +119,9 @@ export function checkSources(projectDir: string, sources: ComposeSource[], exist
   }
   if (problems.length) {
     throw new UsageError(
-      `The compose file needs files that cannot be shipped with it:\n  ${problems.join('\n  ')}\nMove them into the project folder (next to the compose file) and commit them, or change the compose file. Nothing was done.`,
+      `The compose file needs files that cannot be shipped with it:\n  ` +
+        `${problems.join('\n  ')}\nMove them into the project folder (next to the compose file) ` +
+        `and commit them, or change the compose file. Nothing was done.`,
     );
   }
   return [...new Set(inside)];

@@ -134,7 +134,10 @@ export async function composeStep(
   } catch (error) {
     if (!(error instanceof CommandTimedOut)) throw error;
     throw new TaskError(
-      `${server.runner.name}: compose ${step} did not finish within ${Math.round(server.composeTimeoutMs / 1000)} s and was stopped (\`${commandLine(command)}\`); the host or the step hangs. Check the host, or raise DEPLOY_COMPOSE_TIMEOUT_SECONDS.`,
+      `${server.runner.name}: compose ${step} did not finish within ` +
+        `${Math.round(server.composeTimeoutMs / 1000)} s and was stopped ` +
+        `(\`${commandLine(command)}\`); the host or the step hangs. Check the host, or raise ` +
+        `DEPLOY_COMPOSE_TIMEOUT_SECONDS.`,
     );
   }
 }

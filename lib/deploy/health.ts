@@ -2,7 +2,7 @@
  * The health gate: every endpoint must answer 2xx within the timeout. Probes run from this
  * machine; each probe has its own short timeout so a hung endpoint cannot stall the gate.
  */
-import { sleep } from '../concurrency.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface Probe {
   url: string;

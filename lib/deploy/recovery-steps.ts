@@ -40,7 +40,9 @@ export function describeRecovery(r: Recovery): string {
   return r.kind === 'restore-before'
     ? `restores the files saved before shipping and brings back what was up: ${r.serving.join(', ')}`
     : r.replaced.length
-      ? `the project's containers up now (${r.replaced.join(', ')}) were not started from the deploy folder's compose file, so they cannot be brought back: stops and removes what this deploy started (compose down), so nothing is left half-started`
+      ? `the project's containers up now (${r.replaced.join(', ')}) were not started from the ` +
+        `deploy folder's compose file, so they cannot be brought back: stops and removes what ` +
+        `this deploy started (compose down), so nothing is left half-started`
       : 'nothing was up before: stops and removes what this deploy started (compose down), so nothing is left half-started';
 }
 
@@ -78,7 +80,11 @@ export function markStep(reading: DeployReading, recovery: Recovery, changing: s
   return {
     action: 'mark deploy under way',
     target: `${MARKER_FILE} in the deploy folder`,
-    reason: `${saveBefore ? 'saves what is there now, then ' : ''}names this run and ${release ?? 'that nothing served before'}: if ${changing}, pull or up fails, this run's recovery is: ${describeRecovery(recovery)}; if it is killed, the next deploy or rollback does that recovery first`,
+    reason:
+      `${saveBefore ? 'saves what is there now, then ' : ''}names this run and ` +
+      `${release ?? 'that nothing served before'}: if ${changing}, pull or up fails, this ` +
+      `run's recovery is: ${describeRecovery(recovery)}; if it is killed, the next deploy or ` +
+      `rollback does that recovery first`,
     bytes: 0,
     host: reading.host,
     op: {

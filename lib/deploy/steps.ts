@@ -140,7 +140,9 @@ function bootSteps(
           {
             action: 'promote',
             target: reading.promoteTags.map((t) => `${reading.repository}:${t}`).join(', '),
-            reason: `moved to ${promoteWhat} only after the gate passed (now: ${reading.promoteTags.map((t) => `${t} → ${short(reading.registryDigests.get(t))}`).join(', ')})`,
+            reason:
+              `moved to ${promoteWhat} only after the gate passed (now: ` +
+              `${reading.promoteTags.map((t) => `${t} → ${short(reading.registryDigests.get(t))}`).join(', ')})`,
             bytes: 0,
             op: { kind: 'promote' as const, tags: reading.promoteTags },
           },
@@ -188,7 +190,9 @@ export function planDeploy(reading: DeployReading): DeployPlan {
     plan.kept.push({
       host: reading.host,
       target: current.image,
-      reason: `already deployed, running and healthy: its content (${reading.contentKey}: build context, Dockerfile, compose file, shipped files) is what would be built`,
+      reason:
+        `already deployed, running and healthy: its content (${reading.contentKey}: build ` +
+        `context, Dockerfile, compose file, shipped files) is what would be built`,
     });
     return plan;
   }
@@ -252,7 +256,10 @@ export function planDeploy(reading: DeployReading): DeployPlan {
       target: [reading.composeFile, '.env', ...reading.files.map((f) => `${f.path} (${formatBytes(f.bytes)})`)].join(
         ', ',
       ),
-      reason: `the compose file, its .env naming ${target}, and the ${reading.files.length} file${reading.files.length === 1 ? '' : 's'} it mounts or reads (${formatBytes(shippedBytes)})`,
+      reason:
+        `the compose file, its .env naming ${target}, and the ${reading.files.length} ` +
+        `file${reading.files.length === 1 ? '' : 's'} it mounts or reads ` +
+        `(${formatBytes(shippedBytes)})`,
       bytes: 0,
       host,
       op: { kind: 'ship', files: reading.files },

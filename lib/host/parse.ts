@@ -250,7 +250,8 @@ export function dockerProblem(host: string, error: unknown): Error {
     );
   if (/permission denied.*docker(\.sock| daemon socket)/i.test(text))
     return new TaskError(
-      `${host}: the ssh user may not use the Docker socket (permission denied). Add it to the docker group (sudo usermod -aG docker <user>) and log in again. Nothing was changed there.`,
+      `${host}: the ssh user may not use the Docker socket (permission denied). Add it to the ` +
+        `docker group (sudo usermod -aG docker <user>) and log in again. Nothing was changed there.`,
     );
   if (/Cannot connect to the Docker daemon|Is the docker daemon running/i.test(text))
     return new TaskError(

@@ -159,9 +159,15 @@ export async function applyInventory(
       const removedFiles = headFiles.filter((f) => removals.some((p) => under(f, p)));
       const unexpected = staged.filter((f) => !removedFiles.includes(f) && !edited.includes(f));
       const missing = removedFiles.filter((f) => !staged.includes(f));
-      if (unexpected.length || missing.length || unstaged.length)
+      const problems = [
+        unexpected.length ? `unexpected ${unexpected.join(', ')}` : '',
+        missing.length ? `not staged ${missing.join(', ')}` : '',
+        unstaged.length ? `changed in the working tree meanwhile ${unstaged.join(', ')}` : '',
+      ].filter(Boolean);
+      if (problems.length)
         throw new TaskError(
-          `the index does not hold exactly the plan's changes, so nothing was committed: ${[unexpected.length ? `unexpected ${unexpected.join(', ')}` : '', missing.length ? `not staged ${missing.join(', ')}` : '', unstaged.length ? `changed in the working tree meanwhile ${unstaged.join(', ')}` : ''].filter(Boolean).join('; ')}. Run again to plan from what is there.`,
+          `the index does not hold exactly the plan's changes, so nothing was committed: ` +
+            `${problems.join('; ')}. Run again to plan from what is there.`,
         );
       if (staged.length) {
         commit = await commitOnly(runner, root, COMMIT_MESSAGE, runTrailer(run), paths);

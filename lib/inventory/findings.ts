@@ -6,6 +6,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { globbySync } from 'globby';
+import picomatch from 'picomatch';
 import type { Kept } from '../plan.ts';
 import type { Commit } from './git.ts';
 import { LEGACY_PATTERNS } from './lists.ts';
@@ -71,7 +72,11 @@ export function analyze(input: FindingsInput): Kept[] {
     const lines = text.split('\n').length;
     out.push({
       target: t.path,
-      reason: `ANALYZE (${t.note}): ${suggestion}. ${statSync(join(root, t.path)).size} bytes, ${lines} lines, last commit ${commit ? `${commit.date.slice(0, 10)} (${age} days ago)` : 'unknown'}, referenced by ${referrers.length ? referrers.join(', ') : 'nothing'}${twin ? `, closest file ${twin.s} (${Math.round(twin.o * 100)}% overlap)` : ''}`,
+      reason:
+        `ANALYZE (${t.note}): ${suggestion}. ${statSync(join(root, t.path)).size} bytes, ` +
+        `${lines} lines, last commit ` +
+        `${commit ? `${commit.date.slice(0, 10)} (${age} days ago)` : 'unknown'}, referenced by ` +
+        `${referrers.length ? referrers.join(', ') : 'nothing'}${twin ? `, closest file ${twin.s} (${Math.round(twin.o * 100)}% overlap)` : ''}`,
     });
   }
   return out;
@@ -92,7 +97,9 @@ export function consolidate(input: FindingsInput): Kept[] {
     );
     out.push({
       target: `${group.length} scripts: ${group.join(', ')}`,
-      reason: `CONSOLIDATE (${t.note}): overlaps ${scores.join('; ') || 'none'}. Proposal: fold them into scripts/deploy/webhook-remote-deploy.sh with options, then list the rest as DELETE`,
+      reason:
+        `CONSOLIDATE (${t.note}): overlaps ${scores.join('; ') || 'none'}. Proposal: fold them ` +
+        `into scripts/deploy/webhook-remote-deploy.sh with options, then list the rest as DELETE`,
     });
   }
   return out;
@@ -128,11 +135,16 @@ export function unlistedCandidates(root: string, listed: Set<string>): string[] 
     .sort();
 }
 
-/** Patterns of LEGACY_PATTERNS' shape (any folder, then a NAME with `*` only: any characters but /, a leading dot too) as one expression on an entry's name; undefined for any other shape. */
-function namePatterns(patterns: string[]): RegExp | undefined {
+/**
+ * Patterns of LEGACY_PATTERNS' shape (any folder, then a NAME with `*` only: any characters but /,
+ * a leading dot too) as one test of an entry's name; undefined for any other shape.
+ */
+function namePatterns(patterns: string[]): ((name: string) => boolean) | undefined {
   if (!patterns.every((p) => /^\*\*\/[^/?[\]{}()!+@\\]+$/.test(p))) return undefined;
-  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^(?:${patterns.map((p) => p.slice(3).split('*').map(escape).join('[^/]*')).join('|')})$`);
+  return picomatch(
+    patterns.map((p) => p.slice(3)),
+    { dot: true },
+  );
 }
 
 /**
@@ -140,12 +152,12 @@ function namePatterns(patterns: string[]): RegExp | undefined {
  * patterns finds them (links to folders followed, the skipped folders at the top aside) in a
  * third of its time on 50,000 files: one readdir per folder, no pattern run on whole paths.
  */
-function entriesNamed(root: string, name: RegExp, skipped: string[]): string[] {
+function entriesNamed(root: string, named: (name: string) => boolean, skipped: string[]): string[] {
   const out: string[] = [];
   const visit = (folder: string) => {
     for (const entry of readdirSync(join(root, folder), { withFileTypes: true })) {
       if (!folder && skipped.includes(entry.name)) continue;
-      const matches = name.test(entry.name);
+      const matches = named(entry.name);
       // Most of 50,000 entries are files that do not match: no path is built for them.
       if (!matches && !entry.isDirectory() && !entry.isSymbolicLink()) continue;
       const path = folder ? `${folder}/${entry.name}` : entry.name;

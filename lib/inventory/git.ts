@@ -214,7 +214,8 @@ export function assertNoIndexLock(dir: string, gitDir: string): void {
   const lock = join(isAbsolute(gitDir) ? gitDir : join(dir, gitDir), 'index.lock');
   if (existsSync(lock))
     throw new TaskError(
-      `${lock} exists: another git command is running in BACKEND_DIR, or one was killed. Nothing was changed. If no git command runs there, remove that file and run again.`,
+      `${lock} exists: another git command is running in BACKEND_DIR, or one was killed. ` +
+        `Nothing was changed. If no git command runs there, remove that file and run again.`,
     );
 }
 

@@ -106,7 +106,9 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
     if (dirtyUnder(w.path).length && !force) {
       plan.refused.push({
         target: w.path,
-        reason: `${w.keep ? 'MERGE' : 'DELETE'} held back: it has uncommitted changes, which removing would lose (${dirtyUnder(w.path).slice(0, 3).join(', ')})`,
+        reason:
+          `${w.keep ? 'MERGE' : 'DELETE'} held back: it has uncommitted changes, which removing ` +
+          `would lose (${dirtyUnder(w.path).slice(0, 3).join(', ')})`,
         remedy: 'commit or stash them, or rerun with --force',
       });
       continue;
@@ -148,7 +150,9 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
       const blocked = remaining.filter((u) => userChanged(u.file) && removal.keep);
       plan.refused.push({
         target: removal.path,
-        reason: `${removal.keep ? 'MERGE' : 'DELETE'} held back: still used by kept files: ${where(remaining)}${blocked.length ? ` (${blocked[0].file} has uncommitted changes, so its reference is not rewritten)` : ''}`,
+        reason:
+          `${removal.keep ? 'MERGE' : 'DELETE'} held back: still used by kept files: ` +
+          `${where(remaining)}${blocked.length ? ` (${blocked[0].file} has uncommitted changes, so its reference is not rewritten)` : ''}`,
         remedy: 'remove those uses first, or rerun with --force',
       });
       removing.delete(removal.path);
@@ -178,7 +182,9 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
     const details = [
       !present ? `${completing || 'already gone from the working tree; '}its removal is not committed yet` : '',
       ignoredFiles.length
-        ? `with ${plural(ignoredFiles.length, 'file')} git does not track (${ignoredFiles.slice(0, 3).join(', ')}${ignoredFiles.length > 3 ? ', …' : ''}), moved to ${TRASH_DIR}/${run}/files/`
+        ? `with ${plural(ignoredFiles.length, 'file')} git does not track ` +
+          `(${ignoredFiles.slice(0, 3).join(', ')}${ignoredFiles.length > 3 ? ', …' : ''}), moved ` +
+          `to ${TRASH_DIR}/${run}/files/`
         : '',
       force && dirtyUnder(removal.path).length
         ? `forced: its uncommitted changes are kept in ${TRASH_DIR}/${run}/files/`
@@ -189,7 +195,9 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
       const a = contents(removal.keep);
       const b = contents(removal.path);
       const diff = lineDiff(b, a);
-      reason = `${removal.note}: ${Math.round(overlap(a, b) * 100)}% the same; ${diff.length ? `differences (- only in the removed copy, + only in the kept one): ${diff.slice(0, 6).join(' | ')}` : 'identical'}`;
+      reason =
+        `${removal.note}: ${Math.round(overlap(a, b) * 100)}% the same; ` +
+        `${diff.length ? `differences (- only in the removed copy, + only in the kept one): ${diff.slice(0, 6).join(' | ')}` : 'identical'}`;
     }
     plan.changes.push({
       action,
@@ -236,7 +244,9 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
     plan.changes.push({
       action: doc ? 'update document' : 'rewrite reference',
       target: file,
-      reason: `UPDATE (plan section 3): ${doc ? 'lines naming removed files rewritten to the kept copy, or dropped' : 'points at the kept copy'}${forced}:\n${indent(edit.diff)}`,
+      reason:
+        `UPDATE (plan section 3): ` +
+        `${doc ? 'lines naming removed files rewritten to the kept copy, or dropped' : 'points at the kept copy'}${forced}:\n${indent(edit.diff)}`,
       bytes: 0,
       op: { kind: 'edit', run, file, before: contents(file), after: edit.text },
     });
@@ -308,7 +318,9 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
 
   if (earlier)
     plan.notes.push(
-      `This run is ${completing.replace(/: $/, '')}, which was interrupted before it ${inGit ? 'committed' : 'finished'}; it finishes it in the same trash folder${inGit ? ' and one commit' : ''}.`,
+      `This run is ${completing.replace(/: $/, '')}, which was interrupted before it ` +
+        `${inGit ? 'committed' : 'finished'}; it finishes it in the same trash ` +
+        `folder${inGit ? ' and one commit' : ''}.`,
     );
   plan.figures.push({
     label: 'backend repository',
@@ -317,12 +329,18 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
   if (plan.changes.length)
     plan.figures.push({
       label: 'run',
-      value: `${run}${earlier ? ' (an interrupted earlier run, completed now)' : ''}: undo it with npm run clean:inventory -- --restore ${run}, or sh ${TRASH_DIR}/${run}/RESTORE.sh`,
+      value:
+        `${run}${earlier ? ' (an interrupted earlier run, completed now)' : ''}: undo it with ` +
+        `npm run clean:inventory -- --restore ${run}, or sh ${TRASH_DIR}/${run}/RESTORE.sh`,
     });
   plan.figures.push({
     label: 'unlisted legacy candidates',
     value: candidates.length
-      ? `${candidates.length}: ${candidates.slice(0, NAMED_CANDIDATES).join(', ')}${candidates.length > NAMED_CANDIDATES ? `, and ${candidates.length - NAMED_CANDIDATES} more in the report` : ''} (not deleted: add them to a DELETE list in lib/inventory/sections.ts to remove them)`
+      ? `${candidates.length}: ${candidates.slice(0, NAMED_CANDIDATES).join(', ')}` +
+        (candidates.length > NAMED_CANDIDATES
+          ? `, and ${candidates.length - NAMED_CANDIDATES} more in the report`
+          : '') +
+        ` (not deleted: add them to a DELETE list in lib/inventory/sections.ts to remove them)`
       : '0',
   });
   return plan;

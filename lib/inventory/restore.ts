@@ -74,7 +74,9 @@ export async function planRestore(runner: Runner, root: string, run: string): Pr
     if (busy)
       plan.refused.push({
         target: commit.sha,
-        reason: `git revert of run ${run} held back: the working tree has uncommitted changes (${busy.split('\n').slice(0, 3).join(', ')}), which a revert may not mix with`,
+        reason:
+          `git revert of run ${run} held back: the working tree has uncommitted changes ` +
+          `(${busy.split('\n').slice(0, 3).join(', ')}), which a revert may not mix with`,
         remedy: 'commit or stash them, then run --restore again',
       });
     else

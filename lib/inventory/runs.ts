@@ -124,7 +124,9 @@ export function restoreScriptText(manifest: RunManifest): string {
     '}',
     'restore_document() {',
     '  if [ -e "$RUN/before/$1" ]; then',
-    '    if cmp -s "$RUN/after/$1" "$1"; then cp "$RUN/before/$1" "$1" && echo "restored $1"; elif ! cmp -s "$RUN/before/$1" "$1"; then echo "$1 changed since the clean-up: left alone (its earlier text is $RUN/before/$1)"; fi',
+    '    if cmp -s "$RUN/after/$1" "$1"; then cp "$RUN/before/$1" "$1" && echo "restored ' +
+      '$1"; elif ! cmp -s "$RUN/before/$1" "$1"; then echo "$1 changed since the clean-up: ' +
+      'left alone (its earlier text is $RUN/before/$1)"; fi',
     '  elif cmp -s "$RUN/after/$1" "$1"; then rm "$1" && echo "removed $1 (the clean-up created it)"; fi',
     '}',
   ];

@@ -66,7 +66,11 @@ export function auditTable(rows: AuditRow[]): string {
   return rows
     .map((row) => {
       const hosts = row.hosts?.length ? row.hosts.map((place) => place.host).join(', ') : 'this machine';
-      return `${row.time}  ${row.user}@${row.machine}  ${row.run} (${row.task})  ${row.result}: applied ${row.applied}, failed ${row.failed}  on ${hosts}  run ${row.runId}${row.report ? `  ${row.report}` : ''}`;
+      return (
+        `${row.time}  ${row.user}@${row.machine}  ${row.run} (${row.task})  ${row.result}: ` +
+        `applied ${row.applied}, failed ${row.failed}  on ${hosts}  run ` +
+        `${row.runId}${row.report ? `  ${row.report}` : ''}`
+      );
     })
     .join('\n');
 }

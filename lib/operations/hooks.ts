@@ -50,7 +50,8 @@ export function findHook(dir: string, stage: HookStage, task: string): string | 
     accessSync(path, constants.X_OK);
   } catch {
     throw new UsageError(
-      `${path} is not executable, so the ${stage}-${task} hook cannot run; make it executable (chmod +x ${path}) or move it out of HOOKS_DIR. Nothing was changed.`,
+      `${path} is not executable, so the ${stage}-${task} hook cannot run; make it executable ` +
+        `(chmod +x ${path}) or move it out of HOOKS_DIR. Nothing was changed.`,
     );
   }
   return path;

@@ -27,7 +27,8 @@ function notifyUrl(help: string): Setting<string | undefined> {
 
 export const operationSettings = {
   NOTIFY_URL: notifyUrl(
-    'webhook told when a run applies, fails or --check finds changes: Slack/Mattermost, or Telegram https://api.telegram.org/botTOKEN/sendMessage?chat_id=ID; empty: none',
+    'webhook told when a run applies, fails or --check finds changes: Slack/Mattermost, or ' +
+      'Telegram https://api.telegram.org/botTOKEN/sendMessage?chat_id=ID; empty: none',
   ),
   HOOKS_DIR: setting.string(
     'folder of executable hooks: pre-TASK runs before that task applies (failing stops the run), post-TASK after',

@@ -164,7 +164,8 @@ export async function applyAll(items: RunItem[]): Promise<void> {
       if (item.ctx.signal.aborted && done + failed < total) {
         item.interrupted = true;
         throw new Interrupted(
-          `Interrupted ${item.task.title}: ${done} of ${total} changes done, ${total - done - failed} not started${failed ? `, ${failed} failed` : ''}; a rerun finishes the rest`,
+          `Interrupted ${item.task.title}: ${done} of ${total} changes done, ` +
+            `${total - done - failed} not started${failed ? `, ${failed} failed` : ''}; a rerun finishes the rest`,
         );
       }
       if (failed)

@@ -17,7 +17,7 @@ function settingsHelp(specs: SettingsSpec[]): string {
               fallback.value === '' ||
               (Array.isArray(fallback.value) && !fallback.value.length)
             ? 'optional'
-            : `default ${Array.isArray(fallback.value) ? fallback.value.join(',') : fallback.value instanceof RegExp ? fallback.value.source : String(fallback.value)}`;
+            : `default ${shownValue(fallback.value)}`;
       rows.set(key, `  ${key.padEnd(34)}${definition.help} (${shown}${definition.secret ? ', secret' : ''})`);
     }
   }
@@ -56,4 +56,10 @@ export function usageText(name: string, tasks: AnyTask[], common: SettingsSpec):
     'Exit codes:',
     ...Object.entries(exitCodes).map(([code, meaning]) => `  ${code.padEnd(5)}${meaning}`),
   ].join('\n');
+}
+
+/** A default as the help writes it: a list comma-separated, a pattern as its source. */
+function shownValue(value: unknown): string {
+  if (Array.isArray(value)) return value.join(',');
+  return value instanceof RegExp ? value.source : String(value);
 }

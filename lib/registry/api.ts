@@ -4,7 +4,7 @@
  * with every accepted media type; a missing manifest or blob on delete counts as already done.
  */
 import { createHash } from 'node:crypto';
-import { sleep } from '../concurrency.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TaskError } from '../errors.ts';
 import type { RegistryClient } from './client.ts';
 import { header, RegistryError } from './http-errors.ts';
@@ -192,9 +192,13 @@ export async function deleteManifest(client: RegistryClient, repository: string,
 export function deleteRefused(error: RegistryError): TaskError {
   return error.code === 'UNSUPPORTED' && !/read.?only/i.test(error.message)
     ? new TaskError(
-        'The registry refuses deletes (405 UNSUPPORTED): deletion is disabled in its configuration. Enable it with `storage: delete: enabled: true` in the registry config.yml (or REGISTRY_STORAGE_DELETE_ENABLED=true in its environment), restart it, and run again. Nothing was deleted.',
+        'The registry refuses deletes (405 UNSUPPORTED): deletion is disabled in its ' +
+          'configuration. Enable it with `storage: delete: enabled: true` in the registry ' +
+          'config.yml (or REGISTRY_STORAGE_DELETE_ENABLED=true in its environment), restart it, ' +
+          'and run again. Nothing was deleted.',
       )
     : new TaskError(
-        `The registry refuses deletes (405${error.code ? ` ${error.code}` : ''}): it is probably in read-only mode (storage.maintenance.readonly). Turn read-only off and run again. Nothing was deleted.`,
+        `The registry refuses deletes (405${error.code ? ` ${error.code}` : ''}): it is probably ` +
+          `in read-only mode (storage.maintenance.readonly). Turn read-only off and run again. Nothing was deleted.`,
       );
 }

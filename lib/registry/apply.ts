@@ -67,7 +67,8 @@ async function unlink(client: RegistryClient, op: UnlinkOp): Promise<void> {
     if (listed.has(tag) && (await headManifest(client, op.repository, tag))) resolving.push(tag);
   if (resolving.length)
     throw new Error(
-      `changed since the plan: ${resolving.map((t) => `${op.repository}:${t}`).join(', ')} resolve${resolving.length === 1 ? 's' : ''} again, so nothing was removed; run again to plan afresh`,
+      `changed since the plan: ${resolving.map((t) => `${op.repository}:${t}`).join(', ')} ` +
+        `resolve${resolving.length === 1 ? 's' : ''} again, so nothing was removed; run again to plan afresh`,
     );
   const still = op.tags.filter((tag) => listed.has(tag));
   if (still.length) await untag(client, { repository: op.repository, tags: still });
@@ -131,7 +132,8 @@ async function deleteOne(
     );
     if (arrived.length)
       throw new Error(
-        `changed since the plan: ${arrived.map((t) => `${op.repository}:${t}`).join(', ')} now point${arrived.length === 1 ? 's' : ''} at this image, so it was not deleted; run again to plan afresh`,
+        `changed since the plan: ${arrived.map((t) => `${op.repository}:${t}`).join(', ')} now ` +
+          `point${arrived.length === 1 ? 's' : ''} at this image, so it was not deleted; run again to plan afresh`,
       );
   }
   const entry = await journalEntry(client, op);

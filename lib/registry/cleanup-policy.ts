@@ -12,8 +12,9 @@ export const registryPolicy: RegistryPolicy = {
   //    word is no match: latest, attestation, contest, temperature, hotfix-attempt-2 are not tests.
   //    REGISTRY_DELETE_TAG_TOKENS replaces this list.
   deleteTagTokens: ['test', 'temp', 'debug'],
-  // 3. Keep the production images, whatever rules 1 and 2 say. REGISTRY_PROTECT_TAGS (default
-  //    latest,final) protects those tags in every repository; these pairs are protected besides.
+  // 3. Keep the production images, whatever rules 1 and 2 say. REGISTRY_PROTECT_TAGS (its default
+  //    is declared in lib/registry/settings.ts) protects those tags in every repository; these
+  //    pairs are protected besides.
   protect: ['webhook-api:final', 'nginx-webhook:latest'],
   // Per-repository exceptions, for example: { 'nginx-webhook': { keepVersions: 5 } }.
   repositories: {},

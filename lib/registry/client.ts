@@ -52,8 +52,13 @@ export interface RequestOptions {
 }
 
 const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
-const RETRYABLE_ERRORS =
-  /ECONNRESET|EPIPE|ETIMEDOUT|ECONNREFUSED|UND_ERR_SOCKET|UND_ERR_CLOSED|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT|UND_ERR_CONNECT_TIMEOUT|other side closed|TimeoutError|timed out/;
+const RETRYABLE_ERRORS = new RegExp(
+  [
+    ...['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'],
+    ...['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'],
+    ...['other side closed', 'TimeoutError', 'timed out'],
+  ].join('|'),
+);
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
 
@@ -290,7 +295,9 @@ export class RegistryClient {
     if (!limit || ++this.consecutiveFailures < limit) return;
     this.down.abort(
       new RegistryUnavailable(
-        `The registry at ${this.base} failed ${this.consecutiveFailures} requests in a row (each after ${this.options.retries} retries; last: ${what}), so this run stopped sending to it. Run again once it is healthy.`,
+        `The registry at ${this.base} failed ${this.consecutiveFailures} requests in a row (each ` +
+          `after ${this.options.retries} retries; last: ${what}), so this run stopped sending to ` +
+          `it. Run again once it is healthy.`,
       ),
     );
   }

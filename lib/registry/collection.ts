@@ -115,7 +115,9 @@ export function planCollection(input: CollectionInput): Change<CollectOp> | unde
     ...(input.deletes ? ['the deletions above leave their blobs on disk until the registry collects them'] : []),
     ...(pending
       ? [
-          `deletions by ${pending.by.join(' and ')} since ${pending.since.slice(0, 16).replace('T', ' ')} UTC are not collected yet (${formatBytes(pending.bytes)} planned then)`,
+          `deletions by ${pending.by.join(' and ')} since ` +
+            `${pending.since.slice(0, 16).replace('T', ' ')} UTC are not collected yet ` +
+            `(${formatBytes(pending.bytes)} planned then)`,
         ]
       : []),
   ];
@@ -169,8 +171,12 @@ export function addCollectionStep<Op>(
   if (!deletes) return;
   plan.notes.push(
     item
-      ? "Undo: `npm run clean:registry -- --restore <this run's report>` puts back every deleted manifest and tag until the garbage collection at the end of this run; after it, what lost its blobs cannot come back. Run with --no-gc to keep the undo open until a later collection."
-      : "Undo: `npm run clean:registry -- --restore <this run's report>` puts back every deleted manifest and tag until the next garbage collection (the next clean:registry without --no-gc, or a deploy's registry clean-up).",
+      ? "Undo: `npm run clean:registry -- --restore <this run's report>` puts back every deleted " +
+          'manifest and tag until the garbage collection at the end of this run; after it, what ' +
+          'lost its blobs cannot come back. Run with --no-gc to keep the undo open until a later collection.'
+      : "Undo: `npm run clean:registry -- --restore <this run's report>` puts back every deleted " +
+          'manifest and tag until the next garbage collection (the next clean:registry without ' +
+          "--no-gc, or a deploy's registry clean-up).",
   );
 }
 
@@ -188,7 +194,9 @@ export function collectionFigures(result: GcResult & { plannedBytes: number; unm
   if (result.before === undefined || result.after === undefined) {
     figures.push({
       label: 'storage freed',
-      value: `not measured (${result.unmeasured ? `warning: ${result.unmeasured}` : 'REGISTRY_STORAGE_PATH is not set'}); the plan said ${formatBytes(result.plannedBytes)}`,
+      value:
+        `not measured (${result.unmeasured ? `warning: ${result.unmeasured}` : 'REGISTRY_STORAGE_PATH is not set'}); ` +
+        `the plan said ${formatBytes(result.plannedBytes)}`,
     });
     return figures;
   }
@@ -200,7 +208,10 @@ export function collectionFigures(result: GcResult & { plannedBytes: number; unm
     { label: 'storage after GC', value: `${formatBytes(result.after)} (${result.after} bytes in files)` },
     {
       label: 'storage freed',
-      value: `${formatBytes(freed)} measured (${freed} bytes), planned ${formatBytes(result.plannedBytes)} (${result.plannedBytes} bytes): ${agrees ? 'agrees' : 'DIFFERS'} within 15% or 64 kB`,
+      value:
+        `${formatBytes(freed)} measured (${freed} bytes), planned ` +
+        `${formatBytes(result.plannedBytes)} (${result.plannedBytes} bytes): ` +
+        `${agrees ? 'agrees' : 'DIFFERS'} within 15% or 64 kB`,
     },
   );
   return figures;

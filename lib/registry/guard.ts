@@ -59,7 +59,11 @@ export function registryGuard(ctx: Ctx): RegistryGuard {
         // A run collecting right now holds the lock: its marker is not ours to act on.
         await lock();
         await recoverStoppedRegistry(host(), gc, paths.marker, () => servingAgain(ctx));
-        return `The registry was left stopped for garbage collection by ${marker.run} (since ${marker.since}): started it again before planning, and it serves; the collection is planned again from the record of pending deletions.`;
+        return (
+          `The registry was left stopped for garbage collection by ${marker.run} (since ` +
+          `${marker.since}): started it again before planning, and it serves; the collection is ` +
+          `planned again from the record of pending deletions.`
+        );
       },
       gcHooks: () => ({
         markerPath: paths.marker,

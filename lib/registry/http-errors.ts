@@ -47,11 +47,15 @@ export function unreachable(
     );
   if (TIMEOUT_ERRORS.test(`${text} ${(error as Error).name}`))
     return new TaskError(
-      `${url.host}: ${step} got no answer within ${options.timeoutMs / 1000} s (REGISTRY_TIMEOUT_SECONDS), also after ${options.retries} retries. The host may hang; check it, or raise the timeout.`,
+      `${url.host}: ${step} got no answer within ${options.timeoutMs / 1000} s ` +
+        `(REGISTRY_TIMEOUT_SECONDS), also after ${options.retries} retries. The host may hang; ` +
+        `check it, or raise the timeout.`,
       { cause: error },
     );
   return new TaskError(
-    `Cannot reach ${url.origin === new URL(base).origin ? `the registry at ${base}` : url.origin} (${step}: ${text}). Check REGISTRY_URL and that the registry is running.`,
+    `Cannot reach ` +
+      `${url.origin === new URL(base).origin ? `the registry at ${base}` : url.origin} ` +
+      `(${step}: ${text}). Check REGISTRY_URL and that the registry is running.`,
     { cause: error },
   );
 }

@@ -227,7 +227,9 @@ export async function readHostsInUse(
   }
   if (problems.length && !hosts.force) {
     throw new UsageError(
-      `Cannot read what ${problems.length === 1 ? 'a host runs' : `${problems.length} hosts run`}, so no registry image is safe to delete; nothing was deleted.\n  ${problems.join('\n  ')}\n` +
+      `Cannot read what ` +
+        `${problems.length === 1 ? 'a host runs' : `${problems.length} hosts run`}, so no ` +
+        `registry image is safe to delete; nothing was deleted.\n  ${problems.join('\n  ')}\n` +
         'Fix the host (or remove it from DEPLOY_HOST / SERVER_HOSTS), or run with --force to plan without knowing what it runs.',
     );
   }

@@ -8,7 +8,8 @@
  * content-addressed, so one read serves all. Only a small record of each manifest stays, and the
  * exact bytes of the manifests `keepBytesOf` names (those the plan may delete, for its journal).
  */
-import { limiter, mapLimitAll } from '../concurrency.ts';
+import pLimit from 'p-limit';
+import { mapLimitAll } from '../concurrency.ts';
 import { getJsonBlob, getManifest, listRepositories, listTags, ping, type FetchedManifest } from './api.ts';
 import type { RegistryClient } from './client.ts';
 import { isIndex, UNTAG_ANNOTATION } from './media-types.ts';
@@ -76,7 +77,7 @@ export async function readRegistry(client: RegistryClient, options: ReadOptions)
 
   const state: RegistryState = { repositories: new Map(), manifests: new Map(), dangling: [], bytes: new Map() };
   const { manifests } = state;
-  const request = limiter(options.concurrency);
+  const request = pLimit(options.concurrency);
   /** Creation date per config digest, fetched once for the whole run. */
   const created = new Map<string, Promise<string | undefined>>();
   /** Each layer digest once (see record). */

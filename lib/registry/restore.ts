@@ -99,8 +99,14 @@ export async function planRestore(
     const bytes = missing.reduce((sum, m) => sum + Buffer.from(m.manifest, 'base64').length, 0);
     plan.changes.push({
       action: 'restore',
-      target: `${entry.repository}@${short(entry.digest)} (${tags.map((t) => `:${t}`).join(' ') || 'no tag'})${missing.length > 1 ? ` with ${missing.length - 1} child manifest${missing.length === 2 ? '' : 's'}` : ''}`,
-      reason: `${entry.kind === 'delete' ? 'deleted' : 'untagged'} at ${entry.at.slice(0, 16).replace('T', ' ')} UTC by the run of ${source}; its blobs are still stored, so ${missing.length ? `the manifest${missing.length === 1 ? '' : 's'} (${formatBytes(bytes)}) and ` : ''}the tags are pushed back`,
+      target:
+        `${entry.repository}@${short(entry.digest)} (${tags.map((t) => `:${t}`).join(' ') || 'no tag'})` +
+        (missing.length > 1 ? ` with ${missing.length - 1} child manifest${missing.length === 2 ? '' : 's'}` : ''),
+      reason:
+        `${entry.kind === 'delete' ? 'deleted' : 'untagged'} at ${entry.at.slice(0, 16).replace('T', ' ')} UTC ` +
+        `by the run of ${source}; its blobs are still stored, so ` +
+        (missing.length ? `the manifest${missing.length === 1 ? '' : 's'} (${formatBytes(bytes)}) and ` : '') +
+        `the tags are pushed back`,
       bytes: 0,
       op: {
         kind: 'restore',

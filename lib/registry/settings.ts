@@ -6,9 +6,13 @@ import { messageOf } from '../errors.ts';
 import { runnerFor, type Runner, type SshDefaults } from '../runner.ts';
 import { setting, type Setting, type SettingsOf } from '../settings.ts';
 import { sshSafetyDefaults, sshSafetySettings } from '../ssh-settings.ts';
+import { registryPolicy } from './cleanup-policy.ts';
 import { RegistryClient } from './client.ts';
 import type { GcCommands } from './gc.ts';
 import { TAG_SYNTAX, TOKEN_SYNTAX } from './policy.ts';
+
+/** The policy's own tokens, as the help shows them: written once, in lib/registry/cleanup-policy.ts. */
+const TOKENS = registryPolicy.deleteTagTokens.join(',');
 
 /** A comma-separated list whose every item must have a syntax; a wrong item names itself and the fix. */
 function checkedList(
@@ -78,10 +82,12 @@ export const registrySettings = {
     'a tag (letters, digits, _ . -, at most 128 characters, not starting with . or -)',
   ) as Setting<string[]>,
   REGISTRY_DELETE_TAG_TOKENS: checkedList(
-    'tokens that make a tag a test image, matched as a whole part of the tag split on - _ . and optionally followed by digits (empty: the list in lib/registry/cleanup-policy.ts, test,temp,debug)',
+    'tokens that make a tag a test image, matched as a whole part of the tag split on - _ . ' +
+      `and optionally followed by digits (empty: the list in lib/registry/cleanup-policy.ts, ${TOKENS})`,
     undefined,
     TOKEN_SYNTAX,
-    'a token: one word of letters and digits starting with a letter, without separators or wildcards (e.g. test,temp,debug)',
+    'a token: one word of letters and digits starting with a letter, without separators or wildcards ' +
+      `(e.g. ${TOKENS})`,
   ),
   REGISTRY_ALIASES: setting.list(
     'other names the Docker hosts use for this registry, host:port, comma-separated (localhost and 127.0.0.1 are one already), e.g. registry.example:5000',
@@ -92,7 +98,8 @@ export const registrySettings = {
     'command that stops the registry (or makes it read-only) before GC, e.g. docker stop registry',
   ),
   REGISTRY_GC_COMMAND: setting.command(
-    'the GC command, e.g. docker run --rm -v /srv/registry:/var/lib/registry registry:2 garbage-collect /etc/docker/registry/config.yml (empty: no GC, space is not reclaimed)',
+    'the GC command, e.g. docker run --rm -v /srv/registry:/var/lib/registry registry:2 ' +
+      'garbage-collect /etc/docker/registry/config.yml (empty: no GC, space is not reclaimed)',
   ),
   REGISTRY_GC_START_COMMAND: setting.command(
     'command that starts the registry again after GC, e.g. docker start registry',

@@ -76,7 +76,9 @@ export async function applyHostChanges(
         return {
           done,
           failed,
-          hung: `${runner.name} hung at ${step} ${change.target}; its ${sorted.length - i - 1} later steps were not started (a rerun plans them again from what the host holds then).`,
+          hung:
+            `${runner.name} hung at ${step} ${change.target}; its ${sorted.length - i - 1} later ` +
+            `steps were not started (a rerun plans them again from what the host holds then).`,
         };
     }
   }

@@ -298,7 +298,8 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
     else if (slot)
       keep(
         name,
-        `#${slot.rank + 1} of the ${policy.rollbackKeep} newest images of ${slot.repository}, kept for rollback (${rollbackRepositories.get(slot.repository)} uses it)`,
+        `#${slot.rank + 1} of the ${policy.rollbackKeep} newest images of ${slot.repository}, ` +
+          `kept for rollback (${rollbackRepositories.get(slot.repository)} uses it)`,
         facts,
       );
     else if (!image.tags.length)
@@ -307,14 +308,18 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
       removals.push({
         image,
         name,
-        reason: `used by no container and older than the ${policy.rollbackKeep} newest images of ${rollback[0]}, which ${rollbackRepositories.get(rollback[0])} uses`,
+        reason:
+          `used by no container and older than the ${policy.rollbackKeep} newest images of ` +
+          `${rollback[0]}, which ${rollbackRepositories.get(rollback[0])} uses`,
         facts,
       });
     else
       removals.push({
         image,
         name,
-        reason: `abandoned: no remaining container uses ${repositories.join(', ')} and the deployed compose project ${project} does not; ${lastUsed}, created ${ago(image.created, now)}`,
+        reason:
+          `abandoned: no remaining container uses ${repositories.join(', ')} and the deployed ` +
+          `compose project ${project} does not; ${lastUsed}, created ${ago(image.created, now)}`,
         facts,
       });
   }

@@ -45,14 +45,17 @@ export const serverSettings = {
     0,
   ),
   DEPLOY_HOST: setting.optionalHost(
-    'the production server: while the SERVER_HOSTS entry naming the same host (user aside, port 22 when none is written, localhost = 127.0.0.1 = ::1) is pruned, the deploy lock there is held, so no deploy runs meanwhile',
+    'the production server: while the SERVER_HOSTS entry naming the same host (user aside, ' +
+      'port 22 when none is written, localhost = 127.0.0.1 = ::1) is pruned, the deploy lock ' +
+      'there is held, so no deploy runs meanwhile',
   ),
   DEPLOY_DIR: setting.remotePath(
     'folder on the server for the compose file, its .env, the deploy state and the deploy lock',
     '/srv/webhook',
   ),
   DEPLOY_LOCK_WAIT_SECONDS: setting.int(
-    'seconds a deploy or rollback waits for the deploy lock held by another run, and clean:server waits for it on the deploy host, before it stops naming the holder',
+    'seconds a deploy or rollback waits for the deploy lock held by another run, and ' +
+      'clean:server waits for it on the deploy host, before it stops naming the holder',
     deployLockDefaults.waitSeconds,
     { min: 0 },
   ),
