@@ -188,6 +188,36 @@ test('bad host specs and URL lists of the server and deploy settings are refused
   assert.match(run.stderr, /DEPLOY_DIR must be an absolute path \(starting with \/\), not "srv\/webhook"/);
 });
 
+test('a registry password without its user is exit 2 naming REGISTRY_PASSWORD, before anything is read', async () => {
+  const ws = workspace();
+  const run = await npmRun(project, ['clean:registry', '--', '--dry-run'], {
+    REGISTRY_URL: 'http://127.0.0.1:1',
+    REGISTRY_PASSWORD: 'hunter2',
+    REPORTS_DIR: ws.reports,
+  });
+  assert.is(run.code, 2, run.stderr);
+  assert.match(run.stderr, /REGISTRY_PASSWORD is set, but REGISTRY_USERNAME is not/);
+  assert.not.match(run.stderr, /hunter2/);
+  assert.equal(reportsOf(ws.reports), []);
+});
+
+test("a BACKEND_DIR holding none of the plan's paths (an empty git repository, a wrong folder) is exit 2, nothing changed", async () => {
+  const ws = workspace();
+  const empty = join(ws.dir, 'empty-repo');
+  mkdirSync(empty);
+  execFileSync('git', ['init', '-q', empty]);
+  for (const dir of [empty, ws.data]) {
+    const run = await npmRun(project, ['clean:inventory', '--', '--yes'], {
+      BACKEND_DIR: dir,
+      REPORTS_DIR: ws.reports,
+    });
+    assert.is(run.code, 2, run.stderr);
+    assert.match(run.stderr, /is BACKEND_DIR the backend\? none of \S+.* exists in /);
+  }
+  assert.equal(readdirSync(empty), ['.git'], 'nothing written into it');
+  assert.equal(files(ws.data), ['a.old', 'b.old', 'keep.txt']);
+});
+
 test('--check: exit 3 while changes are pending (nothing touched), 0 when nothing is to do, 1 on errors', async () => {
   const ws = workspace();
   const env = { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports };

@@ -58,7 +58,7 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE
 export const registrySettings = {
   REGISTRY_URL: setting.url('base URL of the registry, e.g. http://127.0.0.1:5000 (https is verified)'),
   REGISTRY_USERNAME: setting.optionalString('user for basic or token auth (empty: no auth)'),
-  REGISTRY_PASSWORD: setting.secret('password for that user'),
+  REGISTRY_PASSWORD: setting.secret('password for that user (needs REGISTRY_USERNAME)', 'REGISTRY_USERNAME'),
   REGISTRY_CA_FILE: caFile(
     'PEM file of a private CA that signed the registry certificate (trusted besides the system roots)',
   ),
