@@ -352,6 +352,30 @@ test('plans: long groups are shortened (--verbose lists all), a total line ends 
   assert.match(markdown, /\| delete file \| {2}\| f1\.old \| 4 \|/);
 });
 
+test('reports are kept by kind: plan-only runs (REPORTS_KEEP) never push out the report of a run that changed something', async () => {
+  const ws = workspace(['a.old', 'b.old', 'keep.txt']);
+  const env = { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports, REPORTS_KEEP: '2', REPORTS_KEEP_CHANGED: '1' };
+  const applied = await demo(['--', '--yes'], env);
+  assert.is(applied.code, 0, applied.stderr);
+  const [changed] = reportsOf(ws.reports);
+  assert.not.match(changed, /\.plan\.json$/);
+  writeFileSync(join(ws.data, 'c.old'), 'old!');
+  for (let i = 0; i < 3; i++) assert.is((await demo(['--', '--check'], env)).code, 3);
+  const kept = reportsOf(ws.reports);
+  assert.is(kept.length, 3, kept.join(' '));
+  assert.is(kept[0], changed, 'the report of the run that changed something stays');
+  assert.equal(
+    kept.slice(1).map((n) => n.endsWith('.plan.json')),
+    [true, true],
+  );
+  // The changed reports have their own count: the next one that changes something replaces the first.
+  assert.is((await demo(['--', '--yes'], env)).code, 0);
+  const after = reportsOf(ws.reports);
+  assert.not.ok(after.includes(changed), 'REPORTS_KEEP_CHANGED=1 keeps only the newest');
+  assert.is(after.filter((n) => !n.endsWith('.plan.json')).length, 1);
+  assert.is(after.filter((n) => n.endsWith('.plan.json')).length, 2);
+});
+
 for (const script of [
   'clean:all',
   'clean:inventory',
