@@ -21,13 +21,14 @@ import { diskUsage } from './storage.ts';
 /** The policy planned against unless another is given (the deploy's registry step names it too). */
 export { registryPolicy };
 
-/** The policy with what the settings add: the tags protected everywhere, and the delete tokens when set. */
+/** The policy with what the settings add: the tags protected everywhere, the delete tokens when set, the age floor. */
 export function withSettings(
   policy: RegistryPolicy,
-  settings: Pick<RegistrySettings, 'REGISTRY_PROTECT_TAGS' | 'REGISTRY_DELETE_TAG_TOKENS'>,
+  settings: Pick<RegistrySettings, 'REGISTRY_PROTECT_TAGS' | 'REGISTRY_DELETE_TAG_TOKENS' | 'REGISTRY_MIN_AGE_HOURS'>,
 ): RegistryPolicy {
   return {
     ...policy,
+    minAgeHours: settings.REGISTRY_MIN_AGE_HOURS,
     protectTags: [...new Set([...(policy.protectTags ?? []), ...settings.REGISTRY_PROTECT_TAGS])],
     deleteTagTokens: settings.REGISTRY_DELETE_TAG_TOKENS ?? policy.deleteTagTokens,
   };
@@ -66,7 +67,7 @@ export async function planRegistryCleanup(
     const state = await readRegistry(client, {
       pageSize: settings.REGISTRY_CATALOG_PAGE_SIZE,
       concurrency: settings.REGISTRY_CONCURRENCY,
-      needsDates: (repository, tags) => needsCreationDates(tags, rulesFor(policy, repository)),
+      needsDates: (repository, tags) => needsCreationDates(tags, rulesFor(policy, repository), now),
       keepBytesOf: (repository, tags, manifests) => mayRemove(repository, tags, manifests, policy, now, inUse?.refs),
       progress: options.progress,
       signal: options.signal,

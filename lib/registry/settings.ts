@@ -83,6 +83,11 @@ export const registrySettings = {
     TOKEN_SYNTAX,
     'a token: one word of letters and digits starting with a letter, without separators or wildcards (e.g. test,temp,debug)',
   ),
+  REGISTRY_MIN_AGE_HOURS: setting.int(
+    'age floor: a tag whose image was created less than this many hours ago is kept, whatever rule would delete it (a CI pipeline may still use it; 0: no floor). 24 covers a pipeline in flight and a night between push and deploy',
+    24,
+    { min: 0 },
+  ),
   REGISTRY_ALIASES: setting.list(
     'other names the Docker hosts use for this registry, host:port, comma-separated (localhost and 127.0.0.1 are one already), e.g. registry.example:5000',
   ),
