@@ -136,8 +136,14 @@ test('SIGKILL during compose up: the rerun brings back the release that served (
 
   // Its lock record names this machine and boot, and its pid is gone: the plan says the lock is
   // taken over, and the rerun does so without --force.
+  const lockOwner = () => readFileSync(join(deployDir, '.deploy.lock', 'owner.json'), 'utf8');
+  const ownerBefore = lockOwner();
   const looked = await deploy('--dry-run', '--json');
   assert.is(looked.code, 0, looked.stderr);
+  // With the recovery marker present, the dry run changed nothing: lock and marker as they were.
+  assert.is(lockOwner(), ownerBefore, 'the dry run took no lock');
+  assert.equal(JSON.parse(readFileSync(join(deployDir, marker), 'utf8')), left, 'the marker is left');
+  assert.is(looked.report.changes[1].action, 'bring back');
   assert.match(
     looked.report.changes[0].reason,
     new RegExp(
