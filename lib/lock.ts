@@ -11,9 +11,15 @@
  * Taking it is an atomic `mkdir` (Kamal's deploy lock) followed by an owner file naming who
  * holds it: a random token, user@host, pid, since when and for how long (TTL). A second run
  * waits `waitSeconds`, then stops with who holds the lock, where, and since when. Only the owner
- * releases: `release` removes the lock only while the owner file still carries its token. A
- * holder that is gone (its pid is dead on this machine, or its TTL has passed) is reported as
- * stale, and `force` takes the lock over.
+ * releases: `release` removes the lock only while the owner file still carries its token.
+ *
+ * A holder provably gone is taken over without asking, as PostgreSQL removes a `postmaster.pid`
+ * whose process is gone and a flock vanishes with its process: the owner record names this
+ * machine (same host name AND same boot id, /proc/sys/kernel/random/boot_id, so a pid from
+ * before a reboot or of another machine with the same name never counts) and that pid is not a
+ * live process here (a zombie is not). A holder that may be alive (another machine, a record
+ * without a boot id, a TTL run out while the pid may still run) is only reported as stale, and
+ * `force` takes the lock over.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -32,6 +38,8 @@ export interface LockOwner {
   ttlSeconds: number;
   /** What the holder is doing, e.g. "clean:registry: deleting and collecting". */
   purpose: string;
+  /** The holder machine's boot id: with the host name, what proves its pid is of this boot of this machine. */
+  bootId?: string;
 }
 
 export interface LockOptions {
@@ -50,6 +58,8 @@ export interface LockOptions {
 
 export interface Lock {
   readonly owner: LockOwner;
+  /** When this run took the lock over from a provably gone holder: what it said (for the report). */
+  readonly tookOver?: string;
   /** Removes the lock if this run still owns it; says so when someone else took it over. */
   release(): Promise<void>;
 }
@@ -82,6 +92,39 @@ export function staleReason(
     return `its time to live (${owner.ttlSeconds} s) ran out at ${new Date(expires).toISOString()}`;
   if (owner.host === thisHost && !isAlive(owner.pid)) return `its process ${owner.pid} on ${owner.host} is gone`;
   return undefined;
+}
+
+/** This machine's boot id (changes at every boot), or undefined where the kernel does not give one. */
+export function thisBootId(): string | undefined {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Why a holder is provably gone (pure, for tests): its record names this machine and this boot,
+ * and its pid is not a live process. Such a lock is taken over without --force.
+ */
+export function goneReason(
+  owner: LockOwner,
+  isAlive: (pid: number) => boolean,
+  thisHost = hostname(),
+  bootId = thisBootId(),
+): string | undefined {
+  if (owner.host !== thisHost || !bootId || owner.bootId !== bootId || isAlive(owner.pid)) return undefined;
+  return `its process ${owner.pid} on ${owner.host} (this machine, same boot) is gone`;
+}
+
+/** What a plan says about a held lock: taken over (provably gone), refused without --force (maybe alive, stale), or waited for. */
+export function holderStatus(owner: LockOwner, now = Date.now()): string {
+  const gone = goneReason(owner, processAlive);
+  if (gone) return `held by ${describeOwner(owner)}, but ${gone}: this run takes it over without --force`;
+  const stale = staleReason(owner, now, processAlive);
+  if (stale)
+    return `held by ${describeOwner(owner)}, which looks gone (${stale}) but may still run: taken over only with --force`;
+  return `held by ${describeOwner(owner)}: apply waits for it to be released`;
 }
 
 /** Whether a process of this machine runs: another user's counts (EPERM), a zombie does not. */
@@ -133,18 +176,27 @@ export async function acquireLock(runner: Runner, options: LockOptions): Promise
     since: new Date().toISOString(),
     ttlSeconds: options.ttlSeconds,
     purpose: options.purpose,
+    bootId: thisBootId(),
   };
   const where = `${options.path} on ${runner.name}`;
   const deadline = Date.now() + options.waitSeconds * 1000;
   let said = false;
+  let tookOver: string | undefined;
   for (;;) {
     const made = await runner.$({ allowFailure: true })`mkdir ${options.path}`;
     if (made.exitCode === 0) {
       owner.since = new Date().toISOString();
       await runner.$({ input: JSON.stringify(owner) })`cat > ${ownerFile(options.path)}`;
-      return { owner, release: () => release(runner, options.path, owner, options.progress) };
+      return { owner, tookOver, release: () => release(runner, options.path, owner, options.progress) };
     }
     const holder = await readLockOwner(runner, options.path);
+    const gone = holder && goneReason(holder, processAlive);
+    if (gone) {
+      tookOver = `Took over the lock on ${options.what} (${where}) held by ${describeOwner(holder)}: ${gone}.`;
+      options.progress?.(tookOver);
+      await takeOver(runner, options.path, holder.token);
+      continue;
+    }
     const stale = holder ? staleReason(holder, Date.now(), processAlive) : await ownerlessStale(runner, options.path);
     const by = holder ? describeOwner(holder) : 'no one it names';
     if (stale && options.force) {
@@ -173,6 +225,24 @@ export async function acquireLock(runner: Runner, options: LockOptions): Promise
     }
     await sleep(options.pollMs ?? 1_000);
   }
+}
+
+/**
+ * Removes a provably gone holder's lock, only while it still carries that holder's token: two
+ * runs that found it at once must not both remove it (the second would remove the first's new lock).
+ */
+async function takeOver(runner: Runner, path: string, token: string): Promise<void> {
+  const aside = `${path}.gone-${randomUUID()}`;
+  // mv is atomic: of two runs moving the same folder, one moves it, the other finds it gone.
+  const moved = await runner.$({ allowFailure: true })`mv -T ${path} ${aside}`;
+  if (moved.exitCode !== 0) return;
+  const was = await readLockOwner(runner, aside);
+  if (was?.token !== token) {
+    // Someone else's lock, taken between our read and the move: put it back if nothing took its place.
+    await runner.$({ allowFailure: true })`mv -T ${aside} ${path}`;
+    return;
+  }
+  await runner.$`rm -rf ${aside}`;
 }
 
 async function release(

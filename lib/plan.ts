@@ -17,6 +17,8 @@ export interface Change<Op = unknown> {
   bytes: number;
   /** The host the change happens on, when the task spans hosts. */
   host?: string;
+  /** Applied before every other change (ending an outage an earlier run left), so shown first too. */
+  first?: boolean;
   /** Task-private data `apply` needs (digests, IDs); kept out of the human rendering. */
   op: Op;
 }
@@ -95,8 +97,8 @@ const nouns = {
   folder: ['folder', 'folders'],
 } as const;
 
-/** Changes grouped by action, then by place, both sorted; targets sorted inside each group. */
-export function groupChanges<T extends { action: string; target: string; host?: string }>(
+/** Changes grouped by action, then by place, both sorted (a group of `first` changes ahead); targets sorted inside each group. */
+export function groupChanges<T extends { action: string; target: string; host?: string; first?: boolean }>(
   changes: readonly T[],
 ): { action: string; place: Place; items: T[] }[] {
   const groups = new Map<string, { action: string; place: Place; items: T[] }>();
@@ -106,7 +108,10 @@ export function groupChanges<T extends { action: string; target: string; host?: 
     if (!groups.has(key)) groups.set(key, { action: change.action, place, items: [] });
     groups.get(key)!.items.push(change);
   }
-  const sorted = [...groups.values()].sort((a, b) => byName(a.action, b.action) || byName(a.place.name, b.place.name));
+  const first = (group: { items: T[] }) => (group.items.some((item) => item.first) ? 0 : 1);
+  const sorted = [...groups.values()].sort(
+    (a, b) => first(a) - first(b) || byName(a.action, b.action) || byName(a.place.name, b.place.name),
+  );
   for (const group of sorted) group.items.sort((a, b) => byName(a.target, b.target));
   return sorted;
 }

@@ -187,13 +187,34 @@ export function reportBaseName(report: TaskReport | RunReport): string {
   return `${report.startedAt.replace(/[:.]/g, '-')}-${report.task.replace(/[^A-Za-z0-9._-]+/g, '-')}`;
 }
 
+/** How many reports of each kind a folder keeps (see pruneReports). */
+export interface ReportsKept {
+  /** Runs that changed nothing (plans, --check, --dry-run, nothing to do): REPORTS_KEEP. */
+  planOnly: number;
+  /** Runs that changed something (an item applied or failed while applying): REPORTS_KEEP_CHANGED. */
+  changed: number;
+}
+
+/** A report of a run that changed nothing is named `….plan.json`, so pruning tells the kinds apart by name alone. */
+const PLAN_ONLY = '.plan';
+
+/** Whether the run changed something: an item applied, or one that failed while applying (it may have changed part). */
+export function changedSomething(report: TaskReport | RunReport): boolean {
+  return report.mode === 'apply' && report.summary.applied + report.summary.failed > 0;
+}
+
 /**
- * Writes `<dir>/<timestamp>-<name>.json` and `.md` beside it, removes the oldest reports beyond
- * `keep` (a report is its pair of files), and returns the JSON path.
+ * Writes `<dir>/<timestamp>-<name>.json` (`….plan.json` for a run that changed nothing) and `.md`
+ * beside it, removes the oldest reports of each kind beyond what `keep` says (a report is its
+ * pair of files), and returns the JSON path.
  */
-export function writeReport(dir: string, report: TaskReport | RunReport, keep = Infinity): string {
+export function writeReport(
+  dir: string,
+  report: TaskReport | RunReport,
+  keep: ReportsKept = { planOnly: Infinity, changed: Infinity },
+): string {
   mkdirSync(dir, { recursive: true });
-  const base = reportBaseName(report);
+  const base = `${reportBaseName(report)}${changedSomething(report) ? '' : PLAN_ONLY}`;
   const path = join(dir, `${base}.json`);
   const clean = redactValue(report) as TaskReport | RunReport;
   writeFileSync(path, JSON.stringify(clean, null, 2) + '\n');
@@ -202,8 +223,12 @@ export function writeReport(dir: string, report: TaskReport | RunReport, keep = 
   return path;
 }
 
-/** Keeps the newest `keep` reports of the folder; names start with the time, so they sort by age. */
-export function pruneReports(dir: string, keep: number): string[] {
+/**
+ * Keeps the newest reports of each kind: `planOnly` of the runs that changed nothing, `changed`
+ * of the runs that changed something, counted apart, so a daily --check never pushes out the
+ * record of a real clean-up. Names start with the time, so they sort by age.
+ */
+export function pruneReports(dir: string, keep: ReportsKept): string[] {
   const isReport = (name: string) => /^[0-9]{4}-[0-9]{2}-[0-9]{2}T.*\.(json|md)$/.test(name);
   const bases = [
     ...new Set(
@@ -212,7 +237,17 @@ export function pruneReports(dir: string, keep: number): string[] {
         .map((name) => name.replace(/\.(json|md)$/, '')),
     ),
   ].sort();
-  const old = bases.slice(0, Math.max(0, bases.length - keep));
+  const oldest = (list: string[], count: number) => list.slice(0, Math.max(0, list.length - count));
+  const old = [
+    ...oldest(
+      bases.filter((b) => b.endsWith(PLAN_ONLY)),
+      keep.planOnly,
+    ),
+    ...oldest(
+      bases.filter((b) => !b.endsWith(PLAN_ONLY)),
+      keep.changed,
+    ),
+  ];
   for (const base of old) for (const ext of ['json', 'md']) rmSync(join(dir, `${base}.${ext}`), { force: true });
   return old;
 }

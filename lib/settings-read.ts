@@ -97,6 +97,14 @@ export function readSettings<S extends SettingsSpec>(
       continue;
     }
     if (definition.secret) registerSecret(result.value as string | undefined);
+    if (definition.needs && env[key]?.trim() && !env[definition.needs]?.trim()) {
+      problems.push({
+        key,
+        problem: `is set, but ${definition.needs} is not: one means nothing without the other`,
+        help: `set ${definition.needs} as well, or leave ${key} empty`,
+      });
+      continue;
+    }
     values[key] = result.value;
   }
   return values as SettingsOf<S>;

@@ -18,6 +18,8 @@ export interface Setting<T> {
   readonly example?: string;
   /** Returns the value, or a string saying what is wrong with the raw text. */
   readonly parse: (raw: string | undefined) => { value: T } | { problem: string };
+  /** Another setting this one means nothing without (a password needs its user): set alone, it is a problem. */
+  readonly needs?: string;
 }
 
 export type SettingsSpec = Record<string, Setting<unknown>>;
@@ -45,8 +47,8 @@ export const setting = {
     return { help, parse: optional<string | undefined>(undefined, (raw) => ({ value: raw })) };
   },
 
-  secret(help: string): Setting<string | undefined> {
-    return { help, secret: true, parse: optional<string | undefined>(undefined, (raw) => ({ value: raw })) };
+  secret(help: string, needs?: string): Setting<string | undefined> {
+    return { help, secret: true, needs, parse: optional<string | undefined>(undefined, (raw) => ({ value: raw })) };
   },
 
   url(help: string, fallback?: string): Setting<URL> {

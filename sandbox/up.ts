@@ -110,20 +110,28 @@ if (!existsSync(seeded)) {
     layers: ['python base '.repeat(200_000), blob()],
     created: '2026-08-01T00:00:00Z',
   });
+  // Every image is dated weeks back: the age floor (REGISTRY_MIN_AGE_HOURS, 24 h) keeps what was
+  // pushed within it, and the demo is there to show the clean-up.
   for (const tag of ['test-42', 'temp-hotfix', 'debug-trace'])
-    await pushImage(to, 'webhook-api', [tag], { layers: ['python base '.repeat(200_000), blob()] });
+    await pushImage(to, 'webhook-api', [tag], {
+      layers: ['python base '.repeat(200_000), blob()],
+      created: '2026-09-01T00:00:00Z',
+    });
   for (const [i, v] of ['1.0', '1.1', '1.2', '1.3', '1.4'].entries())
     await pushImage(to, 'nginx-webhook', [v], {
       layers: ['nginx base '.repeat(100_000), blob()],
       created: `2026-0${i + 1}-15T00:00:00Z`,
     });
-  await pushImage(to, 'nginx-webhook', ['debug'], { layers: ['nginx base '.repeat(100_000), blob()] });
+  await pushImage(to, 'nginx-webhook', ['debug'], {
+    layers: ['nginx base '.repeat(100_000), blob()],
+    created: '2026-09-01T00:00:00Z',
+  });
   for (let i = 1; i <= 5; i++)
     await pushImage(to, 'transcription-worker', [`build-${i}`], {
       layers: [blob()],
       created: `2026-0${i}-20T00:00:00Z`,
     });
-  await pushImage(to, 'gallery-service', ['0.9.0', 'temp'], { layers: [blob()] });
+  await pushImage(to, 'gallery-service', ['0.9.0', 'temp'], { layers: [blob()], created: '2026-09-01T00:00:00Z' });
   // The front the deploy runs: a real nginx built from Debian's binary, as nginx-webhook:latest.
   engine.docker(['tag', ensureNginxImage(engine), `${registryHost}/nginx-webhook:latest`]);
   engine.docker(['push', '--quiet', `${registryHost}/nginx-webhook:latest`]);

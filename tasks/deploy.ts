@@ -46,8 +46,12 @@ async function versionsPushedOut(ctx: DeployCtx, state: DeployState, newTag: str
     .slice(0, ctx.settings.DEPLOY_KEEP_RELEASES - 1)
     .map((r) => `${repository}:${tagOf(r!.image)}`);
   const base = withSettings(registryPolicy, ctx.settings);
+  // No age floor here: what a deploy pushes out are the releases it ranks below the one it has
+  // just built and gated, whose ages say nothing about use (a redeploy an hour later pushes out
+  // one of an hour ago); clean:registry keeps the floor (REGISTRY_MIN_AGE_HOURS) for the rest.
   const policy = {
     ...base,
+    minAgeHours: 0,
     protect: [...base.protect, ...retained, ...ctx.settings.DEPLOY_EXTRA_TAGS.map((t) => `${repository}:${t}`)],
   };
   const { state: registryState } = await planRegistryCleanup(ctx.settings, {

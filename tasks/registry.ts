@@ -18,7 +18,7 @@ import { messageOf } from '../lib/errors.ts';
 import { isEntryPoint, main } from '../lib/pipeline/run.ts';
 import { defineTask, emptyOutcome, type TaskContext } from '../lib/task.ts';
 import { applyRegistryPlan } from '../lib/registry/apply.ts';
-import { planRegistryCleanup } from '../lib/registry/cleanup.ts';
+import { planLeftStopped, planRegistryCleanup } from '../lib/registry/cleanup.ts';
 import { collectionFigures } from '../lib/registry/collection.ts';
 import { registryGuard } from '../lib/registry/guard.ts';
 import { checkKeptTags } from '../lib/registry/integrity.ts';
@@ -80,9 +80,16 @@ export const registryTask = defineTask({
       );
       return { ...plan, manifests: state.manifests };
     }
-    // A run killed while the registry was stopped for collection: start it again first.
-    const gc = gcCommands(s);
-    const recovered = gc && (await registryGuard(ctx).recoverStopped(gc));
+    // A run killed while the registry was stopped for collection: planning only looks (a dry run
+    // and --check change nothing); starting it is the plan's first item when it does not answer.
+    const guard = registryGuard(ctx);
+    const stopped = gcCommands(s) ? await guard.stopped() : undefined;
+    const lockNote = await guard.lockNote();
+    if (stopped && !stopped.answers) {
+      const { state, plan } = planLeftStopped(s, stopped, { collect: !ctx.options.noGc });
+      if (lockNote) plan.notes.push(lockNote);
+      return { ...plan, manifests: state.manifests };
+    }
     const hosts = {
       deployHost: s.DEPLOY_HOST,
       deployDir: s.DEPLOY_DIR,
@@ -98,7 +105,11 @@ export const registryTask = defineTask({
       now: ctx.now,
       hosts,
     });
-    if (recovered) plan.notes.push(recovered);
+    if (lockNote && plan.changes.length) plan.notes.push(lockNote);
+    if (stopped)
+      plan.notes.push(
+        `A collection marker of ${stopped.marker.run} (since ${stopped.marker.since}) is at ${stopped.markerPath}, but the registry answers: nothing to start.`,
+      );
     plan.figures.push({ label: 'requests', value: `${requests} to read the registry` });
     return { ...plan, manifests: state.manifests };
   },
@@ -109,7 +120,8 @@ export const registryTask = defineTask({
     const outcome = emptyOutcome();
     // One run at a time deletes and collects: another waits, then stops naming who holds the lock.
     const guard = registryGuard(ctx);
-    await guard.lock();
+    const { tookOver } = await guard.lock();
+    if (tookOver) outcome.notes.push(tookOver);
     // A registry failing request after request stops the apply, as an interrupt would.
     const stop = AbortSignal.any([ctx.signal, client.unavailable]);
     const result = await applyRegistryPlan(

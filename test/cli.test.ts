@@ -188,6 +188,36 @@ test('bad host specs and URL lists of the server and deploy settings are refused
   assert.match(run.stderr, /DEPLOY_DIR must be an absolute path \(starting with \/\), not "srv\/webhook"/);
 });
 
+test('a registry password without its user is exit 2 naming REGISTRY_PASSWORD, before anything is read', async () => {
+  const ws = workspace();
+  const run = await npmRun(project, ['clean:registry', '--', '--dry-run'], {
+    REGISTRY_URL: 'http://127.0.0.1:1',
+    REGISTRY_PASSWORD: 'hunter2',
+    REPORTS_DIR: ws.reports,
+  });
+  assert.is(run.code, 2, run.stderr);
+  assert.match(run.stderr, /REGISTRY_PASSWORD is set, but REGISTRY_USERNAME is not/);
+  assert.not.match(run.stderr, /hunter2/);
+  assert.equal(reportsOf(ws.reports), []);
+});
+
+test("a BACKEND_DIR holding none of the plan's paths (an empty git repository, a wrong folder) is exit 2, nothing changed", async () => {
+  const ws = workspace();
+  const empty = join(ws.dir, 'empty-repo');
+  mkdirSync(empty);
+  execFileSync('git', ['init', '-q', empty]);
+  for (const dir of [empty, ws.data]) {
+    const run = await npmRun(project, ['clean:inventory', '--', '--yes'], {
+      BACKEND_DIR: dir,
+      REPORTS_DIR: ws.reports,
+    });
+    assert.is(run.code, 2, run.stderr);
+    assert.match(run.stderr, /is BACKEND_DIR the backend\? none of \S+.* exists in /);
+  }
+  assert.equal(readdirSync(empty), ['.git'], 'nothing written into it');
+  assert.equal(files(ws.data), ['a.old', 'b.old', 'keep.txt']);
+});
+
 test('--check: exit 3 while changes are pending (nothing touched), 0 when nothing is to do, 1 on errors', async () => {
   const ws = workspace();
   const env = { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports };
@@ -321,6 +351,30 @@ test('plans: long groups are shortened (--verbose lists all), a total line ends 
   );
   // markdown-table writes an empty cell (no host here) as `| |`.
   assert.match(markdown, /\| delete file \| \| f1\.old \| 4 \|/);
+});
+
+test('reports are kept by kind: plan-only runs (REPORTS_KEEP) never push out the report of a run that changed something', async () => {
+  const ws = workspace(['a.old', 'b.old', 'keep.txt']);
+  const env = { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports, REPORTS_KEEP: '2', REPORTS_KEEP_CHANGED: '1' };
+  const applied = await demo(['--', '--yes'], env);
+  assert.is(applied.code, 0, applied.stderr);
+  const [changed] = reportsOf(ws.reports);
+  assert.not.match(changed, /\.plan\.json$/);
+  writeFileSync(join(ws.data, 'c.old'), 'old!');
+  for (let i = 0; i < 3; i++) assert.is((await demo(['--', '--check'], env)).code, 3);
+  const kept = reportsOf(ws.reports);
+  assert.is(kept.length, 3, kept.join(' '));
+  assert.is(kept[0], changed, 'the report of the run that changed something stays');
+  assert.equal(
+    kept.slice(1).map((n) => n.endsWith('.plan.json')),
+    [true, true],
+  );
+  // The changed reports have their own count: the next one that changes something replaces the first.
+  assert.is((await demo(['--', '--yes'], env)).code, 0);
+  const after = reportsOf(ws.reports);
+  assert.not.ok(after.includes(changed), 'REPORTS_KEEP_CHANGED=1 keeps only the newest');
+  assert.is(after.filter((n) => !n.endsWith('.plan.json')).length, 1);
+  assert.is(after.filter((n) => n.endsWith('.plan.json')).length, 2);
 });
 
 for (const script of [

@@ -134,15 +134,23 @@ test('SIGKILL during compose up: the rerun brings back the release that served (
   assert.is(left.release, v1, 'the marker names the release to bring back');
   while (spawnSyncQuiet('pgrep', ['-f', up]) === 0) await sleep(200);
 
-  const refused = await deploy('--yes');
-  assert.is(refused.code, 1, refused.stderr);
+  // Its lock record names this machine and boot, and its pid is gone: the plan says the lock is
+  // taken over, and the rerun does so without --force.
+  const lockOwner = () => readFileSync(join(deployDir, '.deploy.lock', 'owner.json'), 'utf8');
+  const ownerBefore = lockOwner();
+  const looked = await deploy('--dry-run', '--json');
+  assert.is(looked.code, 0, looked.stderr);
+  // With the recovery marker present, the dry run changed nothing: lock and marker as they were.
+  assert.is(lockOwner(), ownerBefore, 'the dry run took no lock');
+  assert.equal(JSON.parse(readFileSync(join(deployDir, marker), 'utf8')), left, 'the marker is left');
+  assert.is(looked.report.changes[1].action, 'bring back');
   assert.match(
-    refused.stderr,
+    looked.report.changes[0].reason,
     new RegExp(
-      `pid ${child.pid}, deploy:clean\\) since .*but that holder looks gone: its process ${child.pid} on \\S+ is gone.*--force`,
+      `pid ${child.pid}, deploy:clean\\) since .*\\(this machine, same boot\\) is gone: this run takes it over without --force`,
     ),
   );
-  const rerun = await deploy('--yes', '--json', '--force');
+  const rerun = await deploy('--yes', '--json');
   assert.is(rerun.code, 0, rerun.stderr);
   assert.equal(
     rerun.report.changes.slice(0, 3).map((c: { action: string }) => c.action),

@@ -2,8 +2,9 @@
  * Concurrency and kills around garbage collection, against a real registry stopped and started
  * by its control script: two runs at once never overlap (the second waits, then names the
  * holder); a run SIGKILLed while the registry is stopped for collection leaves a marker, and the
- * rerun (taking over the dead run's lock only with --force) starts the registry, says so,
- * finishes the collection from the record of pending deletions and keeps every kept tag.
+ * rerun (taking over the dead run's lock without --force: same machine, same boot, pid gone)
+ * starts the registry as its plan's first item, finishes the collection from the record of
+ * pending deletions and keeps every kept tag; a dry run and --check before it change nothing.
  */
 import { spawn, type StdioOptions } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -118,28 +119,54 @@ test('SIGKILL while the registry is stopped for collection: the rerun starts it,
   const marker = join(dir, `aisha-cleanup-registry-127.0.0.1_${registry.port}.gc-pending.json`);
   assert.match(readFileSync(marker, 'utf8'), `"run":"clean:registry pid ${child.pid} on`);
 
-  // The rerun finds the marker; the dead run still holds the lock: reported, taken only with --force.
-  const rerun = await runTask('tasks/registry.ts', ['--yes'], env({}));
-  assert.is(rerun.code, 1, rerun.stderr);
-  assert.match(rerun.stderr, `(pid ${child.pid}, clean:registry: deleting and collecting)`);
-  assert.match(
-    rerun.stderr,
-    /that holder looks gone: its process \d+ on \S+ is gone\. Nothing was changed\. .* --force/,
-  );
-  assert.ok(existsSync(marker), 'the collection is still to be finished');
-  assert.not.ok(await serving(), 'without --force nothing was touched');
+  const lock = join(dir, `aisha-cleanup-registry-127.0.0.1_${registry.port}.lock`);
+  const ownerBefore = readFileSync(join(lock, 'owner.json'), 'utf8');
 
-  const forced = await runTask('tasks/registry.ts', ['--yes', '--force', '--json'], env({}));
+  // A dry run and --check show the outage as the first item and change nothing: no lock taken,
+  // REGISTRY_GC_START_COMMAND not run, the marker left.
+  for (const flag of ['--dry-run', '--check']) {
+    const looked = await runTask('tasks/registry.ts', [flag, '--json'], env({}));
+    assert.is(looked.code, flag === '--check' ? 3 : 0, looked.stderr);
+    assert.equal(
+      looked.report.changes.map((c: { action: string }) => c.action),
+      ['start registry', 'collect garbage'],
+    );
+    assert.match(
+      looked.report.changes[0].reason,
+      `start the registry left stopped by run clean:registry pid ${child.pid} on`,
+    );
+    assert.match(looked.stderr, /── registry: 2 changes.*\n {3}start registry on host local \(1\):/);
+    assert.match(looked.stderr, /\(this machine, same boot\) is gone: this run takes it over without --force/);
+    assert.not.ok(await serving(), `${flag}: the registry was not started`);
+    assert.ok(existsSync(marker), `${flag}: the marker stays`);
+    assert.is(readFileSync(join(lock, 'owner.json'), 'utf8'), ownerBefore, `${flag}: the lock was not taken`);
+  }
+
+  // A holder that may be alive (its record names another machine) refuses the run; the refusal
+  // says the registry is down and how to start it.
+  writeFileSync(join(lock, 'owner.json'), JSON.stringify({ ...JSON.parse(ownerBefore), host: 'another-machine' }));
+  const refused = await runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_LOCK_WAIT_SECONDS: '1' }));
+  assert.is(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, /locked by \S+@another-machine/);
+  assert.match(refused.stderr, `is DOWN: it was left stopped by run clean:registry pid ${child.pid}`);
+  assert.match(refused.stderr, `Start it with: ${registry.startCommand}`);
+  assert.not.ok(await serving(), 'refused: nothing was started');
+  writeFileSync(join(lock, 'owner.json'), ownerBefore);
+
+  // The rerun, without --force: the dead run's lock is taken over (same machine, same boot, pid
+  // gone), the registry started first, then the collection finished.
+  const forced = await runTask('tasks/registry.ts', ['--yes', '--json'], env({}));
   assert.is(forced.code, 0, forced.stderr);
-  assert.match(
-    forced.stderr,
-    `The registry was left stopped for garbage collection by clean:registry pid ${child.pid}`,
-  );
+  assert.match(forced.stderr, new RegExp(`Took over the lock on the registry .*pid ${child.pid}`));
   assert.equal(
     forced.report.changes.map((c: { action: string }) => c.action),
-    ['collect garbage'],
+    ['start registry', 'collect garbage'],
   );
-  assert.match(forced.report.changes[0].reason, /deletions by clean:registry since .* are not collected yet/);
+  assert.equal(
+    forced.report.applied.map((c: { action: string }) => c.action),
+    ['start registry', 'collect garbage'],
+  );
+  assert.match(forced.report.changes[1].reason, /deletions by clean:registry since .* are not collected yet/);
   assert.ok(await serving(), 'serving again');
   assert.not.ok(existsSync(marker), 'the marker is gone once the collection finished');
   assert.equal(await tagsOf({ url: registry.url }, 'webhook-api'), ['final']);

@@ -3,12 +3,23 @@
  * through a real sshd): exclusive, waits then names the holder, released only by its owner,
  * a gone holder reported and taken over only with force.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { acquireLock, LockHeld, OWNERLESS_STALE_SECONDS, staleReason, type LockOwner } from '../lib/lock.ts';
+import {
+  acquireLock,
+  goneReason,
+  holderStatus,
+  LockHeld,
+  OWNERLESS_STALE_SECONDS,
+  processAlive,
+  staleReason,
+  type LockOwner,
+} from '../lib/lock.ts';
 import { localRunner, sshRunner } from '../lib/runner.ts';
 import { startSshd } from '../sandbox/fixtures/sshd.ts';
 
@@ -84,23 +95,89 @@ test('exclusive; a second taker waits, then stops with who holds it, where and s
   await again.release();
 });
 
-test('a holder that is gone is reported; --force takes it over', async () => {
+test('goneReason: only this machine, this boot and a pid not running prove a holder gone', () => {
+  const here = owner({ bootId: 'boot-1' });
+  assert.match(
+    goneReason(here, () => false, 'here', 'boot-1')!,
+    /process 42 on here \(this machine, same boot\) is gone/,
+  );
+  assert.is(
+    goneReason(here, () => true, 'here', 'boot-1'),
+    undefined,
+    'a live pid',
+  );
+  assert.is(
+    goneReason(here, () => false, 'here', 'boot-2'),
+    undefined,
+    'a pid of an earlier boot',
+  );
+  assert.is(
+    goneReason(owner(), () => false, 'here', 'boot-1'),
+    undefined,
+    'a record without a boot id',
+  );
+  assert.is(
+    goneReason(here, () => false, 'elsewhere', 'boot-1'),
+    undefined,
+    'another machine',
+  );
+  assert.is(
+    goneReason(here, () => false, 'here', undefined),
+    undefined,
+    'no boot id here',
+  );
+});
+
+test('processAlive: a zombie (exited, not reaped) counts as gone, though kill(pid, 0) still finds it', async () => {
+  // sh forks a sleep that exits at once, then becomes a sleep that never reaps it.
+  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    const pid = Number((await once(parent.stdout!, 'data'))[0].toString().trim());
+    const zombie = () => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] === 'Z';
+    for (let i = 0; i < 200 && !zombie(); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(zombie(), `pid ${pid} is a zombie`);
+    process.kill(pid, 0); // still there for kill(2)
+    assert.is(processAlive(pid), false);
+    assert.is(processAlive(parent.pid!), true);
+  } finally {
+    parent.kill('SIGKILL');
+  }
+});
+
+test('a holder gone from this machine and boot is taken over without --force; one that may live needs --force', async () => {
   const runner = localRunner();
   const path = join(dir, 'b.lock');
   const options = { path, what: 'the thing', purpose: 'testing', waitSeconds: 1, ttlSeconds: 600, pollMs: 200 };
   const held = await acquireLock(runner, options);
+  assert.is(held.owner.bootId, readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
   const dead = { ...held.owner, pid: 2 ** 22 + 12345 }; // beyond pid_max's default: no such process
   writeFileSync(join(path, 'owner.json'), JSON.stringify(dead));
+  assert.match(holderStatus(dead), /is gone: this run takes it over without --force/);
+  const said: string[] = [];
+  const mine = await acquireLock(runner, { ...options, progress: (m) => said.push(m) });
+  assert.match(
+    said.join('\n'),
+    new RegExp(`Took over the lock on the thing .*pid ${dead.pid}.*this machine, same boot`),
+  );
+  assert.is.not(mine.owner.token, held.owner.token);
+  assert.equal(
+    readdirSync(dir).filter((f) => f.startsWith('b.lock')),
+    ['b.lock'],
+    'nothing left aside',
+  );
+
+  // The same dead pid from before a reboot (another boot id) may be a live process now: --force.
+  const earlierBoot = { ...dead, token: 'earlier', bootId: 'another-boot' };
+  writeFileSync(join(path, 'owner.json'), JSON.stringify(earlierBoot));
+  assert.match(holderStatus(earlierBoot), /may still run: taken over only with --force/);
   try {
     await acquireLock(runner, options);
-    assert.unreachable('stale, but not forced');
+    assert.unreachable('stale, but not provably gone, and not forced');
   } catch (error) {
     assert.match((error as Error).message, new RegExp(`process ${dead.pid} on .* is gone.*--force`));
   }
-  const said: string[] = [];
   const taken = await acquireLock(runner, { ...options, force: true, progress: (m) => said.push(m) });
   assert.match(said.join('\n'), /Taking over the stale lock/);
-  assert.is.not(taken.owner.token, held.owner.token);
   await taken.release();
 });
 

@@ -202,6 +202,63 @@ test('per-repository overrides apply', () => {
   assert.is(Object.values(verdicts(tags, 'keep-five')).filter(Boolean).length, 5);
 });
 
+test('age floor: a tag on an image younger than REGISTRY_MIN_AGE_HOURS stays, whatever rule would delete it, with that reason', () => {
+  const floored = { ...policy, minAgeHours: 24 };
+  const ago = (hours: number) => new Date(now - hours * 3_600_000).toISOString();
+  const tags: TagInfo[] = [
+    { tag: 'test-123', digest: 't1', created: ago(1 / 60) }, // a CI pipeline's, pushed a minute ago
+    { tag: 'test-122', digest: 't0', created: ago(30) },
+    { tag: '1.0.0', digest: 'v0', created: ago(2) }, // pushed out of the newest 3, but fresh
+    { tag: '0.9.0', digest: 'v9', created: ago(48) },
+    { tag: '1.1.0', digest: 'v1', created: ago(200) },
+    { tag: '1.2.0', digest: 'v2', created: ago(100) },
+    { tag: '1.3.0', digest: 'v3', created: ago(50) },
+    { tag: 'debug-skewed', digest: 'f', created: ago(-3) }, // a clock ahead: counts as fresh
+    { tag: 'debug-1970', digest: 'r', created: '1970-01-01T00:00:01Z' }, // a reproducible build: no age known
+    { tag: 'debug-undated', digest: 'u' },
+    { tag: 'leftover', digest: 'l', leftover: true, created: ago(0) },
+  ];
+  const decided = decideRepository(tags, rulesFor(floored, 'webhook-api'), now);
+  const keep = Object.fromEntries(decided.map((d) => [d.tag, d.keep]));
+  assert.equal(keep, {
+    'test-123': true,
+    'test-122': false,
+    '1.0.0': true,
+    '0.9.0': false,
+    '1.1.0': true,
+    '1.2.0': true,
+    '1.3.0': true,
+    'debug-skewed': true,
+    'debug-1970': false,
+    'debug-undated': false,
+    leftover: false,
+  });
+  const reason = (tag: string) => decided.find((d) => d.tag === tag)!.reason;
+  assert.match(
+    reason('test-123'),
+    /^too fresh to delete: its image was created 1 min ago, under REGISTRY_MIN_AGE_HOURS \(24 h\); a pipeline may still use it \(rule 6\); otherwise: test image: the tag has the token "test"/,
+  );
+  assert.match(reason('1.0.0'), /created 2\.0 h ago.*otherwise: older than the 3 newest versions/);
+  assert.match(reason('debug-skewed'), /created in the future \(a skewed clock\)/);
+  assert.is(
+    decideRepository(tags, rulesFor(policy, 'webhook-api'), now).find((d) => d.tag === 'test-123')!.keep,
+    false,
+    'no floor: it goes',
+  );
+  // Version tags alone need no dates to rank, but the floor needs them once something would go.
+  const versions = tags.filter((t) => /^\d/.test(t.tag));
+  assert.is(needsCreationDates(versions, rulesFor(policy, 'webhook-api'), now), false);
+  assert.is(needsCreationDates(versions, rulesFor(floored, 'webhook-api'), now), true);
+  assert.is(needsCreationDates(versions.slice(0, 3), rulesFor(floored, 'webhook-api'), now), false, 'nothing would go');
+  // The setting: 24 h by default, 0 turns it off.
+  const base = { REGISTRY_URL: 'http://127.0.0.1:5000' };
+  assert.is(withSettings(policy, settingsFrom(registrySettings, base)).minAgeHours, 24);
+  assert.is(
+    withSettings(policy, settingsFrom(registrySettings, { ...base, REGISTRY_MIN_AGE_HOURS: '0' })).minAgeHours,
+    0,
+  );
+});
+
 test('leftover throwaway tags always go', () => {
   assert.equal(verdicts([{ tag: '1.0.0', digest: 'x', leftover: true }]), { '1.0.0': false });
 });

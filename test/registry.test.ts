@@ -203,6 +203,27 @@ test('storage the run cannot measure is a warning in the report: the collection 
   assert.is(again.report.summary.changes, 0, 'the collection ran: it is not planned again');
 });
 
+test('age floor: a CI test tag pushed a minute ago stays (with that reason) while an old one goes; REGISTRY_MIN_AGE_HOURS=0 lifts it', async () => {
+  const to = { url: registry.url };
+  await pushImage(to, 'pipeline', ['test-123'], { layers: ['in flight'], created: new Date().toISOString() });
+  await pushImage(to, 'pipeline', ['test-100'], { layers: ['long done'], created: '2026-01-01T00:00:00Z' });
+  const run = await runTask('tasks/registry.ts', ['--yes', '--json'], env());
+  assert.is(run.code, 0, run.stderr);
+  assert.equal(await tagsOf(to, 'pipeline'), ['test-123']);
+  const kept = run.report.kept.find((k: { target: string }) => k.target === 'pipeline:test-123');
+  assert.match(
+    kept?.reason ?? '',
+    /^too fresh to delete: its image was created \d+ min ago, under REGISTRY_MIN_AGE_HOURS \(24 h\).*otherwise: test image/,
+  );
+  const lifted = await runTask('tasks/registry.ts', ['--dry-run', '--json'], env({ REGISTRY_MIN_AGE_HOURS: '0' }));
+  assert.is(lifted.code, 0, lifted.stderr);
+  assert.equal(
+    lifted.report.changes.map((c: { action: string }) => c.action),
+    ['delete manifest', 'collect garbage'],
+  );
+  assert.match(lifted.report.changes[0].target, /^pipeline@\w+ \(:test-123\)$/);
+});
+
 test('bad input: a malformed URL exits 2; an unreachable registry exits 1 with a clear message', async () => {
   const malformed = await runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_URL: 'registry:5000' }));
   assert.is(malformed.code, 2);

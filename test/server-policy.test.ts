@@ -23,6 +23,7 @@ import { selectHosts } from '../lib/server/settings.ts';
 import { dataStoreImages } from '../tasks/server.ts';
 import type { HostState } from '../lib/server/state.ts';
 import { docker } from '../lib/host/commands.ts';
+import { confirmRemoved } from '../lib/server/build-cache.ts';
 
 const recorded = (name: string) => readFileSync(new URL(`./fixtures/server/${name}`, import.meta.url), 'utf8');
 const df = parseSystemDf(recorded('system-df.json'));
@@ -429,37 +430,63 @@ test('the grace period keeps recently stopped containers', () => {
   assert.equal(targets(plan, 'remove container'), []);
 });
 
-test('build cache: past the age bound it goes; what is left above the size bound shrinks', () => {
+test('build cache by record: the plan names each record it removes (id, size, last used), children before parents; apply removes exactly those', () => {
   const now = Date.parse('2030-01-01');
+  const h = (hours: number) => now - hours * 3_600_000;
   const cache = [
-    { id: 'old', size: 5e6, lastUsed: now - 200 * 3_600_000, inUse: false },
-    { id: 'recent', size: 3e6, lastUsed: now - 3_600_000, inUse: false },
-    { id: 'recent2', size: 4e6, lastUsed: now - 7_200_000, inUse: false },
+    { id: 'base', size: 1e6, lastUsed: h(300), inUse: false, description: 'from local' },
+    { id: 'old', size: 5e6, lastUsed: h(200), inUse: false, parent: 'base', description: 'fileop target' },
+    { id: 'pinned', size: 2e6, lastUsed: h(250), inUse: false }, // stale, but a recent record builds on it
+    { id: 'fresh-child', size: 1e6, lastUsed: h(1), inUse: false, parent: 'pinned' },
+    { id: 'recent', size: 3e6, lastUsed: h(1), inUse: false },
+    { id: 'recent2', size: 4e6, lastUsed: h(2), inUse: false },
     { id: 'busy', size: 9e6, lastUsed: now, inUse: true },
   ];
-  const plan = planHost({ ...state, cache }, { ...policy, buildCacheMaxAgeHours: 168, buildCacheMaxBytes: 2e6 }, now);
-  const prune = plan.changes.find((c) => c.op.kind === 'prune-build-cache')!;
-  assert.is(prune.bytes, 5e6);
-  const shrink = plan.changes.find((c) => c.op.kind === 'shrink-build-cache')!;
-  assert.equal(shrink.op, { kind: 'shrink-build-cache', keepBytes: 2e6 });
-  assert.is(shrink.bytes, 5e6, 'the 7 MB left unused, down to 2 MB');
-  assert.not.ok(
-    planHost(
-      { ...state, cache },
-      { ...policy, buildCacheMaxAgeHours: 168, buildCacheMaxBytes: 10e6 },
-      now,
-    ).changes.some((c) => c.op.kind === 'shrink-build-cache'),
-    'under the bound',
+  const plan = planHost({ ...state, cache }, { ...policy, buildCacheMaxAgeHours: 168, buildCacheMaxBytes: 0 }, now);
+  const removals = plan.changes.filter((c) => c.op.kind === 'remove-build-cache');
+  assert.equal(
+    removals.map((c) => c.op),
+    [
+      { kind: 'remove-build-cache', id: 'old' },
+      { kind: 'remove-build-cache', id: 'base' },
+    ],
+    'the child before the record it builds on',
   );
-  assert.equal(docker.shrinkBuildCache(2e6), [
+  assert.equal(
+    removals.map((c) => [c.action, c.target, c.bytes]),
+    [
+      ['remove build cache', 'build cache old (fileop target)', 5e6],
+      ['remove build cache', 'build cache base (from local)', 1e6],
+    ],
+  );
+  assert.match(removals[0].reason, /unused since 2029-12-23T16:00:00\.000Z, more than 168h/);
+  assert.match(plan.kept.find((k) => k.target === 'build cache pinned')!.reason, /a record that stays builds on it/);
+  assert.match(plan.kept.find((k) => k.target === 'build cache busy')!.reason, /in use/);
+  // The size bound: least recently used first, each only after what builds on it, until the unused rest fits.
+  const bounded = planHost(
+    { ...state, cache },
+    { ...policy, buildCacheMaxAgeHours: 168, buildCacheMaxBytes: 5e6 },
+    now,
+  );
+  assert.equal(
+    bounded.changes.filter((c) => c.op.kind === 'remove-build-cache').map((c) => (c.op as { id: string }).id),
+    ['old', 'base', 'fresh-child', 'pinned', 'recent2'],
+    '10 MB unused left: recent2 (pinned is not free yet), then fresh-child, down to 5 MB; pinned, stale, goes with its child',
+  );
+  assert.equal(docker.removeBuildCache('old'), [
     'docker',
     'builder',
     'prune',
     '--force',
     '--all',
-    '--keep-storage',
-    '2000000',
+    '--filter',
+    'id=old',
   ]);
+  assert.throws(
+    () => confirmRemoved('old', 'Total reclaimed space: 0B'),
+    /Docker did not remove build cache record old/,
+  );
+  confirmRemoved('old', 'Deleted build cache objects:\nold\n\nTotal reclaimed space: 5MB\n');
 });
 
 test("a container's writable layer is what docker system df -v counts (the inspect runs without --size), the virtual size aside", () => {
@@ -497,15 +524,6 @@ test('commands are argv values: by ID, never a prune of everything', () => {
     'image',
     'rm',
     'registry:5000/webhook-api:1.2',
-  ]);
-  assert.equal(docker.pruneBuildCache(168), [
-    'docker',
-    'builder',
-    'prune',
-    '--force',
-    '--all',
-    '--filter',
-    'until=168h',
   ]);
   assert.is(repositoryOf('registry:5000/webhook-api:1.2'), 'registry:5000/webhook-api');
   assert.is(repositoryOf('registry:5000/webhook-api'), 'registry:5000/webhook-api');

@@ -162,8 +162,21 @@ test('a dry run touches nothing and says why each thing stays or goes', async ()
 });
 
 test('--yes keeps every data store and running container not listed; abandoned images go; planned and measured bytes agree', async () => {
+  const cacheIds = () =>
+    (JSON.parse(main.docker(['system', 'df', '-v', '--format', '{{json .}}'])).BuildCache ?? [])
+      .map((r: { ID: string }) => r.ID)
+      .sort();
+  const cacheBefore = cacheIds();
+  assert.ok(cacheBefore.length > 1, `the seed left build cache records (${cacheBefore})`);
   const run = await runTask('tasks/server.ts', ['--yes', '--json'], env([hostOf(sshd[0]), hostOf(sshd[1])]));
   assert.is(run.code, 0, run.stderr);
+  // Build cache by record: the plan named each record (id, last used), and exactly those went.
+  const cacheItems = (list: Item[]) => list.filter((c) => c.action === 'remove build cache');
+  const planned = cacheItems(run.report.changes).map((c) => c.target.split(' ')[2]);
+  assert.equal([...planned].sort(), cacheBefore, 'the plan lists every record it removes');
+  assert.equal(cacheItems(run.report.applied).length, planned.length);
+  for (const c of cacheItems(run.report.changes)) assert.match(c.reason, /^unused since \d{4}-\d\d-\d\dT/);
+  assert.equal(cacheIds(), []);
   assert.equal(containers(main), [
     'db exited',
     'mariadb exited',

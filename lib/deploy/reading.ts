@@ -11,6 +11,8 @@ import { deployRegistry, deployServer, imageRepository, type DeployCtx } from '.
 import * as deployer from './deployer.ts';
 import { waitHealthy } from './health.ts';
 import { readMarker } from './marker.ts';
+import { deployLockState } from '../host/deploy-lock.ts';
+import { holderStatus } from '../lock.ts';
 import { tagOf, type DeployState } from '../host/deploy-state.ts';
 import type { DeployReading, RevisionStatement } from './steps.ts';
 
@@ -46,6 +48,7 @@ export async function readServer(ctx: DeployCtx) {
     ).healthy,
     registryDigests: await registryDigests(ctx, [...ctx.settings.DEPLOY_EXTRA_TAGS, ...releaseTags]),
     marker: await readMarker(s.runner, s.dir),
+    lock: await deployLockState(s.runner, s.dir),
   };
 }
 
@@ -97,5 +100,6 @@ export async function readDeploy(ctx: DeployCtx, inputs: ReadingInputs): Promise
     pushedOut: inputs.pushedOut ? await inputs.pushedOut(world.state) : [],
     canCollect: Boolean(gcCommands(s)),
     marker: world.marker,
+    lockHolder: world.lock?.owner && holderStatus(world.lock.owner),
   };
 }

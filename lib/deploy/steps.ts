@@ -93,6 +93,8 @@ export interface DeployReading {
   canCollect: boolean;
   /** Left by a deploy or rollback killed before its health gate passed (lib/deploy/marker.ts). */
   marker?: DeployMarker;
+  /** Who holds the deploy lock now, as the plan says it (taken over, --force, or waited for); none when free. */
+  lockHolder?: string;
 }
 
 export function describeStatement(s: RevisionStatement, context: string): string {
@@ -223,7 +225,7 @@ export function planDeploy(reading: DeployReading): DeployPlan {
     {
       action: 'lock',
       target: `${host} deploy lock`,
-      reason: 'one deploy at a time on this server (released at the end, also on failure)',
+      reason: lockReason(reading, 'one deploy at a time on this server (released at the end, also on failure)'),
       bytes: 0,
       host,
       op: { kind: 'lock' },
@@ -278,6 +280,10 @@ export function planDeploy(reading: DeployReading): DeployPlan {
   return plan;
 }
 
+/** The lock step's reason, with who holds the lock now when someone does. */
+const lockReason = (reading: DeployReading, why: string) =>
+  reading.lockHolder ? `${why}; the lock is ${reading.lockHolder}` : why;
+
 /** A rollback to a retained release: set its image, pull, up, gate, promote, record. */
 export function planRollback(reading: DeployReading, release: Release): DeployPlan {
   const plan = emptyDeployPlan(reading);
@@ -288,7 +294,7 @@ export function planRollback(reading: DeployReading, release: Release): DeployPl
     {
       action: 'lock',
       target: `${host} deploy lock`,
-      reason: 'one deploy at a time on this server',
+      reason: lockReason(reading, 'one deploy at a time on this server'),
       bytes: 0,
       host,
       op: { kind: 'lock' },

@@ -23,25 +23,12 @@ export const docker = {
   /** By tag when tagged (the image goes with its last tag), by ID when dangling; never --force. */
   removeImage: (refs: string[]): Command => ['docker', 'image', 'rm', ...refs],
   removeVolume: (name: string): Command => ['docker', 'volume', 'rm', name],
-  pruneBuildCache: (olderThanHours: number): Command => [
-    'docker',
-    'builder',
-    'prune',
-    '--force',
-    '--all',
-    '--filter',
-    `until=${olderThanHours}h`,
-  ],
-  /** Removes unused cache, least recently used first, until at most keepBytes remain. */
-  shrinkBuildCache: (keepBytes: number): Command => [
-    'docker',
-    'builder',
-    'prune',
-    '--force',
-    '--all',
-    '--keep-storage',
-    String(keepBytes),
-  ],
+  /**
+   * Removes exactly one build cache record. Docker 20.10's engine takes one value per prune filter
+   * ("filters expect only one value"), so a record per call; --all, since a record a later build
+   * could share counts as shared and a plain prune skips it.
+   */
+  removeBuildCache: (id: string): Command => ['docker', 'builder', 'prune', '--force', '--all', '--filter', `id=${id}`],
   composeV2Version: (): Command => ['docker', 'compose', 'version', '--short'],
   composeV1Version: (): Command => ['docker-compose', 'version', '--short'],
   /** Whether docker-compose is on the PATH, found without starting it (a Python start-up of seconds). */

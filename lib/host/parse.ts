@@ -61,6 +61,10 @@ export interface CacheRecord {
   size: number;
   lastUsed: number;
   inUse: boolean;
+  /** The record this one builds on: BuildKit removes a parent only once no record builds on it. */
+  parent?: string;
+  /** BuildKit's own words for it ("fileop target", "local source for context"). */
+  description?: string;
 }
 
 export interface Disk {
@@ -165,7 +169,15 @@ interface SystemDf {
   Volumes?: { Name: string; Size: string }[];
   /** Size is the writable layer, "12.3kB", or "12.3kB (virtual 45.6MB)" when the daemon adds the image. */
   Containers?: { ID: string; Size: string }[];
-  BuildCache?: { ID: string; Size: string; LastUsedAt?: string; CreatedAt?: string; InUse: string | boolean }[];
+  BuildCache?: {
+    ID: string;
+    Size: string;
+    LastUsedAt?: string;
+    CreatedAt?: string;
+    InUse: string | boolean;
+    Parent?: string;
+    Description?: string;
+  }[];
 }
 
 /** Volume, image and container sizes and build cache records from `docker system df -v --format '{{json .}}'`. */
@@ -190,6 +202,8 @@ export function parseSystemDf(text: string): {
         time(c.CreatedAt?.replace(/ \+0000 UTC$/, 'Z').replace(' ', 'T')) ??
         0,
       inUse: c.InUse === true || c.InUse === 'true',
+      ...(c.Parent ? { parent: c.Parent } : {}),
+      ...(c.Description ? { description: c.Description } : {}),
     })),
   };
 }

@@ -5,6 +5,7 @@
  */
 import { existsSync, lstatSync, realpathSync } from 'node:fs';
 import { isAbsolute, join, normalize, relative, sep } from 'node:path';
+import { UsageError } from '../errors.ts';
 
 export type Resolved =
   { ok: true; relative: string; absolute: string; exists: boolean } | { ok: false; reason: string };
@@ -58,4 +59,21 @@ function safeRealpath(path: string): string | undefined {
   } catch {
     return undefined; // a dangling link: removing the link itself is safe
   }
+}
+
+/**
+ * A BACKEND_DIR holding none of the paths the lists name is not the backend (a typo in the path,
+ * an empty clone): planning it would say "nothing to change" and exit 0, as a clean backend does.
+ */
+export function assertSomeListedExists(
+  root: string,
+  listed: Iterable<string>,
+  exists: (path: string) => boolean,
+): void {
+  const paths = [...listed];
+  if (!paths.length || paths.some(exists)) return;
+  const named = paths.slice(0, 4).join(', ');
+  throw new UsageError(
+    `is BACKEND_DIR the backend? none of ${named}${paths.length > 4 ? ` (or the ${paths.length - 4} other paths the plan lists)` : ''} exists in ${root}. Nothing was changed. Set BACKEND_DIR to the backend repository's folder.`,
+  );
 }

@@ -25,7 +25,7 @@ import { analyze, consolidate, keptAsListed, unlistedCandidates } from './findin
 import { assertNoIndexLock, repositoryOf } from './git.ts';
 import { ignoredUnder } from './ignored.ts';
 import type { Section } from './lists.ts';
-import { listedExists } from './paths.ts';
+import { assertSomeListedExists, listedExists } from './paths.ts';
 import { onDisk, readRepository, sizeOf } from './reads.ts';
 import { kindOf, mentionsOf, where } from './references.ts';
 import { afterCopy, interruptedRun, newRunId, TRASH_DIR } from './runs.ts';
@@ -72,6 +72,7 @@ export async function planInventory(runner: Runner, options: InventoryOptions): 
 
   // The lists as concrete, safe paths (targets.ts).
   const { listed, targets, pairs, wanted, refused } = expandLists(root, options.sections);
+  assertSomeListedExists(root, listed, exists);
   plan.refused.push(...refused);
 
   // The files that may use a path to remove or to analyze, or share a line with a script to analyze (candidates.ts).

@@ -2,7 +2,7 @@
 import type { ParsedOptions } from '../cli.ts';
 import { messageOf, UsageError } from '../errors.ts';
 import { redact } from '../redact.ts';
-import { runReport, taskReport, writeReport, type RunReport, type TaskReport } from '../report.ts';
+import { runReport, taskReport, writeReport, type ReportsKept, type RunReport, type TaskReport } from '../report.ts';
 import { say } from './steps.ts';
 import { signalExitCode } from './signals.ts';
 import type { Mode, RunItem } from './steps.ts';
@@ -37,7 +37,7 @@ export function finishRun(run: {
   startedAt: Date;
   items: RunItem[];
   options: ParsedOptions;
-  reports: { dir: string; keep: number };
+  reports: { dir: string; keep: ReportsKept };
   stoppedBy?: NodeJS.Signals;
 }): PipelineResult {
   const { name, mode, startedAt, items, options, reports, stoppedBy } = run;

@@ -58,7 +58,9 @@ export async function runPipeline(name: string, tasks: AnyTask[], argv: string[]
       );
       await applyAll(items);
     }
-    if (!options.check) await checkAll(items, mode);
+    // --check runs the checks too (read-only in plan mode, as in a dry run): `verify -- --check`
+    // must not mean "check nothing", and a monitoring job needs its failures.
+    await checkAll(items, mode);
   } catch (error) {
     // A failure outside any one task (the confirmation prompt, the renderer) is still reported.
     (items.find((item) => !item.error) ?? items[0]).error ??= error;

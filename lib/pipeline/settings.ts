@@ -1,4 +1,5 @@
 /** The start of a run: flags, --help, and every setting read and validated before anything runs. */
+import type { ReportsKept } from '../report.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseFlags, type ParsedOptions } from '../cli.ts';
 import { exitCodeOf, messageOf } from '../errors.ts';
@@ -19,7 +20,16 @@ import { taskFlags, usageText } from './usage.ts';
 /** Settings every run reads, whatever the task. */
 export const pipelineSettings = {
   REPORTS_DIR: setting.string('folder where every run writes its JSON and Markdown report', 'reports'),
-  REPORTS_KEEP: setting.int('reports kept in REPORTS_DIR; older ones are removed, oldest first', 50, { min: 1 }),
+  REPORTS_KEEP: setting.int(
+    'reports of runs that changed nothing (plans, --check, --dry-run) kept in REPORTS_DIR; older ones are removed, oldest first',
+    50,
+    { min: 1 },
+  ),
+  REPORTS_KEEP_CHANGED: setting.int(
+    'reports of runs that changed something kept in REPORTS_DIR, counted apart from REPORTS_KEEP so plan-only runs never push them out',
+    500,
+    { min: 1 },
+  ),
   ...operationSettings,
 };
 
@@ -28,7 +38,7 @@ export interface RunStart {
   /** --plan FILE: the saved plan this run applies, if its world is unchanged. */
   saved?: SavedPlan;
   settingsByTask: Map<AnyTask, Record<string, unknown>>;
-  reports: { dir: string; keep: number };
+  reports: { dir: string; keep: ReportsKept };
   operations: SettingsOf<typeof operationSettings>;
 }
 
@@ -66,7 +76,10 @@ export function startRun(name: string, tasks: AnyTask[], argv: string[]): RunSta
     const file = readSettingsFile(options.envFile);
     const env = { ...file.values, ...process.env };
     const pipeline = readSettings(pipelineSettings, env, problems);
-    const reports = { dir: pipeline.REPORTS_DIR, keep: pipeline.REPORTS_KEEP };
+    const reports = {
+      dir: pipeline.REPORTS_DIR,
+      keep: { planOnly: pipeline.REPORTS_KEEP, changed: pipeline.REPORTS_KEEP_CHANGED },
+    };
     for (const task of tasks) settingsByTask.set(task, readSettings(task.settings as SettingsSpec, env, problems));
     const known = new Set([
       ...documentedKeys(),

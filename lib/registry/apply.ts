@@ -14,6 +14,7 @@ import { deleteManifest, headManifest, listTags, pushBlob, putManifest, sha256, 
 import type { RegistryClient } from './client.ts';
 import { markCollected, markCollectionPending, type CollectOp } from './collection.ts';
 import { garbageCollect, type GcHooks, type GcResult } from './gc.ts';
+import { applyStartRegistry } from './recovery.ts';
 import { restoreOne, type RestoreOp } from './restore.ts';
 import { storageBytes } from './storage.ts';
 import { appendJournal, journalEntry, withoutGone, type JournalEntry } from './journal.ts';
@@ -207,6 +208,17 @@ export async function applyRegistryPlan(
 ): Promise<ApplyResult> {
   const result: ApplyResult = { done: [], failed: [], journal: [] };
   if (!plan.changes.length) return result;
+  // A registry a killed run left stopped is started first: nothing else can work until it serves.
+  for (const change of plan.changes) {
+    if (change.op.kind !== 'start-registry') continue;
+    try {
+      progress?.(await applyStartRegistry(change.op, client));
+      result.done.push(change);
+    } catch (error) {
+      result.failed.push({ action: change.action, target: change.target, host: change.host, error: messageOf(error) });
+      return result;
+    }
+  }
   // Removals of dangling tags go with the deletions (see dangling.ts).
   const deletions = plan.changes.filter(
     (c): c is Change<DeletionOp | UnlinkOp> => isDeletion(c) || c.op.kind === 'unlink',

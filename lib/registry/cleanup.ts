@@ -9,7 +9,10 @@ import { registryPolicy } from './cleanup-policy.ts';
 import { addCollectionStep, collectionStateFile, readCollectionState } from './collection.ts';
 import type { RegistryClient } from './client.ts';
 import { readHostsInUse, registryNames, type HostsToRead } from './in-use.ts';
-import { mayRemove, planRegistry, type RegistryPlan } from './plan.ts';
+import { emptyPlan } from '../plan.ts';
+import type { GcMarker } from './gc.ts';
+import { mayRemove, planRegistry, type RegistryOp, type RegistryPlan, type RegistryState } from './plan.ts';
+import { leftStoppedBy, startRegistryItem } from './recovery.ts';
 import { needsCreationDates, rulesFor, type RegistryPolicy } from './policy.ts';
 import { readRegistry } from './read.ts';
 import { gcCommands, registryClient, registryHostRunner, sshDefaults, type RegistrySettings } from './settings.ts';
@@ -18,13 +21,14 @@ import { diskUsage } from './storage.ts';
 /** The policy planned against unless another is given (the deploy's registry step names it too). */
 export { registryPolicy };
 
-/** The policy with what the settings add: the tags protected everywhere, and the delete tokens when set. */
+/** The policy with what the settings add: the tags protected everywhere, the delete tokens when set, the age floor. */
 export function withSettings(
   policy: RegistryPolicy,
-  settings: Pick<RegistrySettings, 'REGISTRY_PROTECT_TAGS' | 'REGISTRY_DELETE_TAG_TOKENS'>,
+  settings: Pick<RegistrySettings, 'REGISTRY_PROTECT_TAGS' | 'REGISTRY_DELETE_TAG_TOKENS' | 'REGISTRY_MIN_AGE_HOURS'>,
 ): RegistryPolicy {
   return {
     ...policy,
+    minAgeHours: settings.REGISTRY_MIN_AGE_HOURS,
     protectTags: [...new Set([...(policy.protectTags ?? []), ...settings.REGISTRY_PROTECT_TAGS])],
     deleteTagTokens: settings.REGISTRY_DELETE_TAG_TOKENS ?? policy.deleteTagTokens,
   };
@@ -63,7 +67,7 @@ export async function planRegistryCleanup(
     const state = await readRegistry(client, {
       pageSize: settings.REGISTRY_CATALOG_PAGE_SIZE,
       concurrency: settings.REGISTRY_CONCURRENCY,
-      needsDates: (repository, tags) => needsCreationDates(tags, rulesFor(policy, repository)),
+      needsDates: (repository, tags) => needsCreationDates(tags, rulesFor(policy, repository), now),
       keepBytesOf: (repository, tags, manifests) => mayRemove(repository, tags, manifests, policy, now, inUse?.refs),
       progress: options.progress,
       signal: options.signal,
@@ -73,36 +77,81 @@ export async function planRegistryCleanup(
     // The deletions carry the bytes they need now; the rest is not held for the run.
     state.bytes = undefined;
     if (inUse) describeHostsRead(plan, inUse);
-    // Collection: when this plan deletes, or earlier deletions (a deploy's) wait for it.
-    const registry = settings.REGISTRY_URL.origin;
-    const stateFile = collectionStateFile(settings.REGISTRY_STATE_DIR, settings.REGISTRY_URL);
-    const collection = readCollectionState(stateFile, registry);
-    const gc = gcCommands(settings);
-    const host = settings.REGISTRY_HOST || 'local';
-    addCollectionStep(
-      plan,
-      gc && {
-        collect: options.collect ?? true,
-        state: collection,
-        manifests: state.manifests.size,
-        host,
-        ssh: sshDefaults(settings),
-        commands: gc,
-        stateFile,
-      },
-      collection.pending,
-    );
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    plan.bookkeeping = {
-      registry,
-      stateFile,
-      journalFile: join(settings.REGISTRY_STATE_DIR, `undo-${stamp}.jsonl`),
-      by: options.by ?? 'clean:registry',
-    };
+    addCollectionAndBookkeeping(plan, settings, state.manifests.size, options);
     return { state, plan, requests: client.requests };
   } finally {
     if (!options.client) await client.close();
   }
+}
+
+/** Collection: when this plan deletes, or earlier deletions (a deploy's) wait for it; and where apply keeps its records. */
+function addCollectionAndBookkeeping(
+  plan: RegistryPlan,
+  settings: RegistrySettings,
+  manifests: number,
+  options: { collect?: boolean; by?: string },
+): void {
+  const registry = settings.REGISTRY_URL.origin;
+  const stateFile = collectionStateFile(settings.REGISTRY_STATE_DIR, settings.REGISTRY_URL);
+  const collection = readCollectionState(stateFile, registry);
+  const gc = gcCommands(settings);
+  addCollectionStep(
+    plan,
+    gc && {
+      collect: options.collect ?? true,
+      state: collection,
+      manifests,
+      host: settings.REGISTRY_HOST || 'local',
+      ssh: sshDefaults(settings),
+      commands: gc,
+      stateFile,
+    },
+    collection.pending,
+  );
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  plan.bookkeeping = {
+    registry,
+    stateFile,
+    journalFile: join(settings.REGISTRY_STATE_DIR, `undo-${stamp}.jsonl`),
+    by: options.by ?? 'clean:registry',
+  };
+}
+
+/**
+ * The plan while a killed run's collection left the registry stopped: its tags cannot be read,
+ * so starting it is the first item, then the collection that run left pending; the tags are
+ * planned by the next run, once it serves. Without a start command nothing can start it: refused.
+ */
+export function planLeftStopped(
+  settings: RegistrySettings,
+  stopped: { marker: GcMarker; markerPath: string },
+  options: { collect?: boolean } = {},
+): { state: RegistryState; plan: RegistryPlan; requests: number } {
+  const plan: RegistryPlan = { ...emptyPlan<RegistryOp>('registry'), keptTags: [], sizeNow: 0, sizeAfter: 0 };
+  const state: RegistryState = { repositories: new Map(), manifests: new Map() };
+  const start = gcCommands(settings)?.start;
+  const host = settings.REGISTRY_HOST || 'local';
+  if (!start) {
+    plan.refused.push({
+      target: `${settings.REGISTRY_URL.origin} on ${host}`,
+      reason: `the registry was ${leftStoppedBy(stopped.marker)} and does not answer, but REGISTRY_GC_START_COMMAND is empty, so this run cannot start it`,
+      remedy: `start the registry by hand, or set REGISTRY_GC_START_COMMAND${stopped.marker.start ? ` (the run that stopped it had: ${stopped.marker.start})` : ''}`,
+    });
+    return { state, plan, requests: 0 };
+  }
+  addCollectionAndBookkeeping(plan, settings, 0, options);
+  plan.changes.unshift(
+    startRegistryItem(settings.REGISTRY_URL.origin, stopped.marker, {
+      host,
+      ssh: sshDefaults(settings),
+      markerPath: stopped.markerPath,
+      start,
+    }),
+  );
+  plan.notes.push(
+    "The registry does not answer, so its tags were not read: this plan only starts it (and finishes the collection left pending). Run again once it serves to plan the tags' clean-up.",
+  );
+  return { state, plan, requests: 0 };
 }
 
 function describeHostsRead(plan: RegistryPlan, inUse: { refs: unknown[]; read: string[]; unread: string[] }): void {

@@ -146,6 +146,11 @@ export class RegistryClient {
     return (this.options.retries + 1) * this.options.timeoutMs + this.options.retries * 5_000;
   }
 
+  /** A client of its own with the same settings, e.g. to wait through a restart without its failures counting against this one. */
+  sibling(overrides: Partial<ClientOptions> = {}): RegistryClient {
+    return new RegistryClient({ ...this.options, ...overrides });
+  }
+
   /** Aborts (with a RegistryUnavailable) once the registry failed too many times in a row. */
   get unavailable(): AbortSignal {
     return this.down.signal;

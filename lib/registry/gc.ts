@@ -8,9 +8,9 @@
  *
  * A run killed while the registry is stopped cannot start it again itself, so before stopping it
  * a marker is written on the registry host (which run, since when, how to start it again). A
- * later run that finds the marker starts the registry under the registry lock, checks that it
- * serves and says so; the collection itself is then planned again from the record of pending
- * deletions (collection.ts). A run that is merely interrupted (Ctrl-C, twice included) starts the
+ * later run that finds the marker and a registry that does not answer plans starting it as its
+ * first item (recovery.ts); the collection itself is then planned again from the record of
+ * pending deletions (collection.ts). A run that is merely interrupted (Ctrl-C, twice included) starts the
  * registry again through the restart `onStopped` hands to the run's clean-ups.
  */
 import { commandLine, type Command } from '../command.ts';
@@ -76,18 +76,6 @@ export async function readGcMarker(runner: Runner, path: string): Promise<GcMark
   } catch {
     return { run: 'unknown (unreadable marker)', since: 'unknown' };
   }
-}
-
-/** After a marker was found: start the registry (it may be down), wait until it serves, drop the marker. */
-export async function recoverStoppedRegistry(
-  runner: Runner,
-  commands: GcCommands,
-  path: string,
-  waitUntilServing: () => Promise<void>,
-): Promise<void> {
-  if (commands.start) await runner.run(commands.start);
-  await waitUntilServing();
-  await runner.$`rm -f ${path}`;
 }
 
 export async function garbageCollect(

@@ -4,11 +4,11 @@
  * stopped for collection (gc.ts). One guard per run, shared by plan and apply.
  */
 import { hostname } from 'node:os';
-import { acquireLock, type Lock } from '../lock.ts';
+import { acquireLock, holderStatus, LockHeld, readLockOwner, type Lock } from '../lock.ts';
 import type { Runner } from '../runner.ts';
 import type { TaskContext } from '../task.ts';
-import { waitUntilServing } from './api.ts';
-import { readGcMarker, recoverStoppedRegistry, registryHostPaths, type GcCommands, type GcHooks } from './gc.ts';
+import { readGcMarker, registryHostPaths, type GcHooks, type GcMarker } from './gc.ts';
+import { answers, leftStoppedBy } from './recovery.ts';
 import { registryClient, registryHostRunner, type registrySettings } from './settings.ts';
 
 type Ctx = TaskContext<typeof registrySettings>;
@@ -17,10 +17,12 @@ export interface RegistryGuard {
   /** Takes the registry lock once per run (waits, then stops naming the holder); released on every exit path. */
   lock(): Promise<Lock>;
   /**
-   * When an earlier run was killed with the registry stopped for collection: under the lock,
-   * starts it again and waits until it serves. Returns what to tell the user, or nothing.
+   * The marker an earlier run left while the registry was stopped for collection, and whether
+   * the registry answers now; nothing when there is no marker. Only reads: planning calls it.
    */
-  recoverStopped(gc: GcCommands): Promise<string | undefined>;
+  stopped(): Promise<{ marker: GcMarker; markerPath: string; answers: boolean } | undefined>;
+  /** What the plan says about the registry lock when another run's record holds it (only reads). */
+  lockNote(): Promise<string | undefined>;
   /** The marker and restart hooks for this run's collection. */
   gcHooks(): GcHooks;
 }
@@ -37,6 +39,16 @@ export function registryGuard(ctx: Ctx): RegistryGuard {
       }
       return runner;
     };
+    const stopped = async () => {
+      const marker = await readGcMarker(host(), paths.marker);
+      if (!marker) return undefined;
+      const client = registryClient({ ...ctx.settings, REGISTRY_RETRIES: 0 });
+      try {
+        return { marker, markerPath: paths.marker, answers: await answers(client) };
+      } finally {
+        await client.close();
+      }
+    };
     let taken: Promise<Lock> | undefined;
     const lock = () =>
       (taken ??= acquireLock(host(), {
@@ -47,23 +59,30 @@ export function registryGuard(ctx: Ctx): RegistryGuard {
         ttlSeconds: ctx.settings.REGISTRY_LOCK_TTL_SECONDS,
         force: ctx.options.force,
         progress: ctx.progress,
-      }).then((held) => {
-        ctx.onClose(() => held.release());
-        return held;
-      }));
+      }).then(
+        (held) => {
+          ctx.onClose(() => held.release());
+          return held;
+        },
+        (error) => refusedWhileDown(error),
+      ));
+    /** A refusal that leaves the registry down says so, and how to start it (the outage must not hide behind "nothing was changed"). */
+    const refusedWhileDown = async (error: unknown): Promise<never> => {
+      const down = error instanceof LockHeld ? await stopped().catch(() => undefined) : undefined;
+      if (!down || down.answers) throw error;
+      const start = ctx.settings.REGISTRY_GC_START_COMMAND || down.marker.start;
+      throw new LockHeld(
+        `${(error as LockHeld).message} The registry at ${ctx.settings.REGISTRY_URL.origin} is DOWN: it was ${leftStoppedBy(down.marker)} (marker ${down.markerPath} on ${host().name}).${start ? ` Start it with: ${start}` : ''}`,
+        (error as LockHeld).holder,
+      );
+    };
     return {
       lock,
-      async recoverStopped(gc) {
-        const marker = await readGcMarker(host(), paths.marker);
-        if (!marker) return undefined;
-        // A run collecting right now holds the lock: its marker is not ours to act on.
-        await lock();
-        await recoverStoppedRegistry(host(), gc, paths.marker, () => servingAgain(ctx));
-        return (
-          `The registry was left stopped for garbage collection by ${marker.run} (since ` +
-          `${marker.since}): started it again before planning, and it serves; the collection is ` +
-          `planned again from the record of pending deletions.`
-        );
+      stopped,
+      async lockNote() {
+        // Planning goes on when the host cannot be read: apply takes the lock, and says why it cannot.
+        const owner = await readLockOwner(host(), paths.lock).catch(() => undefined);
+        return owner && `The registry lock (${paths.lock} on ${host().name}) is ${holderStatus(owner)}.`;
       },
       gcHooks: () => ({
         markerPath: paths.marker,
@@ -72,13 +91,4 @@ export function registryGuard(ctx: Ctx): RegistryGuard {
       }),
     };
   });
-}
-
-async function servingAgain(ctx: Ctx): Promise<void> {
-  const client = registryClient(ctx.settings);
-  try {
-    await waitUntilServing(client);
-  } finally {
-    await client.close();
-  }
 }

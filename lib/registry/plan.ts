@@ -14,6 +14,7 @@ import { appendTo } from '../group.ts';
 import { emptyPlan, type Change, type Plan } from '../plan.ts';
 import type { CollectOp } from './collection.ts';
 import type { RestoreOp } from './restore.ts';
+import type { StartRegistryOp } from './recovery.ts';
 import { planDanglingTags, type DanglingTag, type UnlinkOp } from './dangling.ts';
 import { resolveInUse, type InUseRef } from './in-use.ts';
 import { decideRepository, rulesFor, type RegistryPolicy, type TagDecision, type TagInfo } from './policy.ts';
@@ -42,7 +43,7 @@ export type DeletionOp =
   | { kind: 'delete'; repository: string; digest: string; tags: string[]; children?: string[]; snapshot?: Snapshot }
   | { kind: 'untag'; repository: string; digest: string; tags: string[]; snapshot?: Snapshot };
 
-export type RegistryOp = DeletionOp | UnlinkOp | CollectOp | RestoreOp;
+export type RegistryOp = DeletionOp | UnlinkOp | CollectOp | RestoreOp | StartRegistryOp;
 
 export function isDeletion(change: Change<RegistryOp>): change is Change<DeletionOp> {
   return change.op.kind === 'delete' || change.op.kind === 'untag';

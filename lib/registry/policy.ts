@@ -15,6 +15,12 @@
  *    one digest share its fate. Newest means semver order when every such tag is a version,
  *    else the image's creation date; dates before 2000 or in the future are not believed, and
  *    such images rank after the dated ones, by version and then by natural name order.
+ * 6. the age floor, over rules 2 to 5: a tag whose image was created less than `minAgeHours`
+ *    ago is kept, whatever rule would delete it (a CI pipeline's `test-123` pushed a minute ago
+ *    is still in use; GitLab's `older_than` and Harbor's "pushed within" are the models). An image
+ *    without a readable creation date, or one dated before 2000 (reproducible builds date theirs
+ *    1970), is not known to be fresh: the floor does not hold it. A date in the future (a skewed
+ *    clock) counts as fresh.
  */
 import { compareNatural, compareVersions, parseVersion, type Version } from './versions.ts';
 
@@ -22,6 +28,8 @@ export interface RepositoryRules {
   keepVersions: number;
   deleteTagTokens: string[];
   protectTags: string[];
+  /** Rule 6: tags on images younger than this many hours are kept (0: no floor). */
+  minAgeHours?: number;
 }
 
 export interface RegistryPolicy {
@@ -32,6 +40,8 @@ export interface RegistryPolicy {
   protectTags?: string[];
   /** `repository:tag` pairs that are always kept. */
   protect: string[];
+  /** Rule 6, the age floor in hours (REGISTRY_MIN_AGE_HOURS); 0 or absent: none. */
+  minAgeHours?: number;
   /** Per-repository overrides of the version count and the delete tokens (never of protection). */
   repositories: Record<string, Partial<Omit<RepositoryRules, 'protectTags'>>>;
 }
@@ -45,6 +55,7 @@ export function rulesFor(policy: RegistryPolicy, repository: string): Repository
     keepVersions: override.keepVersions ?? policy.keepVersions,
     deleteTagTokens: override.deleteTagTokens ?? policy.deleteTagTokens,
     protectTags: [...new Set([...(policy.protectTags ?? []), ...ownPairs])],
+    minAgeHours: policy.minAgeHours ?? 0,
   };
 }
 
@@ -114,10 +125,30 @@ function candidates(tags: TagInfo[], rules: RepositoryRules, inUse: InUseHere = 
   );
 }
 
-/** Whether ranking this repository needs creation dates (some candidate is not a version). */
-export function needsCreationDates(tags: TagInfo[], rules: RepositoryRules): boolean {
+/**
+ * Whether this repository needs creation dates: ranking does when some candidate is not a version,
+ * and the age floor does when some tag would be deleted.
+ */
+export function needsCreationDates(tags: TagInfo[], rules: RepositoryRules, now = Date.now()): boolean {
   const ranked = candidates(tags, rules);
-  return ranked.length > rules.keepVersions && ranked.some((t) => !parseVersion(t.tag));
+  if (ranked.length > rules.keepVersions && ranked.some((t) => !parseVersion(t.tag))) return true;
+  return Boolean(rules.minAgeHours) && decideRepository(tags, { ...rules, minAgeHours: 0 }, now).some((d) => !d.keep);
+}
+
+/** Rule 6: why a tag about to go is kept for its image's age, or undefined when the floor does not hold it. */
+export function tooFresh(created: string | undefined, minAgeHours: number, now: number): string | undefined {
+  if (!minAgeHours || !created) return undefined;
+  const time = Date.parse(created);
+  if (!Number.isFinite(time) || time < EARLIEST_BELIEVABLE) return undefined;
+  const hours = (now - time) / 3_600_000;
+  if (hours >= minAgeHours) return undefined;
+  const age =
+    hours < 0
+      ? 'in the future (a skewed clock)'
+      : hours < 1
+        ? `${Math.round(hours * 60)} min ago`
+        : `${hours.toFixed(1)} h ago`;
+  return `too fresh to delete: its image was created ${age}, under REGISTRY_MIN_AGE_HOURS (${minAgeHours} h); a pipeline may still use it (rule 6)`;
 }
 
 interface Image {
@@ -221,5 +252,10 @@ export function decideRepository(
       : (olderReasons.get(undated) ?? olderReasons.set(undated, older(undated)).get(undated)!);
     for (const tag of image.tags) decisions.set(tag, { tag, digest: image.digest, keep, reason });
   });
-  return tags.map((t) => decisions.get(t.tag)!);
+  // Rule 6 over rules 2 to 5; a tag left on this tool's own throwaway manifest is not an image anyone pushed.
+  return tags.map((t) => {
+    const decision = decisions.get(t.tag)!;
+    const fresh = decision.keep || t.leftover ? undefined : tooFresh(t.created, rules.minAgeHours ?? 0, now);
+    return fresh ? { ...decision, keep: true, reason: `${fresh}; otherwise: ${decision.reason}` } : decision;
+  });
 }

@@ -62,7 +62,7 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE
 export const registrySettings = {
   REGISTRY_URL: setting.url('base URL of the registry, e.g. http://127.0.0.1:5000 (https is verified)'),
   REGISTRY_USERNAME: setting.optionalString('user for basic or token auth (empty: no auth)'),
-  REGISTRY_PASSWORD: setting.secret('password for that user'),
+  REGISTRY_PASSWORD: setting.secret('password for that user (needs REGISTRY_USERNAME)', 'REGISTRY_USERNAME'),
   REGISTRY_CA_FILE: caFile(
     'PEM file of a private CA that signed the registry certificate (trusted besides the system roots)',
   ),
@@ -88,6 +88,11 @@ export const registrySettings = {
     TOKEN_SYNTAX,
     'a token: one word of letters and digits starting with a letter, without separators or wildcards ' +
       `(e.g. ${TOKENS})`,
+  ),
+  REGISTRY_MIN_AGE_HOURS: setting.int(
+    'age floor: a tag whose image was created less than this many hours ago is kept, whatever rule would delete it (a CI pipeline may still use it; 0: no floor). 24 covers a pipeline in flight and a night between push and deploy',
+    24,
+    { min: 0 },
   ),
   REGISTRY_ALIASES: setting.list(
     'other names the Docker hosts use for this registry, host:port, comma-separated (localhost and 127.0.0.1 are one already), e.g. registry.example:5000',

@@ -14,6 +14,7 @@ import type { Change } from '../plan.ts';
 import { CommandTimedOut, type Runner } from '../runner.ts';
 import type { Failure } from '../task.ts';
 import { docker } from '../host/commands.ts';
+import { confirmRemoved } from './build-cache.ts';
 import type { ServerOp } from './policy.ts';
 
 const order: ServerOp['kind'][] = [
@@ -21,8 +22,7 @@ const order: ServerOp['kind'][] = [
   'remove-container',
   'remove-image',
   'remove-volume',
-  'prune-build-cache',
-  'shrink-build-cache',
+  'remove-build-cache',
 ];
 
 export function commandFor(op: ServerOp): Command {
@@ -35,10 +35,8 @@ export function commandFor(op: ServerOp): Command {
       return docker.removeImage(op.refs);
     case 'remove-volume':
       return docker.removeVolume(op.name);
-    case 'prune-build-cache':
-      return docker.pruneBuildCache(op.olderThanHours);
-    case 'shrink-build-cache':
-      return docker.shrinkBuildCache(op.keepBytes);
+    case 'remove-build-cache':
+      return docker.removeBuildCache(op.id);
   }
 }
 
@@ -62,7 +60,8 @@ export async function applyHostChanges(
     if (signal?.aborted) break;
     progress?.(`${runner.name}: ${change.action}: ${change.target} (${i + 1} of ${sorted.length})`);
     try {
-      await runner.run(commandFor(change.op));
+      const { stdout } = await runner.run(commandFor(change.op));
+      if (change.op.kind === 'remove-build-cache') confirmRemoved(change.op.id, stdout);
       done.push(change);
     } catch (error) {
       const step = `step ${i + 1} of ${sorted.length}, ${change.action}`;

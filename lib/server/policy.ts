@@ -27,6 +27,7 @@
  * container uses is kept, a volume a remaining container uses is kept).
  */
 import { formatBytes } from '../bytes.ts';
+import { cacheLabel, planBuildCache } from './build-cache.ts';
 import { ago } from '../duration.ts';
 import type { Change, Kept } from '../plan.ts';
 import { dataHeldIn } from './data.ts';
@@ -82,8 +83,7 @@ export type ServerOp =
   | { kind: 'remove-container'; id: string }
   | { kind: 'remove-image'; id: string; refs: string[] }
   | { kind: 'remove-volume'; name: string }
-  | { kind: 'prune-build-cache'; olderThanHours: number }
-  | { kind: 'shrink-build-cache'; keepBytes: number };
+  | { kind: 'remove-build-cache'; id: string };
 
 /** Exact figures behind a decision (times as ISO strings, sizes in bytes), for the JSON report. */
 export type Facts = Record<string, string | number | boolean | null | string[]>;
@@ -378,29 +378,14 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
     else keep(label, `named volume: removed only when SERVER_REMOVE_VOLUMES names it${was}`, facts);
   }
 
-  // 4. Build cache.
-  const stale = state.cache.filter((r) => !r.inUse && now - r.lastUsed > policy.buildCacheMaxAgeHours * HOUR);
-  if (stale.length) {
-    const bytes = stale.reduce((sum, r) => sum + r.size, 0);
-    change(
-      'prune build cache',
-      `${stale.length} build cache records`,
-      `unused for more than ${policy.buildCacheMaxAgeHours}h`,
-      bytes,
-      { kind: 'prune-build-cache', olderThanHours: policy.buildCacheMaxAgeHours },
-      { records: stale.length, sizeBytes: bytes },
-    );
-  }
-  const unusedLeft = state.cache.filter((r) => !r.inUse && !stale.includes(r)).reduce((sum, r) => sum + r.size, 0);
-  if (policy.buildCacheMaxBytes > 0 && unusedLeft > policy.buildCacheMaxBytes) {
-    change(
-      'shrink build cache',
-      `unused build cache of ${formatBytes(unusedLeft)}`,
-      `above the ${formatBytes(policy.buildCacheMaxBytes)} bound: the least recently used records go until it fits`,
-      unusedLeft - policy.buildCacheMaxBytes,
-      { kind: 'shrink-build-cache', keepBytes: policy.buildCacheMaxBytes },
-      { unusedBytes: unusedLeft, keepBytes: policy.buildCacheMaxBytes },
-    );
-  }
+  // 4. Build cache, record by record: the plan names each record it removes, and apply removes
+  // exactly those (lib/server/build-cache.ts).
+  for (const item of planBuildCache(state.cache, policy, now))
+    if (item.remove)
+      change('remove build cache', cacheLabel(item.record), item.reason, item.record.size, {
+        kind: 'remove-build-cache',
+        id: item.record.id,
+      });
+    else keep(cacheLabel(item.record), item.reason);
   return { changes, kept };
 }
