@@ -122,7 +122,13 @@ export function writtenSources(composePath: string, read = (p: string) => readFi
   const visit = (file: string, only?: string) => {
     if (seen.has(`${file}#${only ?? ''}`)) return;
     seen.add(`${file}#${only ?? ''}`);
-    const doc = parse(read(file), { merge: true, maxAliasCount: -1 }) as unknown;
+    let text: string;
+    try {
+      text = read(file);
+    } catch {
+      return; // a missing extends file: named as a source, refused by sortSources
+    }
+    const doc = parse(text, { merge: true, maxAliasCount: -1 }) as unknown;
     const folder = dirname(file);
     for (const [name, service] of entries(isMap(doc) ? doc.services : undefined)) {
       if (!isMap(service) || (only && name !== only)) continue;

@@ -217,12 +217,13 @@ export function planDeploy(reading: DeployReading): DeployPlan {
     });
     return plan;
   }
+  const changed = changedFiles(reading);
   const why = reading.marker
     ? 'an interrupted run left the host between releases'
     : !current
       ? 'nothing deployed yet'
       : current.contentKey !== reading.contentKey
-        ? `the content changed since ${current.image}`
+        ? `the content changed since ${current.image}${changed.length ? ` (shipped files changed: ${changed.map(describeFile).join(', ')})` : ''}`
         : !allRunning
           ? 'not every service is running'
           : 'it does not answer healthy';
@@ -240,7 +241,6 @@ export function planDeploy(reading: DeployReading): DeployPlan {
   const { dropped } = advance(reading.state, { image: target, revision: tag, deployedAt: '' }, reading.keep);
   const host = reading.host;
   const shippedBytes = reading.files.reduce((n, f) => n + f.bytes, 0);
-  const changed = changedFiles(reading);
   plan.changes.push(
     {
       action: 'lock',
