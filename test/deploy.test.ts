@@ -16,12 +16,14 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { get } from 'node:https';
+import { connect } from 'node:tls';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { breakHealth, docsOnlyCommit, newRevision } from '../sandbox/fixtures/backend-sample.ts';
+import { breakHealth, docsOnlyCommit, newRevision, rotateTls } from '../sandbox/fixtures/backend-sample.ts';
 import { startDeployStack, type DeployStack } from './support/deploy-stack.ts';
 import { runTask } from './support/run-task.ts';
 
@@ -55,6 +57,14 @@ const projectContainers = () =>
   stack.engine
     .docker(['ps', '-a', '--filter', 'label=com.docker.compose.project=webhook', '--format', '{{.Names}} {{.State}}'])
     .trim();
+/** The fingerprint of the certificate the front's TLS server presents. */
+const servedCertificate = () =>
+  new Promise<string | undefined>((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port: ports.tls, rejectUnauthorized: false }, () => {
+      resolve(socket.getPeerCertificate().fingerprint256);
+      socket.end();
+    }).on('error', () => resolve(undefined));
+  });
 /** The front's TLS server answers only when ssl/ reached the host. */
 const tlsStatus = () =>
   new Promise<number | undefined>((resolve) =>
@@ -197,13 +207,29 @@ test('secrets git does not track: shipped 0600 in 0700 folders, never printed; a
   assert.is.not(after['webhook-api'], before['webhook-api'], 'the API, which reads the secret, is recreated');
   assert.is(after.nginx, before.nginx, 'nginx, which does not, keeps its container');
   assert.is(readFileSync(join(deployDir, '.env.prod'), 'utf8'), 'WEBHOOK_SIGNING_SECRET=rotated-signing-secret\n');
+  // A mounted key changes: compose would not recreate nginx for it (same image, same configuration).
+  rotateTls(backend);
+  const tls = await deploy('--yes', '--json');
+  assert.is(tls.code, 0, tls.stderr);
+  assert.match(
+    tls.report.changes.find((c: { action: string }) => c.action === 'up').reason,
+    /then recreates nginx: they read ssl\/webhook\.crt, ssl\/webhook\.key, which changed/,
+  );
+  const rotated = ids();
+  assert.is.not(rotated.nginx, after.nginx, 'nginx, which reads the key, is recreated');
+  assert.is(rotated['webhook-api'], after['webhook-api'], 'the API, which does not, keeps its container');
+  assert.is(
+    await servedCertificate(),
+    new X509Certificate(readFileSync(join(backend, 'ssl/webhook.crt'))).fingerprint256,
+    'the front serves the new certificate',
+  );
   const key = readFileSync(join(backend, 'ssl/webhook.key'), 'utf8').split('\n')[1];
   const reports = readdirSync(join(stack.dir, 'reports'), { recursive: true })
     .map((f) => join(stack.dir, 'reports', String(f)))
     .filter((f) => statSync(f).isFile())
     .map((f) => readFileSync(f, 'utf8'));
   assert.ok(reports.length, 'the runs wrote reports');
-  for (const text of [run.stdout, run.stderr, ...reports]) {
+  for (const text of [run.stdout, run.stderr, tls.stdout, tls.stderr, ...reports]) {
     assert.not.match(text, 'signing-secret', 'no secret value in output or reports');
     assert.not.match(text, key, 'no key bytes in output or reports');
   }
@@ -231,8 +257,7 @@ test("a missing secret stops the plan naming it and its service; a file compose 
       rejected.stderr,
       /docker-compose refused .*docker-compose\.webhook\.prod\.yml:\n.*set the nginx image/,
     );
-    const mounts =
-      '    volumes:\n      - /etc/localtime:/etc/localtime:ro\n      - /proc:/host/proc:ro\n';
+    const mounts = '    volumes:\n      - /etc/localtime:/etc/localtime:ro\n      - /proc:/host/proc:ro\n';
     writeFileSync(file, original.replace('    env_file: .env.prod\n', `    env_file: .env.prod\n${mounts}`));
     const host = await deploy('--dry-run', '--allow-dirty', '--json');
     assert.is(host.code, 0, host.stderr);
