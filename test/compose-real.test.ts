@@ -3,6 +3,7 @@
  * public projects (test/fixtures/compose/, each names its source): x- anchors merged with `<<`,
  * variables with and without defaults, `extends: file:`, env_file, and host paths (/proc, /sys,
  * /var/lib/docker, /etc/localtime, data folders from variables), which are the host's and never shipped.
+ * @real-parts: it runs docker-compose and git (about 20 s), so a quick run leaves it out.
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
