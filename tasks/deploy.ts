@@ -20,7 +20,7 @@ import { defineTask } from '../lib/task.ts';
 import { pushedOut } from '../lib/deploy/registry-versions.ts';
 import { planRegistryCleanup, registryPolicy, withSettings } from '../lib/registry/cleanup.ts';
 import { readBackend } from '../lib/deploy/backend.ts';
-import { contentKey, dirtyFiles, headRevision } from '../lib/deploy/content.ts';
+import { contentIds, dirtyFiles, headRevision, keyOf, shippedIds } from '../lib/deploy/content.ts';
 import { deployRegistry, imageRepository, type DeployCtx } from '../lib/deploy/context.ts';
 import { lockTask } from '../lib/deploy/lock-task.ts';
 import { chooseMode } from '../lib/deploy/modes.ts';
@@ -76,11 +76,12 @@ export const deployTask = defineTask({
   dependsOn: ['server'],
 
   async plan(ctx, earlier) {
-    const backend = readBackend(ctx.settings);
+    const backend = await readBackend(ctx.settings);
     const git = localRunner();
     const repo = ctx.settings.BACKEND_DIR;
     const paths = [...backend.inputs.trees, ...backend.inputs.blobs];
-    const dirty = await dirtyFiles(git, repo, paths);
+    // --allow-dirty is about tracked files: a secret is never committed, so never dirty.
+    const dirty = (await dirtyFiles(git, repo, paths)).filter((p) => !backend.inputs.secrets.includes(p));
     if (dirty.length && !ctx.options.allowDirty) {
       throw new UsageError(
         `Uncommitted changes in what the deploy builds and ships: ${dirty.join(', ')}. Commit them (or stash them), or rerun with --allow-dirty to build them as they are. Nothing was done.`,
@@ -92,14 +93,15 @@ export const deployTask = defineTask({
     const statement: RevisionStatement = by
       ? { kind: 'after-commit', base: head, by }
       : { kind: 'head', revision: head };
-    const key = by ? undefined : await contentKey(git, repo, backend.inputs, dirty);
+    const ids = by ? undefined : await contentIds(git, repo, backend.inputs, dirty);
     // The new tag's name only matters to rank it newest among the versions; pending until built.
     const newTag = by ? `${head}-next` : head;
     return planDeploy(
       await readDeploy(ctx, {
         backend,
         statement,
-        contentKey: key,
+        contentKey: ids && keyOf(ids),
+        fileIds: ids && shippedIds(backend, ids),
         allowedDirty: dirty,
         pushedOut: (state) => versionsPushedOut(ctx, state, newTag),
         // In clean:all the server task removes the deploy host's stopped containers: not repeated here.

@@ -2,12 +2,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  checkSources,
   composeServices,
   composeSources,
   insideProject,
-  interpolate,
+  parseModel,
+  sortSources,
+  writtenSources,
 } from '../lib/deploy/compose-files.ts';
+import { composeConfig } from '../lib/deploy/compose-model.ts';
+import { foldersOf } from '../lib/deploy/deployer.ts';
+import { compose, pack } from '../lib/deploy/commands.ts';
 import { keyOf } from '../lib/deploy/content.ts';
 import { summarize } from '../lib/deploy/downtime.ts';
 import { advance, findRelease, parseState, rollBackTo, type Release } from '../lib/host/deploy-state.ts';
@@ -17,73 +21,158 @@ import { pushedOut } from '../lib/deploy/registry-versions.ts';
 import { chooseMode } from '../lib/deploy/modes.ts';
 import { registryPolicy } from '../lib/registry/cleanup-policy.ts';
 
-const COMPOSE = `
+/** A compose model as `docker-compose config` prints it: paths resolved, variables substituted. */
+const MODEL = `
 services:
   api:
-    image: \${WEBHOOK_IMAGE}
-    env_file: [./api.env, { path: ./more.env, required: false }]
-    build: { context: ./api_server }
+    image: reg/api:1
+    env_file: [/p/api.env]
+    build: { context: /p/api_server }
+    secrets: [token, { source: other }]
     volumes:
-      - data:/var/lib/data
-      - ./\${CONF_DIR:-nginx}/conf.d:/etc/nginx/conf.d:ro
+      - data:/var/lib/data:rw
+      - /p/nginx/conf.d:/etc/nginx/conf.d:ro
+      - /var/run/docker.sock:/var/run/docker.sock:rw
   nginx:
     image: nginx
-    env_file: front.env
     volumes:
-      - type: bind
-        source: ./ssl
-        target: /etc/nginx/ssl
-      - type: volume
-        source: cache
-        target: /cache
+      - { type: bind, source: /p/ssl, target: /etc/nginx/ssl }
+      - { type: volume, source: cache, target: /cache }
 configs:
-  site: { file: ./site.conf }
+  site: { file: /p/site.conf }
 secrets:
-  token: { file: ./token.txt }
+  token: { file: /p/token.txt }
+  other: { file: /p/other.txt }
   external: { external: true }
 `;
 
-test('composeSources finds bind mounts (short and long form), env_file, build contexts, configs and secrets; not named volumes', () => {
-  const found = composeSources(COMPOSE, {}).map((s) => `${s.service} ${s.kind} ${s.path}`);
+test("composeSources reads compose's model: bind mounts (short and long), env_file, build context, configs, secrets with the services that read them; not named volumes", () => {
+  const found = composeSources(parseModel(MODEL)).map((s) => `${s.service} ${s.kind} ${s.path}`);
   assert.equal(found, [
-    'api bind mount ./nginx/conf.d',
-    'api env_file ./api.env',
-    'api env_file ./more.env',
-    'api build context ./api_server',
-    'nginx bind mount ./ssl',
-    'nginx env_file front.env',
-    'configs.site config ./site.conf',
-    'secrets.token secret ./token.txt',
+    'api bind mount /p/nginx/conf.d',
+    'api bind mount /var/run/docker.sock',
+    'api env_file /p/api.env',
+    'api build context /p/api_server',
+    'nginx bind mount /p/ssl',
+    'configs.site config /p/site.conf',
+    'api secret /p/token.txt',
+    'api secret /p/other.txt',
   ]);
-  assert.equal(composeServices(COMPOSE), ['api', 'nginx']);
-  assert.is(interpolate('./${CONF_DIR:-nginx}/$X', { CONF_DIR: 'front', X: 'y' }), './front/y');
+  assert.equal(composeServices(parseModel(MODEL)), ['api', 'nginx']);
 });
 
-test('a source outside the project folder is refused naming the service and the path', () => {
+test('writtenSources: env_file and extends files as written (merge keys honoured, extends followed), relative bind mounts', () => {
+  const files: Record<string, string> = {
+    '/p/docker-compose.yml': `
+x-common: &common
+  env_file: .env.prod
+services:
+  api:
+    <<: *common
+    volumes: ['../elsewhere:/x', '/etc/localtime:/etc/localtime:ro', './\${DIR}:/y']
+  front:
+    extends: { file: common/base.yml, service: base }
+`,
+    '/p/common/base.yml': `services:\n  base:\n    env_file: [../front.env]\n    volumes: ['../nginx.conf:/n']\n  unused:\n    env_file: ../nope.env\n`,
+  };
+  const found = writtenSources('/p/docker-compose.yml', (p) => files[p]).map(
+    (s) => `${s.service} ${s.kind} ${s.path} ${s.relative}`,
+  );
+  assert.equal(found, [
+    'api env_file /p/.env.prod true',
+    'api bind mount /elsewhere true',
+    'front extends file /p/common/base.yml true',
+    'base env_file /p/front.env true',
+    'base bind mount /p/nginx.conf true',
+  ]);
+});
+
+test("sortSources: ours are shipped with their readers, absolute paths outside are the host's; a relative path leaving the project or a missing file is refused naming the service", () => {
   assert.is(insideProject('/p', './a/b'), 'a/b');
   assert.is(insideProject('/p', '/p/a'), 'a');
   assert.is(insideProject('/p', '../q'), undefined);
-  assert.is(insideProject('/p', '/etc/passwd'), undefined);
   assert.is(insideProject('/p', '~/x'), undefined);
-  assert.throws(
-    () => checkSources('/p', [{ service: 'nginx', kind: 'bind mount', path: '/etc/nginx' }], () => true),
-    /service nginx: bind mount \/etc\/nginx is outside the project folder \/p/,
-  );
-  assert.throws(
-    () => checkSources('/p', [{ service: 'api', kind: 'env_file', path: './gone.env' }], () => false),
-    /service api: env_file \.\/gone\.env does not exist/,
+  const sorted = sortSources(
+    '/p',
+    [
+      { service: 'a', kind: 'bind mount', path: '/p/x' },
+      { service: 'b', kind: 'bind mount', path: '/p/x' },
+      { service: 'a', kind: 'bind mount', path: '/var/run/docker.sock' },
+      { service: 'b', kind: 'bind mount', path: '/etc/localtime' },
+    ],
+    [{ service: 'a', kind: 'env_file', path: '/p/.env.prod', relative: true }],
+    () => true,
   );
   assert.equal(
-    checkSources(
-      '/p',
-      [
-        { service: 'a', kind: 'bind mount', path: './x' },
-        { service: 'b', kind: 'bind mount', path: 'x' },
-      ],
-      () => true,
-    ),
-    ['x'],
+    [...sorted.shipped],
+    [
+      ['x', ['a', 'b']],
+      ['.env.prod', ['a']],
+    ],
   );
+  assert.equal(sorted.host, [
+    { path: '/var/run/docker.sock', services: ['a'] },
+    { path: '/etc/localtime', services: ['b'] },
+  ]);
+  assert.throws(
+    () =>
+      sortSources(
+        '/p',
+        [{ service: 'nginx', kind: 'bind mount', path: '/elsewhere' }],
+        [{ service: 'nginx', kind: 'bind mount', path: '/elsewhere', relative: true }],
+        () => true,
+      ),
+    /service nginx: bind mount \.\.\/elsewhere is outside the project folder \/p/,
+  );
+  assert.throws(
+    () =>
+      sortSources('/p', [], [{ service: 'api', kind: 'env_file', path: '/p/.env.prod', relative: true }], () => false),
+    /service api: env_file \.env\.prod does not exist in \/p \(files git does not track are shipped from the working tree/,
+  );
+});
+
+test('compose commands: config through v1 and v2 (JSON) with only the given env file; recreate; secrets packed 0600 with their folders', () => {
+  const v1 = composeConfig('docker-compose', '/p/c.yml', '/t/.env');
+  assert.equal(v1.slice(0, 2), ['env', '-i']);
+  assert.equal(v1.slice(4), ['docker-compose', '--file', '/p/c.yml', '--env-file', '/t/.env', 'config']);
+  assert.equal(composeConfig('docker compose', '/p/c.yml', '/t/.env').slice(4), [
+    'docker',
+    'compose',
+    '--file',
+    '/p/c.yml',
+    '--env-file',
+    '/t/.env',
+    'config',
+    '--format',
+    'json',
+  ]);
+  assert.equal(compose.recreate({ compose: 'docker compose', project: 'w', file: '/s/d.yml' }, ['nginx']), [
+    'docker',
+    'compose',
+    '--project-name',
+    'w',
+    '--file',
+    '/s/d.yml',
+    'up',
+    '--detach',
+    '--no-deps',
+    '--force-recreate',
+    'nginx',
+  ]);
+  assert.equal(foldersOf(['ssl/a/k.key', '.env.prod', 'ssl/b.key']), ['ssl', 'ssl/a']);
+  assert.equal(pack('/p', '/t/a.tar', ['ssl', 'ssl/k'], true), [
+    'tar',
+    '-c',
+    '-f',
+    '/t/a.tar',
+    '-C',
+    '/p',
+    '--mode=go=',
+    '--no-recursion',
+    '--',
+    'ssl',
+    'ssl/k',
+  ]);
 });
 
 test('the content key moves with any input id and ignores their order', () => {
@@ -139,6 +228,7 @@ function reading(over: Partial<DeployReading> = {}): DeployReading {
     composeFile: 'docker-compose.webhook.prod.yml',
     services: ['webhook-api', 'nginx'],
     files: [{ path: 'nginx/conf.d/site.conf', bytes: 120 }],
+    hostPaths: [],
     state: { previous: [] },
     containers: [],
     rollback: { composeProject: 'webhook', rollbackKeep: 0, gracePeriodHours: 0, protectNames: [], protectLabels: [] },
@@ -376,6 +466,36 @@ test('unchanged content, running and healthy, plans nothing whatever the commit'
   );
   assert.is(plan.changes.length, 0);
   assert.match(plan.kept[0].reason, /already deployed, running and healthy/);
+});
+
+test('a changed secret: the plan names it (never its bytes), re-ships and recreates exactly the services that read it', () => {
+  const current = {
+    ...release('abc123'),
+    contentKey: 'k-old',
+    files: { 'ssl/w.key': 'sha256:old', 'nginx/site.conf': 'b1' },
+  };
+  const plan = planDeploy(
+    reading({
+      state: { current, previous: [] },
+      files: [
+        { path: 'nginx/site.conf', bytes: 120, readers: ['nginx'] },
+        { path: 'ssl/w.key', bytes: 1704, secret: true, readers: ['nginx'] },
+        { path: '.env.prod', bytes: 40, secret: true, readers: ['webhook-api'] },
+      ],
+      fileIds: { 'ssl/w.key': 'sha256:new', 'nginx/site.conf': 'b1', '.env.prod': 'sha256:e' },
+    }),
+  );
+  const ship = plan.changes.find((c) => c.action === 'ship')!;
+  assert.match(ship.target, /ssl\/w\.key \(1\.7 kB, secret: not in git\)/);
+  assert.match(ship.reason, /mode 0600 in 0700 folders, never printed/);
+  const up = plan.changes.find((c) => c.action === 'up')!;
+  assert.equal(
+    up.op,
+    { kind: 'up', recreate: ['nginx'] },
+    'nginx reads the changed key; the API reads nothing that changed',
+  );
+  assert.match(up.reason, /then recreates nginx: they read ssl\/w\.key, which changed/);
+  assert.match(plan.changes.find((c) => c.action === 'build')!.reason, /shipped files changed: ssl\/w\.key/);
 });
 
 test('in clean:all the build states the revision the inventory commit will make, and what it is based on', () => {

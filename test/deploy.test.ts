@@ -5,13 +5,25 @@
  * sample backend whose images are built and pushed.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { get } from 'node:https';
+import { connect } from 'node:tls';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { breakHealth, docsOnlyCommit, newRevision } from '../sandbox/fixtures/backend-sample.ts';
+import { breakHealth, docsOnlyCommit, newRevision, rotateTls } from '../sandbox/fixtures/backend-sample.ts';
 import { startDeployStack, type DeployStack } from './support/deploy-stack.ts';
 import { runTask } from './support/run-task.ts';
 
@@ -45,6 +57,14 @@ const projectContainers = () =>
   stack.engine
     .docker(['ps', '-a', '--filter', 'label=com.docker.compose.project=webhook', '--format', '{{.Names}} {{.State}}'])
     .trim();
+/** The fingerprint of the certificate the front's TLS server presents. */
+const servedCertificate = () =>
+  new Promise<string | undefined>((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port: ports.tls, rejectUnauthorized: false }, () => {
+      resolve(socket.getPeerCertificate().fingerprint256);
+      socket.end();
+    }).on('error', () => resolve(undefined));
+  });
 /** The front's TLS server answers only when ssl/ reached the host. */
 const tlsStatus = () =>
   new Promise<number | undefined>((resolve) =>
@@ -116,7 +136,7 @@ test('a good deploy: planned steps in order, files shipped, the real nginx serve
     'record release',
   ]);
   const ship = run.report.changes.find((c: { action: string }) => c.action === 'ship');
-  for (const file of ['nginx/conf.d/webhook.conf', 'ssl/webhook.crt', 'ssl/webhook.key']) {
+  for (const file of ['nginx/conf.d/webhook.conf', 'ssl/webhook.crt', 'ssl/webhook.key', '.env.prod']) {
     assert.match(
       ship.target,
       new RegExp(`${file.replace(/[./]/g, '\\$&')} \\(\\d`),
@@ -160,6 +180,113 @@ test('the same content again, and a docs-only commit, plan nothing', async () =>
   assert.is(docs.code, 0, docs.stderr);
   assert.is(docs.report.summary.changes, 0, JSON.stringify(docs.report.changes));
   assert.match(docs.report.kept[0].reason, /already deployed, running and healthy: its content/);
+});
+
+test('secrets git does not track: shipped 0600 in 0700 folders, never printed; a changed one recreates exactly its readers, then nothing is planned', async () => {
+  const mode = (path: string) => (statSync(join(deployDir, path)).mode & 0o777).toString(8);
+  assert.is(mode('.env.prod'), '600');
+  assert.is(mode('ssl/webhook.key'), '600');
+  assert.is(mode('ssl'), '700');
+  const ids = () =>
+    Object.fromEntries(
+      stack.engine
+        .docker([
+          'ps',
+          '--filter',
+          'label=com.docker.compose.project=webhook',
+          '--format',
+          '{{.Label "com.docker.compose.service"}} {{.ID}}',
+        ])
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ')),
+    );
+  const before = ids();
+  writeFileSync(join(backend, '.env.prod'), 'WEBHOOK_SIGNING_SECRET=rotated-signing-secret\n');
+  const run = await deploy('--yes', '--json');
+  assert.is(run.code, 0, run.stderr);
+  const ship = run.report.changes.find((c: { action: string }) => c.action === 'ship');
+  assert.match(ship.target, /\.env\.prod \(\d+ B, secret: not in git\)/);
+  const up = run.report.changes.find((c: { action: string }) => c.action === 'up');
+  assert.match(up.reason, /then recreates webhook-api: they read \.env\.prod, which changed/);
+  assert.match(
+    run.report.changes.find((c: { action: string }) => c.action === 'build').reason,
+    /shipped files changed: \.env\.prod/,
+  );
+  assert.is(mode('.before-deploy.tar'), '600', 'the save before the ship holds secrets too');
+  const after = ids();
+  assert.is.not(after['webhook-api'], before['webhook-api'], 'the API, which reads the secret, is recreated');
+  assert.is(after.nginx, before.nginx, 'nginx, which does not, keeps its container');
+  assert.is(readFileSync(join(deployDir, '.env.prod'), 'utf8'), 'WEBHOOK_SIGNING_SECRET=rotated-signing-secret\n');
+  // A mounted key changes: compose would not recreate nginx for it (same image, same configuration).
+  rotateTls(backend);
+  const tls = await deploy('--yes', '--json');
+  assert.is(tls.code, 0, tls.stderr);
+  assert.match(
+    tls.report.changes.find((c: { action: string }) => c.action === 'up').reason,
+    /then recreates nginx: they read ssl\/webhook\.crt, ssl\/webhook\.key, which changed/,
+  );
+  const rotated = ids();
+  assert.is.not(rotated.nginx, after.nginx, 'nginx, which reads the key, is recreated');
+  assert.is(rotated['webhook-api'], after['webhook-api'], 'the API, which does not, keeps its container');
+  assert.is(
+    await servedCertificate(),
+    new X509Certificate(readFileSync(join(backend, 'ssl/webhook.crt'))).fingerprint256,
+    'the front serves the new certificate',
+  );
+  const key = readFileSync(join(backend, 'ssl/webhook.key'), 'utf8').split('\n')[1];
+  const reports = readdirSync(join(stack.dir, 'reports'), { recursive: true })
+    .map((f) => join(stack.dir, 'reports', String(f)))
+    .filter((f) => statSync(f).isFile())
+    .map((f) => readFileSync(f, 'utf8'));
+  assert.ok(reports.length, 'the runs wrote reports');
+  for (const text of [run.stdout, run.stderr, tls.stdout, tls.stderr, ...reports]) {
+    assert.not.match(text, 'signing-secret', 'no secret value in output or reports');
+    assert.not.match(text, key, 'no key bytes in output or reports');
+  }
+  const again = await deploy('--yes', '--json');
+  assert.is(again.code, 0, again.stderr);
+  assert.is(again.report.summary.changes, 0, 'an unchanged secret plans nothing');
+});
+
+test("a missing secret stops the plan naming it and its service; a file compose rejects is refused in compose's words; host paths are expected on the host, checked there", async () => {
+  rmSync(join(backend, '.env.prod'));
+  try {
+    const missing = await deploy('--dry-run');
+    assert.is(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /service webhook-api: env_file \.env\.prod does not exist in /);
+  } finally {
+    writeFileSync(join(backend, '.env.prod'), 'WEBHOOK_SIGNING_SECRET=rotated-signing-secret\n');
+  }
+  const file = join(backend, 'docker-compose.webhook.prod.yml');
+  const original = readFileSync(file, 'utf8');
+  try {
+    writeFileSync(file, original.replace('${NGINX_IMAGE}', '${NGINX_IMAGE_UNSET:?set the nginx image}'));
+    const rejected = await deploy('--dry-run');
+    assert.is(rejected.code, 2, rejected.stderr);
+    assert.match(
+      rejected.stderr,
+      /docker-compose refused .*docker-compose\.webhook\.prod\.yml:\n.*set the nginx image/,
+    );
+    const mounts = '    volumes:\n      - /etc/localtime:/etc/localtime:ro\n      - /proc:/host/proc:ro\n';
+    writeFileSync(file, original.replace('    env_file: .env.prod\n', `    env_file: .env.prod\n${mounts}`));
+    const host = await deploy('--dry-run', '--allow-dirty', '--json');
+    assert.is(host.code, 0, host.stderr);
+    assert.match(
+      figure(host.report, 'expected on the host')!,
+      /\/etc\/localtime \(webhook-api\), \/proc \(webhook-api\): the host.s own/,
+    );
+    assert.not.match(JSON.stringify(host.report.changes), 'localtime', 'never shipped');
+    writeFileSync(
+      file,
+      original.replace('    env_file: .env.prod\n', '    env_file: .env.prod\n    volumes: [/srv/not-there:/data]\n'),
+    );
+    const gone = await deploy('--dry-run', '--allow-dirty');
+    assert.is(gone.code, 2, gone.stderr);
+    assert.match(gone.stderr, /paths of the host that .* does not have: \/srv\/not-there \(service webhook-api\)/);
+  } finally {
+    writeFileSync(file, original);
+  }
 });
 
 test('uncommitted changes in the build context are refused by name, unless --allow-dirty, which the plan states', async () => {

@@ -14,7 +14,8 @@ import { applyRegistryPlan } from '../registry/apply.ts';
 import type { ApplyOutcome } from '../task.ts';
 import { host } from './commands.ts';
 import { removeUnlessGone } from './remove.ts';
-import { contentKey, headRevision, parentRevision, type ContentInputs } from './content.ts';
+import { contentIds, headRevision, keyOf, parentRevision, shippedIds, type ContentInputs } from './content.ts';
+import type { ShippedFile } from './compose-files.ts';
 import * as step from './deployer.ts';
 import { digestOf, moveTag } from './promote.ts';
 import { advance, rollBackTo, type Release } from '../host/deploy-state.ts';
@@ -34,6 +35,10 @@ export interface DeployDeps {
   repository: string;
   extraEnv: string[];
   contentInputs: ContentInputs;
+  /** A shipped file's path in the repository. */
+  repoPath: (projectPath: string) => string;
+  /** The files the plan ships (their ids are recorded with the release). */
+  shipped: ShippedFile[];
   dirty: string[];
   registry: RegistryClient;
   /** Records that deletions wait for a collection, so a later registry run plans one if this deploy does not collect. */
@@ -56,6 +61,7 @@ interface Resolved {
   image?: string;
   digest?: string;
   contentKey?: string;
+  files?: Record<string, string>;
   underWay?: BringBack;
 }
 
@@ -113,10 +119,16 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
               `${op.statement.base}, but HEAD is ${head} (parent ${parent ?? 'none'}): plan again.`,
           );
       }
-      const key = await contentKey(deps.builder.runner, deps.repo, deps.contentInputs, deps.dirty);
+      const ids = await contentIds(deps.builder.runner, deps.repo, deps.contentInputs, deps.dirty);
+      const key = keyOf(ids);
       if (op.contentKey && key !== op.contentKey)
         throw new Stop(`the content changed since the plan (${op.contentKey} planned, ${key} now): plan again.`);
-      Object.assign(resolved, { revision: head, contentKey: key, image: `${deps.image}:${head}${op.tagSuffix}` });
+      Object.assign(resolved, {
+        revision: head,
+        contentKey: key,
+        files: shippedIds({ files: deps.shipped, repoPath: deps.repoPath }, ids),
+        image: `${deps.image}:${head}${op.tagSuffix}`,
+      });
       outcome.figures.push({
         label: 'revision built',
         value:
@@ -163,14 +175,7 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
       return;
     case 'ship':
       await underWay('ship', deps, resolved, outcome, () =>
-        step.ship(
-          server,
-          deps.projectDir,
-          deps.composeFile,
-          op.files.map((f) => f.path),
-          resolved.image!,
-          deps.extraEnv,
-        ),
+        step.ship(server, deps.projectDir, deps.composeFile, op.files, resolved.image!, deps.extraEnv),
       );
       return;
     case 'set-image':
@@ -183,7 +188,10 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
       await underWay('compose pull', deps, resolved, outcome, () => step.pull(server));
       return;
     case 'up':
-      await underWay('compose up', deps, resolved, outcome, () => step.up(server));
+      await underWay('compose up', deps, resolved, outcome, async () => {
+        await step.up(server);
+        if (op.recreate?.length) await step.recreate(server, op.recreate);
+      });
       return;
     case 'gate': {
       const result = await step.gate(op.urls, op.timeoutSeconds * 1000, deps.probeTimeoutMs, deps.signal);
@@ -218,6 +226,7 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
         digest: resolved.digest,
         revision: resolved.revision!,
         contentKey: resolved.contentKey,
+        ...(resolved.files ? { files: resolved.files } : {}),
         deployedAt: new Date().toISOString(),
       };
       await step.writeState(server, advance(await step.readState(server), release, op.keep).state);

@@ -18,6 +18,15 @@ export const compose = {
   up: (t: ComposeTarget): Command => [...base(t), 'up', '--detach'],
   /** Stops and removes the project's containers (a first deploy that failed its gate). */
   down: (t: ComposeTarget): Command => [...base(t), 'down'],
+  /** Recreates these services only: a file they mount changed, which compose's own comparison does not see. */
+  recreate: (t: ComposeTarget, services: string[]): Command => [
+    ...base(t),
+    'up',
+    '--detach',
+    '--no-deps',
+    '--force-recreate',
+    ...services,
+  ],
   ps: (t: ComposeTarget): Command => [...base(t), 'ps', '--quiet'],
   logs: (t: ComposeTarget, lines: number): Command => [...base(t), 'logs', '--no-color', '--tail', String(lines)],
 };
@@ -58,6 +67,8 @@ export const host = {
   imageRefs: (): Command => ['docker', 'image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'],
   removeContainer: (id: string, force: boolean): Command => ['docker', 'rm', ...(force ? ['--force'] : []), id],
   removeImage: (ref: string): Command => ['docker', 'image', 'rm', ref],
+  /** An empty file only its owner can read: the save holds secrets, and tar keeps an existing file's mode. */
+  privateFile: (path: string): Command => ['install', '-m', '600', '/dev/null', path],
   /** Saves the deploy folder's files (not the lock, the state, the marker or an older save) before shipping over them. */
   saveBefore: (dir: string, archive: string): Command => [
     'tar',
@@ -79,14 +90,19 @@ export const host = {
   unpack: (dir: string): Command => ['tar', '-x', '-f', '-', '-C', dir],
 };
 
-/** Packs files relative to `dir` into `archive` on the machine that runs the deploy. */
-export const pack = (dir: string, archive: string, paths: string[]): Command => [
+/**
+ * Packs files relative to `dir` into `archive` on the machine that runs the deploy. Secrets are
+ * packed without group and other permissions (0600 as they are unpacked, never readable by others
+ * for a moment), their folders listed too (no recursion) so they are created 0700.
+ */
+export const pack = (dir: string, archive: string, paths: string[], secret = false): Command => [
   'tar',
   '-c',
   '-f',
   archive,
   '-C',
   dir,
+  ...(secret ? ['--mode=go=', '--no-recursion'] : []),
   '--',
   ...paths,
 ];

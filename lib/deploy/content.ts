@@ -3,9 +3,11 @@
  * folder and changes when, and only when, a tracked file under it changes. The content key of a
  * release hashes the tree of the build context with the blob ids of the Dockerfile, the compose
  * file and every shipped file, so a commit that touches only documentation plans nothing.
+ * Secrets (shipped files git does not track) have no blob id: the sha256 of their bytes counts
+ * instead, so changing one moves the key; neither bytes nor hash is ever printed.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Runner } from '../runner.ts';
 
@@ -14,6 +16,8 @@ export interface ContentInputs {
   trees: string[];
   /** Files whose blob id counts (Dockerfile, compose file, shipped files). */
   blobs: string[];
+  /** Shipped files git does not track: the hash of their bytes counts. */
+  secrets: string[];
 }
 
 export const git = {
@@ -31,7 +35,22 @@ export const git = {
     ...paths,
   ],
   hashWorkTree: (repo: string, paths: string[]) => ['git', '-C', repo, 'hash-object', '--', ...paths],
+  tracked: (repo: string, paths: string[]) => ['git', '-C', repo, 'ls-files', '-z', '--', ...paths],
 };
+
+/** Which of these repository-relative files git tracks; the others are secrets. */
+export async function trackedFiles(runner: Runner, repo: string, paths: string[]): Promise<Set<string>> {
+  if (!paths.length) return new Set();
+  return new Set((await runner.run(git.tracked(repo, paths))).stdout.split('\0').filter(Boolean));
+}
+
+/** The id a secret counts with: a hash of its bytes, read from the working tree here. */
+export function secretId(repo: string, path: string): string {
+  return `sha256:${createHash('sha256')
+    .update(readFileSync(join(repo, path)))
+    .digest('hex')
+    .slice(0, 16)}`;
+}
 
 /** The key from `path id` lines: pure, so a test can show which inputs move it. */
 export function keyOf(ids: Map<string, string>): string {
@@ -58,23 +77,42 @@ export async function dirtyFiles(runner: Runner, repo: string, paths: string[]):
 }
 
 /**
- * The content key at HEAD. With `dirty` files (allowed by --allow-dirty), their work-tree
- * content counts too, so a dirty build never passes for the committed one.
+ * The ids the content key hashes, by repository path: tree and blob ids at HEAD, secrets' hashes.
+ * With `dirty` files (allowed by --allow-dirty), their work-tree content counts too, so a dirty
+ * build never passes for the committed one.
  */
-export async function contentKey(
+export async function contentIds(
   runner: Runner,
   repo: string,
   inputs: ContentInputs,
   dirty: string[] = [],
-): Promise<string> {
+): Promise<Map<string, string>> {
   const paths = [...inputs.trees, ...inputs.blobs];
   const ids = (await runner.run(git.objectIds(repo, paths))).stdout.trim().split('\n');
   const map = new Map(paths.map((p, i) => [p, ids[i]]));
+  for (const path of inputs.secrets) map.set(path, secretId(repo, path));
   for (const path of dirty) map.set(`dirty:${path}`, 'deleted');
   const present = dirty.filter((p) => existsSync(join(repo, p)));
   if (present.length) {
     const hashed = (await runner.run(git.hashWorkTree(repo, present))).stdout.trim().split('\n');
     present.forEach((p, i) => map.set(`dirty:${p}`, hashed[i]));
   }
-  return keyOf(map);
+  return map;
+}
+
+export async function contentKey(
+  runner: Runner,
+  repo: string,
+  inputs: ContentInputs,
+  dirty: string[] = [],
+): Promise<string> {
+  return keyOf(await contentIds(runner, repo, inputs, dirty));
+}
+
+/** The ids of the shipped files, by their path in the deploy folder (recorded with the release). */
+export function shippedIds(
+  backend: { files: { path: string }[]; repoPath: (p: string) => string },
+  ids: Map<string, string>,
+): Record<string, string> {
+  return Object.fromEntries(backend.files.map((f) => [f.path, ids.get(backend.repoPath(f.path)) ?? '']));
 }

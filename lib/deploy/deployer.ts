@@ -14,6 +14,7 @@ import { composeEnv, paths, readDeployState, type DeployState } from '../host/de
 import { docker } from '../host/commands.ts';
 import { parseContainers } from '../host/parse.ts';
 import { COMPOSE_SERVICE, type ProjectContainer } from '../host/rollback-containers.ts';
+import type { ShippedFile } from './compose-files.ts';
 
 export interface Server {
   runner: Runner;
@@ -77,6 +78,7 @@ export async function push(builder: Builder, tag: string): Promise<void> {
 /** Saves what the deploy folder holds now, so a failed gate can bring it back exactly. */
 export async function saveBefore(server: Server): Promise<void> {
   await server.runner.run(host.mkdir(server.dir));
+  await server.runner.run(host.privateFile(paths(server.dir).before));
   await server.runner.run(host.saveBefore(server.dir, paths(server.dir).before));
 }
 
@@ -84,29 +86,48 @@ export async function restoreBefore(server: Server): Promise<void> {
   await server.runner.run(host.restoreBefore(server.dir, paths(server.dir).before));
 }
 
+/** The folders above these project-relative files (not the project folder itself), parents first. */
+export function foldersOf(files: string[]): string[] {
+  const folders = new Set<string>();
+  for (const file of files) {
+    const parts = file.split('/').slice(0, -1);
+    parts.forEach((_, i) => folders.add(parts.slice(0, i + 1).join('/')));
+  }
+  return [...folders].sort();
+}
+
+/** Packs `files` of `projectDir` and unpacks them in the deploy folder: one archive over the runner's stdin. */
+async function shipArchive(server: Server, projectDir: string, files: string[], secret: boolean): Promise<void> {
+  const scratch = mkdtempSync(join(tmpdir(), 'cleanup-ship-'));
+  try {
+    const archive = join(scratch, 'files.tar');
+    await localRunner().run(pack(projectDir, archive, files, secret));
+    await server.runner.run(host.unpack(server.dir), { input: readFileSync(archive) });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
 /**
- * Ships the compose file, its .env for `imageRef` and the files it needs: one tar archive over the
- * runner's stdin (over ssh: the one connection), unpacked in the deploy folder. Never edits the
- * user's files.
+ * Ships the compose file, its .env for `imageRef` and the files it needs (over ssh: the one
+ * connection). Secrets go in their own archive: 0600 files in 0700 folders on the host. Never
+ * edits the user's files.
  */
 export async function ship(
   server: Server,
   projectDir: string,
   composeFile: string,
-  files: string[],
+  files: ShippedFile[],
   imageRef: string,
   extraEnv: string[],
 ): Promise<void> {
   await server.runner.run(host.mkdir(server.dir));
-  if (files.length) {
-    const scratch = mkdtempSync(join(tmpdir(), 'cleanup-ship-'));
-    try {
-      const archive = join(scratch, 'files.tar');
-      await localRunner().run(pack(projectDir, archive, files));
-      await server.runner.run(host.unpack(server.dir), { input: readFileSync(archive) });
-    } finally {
-      rmSync(scratch, { recursive: true, force: true });
-    }
+  const plain = files.filter((f) => !f.secret).map((f) => f.path);
+  const secrets = files.filter((f) => f.secret).map((f) => f.path);
+  if (plain.length) await shipArchive(server, projectDir, plain, false);
+  if (secrets.length) {
+    // tar sets the mode of each folder it lists, one that exists already included.
+    await shipArchive(server, projectDir, [...foldersOf(secrets), ...secrets], true);
   }
   await server.runner.run(host.write(paths(server.dir).compose), {
     input: readFileSync(join(projectDir, composeFile)),
@@ -148,6 +169,10 @@ export async function pull(server: Server): Promise<void> {
 
 export async function up(server: Server): Promise<void> {
   await composeStep(server, 'up', compose.up(server.target));
+}
+
+export async function recreate(server: Server, services: string[]): Promise<void> {
+  await composeStep(server, 'up --force-recreate', compose.recreate(server.target, services));
 }
 
 export async function down(server: Server): Promise<void> {

@@ -6,7 +6,11 @@
 import type { Change } from '../plan.ts';
 import type { DeletionOp } from '../registry/plan.ts';
 import { gcCommands } from '../registry/settings.ts';
+import { UsageError } from '../errors.ts';
+import type { Runner } from '../runner.ts';
 import type { Backend } from './backend.ts';
+import { host } from './commands.ts';
+import type { HostPath } from './compose-files.ts';
 import { deployRegistry, deployServer, imageRepository, type DeployCtx } from './context.ts';
 import * as deployer from './deployer.ts';
 import { waitHealthy } from './health.ts';
@@ -52,10 +56,24 @@ export async function readServer(ctx: DeployCtx) {
   };
 }
 
+/** The host's own paths the compose file mounts must be there: a missing one stops the plan (exit 2), naming it. */
+async function hostPathsThere(runner: Runner, paths: HostPath[]): Promise<HostPath[]> {
+  const missing: string[] = [];
+  for (const p of paths)
+    if ((await runner.run(host.exists(p.path), { allowFailure: true })).exitCode !== 0)
+      missing.push(`${p.path} (${p.services.map((s) => `service ${s}`).join(', ')})`);
+  if (missing.length)
+    throw new UsageError(
+      `The compose file mounts paths of the host that ${runner.name} does not have: ${missing.join(', ')}. Create them there (they are the host's, never shipped), or change the compose file. Nothing was done.`,
+    );
+  return paths;
+}
+
 export interface ReadingInputs {
   backend: Backend;
   statement: RevisionStatement;
   contentKey?: string;
+  fileIds?: Record<string, string>;
   allowedDirty: string[];
   /** The registry versions the new release pushes out of section 4's keep (none for a rollback). */
   pushedOut?: (state: DeployState) => Promise<Change<DeletionOp>[]>;
@@ -78,6 +96,8 @@ export async function readDeploy(ctx: DeployCtx, inputs: ReadingInputs): Promise
     composeFile: s.DEPLOY_COMPOSE_FILE,
     services: inputs.backend.services,
     files: inputs.backend.files,
+    fileIds: inputs.fileIds,
+    hostPaths: await hostPathsThere(world.s.runner, inputs.backend.hostPaths),
     state: world.state,
     containers: world.containers,
     rollback: {

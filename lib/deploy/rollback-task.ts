@@ -20,7 +20,7 @@ export const rollbackTask = defineTask({
 
   async plan(ctx) {
     const read = await readDeploy(ctx, {
-      backend: readBackend(ctx.settings),
+      backend: await readBackend(ctx.settings),
       statement: { kind: 'head', revision: '' },
       allowedDirty: [],
     });

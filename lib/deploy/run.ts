@@ -19,7 +19,7 @@ import type { DeployPlan } from './steps.ts';
 
 async function deps(ctx: DeployCtx, purpose: string, dirty: string[]): Promise<DeployDeps> {
   const server = await deployServer(ctx);
-  const backend = readBackend(ctx.settings);
+  const backend = await readBackend(ctx.settings);
   const gc = gcCommands(ctx.settings);
   // The registry task's record of deletions that wait for a collection (lib/registry/collection.ts).
   const collectionState = collectionStateFile(ctx.settings.REGISTRY_STATE_DIR, ctx.settings.REGISTRY_URL);
@@ -37,6 +37,8 @@ async function deps(ctx: DeployCtx, purpose: string, dirty: string[]): Promise<D
     repository: imageRepository(ctx.settings.DEPLOY_IMAGE),
     extraEnv: ctx.settings.DEPLOY_COMPOSE_ENV,
     contentInputs: backend.inputs,
+    repoPath: backend.repoPath,
+    shipped: backend.files,
     dirty,
     registry: deployRegistry(ctx),
     markCollectionPending: () =>

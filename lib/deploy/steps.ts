@@ -7,7 +7,7 @@
  */
 import { emptyPlan, type Change, type Plan } from '../plan.ts';
 import type { DeletionOp } from '../registry/plan.ts';
-import type { ShippedFile } from './compose-files.ts';
+import type { HostPath, ShippedFile } from './compose-files.ts';
 import { advance, type DeployState, type Release } from '../host/deploy-state.ts';
 import { formatBytes } from '../bytes.ts';
 import type { DeployMarker } from './marker.ts';
@@ -44,7 +44,8 @@ export type DeployOp =
   | { kind: 'ship'; files: ShippedFile[] }
   | { kind: 'set-image'; release: Release }
   | { kind: 'pull' }
-  | { kind: 'up' }
+  /** compose up; then the services in `recreate` are recreated: a file they read changed, which compose cannot see. */
+  | { kind: 'up'; recreate?: string[] }
   | { kind: 'gate'; urls: string[]; timeoutSeconds: number; recovery: Recovery }
   | { kind: 'promote'; tags: string[] }
   | { kind: 'record'; keep: number }
@@ -71,6 +72,10 @@ export interface DeployReading {
   composeFile: string;
   services: string[];
   files: ShippedFile[];
+  /** The id each shipped file counts with in the content key (blob id, or a secret's hash), by its project path. */
+  fileIds?: Record<string, string>;
+  /** Absolute paths the compose file mounts from the host, found there. */
+  hostPaths: HostPath[];
   state: DeployState;
   containers: ProjectContainer[];
   /** Stopped containers of the project: the rule clean:server applies too, and its protections. */
@@ -109,6 +114,7 @@ function bootSteps(
   target: string,
   recovery: Recovery,
   promoteWhat: string,
+  recreate: { services: string[]; why: string } = { services: [], why: '' },
 ): Change<DeployOp>[] {
   const host = reading.host;
   const recreated = reading.services.join(', ');
@@ -124,10 +130,10 @@ function bootSteps(
     {
       action: 'up',
       target: `project ${reading.composeFile}`,
-      reason: `compose up: (re)creates ${recreated} with ${target}; no other container is touched`,
+      reason: `compose up: (re)creates ${recreated} with ${target}${recreate.services.length ? `, then recreates ${recreate.services.join(', ')}: ${recreate.why}` : ''}; no other container is touched`,
       bytes: 0,
       host,
-      op: { kind: 'up' },
+      op: recreate.services.length ? { kind: 'up', recreate: recreate.services } : { kind: 'up' },
     },
     {
       action: 'health gate',
@@ -163,6 +169,20 @@ const emptyDeployPlan = (reading: Pick<DeployReading, 'allowedDirty'>): DeployPl
   allowedDirty: reading.allowedDirty,
 });
 
+/** A shipped file as the plan names it: path and size; a secret is marked, its contents never shown. */
+export function describeFile(f: ShippedFile): string {
+  return `${f.path} (${formatBytes(f.bytes)}${f.secret ? ', secret: not in git' : ''})`;
+}
+
+/** Shipped files whose id differs from the one the serving release recorded (nothing recorded: none changed). */
+export function changedFiles(reading: DeployReading): ShippedFile[] {
+  const before = reading.state.current?.files;
+  const now = reading.fileIds;
+  if (!before || !now) return [];
+  // A file new to this release came with a change of the compose file, which compose itself sees.
+  return reading.files.filter((f) => now[f.path] && before[f.path] && before[f.path] !== now[f.path]);
+}
+
 /** The deploy plan: nothing when the content serving now is the content wanted, healthy. */
 export function planDeploy(reading: DeployReading): DeployPlan {
   const plan = emptyDeployPlan(reading);
@@ -181,6 +201,11 @@ export function planDeploy(reading: DeployReading): DeployPlan {
     label: 'wanted',
     value: `${describeStatement(reading.statement, reading.context)}${reading.contentKey ? `, content ${reading.contentKey}` : ''}`,
   });
+  if (reading.hostPaths.length)
+    plan.figures.push({
+      label: 'expected on the host',
+      value: `${reading.hostPaths.map((p) => `${p.path} (${p.services.join(', ')})`).join(', ')}: the host's own, found there; never shipped`,
+    });
   if (
     reading.contentKey &&
     current?.contentKey === reading.contentKey &&
@@ -198,12 +223,13 @@ export function planDeploy(reading: DeployReading): DeployPlan {
     });
     return plan;
   }
+  const changed = changedFiles(reading);
   const why = reading.marker
     ? 'an interrupted run left the host between releases'
     : !current
       ? 'nothing deployed yet'
       : current.contentKey !== reading.contentKey
-        ? `the content changed since ${current.image}`
+        ? `the content changed since ${current.image}${changed.length ? ` (shipped files changed: ${changed.map(describeFile).join(', ')})` : ''}`
         : !allRunning
           ? 'not every service is running'
           : 'it does not answer healthy';
@@ -255,18 +281,23 @@ export function planDeploy(reading: DeployReading): DeployPlan {
     markStep(reading, recovery, 'the ship'),
     {
       action: 'ship',
-      target: [reading.composeFile, '.env', ...reading.files.map((f) => `${f.path} (${formatBytes(f.bytes)})`)].join(
-        ', ',
-      ),
+      target: [reading.composeFile, '.env', ...reading.files.map(describeFile)].join(', '),
       reason:
         `the compose file, its .env naming ${target}, and the ${reading.files.length} ` +
-        `file${reading.files.length === 1 ? '' : 's'} it mounts or reads ` +
-        `(${formatBytes(shippedBytes)})`,
+        `file${reading.files.length === 1 ? '' : 's'} it mounts or reads (${formatBytes(shippedBytes)})` +
+        (reading.files.some((f) => f.secret)
+          ? '; secrets (files git does not track) come from the working tree, mode 0600 in 0700 folders, never printed'
+          : ''),
       bytes: 0,
       host,
       op: { kind: 'ship', files: reading.files },
     },
-    ...bootSteps(reading, target, recovery, `the digest of ${target}`),
+    ...bootSteps(reading, target, recovery, `the digest of ${target}`, {
+      services: [...new Set(changed.flatMap((f) => f.readers ?? []))]
+        .filter((r) => reading.services.includes(r))
+        .sort(),
+      why: `they read ${changed.map((f) => f.path).join(', ')}, which changed (compose recreates a service for a changed image or environment, not for a changed file)`,
+    }),
     {
       action: 'record release',
       target,

@@ -26,6 +26,8 @@ export interface Release {
   revision: string;
   /** Hash of the build context, Dockerfile, compose file and shipped files (lib/deploy/content.ts). */
   contentKey?: string;
+  /** The id of each shipped file (blob id, or a secret's hash), by its path in the deploy folder: what changed next time. */
+  files?: Record<string, string>;
   deployedAt: string;
 }
 
