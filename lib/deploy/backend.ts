@@ -62,7 +62,9 @@ export async function readBackend(settings: DeploySettings, runner: Runner = loc
   // The deploy writes DEPLOY_DIR/.env itself (the image, DEPLOY_COMPOSE_ENV): a shipped .env would be overwritten.
   if (shipped.has('.env'))
     throw new UsageError(
-      `service ${shipped.get('.env')!.join(', ')}: reads .env, the file the deploy writes on the host itself (WEBHOOK_IMAGE and DEPLOY_COMPOSE_ENV). Rename it (e.g. .env.prod) in the compose file, or move its lines to DEPLOY_COMPOSE_ENV. Nothing was done.`,
+      `service ${shipped.get('.env')!.join(', ')}: reads .env, the file the deploy writes on ` +
+        `the host itself (WEBHOOK_IMAGE and DEPLOY_COMPOSE_ENV). Rename it (e.g. .env.prod) in ` +
+        `the compose file, or move its lines to DEPLOY_COMPOSE_ENV. Nothing was done.`,
     );
   const repoPath = (rel: string) => relative(settings.BACKEND_DIR, join(projectDir, rel)) || '.';
   const listed = listFiles(projectDir, shipped);

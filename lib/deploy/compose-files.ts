@@ -188,12 +188,14 @@ export function sortSources(
     const rel = insideProject(projectDir, source.path);
     if (rel === undefined && leaving.has(source.path))
       problems.push(
-        `service ${source.service}: ${source.kind} ${relative(projectDir, source.path)} is outside the project folder ${projectDir} (written relative, it would name another folder on the host)`,
+        `service ${source.service}: ${source.kind} ${relative(projectDir, source.path)} is ` +
+          `outside the project folder ${projectDir} (written relative, it would name another folder on the host)`,
       );
     else if (rel === undefined) add(host, source.path, source.service);
     else if (!exists(rel))
       problems.push(
-        `service ${source.service}: ${source.kind} ${rel} does not exist in ${projectDir}${source.kind === 'secret' || source.kind === 'env_file' ? ' (files git does not track are shipped from the working tree: create it there)' : ''}`,
+        `service ${source.service}: ${source.kind} ${rel} does not exist in ` +
+          `${projectDir}${source.kind === 'secret' || source.kind === 'env_file' ? ' (files git does not track are shipped from the working tree: create it there)' : ''}`,
       );
     else add(shipped, rel, source.service);
   }

@@ -64,7 +64,9 @@ async function hostPathsThere(runner: Runner, paths: HostPath[]): Promise<HostPa
       missing.push(`${p.path} (${p.services.map((s) => `service ${s}`).join(', ')})`);
   if (missing.length)
     throw new UsageError(
-      `The compose file mounts paths of the host that ${runner.name} does not have: ${missing.join(', ')}. Create them there (they are the host's, never shipped), or change the compose file. Nothing was done.`,
+      `The compose file mounts paths of the host that ${runner.name} does not have: ` +
+        `${missing.join(', ')}. Create them there (they are the host's, never shipped), or ` +
+        `change the compose file. Nothing was done.`,
     );
   return paths;
 }

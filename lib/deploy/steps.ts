@@ -130,7 +130,10 @@ function bootSteps(
     {
       action: 'up',
       target: `project ${reading.composeFile}`,
-      reason: `compose up: (re)creates ${recreated} with ${target}${recreate.services.length ? `, then recreates ${recreate.services.join(', ')}: ${recreate.why}` : ''}; no other container is touched`,
+      reason:
+        `compose up: (re)creates ${recreated} with ` +
+        `${target}${recreate.services.length ? `, then recreates ${recreate.services.join(', ')}: ${recreate.why}` : ''}; ` +
+        `no other container is touched`,
       bytes: 0,
       host,
       op: recreate.services.length ? { kind: 'up', recreate: recreate.services } : { kind: 'up' },
@@ -296,7 +299,9 @@ export function planDeploy(reading: DeployReading): DeployPlan {
       services: [...new Set(changed.flatMap((f) => f.readers ?? []))]
         .filter((r) => reading.services.includes(r))
         .sort(),
-      why: `they read ${changed.map((f) => f.path).join(', ')}, which changed (compose recreates a service for a changed image or environment, not for a changed file)`,
+      why:
+        `they read ${changed.map((f) => f.path).join(', ')}, which changed (compose recreates a ` +
+        `service for a changed image or environment, not for a changed file)`,
     }),
     {
       action: 'record release',

@@ -74,6 +74,8 @@ export function assertSomeListedExists(
   if (!paths.length || paths.some(exists)) return;
   const named = paths.slice(0, 4).join(', ');
   throw new UsageError(
-    `is BACKEND_DIR the backend? none of ${named}${paths.length > 4 ? ` (or the ${paths.length - 4} other paths the plan lists)` : ''} exists in ${root}. Nothing was changed. Set BACKEND_DIR to the backend repository's folder.`,
+    `is BACKEND_DIR the backend? none of ` +
+      `${named}${paths.length > 4 ? ` (or the ${paths.length - 4} other paths the plan lists)` : ''} ` +
+      `exists in ${root}. Nothing was changed. Set BACKEND_DIR to the backend repository's folder.`,
   );
 }

@@ -135,7 +135,9 @@ export function planLeftStopped(
     plan.refused.push({
       target: `${settings.REGISTRY_URL.origin} on ${host}`,
       reason: `the registry was ${leftStoppedBy(stopped.marker)} and does not answer, but REGISTRY_GC_START_COMMAND is empty, so this run cannot start it`,
-      remedy: `start the registry by hand, or set REGISTRY_GC_START_COMMAND${stopped.marker.start ? ` (the run that stopped it had: ${stopped.marker.start})` : ''}`,
+      remedy:
+        `start the registry by hand, or set ` +
+        `REGISTRY_GC_START_COMMAND${stopped.marker.start ? ` (the run that stopped it had: ${stopped.marker.start})` : ''}`,
     });
     return { state, plan, requests: 0 };
   }
@@ -149,7 +151,8 @@ export function planLeftStopped(
     }),
   );
   plan.notes.push(
-    "The registry does not answer, so its tags were not read: this plan only starts it (and finishes the collection left pending). Run again once it serves to plan the tags' clean-up.",
+    'The registry does not answer, so its tags were not read: this plan only starts it (and ' +
+      "finishes the collection left pending). Run again once it serves to plan the tags' clean-up.",
   );
   return { state, plan, requests: 0 };
 }

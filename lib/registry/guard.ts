@@ -72,7 +72,9 @@ export function registryGuard(ctx: Ctx): RegistryGuard {
       if (!down || down.answers) throw error;
       const start = ctx.settings.REGISTRY_GC_START_COMMAND || down.marker.start;
       throw new LockHeld(
-        `${(error as LockHeld).message} The registry at ${ctx.settings.REGISTRY_URL.origin} is DOWN: it was ${leftStoppedBy(down.marker)} (marker ${down.markerPath} on ${host().name}).${start ? ` Start it with: ${start}` : ''}`,
+        `${(error as LockHeld).message} The registry at ${ctx.settings.REGISTRY_URL.origin} is ` +
+          `DOWN: it was ${leftStoppedBy(down.marker)} (marker ${down.markerPath} on ` +
+          `${host().name}).${start ? ` Start it with: ${start}` : ''}`,
         (error as LockHeld).holder,
       );
     };

@@ -45,7 +45,10 @@ export function startRegistryItem(
   return {
     action: 'start registry',
     target: `${registry} on ${where.host} (REGISTRY_HOST)`,
-    reason: `start the registry ${leftStoppedBy(marker)} for garbage collection: it does not answer, and its collection marker ${where.markerPath} is still there. Applied first: runs \`${commandLine(where.start)}\`, waits until it serves, removes the marker`,
+    reason:
+      `start the registry ${leftStoppedBy(marker)} for garbage collection: it does not answer, ` +
+      `and its collection marker ${where.markerPath} is still there. Applied first: runs ` +
+      `\`${commandLine(where.start)}\`, waits until it serves, removes the marker`,
     bytes: 0,
     host: where.host,
     first: true,

@@ -90,7 +90,9 @@ export const registrySettings = {
       `(e.g. ${TOKENS})`,
   ),
   REGISTRY_MIN_AGE_HOURS: setting.int(
-    'age floor: a tag whose image was created less than this many hours ago is kept, whatever rule would delete it (a CI pipeline may still use it; 0: no floor). 24 covers a pipeline in flight and a night between push and deploy',
+    'age floor: a tag whose image was created less than this many hours ago is kept, ' +
+      'whatever rule would delete it (a CI pipeline may still use it; 0: no floor). 24 covers ' +
+      'a pipeline in flight and a night between push and deploy',
     24,
     { min: 0 },
   ),

@@ -91,6 +91,8 @@ export function planBuildCache(cache: CacheRecord[], policy: CachePolicy, now: n
 export function confirmRemoved(id: string, output: string): void {
   if (!output.split(/\s+/).includes(id))
     throw new Error(
-      `Docker did not remove build cache record ${id} (its answer: ${output.trim() || 'nothing'}); a record built on it since the plan, or a build now uses it: run again to plan afresh`,
+      `Docker did not remove build cache record ${id} (its answer: ` +
+        `${output.trim() || 'nothing'}); a record built on it since the plan, or a build now ` +
+        `uses it: run again to plan afresh`,
     );
 }
