@@ -3,7 +3,7 @@
  * reads the world and returns a Plan; its `apply` receives exactly that Plan and nothing else
  * decides what changes. Every item says what, how, why, and how many bytes it frees.
  */
-import { formatBytes } from './bytes.ts';
+import { formatBytes } from './units.ts';
 import type { Chart } from './charts.ts';
 
 export interface Change<Op = unknown> {

@@ -7,7 +7,7 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { markdownTable } from 'markdown-table';
-import { parseBytes } from './bytes.ts';
+import { parseBytes } from './units.ts';
 import { chartsMarkdown, mergeCharts, type Chart } from './charts.ts';
 import { publicChange, totalBytes, type Change, type Figure, type Kept, type Plan, type Refusal } from './plan.ts';
 import { redact, redactValue } from './redact.ts';

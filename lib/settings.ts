@@ -6,7 +6,7 @@
  * About 250 lines: one builder per kind of value, each with the message of what is wrong.
  */
 import { accessSync, constants, statSync } from 'node:fs';
-import { parseBytes } from './bytes.ts';
+import { parseBytes } from './units.ts';
 import { parseCommandSetting } from './command.ts';
 import { parseSshTarget } from './ssh.ts';
 

@@ -9,7 +9,7 @@
  * the lines between `# docs:NAME` and `# /docs:NAME` in .env.example.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { formatBytes } from '../lib/bytes.ts';
+import { formatBytes } from '../lib/units.ts';
 import { deploySettings } from '../lib/deploy/settings.ts';
 import { isEntryPoint, pipelineSettings } from '../lib/pipeline/run.ts';
 import { registryPolicy } from '../lib/registry/cleanup-policy.ts';

@@ -15,7 +15,7 @@
  */
 import { isEntryPoint, runPipeline } from '../lib/pipeline/run.ts';
 import { defineTask } from '../lib/task.ts';
-import { deployAuditPlaces } from '../lib/deploy/audit-place.ts';
+import { deployAuditPlaces } from '../lib/deploy/run.ts';
 import { lockTask } from '../lib/deploy/lock-task.ts';
 import { chooseMode } from '../lib/deploy/modes.ts';
 import { readDeploy } from '../lib/deploy/reading.ts';

@@ -12,7 +12,7 @@
  * Read-only: it changes nothing, and any failed line fails the run.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatBytes } from '../lib/bytes.ts';
+import { formatBytes } from '../lib/units.ts';
 import { parseCommandSetting } from '../lib/command.ts';
 import { probe } from '../lib/deploy/health.ts';
 import { messageOf } from '../lib/errors.ts';

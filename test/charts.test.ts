@@ -11,7 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chartsMarkdown, mergeCharts, mermaidChart } from '../lib/charts.ts';
 import { probeChart } from '../lib/deploy/probe-chart.ts';
-import { diskChartAfter, diskChartBefore } from '../lib/server/disk-chart.ts';
+import { diskChartAfter, diskChartBefore } from '../lib/charts.ts';
 import { startRegistry, type TestRegistry } from '../sandbox/fixtures/registry.ts';
 import { pushImage, type PushedImage } from '../sandbox/fixtures/registry-seed.ts';
 import { mermaidBlocks, parseMermaid } from './support/mermaid.ts';

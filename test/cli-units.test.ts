@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { flagsTakenByNpm, parseFlags } from '../lib/cli.ts';
 import { groupChanges, placeOf, totalLine, emptyPlan, type Change } from '../lib/plan.ts';
-import { formatBytes, parseBytes } from '../lib/bytes.ts';
+import { formatBytes, parseBytes } from '../lib/units.ts';
 import { numericFigure } from '../lib/report.ts';
 import { hostProblem, setting } from '../lib/settings.ts';
 import { unknownSettings } from '../lib/settings-read.ts';

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { removeUnlessGone } from '../lib/deploy/remove.ts';
+import { removeUnlessGone } from '../lib/deploy/deployer.ts';
 import { CommandFailed, localRunner } from '../lib/runner.ts';
 
 const runner = localRunner();

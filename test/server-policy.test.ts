@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatDuration, ago } from '../lib/duration.ts';
+import { formatDuration, ago } from '../lib/units.ts';
 import { dataHeldIn, isDataStoreImage } from '../lib/server/data.ts';
 import { bytesFreedInOrder } from '../lib/server/layers.ts';
 import { matchingPattern } from '../lib/server/names.ts';

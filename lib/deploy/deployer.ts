@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commandLine, type Command } from '../command.ts';
 import { TaskError } from '../errors.ts';
-import { CommandTimedOut, localRunner, type Runner, type RunResult } from '../runner.ts';
+import { CommandFailed, CommandTimedOut, localRunner, type Runner, type RunResult } from '../runner.ts';
 import { compose, host, image, pack, type ComposeTarget } from './commands.ts';
 import { describeProbe, waitHealthy } from './health.ts';
 import { composeEnv, paths, readDeployState, type DeployState } from '../host/deploy-state.ts';
@@ -15,6 +15,11 @@ import { docker } from '../host/commands.ts';
 import { parseContainers } from '../host/parse.ts';
 import { COMPOSE_SERVICE, type ProjectContainer } from '../host/rollback-containers.ts';
 import type { ShippedFile } from './compose-files.ts';
+import { sha256, putManifest, headManifest } from '../registry/api.ts';
+import type { RegistryClient } from '../registry/client.ts';
+import { header } from '../registry/http-errors.ts';
+import { MANIFEST_ACCEPT } from '../registry/media-types.ts';
+import type { ApplyOutcome } from '../task.ts';
 
 export interface Server {
   runner: Runner;
@@ -206,4 +211,38 @@ export async function gate(
 }
 
 /** The digest a tag has in the registry now, or undefined when it has none. */
-export { digestOf as registryDigest } from './promote.ts';
+export { digestOf as registryDigest };
+
+// Moves a tag (final, latest) to a digest the registry already holds: the manifest's exact bytes are read by
+// digest and put under the tag, so the tag's digest is that digest, byte for byte.
+export async function moveTag(client: RegistryClient, repository: string, tag: string, digest: string): Promise<void> {
+  const response = await client.call('GET', `/v2/${repository}/manifests/${digest}`, {
+    headers: { accept: MANIFEST_ACCEPT },
+  });
+  if (sha256(response.body) !== digest)
+    throw new TaskError(
+      `${repository}@${digest}: the registry served a manifest with another digest; ${tag} was not moved.`,
+    );
+  const mediaType = header(response.headers, 'content-type')?.split(';')[0] ?? '';
+  await putManifest(client, repository, tag, mediaType, response.body);
+}
+
+export async function digestOf(client: RegistryClient, repository: string, tag: string): Promise<string | undefined> {
+  return headManifest(client, repository, tag);
+}
+
+/**
+ * A removal whose object is already gone has its planned effect: in clean:all the server task,
+ * which runs first, may have removed the same stopped container or image. Said in a note.
+ */
+export async function removeUnlessGone(
+  runner: Runner,
+  command: Command,
+  gone: RegExp,
+  outcome: Pick<ApplyOutcome, 'notes'>,
+): Promise<void> {
+  const result = await runner.run(command, { allowFailure: true });
+  if (result.exitCode === 0) return;
+  if (!gone.test(result.stderr)) throw new CommandFailed(runner.name, command, result);
+  outcome.notes.push(`\`${commandLine(command)}\`: already gone (removed earlier in this run), nothing to do`);
+}

@@ -4,7 +4,7 @@ import { emptyPlan } from '../plan.ts';
 import { defineTask } from '../task.ts';
 import { readBackend } from './backend.ts';
 import { readDeploy } from './reading.ts';
-import { deployAuditPlaces } from './audit-place.ts';
+import { deployAuditPlaces } from './run.ts';
 import { applyMeasured } from './run.ts';
 import { deploySettings } from './settings.ts';
 import { findRelease, tagOf } from '../host/deploy-state.ts';

@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { localRunner } from '../runner.ts';
-import { emptyOutcome, type ApplyOutcome } from '../task.ts';
+import { emptyOutcome, type ApplyOutcome, type AuditPlace } from '../task.ts';
 import { waitUntilServing } from '../registry/api.ts';
 import { collectionStateFile, markCollected, markCollectionPending } from '../registry/collection.ts';
 import { garbageCollect } from '../registry/gc.ts';
@@ -16,6 +16,9 @@ import { deployRegistry, deployServer, imageRepository, type DeployCtx } from '.
 import { takeDeployLock } from '../host/deploy-lock.ts';
 import { describeDowntime, startDowntimeProbe } from './downtime.ts';
 import type { DeployPlan } from './steps.ts';
+import { join } from 'node:path';
+import { serverRunner } from '../server/settings.ts';
+import type { DeploySettings } from './settings.ts';
 
 async function deps(ctx: DeployCtx, purpose: string, dirty: string[]): Promise<DeployDeps> {
   const server = await deployServer(ctx);
@@ -83,4 +86,19 @@ export async function applyMeasured(plan: DeployPlan, ctx: DeployCtx, purpose: s
   }
   if (!probe) outcome.notes.push('downtime not measured: set DEPLOY_PROBE_URL to the front URL');
   return outcome;
+}
+
+// Where a deploy or rollback leaves its audit line: in the deploy folder, beside deploy-state.json (Kamal
+// keeps its log in the app's folder too).
+export const deployAuditFile = 'cleanup-audit.jsonl';
+
+export function deployAuditPlaces(outcome: ApplyOutcome, settings: DeploySettings): AuditPlace[] {
+  if (!outcome.done.length && !outcome.failed.length) return [];
+  return [
+    {
+      host: settings.DEPLOY_HOST,
+      path: join(settings.DEPLOY_DIR, deployAuditFile),
+      runner: () => serverRunner(settings, settings.DEPLOY_HOST),
+    },
+  ];
 }

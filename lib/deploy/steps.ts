@@ -9,7 +9,7 @@ import { emptyPlan, type Change, type Plan } from '../plan.ts';
 import type { DeletionOp } from '../registry/plan.ts';
 import type { HostPath, ShippedFile } from './compose-files.ts';
 import { advance, type DeployState, type Release } from '../host/deploy-state.ts';
-import { formatBytes } from '../bytes.ts';
+import { formatBytes } from '../units.ts';
 import type { DeployMarker } from './marker.ts';
 import type { ServerPolicy } from '../server/policy.ts';
 import type { ProjectContainer, RollbackRule } from '../host/rollback-containers.ts';

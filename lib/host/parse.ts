@@ -2,7 +2,7 @@
  * Parsers of docker and df output into the host state, and of docker's failures into what the
  * user should do about them; pure, tested on recorded output.
  */
-import { parseBytes } from '../bytes.ts';
+import { parseBytes } from '../units.ts';
 import { TaskError } from '../errors.ts';
 import { CommandFailed } from '../runner.ts';
 

@@ -4,7 +4,7 @@
  * for rollback, and a second run finds nothing left to do: of each service the newest few stay
  * for rollback, those stopped within the grace period stay, the rest go.
  */
-import { ago } from '../duration.ts';
+import { ago } from '../units.ts';
 
 export const RUNNING = new Set(['running', 'restarting', 'paused']);
 export const COMPOSE_PROJECT = 'com.docker.compose.project';

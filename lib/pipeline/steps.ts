@@ -9,7 +9,7 @@ import { messageOf } from '../errors.ts';
 import { renderPlan, totalBytes, totalLine, type Plan } from '../plan.ts';
 import { redact } from '../redact.ts';
 import type { ApplyOutcome, Check, CleanupTask, Handoffs, TaskContext } from '../task.ts';
-import { formatBytes } from '../bytes.ts';
+import { formatBytes } from '../units.ts';
 
 // Tasks are heterogeneous in their settings and plans; the pipeline only passes them through.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -8,7 +8,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatBytes } from '../bytes.ts';
+import { formatBytes } from '../units.ts';
 import { commandLine } from '../command.ts';
 import type { Change } from '../plan.ts';
 import type { SshDefaults } from '../runner.ts';

@@ -9,7 +9,7 @@
  *   repository references them: distribution's collector keeps every manifest still linked in a
  *   repository, so children left behind would keep their blobs forever.
  */
-import { formatBytes } from '../bytes.ts';
+import { formatBytes } from '../units.ts';
 import { appendTo } from '../group.ts';
 import { emptyPlan, type Change, type Plan } from '../plan.ts';
 import type { CollectOp } from './collection.ts';

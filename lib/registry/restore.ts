@@ -4,7 +4,7 @@
  * tags to point at it again; an entry whose blobs garbage collection removed since cannot come
  * back and is refused, with the blob that is gone; a tag pushed again since is not overwritten.
  */
-import { formatBytes } from '../bytes.ts';
+import { formatBytes } from '../units.ts';
 import { mapLimitAll } from '../concurrency.ts';
 import { emptyPlan } from '../plan.ts';
 import { blobExists, headManifest, putManifest } from './api.ts';

@@ -11,7 +11,7 @@
  * they go; of the rest, above SERVER_BUILD_CACHE_MAX_SIZE, the least recently used go until the
  * unused cache fits.
  */
-import { formatBytes } from '../bytes.ts';
+import { formatBytes } from '../units.ts';
 import type { CacheRecord } from '../host/parse.ts';
 
 const HOUR = 3_600_000;

@@ -5,7 +5,7 @@
  * Freed bytes are Docker's own count (`docker system df`) before and after; the disk criterion
  * reads the file system (df).
  */
-import { formatBytes } from '../bytes.ts';
+import { formatBytes } from '../units.ts';
 import { mapLimit } from '../concurrency.ts';
 import { messageOf } from '../errors.ts';
 import { lockDeployDir } from '../host/deploy-lock.ts';
@@ -17,7 +17,7 @@ import { emptyPlan, totalBytes, type Figure, type Plan } from '../plan.ts';
 import type { Runner } from '../runner.ts';
 import { emptyOutcome, type ApplyOutcome, type Check, type Handoffs, type TaskContext } from '../task.ts';
 import { applyHostChanges } from './apply.ts';
-import { diskChartAfter, diskChartBefore } from './disk-chart.ts';
+import { diskChartAfter, diskChartBefore } from '../charts.ts';
 import { planHost, type ServerOp, type ServerPolicy } from './policy.ts';
 import { selectHosts, serverRunner, type serverSettings } from './settings.ts';
 import { readDisks, readDockerUsage, readHost, type HostState } from './state.ts';

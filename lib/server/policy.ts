@@ -26,9 +26,8 @@
  * About 275 lines: one pass, since each kind's decision reads the ones before it (an image a kept
  * container uses is kept, a volume a remaining container uses is kept).
  */
-import { formatBytes } from '../bytes.ts';
+import { ago, formatBytes } from '../units.ts';
 import { cacheLabel, planBuildCache } from './build-cache.ts';
-import { ago } from '../duration.ts';
 import type { Change, Kept } from '../plan.ts';
 import { dataHeldIn } from './data.ts';
 import { bytesFreedInOrder } from './layers.ts';

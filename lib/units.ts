@@ -1,4 +1,6 @@
+/** Bytes and durations as people read them, and as docker and the settings write them. */
 import prettyBytes from 'pretty-bytes';
+import prettyMs from 'pretty-ms';
 
 /** Decimal units, as `docker` and `df -H` print them, so figures can be compared by eye (pretty-bytes). */
 export function formatBytes(bytes: number): string {
@@ -19,4 +21,15 @@ export function parseBytes(text: string): number | undefined {
   const power = ['', 'k', 'm', 'g', 't'].indexOf(binary ? unit.slice(0, -1) : unit);
   if (power < 0) return undefined;
   return Math.round(value * (binary ? 1024 : 1000) ** power);
+}
+
+/** Durations for people, in their largest whole unit: "21 days", "5 hours"; exact times belong in the JSON report. */
+export function formatDuration(ms: number): string {
+  const size = Math.abs(ms);
+  return size < 1000 ? 'less than a second' : prettyMs(size, { verbose: true, unitCount: 1, secondsDecimalDigits: 0 });
+}
+
+/** "21 days ago", relative to `now`. */
+export function ago(time: number, now: number): string {
+  return now - time < 1000 ? 'just now' : `${formatDuration(now - time)} ago`;
 }
