@@ -2,8 +2,8 @@
  * Plan section 4: Docker registry clean-up.
  *
  *   1. Keep the last 3 versions of each image.
- *   2. Delete every test image (tags with a token test, temp or debug: test2, ci-test-3, temp_1;
- *      never latest, attestation, contest, temperature, hotfix-attempt-2).
+ *   2. Delete every test image (tags with a delete token of lib/registry/cleanup-policy.ts as a
+ *      whole part: test2, ci-test-3, temp_1; never latest, attestation, contest, temperature).
  *   3. Keep the production images (latest and final in every repository; webhook-api:final,
  *      nginx-webhook:latest).
  *

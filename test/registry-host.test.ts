@@ -99,6 +99,21 @@ test('clean:registry deletes, collects garbage through docker on the registry ho
   assert.is(again.report.summary.changes, 0, 'a second run changes nothing');
 });
 
+test('a storage volume is measured as docker counts it, without reading the data root', async () => {
+  await pushImage(to, 'webhook-api', ['debug-9'], {
+    layers: ['a debug layer of its own '.repeat(40_000)],
+    created: '2026-06-03T00:00:00Z',
+  });
+  const env = { ...registryEnv(), REGISTRY_STORAGE_PATH: '', REGISTRY_STORAGE_VOLUME: registry.volume };
+  const run = await runTask('tasks/registry.ts', ['--yes', '--json'], env);
+  assert.is(run.code, 0, run.stderr);
+  const figure = (label: string) =>
+    run.report.figures.find((f: { label: string }) => f.label === label)?.value ?? `(no ${label})`;
+  const bytes = (label: string) => Number(/\((\d+) bytes\)/.exec(figure(label))?.[1]);
+  assert.ok(bytes('storage before GC') - bytes('storage after GC') > 500_000, figure('storage freed'));
+  assert.match(figure('storage freed'), /agrees within 15% or 64 kB/);
+});
+
 test('clean:server on the registry host keeps the registry, the database and their volumes', async () => {
   const env = { ...ssh(), SERVER_HOSTS: target(), SERVER_COMPOSE_PROJECT: 'webhook' };
   const run = await runTask('tasks/server.ts', ['--yes', '--json'], env);

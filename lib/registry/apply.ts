@@ -16,7 +16,7 @@ import { markCollected, markCollectionPending, type CollectOp } from './collecti
 import { garbageCollect, type GcHooks, type GcResult } from './gc.ts';
 import { applyStartRegistry } from './recovery.ts';
 import { restoreOne, type RestoreOp } from './restore.ts';
-import { storageBytes } from './storage.ts';
+import { measureStorage } from './storage.ts';
 import { appendJournal, journalEntry, withoutGone, type JournalEntry } from './journal.ts';
 import { OCI_MANIFEST, UNTAG_ANNOTATION } from './media-types.ts';
 import type { UnlinkOp } from './dangling.ts';
@@ -164,14 +164,13 @@ async function collect(
 ): Promise<CollectionResult> {
   const runner = runnerFor(op.host, op.ssh, 'REGISTRY_HOST');
   try {
-    const path = op.commands.storagePath;
     // A figure that cannot be read (the storage in a volume the ssh user may not read) is a warning:
     // the collection, which is what gives the space back, runs all the same.
     let unmeasured: string | undefined;
     const measure = async (): Promise<number | undefined> => {
-      if (!path || unmeasured) return undefined;
+      if (unmeasured) return undefined;
       try {
-        return await storageBytes(runner, path);
+        return await measureStorage(runner, op.commands);
       } catch (error) {
         unmeasured = messageOf(error);
         return undefined;
@@ -181,7 +180,7 @@ async function collect(
     const before = await measure();
     const result = await garbageCollect(
       runner,
-      { ...op.commands, storagePath: undefined },
+      { ...op.commands, storagePath: undefined, storageVolume: undefined },
       () => waitUntilServing(client),
       hooks,
     );

@@ -16,7 +16,7 @@ import { leftStoppedBy, startRegistryItem } from './recovery.ts';
 import { needsCreationDates, rulesFor, type RegistryPolicy } from './policy.ts';
 import { readRegistry } from './read.ts';
 import { gcCommands, registryClient, registryHostRunner, sshDefaults, type RegistrySettings } from './settings.ts';
-import { diskUsage } from './storage.ts';
+import { diskUsage, volumeBytes } from './storage.ts';
 
 /** The policy planned against unless another is given (the deploy's registry step names it too). */
 export { registryPolicy };
@@ -179,6 +179,19 @@ function describeHostsRead(plan: RegistryPlan, inUse: { refs: unknown[]; read: s
  */
 export async function measureRegistrySize(settings: RegistrySettings): Promise<{ bytes: number; basis: string }> {
   let unmeasured = '';
+  if (settings.REGISTRY_STORAGE_VOLUME && !settings.REGISTRY_STORAGE_PATH) {
+    const runner = registryHostRunner(settings);
+    try {
+      return {
+        bytes: await volumeBytes(runner, settings.REGISTRY_STORAGE_VOLUME),
+        basis: `volume ${settings.REGISTRY_STORAGE_VOLUME} as docker system df -v counts it on ${runner.name}`,
+      };
+    } catch (error) {
+      unmeasured = `; the storage could not be measured: ${messageOf(error)}`;
+    } finally {
+      await runner.close();
+    }
+  }
   if (settings.REGISTRY_STORAGE_PATH) {
     const runner = registryHostRunner(settings);
     try {

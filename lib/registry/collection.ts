@@ -182,7 +182,8 @@ export function addCollectionStep<Op>(
 
 /**
  * What the collection measured, beside what the plan promised: the bytes of the storage's files
- * before and after (REGISTRY_STORAGE_PATH on the registry host, see storage.ts), and the downtime.
+ * before and after (REGISTRY_STORAGE_PATH or REGISTRY_STORAGE_VOLUME on the registry host, see storage.ts), and
+ * the downtime.
  */
 export function collectionFigures(result: GcResult & { plannedBytes: number; unmeasured?: string }): Figure[] {
   const figures: Figure[] = [
@@ -195,7 +196,7 @@ export function collectionFigures(result: GcResult & { plannedBytes: number; unm
     figures.push({
       label: 'storage freed',
       value:
-        `not measured (${result.unmeasured ? `warning: ${result.unmeasured}` : 'REGISTRY_STORAGE_PATH is not set'}); ` +
+        `not measured (${result.unmeasured ? `warning: ${result.unmeasured}` : 'neither REGISTRY_STORAGE_PATH nor REGISTRY_STORAGE_VOLUME is set'}); ` +
         `the plan said ${formatBytes(result.plannedBytes)}`,
     });
     return figures;
@@ -204,8 +205,8 @@ export function collectionFigures(result: GcResult & { plannedBytes: number; unm
   const gap = freed - result.plannedBytes;
   const agrees = Math.abs(gap) <= Math.max(64_000, 0.15 * result.plannedBytes);
   figures.push(
-    { label: 'storage before GC', value: `${formatBytes(result.before)} (${result.before} bytes in files)` },
-    { label: 'storage after GC', value: `${formatBytes(result.after)} (${result.after} bytes in files)` },
+    { label: 'storage before GC', value: `${formatBytes(result.before)} (${result.before} bytes)` },
+    { label: 'storage after GC', value: `${formatBytes(result.after)} (${result.after} bytes)` },
     {
       label: 'storage freed',
       value:

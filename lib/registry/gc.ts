@@ -23,6 +23,8 @@ export interface GcCommands {
   start?: Command;
   /** Measured with `du -sb` before and after, when set. */
   storagePath?: string;
+  /** Or the named volume holding it, measured by `docker system df -v`. */
+  storageVolume?: string;
 }
 
 export interface GcResult {

@@ -128,6 +128,10 @@ export const registrySettings = {
   REGISTRY_STORAGE_PATH: setting.optionalString(
     'storage folder on the registry host, measured with du before and after GC',
   ),
+  REGISTRY_STORAGE_VOLUME: setting.optionalString(
+    'named Docker volume holding the storage on the registry host (a registry in a container): measured before and ' +
+      "after GC as docker system df -v counts it, which needs no access to Docker's data root",
+  ),
   REGISTRY_STATE_DIR: setting.string(
     'folder on this machine for the undo journals of registry runs and the record of deletions not yet collected',
     '.cleanup-state',
@@ -180,6 +184,7 @@ export function gcCommands(settings: RegistrySettings): GcCommands | undefined {
     collect: parseCommandSetting(settings.REGISTRY_GC_COMMAND, 'REGISTRY_GC_COMMAND'),
     start: optional(settings.REGISTRY_GC_START_COMMAND, 'REGISTRY_GC_START_COMMAND'),
     storagePath: settings.REGISTRY_STORAGE_PATH,
+    storageVolume: settings.REGISTRY_STORAGE_VOLUME,
   };
 }
 

@@ -6,6 +6,8 @@
  */
 import type { Command } from '../command.ts';
 import { TaskError } from '../errors.ts';
+import { docker } from '../host/commands.ts';
+import { parseSystemDf } from '../host/parse.ts';
 import type { Runner } from '../runner.ts';
 import { duCommand } from './gc.ts';
 
@@ -24,6 +26,27 @@ export async function storageBytes(runner: Runner, path: string): Promise<number
       `${runner.name}: could not measure the registry storage at ${path} (REGISTRY_STORAGE_PATH): ${stderr.trim() || `find exited with ${exitCode}`}`,
     );
   return sumFileSizes(stdout);
+}
+
+/**
+ * A named volume's size as `docker system df -v` counts it (four significant digits): what a
+ * docker-group user can measure of a volume under Docker's data root, which it may not read.
+ */
+export async function volumeBytes(runner: Runner, volume: string): Promise<number> {
+  const bytes = parseSystemDf((await runner.run(docker.systemDf())).stdout).volumeSizes.get(volume);
+  if (bytes === undefined)
+    throw new TaskError(`${runner.name}: no Docker volume named ${volume} (REGISTRY_STORAGE_VOLUME) to measure`);
+  return bytes;
+}
+
+/** The storage as the settings say to measure it: its files (REGISTRY_STORAGE_PATH) or its volume. */
+export async function measureStorage(
+  runner: Runner,
+  where: { storagePath?: string; storageVolume?: string },
+): Promise<number | undefined> {
+  if (where.storagePath) return storageBytes(runner, where.storagePath);
+  if (where.storageVolume) return volumeBytes(runner, where.storageVolume);
+  return undefined;
 }
 
 /** What the storage takes on disk, folders included (`du -sb`): the figure a size limit is about. */
