@@ -121,7 +121,7 @@ test('running means kept: only SERVER_STOP_NAMES stops a running container, neve
   assert.equal(targets(other, 'stop container'), []);
   assert.is(
     other.kept.find((k) => k.target === 'container webhook_api_1')!.reason,
-    'running, not ours: kept (list it in SERVER_STOP_NAMES to stop it)',
+    'running, part of compose project webhook, which its own compose file manages: kept (list it in SERVER_STOP_NAMES to stop it)',
   );
   const listed = planHost(
     state,
@@ -536,6 +536,22 @@ test('name globs read as sh reads them, where picomatch would read them otherwis
   assert.is(matchingPattern('.tmp-1', ['*-1']), '*-1', '* matches a leading dot');
   assert.is(matchingPattern('old-a.b', ['**']), '**');
   assert.is(matchingPattern('db-old', ['db-{old,tmp}']), 'db-{old,tmp}', 'braces are alternatives');
+});
+
+test('another compose project on the host is kept, running or stopped, and says why; SERVER_REMOVE_NAMES still removes', () => {
+  const monitoring = (name: string, state: string) =>
+    container({ name, state, labels: { 'com.docker.compose.project': 'monitoring' } });
+  const state = { ...bare, containers: [monitoring('prometheus', 'running'), monitoring('grafana', 'exited')] };
+  const plan = planHost(state, policy, now);
+  const reason = (target: string) => plan.kept.find((k) => k.target === target)?.reason ?? '(not kept)';
+  assert.equal(plan.changes, []);
+  assert.match(reason('container prometheus'), /^running, part of compose project monitoring, which its own compose/);
+  assert.match(
+    reason('container grafana'),
+    /^exited 21 days ago, part of compose project monitoring.*SERVER_REMOVE_NAMES/,
+  );
+  const named = planHost(state, { ...policy, removeNames: ['grafana'] }, now);
+  assert.equal(targets(named, 'remove container'), ['container grafana']);
 });
 
 test.run();

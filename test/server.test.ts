@@ -114,6 +114,16 @@ test('a dry run touches nothing and says why each thing stays or goes', async ()
     new RegExp(`^exited \\d+ (seconds?|minutes?) ago; holds data in host folder ${mariadbData}: kept`),
   );
   assert.match(reasonOf(kept, 'mariadb:10.11'), /used by container mariadb/);
+  // A second compose project on the host is its own compose file's: kept, running or stopped.
+  assert.match(
+    reasonOf(kept, 'container monitoring_prometheus_1'),
+    /^running, part of compose project monitoring, which its own compose file manages: kept/,
+  );
+  assert.match(
+    reasonOf(kept, 'container monitoring_config-check_1'),
+    /^exited .*, part of compose project monitoring, which its own compose file manages: kept/,
+  );
+  assert.match(reasonOf(kept, 'prom/prometheus:v2.53'), /used by container monitoring_/);
   assert.match(reasonOf(kept, 'mariadb:10.6'), /kept for rollback \(kept container mariadb uses it\)/);
   assert.match(reasonOf(kept, 'postgres:15'), /used by container pg/);
   assert.match(reasonOf(changes, 'container stray'), /SERVER_STOP_NAMES \(str\?y\)/);
@@ -181,6 +191,8 @@ test('--yes keeps every data store and running container not listed; abandoned i
   assert.equal(containers(main), [
     'db exited',
     'mariadb exited',
+    'monitoring_config-check_1 exited',
+    'monitoring_prometheus_1 running',
     'node-exporter running',
     'pg running',
     'webhook_api_1 running',
@@ -210,7 +222,7 @@ test('--yes keeps every data store and running container not listed; abandoned i
     '<none>:<none>',
   ])
     assert.not.ok(left.includes(ref), `${ref} goes`);
-  assert.equal(volumes(main), ['dbdata', 'old-uploads', 'pgdata']);
+  assert.equal(volumes(main), ['dbdata', 'monitoring_prometheus-data', 'old-uploads', 'pgdata']);
   assert.is(
     main
       .docker([
@@ -337,7 +349,7 @@ test('--host cleans one host of SERVER_HOSTS; an unknown name exits 2 with the k
   const one = await runTask('tasks/server.ts', ['--yes', '--json', '--host', hosts[1], '--env-file', envFile], {});
   assert.is(one.code, 0, one.stderr);
   assert.equal(volumes(second), [], 'the named host is cleaned');
-  assert.is(volumes(main).length, 4, 'the other host is not touched');
+  assert.is(volumes(main).length, 5, 'the other host is not touched');
   assert.ok(one.report.changes.every((c: { host: string }) => c.host === hosts[1]));
   const cleanMain = await runTask(
     'tasks/server.ts',
@@ -345,7 +357,11 @@ test('--host cleans one host of SERVER_HOSTS; an unknown name exits 2 with the k
     {},
   );
   assert.is(cleanMain.code, 0, cleanMain.stderr);
-  assert.equal(volumes(main), ['dbdata', 'old-uploads', 'pgdata'], 'a host named without its user is found too');
+  assert.equal(
+    volumes(main),
+    ['dbdata', 'monitoring_prometheus-data', 'old-uploads', 'pgdata'],
+    'a host named without its user is found too',
+  );
 });
 
 test('the deploy host is recognised however DEPLOY_HOST spells it: its lock is taken, and a held lock stops its prune', async () => {

@@ -160,6 +160,10 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
     const target = `container ${c.name}`;
     const protection = isProtected(c, policy);
     const deployed = c.labels[COMPOSE_PROJECT] === project;
+    // Another compose project on the same host (monitoring beside the app): its own compose file
+    // starts, stops and recreates it, so nothing here is abandoned, running or stopped.
+    const otherProject = deployed ? undefined : c.labels[COMPOSE_PROJECT];
+    const managedBy = otherProject ? `part of compose project ${otherProject}, which its own compose file manages` : '';
     const data = deployed ? [] : dataHeldIn(c, policy.dataImages ?? []);
     const holds = data.length ? `holds data in ${data.join(', ')}` : '';
     const dataFacts: Facts = data.length ? { holdsDataIn: data } : {};
@@ -177,7 +181,8 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
       else if (!stopPattern)
         keep(
           target,
-          `${c.state}, not ours: kept (list it in SERVER_STOP_NAMES to stop it)${holds ? `; ${holds}` : ''}`,
+          `${c.state}, ${managedBy || 'not ours'}: kept (list it in SERVER_STOP_NAMES to stop it)` +
+            (holds ? `; ${holds}` : ''),
           { ...facts, ...dataFacts },
         );
       if (deployed || protection || !stopPattern) continue;
@@ -201,11 +206,17 @@ export function planHost(state: HostState, policy: ServerPolicy, now = Date.now(
       appendTo(stoppedByService, c.labels[COMPOSE_SERVICE] ?? c.imageRef, c);
       continue;
     }
-    const named = data.length ? matchingPattern(c.name, policy.removeNames) : undefined;
-    if (named)
+    const named = data.length || otherProject ? matchingPattern(c.name, policy.removeNames) : undefined;
+    // Listed in SERVER_STOP_NAMES, it was the user's choice to stop it: it goes like any stopped container.
+    if (otherProject && !named && stopped !== 'stopped by this plan')
+      keep(target, `${stopped}, ${managedBy}: kept (name it in SERVER_REMOVE_NAMES to remove it)`, {
+        ...facts,
+        ...dataFacts,
+      });
+    else if (named)
       remove(
         c,
-        `${stopped}; ${holds}, but SERVER_REMOVE_NAMES names it (${named}); named volumes and host folders stay`,
+        `${stopped}; ${holds || managedBy}, but SERVER_REMOVE_NAMES names it (${named}); named volumes and host folders stay`,
         dataFacts,
       );
     else if (data.length && !policy.force)
