@@ -13,7 +13,7 @@ import * as assert from 'uvu/assert';
 import { createBackendRepo } from '../sandbox/fixtures/inventory-repo.ts';
 import { startRegistry, type TestRegistry } from '../sandbox/fixtures/registry.ts';
 import { pushImage, tagsOf } from '../sandbox/fixtures/registry-seed.ts';
-import { runScript } from './support/run-task.ts';
+import { npmRun } from './support/npm-run.ts';
 
 const dirs: string[] = [];
 const scratch = () => {
@@ -27,6 +27,10 @@ test.after(async () => {
   await registry?.destroy();
   dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
+
+/** `npm run SCRIPT -- ARGS` in this project, as a user types it. */
+const runScript = (script: string, args: string[], env: Record<string, string>) =>
+  npmRun(process.cwd(), [script, '--', ...args], env);
 
 const git = (root: string, ...args: string[]) => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8' });
 

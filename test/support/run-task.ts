@@ -18,21 +18,7 @@ export function runTask(
   env: Record<string, string>,
   timeoutMs = 300_000,
 ): Promise<TaskRun> {
-  return run(process.execPath, ['--import', 'tsx', file, ...args], env, timeoutMs);
-}
-
-/** `npm run SCRIPT -- ARGS` as a user types it (npm's own lines left out), with only the given settings. */
-export function runScript(
-  script: string,
-  args: string[],
-  env: Record<string, string>,
-  timeoutMs = 300_000,
-): Promise<TaskRun> {
-  return run('npm', ['run', '--silent', script, '--', ...args], env, timeoutMs);
-}
-
-function run(command: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<TaskRun> {
-  const child = spawn(command, args, {
+  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
     // CLEANUP_TEST_RUN marks what this test run starts, so scripts/test.ts can stop it (test/support/teardown.ts).
     env: {
       PATH: process.env.PATH,

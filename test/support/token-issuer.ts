@@ -3,7 +3,7 @@
  * JWT granting the requested scopes, signed by a key whose self-signed certificate is the
  * registry's `rootcertbundle` (distribution verifies the `x5c` header chain against it).
  */
-import { execFileSync } from 'node:child_process';
+import { selfSignedCertificate } from '../../sandbox/fixtures/tls.ts';
 import { createSign, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -39,27 +39,10 @@ export async function startTokenIssuer(
   const lifetimeSeconds = options.lifetimeSeconds ?? 300;
   const keyFile = join(dir, 'token.key');
   const certFile = join(dir, 'token.crt');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=test-token-issuer',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
+  selfSignedCertificate({ key: keyFile, certificate: certFile }, '/CN=test-token-issuer', 2, [
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+  ]);
   const key = readFileSync(keyFile, 'utf8');
   const der = readFileSync(certFile, 'utf8').replace(/-----[^-]+-----|\s/g, '');
   const port = await freePort();
