@@ -15,6 +15,7 @@ import { compose, pack } from '../lib/deploy/commands.ts';
 import { keyOf } from '../lib/deploy/content.ts';
 import { summarize } from '../lib/deploy/downtime.ts';
 import { advance, findRelease, parseState, rollBackTo, type Release } from '../lib/host/deploy-state.ts';
+import { filesNaming, upstreamPattern, type ServiceFacts } from '../lib/deploy/rollout.ts';
 import { planDeploy, planRollback, type DeployReading } from '../lib/deploy/steps.ts';
 import type { ProjectContainer } from '../lib/host/rollback-containers.ts';
 import { pushedOut } from '../lib/deploy/registry-versions.ts';
@@ -240,6 +241,8 @@ function reading(over: Partial<DeployReading> = {}): DeployReading {
     keep: 2,
     healthUrls: ['http://127.0.0.1:8001/health'],
     healthTimeoutSeconds: 30,
+    drainSeconds: 2,
+    rollout: { facts: [], frontFiles: [] },
     registryDigests: new Map(),
     hostImages: [],
     pushedOut: [],
@@ -608,9 +611,166 @@ test("the new release pushes the oldest kept version out of section 4's last 3; 
   );
 });
 
+const api: ServiceFacts = {
+  name: 'webhook-api',
+  image: 'reg:5000/webhook-api:planned',
+  hostNetwork: false,
+  healthcheck: true,
+  published: false,
+  containerName: false,
+};
+const frontFacts: ServiceFacts = {
+  ...api,
+  name: 'nginx',
+  image: 'reg:5000/nginx:1',
+  healthcheck: false,
+  published: true,
+};
+const besideReading = (over: Partial<DeployReading> = {}) =>
+  reading({
+    state: { current: release('r1'), previous: [] },
+    composeOnHost: true,
+    healthy: true,
+    containers: [
+      container({
+        id: 'old1',
+        name: 'webhook_webhook-api_1',
+        image: 'reg:5000/webhook-api:r1',
+        state: 'running',
+        service: 'webhook-api',
+      }),
+      container({
+        id: 'front1',
+        name: 'webhook_nginx_1',
+        image: 'reg:5000/nginx:1',
+        state: 'running',
+        service: 'nginx',
+      }),
+    ],
+    rollout: {
+      api,
+      facts: [api, frontFacts],
+      frontFiles: [{ path: 'nginx/conf.d/site.conf', bytes: 120, readers: ['nginx'] }],
+    },
+    ...over,
+  });
+
+test('on a compose network with a healthcheck: the new release starts beside the old one, the front moves by reload, the old one goes after a drain; expected downtime zero', () => {
+  const plan = planDeploy(besideReading());
+  assert.equal(
+    plan.changes.map((c) => c.action),
+    [
+      'lock',
+      'build',
+      'push',
+      'mark deploy under way',
+      'ship',
+      'pull',
+      'start beside',
+      'switch front',
+      'health gate',
+      'drain',
+      'remove old',
+      'settle front',
+      'up',
+      'promote',
+      'record release',
+    ],
+  );
+  assert.match(plan.figures.find((f) => f.label === 'expected downtime')!.value, /^zero: the new webhook-api serves/);
+  const start = plan.changes[6];
+  assert.equal(start.op, { kind: 'start-beside', service: 'webhook-api', serving: ['old1'], timeoutSeconds: 30 });
+  assert.match(start.reason, /--scale webhook-api=2 --no-recreate: a new container beside webhook_webhook-api_1/);
+  assert.match(plan.changes[7].reason, /nginx -t, then nginx -s reload/);
+  const gate = plan.changes[8].op as { recovery: { kind: string; beside?: { keep: { id: string }[] } } };
+  assert.equal(
+    gate.recovery.beside?.keep.map((c) => c.id),
+    ['old1'],
+  );
+  assert.match(plan.changes[8].reason, /points nginx back at webhook_webhook-api_1 \(never stopped\)/);
+  assert.equal(plan.changes[10].op, {
+    kind: 'remove-old',
+    containers: [{ id: 'old1', name: 'webhook_webhook-api_1' }],
+  });
+});
+
+test('where the new release cannot start beside the old one, the plan recreates in place and says why the downtime is not zero', () => {
+  const why = (over: Partial<ServiceFacts>, more: Partial<DeployReading> = {}) => {
+    const facts = { ...api, ...over };
+    const plan = planDeploy(
+      besideReading({
+        ...more,
+        rollout: { api: facts, facts: [facts, frontFacts], frontFiles: besideReading().rollout.frontFiles },
+      }),
+    );
+    assert.ok(plan.changes.some((c) => c.action === 'up') && !plan.changes.some((c) => c.action === 'start beside'));
+    return plan.figures.find((f) => f.label === 'expected downtime')!.value;
+  };
+  assert.match(why({ hostNetwork: true }), /^not zero: webhook-api uses network_mode: host/);
+  assert.match(why({ healthcheck: false }), /no compose healthcheck/);
+  assert.match(why({ published: true }), /publishes ports on the host/);
+  assert.match(why({ containerName: true }), /fixed container_name/);
+  const stopped = container({
+    id: 'old0',
+    name: 'webhook_webhook-api_0',
+    image: 'x',
+    state: 'exited',
+    service: 'webhook-api',
+  });
+  assert.match(
+    why({}, { containers: [...besideReading().containers, stopped] }),
+    /stopped containers \(webhook_webhook-api_0\)/,
+  );
+  assert.match(
+    why({}, { containers: besideReading().containers.filter((c) => c.service !== 'nginx') }),
+    /the front \(nginx\) is not running/,
+  );
+  const first = planDeploy(reading({ rollout: besideReading().rollout }));
+  assert.match(
+    first.figures.find((f) => f.label === 'expected downtime')!.value,
+    /^none to avoid: no webhook-api container runs now/,
+  );
+});
+
+test('a front whose image changes is restarted before the switch, and the plan says that restart is the one gap', () => {
+  const plan = planDeploy(
+    besideReading({
+      rollout: { ...besideReading().rollout, facts: [api, { ...frontFacts, image: 'reg:5000/nginx:2' }] },
+    }),
+  );
+  assert.equal(plan.changes[6].op, { kind: 'restart-front', front: 'nginx' });
+  assert.match(
+    plan.figures.find((f) => f.label === 'expected downtime')!.value,
+    /except nginx's own restart: its image changes \(reg:5000\/nginx:1 → reg:5000\/nginx:2\)/,
+  );
+});
+
+test('the front files: tracked files naming the API service and a port; not a longer name, not a secret', () => {
+  const files = [
+    { path: 'a.conf', bytes: 1, readers: ['nginx'] },
+    { path: 'b.conf', bytes: 1, readers: ['nginx'] },
+    { path: 'c.conf', bytes: 1, readers: ['nginx'] },
+    { path: 'd.key', bytes: 1, readers: ['nginx'], secret: true },
+  ];
+  const text: Record<string, string> = {
+    'a.conf': 'proxy_pass http://webhook-api:8001;',
+    'b.conf': 'proxy_pass http://old-webhook-api:8001; server webhook-api.internal:80;',
+    'c.conf': 'upstream x { server webhook-api; }',
+    'd.key': 'webhook-api:1',
+  };
+  assert.equal(
+    filesNaming('webhook-api', files, (p) => text[p]).map((f) => f.path),
+    ['a.conf'],
+  );
+  assert.is(
+    'proxy_pass http://webhook-api:8001;'.replace(upstreamPattern('webhook-api'), 'webhook_webhook-api_2'),
+    'proxy_pass http://webhook_webhook-api_2:8001;',
+  );
+});
+
 test('downtime: failed requests and the longest gap without a good answer, including one running to the end', () => {
   const samples = [0, 100, 200, 300, 400].map((at, i) => ({ at, ok: i !== 2 && i !== 3 }));
-  assert.equal(summarize('u', samples, 0, 450), { url: 'u', requests: 5, failed: 2, longestGapMs: 300 });
+  assert.equal(summarize('u', samples, 0, 450), { url: 'u', everyMs: 20, requests: 5, failed: 2, longestGapMs: 300 });
   assert.is(
     summarize(
       'u',

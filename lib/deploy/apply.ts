@@ -16,10 +16,12 @@ import { host } from './commands.ts';
 import { contentIds, headRevision, keyOf, parentRevision, shippedIds, type ContentInputs } from './content.ts';
 import type { ShippedFile } from './compose-files.ts';
 import * as step from './deployer.ts';
+import { discard, pointFront, removeContainers, startBeside, startedBeside, type Container } from './switch.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { digestOf, moveTag, removeUnlessGone } from './deployer.ts';
 import { advance, rollBackTo, type Release } from '../host/deploy-state.ts';
 import { clearMarker, describeMarker, readMarker, writeMarker } from './marker.ts';
-import { describeRecovery, type BringBack } from './recovery-steps.ts';
+import { describeRecovery, type BesideRecovery, type BringBack } from './recovery-steps.ts';
 import type { DeployOp } from './steps.ts';
 
 export interface DeployDeps {
@@ -62,6 +64,8 @@ interface Resolved {
   contentKey?: string;
   files?: Record<string, string>;
   underWay?: BringBack;
+  /** The container started beside the serving ones, once compose created it. */
+  fresh?: Container;
 }
 
 /** The deploy stops here: the message says why and what to do. */
@@ -192,6 +196,34 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
         if (op.recreate?.length) await step.recreate(server, op.recreate);
       });
       return;
+    case 'restart-front':
+      await underWay('restart the front', deps, resolved, outcome, () => step.upService(server, op.front));
+      return;
+    case 'start-beside':
+      await underWay('start beside', deps, resolved, outcome, async () => {
+        const fresh = await startBeside(server, op.service, op.serving, op.timeoutSeconds * 1000, deps.signal, (c) => {
+          resolved.fresh = c;
+        });
+        outcome.notes.push(`${fresh.name} started beside the serving container and is healthy`);
+      });
+      return;
+    case 'switch-front':
+      await underWay('switch the front', deps, resolved, outcome, () =>
+        pointFront(server, op.front, op.files, op.service, resolved.fresh!.name),
+      );
+      return;
+    case 'drain':
+      await sleep(op.seconds * 1000);
+      return;
+    case 'remove-old':
+      await removeContainers(
+        server,
+        op.containers.map((c) => c.id),
+      );
+      return;
+    case 'settle-front':
+      await pointFront(server, op.front, op.files, resolved.fresh!.name, op.service);
+      return;
     case 'gate': {
       const result = await step.gate(op.urls, op.timeoutSeconds * 1000, deps.probeTimeoutMs, deps.signal);
       if (result.healthy) {
@@ -287,6 +319,7 @@ async function bringBack(deps: DeployDeps, back: BringBack): Promise<{ text: str
   switch (back.recovery.kind) {
     case 'restore-before': {
       await step.restoreBefore(server);
+      if (back.recovery.beside) await removeBeside(deps, back.recovery.beside);
       await step.up(server);
       const check = await step.gate(back.urls, back.timeoutSeconds * 1000, deps.probeTimeoutMs, deps.signal);
       const what = back.release ?? back.recovery.serving.join(', ');
@@ -316,6 +349,25 @@ async function bringBack(deps: DeployDeps, back: BringBack): Promise<{ text: str
   }
   await clearMarker(server.runner, server.dir);
   return result;
+}
+
+/**
+ * The old API containers never stopped: the front is pointed at them by name (it may have moved to
+ * the new one), what was started beside them goes, and the front takes the service name again.
+ * The restored files name the service, so every pointing starts from there.
+ */
+async function removeBeside(deps: DeployDeps, beside: BesideRecovery): Promise<void> {
+  const { server } = deps;
+  const extra = await startedBeside(
+    server,
+    beside.service,
+    beside.keep.map((c) => c.id),
+  );
+  if (!extra.length) return;
+  const old = beside.keep[0].name;
+  await pointFront(server, beside.front, beside.files, beside.service, old);
+  for (const c of extra) await discard(server, c.id);
+  await pointFront(server, beside.front, beside.files, old, beside.service);
 }
 
 /** A step that changes what serves: if it fails, what served before comes back and the deploy stops saying so. */

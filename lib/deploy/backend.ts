@@ -3,7 +3,7 @@
  * files it needs (tracked ones and secrets git does not track), the host paths it expects, and
  * what the content key hashes.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { UsageError } from '../errors.ts';
 import { localRunner, type Runner } from '../runner.ts';
@@ -18,6 +18,7 @@ import {
   type ShippedFile,
 } from './compose-files.ts';
 import { composeModel } from './compose-model.ts';
+import { filesNaming, serviceFacts, type RolloutInputs } from './rollout.ts';
 import { trackedFiles, type ContentInputs } from './content.ts';
 import type { DeploySettings } from './settings.ts';
 import { composeEnv } from '../host/deploy-state.ts';
@@ -33,6 +34,8 @@ export interface Backend {
   inputs: ContentInputs;
   /** A shipped file's path in the repository (the content key's name for it). */
   repoPath: (projectPath: string) => string;
+  /** What decides whether the new release can start beside the old one (lib/deploy/rollout.ts). */
+  rollout: RolloutInputs;
 }
 
 export async function readBackend(settings: DeploySettings, runner: Runner = localRunner()): Promise<Backend> {
@@ -52,12 +55,8 @@ export async function readBackend(settings: DeploySettings, runner: Runner = loc
     throw new UsageError(
       'Neither `docker compose` nor `docker-compose` is installed on this machine: the plan reads the compose file with compose. Install one of them here.',
     );
-  const model = await composeModel(
-    runner,
-    compose,
-    composePath,
-    composeEnv(`${settings.DEPLOY_IMAGE}:planned`, settings.DEPLOY_COMPOSE_ENV),
-  );
+  const planned = `${settings.DEPLOY_IMAGE}:planned`;
+  const model = await composeModel(runner, compose, composePath, composeEnv(planned, settings.DEPLOY_COMPOSE_ENV));
   const { shipped, host } = sorted(model);
   // The deploy writes DEPLOY_DIR/.env itself (the image, DEPLOY_COMPOSE_ENV): a shipped .env would be overwritten.
   if (shipped.has('.env'))
@@ -83,6 +82,8 @@ export async function readBackend(settings: DeploySettings, runner: Runner = loc
     ],
     secrets: files.filter((f) => f.secret).map((f) => repoPath(f.path)),
   };
+  const facts = serviceFacts(model);
+  const api = facts.find((f) => f.image === planned);
   return {
     projectDir,
     composeFile: basename(composePath),
@@ -91,5 +92,10 @@ export async function readBackend(settings: DeploySettings, runner: Runner = loc
     hostPaths: host,
     inputs,
     repoPath,
+    rollout: {
+      ...(api ? { api } : {}),
+      facts,
+      frontFiles: api ? filesNaming(api.name, files, (path) => readFileSync(join(projectDir, path), 'utf8')) : [],
+    },
   };
 }

@@ -16,6 +16,7 @@ export const compose = {
   pull: (t: ComposeTarget): Command => [...base(t), 'pull', '--quiet'],
   /** No --remove-orphans: a container of a service the file no longer has is stopped only when the plan lists it. */
   up: (t: ComposeTarget): Command => [...base(t), 'up', '--detach'],
+  upService: (t: ComposeTarget, service: string): Command => [...base(t), 'up', '--detach', '--no-deps', service],
   /** Stops and removes the project's containers (a first deploy that failed its gate). */
   down: (t: ComposeTarget): Command => [...base(t), 'down'],
   /** Recreates these services only: a file they mount changed, which compose's own comparison does not see. */
@@ -26,6 +27,17 @@ export const compose = {
     '--no-deps',
     '--force-recreate',
     ...services,
+  ],
+  /** One more container of `service` beside those there (--no-recreate: they keep running), nothing else touched. */
+  startBeside: (t: ComposeTarget, service: string, count: number): Command => [
+    ...base(t),
+    'up',
+    '--detach',
+    '--no-deps',
+    '--no-recreate',
+    '--scale',
+    `${service}=${count}`,
+    service,
   ],
   ps: (t: ComposeTarget): Command => [...base(t), 'ps', '--quiet'],
   logs: (t: ComposeTarget, lines: number): Command => [...base(t), 'logs', '--no-color', '--tail', String(lines)],
@@ -64,6 +76,31 @@ export const host = {
     '--filter',
     `label=com.docker.compose.project=${project}`,
   ],
+  /** The containers of one compose service (running ones only, or all): id and name. */
+  serviceContainers: (project: string, service: string, runningOnly = false): Command => [
+    'docker',
+    'ps',
+    ...(runningOnly ? [] : ['--all']),
+    '--no-trunc',
+    '--format',
+    '{{.ID}} {{.Names}}',
+    '--filter',
+    `label=com.docker.compose.project=${project}`,
+    '--filter',
+    `label=com.docker.compose.service=${service}`,
+  ],
+  /** healthy, unhealthy or starting (compose's healthcheck), and the last check's output. */
+  health: (id: string): Command => [
+    'docker',
+    'inspect',
+    '--format',
+    '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{range .State.Health.Log}}\n{{.Output}}{{end}}{{end}}',
+    id,
+  ],
+  /** nginx in the front's container: `-t` tests the configuration, `-s reload` loads it without a restart. */
+  nginx: (id: string, args: string[]): Command => ['docker', 'exec', id, 'nginx', ...args],
+  /** SIGTERM, then SIGKILL after the container's own stop timeout: requests in flight finish first. */
+  stopContainer: (id: string): Command => ['docker', 'stop', id],
   imageRefs: (): Command => ['docker', 'image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'],
   removeContainer: (id: string, force: boolean): Command => ['docker', 'rm', ...(force ? ['--force'] : []), id],
   removeImage: (ref: string): Command => ['docker', 'image', 'rm', ref],

@@ -176,6 +176,11 @@ export async function up(server: Server): Promise<void> {
   await composeStep(server, 'up', compose.up(server.target));
 }
 
+/** compose up for one service only (its dependencies untouched): recreated when its settings changed. */
+export async function upService(server: Server, service: string): Promise<void> {
+  await composeStep(server, 'up', compose.upService(server.target, service));
+}
+
 export async function recreate(server: Server, services: string[]): Promise<void> {
   await composeStep(server, 'up --force-recreate', compose.recreate(server.target, services));
 }

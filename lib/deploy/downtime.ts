@@ -1,6 +1,6 @@
 /**
  * The downtime a deploy causes, measured rather than claimed: while the deploy or rollback runs,
- * a probe asks the front every 100 ms (one request at a time, each with its own timeout) and
+ * a probe asks the front every 20 ms (one request at a time, each with its own timeout) and
  * counts the answers that failed and the longest time without a good answer.
  */
 import type { Chart } from '../charts.ts';
@@ -9,6 +9,7 @@ import { probeChart } from './probe-chart.ts';
 
 export interface Downtime {
   url: string;
+  everyMs: number;
   requests: number;
   failed: number;
   /** Longest time between two good answers (or from the start/to the end), in ms. */
@@ -21,7 +22,7 @@ export interface Sample {
 }
 
 /** Pure: the figures from the samples, in the order they were taken. */
-export function summarize(url: string, samples: Sample[], started: number, ended: number): Downtime {
+export function summarize(url: string, samples: Sample[], started: number, ended: number, everyMs = 20): Downtime {
   let lastGood = started;
   let longest = 0;
   for (const s of samples) {
@@ -33,6 +34,7 @@ export function summarize(url: string, samples: Sample[], started: number, ended
   if (samples.length && !samples[samples.length - 1].ok) longest = Math.max(longest, ended - lastGood);
   return {
     url,
+    everyMs,
     requests: samples.length,
     failed: samples.filter((s) => !s.ok).length,
     longestGapMs: Math.round(longest),
@@ -40,11 +42,11 @@ export function summarize(url: string, samples: Sample[], started: number, ended
 }
 
 export function describeDowntime(d: Downtime): string {
-  return `${d.failed} of ${d.requests} requests to ${d.url} failed (one every 100 ms); longest gap without a good answer ${d.longestGapMs} ms`;
+  return `${d.failed} of ${d.requests} requests to ${d.url} failed (one every ${d.everyMs} ms); longest gap without a good answer ${d.longestGapMs} ms`;
 }
 
 /** Starts probing `url`; `stop` ends it and returns the figures. */
-export function startDowntimeProbe(url: string, everyMs = 100): { stop(): Promise<Downtime & { chart: Chart }> } {
+export function startDowntimeProbe(url: string, everyMs = 20): { stop(): Promise<Downtime & { chart: Chart }> } {
   const samples: Sample[] = [];
   const started = performance.now();
   let running = true;
@@ -62,7 +64,7 @@ export function startDowntimeProbe(url: string, everyMs = 100): { stop(): Promis
       running = false;
       await loop;
       const ended = performance.now();
-      return { ...summarize(url, samples, started, ended), chart: probeChart(samples, started, ended) };
+      return { ...summarize(url, samples, started, ended, everyMs), chart: probeChart(samples, started, ended) };
     },
   };
 }

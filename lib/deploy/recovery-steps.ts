@@ -6,14 +6,27 @@
  */
 import type { Change } from '../plan.ts';
 import { describeMarker, MARKER_FILE } from './marker.ts';
+import type { Rollout } from './rollout.ts';
 import type { DeployOp, DeployReading } from './steps.ts';
 
 /** What a failed health gate does, decided before anything starts. */
 export type Recovery =
-  /** Restores the files saved before shipping and brings back the containers that were up. */
-  | { kind: 'restore-before'; serving: string[] }
+  /**
+   * Restores the files saved before shipping and brings back the containers that were up. With
+   * `beside`, the old API containers never stopped: the front is pointed back at them and what was
+   * started beside them is removed, without a gap.
+   */
+  | { kind: 'restore-before'; serving: string[]; beside?: BesideRecovery }
   /** Nothing ran before from the deploy folder: stops and removes what this deploy started. */
   | { kind: 'stop-started'; replaced: string[] };
+
+/** What a deploy beside the serving release brings back: those containers, by the front's files. */
+export interface BesideRecovery {
+  service: string;
+  keep: { id: string; name: string }[];
+  front: string;
+  files: string[];
+}
 
 /** What brings back the release that served before, and how to check it answers again. */
 export interface BringBack {
@@ -26,17 +39,27 @@ export interface BringBack {
   startedNothing?: boolean;
 }
 
-export function recoveryFor(reading: DeployReading): Recovery {
+export function recoveryFor(reading: DeployReading, rollout: Rollout): Recovery {
   // After the bring-back step, what serves is what served before the interrupted run.
   if (reading.marker) return reading.marker.recovery;
   const up = reading.containers.filter((c) => c.state === 'running');
   const names = up.map((c) => `${c.name} (${c.image})`);
-  return reading.composeOnHost && up.length
-    ? { kind: 'restore-before', serving: names }
-    : { kind: 'stop-started', replaced: names };
+  if (!reading.composeOnHost || !up.length) return { kind: 'stop-started', replaced: names };
+  return rollout.kind === 'beside'
+    ? {
+        kind: 'restore-before',
+        serving: names,
+        beside: { service: rollout.service, keep: rollout.serving, front: rollout.front, files: rollout.frontFiles },
+      }
+    : { kind: 'restore-before', serving: names };
 }
 
 export function describeRecovery(r: Recovery): string {
+  if (r.kind === 'restore-before' && r.beside)
+    return (
+      `restores the files saved before shipping, points ${r.beside.front} back at ` +
+      `${r.beside.keep.map((c) => c.name).join(', ')} (never stopped) and removes what was started beside it`
+    );
   return r.kind === 'restore-before'
     ? `restores the files saved before shipping and brings back what was up: ${r.serving.join(', ')}`
     : r.replaced.length

@@ -30,7 +30,7 @@ export const deploySettings = {
     { min: 1 },
   ),
   DEPLOY_PROBE_URL: setting.optionalString(
-    'the front URL a probe asks every 100 ms during deploy and rollback, to measure downtime (empty: not measured)',
+    'the front URL a probe asks every 20 ms during deploy and rollback, to measure downtime (empty: not measured)',
   ),
   DEPLOY_BUILD_CONTEXT: setting.string('build context, relative to BACKEND_DIR', 'api_server'),
   DEPLOY_DOCKERFILE: setting.string('Dockerfile, relative to the build context', 'Dockerfile.webhook'),
@@ -52,6 +52,11 @@ export const deploySettings = {
     'seconds one health probe waits for an answer before it counts as failed (the gate asks again until DEPLOY_HEALTH_TIMEOUT_SECONDS)',
     3,
     { min: 1 },
+  ),
+  DEPLOY_DRAIN_SECONDS: setting.int(
+    'seconds the old API container keeps running after the front moved to the new one, so requests it took finish',
+    2,
+    { min: 0 },
   ),
   DEPLOY_COMPOSE_TIMEOUT_SECONDS: setting.int(
     'seconds one compose step on the deploy host (pull, up, down) may run before it is stopped as hung; then what served before is brought back',

@@ -14,6 +14,7 @@ import type { DeployMarker } from './marker.ts';
 import type { ServerPolicy } from '../server/policy.ts';
 import type { ProjectContainer, RollbackRule } from '../host/rollback-containers.ts';
 import { cleanupSteps, short } from './cleanup-steps.ts';
+import { chooseRollout, expectedDowntime, type Beside, type Rollout, type RolloutInputs } from './rollout.ts';
 import {
   describeRecovery,
   markStep,
@@ -46,6 +47,16 @@ export type DeployOp =
   | { kind: 'pull' }
   /** compose up; then the services in `recreate` are recreated: a file they read changed, which compose cannot see. */
   | { kind: 'up'; recreate?: string[] }
+  /** compose up --scale with --no-recreate: the new release's container beside the serving ones, healthy by compose's check. */
+  | { kind: 'start-beside'; service: string; serving: string[]; timeoutSeconds: number }
+  /** compose recreates the front: its image changed, which no reload can apply. */
+  | { kind: 'restart-front'; front: string }
+  /** The front's upstream names the new container (`from` → the container), nginx -t, reload. */
+  | { kind: 'switch-front'; front: string; service: string; files: string[] }
+  | { kind: 'drain'; seconds: number }
+  | { kind: 'remove-old'; containers: { id: string; name: string }[] }
+  /** The shipped configuration back (the service name, which now resolves to the new container only), reload. */
+  | { kind: 'settle-front'; front: string; service: string; files: string[] }
   | { kind: 'gate'; urls: string[]; timeoutSeconds: number; recovery: Recovery }
   | { kind: 'promote'; tags: string[] }
   | { kind: 'record'; keep: number }
@@ -72,6 +83,8 @@ export interface DeployReading {
   composeFile: string;
   services: string[];
   files: ShippedFile[];
+  /** What decides whether the new release starts beside the serving one (lib/deploy/rollout.ts). */
+  rollout: RolloutInputs;
   /** The id each shipped file counts with in the content key (blob id, or a secret's hash), by its project path. */
   fileIds?: Record<string, string>;
   /** Absolute paths the compose file mounts from the host, found there. */
@@ -89,6 +102,8 @@ export interface DeployReading {
   keep: number;
   healthUrls: string[];
   healthTimeoutSeconds: number;
+  /** DEPLOY_DRAIN_SECONDS: how long the old API container serves on after the front moved. */
+  drainSeconds: number;
   /** Digest of each tag of the repository (final, latest, release tags) as the registry has it now. */
   registryDigests: Map<string, string>;
   /** Image references present on the host. */
@@ -108,16 +123,36 @@ export function describeStatement(s: RevisionStatement, context: string): string
     : `the revision the ${s.by} commit will make (the tree of ${context}/ after that commit, based on HEAD ${s.base})`;
 }
 
-/** Steps shared by deploy and rollback after the image is chosen: pull, up, gate, promote. */
+/** Services recreated after the up because a file they read changed, and why. */
+interface Recreate {
+  services: string[];
+  why: string;
+}
+
+/**
+ * Steps shared by deploy and rollback after the image is chosen: pull, then the new release takes
+ * over (beside the old one, or in place: lib/deploy/rollout.ts), the health gate, promote.
+ */
 function bootSteps(
   reading: DeployReading,
+  rollout: Rollout,
   target: string,
   recovery: Recovery,
   promoteWhat: string,
-  recreate: { services: string[]; why: string } = { services: [], why: '' },
+  recreate: Recreate = { services: [], why: '' },
 ): Change<DeployOp>[] {
   const host = reading.host;
-  const recreated = reading.services.join(', ');
+  const gate: Change<DeployOp> = {
+    action: 'health gate',
+    target: reading.healthUrls.join(', '),
+    reason:
+      `each must answer 2xx within ${reading.healthTimeoutSeconds}s` +
+      `${rollout.kind === 'beside' ? `, now through ${rollout.front} moved to the new container` : ''}; ` +
+      `if not: ${describeRecovery(recovery)}, and the deploy stops here`,
+    bytes: 0,
+    host,
+    op: { kind: 'gate', urls: reading.healthUrls, timeoutSeconds: reading.healthTimeoutSeconds, recovery },
+  };
   return [
     {
       action: 'pull',
@@ -127,25 +162,9 @@ function bootSteps(
       host,
       op: { kind: 'pull' },
     },
-    {
-      action: 'up',
-      target: `project ${reading.composeFile}`,
-      reason:
-        `compose up: (re)creates ${recreated} with ` +
-        `${target}${recreate.services.length ? `, then recreates ${recreate.services.join(', ')}: ${recreate.why}` : ''}; ` +
-        `no other container is touched`,
-      bytes: 0,
-      host,
-      op: recreate.services.length ? { kind: 'up', recreate: recreate.services } : { kind: 'up' },
-    },
-    {
-      action: 'health gate',
-      target: reading.healthUrls.join(', '),
-      reason: `each must answer 2xx within ${reading.healthTimeoutSeconds}s; if not: ${describeRecovery(recovery)}, and the deploy stops here`,
-      bytes: 0,
-      host,
-      op: { kind: 'gate', urls: reading.healthUrls, timeoutSeconds: reading.healthTimeoutSeconds, recovery },
-    },
+    ...(rollout.kind === 'beside'
+      ? besideSteps(reading, rollout, target, gate, recreate)
+      : [upStep(reading, target, recreate), gate]),
     ...(reading.promoteTags.length
       ? [
           {
@@ -159,6 +178,111 @@ function bootSteps(
           },
         ]
       : []),
+  ];
+}
+
+/** compose up: in place, every service; after a switch, the rest (what compose finds changed). */
+function upStep(reading: DeployReading, target: string, recreate: Recreate, beside?: Beside): Change<DeployOp> {
+  const services = beside
+    ? recreate.services.filter((s) => s !== beside.service && s !== beside.front)
+    : recreate.services;
+  const what = beside
+    ? `for the rest: ${beside.service} and ${beside.front} are as compose wants them, so it only creates a ` +
+      `missing service or recreates one whose compose settings changed`
+    : `(re)creates ${reading.services.join(', ')} with ${target}`;
+  return {
+    action: 'up',
+    target: `project ${reading.composeFile}`,
+    reason:
+      `compose up ${what}${services.length ? `, then recreates ${services.join(', ')}: ${recreate.why}` : ''}; ` +
+      `no other container is touched`,
+    bytes: 0,
+    host: reading.host,
+    op: services.length ? { kind: 'up', recreate: services } : { kind: 'up' },
+  };
+}
+
+/** start beside, switch, gate, drain, remove old, settle: the old release serves until the new one does. */
+function besideSteps(
+  reading: DeployReading,
+  b: Beside,
+  target: string,
+  gate: Change<DeployOp>,
+  recreate: Recreate,
+): Change<DeployOp>[] {
+  const host = reading.host;
+  const old = b.serving.map((c) => c.name).join(', ');
+  const files = b.frontFiles.join(', ');
+  const reloaded = recreate.services.includes(b.front)
+    ? `; the reload also loads the changed files ${b.front} reads`
+    : '';
+  return [
+    ...(b.frontRestart
+      ? [
+          {
+            action: 'restart front',
+            target: b.front,
+            reason: `${b.frontRestart}; before the switch, so the new front takes the switch`,
+            bytes: 0,
+            host,
+            op: { kind: 'restart-front' as const, front: b.front },
+          },
+        ]
+      : []),
+    {
+      action: 'start beside',
+      target: `${b.service} with ${target}`,
+      reason:
+        `compose up --scale ${b.service}=${b.serving.length + 1} --no-recreate: a new container beside ${old}, ` +
+        `which keeps serving; it must turn healthy by its compose healthcheck within ` +
+        `${reading.healthTimeoutSeconds}s, or it is removed and ${old} serves on`,
+      bytes: 0,
+      host,
+      op: {
+        kind: 'start-beside',
+        service: b.service,
+        serving: b.serving.map((c) => c.id),
+        timeoutSeconds: reading.healthTimeoutSeconds,
+      },
+    },
+    {
+      action: 'switch front',
+      target: `${b.front}: ${files}`,
+      reason:
+        `${b.service}:PORT in ${files} names the new container on the host, nginx -t, then nginx -s reload ` +
+        `(no restart: old workers finish their requests)${reloaded}`,
+      bytes: 0,
+      host,
+      op: { kind: 'switch-front', front: b.front, service: b.service, files: b.frontFiles },
+    },
+    gate,
+    {
+      action: 'drain',
+      target: old,
+      reason: `DEPLOY_DRAIN_SECONDS: requests ${old} took before the switch finish`,
+      bytes: 0,
+      host,
+      op: { kind: 'drain', seconds: reading.drainSeconds },
+    },
+    {
+      action: 'remove old',
+      target: old,
+      reason: 'docker stop (SIGTERM, then its stop timeout), then docker rm: the new container serves',
+      bytes: 0,
+      host,
+      op: { kind: 'remove-old', containers: b.serving },
+    },
+    {
+      action: 'settle front',
+      target: `${b.front}: ${files}`,
+      reason:
+        `the shipped configuration back (${b.service}:PORT, which now resolves to the new container only), ` +
+        `nginx -t, reload: the host's files are the repository's again`,
+      bytes: 0,
+      host,
+      op: { kind: 'settle-front', front: b.front, service: b.service, files: b.frontFiles },
+    },
+    upStep(reading, target, recreate, b),
   ];
 }
 
@@ -246,7 +370,9 @@ export function planDeploy(reading: DeployReading): DeployPlan {
     plan.notes.push(
       `--allow-dirty: the build takes uncommitted changes in ${reading.allowedDirty.join(', ')}; the image is tagged ${tag}.`,
     );
-  const recovery = recoveryFor(reading);
+  const rollout = chooseRollout(reading.rollout, reading.containers, reading.removedByServer);
+  plan.figures.push({ label: 'expected downtime', value: expectedDowntime(rollout) });
+  const recovery = recoveryFor(reading, rollout);
   const { dropped } = advance(reading.state, { image: target, revision: tag, deployedAt: '' }, reading.keep);
   const host = reading.host;
   const shippedBytes = reading.files.reduce((n, f) => n + f.bytes, 0);
@@ -295,7 +421,7 @@ export function planDeploy(reading: DeployReading): DeployPlan {
       host,
       op: { kind: 'ship', files: reading.files },
     },
-    ...bootSteps(reading, target, recovery, `the digest of ${target}`, {
+    ...bootSteps(reading, rollout, target, recovery, `the digest of ${target}`, {
       services: [...new Set(changed.flatMap((f) => f.readers ?? []))]
         .filter((r) => reading.services.includes(r))
         .sort(),
@@ -323,9 +449,11 @@ const lockReason = (reading: DeployReading, why: string) =>
 /** A rollback to a retained release: set its image, pull, up, gate, promote, record. */
 export function planRollback(reading: DeployReading, release: Release): DeployPlan {
   const plan = emptyDeployPlan(reading);
-  const recovery = recoveryFor(reading);
+  const rollout = chooseRollout(reading.rollout, reading.containers, reading.removedByServer);
+  const recovery = recoveryFor(reading, rollout);
   const host = reading.host;
   plan.figures.push({ label: 'serving now', value: reading.state.current?.image ?? 'nothing recorded' });
+  plan.figures.push({ label: 'expected downtime', value: expectedDowntime(rollout) });
   plan.changes.push(
     {
       action: 'lock',
@@ -345,7 +473,7 @@ export function planRollback(reading: DeployReading, release: Release): DeployPl
       host,
       op: { kind: 'set-image', release },
     },
-    ...bootSteps(reading, release.image, recovery, release.digest ?? release.image),
+    ...bootSteps(reading, rollout, release.image, recovery, release.digest ?? release.image),
     {
       action: 'record rollback',
       target: release.image,

@@ -1,13 +1,19 @@
 /**
  * The whole stack a deploy needs, on loopback: a registry (with a real nginx pushed as nginx-webhook:latest),
- * a Docker engine reached through sshd as the "server", the sample backend, a deploy folder
- * the ssh user owns, and the settings of every task pointing at them.
+ * a Docker engine with networks reached through sshd as the "server", the sample backend (on a
+ * compose network as production runs it, or on the host's network), a deploy folder the ssh user
+ * owns, and the settings of every task pointing at them.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSampleBackend } from '../../sandbox/fixtures/backend-sample.ts';
+import {
+  createSampleBackend,
+  sampleComposeEnv,
+  sampleHealthUrls,
+  type SampleNetwork,
+} from '../../sandbox/fixtures/backend-sample.ts';
 import { ensureBaseImage, ensureDockerd, type TestEngine } from '../../sandbox/fixtures/dockerd.ts';
 import { ensureNginxImage } from '../../sandbox/fixtures/nginx-image.ts';
 import { freePort } from '../../sandbox/fixtures/ports.ts';
@@ -26,10 +32,14 @@ export interface DeployStack {
   stop(): Promise<void>;
 }
 
-export async function startDeployStack(name: string, healthTimeoutSeconds: number): Promise<DeployStack> {
+export async function startDeployStack(
+  name: string,
+  healthTimeoutSeconds: number,
+  network: SampleNetwork = 'bridge',
+): Promise<DeployStack> {
   const dir = mkdtempSync(join(tmpdir(), `cleanup-${name}-`));
   chmodSync(dir, 0o755);
-  const engine = await ensureDockerd(name);
+  const engine = await ensureDockerd(name, undefined, { networks: true });
   ensureBaseImage(engine);
   for (const id of engine.docker(['ps', '-aq']).split('\n').filter(Boolean)) engine.docker(['rm', '-f', id]);
   const registry = await startRegistry();
@@ -38,7 +48,7 @@ export async function startDeployStack(name: string, healthTimeoutSeconds: numbe
   engine.docker(['push', '--quiet', `${registryHost}/nginx-webhook:latest`]);
   const sshd = await startSshd({ user: 'cleanup-ops', groups: ['docker'], env: { DOCKER_HOST: engine.host } });
   const ports = { api: await freePort(), front: await freePort(), tls: await freePort() };
-  const backend = createSampleBackend(join(dir, 'backend'), ports);
+  const backend = createSampleBackend(join(dir, 'backend'), ports, network);
   const deployDir = join(dir, 'srv');
   mkdirSync(deployDir);
   chownSync(deployDir, Number(execFileSync('id', ['-u', 'cleanup-ops'], { encoding: 'utf8' })), 0);
@@ -59,8 +69,8 @@ export async function startDeployStack(name: string, healthTimeoutSeconds: numbe
     DEPLOY_DIR: deployDir,
     DEPLOY_IMAGE: `${registryHost}/webhook-api`,
     DEPLOY_BUILD_DOCKER_HOST: engine.host,
-    DEPLOY_COMPOSE_ENV: `WEBHOOK_PORT=${ports.api},FRONT_PORT=${ports.front},NGINX_IMAGE=${registryHost}/nginx-webhook:latest`,
-    DEPLOY_HEALTH_URLS: `http://127.0.0.1:${ports.api}/health,http://127.0.0.1:${ports.front}/health`,
+    DEPLOY_COMPOSE_ENV: sampleComposeEnv(ports, `${registryHost}/nginx-webhook:latest`),
+    DEPLOY_HEALTH_URLS: sampleHealthUrls(ports, network).join(','),
     DEPLOY_HEALTH_TIMEOUT_SECONDS: String(healthTimeoutSeconds),
     DEPLOY_PROBE_URL: `http://127.0.0.1:${ports.front}/health`,
     VERIFY_PROBES: '5',

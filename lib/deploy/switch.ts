@@ -1,0 +1,123 @@
+/**
+ * The mechanisms of a deploy without a gap (lib/deploy/rollout.ts decides when it applies): start
+ * the new API container beside the serving one and wait for its compose healthcheck, point the
+ * front's upstream from one container to another by rewriting the name in its shipped configuration
+ * and reloading nginx (after `nginx -t`), and stop old containers once drained. Each step is one
+ * command on the deploy host through its runner.
+ */
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TaskError } from '../errors.ts';
+import { compose, host } from './commands.ts';
+import { composeStep, type Server } from './deployer.ts';
+import { upstreamPattern } from './rollout.ts';
+
+export interface Container {
+  id: string;
+  name: string;
+}
+
+async function serviceContainers(server: Server, service: string): Promise<Container[]> {
+  const listed = await server.runner.run(host.serviceContainers(server.target.project, service));
+  return listed.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [id, name] = line.split(' ');
+      return { id, name };
+    });
+}
+
+/**
+ * Starts one more container of `service` (compose --scale with --no-recreate: the serving ones are
+ * not touched) and waits until compose's healthcheck calls it healthy. A container that turns
+ * unhealthy, stops, or is still starting at the timeout is an error naming its last check's output;
+ * the caller removes it.
+ */
+export async function startBeside(
+  server: Server,
+  service: string,
+  serving: string[],
+  timeoutMs: number,
+  signal: AbortSignal,
+  started: (fresh: Container) => void,
+): Promise<Container> {
+  await composeStep(server, 'up --scale', compose.startBeside(server.target, service, serving.length + 1));
+  const fresh = (await serviceContainers(server, service)).filter((c) => !serving.includes(c.id));
+  if (fresh.length !== 1)
+    throw new TaskError(
+      `compose started ${fresh.length} new ${service} containers beside the serving one, not 1: ` +
+        `${fresh.map((c) => c.name).join(', ') || 'none'}.`,
+    );
+  started(fresh[0]);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [status, health, ...log] = (await server.runner.run(host.health(fresh[0].id))).stdout.trim().split(/[ \n]/);
+    if (status === 'running' && health === 'healthy') return fresh[0];
+    const last = log.filter(Boolean).slice(-3).join(' ') || 'no output';
+    if (status !== 'running' || health === 'unhealthy' || Date.now() > deadline || signal.aborted)
+      throw new TaskError(
+        `${fresh[0].name} did not become healthy within ${Math.round(timeoutMs / 1000)}s ` +
+          `(${status}${health ? `, ${health}` : ''}; its healthcheck said: ${last})`,
+      );
+    await sleep(250);
+  }
+}
+
+/** The running container of the front service. */
+async function frontContainer(server: Server, front: string): Promise<Container> {
+  const listed = await server.runner.run(host.serviceContainers(server.target.project, front, true));
+  const [id, name] = listed.stdout.split('\n')[0]?.split(' ') ?? [];
+  if (!id) throw new TaskError(`the front (${front}) has no running container on ${server.runner.name}.`);
+  return { id, name };
+}
+
+/**
+ * Points the front from `from` to `to` (a service or container name, as written before a port) in
+ * its configuration files on the host, tests the result with `nginx -t` and reloads: nginx's old
+ * workers finish their requests, new ones resolve `to`. A configuration nginx refuses is put back
+ * as it was, and the reload does not happen.
+ */
+export async function pointFront(
+  server: Server,
+  front: string,
+  files: string[],
+  from: string,
+  to: string,
+): Promise<void> {
+  const container = await frontContainer(server, front);
+  const before = new Map<string, string>();
+  for (const file of files) {
+    const path = join(server.dir, file);
+    const text = (await server.runner.run(host.read(path))).stdout;
+    before.set(path, text);
+    await server.runner.run(host.write(path), { input: text.replace(upstreamPattern(from), to) });
+  }
+  const test = await server.runner.run(host.nginx(container.id, ['-t']), { allowFailure: true });
+  if (test.exitCode !== 0) {
+    for (const [path, text] of before) await server.runner.run(host.write(path), { input: text });
+    throw new TaskError(
+      `nginx -t refused the front's configuration with ${to} as upstream, so nginx was not reloaded ` +
+        `(the files are as they were): ${test.stderr.trim()}`,
+    );
+  }
+  await server.runner.run(host.nginx(container.id, ['-s', 'reload']));
+}
+
+/** Stops (SIGTERM, then the container's stop timeout) and removes these containers. */
+export async function removeContainers(server: Server, ids: string[]): Promise<void> {
+  for (const id of ids) {
+    await server.runner.run(host.stopContainer(id));
+    await server.runner.run(host.removeContainer(id, false));
+  }
+}
+
+/** Removes a container that never served (no drain needed), whatever state it is in. */
+export async function discard(server: Server, id: string): Promise<void> {
+  await server.runner.run(host.removeContainer(id, true), { allowFailure: true });
+}
+
+/** The containers of `service` other than `keep`: what a killed deploy started beside the serving ones. */
+export async function startedBeside(server: Server, service: string, keep: string[]): Promise<Container[]> {
+  return (await serviceContainers(server, service)).filter((c) => !keep.includes(c.id));
+}
