@@ -73,6 +73,11 @@ const tlsStatus = () =>
       (r) => (r.resume(), resolve(r.statusCode)),
     ).on('error', () => resolve(undefined)),
   );
+/** The deploy's probe through the front: at least 100 requests (one every 20 ms), none failed. */
+const zeroDowntime = (report: { figures: { label: string; value: string }[] }) => {
+  const [, failed, requests] = /^(\d+) of (\d+) requests/.exec(figure(report, 'downtime') ?? '') ?? [];
+  return Number(failed) === 0 && Number(requests) >= 100;
+};
 const actions = (report: { changes: { action: string }[] }) => report.changes.map((c) => c.action);
 const figure = (report: { figures: { label: string; value: string }[] }, label: string) =>
   report.figures.find((f) => f.label === label)?.value;
@@ -111,7 +116,8 @@ test('a first deploy that fails its gate leaves nothing half-started and promote
   );
   assert.match(run.stderr, /had not shipped its compose file yet, so it started nothing: nothing to stop/);
   assert.is(run.code, 1, run.stderr);
-  assert.match(run.stderr, /did not become healthy within 8s/);
+  // compose up itself waits for the API's healthcheck (nginx depends_on it being healthy).
+  assert.match(run.stderr, /Container "[0-9a-f]+" is unhealthy/);
   assert.match(run.stderr, /nothing was up before: stopped and removed what this deploy started/);
   assert.is(projectContainers(), '', 'no container of the project is left');
   assert.is(await digest('final'), undefined, 'final was never pushed');
@@ -207,8 +213,10 @@ test('secrets git does not track: shipped 0600 in 0700 folders, never printed; a
   assert.is(run.code, 0, run.stderr);
   const ship = run.report.changes.find((c: { action: string }) => c.action === 'ship');
   assert.match(ship.target, /\.env\.prod \(\d+ B, secret: not in git\)/);
-  const up = run.report.changes.find((c: { action: string }) => c.action === 'up');
-  assert.match(up.reason, /then recreates webhook-api: they read \.env\.prod, which changed/);
+  const beside = run.report.changes.find((c: { action: string }) => c.action === 'start beside');
+  assert.match(beside.reason, /they read \.env\.prod, which changed/);
+  assert.ok(!actions(run.report).includes('reload front'), 'nginx does not read the secret');
+  assert.is(zeroDowntime(run.report), true, figure(run.report, 'downtime'));
   assert.match(
     run.report.changes.find((c: { action: string }) => c.action === 'build').reason,
     /shipped files changed: \.env\.prod/,
@@ -223,11 +231,13 @@ test('secrets git does not track: shipped 0600 in 0700 folders, never printed; a
   const tls = await deploy('--yes', '--json');
   assert.is(tls.code, 0, tls.stderr);
   assert.match(
-    tls.report.changes.find((c: { action: string }) => c.action === 'up').reason,
-    /then recreates nginx: they read ssl\/webhook\.crt, ssl\/webhook\.key, which changed/,
+    tls.report.changes.find((c: { action: string }) => c.action === 'reload front').reason,
+    /they read ssl\/webhook\.crt, ssl\/webhook\.key, which changed .*: nginx -t, then nginx -s reload/,
   );
+  assert.ok(!actions(tls.report).includes('start beside'), 'the API reads no changed file and keeps its image');
+  assert.match(figure(tls.report, 'expected downtime')!, /^zero: webhook-api keeps its container/);
   const rotated = ids();
-  assert.is.not(rotated.nginx, after.nginx, 'nginx, which reads the key, is recreated');
+  assert.is(rotated.nginx, after.nginx, 'nginx, which reads the key, loads it by a reload: same container');
   assert.is(rotated['webhook-api'], after['webhook-api'], 'the API, which does not, keeps its container');
   assert.is(
     await servedCertificate(),
@@ -346,8 +356,26 @@ test('a broken build fails the gate: exit 1, the previous release serves, final 
   const finalBefore = await digest('final');
   assert.is(finalBefore, serving.digest);
   breakHealth(backend);
+  assert.equal(actions(good.report).slice(5, 12), [
+    'pull',
+    'start beside',
+    'switch front',
+    'health gate',
+    'drain',
+    'remove old',
+    'settle front',
+  ]);
+  assert.match(figure(good.report, 'expected downtime')!, /^zero: the new webhook-api serves/);
+  assert.is(zeroDowntime(good.report), true, figure(good.report, 'downtime'));
+  assert.is(projectContainers().split('\n').length, 2, 'one API container and the front: the old one is gone');
+  assert.not.match(readFileSync(join(deployDir, 'nginx/conf.d/webhook.conf'), 'utf8'), /webhook_webhook-api_/);
   const broken = await deploy('--yes', '--json');
   assert.is(broken.code, 1, broken.stderr);
+  assert.is(
+    zeroDowntime(broken.report),
+    true,
+    `a release that never turns healthy costs no request: ${figure(broken.report, 'downtime')}`,
+  );
   assert.match(broken.stderr, /restored what ran before \(.*\), which answers healthy/);
   assert.match(broken.stderr, /Last log lines/);
   assert.match(
@@ -378,9 +406,10 @@ test('a fixed build deploys, final moves, and the release beyond the kept two is
   assert.is(await digest('final'), state().current.digest);
   const oldTag = oldest.image.slice(oldest.image.lastIndexOf(':') + 1);
   // Then, when section 4's last 3 versions push out a failed build's tag too, its registry item.
-  const cleanup = actions(run.report).slice(10);
+  const first = actions(run.report).indexOf('record release') + 1;
+  const cleanup = actions(run.report).slice(first);
   assert.is(cleanup[0], 'delete old release tag');
-  assert.ok(run.report.changes[10].target.includes(`webhook-api:${oldTag} (sha256:`));
+  assert.ok(run.report.changes[first].target.includes(`webhook-api:${oldTag} (sha256:`));
   assert.ok(cleanup.includes('remove old release image'));
   assert.is(cleanup[cleanup.length - 1], 'collect registry garbage');
   assert.not.ok((await tags()).includes(oldTag), 'the old release tag is gone');
@@ -402,11 +431,17 @@ test('deploy:releases lists the kept releases; deploy:rollback VERSION boots a n
     'mark deploy under way',
     'set image',
     'pull',
-    'up',
+    'start beside',
+    'switch front',
     'health gate',
+    'drain',
+    'remove old',
+    'settle front',
+    'up',
     'promote',
     'record rollback',
   ]);
+  assert.is(zeroDowntime(run.report), true, figure(run.report, 'downtime'));
   assert.is((await version())?.trim(), 'v2');
   assert.is(state().current.image, previous[0].image);
   assert.is(await digest('final'), previous[0].digest);

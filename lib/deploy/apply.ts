@@ -16,7 +16,15 @@ import { host } from './commands.ts';
 import { contentIds, headRevision, keyOf, parentRevision, shippedIds, type ContentInputs } from './content.ts';
 import type { ShippedFile } from './compose-files.ts';
 import * as step from './deployer.ts';
-import { discard, pointFront, removeContainers, startBeside, startedBeside, type Container } from './switch.ts';
+import {
+  discard,
+  pointFront,
+  reloadFront,
+  removeContainers,
+  startBeside,
+  startedBeside,
+  type Container,
+} from './switch.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { digestOf, moveTag, removeUnlessGone } from './deployer.ts';
 import { advance, rollBackTo, type Release } from '../host/deploy-state.ts';
@@ -211,6 +219,9 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
       await underWay('switch the front', deps, resolved, outcome, () =>
         pointFront(server, op.front, op.files, op.service, resolved.fresh!.name),
       );
+      return;
+    case 'reload-front':
+      await underWay('reload the front', deps, resolved, outcome, () => reloadFront(server, op.front));
       return;
     case 'drain':
       await sleep(op.seconds * 1000);

@@ -99,6 +99,7 @@ export const host = {
   ],
   /** nginx in the front's container: `-t` tests the configuration, `-s reload` loads it without a restart. */
   nginx: (id: string, args: string[]): Command => ['docker', 'exec', id, 'nginx', ...args],
+  containerLogs: (id: string, lines: number): Command => ['docker', 'logs', '--tail', String(lines), id],
   /** SIGTERM, then SIGKILL after the container's own stop timeout: requests in flight finish first. */
   stopContainer: (id: string): Command => ['docker', 'stop', id],
   imageRefs: (): Command => ['docker', 'image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'],

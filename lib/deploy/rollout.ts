@@ -70,16 +70,20 @@ export interface Beside {
   frontFiles: string[];
   /** Set when the front's own image changes: compose must recreate it (a restart no reload can avoid). */
   frontRestart?: string;
+  /** Same image and none of its files changed: the API keeps its container (compose would keep it too). */
+  keepsApi: boolean;
 }
 
 export type Rollout = Beside | { kind: 'in-place'; why: string; firstStart: boolean };
 
 const inPlace = (why: string, firstStart = false): Rollout => ({ kind: 'in-place', why, firstStart });
 
+/** `apiChanges`: the API gets a new container (its image, or a file it reads, changed). */
 export function chooseRollout(
   inputs: RolloutInputs,
   containers: ProjectContainer[],
   removedByServer: string[],
+  apiChanges = true,
 ): Rollout {
   const api = inputs.api;
   if (!api) return inPlace('no service of the compose file runs DEPLOY_IMAGE, so none can be started beside itself');
@@ -119,6 +123,7 @@ export function chooseRollout(
     serving: serving.map((c) => ({ id: c.id, name: c.name })),
     front,
     frontFiles: inputs.frontFiles.filter((f) => f.readers?.includes(front)).map((f) => f.path),
+    keepsApi: !apiChanges,
     ...(wanted && wanted !== frontContainer.image
       ? {
           frontRestart:
@@ -137,8 +142,10 @@ export function expectedDowntime(rollout: Rollout): string {
       : `not zero: ${rollout.why}; compose recreates it in place, and requests fail while it restarts ` +
           `(the report measures the gap)`;
   return (
-    `zero: the new ${rollout.service} serves (healthy, through the front) before ${rollout.front} moves ` +
-    `to it, and the old one stops only after it drained` +
+    (rollout.keepsApi
+      ? `zero: ${rollout.service} keeps its container (same image, none of its files changed)`
+      : `zero: the new ${rollout.service} serves (healthy, through the front) before ${rollout.front} moves ` +
+        `to it, and the old one stops only after it drained`) +
     (rollout.frontRestart ? `; except ${rollout.front}'s own restart: ${rollout.frontRestart}` : '')
   );
 }

@@ -55,6 +55,8 @@ export type DeployOp =
   | { kind: 'switch-front'; front: string; service: string; files: string[] }
   | { kind: 'drain'; seconds: number }
   | { kind: 'remove-old'; containers: { id: string; name: string }[] }
+  /** nginx -t, then reload: the front loads changed files it reads, without a restart. */
+  | { kind: 'reload-front'; front: string }
   /** The shipped configuration back (the service name, which now resolves to the new container only), reload. */
   | { kind: 'settle-front'; front: string; service: string; files: string[] }
   | { kind: 'gate'; urls: string[]; timeoutSeconds: number; recovery: Recovery }
@@ -162,9 +164,11 @@ function bootSteps(
       host,
       op: { kind: 'pull' },
     },
-    ...(rollout.kind === 'beside'
-      ? besideSteps(reading, rollout, target, gate, recreate)
-      : [upStep(reading, target, recreate), gate]),
+    ...(rollout.kind !== 'beside'
+      ? [upStep(reading, target, recreate), gate]
+      : rollout.keepsApi
+        ? [...reloadStep(reading, rollout, recreate), upStep(reading, target, recreate, rollout), gate]
+        : besideSteps(reading, rollout, target, gate, recreate)),
     ...(reading.promoteTags.length
       ? [
           {
@@ -202,6 +206,21 @@ function upStep(reading: DeployReading, target: string, recreate: Recreate, besi
   };
 }
 
+/** The front reads changed files: nginx -t and a reload load them, where compose would need a restart. */
+function reloadStep(reading: DeployReading, b: Beside, recreate: Recreate): Change<DeployOp>[] {
+  if (!recreate.services.includes(b.front)) return [];
+  return [
+    {
+      action: 'reload front',
+      target: b.front,
+      reason: `${recreate.why}: nginx -t, then nginx -s reload loads them without a restart`,
+      bytes: 0,
+      host: reading.host,
+      op: { kind: 'reload-front', front: b.front },
+    },
+  ];
+}
+
 /** start beside, switch, gate, drain, remove old, settle: the old release serves until the new one does. */
 function besideSteps(
   reading: DeployReading,
@@ -235,7 +254,8 @@ function besideSteps(
       reason:
         `compose up --scale ${b.service}=${b.serving.length + 1} --no-recreate: a new container beside ${old}, ` +
         `which keeps serving; it must turn healthy by its compose healthcheck within ` +
-        `${reading.healthTimeoutSeconds}s, or it is removed and ${old} serves on`,
+        `${reading.healthTimeoutSeconds}s, or it is removed and ${old} serves on` +
+        (recreate.services.includes(b.service) ? `; ${recreate.why}` : ''),
       bytes: 0,
       host,
       op: {
@@ -370,7 +390,13 @@ export function planDeploy(reading: DeployReading): DeployPlan {
     plan.notes.push(
       `--allow-dirty: the build takes uncommitted changes in ${reading.allowedDirty.join(', ')}; the image is tagged ${tag}.`,
     );
-  const rollout = chooseRollout(reading.rollout, reading.containers, reading.removedByServer);
+  const apiReads = changed.some((f) => reading.rollout.api && f.readers?.includes(reading.rollout.api.name));
+  const rollout = chooseRollout(
+    reading.rollout,
+    reading.containers,
+    reading.removedByServer,
+    current?.image !== target || apiReads,
+  );
   plan.figures.push({ label: 'expected downtime', value: expectedDowntime(rollout) });
   const recovery = recoveryFor(reading, rollout);
   const { dropped } = advance(reading.state, { image: target, revision: tag, deployedAt: '' }, reading.keep);

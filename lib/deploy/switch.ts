@@ -55,11 +55,14 @@ export async function startBeside(
     const [status, health, ...log] = (await server.runner.run(host.health(fresh[0].id))).stdout.trim().split(/[ \n]/);
     if (status === 'running' && health === 'healthy') return fresh[0];
     const last = log.filter(Boolean).slice(-3).join(' ') || 'no output';
-    if (status !== 'running' || health === 'unhealthy' || Date.now() > deadline || signal.aborted)
+    if (status !== 'running' || health === 'unhealthy' || Date.now() > deadline || signal.aborted) {
+      const logs = await server.runner.run(host.containerLogs(fresh[0].id, 20), { allowFailure: true });
       throw new TaskError(
         `${fresh[0].name} did not become healthy within ${Math.round(timeoutMs / 1000)}s ` +
-          `(${status}${health ? `, ${health}` : ''}; its healthcheck said: ${last})`,
+          `(${status}${health ? `, ${health}` : ''}; its healthcheck said: ${last}).\n` +
+          `Last log lines:\n${(logs.stdout + logs.stderr).trim() || '(none)'}`,
       );
+    }
     await sleep(250);
   }
 }
@@ -93,15 +96,26 @@ export async function pointFront(
     before.set(path, text);
     await server.runner.run(host.write(path), { input: text.replace(upstreamPattern(from), to) });
   }
-  const test = await server.runner.run(host.nginx(container.id, ['-t']), { allowFailure: true });
-  if (test.exitCode !== 0) {
+  try {
+    await testAndReload(server, container, `with ${to} as upstream`);
+  } catch (error) {
     for (const [path, text] of before) await server.runner.run(host.write(path), { input: text });
-    throw new TaskError(
-      `nginx -t refused the front's configuration with ${to} as upstream, so nginx was not reloaded ` +
-        `(the files are as they were): ${test.stderr.trim()}`,
-    );
+    throw error;
   }
+}
+
+async function testAndReload(server: Server, container: Container, what: string): Promise<void> {
+  const test = await server.runner.run(host.nginx(container.id, ['-t']), { allowFailure: true });
+  if (test.exitCode !== 0)
+    throw new TaskError(
+      `nginx -t refused the front's configuration ${what}, so nginx was not reloaded: ${test.stderr.trim()}`,
+    );
   await server.runner.run(host.nginx(container.id, ['-s', 'reload']));
+}
+
+/** nginx -t, then a reload: the front loads files that changed on the host without a restart. */
+export async function reloadFront(server: Server, front: string): Promise<void> {
+  await testAndReload(server, await frontContainer(server, front), 'as shipped');
 }
 
 /** Stops (SIGTERM, then the container's stop timeout) and removes these containers. */
