@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createSampleBackend } from './fixtures/backend-sample.ts';
+import { createSampleBackend, sampleComposeEnv, sampleHealthUrls } from './fixtures/backend-sample.ts';
 import { ensureBaseImage, ensureDockerd } from './fixtures/dockerd.ts';
 import { ensureNginxImage } from './fixtures/nginx-image.ts';
 import { startRegistry } from './fixtures/registry.ts';
@@ -49,9 +49,12 @@ mkdirSync(sandbox.dir, { recursive: true });
 mkdirSync(sandbox.shared, { recursive: true });
 chmodSync(sandbox.shared, 0o755);
 const registryHost = `127.0.0.1:${sandbox.registryPort}`;
+// The front's TLS port is the one after its HTTP port; the API's is used on the host's network only.
+const samplePorts = { api: sandbox.webhookPort, front: sandbox.frontPort, tls: sandbox.frontPort + 1 };
 
 // The Docker engine (the "production server").
-const engine = await ensureDockerd('engine', join(sandbox.shared, 'docker'));
+// With networks (iptables on): the sample runs on a compose network, as production does.
+const engine = await ensureDockerd('engine', join(sandbox.shared, 'docker'), { networks: true });
 ensureBaseImage(engine);
 say(`Docker engine at ${engine.host}`);
 // Stopped by the demo or `npm run sandbox:stop`: what ran then runs again, as a restart policy would have it.
@@ -61,8 +64,7 @@ if (existsSync(runningAtStop)) {
   rmSync(runningAtStop);
   say(`started again the ${ids.length} container${ids.length === 1 ? '' : 's'} that ran when the sandbox was stopped`);
   // A deployed API answers again before any task looks at it, as it would on a host that was up.
-  for (const port of ids.length ? [sandbox.webhookPort, sandbox.frontPort] : [])
-    await answering(`http://127.0.0.1:${port}/health`, 60_000);
+  for (const url of ids.length ? sampleHealthUrls(samplePorts) : []) await answering(url, 60_000);
 }
 
 // The registry.
@@ -94,11 +96,7 @@ const seeded = join(sandbox.dir, 'seeded');
 if (!existsSync(seeded)) {
   say('seeding the backend repository, the registry and the server');
   // The front's TLS port is the one after the front's HTTP port.
-  createSampleBackend(join(sandbox.dir, 'backend'), {
-    api: sandbox.webhookPort,
-    front: sandbox.frontPort,
-    tls: sandbox.frontPort + 1,
-  });
+  createSampleBackend(join(sandbox.dir, 'backend'), samplePorts);
   const to = { url: `http://${registryHost}` };
   const blob = () => randomBytes(1_500_000);
   for (const [i, v] of ['1.0.0', '1.1.0', '1.2.0', '1.3.0', '1.4.0', '1.5.0'].entries())
@@ -166,8 +164,8 @@ writeFileSync(
     `DEPLOY_DIR=${deployDir}`,
     `DEPLOY_IMAGE=${registryHost}/webhook-api`,
     `DEPLOY_BUILD_DOCKER_HOST=${engine.host}`,
-    `DEPLOY_COMPOSE_ENV=WEBHOOK_PORT=${sandbox.webhookPort},FRONT_PORT=${sandbox.frontPort},NGINX_IMAGE=${registryHost}/nginx-webhook:latest`,
-    `DEPLOY_HEALTH_URLS=http://127.0.0.1:${sandbox.webhookPort}/health,http://127.0.0.1:${sandbox.frontPort}/health`,
+    `DEPLOY_COMPOSE_ENV=${sampleComposeEnv(samplePorts, `${registryHost}/nginx-webhook:latest`)}`,
+    `DEPLOY_HEALTH_URLS=${sampleHealthUrls(samplePorts).join(',')}`,
     'DEPLOY_HEALTH_TIMEOUT_SECONDS=30',
     `DEPLOY_PROBE_URL=http://127.0.0.1:${sandbox.frontPort}/health`,
     'VERIFY_PROBES=10',

@@ -2,7 +2,7 @@
  * Faults of a deploy against the real engine (through a real sshd), the real registry and a real
  * nginx front: a deploy SIGKILLed during `compose up`, then run again; a `compose pull` that fails
  * (an image the registry does not have) and a `compose up` that fails (a container that cannot
- * start). Each time what served before comes back, the report says what failed and what serves,
+ * start), on the host's network where compose recreates the API in place. Each time what served before comes back, the report says what failed and what serves,
  * and what the deploy does not own (a running container, a volume with data) is untouched.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { COMPOSE, newRevision } from '../sandbox/fixtures/backend-sample.ts';
+import { COMPOSE_HOST_NETWORK, newRevision } from '../sandbox/fixtures/backend-sample.ts';
 import { startDeployStack, type DeployStack } from './support/deploy-stack.ts';
 import { runTask } from './support/run-task.ts';
 
@@ -75,7 +75,8 @@ async function serves(note: string, image: string) {
 }
 
 test.before(async () => {
-  stack = await startDeployStack('faults-deploy', 8);
+  // On the host's network, where the API is recreated in place: the faults of compose up itself.
+  stack = await startDeployStack('faults-deploy', 8, 'host');
   deployDir = stack.deployDir;
   env = { ...stack.env, DEPLOY_KEEP_RELEASES: '3' };
   stack.engine.docker(['volume', 'create', 'keeper-data']);
@@ -222,7 +223,7 @@ test('a compose up that fails (a container that cannot start): what served comes
 });
 
 test('a deploy and a clean:server prune of the deploy host at once never overlap: the prune waits for the deploy lock, or stops naming its holder', async () => {
-  writeFileSync(join(stack.backend, 'docker-compose.webhook.prod.yml'), COMPOSE);
+  writeFileSync(join(stack.backend, 'docker-compose.webhook.prod.yml'), COMPOSE_HOST_NETWORK);
   newRevision(stack.backend, 'v5');
   const leftover = stack.engine.docker(['create', 'cleanup-test/busybox:base', 'true']).trim();
   stack.engine.docker(['commit', leftover, 'leftover/abandoned:1']);
