@@ -1,10 +1,12 @@
 /**
  * The downtime a deploy causes, measured rather than claimed: while the deploy or rollback runs,
- * a probe asks the front every 20 ms (one request at a time, each with its own timeout) and
- * counts the answers that failed and the longest time without a good answer.
+ * a probe asks the front every 20 ms (one request at a time, each on a new connection as a webhook
+ * sender makes it, each with its own timeout) and counts the answers that failed and the longest
+ * time without a good answer.
  */
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { Chart } from '../charts.ts';
-import { probe } from './health.ts';
 import { probeChart } from './probe-chart.ts';
 
 export interface Downtime {
@@ -14,11 +16,15 @@ export interface Downtime {
   failed: number;
   /** Longest time between two good answers (or from the start/to the end), in ms. */
   longestGapMs: number;
+  /** What the first failed request got, when one failed. */
+  firstFailure?: string;
 }
 
 export interface Sample {
   at: number;
   ok: boolean;
+  /** The status or error of a failed request. */
+  failure?: string;
 }
 
 /** Pure: the figures from the samples, in the order they were taken. */
@@ -32,17 +38,19 @@ export function summarize(url: string, samples: Sample[], started: number, ended
   }
   // A deploy that ends while the front still fails: the gap runs to the end.
   if (samples.length && !samples[samples.length - 1].ok) longest = Math.max(longest, ended - lastGood);
+  const first = samples.find((s) => !s.ok);
   return {
     url,
     everyMs,
     requests: samples.length,
     failed: samples.filter((s) => !s.ok).length,
     longestGapMs: Math.round(longest),
+    ...(first?.failure ? { firstFailure: first.failure } : {}),
   };
 }
 
 export function describeDowntime(d: Downtime): string {
-  return `${d.failed} of ${d.requests} requests to ${d.url} failed (one every ${d.everyMs} ms); longest gap without a good answer ${d.longestGapMs} ms`;
+  return `${d.failed} of ${d.requests} requests to ${d.url} failed (one every ${d.everyMs} ms); longest gap without a good answer ${d.longestGapMs} ms${d.firstFailure ? `; the first failure: ${d.firstFailure}` : ''}`;
 }
 
 /** Starts probing `url`; `stop` ends it and returns the figures. */
@@ -53,8 +61,8 @@ export function startDowntimeProbe(url: string, everyMs = 20): { stop(): Promise
   const loop = (async () => {
     while (running) {
       const at = performance.now();
-      const answer = await probe(url, 2000);
-      samples.push({ at: performance.now(), ok: answer.ok });
+      const failure = await askOnce(url, 2000);
+      samples.push({ at: performance.now(), ok: !failure, ...(failure ? { failure } : {}) });
       const wait = everyMs - (performance.now() - at);
       if (wait > 0 && running) await new Promise((r) => setTimeout(r, wait));
     }
@@ -67,4 +75,23 @@ export function startDowntimeProbe(url: string, everyMs = 20): { stop(): Promise
       return { ...summarize(url, samples, started, ended, everyMs), chart: probeChart(samples, started, ended) };
     },
   };
+}
+
+/** One request on a connection of its own (no keep-alive to reuse); undefined when it answered 2xx, else why not. */
+function askOnce(url: string, timeoutMs: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const request = (url.startsWith('https:') ? httpsRequest : httpRequest)(
+      url,
+      { agent: false, timeout: timeoutMs },
+      (response) => {
+        const status = response.statusCode ?? 0;
+        response.resume();
+        response.on('end', () => resolve(status >= 200 && status < 300 ? undefined : `answered ${status}`));
+        response.on('error', (error) => resolve(error.message));
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    request.on('error', (error) => resolve(error.message));
+    request.end();
+  });
 }
