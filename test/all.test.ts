@@ -101,7 +101,7 @@ test('clean:all --yes cleans, deploys, and every success criterion passes', asyn
     verify.checks.every((c: { passed: boolean }) => c.passed),
     JSON.stringify(verify.checks, null, 1),
   );
-  assert.match(verify.checks.find((c: { name: string }) => c.name === 'all tests pass').detail, /2 passed, 0 failed/);
+  assert.match(verify.checks.find((c: { name: string }) => c.name === 'all tests pass').detail, /1 passed, 0 failed/);
   assert.not.ok(existsSync(join(env.BACKEND_DIR, 'api_server/main_LEGACY.py')));
   assert.not.ok((await tagsOf({ url: registry.url }, 'webhook-api')).some((t) => /test|debug/.test(t)));
   // Stopped within the grace period, or among the newest three: kept by the server task and the deploy alike.
