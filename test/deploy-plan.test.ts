@@ -759,7 +759,7 @@ test('the front files: tracked files naming the API service and a port; not a lo
     'd.key': 'webhook-api:1',
   };
   assert.equal(
-    filesNaming('webhook-api', files, (p) => text[p]).map((f) => f.path),
+    filesNaming(upstreamPattern('webhook-api'), files, (p) => text[p]).map((f) => f.path),
     ['a.conf'],
   );
   assert.is(

@@ -83,13 +83,17 @@ test('a deploy SIGKILLed while its new container starts beside the old one: the 
   await noRequestFails(async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/deploy.ts', '--yes', '--json'], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...env },
-      stdio: 'ignore',
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    let done = false;
+    const exited = new Promise((resolve) => child.once('exit', resolve)).then(() => (done = true));
     const deadline = Date.now() + 240_000;
     // Events, not a sleep: the moment compose created the container beside the serving one.
-    while (apiContainers().length < 2 && Date.now() < deadline) await sleep(50);
-    assert.is(apiContainers().length, 2, 'a container started beside the serving one');
+    while (!done && apiContainers().length < 2 && Date.now() < deadline) await sleep(50);
+    assert.is(apiContainers().length, 2, `a container started beside the serving one; the deploy said:\n${output}`);
     child.kill('SIGKILL');
     await exited;
     const rerun = await deploy('--yes', '--json');

@@ -25,6 +25,7 @@ import {
   startedBeside,
   type Container,
 } from './switch.ts';
+import { portPattern, upstreamPattern } from './rollout.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { digestOf, moveTag, removeUnlessGone } from './deployer.ts';
 import { advance, rollBackTo, type Release } from '../host/deploy-state.ts';
@@ -186,13 +187,20 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
       return;
     case 'ship':
       await underWay('ship', deps, resolved, outcome, () =>
-        step.ship(server, deps.projectDir, deps.composeFile, op.files, resolved.image!, deps.extraEnv),
+        step.ship(
+          server,
+          deps.projectDir,
+          deps.composeFile,
+          op.files,
+          resolved.image!,
+          withPort(deps.extraEnv, op.port),
+        ),
       );
       return;
     case 'set-image':
       Object.assign(resolved, { image: op.release.image, digest: op.release.digest, revision: op.release.revision });
       await underWay('set image', deps, resolved, outcome, () =>
-        step.setImage(server, op.release.image, deps.extraEnv),
+        step.setImage(server, op.release.image, withPort(deps.extraEnv, op.port)),
       );
       return;
     case 'pull':
@@ -217,7 +225,9 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
       return;
     case 'switch-front':
       await underWay('switch the front', deps, resolved, outcome, () =>
-        pointFront(server, op.front, op.files, op.service, resolved.fresh!.name),
+        op.move.by === 'port'
+          ? pointFront(server, op.front, op.files, portPattern(op.move.first), String(op.move.to))
+          : pointFront(server, op.front, op.files, upstreamPattern(op.service), resolved.fresh!.name),
       );
       return;
     case 'reload-front':
@@ -233,7 +243,7 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
       );
       return;
     case 'settle-front':
-      await pointFront(server, op.front, op.files, resolved.fresh!.name, op.service);
+      await pointFront(server, op.front, op.files, upstreamPattern(resolved.fresh!.name), op.service);
       return;
     case 'gate': {
       const result = await step.gate(op.urls, op.timeoutSeconds * 1000, deps.probeTimeoutMs, deps.signal);
@@ -362,6 +372,13 @@ async function bringBack(deps: DeployDeps, back: BringBack): Promise<{ text: str
   return result;
 }
 
+/** DEPLOY_COMPOSE_ENV with the blue/green port line in place of its own. */
+function withPort(extraEnv: string[], port: string | undefined): string[] {
+  if (!port) return extraEnv;
+  const key = port.split('=')[0];
+  return [...extraEnv.filter((line) => !line.startsWith(`${key}=`)), port];
+}
+
 /**
  * The old API containers never stopped: the front is pointed at them by name (it may have moved to
  * the new one), what was started beside them goes, and the front takes the service name again.
@@ -375,10 +392,16 @@ async function removeBeside(deps: DeployDeps, beside: BesideRecovery): Promise<v
     beside.keep.map((c) => c.id),
   );
   if (!extra.length) return;
+  // By port, the restored files name the old release's port already: the reload moves the front back.
+  if (beside.move.by === 'port') {
+    await reloadFront(server, beside.front);
+    for (const c of extra) await discard(server, c.id);
+    return;
+  }
   const old = beside.keep[0].name;
-  await pointFront(server, beside.front, beside.files, beside.service, old);
+  await pointFront(server, beside.front, beside.files, upstreamPattern(beside.service), old);
   for (const c of extra) await discard(server, c.id);
-  await pointFront(server, beside.front, beside.files, old, beside.service);
+  await pointFront(server, beside.front, beside.files, upstreamPattern(old), beside.service);
 }
 
 /** A step that changes what serves: if it fails, what served before comes back and the deploy stops saying so. */

@@ -18,7 +18,14 @@ import {
   type ShippedFile,
 } from './compose-files.ts';
 import { composeModel } from './compose-model.ts';
-import { filesNaming, serviceFacts, type RolloutInputs } from './rollout.ts';
+import {
+  filesNaming,
+  portPattern,
+  secondPortOf,
+  serviceFacts,
+  upstreamPattern,
+  type RolloutInputs,
+} from './rollout.ts';
 import { trackedFiles, type ContentInputs } from './content.ts';
 import type { DeploySettings } from './settings.ts';
 import { composeEnv } from '../host/deploy-state.ts';
@@ -84,6 +91,8 @@ export async function readBackend(settings: DeploySettings, runner: Runner = loc
   };
   const facts = serviceFacts(model);
   const api = facts.find((f) => f.image === planned);
+  const secondPort = secondPortOf(settings.DEPLOY_SECOND_PORT, settings.DEPLOY_COMPOSE_ENV);
+  const read = (path: string) => readFileSync(join(projectDir, path), 'utf8');
   return {
     projectDir,
     composeFile: basename(composePath),
@@ -95,7 +104,8 @@ export async function readBackend(settings: DeploySettings, runner: Runner = loc
     rollout: {
       ...(api ? { api } : {}),
       facts,
-      frontFiles: api ? filesNaming(api.name, files, (path) => readFileSync(join(projectDir, path), 'utf8')) : [],
+      frontFiles: api ? filesNaming(upstreamPattern(api.name), files, read) : [],
+      ...(secondPort ? { secondPort, portFiles: filesNaming(portPattern(secondPort.first), files, read) } : {}),
     },
   };
 }

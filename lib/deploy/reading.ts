@@ -17,7 +17,7 @@ import { waitHealthy } from './health.ts';
 import { readMarker } from './marker.ts';
 import { deployLockState } from '../host/deploy-lock.ts';
 import { holderStatus } from '../lock.ts';
-import { tagOf, type DeployState } from '../host/deploy-state.ts';
+import { paths, tagOf, type DeployState } from '../host/deploy-state.ts';
 import type { DeployReading, RevisionStatement } from './steps.ts';
 
 /** Digests of the promoted tags and of every retained release tag, as the registry has them now. */
@@ -52,8 +52,20 @@ export async function readServer(ctx: DeployCtx) {
     ).healthy,
     registryDigests: await registryDigests(ctx, [...ctx.settings.DEPLOY_EXTRA_TAGS, ...releaseTags]),
     marker: await readMarker(s.runner, s.dir),
+    hostEnv: (await s.runner.run(host.read(paths(s.dir).env), { allowFailure: true })).stdout,
     lock: await deployLockState(s.runner, s.dir),
   };
+}
+
+/** The port DEPLOY_SECOND_PORT's variable has in the host's .env: the one the serving release listens on. */
+function servingPort(envText: string, key: string | undefined): { servingPort?: number } {
+  const value =
+    key &&
+    envText
+      .split('\n')
+      .find((line) => line.startsWith(`${key}=`))
+      ?.slice(key.length + 1);
+  return value && /^\d+$/.test(value) ? { servingPort: Number(value) } : {};
 }
 
 /** The host's own paths the compose file mounts must be there: a missing one stops the plan (exit 2), naming it. */
@@ -99,6 +111,7 @@ export async function readDeploy(ctx: DeployCtx, inputs: ReadingInputs): Promise
     services: inputs.backend.services,
     files: inputs.backend.files,
     rollout: inputs.backend.rollout,
+    ...servingPort(world.hostEnv, inputs.backend.rollout.secondPort?.key),
     fileIds: inputs.fileIds,
     hostPaths: await hostPathsThere(world.s.runner, inputs.backend.hostPaths),
     state: world.state,

@@ -6,7 +6,7 @@
  */
 import type { Change } from '../plan.ts';
 import { describeMarker, MARKER_FILE } from './marker.ts';
-import type { Rollout } from './rollout.ts';
+import type { Move, Rollout } from './rollout.ts';
 import type { DeployOp, DeployReading } from './steps.ts';
 
 /** What a failed health gate does, decided before anything starts. */
@@ -23,6 +23,7 @@ export type Recovery =
 /** What a deploy beside the serving release brings back: those containers, by the front's files. */
 export interface BesideRecovery {
   service: string;
+  move: Move;
   keep: { id: string; name: string }[];
   front: string;
   files: string[];
@@ -49,7 +50,13 @@ export function recoveryFor(reading: DeployReading, rollout: Rollout): Recovery 
     ? {
         kind: 'restore-before',
         serving: names,
-        beside: { service: rollout.service, keep: rollout.serving, front: rollout.front, files: rollout.frontFiles },
+        beside: {
+          service: rollout.service,
+          move: rollout.move,
+          keep: rollout.serving,
+          front: rollout.front,
+          files: rollout.frontFiles,
+        },
       }
     : { kind: 'restore-before', serving: names };
 }

@@ -8,7 +8,11 @@
  * (`nginx -t`, then `nginx -s reload`: no restart), checks the health URLs through the front, lets the
  * old nginx workers drain, stops and removes the old container, then writes the shipped
  * configuration back (the service name now resolves to the new container only) and reloads again.
+ *
+ * On the host's network two releases cannot share a port: with DEPLOY_SECOND_PORT the new one starts
+ * on the other port (blue/green), and the front's upstream moves to that port by the same reload.
  */
+import { UsageError } from '../errors.ts';
 import type { ProjectContainer } from '../host/rollback-containers.ts';
 import { RUNNING } from '../host/rollback-containers.ts';
 import type { ShippedFile } from './compose-files.ts';
@@ -47,9 +51,33 @@ export function serviceFacts(model: Yaml): ServiceFacts[] {
 export const upstreamPattern = (service: string) =>
   new RegExp(`(?<![\\w.-])${service.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=:\\d)`, 'g');
 
+/** `127.0.0.1:8001` (or localhost, [::1]): the port as written after a loopback host in a configuration file. */
+export const portPattern = (port: number) =>
+  new RegExp(`(?<=(?:127\\.0\\.0\\.1|localhost|\\[::1\\]):)${port}(?!\\d)`, 'g');
+
+/** DEPLOY_SECOND_PORT: the variable that sets the API's port, its usual value, and the other one. */
+export interface SecondPort {
+  key: string;
+  first: number;
+  second: number;
+}
+
+export function secondPortOf(setting: string | undefined, composeEnv: string[]): SecondPort | undefined {
+  if (!setting) return undefined;
+  const [, key, second] = /^([A-Za-z_][A-Za-z0-9_]*)=(\d{1,5})$/.exec(setting.trim()) ?? [];
+  const first = composeEnv.map((line) => line.split('=')).find(([k]) => k === key)?.[1];
+  if (!key || !first || !/^\d{1,5}$/.test(first) || first === second)
+    throw new UsageError(
+      `DEPLOY_SECOND_PORT=${setting}: write it as KEY=PORT, where KEY is the variable of DEPLOY_COMPOSE_ENV ` +
+        `that sets the API's port (e.g. WEBHOOK_PORT=8001 there) and PORT another free port on the host ` +
+        `(e.g. WEBHOOK_PORT=8011). Nothing was done.`,
+    );
+  return { key, first: Number(first), second: Number(second) };
+}
+
 /** The tracked shipped files that name `service:PORT`, with the services that read them (the front's configuration). */
-export function filesNaming(service: string, files: ShippedFile[], read: (path: string) => string): ShippedFile[] {
-  return files.filter((f) => !f.secret && upstreamPattern(service).test(read(f.path)));
+export function filesNaming(pattern: RegExp, files: ShippedFile[], read: (path: string) => string): ShippedFile[] {
+  return files.filter((f) => !f.secret && new RegExp(pattern).test(read(f.path)));
 }
 
 /** What the choice is made from, read while planning. */
@@ -59,7 +87,13 @@ export interface RolloutInputs {
   facts: ServiceFacts[];
   /** Shipped, tracked files that name the API by service name and port. */
   frontFiles: ShippedFile[];
+  /** Host networking: DEPLOY_SECOND_PORT, and the files that name the API's usual port on loopback. */
+  secondPort?: SecondPort;
+  portFiles?: ShippedFile[];
 }
+
+/** How the front moves to the new release: to its container by name, or to the other port. */
+export type Move = { by: 'name' } | { by: 'port'; key: string; first: number; from: number; to: number };
 
 export interface Beside {
   kind: 'beside';
@@ -72,35 +106,43 @@ export interface Beside {
   frontRestart?: string;
   /** Same image and none of its files changed: the API keeps its container (compose would keep it too). */
   keepsApi: boolean;
+  move: Move;
 }
 
 export type Rollout = Beside | { kind: 'in-place'; why: string; firstStart: boolean };
 
 const inPlace = (why: string, firstStart = false): Rollout => ({ kind: 'in-place', why, firstStart });
 
-/** `apiChanges`: the API gets a new container (its image, or a file it reads, changed). */
-export function chooseRollout(
-  inputs: RolloutInputs,
-  containers: ProjectContainer[],
-  removedByServer: string[],
-  apiChanges = true,
-): Rollout {
+/** What the host runs now, and what changes. */
+export interface RolloutNow {
+  containers: ProjectContainer[];
+  /** Containers the server task removes earlier in the same run. */
+  removedByServer: string[];
+  /** The API gets a new container (its image, or a file it reads, changed). */
+  apiChanges: boolean;
+  /** The value of DEPLOY_SECOND_PORT's variable in the host's .env: the port serving now. */
+  servingPort?: number;
+}
+
+export function chooseRollout(inputs: RolloutInputs, now: RolloutNow): Rollout {
+  const { containers, removedByServer, apiChanges } = now;
   const api = inputs.api;
   if (!api) return inPlace('no service of the compose file runs DEPLOY_IMAGE, so none can be started beside itself');
   const mine = containers.filter((c) => c.service === api.name && !removedByServer.includes(c.id));
   const serving = mine.filter((c) => RUNNING.has(c.state));
   if (!serving.length) return inPlace(`no ${api.name} container runs now, so there is nothing to keep serving`, true);
-  if (api.hostNetwork)
+  if (api.hostNetwork && !inputs.secondPort)
     return inPlace(
-      `${api.name} uses network_mode: host, where two releases cannot listen on one port ` +
-        `(blue/green on a second port is not supported yet)`,
+      `${api.name} uses network_mode: host, where two releases cannot listen on one port: set ` +
+        `DEPLOY_SECOND_PORT (e.g. WEBHOOK_PORT=8011) to start the new one on a second port (blue/green)`,
     );
   if (!api.healthcheck)
     return inPlace(
       `${api.name} has no compose healthcheck, so a new container cannot be known healthy before ` +
         `traffic moves to it: add a healthcheck: to the service`,
     );
-  if (api.published) return inPlace(`${api.name} publishes ports on the host, which a second container could not bind`);
+  if (api.published && !api.hostNetwork)
+    return inPlace(`${api.name} publishes ports on the host, which a second container could not bind`);
   if (api.containerName) return inPlace(`${api.name} has a fixed container_name, so compose cannot run two of it`);
   const stopped = mine.filter((c) => !RUNNING.has(c.state));
   if (stopped.length)
@@ -108,10 +150,14 @@ export function chooseRollout(
       `${api.name} has stopped containers (${stopped.map((c) => c.name).join(', ')}), which compose's ` +
         `--scale would start again beside the new one: remove them (docker rm) to deploy without a gap`,
     );
-  const readers = [...new Set(inputs.frontFiles.flatMap((f) => f.readers ?? []))].filter((r) => r !== api.name);
+  const port = api.hostNetwork ? inputs.secondPort : undefined;
+  const frontFiles = port ? (inputs.portFiles ?? []) : inputs.frontFiles;
+  const readers = [...new Set(frontFiles.flatMap((f) => f.readers ?? []))].filter((r) => r !== api.name);
   if (!readers.length)
     return inPlace(
-      `no configuration a service mounts names ${api.name}:PORT, so no front can be moved to the new container`,
+      port
+        ? `no configuration a service mounts names 127.0.0.1:${port.first}, so no front can be moved to the other port`
+        : `no configuration a service mounts names ${api.name}:PORT, so no front can be moved to the new container`,
     );
   const front = readers[0];
   const frontContainer = containers.find((c) => c.service === front && c.state === 'running');
@@ -122,8 +168,10 @@ export function chooseRollout(
     service: api.name,
     serving: serving.map((c) => ({ id: c.id, name: c.name })),
     front,
-    frontFiles: inputs.frontFiles.filter((f) => f.readers?.includes(front)).map((f) => f.path),
-    keepsApi: !apiChanges,
+    frontFiles: frontFiles.filter((f) => f.readers?.includes(front)).map((f) => f.path),
+    // On a second port the shipped front files name the first one: the API always moves (no gap either way).
+    keepsApi: !apiChanges && !port,
+    move: port ? portMove(port, now.servingPort) : { by: 'name' },
     ...(wanted && wanted !== frontContainer.image
       ? {
           frontRestart:
@@ -132,6 +180,11 @@ export function chooseRollout(
         }
       : {}),
   };
+}
+
+function portMove(port: SecondPort, serving: number | undefined): Move {
+  const from = serving === port.second ? port.second : port.first;
+  return { by: 'port', key: port.key, first: port.first, from, to: from === port.first ? port.second : port.first };
 }
 
 /** The plan's figure: the downtime to expect, zero or why not. */
@@ -145,7 +198,7 @@ export function expectedDowntime(rollout: Rollout): string {
     (rollout.keepsApi
       ? `zero: ${rollout.service} keeps its container (same image, none of its files changed)`
       : `zero: the new ${rollout.service} serves (healthy, through the front) before ${rollout.front} moves ` +
-        `to it, and the old one stops only after it drained`) +
+        `to it${rollout.move.by === 'port' ? ` on port ${rollout.move.to}` : ''}, and the old one stops only after it drained`) +
     (rollout.frontRestart ? `; except ${rollout.front}'s own restart: ${rollout.frontRestart}` : '')
   );
 }

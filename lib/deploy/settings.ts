@@ -53,6 +53,9 @@ export const deploySettings = {
     3,
     { min: 1 },
   ),
+  DEPLOY_SECOND_PORT: setting.optionalString(
+    "on the host's network: KEY=PORT, the DEPLOY_COMPOSE_ENV variable of the API's port and a second free port, so a new release starts beside the old one (blue/green), e.g. WEBHOOK_PORT=8011",
+  ),
   DEPLOY_DRAIN_SECONDS: setting.int(
     'seconds the old API container keeps running after the front moved to the new one, so requests it took finish',
     2,

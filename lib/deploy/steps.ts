@@ -14,7 +14,14 @@ import type { DeployMarker } from './marker.ts';
 import type { ServerPolicy } from '../server/policy.ts';
 import type { ProjectContainer, RollbackRule } from '../host/rollback-containers.ts';
 import { cleanupSteps, short } from './cleanup-steps.ts';
-import { chooseRollout, expectedDowntime, type Beside, type Rollout, type RolloutInputs } from './rollout.ts';
+import {
+  chooseRollout,
+  expectedDowntime,
+  type Beside,
+  type Move,
+  type Rollout,
+  type RolloutInputs,
+} from './rollout.ts';
 import {
   describeRecovery,
   markStep,
@@ -42,8 +49,9 @@ export type DeployOp =
       dockerfile: string;
     }
   | { kind: 'push' }
-  | { kind: 'ship'; files: ShippedFile[] }
-  | { kind: 'set-image'; release: Release }
+  /** `port`: DEPLOY_SECOND_PORT's variable as this release listens on (blue/green), written into the .env. */
+  | { kind: 'ship'; files: ShippedFile[]; port?: string }
+  | { kind: 'set-image'; release: Release; port?: string }
   | { kind: 'pull' }
   /** compose up; then the services in `recreate` are recreated: a file they read changed, which compose cannot see. */
   | { kind: 'up'; recreate?: string[] }
@@ -52,7 +60,7 @@ export type DeployOp =
   /** compose recreates the front: its image changed, which no reload can apply. */
   | { kind: 'restart-front'; front: string }
   /** The front's upstream names the new container (`from` → the container), nginx -t, reload. */
-  | { kind: 'switch-front'; front: string; service: string; files: string[] }
+  | { kind: 'switch-front'; front: string; service: string; files: string[]; move: Move }
   | { kind: 'drain'; seconds: number }
   | { kind: 'remove-old'; containers: { id: string; name: string }[] }
   /** nginx -t, then reload: the front loads changed files it reads, without a restart. */
@@ -87,6 +95,8 @@ export interface DeployReading {
   files: ShippedFile[];
   /** What decides whether the new release starts beside the serving one (lib/deploy/rollout.ts). */
   rollout: RolloutInputs;
+  /** The value of DEPLOY_SECOND_PORT's variable in the host's .env (host networking, blue/green). */
+  servingPort?: number;
   /** The id each shipped file counts with in the content key (blob id, or a secret's hash), by its project path. */
   fileIds?: Record<string, string>;
   /** Absolute paths the compose file mounts from the host, found there. */
@@ -165,7 +175,7 @@ function bootSteps(
       op: { kind: 'pull' },
     },
     ...(rollout.kind !== 'beside'
-      ? [upStep(reading, target, recreate), gate]
+      ? [upStep(reading, target, recreate), ...backToFirstPort(reading), gate]
       : rollout.keepsApi
         ? [...reloadStep(reading, rollout, recreate), upStep(reading, target, recreate, rollout), gate]
         : besideSteps(reading, rollout, target, gate, recreate)),
@@ -204,6 +214,26 @@ function upStep(reading: DeployReading, target: string, recreate: Recreate, besi
     host: reading.host,
     op: services.length ? { kind: 'up', recreate: services } : { kind: 'up' },
   };
+}
+
+/**
+ * In place on the host's network after a blue/green deploy left the API on the second port: it
+ * comes back on the first, which the shipped front files name, so the front reloads them.
+ */
+function backToFirstPort(reading: DeployReading): Change<DeployOp>[] {
+  const port = reading.rollout.secondPort;
+  const front = reading.rollout.portFiles?.flatMap((f) => f.readers ?? []).find((r) => r !== reading.rollout.api?.name);
+  if (!port || reading.servingPort !== port.second || !front) return [];
+  return [
+    {
+      action: 'reload front',
+      target: front,
+      reason: `the API listens on ${port.first} again (it served on ${port.second}), which the shipped files name: nginx -t, then nginx -s reload`,
+      bytes: 0,
+      host: reading.host,
+      op: { kind: 'reload-front', front },
+    },
+  ];
 }
 
 /** The front reads changed files: nginx -t and a reload load them, where compose would need a restart. */
@@ -269,11 +299,13 @@ function besideSteps(
       action: 'switch front',
       target: `${b.front}: ${files}`,
       reason:
-        `${b.service}:PORT in ${files} names the new container on the host, nginx -t, then nginx -s reload ` +
-        `(no restart: old workers finish their requests)${reloaded}`,
+        (b.move.by === 'port'
+          ? `127.0.0.1:${b.move.first} in ${files} becomes 127.0.0.1:${b.move.to} (the new release's port) on the host`
+          : `${b.service}:PORT in ${files} names the new container on the host`) +
+        `, nginx -t, then nginx -s reload (no restart: old workers finish their requests)${reloaded}`,
       bytes: 0,
       host,
-      op: { kind: 'switch-front', front: b.front, service: b.service, files: b.frontFiles },
+      op: { kind: 'switch-front', front: b.front, service: b.service, files: b.frontFiles, move: b.move },
     },
     gate,
     {
@@ -292,16 +324,20 @@ function besideSteps(
       host,
       op: { kind: 'remove-old', containers: b.serving },
     },
-    {
-      action: 'settle front',
-      target: `${b.front}: ${files}`,
-      reason:
-        `the shipped configuration back (${b.service}:PORT, which now resolves to the new container only), ` +
-        `nginx -t, reload: the host's files are the repository's again`,
-      bytes: 0,
-      host,
-      op: { kind: 'settle-front', front: b.front, service: b.service, files: b.frontFiles },
-    },
+    ...(b.move.by === 'name'
+      ? [
+          {
+            action: 'settle front',
+            target: `${b.front}: ${files}`,
+            reason:
+              `the shipped configuration back (${b.service}:PORT, which now resolves to the new container only), ` +
+              `nginx -t, reload: the host's files are the repository's again`,
+            bytes: 0,
+            host,
+            op: { kind: 'settle-front' as const, front: b.front, service: b.service, files: b.frontFiles },
+          },
+        ]
+      : []),
     upStep(reading, target, recreate, b),
   ];
 }
@@ -315,6 +351,14 @@ const emptyDeployPlan = (reading: Pick<DeployReading, 'allowedDirty'>): DeployPl
   ...emptyPlan<DeployOp>('deploy'),
   allowedDirty: reading.allowedDirty,
 });
+
+/** Blue/green on the host's network: the port the new release listens on, as a .env line. */
+const portOf = (rollout: Rollout) =>
+  rollout.kind === 'beside' && rollout.move.by === 'port' ? { port: `${rollout.move.key}=${rollout.move.to}` } : {};
+const portLine = (rollout: Rollout) => {
+  const { port } = portOf(rollout);
+  return port ? ` and ${port} (the other port: the serving release keeps its own)` : '';
+};
 
 /** A shipped file as the plan names it: path and size; a secret is marked, its contents never shown. */
 export function describeFile(f: ShippedFile): string {
@@ -391,12 +435,12 @@ export function planDeploy(reading: DeployReading): DeployPlan {
       `--allow-dirty: the build takes uncommitted changes in ${reading.allowedDirty.join(', ')}; the image is tagged ${tag}.`,
     );
   const apiReads = changed.some((f) => reading.rollout.api && f.readers?.includes(reading.rollout.api.name));
-  const rollout = chooseRollout(
-    reading.rollout,
-    reading.containers,
-    reading.removedByServer,
-    current?.image !== target || apiReads,
-  );
+  const rollout = chooseRollout(reading.rollout, {
+    containers: reading.containers,
+    removedByServer: reading.removedByServer,
+    apiChanges: current?.image !== target || apiReads,
+    servingPort: reading.servingPort,
+  });
   plan.figures.push({ label: 'expected downtime', value: expectedDowntime(rollout) });
   const recovery = recoveryFor(reading, rollout);
   const { dropped } = advance(reading.state, { image: target, revision: tag, deployedAt: '' }, reading.keep);
@@ -438,14 +482,14 @@ export function planDeploy(reading: DeployReading): DeployPlan {
       action: 'ship',
       target: [reading.composeFile, '.env', ...reading.files.map(describeFile)].join(', '),
       reason:
-        `the compose file, its .env naming ${target}, and the ${reading.files.length} ` +
+        `the compose file, its .env naming ${target}${portLine(rollout)}, and the ${reading.files.length} ` +
         `file${reading.files.length === 1 ? '' : 's'} it mounts or reads (${formatBytes(shippedBytes)})` +
         (reading.files.some((f) => f.secret)
           ? '; secrets (files git does not track) come from the working tree, mode 0600 in 0700 folders, never printed'
           : ''),
       bytes: 0,
       host,
-      op: { kind: 'ship', files: reading.files },
+      op: { kind: 'ship', files: reading.files, ...portOf(rollout) },
     },
     ...bootSteps(reading, rollout, target, recovery, `the digest of ${target}`, {
       services: [...new Set(changed.flatMap((f) => f.readers ?? []))]
@@ -475,7 +519,12 @@ const lockReason = (reading: DeployReading, why: string) =>
 /** A rollback to a retained release: set its image, pull, up, gate, promote, record. */
 export function planRollback(reading: DeployReading, release: Release): DeployPlan {
   const plan = emptyDeployPlan(reading);
-  const rollout = chooseRollout(reading.rollout, reading.containers, reading.removedByServer);
+  const rollout = chooseRollout(reading.rollout, {
+    containers: reading.containers,
+    removedByServer: reading.removedByServer,
+    apiChanges: true,
+    servingPort: reading.servingPort,
+  });
   const recovery = recoveryFor(reading, rollout);
   const host = reading.host;
   plan.figures.push({ label: 'serving now', value: reading.state.current?.image ?? 'nothing recorded' });
@@ -494,10 +543,10 @@ export function planRollback(reading: DeployReading, release: Release): DeployPl
     {
       action: 'set image',
       target: release.image,
-      reason: `the project's .env names the release of ${release.revision} (${short(release.digest)}, deployed ${release.deployedAt})`,
+      reason: `the project's .env names the release of ${release.revision} (${short(release.digest)}, deployed ${release.deployedAt})${portLine(rollout)}`,
       bytes: 0,
       host,
-      op: { kind: 'set-image', release },
+      op: { kind: 'set-image', release, ...portOf(rollout) },
     },
     ...bootSteps(reading, rollout, release.image, recovery, release.digest ?? release.image),
     {

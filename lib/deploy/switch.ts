@@ -10,7 +10,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TaskError } from '../errors.ts';
 import { compose, host } from './commands.ts';
 import { composeStep, type Server } from './deployer.ts';
-import { upstreamPattern } from './rollout.ts';
 
 export interface Container {
   id: string;
@@ -76,16 +75,16 @@ async function frontContainer(server: Server, front: string): Promise<Container>
 }
 
 /**
- * Points the front from `from` to `to` (a service or container name, as written before a port) in
- * its configuration files on the host, tests the result with `nginx -t` and reloads: nginx's old
- * workers finish their requests, new ones resolve `to`. A configuration nginx refuses is put back
- * as it was, and the reload does not happen.
+ * Points the front from what `from` matches (a service or container name before a port, or a port
+ * after a loopback host) to `to` in its configuration files on the host, tests the result with
+ * `nginx -t` and reloads: nginx's old workers finish their requests, new ones use `to`. A
+ * configuration nginx refuses is put back as it was, and the reload does not happen.
  */
 export async function pointFront(
   server: Server,
   front: string,
   files: string[],
-  from: string,
+  from: RegExp,
   to: string,
 ): Promise<void> {
   const container = await frontContainer(server, front);
@@ -94,7 +93,7 @@ export async function pointFront(
     const path = join(server.dir, file);
     const text = (await server.runner.run(host.read(path))).stdout;
     before.set(path, text);
-    await server.runner.run(host.write(path), { input: text.replace(upstreamPattern(from), to) });
+    await server.runner.run(host.write(path), { input: text.replace(from, to) });
   }
   try {
     await testAndReload(server, container, `with ${to} as upstream`);
