@@ -732,6 +732,42 @@ test('where the new release cannot start beside the old one, the plan recreates 
   );
 });
 
+test("an interrupted beside deploy's marker: the plan starts the new release beside the containers its bring-back keeps, not beside the one it removes", () => {
+  const started = container({
+    id: 'new2',
+    name: 'webhook_webhook-api_2',
+    image: 'reg:5000/webhook-api:r2',
+    state: 'running',
+    service: 'webhook-api',
+  });
+  const serving = besideReading();
+  const plan = planDeploy(
+    besideReading({
+      containers: [...serving.containers, started],
+      marker: {
+        run: 'deploy:clean pid 1 on elsewhere',
+        since: '2026-12-02T00:00:00Z',
+        release: 'reg:5000/webhook-api:r1',
+        recovery: {
+          kind: 'restore-before',
+          serving: ['webhook_webhook-api_1'],
+          beside: {
+            service: 'webhook-api',
+            move: { by: 'name' },
+            keep: [{ id: 'old1', name: 'webhook_webhook-api_1' }],
+            front: 'nginx',
+            files: ['nginx/conf.d/site.conf'],
+          },
+        },
+      },
+    }),
+  );
+  assert.is(plan.changes[1].action, 'bring back');
+  const start = plan.changes.find((c) => c.action === 'start beside')!;
+  assert.equal((start.op as { serving: string[] }).serving, ['old1']);
+  assert.match(start.reason, /--scale webhook-api=2 --no-recreate: a new container beside webhook_webhook-api_1,/);
+});
+
 test('a front whose image changes is restarted before the switch, and the plan says that restart is the one gap', () => {
   const plan = planDeploy(
     besideReading({

@@ -352,6 +352,18 @@ const emptyDeployPlan = (reading: Pick<DeployReading, 'allowedDirty'>): DeployPl
   allowedDirty: reading.allowedDirty,
 });
 
+/**
+ * The project's containers as the new release finds them: an interrupted run's bring-back step,
+ * planned first, removes what that run started beside the serving containers.
+ */
+function afterBringBack(reading: DeployReading): DeployReading['containers'] {
+  const recovery = reading.marker?.recovery;
+  const beside = recovery?.kind === 'restore-before' ? recovery.beside : undefined;
+  if (!beside) return reading.containers;
+  const keep = new Set(beside.keep.map((c) => c.id));
+  return reading.containers.filter((c) => c.service !== beside.service || keep.has(c.id));
+}
+
 /** Blue/green on the host's network: the port the new release listens on, as a .env line. */
 const portOf = (rollout: Rollout) =>
   rollout.kind === 'beside' && rollout.move.by === 'port' ? { port: `${rollout.move.key}=${rollout.move.to}` } : {};
@@ -436,7 +448,7 @@ export function planDeploy(reading: DeployReading): DeployPlan {
     );
   const apiReads = changed.some((f) => reading.rollout.api && f.readers?.includes(reading.rollout.api.name));
   const rollout = chooseRollout(reading.rollout, {
-    containers: reading.containers,
+    containers: afterBringBack(reading),
     removedByServer: reading.removedByServer,
     apiChanges: current?.image !== target || apiReads,
     servingPort: reading.servingPort,
@@ -520,7 +532,7 @@ const lockReason = (reading: DeployReading, why: string) =>
 export function planRollback(reading: DeployReading, release: Release): DeployPlan {
   const plan = emptyDeployPlan(reading);
   const rollout = chooseRollout(reading.rollout, {
-    containers: reading.containers,
+    containers: afterBringBack(reading),
     removedByServer: reading.removedByServer,
     apiChanges: true,
     servingPort: reading.servingPort,
