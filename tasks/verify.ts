@@ -11,10 +11,9 @@
  *
  * Read-only: it changes nothing, and any failed line fails the run.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { formatBytes } from '../lib/units.ts';
 import { parseCommandSetting } from '../lib/command.ts';
-import { probe } from '../lib/deploy/health.ts';
+import { stability } from '../lib/deploy/health.ts';
 import { messageOf } from '../lib/errors.ts';
 import { isEntryPoint, main } from '../lib/pipeline/run.ts';
 import { emptyPlan } from '../lib/plan.ts';
@@ -46,39 +45,6 @@ export const verifySettings = {
   ),
   VERIFY_TEST_TIMEOUT_SECONDS: setting.int('seconds the tests may take', 600, { min: 1 }),
 };
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-
-/** "Webhook API works stably": every probe over the window answers 2xx. */
-export async function stability(urls: string[], probes: number, windowSeconds: number): Promise<Check> {
-  const results = [];
-  for (let i = 0; i < probes; i++) {
-    results.push(...(await Promise.all(urls.map((url) => probe(url)))));
-    if (i < probes - 1) await sleep((windowSeconds * 1000) / Math.max(1, probes - 1));
-  }
-  const failed = results.filter((r) => !r.ok);
-  const ms = results
-    .filter((r) => r.ok)
-    .map((r) => r.ms)
-    .sort((a, b) => a - b);
-  const latency = ms.length
-    ? `latency min ${ms[0].toFixed(1)} / median ${percentile(ms, 50).toFixed(1)} / p95 ${percentile(ms, 95).toFixed(1)} / max ${ms[ms.length - 1].toFixed(1)} ms`
-    : 'no answer';
-  return {
-    name: 'webhook API works stably',
-    passed: failed.length === 0,
-    figure: `${results.length - failed.length} of ${results.length} probes healthy over ${windowSeconds}s; ${latency}`,
-    ...(failed.length
-      ? {
-          detail: failed
-            .slice(0, 5)
-            .map((f) => `${f.url}: ${f.status ?? f.error}`)
-            .join('\n'),
-        }
-      : {}),
-  };
-}
 
 export const verifyTask = defineTask({
   name: 'verify',

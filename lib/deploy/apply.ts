@@ -54,6 +54,8 @@ export interface DeployDeps {
   /** Records that deletions wait for a collection, so a later registry run plans one if this deploy does not collect. */
   markCollectionPending(): void;
   collect(): Promise<string>;
+  /** DEPLOY_DRAIN_SECONDS, in ms: how long a container the front left keeps serving before it goes. */
+  drainMs: number;
   /** DEPLOY_HEALTH_PROBE_TIMEOUT_SECONDS, in ms: how long one health probe waits for an answer. */
   probeTimeoutMs: number;
   /** Names this run in the marker: "deploy:clean pid 123 on build-box". */
@@ -395,11 +397,14 @@ async function removeBeside(deps: DeployDeps, beside: BesideRecovery): Promise<v
   // By port, the restored files name the old release's port already: the reload moves the front back.
   if (beside.move.by === 'port') {
     await reloadFront(server, beside.front);
+    await sleep(deps.drainMs);
     for (const c of extra) await discard(server, c.id);
     return;
   }
   const old = beside.keep[0].name;
   await pointFront(server, beside.front, beside.files, upstreamPattern(beside.service), old);
+  // nginx's old workers may still be proxying to the new container: they finish first.
+  await sleep(deps.drainMs);
   for (const c of extra) await discard(server, c.id);
   await pointFront(server, beside.front, beside.files, upstreamPattern(old), beside.service);
 }

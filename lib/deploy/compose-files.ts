@@ -161,6 +161,8 @@ export function insideProject(projectDir: string, path: string): string | undefi
   return rel.startsWith('..') || isAbsolute(rel) ? undefined : rel.split(sep).join('/');
 }
 
+const UNTRACKED_HINT = ' (files git does not track are shipped from the working tree: create it there)';
+
 export interface SortedSources {
   /** Project-relative paths to ship, with the services that read each. */
   shipped: Map<string, string[]>;
@@ -195,7 +197,7 @@ export function sortSources(
     else if (!exists(rel))
       problems.push(
         `service ${source.service}: ${source.kind} ${rel} does not exist in ` +
-          `${projectDir}${source.kind === 'secret' || source.kind === 'env_file' ? ' (files git does not track are shipped from the working tree: create it there)' : ''}`,
+          `${projectDir}${source.kind === 'secret' || source.kind === 'env_file' ? UNTRACKED_HINT : ''}`,
       );
     else add(shipped, rel, source.service);
   }

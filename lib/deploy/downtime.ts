@@ -50,7 +50,11 @@ export function summarize(url: string, samples: Sample[], started: number, ended
 }
 
 export function describeDowntime(d: Downtime): string {
-  return `${d.failed} of ${d.requests} requests to ${d.url} failed (one every ${d.everyMs} ms); longest gap without a good answer ${d.longestGapMs} ms${d.firstFailure ? `; the first failure: ${d.firstFailure}` : ''}`;
+  return (
+    `${d.failed} of ${d.requests} requests to ${d.url} failed (one every ${d.everyMs} ms); ` +
+    `longest gap without a good answer ${d.longestGapMs} ms` +
+    (d.firstFailure ? `; the first failure: ${d.firstFailure}` : '')
+  );
 }
 
 /** Starts probing `url`; `stop` ends it and returns the figures. */

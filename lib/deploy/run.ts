@@ -57,6 +57,7 @@ async function deps(ctx: DeployCtx, purpose: string, dirty: string[]): Promise<D
         : 'done';
     },
     probeTimeoutMs: ctx.settings.DEPLOY_HEALTH_PROBE_TIMEOUT_SECONDS * 1000,
+    drainMs: ctx.settings.DEPLOY_DRAIN_SECONDS * 1000,
     run: `${purpose} pid ${process.pid} on ${hostname()}`,
     lock: () =>
       takeDeployLock(server.runner, server.dir, purpose, {

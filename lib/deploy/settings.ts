@@ -54,7 +54,8 @@ export const deploySettings = {
     { min: 1 },
   ),
   DEPLOY_SECOND_PORT: setting.optionalString(
-    "on the host's network: KEY=PORT, the DEPLOY_COMPOSE_ENV variable of the API's port and a second free port, so a new release starts beside the old one (blue/green), e.g. WEBHOOK_PORT=8011",
+    "on the host's network: KEY=PORT, the DEPLOY_COMPOSE_ENV variable of the API's port and a second " +
+      'free port, so a new release starts beside the old one (blue/green), e.g. WEBHOOK_PORT=8011',
   ),
   DEPLOY_DRAIN_SECONDS: setting.int(
     'seconds the old API container keeps running after the front moved to the new one, so requests it took finish',
