@@ -12,14 +12,13 @@ import { newRevision } from '../sandbox/fixtures/backend-sample.ts';
 import { freePort } from '../sandbox/fixtures/ports.ts';
 import { startDeployStack, type DeployStack } from './support/deploy-stack.ts';
 import { runTask } from './support/run-task.ts';
+import { BESIDE_STEPS, figure, zeroDowntime } from './support/deploy-steps.ts';
 
 let stack: DeployStack;
 let env: Record<string, string>;
 let second: number;
 
 const deploy = (...args: string[]) => runTask('tasks/deploy.ts', args, env);
-const figure = (report: { figures: { label: string; value: string }[] }, label: string) =>
-  report.figures.find((f) => f.label === label)?.value ?? '';
 const actions = (report: { changes: { action: string }[] }) => report.changes.map((c) => c.action);
 const version = async (port: number) =>
   (await fetch(`http://127.0.0.1:${port}/version`).catch(() => undefined))?.text();
@@ -35,10 +34,6 @@ const apiContainers = () =>
     .docker(['ps', '-q', '--filter', 'label=com.docker.compose.service=webhook-api'])
     .split('\n')
     .filter(Boolean);
-const zeroDowntime = (report: { figures: { label: string; value: string }[] }) => {
-  const [, failed, requests] = /^(\d+) of (\d+) requests/.exec(figure(report, 'downtime')) ?? [];
-  return Number(failed) === 0 && Number(requests) >= 100;
-};
 
 test.before(async () => {
   stack = await startDeployStack('deploy-host-network', 8, 'host');
@@ -65,16 +60,9 @@ test('a first deploy starts on the first port; the next starts on the second bes
   newRevision(stack.backend, 'v2');
   const run = await deploy('--yes', '--json');
   assert.is(run.code, 0, run.stderr);
-  assert.equal(actions(run.report).slice(5, 11), [
-    'pull',
-    'start beside',
-    'switch front',
-    'health gate',
-    'drain',
-    'remove old',
-  ]);
+  assert.equal(actions(run.report).slice(5, 11), ['pull', ...BESIDE_STEPS.slice(0, -1)]);
   assert.not.ok(actions(run.report).includes('settle front'), 'the front keeps naming the port that serves');
-  assert.match(figure(run.report, 'expected downtime'), new RegExp(`^zero: .* on port ${second}`));
+  assert.match(figure(run.report, 'expected downtime')!, new RegExp(`^zero: .* on port ${second}`));
   assert.match(
     run.report.changes.find((c: { action: string }) => c.action === 'ship').reason,
     new RegExp(`WEBHOOK_PORT=${second}`),

@@ -15,6 +15,7 @@ import { compose, pack } from '../lib/deploy/commands.ts';
 import { keyOf } from '../lib/deploy/content.ts';
 import { summarize } from '../lib/deploy/downtime.ts';
 import { advance, findRelease, parseState, rollBackTo, type Release } from '../lib/host/deploy-state.ts';
+import { SHIP_STEPS, BESIDE_STEPS } from './support/deploy-steps.ts';
 import { filesNaming, upstreamPattern, type ServiceFacts } from '../lib/deploy/rollout.ts';
 import { planDeploy, planRollback, type DeployReading } from '../lib/deploy/steps.ts';
 import type { ProjectContainer } from '../lib/host/rollback-containers.ts';
@@ -255,18 +256,7 @@ test('a first deploy: every step in order; a failed gate stops what it started, 
   const plan = planDeploy(reading());
   assert.equal(
     plan.changes.map((c) => c.action),
-    [
-      'lock',
-      'build',
-      'push',
-      'mark deploy under way',
-      'ship',
-      'pull',
-      'up',
-      'health gate',
-      'promote',
-      'record release',
-    ],
+    [...SHIP_STEPS, 'up', 'health gate', 'promote', 'record release'],
   );
   const gate = plan.changes[7].op as { recovery: { kind: string } };
   assert.is(gate.recovery.kind, 'stop-started');
@@ -659,23 +649,7 @@ test('on a compose network with a healthcheck: the new release starts beside the
   const plan = planDeploy(besideReading());
   assert.equal(
     plan.changes.map((c) => c.action),
-    [
-      'lock',
-      'build',
-      'push',
-      'mark deploy under way',
-      'ship',
-      'pull',
-      'start beside',
-      'switch front',
-      'health gate',
-      'drain',
-      'remove old',
-      'settle front',
-      'up',
-      'promote',
-      'record release',
-    ],
+    [...SHIP_STEPS, ...BESIDE_STEPS, 'up', 'promote', 'record release'],
   );
   assert.match(plan.figures.find((f) => f.label === 'expected downtime')!.value, /^zero: the new webhook-api serves/);
   const start = plan.changes[6];

@@ -26,6 +26,7 @@ import * as assert from 'uvu/assert';
 import { breakHealth, docsOnlyCommit, newRevision, rotateTls } from '../sandbox/fixtures/backend-sample.ts';
 import { startDeployStack, type DeployStack } from './support/deploy-stack.ts';
 import { runTask } from './support/run-task.ts';
+import { SHIP_STEPS, BESIDE_STEPS, figure, zeroDowntime } from './support/deploy-steps.ts';
 
 let stack: DeployStack;
 let backend: string;
@@ -73,14 +74,7 @@ const tlsStatus = () =>
       (r) => (r.resume(), resolve(r.statusCode)),
     ).on('error', () => resolve(undefined)),
   );
-/** The deploy's probe through the front: at least 100 requests (one every 20 ms), none failed. */
-const zeroDowntime = (report: { figures: { label: string; value: string }[] }) => {
-  const [, failed, requests] = /^(\d+) of (\d+) requests/.exec(figure(report, 'downtime') ?? '') ?? [];
-  return Number(failed) === 0 && Number(requests) >= 100;
-};
 const actions = (report: { changes: { action: string }[] }) => report.changes.map((c) => c.action);
-const figure = (report: { figures: { label: string; value: string }[] }, label: string) =>
-  report.figures.find((f) => f.label === label)?.value;
 
 test.before(async () => {
   stack = await startDeployStack('deploy', 8);
@@ -129,18 +123,7 @@ test('a good deploy: planned steps in order, files shipped, the real nginx serve
   newRevision(backend, 'v1');
   const run = await deploy('--yes', '--json');
   assert.is(run.code, 0, run.stderr);
-  assert.equal(actions(run.report), [
-    'lock',
-    'build',
-    'push',
-    'mark deploy under way',
-    'ship',
-    'pull',
-    'up',
-    'health gate',
-    'promote',
-    'record release',
-  ]);
+  assert.equal(actions(run.report), [...SHIP_STEPS, 'up', 'health gate', 'promote', 'record release']);
   const ship = run.report.changes.find((c: { action: string }) => c.action === 'ship');
   for (const file of ['nginx/conf.d/webhook.conf', 'ssl/webhook.crt', 'ssl/webhook.key', '.env.prod']) {
     assert.match(
@@ -356,15 +339,7 @@ test('a broken build fails the gate: exit 1, the previous release serves, final 
   const finalBefore = await digest('final');
   assert.is(finalBefore, serving.digest);
   breakHealth(backend);
-  assert.equal(actions(good.report).slice(5, 12), [
-    'pull',
-    'start beside',
-    'switch front',
-    'health gate',
-    'drain',
-    'remove old',
-    'settle front',
-  ]);
+  assert.equal(actions(good.report).slice(5, 12), ['pull', ...BESIDE_STEPS]);
   assert.match(figure(good.report, 'expected downtime')!, /^zero: the new webhook-api serves/);
   assert.is(zeroDowntime(good.report), true, figure(good.report, 'downtime'));
   assert.is(projectContainers().split('\n').length, 2, 'one API container and the front: the old one is gone');
@@ -431,12 +406,7 @@ test('deploy:releases lists the kept releases; deploy:rollback VERSION boots a n
     'mark deploy under way',
     'set image',
     'pull',
-    'start beside',
-    'switch front',
-    'health gate',
-    'drain',
-    'remove old',
-    'settle front',
+    ...BESIDE_STEPS,
     'up',
     'promote',
     'record rollback',
