@@ -75,7 +75,7 @@ interface Resolved {
   contentKey?: string;
   files?: Record<string, string>;
   underWay?: BringBack;
-  /** The container started beside the serving ones, once compose created it. */
+  /** The container started beside the serving ones, once it is healthy. */
   fresh?: Container;
 }
 
@@ -219,10 +219,8 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
       return;
     case 'start-beside':
       await underWay('start beside', deps, resolved, outcome, async () => {
-        const fresh = await startBeside(server, op.service, op.serving, op.timeoutSeconds * 1000, deps.signal, (c) => {
-          resolved.fresh = c;
-        });
-        outcome.notes.push(`${fresh.name} started beside the serving container and is healthy`);
+        resolved.fresh = await startBeside(server, op.service, op.serving, op.timeoutSeconds * 1000, deps.signal);
+        outcome.notes.push(`${resolved.fresh.name} started beside the serving container and is healthy`);
       });
       return;
     case 'switch-front':

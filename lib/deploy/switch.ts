@@ -39,7 +39,6 @@ export async function startBeside(
   serving: string[],
   timeoutMs: number,
   signal: AbortSignal,
-  started: (fresh: Container) => void,
 ): Promise<Container> {
   await composeStep(server, 'up --scale', compose.startBeside(server.target, service, serving.length + 1));
   const fresh = (await serviceContainers(server, service)).filter((c) => !serving.includes(c.id));
@@ -48,7 +47,6 @@ export async function startBeside(
       `compose started ${fresh.length} new ${service} containers beside the serving one, not 1: ` +
         `${fresh.map((c) => c.name).join(', ') || 'none'}.`,
     );
-  started(fresh[0]);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const [status, health, ...log] = (await server.runner.run(host.health(fresh[0].id))).stdout.trim().split(/[ \n]/);
