@@ -1,9 +1,12 @@
 /**
- * `npm run sandbox`: brings up, on loopback, the real components the clean-up works on: a
- * Docker registry (port 5000), a Docker engine, an sshd (port 2222) whose user `aisha` reaches
- * that engine, and a backend repository; then seeds the mess the plan describes, and writes
- * .sandbox/.env for every task. What aisha must reach is kept in sandbox.shared (config.ts). Safe to run twice: what runs is reused, a seeded part is kept,
- * and after `npm run sandbox:stop` (which the demo ends with) the same sandbox comes back.
+ * `npm run sandbox`: brings up, on loopback, the real components the clean-up works on: two hosts,
+ * each a Docker engine with an sshd (ports 2222 and 2223) whose user `aisha` reaches it: the
+ * production host, where the backend is deployed, and the registry host, where the registry runs
+ * in a container behind TLS (port 5000) beside the database (sandbox/registry-host.ts); and a
+ * backend repository. Then seeds the mess the plan describes, and writes .sandbox/.env for every
+ * task. What aisha must reach is kept in sandbox.shared (config.ts). Safe to run twice: what runs
+ * is reused, a seeded part is kept, and after `npm run sandbox:stop` (which the demo ends with) the
+ * same sandbox comes back.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,12 +15,19 @@ import { randomBytes } from 'node:crypto';
 import { createSampleBackend, sampleComposeEnv, sampleHealthUrls } from './fixtures/backend-sample.ts';
 import { ensureBaseImage, ensureDockerd } from './fixtures/dockerd.ts';
 import { ensureNginxImage } from './fixtures/nginx-image.ts';
-import { startRegistry } from './fixtures/registry.ts';
 import { pushImage } from './fixtures/registry-seed.ts';
 import { seedDockerHost } from './fixtures/server-seed.ts';
 import { startSshd } from './fixtures/sshd.ts';
 import { sandbox } from './config.ts';
 import { runningAtStop, say } from './processes.ts';
+import {
+  clientConfigDir,
+  ensureRegistryHost,
+  registryAddress,
+  registryHostSettings,
+  trustRegistry,
+  writeKnownHosts,
+} from './registry-host.ts';
 
 const alive = (pidFile: string) => {
   try {
@@ -48,7 +58,7 @@ mkdirSync(sandbox.dir, { recursive: true });
 // What user aisha reaches lives here (see config.ts); every folder on the way must be enterable.
 mkdirSync(sandbox.shared, { recursive: true });
 chmodSync(sandbox.shared, 0o755);
-const registryHost = `127.0.0.1:${sandbox.registryPort}`;
+const registryHost = registryAddress;
 // The front's TLS port is the one after its HTTP port; the API's is used on the host's network only.
 const samplePorts = { api: sandbox.webhookPort, front: sandbox.frontPort, tls: sandbox.frontPort + 1 };
 
@@ -67,29 +77,26 @@ if (existsSync(runningAtStop)) {
   for (const url of ids.length ? sampleHealthUrls(samplePorts) : []) await answering(url, 60_000);
 }
 
-// The registry.
-const registryDir = join(sandbox.dir, 'registry');
-const registryAnswers = await fetch(`http://${registryHost}/v2/`).then(
-  (r) => r.ok,
-  () => false,
-);
-mkdirSync(registryDir, { recursive: true });
-if (!registryAnswers) await startRegistry({ dir: registryDir, port: sandbox.registryPort });
-say(`registry at http://${registryHost}`);
-
 // The ssh server: user aisha, in the docker group, reaching the sandbox engine.
 const sshDir = join(sandbox.shared, 'ssh');
 if (!alive(join(sshDir, 'sshd.pid'))) {
   await startSshd({
     user: sandbox.user,
     groups: ['docker'],
-    env: { DOCKER_HOST: engine.host },
+    // DOCKER_CONFIG: the registry's credentials, for compose's pulls (registry-host.ts).
+    env: { DOCKER_HOST: engine.host, DOCKER_CONFIG: clientConfigDir },
     port: sandbox.sshPort,
     dir: sshDir,
     detached: true,
   });
 }
-say(`sshd at ${sandbox.user}@127.0.0.1:${sandbox.sshPort}`);
+say(
+  `production host: Docker engine ${engine.host}, ssh ${sandbox.user}@127.0.0.1:${sandbox.sshPort}; ` +
+    'runs the webhook project the deploy puts there (API and nginx), a database with its volume, ' +
+    'and what clean:server tidies (old containers and images, orphaned volumes, build cache)',
+);
+
+const registry = await registryHostUp(join(sshDir, 'client_ed25519'));
 
 // The mess, seeded once.
 const seeded = join(sandbox.dir, 'seeded');
@@ -97,7 +104,7 @@ if (!existsSync(seeded)) {
   say('seeding the backend repository, the registry and the server');
   // The front's TLS port is the one after the front's HTTP port.
   createSampleBackend(join(sandbox.dir, 'backend'), samplePorts);
-  const to = { url: `http://${registryHost}` };
+  const to = registry.pusher;
   const blob = () => randomBytes(1_500_000);
   for (const [i, v] of ['1.0.0', '1.1.0', '1.2.0', '1.3.0', '1.4.0', '1.5.0'].entries())
     await pushImage(to, 'webhook-api', [v], {
@@ -142,20 +149,19 @@ const deployDir = join(sandbox.shared, 'srv', 'webhook');
 mkdirSync(deployDir, { recursive: true });
 chownSync(deployDir, Number(execFileSync('id', ['-u', sandbox.user], { encoding: 'utf8' })), 0);
 const host = `${sandbox.user}@127.0.0.1:${sandbox.sshPort}`;
+const knownHosts = join(sandbox.shared, 'known_hosts');
+writeKnownHosts(knownHosts, [join(sshDir, 'known_hosts'), registry.knownHostsFile]);
 writeFileSync(
   join(sandbox.dir, '.env'),
   [
     '# Written by npm run sandbox: every setting, pointing at the loopback sandbox.',
     `REPORTS_DIR=${join(sandbox.dir, 'reports')}`,
     `SSH_IDENTITY_FILE=${join(sshDir, 'client_ed25519')}`,
-    `SSH_KNOWN_HOSTS_FILE=${join(sshDir, 'known_hosts')}`,
+    `SSH_KNOWN_HOSTS_FILE=${knownHosts}`,
     `BACKEND_DIR=${join(sandbox.dir, 'backend')}`,
-    `REGISTRY_URL=http://${registryHost}`,
-    `REGISTRY_GC_STOP_COMMAND=sh ${join(registryDir, 'control.sh')} stop`,
-    `REGISTRY_GC_COMMAND=docker-registry garbage-collect ${join(registryDir, 'config.yml')}`,
-    `REGISTRY_GC_START_COMMAND=sh ${join(registryDir, 'control.sh')} start`,
-    `REGISTRY_STORAGE_PATH=${join(registryDir, 'storage')}`,
-    `SERVER_HOSTS=${host}`,
+    ...registryHostSettings(registry),
+    // Both hosts: clean:server keeps the registry, the database and their volumes, and says why.
+    `SERVER_HOSTS=${host},${registry.ssh}`,
     'SERVER_COMPOSE_PROJECT=webhook',
     'SERVER_PROTECT_LABELS=role=database',
     'SERVER_GRACE_HOURS=0',
@@ -174,3 +180,19 @@ writeFileSync(
   ].join('\n'),
 );
 say(`settings in ${join(sandbox.dir, '.env')}; run any task with --env-file ${join(sandbox.dir, '.env')}`);
+
+/**
+ * The registry host (sandbox/registry-host.ts), up, and the production host able to push to it
+ * and pull from it.
+ */
+async function registryHostUp(clientKey: string) {
+  const up = await ensureRegistryHost(clientKey);
+  trustRegistry(engine, up);
+  say(
+    `registry host: Docker engine ${up.engine.host}, ssh ${up.ssh}; runs the registry in container ` +
+      `${up.registry.container} (${up.registry.url}: TLS from the sandbox's CA ${up.registry.caFile}, ` +
+      `htpasswd auth, storage in volume ${up.registry.volume}) and the database in container ` +
+      `${up.registry.database.container} (volume ${up.registry.database.volume}), which every clean-up keeps`,
+  );
+  return up;
+}
