@@ -73,8 +73,10 @@ if (existsSync(runningAtStop)) {
   if (ids.length) engine.docker(['start', ...ids]);
   rmSync(runningAtStop);
   say(`started again the ${ids.length} container${ids.length === 1 ? '' : 's'} that ran when the sandbox was stopped`);
-  // A deployed API answers again before any task looks at it, as it would on a host that was up.
-  for (const url of ids.length ? sampleHealthUrls(samplePorts) : []) await answering(url, 60_000);
+  // A deployed API answers again before any task looks at it, as it would on a host that was up;
+  // nothing to wait for before the first deploy (no release recorded in the deploy folder).
+  const deployed = existsSync(join(sandbox.shared, 'srv', 'webhook', 'deploy-state.json'));
+  for (const url of ids.length && deployed ? sampleHealthUrls(samplePorts) : []) await answering(url, 60_000);
 }
 
 // The ssh server: user aisha, in the docker group, reaching the sandbox engine.
