@@ -1,15 +1,31 @@
 /**
  * The sandbox's processes, stopped by their pid files: the sshd and the Docker engine of each host
- * (the engine's containers first, so that no containerd shim outlives it). `npm run sandbox:stop` and the
- * demo stop them and keep the sandbox's state; `npm run sandbox:down` stops them and removes it.
+ * (the engine's containers first, so that no containerd shim outlives it). `npm run sandbox:stop`
+ * and the demo stop them and keep the sandbox's state; `npm run sandbox:down` stops them and removes it.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { engine as engineAt, stopDockerd, waitForExit } from './fixtures/dockerd.ts';
 import { sandbox } from './config.ts';
-import { registryHostProcesses } from './registry-host.ts';
 
 export const say = (text: string) => process.stderr.write(`sandbox: ${text}\n`);
+
+/** The registry host's sshd and engine folders (sandbox/registry-host.ts starts them). */
+export const registryHostProcesses = {
+  sshDir: join(sandbox.shared, 'registry-host', 'ssh'),
+  sshdPidFile: join(sandbox.shared, 'registry-host', 'ssh', 'sshd.pid'),
+  engineDir: join(sandbox.shared, 'docker', 'registry-host'),
+};
+
+/** Whether the process of the pid file runs. */
+export function alive(pidFile: string): boolean {
+  try {
+    process.kill(Number(readFileSync(pidFile, 'utf8')), 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Where the ids of the containers that ran when the sandbox was stopped are kept, to start them again. */
 export const runningAtStop = join(sandbox.dir, 'running-at-stop');

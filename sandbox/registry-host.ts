@@ -13,12 +13,12 @@ import { startRegistryHost, type RegistryHost } from './fixtures/registry-host.t
 import type { Pusher } from './fixtures/registry-seed.ts';
 import { startSshd } from './fixtures/sshd.ts';
 import { sandbox } from './config.ts';
+import { alive, registryHostProcesses } from './processes.ts';
 
 /** The registry as Docker names it in image references. */
 export const registryAddress = `127.0.0.1:${sandbox.registryPort}`;
 /** Where Docker engines on this machine look for the CA of a registry (one folder per host:port). */
 const certsDir = `/etc/docker/certs.d/${registryAddress}`;
-const sshDir = join(sandbox.shared, 'registry-host', 'ssh');
 /** The ssh user's docker client settings on the production host: the registry's credentials. */
 export const clientConfigDir = join(sandbox.shared, 'ssh', 'docker-config');
 
@@ -32,15 +32,6 @@ export interface SandboxRegistryHost {
   pusher: Pusher;
 }
 
-const alive = (pidFile: string) => {
-  try {
-    process.kill(Number(readFileSync(pidFile, 'utf8')), 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /**
  * Brings the registry host up (or finds it up): its engine, its containers (started again after
  * `npm run sandbox:stop`), and its sshd, which takes the production host's client key so that one
@@ -52,13 +43,13 @@ export async function ensureRegistryHost(clientKey: string): Promise<SandboxRegi
     prefix: 'prod',
     port: sandbox.registryPort,
   });
-  if (!alive(join(sshDir, 'sshd.pid')))
+  if (!alive(registryHostProcesses.sshdPidFile))
     await startSshd({
       user: sandbox.user,
       groups: ['docker'],
       env: { DOCKER_HOST: engine.host },
       port: sandbox.registrySshPort,
-      dir: sshDir,
+      dir: registryHostProcesses.sshDir,
       clientKey,
       detached: true,
     });
@@ -67,7 +58,7 @@ export async function ensureRegistryHost(clientKey: string): Promise<SandboxRegi
     engine,
     registry,
     ssh: `${sandbox.user}@127.0.0.1:${sandbox.registrySshPort}`,
-    knownHostsFile: join(sshDir, 'known_hosts'),
+    knownHostsFile: join(registryHostProcesses.sshDir, 'known_hosts'),
     pusher: { url: registry.url, authorization: `Basic ${basic}`, ca: readFileSync(registry.caFile, 'utf8') },
   };
 }
@@ -128,9 +119,3 @@ export function forgetRegistry(): void {
     // not logged in
   }
 }
-
-/** The registry host's sshd pid file and engine folder, for stopping them. */
-export const registryHostProcesses = {
-  sshdPidFile: join(sshDir, 'sshd.pid'),
-  engineDir: join(sandbox.shared, 'docker', 'registry-host'),
-};

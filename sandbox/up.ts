@@ -19,7 +19,7 @@ import { pushImage } from './fixtures/registry-seed.ts';
 import { seedDockerHost } from './fixtures/server-seed.ts';
 import { startSshd } from './fixtures/sshd.ts';
 import { sandbox } from './config.ts';
-import { runningAtStop, say } from './processes.ts';
+import { alive, runningAtStop, say } from './processes.ts';
 import {
   clientConfigDir,
   ensureRegistryHost,
@@ -28,15 +28,6 @@ import {
   trustRegistry,
   writeKnownHosts,
 } from './registry-host.ts';
-
-const alive = (pidFile: string) => {
-  try {
-    process.kill(Number(readFileSync(pidFile, 'utf8')), 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Waits until the URL answers 2xx, or the time is up (then says so: it may not have been deployed). */
 async function answering(url: string, timeoutMs: number): Promise<void> {
