@@ -12,6 +12,7 @@ import { forgetRegistry } from './registry-host.ts';
 const folders = [sandbox.dir, sandbox.shared].filter((dir) => existsSync(dir));
 if (!folders.length) {
   say(`nothing to stop: neither ${sandbox.dir} nor ${sandbox.shared} exists`);
+  forgetRegistry();
 } else {
   await stopSandboxProcesses({ remember: false });
   forgetRegistry();

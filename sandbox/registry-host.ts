@@ -33,6 +33,20 @@ export interface SandboxRegistryHost {
 }
 
 /**
+ * A sandbox seeded before it had a registry host kept its images in a registry process of its own
+ * (which may still hold the port): brought up now, the registry host would be empty while the seed
+ * mark says seeded. Stops with exit 2 and the way out, before anything starts.
+ */
+export function refuseSandboxWithoutRegistryHost(): void {
+  if (!existsSync(join(sandbox.dir, 'seeded')) || existsSync(join(sandbox.dir, 'registry-host'))) return;
+  process.stderr.write(
+    `sandbox: ${sandbox.dir} was made before the sandbox had a registry host (its registry ran as a process of ` +
+      'its own): run npm run sandbox:down, then npm run sandbox (or npm run demo) to make it again. Nothing was changed.\n',
+  );
+  process.exit(2);
+}
+
+/**
  * Brings the registry host up (or finds it up): its engine, its containers (started again after
  * `npm run sandbox:stop`), and its sshd, which takes the production host's client key so that one
  * SSH_IDENTITY_FILE reaches both hosts.

@@ -25,6 +25,7 @@ import {
   ensureRegistryHost,
   registryAddress,
   registryHostSettings,
+  refuseSandboxWithoutRegistryHost,
   trustRegistry,
   writeKnownHosts,
 } from './registry-host.ts';
@@ -45,6 +46,7 @@ async function answering(url: string, timeoutMs: number): Promise<void> {
   say(`${url} does not answer; the next deploy will say so`);
 }
 
+refuseSandboxWithoutRegistryHost();
 mkdirSync(sandbox.dir, { recursive: true });
 // What user aisha reaches lives here (see config.ts); every folder on the way must be enterable.
 mkdirSync(sandbox.shared, { recursive: true });

@@ -7,7 +7,7 @@
  * a stopped sandbox comes back with the same CA and data, and down leaves nothing behind.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'dotenv';
@@ -56,6 +56,17 @@ const onProduction = (command: string) =>
     ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
   );
+
+test('a sandbox made before the registry host is refused with exit 2 and the way out, nothing started', async () => {
+  const old = { ...env, SANDBOX_DIR: join(root, 'old'), SANDBOX_SHARED_DIR: join(root, 'old-shared') };
+  mkdirSync(old.SANDBOX_DIR);
+  writeFileSync(join(old.SANDBOX_DIR, 'seeded'), '2026-11-01T00:00:00Z\n');
+  const run = await npmRun(repo, ['sandbox'], old);
+  assert.is(run.code, 2, run.stderr);
+  assert.match(run.stderr, 'was made before the sandbox had a registry host');
+  assert.match(run.stderr, 'run npm run sandbox:down, then npm run sandbox');
+  assert.not.ok(existsSync(old.SANDBOX_SHARED_DIR), 'nothing was started');
+});
 
 test('npm run sandbox brings up the production host and the registry host, and the settings point at both', async () => {
   const run = await npmRun(repo, ['sandbox'], env);
