@@ -3,8 +3,9 @@
  * their own (@real-parts: two Docker engines and two sshd, started by the sandbox). The sandbox is
  * production's shape: the production host, and the registry host running the registry in a
  * container behind TLS with auth beside the database; the production host's ssh user pulls from it
- * with the credentials it was given, clean:server keeps the registry host's containers and volumes,
- * a stopped sandbox comes back with the same CA and data, and down leaves nothing behind.
+ * with the credentials it was given, a deploy pushes there and pulls from there, clean:server keeps
+ * the registry host's containers and volumes, a stopped sandbox comes back with the same CA and
+ * data, and down leaves nothing behind.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -101,6 +102,19 @@ test('clean:server on the sandbox keeps the registry host’s registry, database
   assert.match(kept('container prod-database'), 'holds data in volume prod-database-data');
   assert.match(kept('volume prod-registry-data'), 'used by container prod-registry');
   assert.match(kept('volume prod-database-data'), 'used by container prod-database');
+});
+
+test('deploy:clean on the sandbox pushes to the TLS registry with auth and the production host pulls from it', async () => {
+  const envFile = join(env.SANDBOX_DIR, '.env');
+  const run = await npmRun(repo, ['deploy:clean', '--', '--env-file', envFile, '--yes', '--json'], env);
+  assert.is(run.code, 0, run.stderr);
+  const report = JSON.parse(run.stdout);
+  const done = report.applied.map((item: { action: string }) => item.action);
+  assert.ok(done.includes('push') && done.includes('pull'), done.join(', '));
+  const serving = report.figures.find((f: { label: string }) => f.label === 'serving')?.value ?? '(no serving figure)';
+  assert.match(serving, `127.0.0.1:${ports.registry}/webhook-api:`);
+  const images = onProduction(`docker ps --format '{{.Image}}'`);
+  assert.match(images, `127.0.0.1:${ports.registry}/webhook-api:`);
 });
 
 test('a stopped sandbox comes back with the same CA, the same images and the database’s data', async () => {
