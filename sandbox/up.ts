@@ -1,9 +1,12 @@
 /**
- * `npm run sandbox`: brings up, on loopback, the real components the clean-up works on: a
- * Docker registry (port 5000), a Docker engine, an sshd (port 2222) whose user `aisha` reaches
- * that engine, and a backend repository; then seeds the mess the plan describes, and writes
- * .sandbox/.env for every task. What aisha must reach is kept in sandbox.shared (config.ts). Safe to run twice: what runs is reused, a seeded part is kept,
- * and after `npm run sandbox:stop` (which the demo ends with) the same sandbox comes back.
+ * `npm run sandbox`: brings up, on loopback, the real components the clean-up works on: two hosts,
+ * each a Docker engine with an sshd (ports 2222 and 2223) whose user `aisha` reaches it: the
+ * production host, where the backend is deployed, and the registry host, where the registry runs
+ * in a container behind TLS (port 5000) beside the database (sandbox/registry-host.ts); and a
+ * backend repository. Then seeds the mess the plan describes, and writes .sandbox/.env for every
+ * task. What aisha must reach is kept in sandbox.shared (config.ts). Safe to run twice: what runs
+ * is reused, a seeded part is kept, and after `npm run sandbox:stop` (which the demo ends with) the
+ * same sandbox comes back.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,21 +15,20 @@ import { randomBytes } from 'node:crypto';
 import { createSampleBackend, sampleComposeEnv, sampleHealthUrls } from './fixtures/backend-sample.ts';
 import { ensureBaseImage, ensureDockerd } from './fixtures/dockerd.ts';
 import { ensureNginxImage } from './fixtures/nginx-image.ts';
-import { startRegistry } from './fixtures/registry.ts';
 import { pushImage } from './fixtures/registry-seed.ts';
 import { seedDockerHost } from './fixtures/server-seed.ts';
 import { startSshd } from './fixtures/sshd.ts';
 import { sandbox } from './config.ts';
-import { runningAtStop, say } from './processes.ts';
-
-const alive = (pidFile: string) => {
-  try {
-    process.kill(Number(readFileSync(pidFile, 'utf8')), 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { alive, runningAtStop, say } from './processes.ts';
+import {
+  clientConfigDir,
+  ensureRegistryHost,
+  registryAddress,
+  registryHostSettings,
+  refuseSandboxWithoutRegistryHost,
+  trustRegistry,
+  writeKnownHosts,
+} from './registry-host.ts';
 
 /** Waits until the URL answers 2xx, or the time is up (then says so: it may not have been deployed). */
 async function answering(url: string, timeoutMs: number): Promise<void> {
@@ -44,11 +46,12 @@ async function answering(url: string, timeoutMs: number): Promise<void> {
   say(`${url} does not answer; the next deploy will say so`);
 }
 
+refuseSandboxWithoutRegistryHost();
 mkdirSync(sandbox.dir, { recursive: true });
 // What user aisha reaches lives here (see config.ts); every folder on the way must be enterable.
 mkdirSync(sandbox.shared, { recursive: true });
 chmodSync(sandbox.shared, 0o755);
-const registryHost = `127.0.0.1:${sandbox.registryPort}`;
+const registryHost = registryAddress;
 // The front's TLS port is the one after its HTTP port; the API's is used on the host's network only.
 const samplePorts = { api: sandbox.webhookPort, front: sandbox.frontPort, tls: sandbox.frontPort + 1 };
 
@@ -63,19 +66,11 @@ if (existsSync(runningAtStop)) {
   if (ids.length) engine.docker(['start', ...ids]);
   rmSync(runningAtStop);
   say(`started again the ${ids.length} container${ids.length === 1 ? '' : 's'} that ran when the sandbox was stopped`);
-  // A deployed API answers again before any task looks at it, as it would on a host that was up.
-  for (const url of ids.length ? sampleHealthUrls(samplePorts) : []) await answering(url, 60_000);
+  // A deployed API answers again before any task looks at it, as it would on a host that was up;
+  // nothing to wait for before the first deploy (no release recorded in the deploy folder).
+  const deployed = existsSync(join(sandbox.shared, 'srv', 'webhook', 'deploy-state.json'));
+  for (const url of ids.length && deployed ? sampleHealthUrls(samplePorts) : []) await answering(url, 60_000);
 }
-
-// The registry.
-const registryDir = join(sandbox.dir, 'registry');
-const registryAnswers = await fetch(`http://${registryHost}/v2/`).then(
-  (r) => r.ok,
-  () => false,
-);
-mkdirSync(registryDir, { recursive: true });
-if (!registryAnswers) await startRegistry({ dir: registryDir, port: sandbox.registryPort });
-say(`registry at http://${registryHost}`);
 
 // The ssh server: user aisha, in the docker group, reaching the sandbox engine.
 const sshDir = join(sandbox.shared, 'ssh');
@@ -83,13 +78,20 @@ if (!alive(join(sshDir, 'sshd.pid'))) {
   await startSshd({
     user: sandbox.user,
     groups: ['docker'],
-    env: { DOCKER_HOST: engine.host },
+    // DOCKER_CONFIG: the registry's credentials, for compose's pulls (registry-host.ts).
+    env: { DOCKER_HOST: engine.host, DOCKER_CONFIG: clientConfigDir },
     port: sandbox.sshPort,
     dir: sshDir,
     detached: true,
   });
 }
-say(`sshd at ${sandbox.user}@127.0.0.1:${sandbox.sshPort}`);
+say(
+  `production host: Docker engine ${engine.host}, ssh ${sandbox.user}@127.0.0.1:${sandbox.sshPort}; ` +
+    'runs the webhook project the deploy puts there (API and nginx), a database with its volume, ' +
+    'and what clean:server tidies (old containers and images, orphaned volumes, build cache)',
+);
+
+const registry = await registryHostUp(join(sshDir, 'client_ed25519'));
 
 // The mess, seeded once.
 const seeded = join(sandbox.dir, 'seeded');
@@ -97,7 +99,7 @@ if (!existsSync(seeded)) {
   say('seeding the backend repository, the registry and the server');
   // The front's TLS port is the one after the front's HTTP port.
   createSampleBackend(join(sandbox.dir, 'backend'), samplePorts);
-  const to = { url: `http://${registryHost}` };
+  const to = registry.pusher;
   const blob = () => randomBytes(1_500_000);
   for (const [i, v] of ['1.0.0', '1.1.0', '1.2.0', '1.3.0', '1.4.0', '1.5.0'].entries())
     await pushImage(to, 'webhook-api', [v], {
@@ -142,20 +144,19 @@ const deployDir = join(sandbox.shared, 'srv', 'webhook');
 mkdirSync(deployDir, { recursive: true });
 chownSync(deployDir, Number(execFileSync('id', ['-u', sandbox.user], { encoding: 'utf8' })), 0);
 const host = `${sandbox.user}@127.0.0.1:${sandbox.sshPort}`;
+const knownHosts = join(sandbox.shared, 'known_hosts');
+writeKnownHosts(knownHosts, [join(sshDir, 'known_hosts'), registry.knownHostsFile]);
 writeFileSync(
   join(sandbox.dir, '.env'),
   [
     '# Written by npm run sandbox: every setting, pointing at the loopback sandbox.',
     `REPORTS_DIR=${join(sandbox.dir, 'reports')}`,
     `SSH_IDENTITY_FILE=${join(sshDir, 'client_ed25519')}`,
-    `SSH_KNOWN_HOSTS_FILE=${join(sshDir, 'known_hosts')}`,
+    `SSH_KNOWN_HOSTS_FILE=${knownHosts}`,
     `BACKEND_DIR=${join(sandbox.dir, 'backend')}`,
-    `REGISTRY_URL=http://${registryHost}`,
-    `REGISTRY_GC_STOP_COMMAND=sh ${join(registryDir, 'control.sh')} stop`,
-    `REGISTRY_GC_COMMAND=docker-registry garbage-collect ${join(registryDir, 'config.yml')}`,
-    `REGISTRY_GC_START_COMMAND=sh ${join(registryDir, 'control.sh')} start`,
-    `REGISTRY_STORAGE_PATH=${join(registryDir, 'storage')}`,
-    `SERVER_HOSTS=${host}`,
+    ...registryHostSettings(registry),
+    // Both hosts: clean:server keeps the registry, the database and their volumes, and says why.
+    `SERVER_HOSTS=${host},${registry.ssh}`,
     'SERVER_COMPOSE_PROJECT=webhook',
     'SERVER_PROTECT_LABELS=role=database',
     'SERVER_GRACE_HOURS=0',
@@ -174,3 +175,19 @@ writeFileSync(
   ].join('\n'),
 );
 say(`settings in ${join(sandbox.dir, '.env')}; run any task with --env-file ${join(sandbox.dir, '.env')}`);
+
+/**
+ * The registry host (sandbox/registry-host.ts), up, and the production host able to push to it
+ * and pull from it.
+ */
+async function registryHostUp(clientKey: string) {
+  const up = await ensureRegistryHost(clientKey);
+  trustRegistry(engine, up);
+  say(
+    `registry host: Docker engine ${up.engine.host}, ssh ${up.ssh}; runs the registry in container ` +
+      `${up.registry.container} (${up.registry.url}: TLS from the sandbox's CA ${up.registry.caFile}, ` +
+      `htpasswd auth, storage in volume ${up.registry.volume}) and the database in container ` +
+      `${up.registry.database.container} (volume ${up.registry.database.volume}), which every clean-up keeps`,
+  );
+  return up;
+}
