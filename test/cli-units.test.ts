@@ -113,7 +113,7 @@ test('changes group by action and place (host, repository, folder), sorted; the 
   };
   assert.is(
     totalLine([chain]),
-    'Plan: 7 changes (1 a, 1 b, 1 c, 1 d, 1 e, 2 of 2 other kinds) in 1 folder, 21 B to reclaim; 0 kept',
+    'Plan: 7 changes (1 a, 1 b, 1 c, 1 d, 1 e, 2 more (2 other actions)) in 1 folder, 21 B to reclaim; 0 kept',
   );
 });
 

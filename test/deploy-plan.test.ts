@@ -248,6 +248,7 @@ function reading(over: Partial<DeployReading> = {}): DeployReading {
     hostImages: [],
     pushedOut: [],
     canCollect: true,
+    registryHost: 'local',
     ...over,
   };
 }

@@ -124,9 +124,10 @@ export function cleanupSteps(reading: DeployReading, dropped: Release[], kept: K
   if (reading.canCollect && steps.some((s) => s.op.kind === 'delete-tag' || s.op.kind === 'registry')) {
     steps.push({
       action: 'collect registry garbage',
-      target: 'the registry',
+      target: `registry storage on ${reading.registryHost}`,
       reason: 'tags were deleted: garbage collection gives their space back (registry stopped meanwhile)',
       bytes: 0,
+      host: reading.registryHost,
       op: { kind: 'collect' },
     });
   }

@@ -136,6 +136,7 @@ export async function readDeploy(ctx: DeployCtx, inputs: ReadingInputs): Promise
     hostImages: world.hostImages,
     pushedOut: inputs.pushedOut ? await inputs.pushedOut(world.state) : [],
     canCollect: Boolean(gcCommands(s)),
+    registryHost: s.REGISTRY_HOST ?? 'local',
     marker: world.marker,
     lockHolder: world.lock?.owner && holderStatus(world.lock.owner),
   };

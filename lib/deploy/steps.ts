@@ -123,6 +123,8 @@ export interface DeployReading {
   /** Versions of the image that section 4's policy drops once the new release is in. */
   pushedOut: Change<DeletionOp>[];
   canCollect: boolean;
+  /** Where the collection runs: REGISTRY_HOST, or local. */
+  registryHost: string;
   /** Left by a deploy or rollback killed before its health gate passed (lib/deploy/marker.ts). */
   marker?: DeployMarker;
   /** Who holds the deploy lock now, as the plan says it (taken over, --force, or waited for); none when free. */
