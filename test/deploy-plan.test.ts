@@ -13,7 +13,7 @@ import { composeConfig } from '../lib/deploy/compose-model.ts';
 import { foldersOf } from '../lib/deploy/deployer.ts';
 import { compose, pack } from '../lib/deploy/commands.ts';
 import { keyOf } from '../lib/deploy/content.ts';
-import { summarize } from '../lib/deploy/downtime.ts';
+import { describeDowntime, summarize } from '../lib/deploy/downtime.ts';
 import { advance, findRelease, parseState, rollBackTo, type Release } from '../lib/host/deploy-state.ts';
 import { SHIP_STEPS, BESIDE_STEPS } from './support/deploy-steps.ts';
 import { filesNaming, upstreamPattern, type ServiceFacts } from '../lib/deploy/rollout.ts';
@@ -794,6 +794,20 @@ test('downtime: failed requests and the longest gap without a good answer, inclu
     ).longestGapMs,
     800,
   );
+  const first = summarize(
+    'u',
+    [
+      { at: 100, ok: false, failure: 'connect ECONNREFUSED' },
+      { at: 200, ok: true },
+    ],
+    0,
+    300,
+  );
+  assert.match(
+    describeDowntime(first),
+    /the first failure: connect ECONNREFUSED; nothing answered when the run started/,
+  );
+  assert.not.match(describeDowntime(summarize('u', samples, 0, 450)), /nothing answered/);
 });
 
 test('the first flag picks the command; the rollback version is a positional word, passed on as --to', () => {

@@ -18,6 +18,8 @@ export interface Downtime {
   longestGapMs: number;
   /** What the first failed request got, when one failed. */
   firstFailure?: string;
+  /** Nothing answered when the run started (a first deploy): its failures were no one's downtime. */
+  downBefore?: boolean;
 }
 
 export interface Sample {
@@ -46,6 +48,7 @@ export function summarize(url: string, samples: Sample[], started: number, ended
     failed: samples.filter((s) => !s.ok).length,
     longestGapMs: Math.round(longest),
     ...(first?.failure ? { firstFailure: first.failure } : {}),
+    ...(samples.length && !samples[0].ok ? { downBefore: true } : {}),
   };
 }
 
@@ -53,7 +56,8 @@ export function describeDowntime(d: Downtime): string {
   return (
     `${d.failed} of ${d.requests} requests to ${d.url} failed (one every ${d.everyMs} ms); ` +
     `longest gap without a good answer ${d.longestGapMs} ms` +
-    (d.firstFailure ? `; the first failure: ${d.firstFailure}` : '')
+    (d.firstFailure ? `; the first failure: ${d.firstFailure}` : '') +
+    (d.downBefore ? '; nothing answered when the run started, so these count from before it' : '')
   );
 }
 
