@@ -72,6 +72,8 @@ export async function startDeployStack(
     DEPLOY_COMPOSE_ENV: sampleComposeEnv(ports, `${registryHost}/nginx-webhook:latest`),
     DEPLOY_HEALTH_URLS: sampleHealthUrls(ports, network).join(','),
     DEPLOY_HEALTH_TIMEOUT_SECONDS: String(healthTimeoutSeconds),
+    // The sample's requests take milliseconds: a second of drain is plenty, and saves the suite time.
+    DEPLOY_DRAIN_SECONDS: '1',
     DEPLOY_PROBE_URL: `http://127.0.0.1:${ports.front}/health`,
     VERIFY_PROBES: '5',
     VERIFY_WINDOW_SECONDS: '1',
