@@ -140,7 +140,10 @@ export function totalLine(plans: readonly Plan[]): string {
   const ranked = [...actions].sort((a, b) => b[1] - a[1] || byName(a[0], b[0]));
   const named = ranked.slice(0, 5).map(([action, n]) => `${count(n)} ${action}`);
   const others = ranked.slice(5).reduce((n, [, k]) => n + k, 0);
-  const breakdown = [...named, ...(others ? [`${count(others)} more (${plural(ranked.length - 5, 'other action')})`] : [])].join(', ');
+  const breakdown = [
+    ...named,
+    ...(others ? [`${count(others)} more (${plural(ranked.length - 5, 'other action')})`] : []),
+  ].join(', ');
   const what =
     changes.length === 0
       ? 'nothing to change'
