@@ -20,7 +20,8 @@ import { localRunner } from '../lib/runner.ts';
 import { documentationUpToDate, legacyFilesDeleted, onlyNecessaryScripts } from '../lib/inventory/criteria.ts';
 import { sections, statusDocument } from '../lib/inventory/sections.ts';
 import { backendFiles, createBackendRepo, USER_WORK } from '../sandbox/fixtures/inventory-repo.ts';
-import { runTask } from './support/run-task.ts';
+import { runInProcess } from './support/run-in-process.ts';
+import { inventoryTask } from '../tasks/inventory.ts';
 
 const dirs: string[] = [];
 function repo(options: Parameters<typeof createBackendRepo>[1] = {}) {
@@ -37,6 +38,9 @@ const runs = (root: string) =>
   readdirSync(join(root, '.cleanup-trash'))
     .filter((r) => r !== '.gitignore')
     .sort();
+/** The task run as `node tasks/inventory.ts ARGS` would, in this process (test/support/run-in-process.ts). */
+const inventory = (args: string[], settings: Record<string, string>) =>
+  runInProcess('clean:inventory', [inventoryTask], args, settings);
 type Item = { target: string; reason: string; action?: string };
 const byTarget = (items: Item[]) => Object.fromEntries(items.map((i) => [i.target, i.reason]));
 
@@ -71,7 +75,7 @@ test('similarity: near-identical scripts overlap highly, and the diff shows the 
 
 test('--yes removes the DELETE set, merges, updates documents, explains what it held back, and commits once', async () => {
   const root = repo({ dockerfileUsesLegacy: true, uncommittedEdit: true, symlinkOut: '/etc' });
-  const run = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  const run = await inventory(['--yes', '--json'], env(root));
   assert.is(run.code, 0, run.stderr);
   const report = run.report;
 
@@ -178,7 +182,7 @@ test('--yes removes the DELETE set, merges, updates documents, explains what it 
   assert.match(run.stderr, new RegExp(`undo: git -C \\S+ revert --no-edit ${sha}`));
   assert.match(git(root, 'status', '--porcelain'), /^ M api_server\/run_api_server_LEGACY.py$/m);
 
-  const second = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  const second = await inventory(['--yes', '--json'], env(root));
   assert.is(second.code, 0, second.stderr);
   assert.is(second.report.summary.changes, 0, JSON.stringify(second.report.changes));
   assert.is(gitLog(root).length, 2, 'no second commit');
@@ -215,7 +219,7 @@ test("the user's uncommitted work, staged or not, is neither committed nor touch
   // Once the user commits their work, the next run updates those documents too.
   git(root, 'add', '-A');
   git(root, 'commit', '-q', '-m', 'my work');
-  const next = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  const next = await inventory(['--yes', '--json'], env(root));
   assert.is(next.code, 0, next.stderr);
   assert.equal(next.report.changes.map((c: Item) => c.target).sort(), ['docs/DEPLOYMENT.md', 'docs/README.md']);
   assert.match(
@@ -235,7 +239,7 @@ test("BACKEND_DIR as a folder inside a larger repository: the user's work there 
   writeFileSync(join(root, 'docs/DEPLOYMENT.md'), 'my unstaged edit of scripts/setup-registry.sh\n');
   writeFileSync(join(top, 'other.txt'), 'staged elsewhere\n');
   git(top, 'add', 'other.txt');
-  const run = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  const run = await inventory(['--yes', '--json'], env(root));
   assert.is(run.code, 0, run.stderr);
   assert.match(byTarget(run.report.refused)['docs/DEPLOYMENT.md'], /has uncommitted changes: skipped/);
   assert.match(
@@ -258,7 +262,7 @@ test("BACKEND_DIR as a folder inside a larger repository: the user's work there 
 
 test('a DELETE module that a kept module imports is held back with the import line', async () => {
   const root = repo({ pythonImport: true });
-  const run = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  const run = await inventory(['--yes', '--json'], env(root));
   assert.is(run.code, 0, run.stderr);
   assert.match(
     byTarget(run.report.refused)['api_server/legacy_main.py'],
@@ -270,7 +274,7 @@ test('a DELETE module that a kept module imports is held back with the import li
 
 test('a DELETE folder holding ignored byte code goes whole; a second run plans nothing; restore brings all back', async () => {
   const root = repo({ pycache: true });
-  const run = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  const run = await inventory(['--yes', '--json'], env(root));
   assert.is(run.code, 0, run.stderr);
   assert.not.ok(existsSync(join(root, 'api_server/app_LEGACY')), 'the folder is gone, __pycache__ included');
   assert.match(
@@ -283,11 +287,11 @@ test('a DELETE folder holding ignored byte code goes whole; a second run plans n
   );
   assert.is(git(root, 'status', '--porcelain'), '', 'the trash folder is invisible to git');
 
-  const second = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  const second = await inventory(['--yes', '--json'], env(root));
   assert.is(second.code, 0, second.stderr);
   assert.is(second.report.summary.changes, 0, JSON.stringify(second.report.changes));
 
-  const restore = await runTask('tasks/inventory.ts', ['--restore', runName, '--yes', '--json'], env(root));
+  const restore = await inventory(['--restore', runName, '--yes', '--json'], env(root));
   assert.is(restore.code, 0, restore.stderr);
   assert.equal(
     restore.report.changes.map((c: Item) => c.action),
@@ -297,10 +301,10 @@ test('a DELETE folder holding ignored byte code goes whole; a second run plans n
   assert.ok(existsSync(join(root, 'api_server/app_LEGACY/__pycache__/routes.cpython-311.pyc')));
   assert.is(read(root, 'docs/PLANNING.md'), backendFiles()['docs/PLANNING.md'], 'the document edit is undone too');
   assert.match(gitLog(root)[0], /^Revert "chore\(cleanup\)/);
-  const again = await runTask('tasks/inventory.ts', ['--restore', runName, '--yes', '--json'], env(root));
+  const again = await inventory(['--restore', runName, '--yes', '--json'], env(root));
   assert.is(again.code, 0, again.stderr);
   assert.is(again.report.summary.changes, 0, 'a restored run has nothing left to restore');
-  const unknown = await runTask('tasks/inventory.ts', ['--restore', 'no-such-run', '--yes'], env(root));
+  const unknown = await inventory(['--restore', 'no-such-run', '--yes'], env(root));
   assert.is(unknown.code, 2);
   assert.match(unknown.stderr, new RegExp(`--restore no-such-run: no such run in .*Runs there: ${runName}`));
 });
@@ -344,7 +348,7 @@ test('a run SIGKILLed between git rm and its commit is finished by the next run,
   assert.is(gitLog(root).length, 1);
   const [runName] = runs(root);
 
-  const rerun = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  const rerun = await inventory(['--yes', '--json'], env(root));
   assert.is(rerun.code, 0, rerun.stderr);
   assert.match(
     rerun.report.notes.join('\n'),
@@ -363,7 +367,7 @@ test('a run SIGKILLed between git rm and its commit is finished by the next run,
   assert.is(documentationUpToDate(root).passed, true, documentationUpToDate(root).detail);
   assert.match(read(root, 'docs/STATUS_CURRENT.md'), /- `api_server\/main_LEGACY\.py`/);
 
-  const third = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  const third = await inventory(['--yes', '--json'], env(root));
   assert.is(third.code, 0, third.stderr);
   assert.is(third.report.summary.changes, 0, JSON.stringify(third.report.changes));
 
@@ -383,7 +387,7 @@ test('a run SIGKILLed before its commit can be undone instead: --restore puts ba
   const root = repo({ pycache: true });
   await killBeforeCommit(root);
   const [runName] = runs(root);
-  const restore = await runTask('tasks/inventory.ts', ['--restore', runName, '--yes', '--json'], env(root));
+  const restore = await inventory(['--restore', runName, '--yes', '--json'], env(root));
   assert.is(restore.code, 0, restore.stderr);
   assert.ok(
     restore.report.changes.some((c: Item) => c.action === 'git checkout' && c.target === 'api_server/main_LEGACY.py'),
@@ -391,7 +395,7 @@ test('a run SIGKILLed before its commit can be undone instead: --restore puts ba
   assert.is(git(root, 'status', '--porcelain'), '', 'index and working tree as at HEAD');
   assert.ok(existsSync(join(root, 'api_server/app_LEGACY/__pycache__/routes.cpython-311.pyc')));
   assert.is(gitLog(root).length, 1, 'nothing committed');
-  const next = await runTask('tasks/inventory.ts', ['--dry-run', '--json'], env(root));
+  const next = await inventory(['--dry-run', '--json'], env(root));
   assert.not.match(next.report.notes.join('\n'), /completing/, 'an undone run is not completed later');
   assert.ok(next.report.changes.length > 0, 'the next run plans afresh');
 });
@@ -399,12 +403,12 @@ test('a run SIGKILLed before its commit can be undone instead: --restore puts ba
 test('outside git: each run has its own trash folder, files of the same name never overwrite, and each run restores', async () => {
   const root = repo();
   rmSync(join(root, '.git'), { recursive: true, force: true });
-  const first = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  const first = await inventory(['--yes', '--json'], env(root));
   assert.is(first.code, 0, first.stderr);
   assert.not.ok(existsSync(join(root, 'api_server/main_LEGACY.py')));
   assert.is(read(root, 'docs/PLANNING.md'), '# Planning\n\n');
   writeFileSync(join(root, 'api_server/main_LEGACY.py'), 'print("a second one")\n');
-  const second = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  const second = await inventory(['--yes', '--json'], env(root));
   assert.is(second.code, 0, second.stderr);
   assert.equal(
     second.report.changes.map((c: Item) => c.target),
@@ -415,7 +419,7 @@ test('outside git: each run has its own trash folder, files of the same name nev
   assert.is(read(root, `.cleanup-trash/${run1}/files/api_server/main_LEGACY.py`), 'print("old main")\n');
   assert.is(read(root, `.cleanup-trash/${run2}/files/api_server/main_LEGACY.py`), 'print("a second one")\n');
   assert.match(second.stderr, new RegExp(`undo: sh \\S+/\\.cleanup-trash/${run2}/RESTORE\\.sh`));
-  const third = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  const third = await inventory(['--yes', '--json'], env(root));
   assert.is(third.report.summary.changes, 0, JSON.stringify(third.report.changes));
 
   // Undo the second run with its RESTORE.sh, then the first through --restore.
@@ -423,7 +427,7 @@ test('outside git: each run has its own trash folder, files of the same name nev
   execFileSync('sh', [join(root, '.cleanup-trash', run2, 'RESTORE.sh')], { cwd: tmpdir() });
   assert.is(read(root, 'api_server/main_LEGACY.py'), 'print("a second one")\n');
   assert.is(read(root, 'docs/STATUS_CURRENT.md'), statusAfterFirst, "the second run's record is undone");
-  const restore = await runTask('tasks/inventory.ts', ['--restore', run1, '--yes', '--json'], env(root));
+  const restore = await inventory(['--restore', run1, '--yes', '--json'], env(root));
   assert.is(restore.code, 0, restore.stderr);
   assert.match(byTarget(restore.report.refused)['api_server/main_LEGACY.py'], /exists again: left alone/);
   assert.is(
@@ -447,7 +451,7 @@ test('outside git: each run has its own trash folder, files of the same name nev
 
 test("--force removes a DELETE file with uncommitted edits, and keeps the edited copy in the run's trash", async () => {
   const root = repo({ uncommittedEdit: true });
-  const run = await runTask('tasks/inventory.ts', ['--yes', '--force', '--json'], env(root));
+  const run = await inventory(['--yes', '--force', '--json'], env(root));
   assert.is(run.code, 0, run.stderr);
   assert.match(
     byTarget(run.report.changes)['api_server/run_api_server_LEGACY.py'],
@@ -483,7 +487,7 @@ test('outside git: a run stopped halfway is completed by the next one, in the sa
     'the rest is still there',
   );
 
-  const rerun = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  const rerun = await inventory(['--yes', '--json'], env(root));
   assert.is(rerun.code, 0, rerun.stderr);
   assert.match(
     rerun.report.notes.join('\n'),
@@ -496,9 +500,9 @@ test('outside git: a run stopped halfway is completed by the next one, in the sa
   assert.equal(runs(root), [runName]);
   assert.is(legacyFilesDeleted(root).passed, true);
   assert.is(documentationUpToDate(root).passed, true, documentationUpToDate(root).detail);
-  assert.is((await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root))).report.summary.changes, 0);
+  assert.is((await inventory(['--yes', '--json'], env(root))).report.summary.changes, 0);
 
-  const restore = await runTask('tasks/inventory.ts', ['--restore', runName, '--yes', '--json'], env(root));
+  const restore = await inventory(['--restore', runName, '--yes', '--json'], env(root));
   assert.is(restore.code, 0, restore.stderr);
   for (const [path, text] of Object.entries(original))
     assert.is(read(root, path), path === 'docs/PLANNING.md' ? `${text}A line added after the plan.\n` : text, path);
@@ -508,7 +512,7 @@ test('the checks verify needs pass after one run, with no hand edits', async () 
   const root = repo();
   assert.is(legacyFilesDeleted(root).passed, false);
   assert.is(documentationUpToDate(root).passed, false, 'PLANNING.md links the gallery fixes');
-  const run = await runTask('tasks/inventory.ts', ['--yes'], env(root));
+  const run = await inventory(['--yes'], env(root));
   assert.is(run.code, 0, run.stderr);
   const listed = sections.flatMap((s) => s.entries.filter((e) => e.verdict === 'DELETE')).length; // 6 today; a DELETE entry added counts here too
   assert.equal(legacyFilesDeleted(root), {
