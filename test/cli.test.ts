@@ -19,9 +19,8 @@ import { inventoryTask } from '../tasks/inventory.ts';
 import { registryTask } from '../tasks/registry.ts';
 import { serverTask } from '../tasks/server.ts';
 import { verifyTask } from '../tasks/verify.ts';
-import { demoTask } from './fixtures/demo-task.ts';
 import { npmRun, type Run } from './support/npm-run.ts';
-import { runInProcess } from './support/run-in-process.ts';
+import { runDemo as demoHere, runInProcess } from './support/run-in-process.ts';
 
 const project = resolve('.');
 const fixtures = join(project, 'test', 'fixtures');
@@ -42,8 +41,6 @@ function workspace(files = ['a.old', 'b.old', 'keep.txt']) {
 
 const demo = (args: string[], env: Record<string, string>, onStderr?: Parameters<typeof npmRun>[3]) =>
   npmRun(fixtures, ['demo', ...args], env, onStderr);
-/** The demo task as `npm run demo -- ARGS` runs it, in this process: for what is the task's, not npm's. */
-const demoHere = (args: string[], env: Record<string, string>) => runInProcess('demo', [demoTask], args, env);
 /** The real tasks, each with the script name its package.json entry runs it under. */
 const scripts = {
   'clean:all': { file: 'chain/all.ts', tasks: pipeline },

@@ -8,6 +8,7 @@
  */
 import { runPipeline } from '../../lib/pipeline/run.ts';
 import type { AnyTask } from '../../lib/pipeline/steps.ts';
+import { demoTask } from '../fixtures/demo-task.ts';
 import type { TaskRun } from './run-task.ts';
 
 /** The variables every run gets, as test/support/run-task.ts gives its subprocess. */
@@ -83,3 +84,6 @@ export async function runInProcess(
     busy = false;
   }
 }
+
+/** The demo task (test/fixtures/demo-task.ts) as `npm run demo -- ARGS` runs it, in this process. */
+export const runDemo = (args: string[], env: Record<string, string>) => runInProcess('demo', [demoTask], args, env);
