@@ -257,8 +257,10 @@ test('--check: exit 3 while changes are pending (nothing touched), 0 when nothin
   assert.is(clean.code, 0, clean.stderr);
   assert.match(clean.stderr, /Check: nothing to do/);
 
-  const broken = await demoHere(['--check'], { DEMO_DIR: join(ws.dir, 'missing'), REPORTS_DIR: ws.reports });
+  // Through npm too: the shell sees the task's 1 (npm's own failure would be 1 as well, hence the message).
+  const broken = await demo(['--', '--check'], { DEMO_DIR: join(ws.dir, 'missing'), REPORTS_DIR: ws.reports });
   assert.is(broken.code, 1, broken.stderr);
+  assert.match(broken.stderr, /FAILED: ENOENT/);
 });
 
 test('Ctrl-C while applying: the task shows as interrupted, the report says what was done and not started, exit 130; a rerun finishes', async () => {
