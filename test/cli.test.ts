@@ -1,16 +1,15 @@
 /**
  * The command line as a user types it. What npm, scripts/task.sh and Node do to a run goes
  * through `npm run`, once per behaviour: flags npm takes for itself, --env-file (Node 20 reads it
- * itself), exit codes, Ctrl-C and SIGTERM through npm's process group. What the task does with
+ * itself), exit codes (Ctrl-C and SIGTERM: test/cli-signals.test.ts). What the task does with
  * the flags and settings that reach it runs in this process (test/support/run-in-process.ts), a
  * second of start-up less per run. The demo task (test/fixtures/demo-task.ts, run by
  * test/fixtures/package.json) deletes *.old files; the real tasks are run where no remote is
  * needed (help, bad settings, missing files).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { pipeline } from '../chain/all.ts';
@@ -19,28 +18,13 @@ import { inventoryTask } from '../tasks/inventory.ts';
 import { registryTask } from '../tasks/registry.ts';
 import { serverTask } from '../tasks/server.ts';
 import { verifyTask } from '../tasks/verify.ts';
-import { npmRun, type Run } from './support/npm-run.ts';
+import { demo, demoWorkspaces, files, lastReport, project, reportsOf } from './support/demo-workspace.ts';
+import { npmRun } from './support/npm-run.ts';
 import { runDemo as demoHere, runInProcess } from './support/run-in-process.ts';
 
-const project = resolve('.');
-const fixtures = join(project, 'test', 'fixtures');
+const { workspace, removeAll } = demoWorkspaces();
+test.after(removeAll);
 
-const workspaces: string[] = [];
-test.after(() => {
-  for (const dir of workspaces) rmSync(dir, { recursive: true, force: true });
-});
-
-function workspace(files = ['a.old', 'b.old', 'keep.txt']) {
-  const dir = mkdtempSync(join(tmpdir(), 'cleanup-cli-'));
-  workspaces.push(dir);
-  const data = join(dir, 'data');
-  mkdirSync(data);
-  for (const name of files) writeFileSync(join(data, name), name.endsWith('.old') ? 'old!' : 'k');
-  return { dir, data, reports: join(dir, 'reports') };
-}
-
-const demo = (args: string[], env: Record<string, string>, onStderr?: Parameters<typeof npmRun>[3]) =>
-  npmRun(fixtures, ['demo', ...args], env, onStderr);
 /** The real tasks, each with the script name its package.json entry runs it under. */
 const scripts = {
   'clean:all': { file: 'chain/all.ts', tasks: pipeline },
@@ -53,37 +37,6 @@ const scripts = {
 type Script = keyof typeof scripts;
 const here = (script: Script, args: string[], env: Record<string, string> = {}) =>
   runInProcess(script, scripts[script].tasks, args, env);
-/** The shell's $? for a run: 128 + the signal number when npm ended by a signal. */
-const shellStatus = (run: Run) =>
-  run.signal ? 128 + (run.signal === 'SIGINT' ? 2 : run.signal === 'SIGTERM' ? 15 : 9) : run.code;
-
-/** The node process running the task, inside npm's process group (the shell between them execs it). */
-function taskProcess(group: number): number {
-  const rows = execFileSync('ps', ['-o', 'pid=,args=', '-g', String(group)], { encoding: 'utf8' })
-    .trim()
-    .split('\n');
-  const row = rows.find((line) => line.includes('node') && line.includes('demo-task.ts'));
-  if (!row) throw new Error(`no task process in group ${group}:\n${rows.join('\n')}`);
-  return Number(row.trim().split(/\s+/)[0]);
-}
-
-const groupGone = (group: number) => {
-  try {
-    process.kill(-group, 0);
-    return false;
-  } catch {
-    return true;
-  }
-};
-
-const files = (dir: string) => readdirSync(dir).sort();
-const reportsOf = (dir: string) =>
-  existsSync(dir)
-    ? readdirSync(dir)
-        .filter((n) => n.endsWith('.json'))
-        .sort()
-    : [];
-const lastReport = (dir: string) => JSON.parse(readFileSync(join(dir, reportsOf(dir).at(-1)!), 'utf8'));
 
 test('npm run demo --dry-run -- --yes: npm took --dry-run, and a dry run still wins over --yes', async () => {
   const ws = workspace();
@@ -261,87 +214,6 @@ test('--check: exit 3 while changes are pending (nothing touched), 0 when nothin
   const broken = await demo(['--', '--check'], { DEMO_DIR: join(ws.dir, 'missing'), REPORTS_DIR: ws.reports });
   assert.is(broken.code, 1, broken.stderr);
   assert.match(broken.stderr, /FAILED: ENOENT/);
-});
-
-test('Ctrl-C while applying: the task shows as interrupted, the report says what was done and not started, exit 130; a rerun finishes', async () => {
-  const ws = workspace(['1.old', '2.old', '3.old', '4.old', '5.old']);
-  const env = { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports, DEMO_SLOW_MS: '1500' };
-  let sent = false;
-  const run = await demo(['--', '--yes'], env, (text, child) => {
-    if (!sent && text.includes('Apply:')) {
-      sent = true;
-      // After the first deletion: the second one is under way when the signal comes.
-      setTimeout(() => process.kill(-child.pid!, 'SIGINT'), 2000);
-    }
-  });
-  assert.is(shellStatus(run), 130, run.stderr);
-  assert.match(
-    run.stderr,
-    /✖ Apply: Demo clean-up.*Interrupted Demo clean-up: [1-4] of 5 changes done, [1-4] not started/,
-  );
-  assert.not.match(run.stderr, /✔ (Applied|Apply)/);
-  const report = lastReport(ws.reports);
-  assert.is(report.status, 'interrupted');
-  assert.is(report.mode, 'apply');
-  assert.is(report.applied.length + report.notStarted.length, 5);
-  assert.ok(report.applied.length >= 1 && report.notStarted.length >= 1, JSON.stringify(report.summary));
-  assert.is(files(ws.data).length, report.notStarted.length, 'what the report calls not started is still there');
-
-  const rerun = await demoHere(['--yes'], { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports });
-  assert.is(rerun.code, 0, rerun.stderr);
-  assert.equal(files(ws.data), []);
-  assert.is(lastReport(ws.reports).status, 'applied');
-});
-
-test('SIGTERM to the task while applying (a supervisor stopping it): exit 143 through npm, the report says interrupted', async () => {
-  const ws = workspace(['1.old', '2.old', '3.old']);
-  let sent = false;
-  const run = await demo(
-    ['--', '--yes'],
-    { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports, DEMO_SLOW_MS: '1500' },
-    (text, child) => {
-      if (!sent && text.includes('Apply:')) {
-        sent = true;
-        setTimeout(() => process.kill(taskProcess(child.pid!), 'SIGTERM'), 500);
-      }
-    },
-  );
-  assert.is(run.signal, null, 'npm itself got no signal');
-  assert.is(run.code, 143, run.stderr);
-  assert.is(lastReport(ws.reports).status, 'interrupted');
-});
-
-test('a second Ctrl-C exits at once, after running the clean-up hooks', async () => {
-  const ws = workspace(['1.old', '2.old', '3.old']);
-  const mark = join(ws.dir, 'closed');
-  let sent = false;
-  let group = 0;
-  let secondAt = 0;
-  const run = await demo(
-    ['--', '--yes'],
-    { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports, DEMO_SLOW_MS: '20000', DEMO_CLOSE_MARK: mark },
-    (text, child) => {
-      group = child.pid!;
-      if (!sent && text.includes('Apply:')) {
-        sent = true;
-        setTimeout(() => process.kill(-child.pid!, 'SIGINT'), 500);
-      }
-      if (text.includes('nothing new starts') && !secondAt) {
-        secondAt = Date.now();
-        process.kill(-child.pid!, 'SIGINT');
-      }
-    },
-  );
-  assert.is(shellStatus(run), 130, run.stderr);
-  assert.match(run.stderr, /SIGINT again: stopping now/);
-  assert.ok(existsSync(mark), 'the onClose hook ran');
-  for (let i = 0; i < 50 && !groupGone(group); i++) await new Promise((r) => setTimeout(r, 200));
-  assert.ok(groupGone(group), 'the task process is gone too');
-  assert.ok(
-    Date.now() - secondAt < 15_000,
-    `gone ${Date.now() - secondAt} ms after the second signal, not after the 20 s step`,
-  );
-  assert.equal(files(ws.data), ['1.old', '2.old', '3.old']);
 });
 
 test('plans: long groups are shortened (--verbose lists all), a total line ends each; JSON numbers; a Markdown twin; no colons; old reports pruned', async () => {
