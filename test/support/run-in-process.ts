@@ -9,7 +9,7 @@
 import { runPipeline } from '../../lib/pipeline/run.ts';
 import type { AnyTask } from '../../lib/pipeline/steps.ts';
 import { demoTask } from '../fixtures/demo-task.ts';
-import type { TaskRun } from './run-task.ts';
+import { reportOf, type TaskRun } from './run-task.ts';
 
 /** The variables every run gets, as test/support/run-task.ts gives its subprocess. */
 export function taskEnvironment(env: Record<string, string>): Record<string, string> {
@@ -60,18 +60,17 @@ export async function runInProcess(
   );
   for (const stream of [process.stdin, process.stdout, process.stderr])
     Object.defineProperty(stream, 'isTTY', { value: undefined, configurable: true, writable: true });
+  // The pipeline takes SIGINT and SIGTERM while it runs: one meant for the test process (the
+  // runner passing on Ctrl-C) is raised again once the run is over, so that the process still ends.
+  let signalled: NodeJS.Signals | undefined;
+  const note = (signal: NodeJS.Signals) => (signalled ??= signal);
+  process.on('SIGINT', note).on('SIGTERM', note);
   setEnv(taskEnvironment(env));
   process.stdout.write = capture((text) => (stdout += text)) as typeof process.stdout.write;
   process.stderr.write = capture((text) => (stderr += text)) as typeof process.stderr.write;
   try {
     const { exitCode } = await runPipeline(name, tasks, args);
-    let report;
-    try {
-      report = JSON.parse(stdout);
-    } catch {
-      report = undefined;
-    }
-    return { code: exitCode, stdout, stderr, report };
+    return { code: exitCode, stdout, stderr, report: reportOf(stdout) };
   } finally {
     process.stdout.write = writes.out;
     process.stderr.write = writes.err;
@@ -81,7 +80,9 @@ export async function runInProcess(
       if (descriptor) Object.defineProperty(stream, 'isTTY', descriptor);
       else delete (stream as { isTTY?: boolean }).isTTY;
     });
+    process.off('SIGINT', note).off('SIGTERM', note);
     busy = false;
+    if (signalled) process.kill(process.pid, signalled);
   }
 }
 
