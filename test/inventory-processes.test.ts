@@ -12,23 +12,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { documentationUpToDate, legacyFilesDeleted } from '../lib/inventory/criteria.ts';
 import { backendFiles, USER_WORK } from '../sandbox/fixtures/inventory-repo.ts';
+import { npmRun } from './support/npm-run.ts';
+import { taskEnvironment } from './support/run-in-process.ts';
 import { backendRepos, byTarget, env, git, gitLog, inventory, read, runs, type Item } from './support/backend-repos.ts';
 
 const { repo, temporary, removeAll } = backendRepos();
 test.after(removeAll);
-
-/** `npm run clean:inventory -- ARGS`, as a user types it, in this project. */
-function npmRun(args: string[], settings: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn('npm', ['run', 'clean:inventory', '--', ...args], {
-    cwd: process.cwd(),
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...settings },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (c) => (output += c));
-  child.stderr.on('data', (c) => (output += c));
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, output })));
-}
 
 test("the user's uncommitted work, staged or not, is neither committed nor touched, through npm run clean:inventory", async () => {
   const root = repo({ userWork: true });
@@ -39,11 +28,12 @@ test("the user's uncommitted work, staged or not, is neither committed nor touch
     status: git(root, 'status', '--porcelain'),
   });
   const before = snapshot();
-  const run = await npmRun(['--yes'], env(root));
-  assert.is(run.code, 0, run.output);
+  const run = await npmRun(process.cwd(), ['clean:inventory', '--', '--yes'], env(root));
+  const output = run.stdout + run.stderr;
+  assert.is(run.code, 0, output);
   assert.equal(snapshot(), before, "every byte and the staged state of the user's work are as they were");
-  assert.match(run.output, /docs\/DEPLOYMENT.md {2}— edit skipped: has uncommitted changes: skipped/);
-  assert.match(run.output, /docs\/README.md {2}— edit skipped: has uncommitted changes: skipped/);
+  assert.match(output, /docs\/DEPLOYMENT.md {2}— edit skipped: has uncommitted changes: skipped/);
+  assert.match(output, /docs\/README.md {2}— edit skipped: has uncommitted changes: skipped/);
   // The commit holds exactly the plan's paths.
   const committed = git(root, 'show', '--name-only', '--format=', 'HEAD').trim().split('\n').sort();
   assert.equal(committed, [
@@ -84,7 +74,8 @@ async function killBeforeCommit(root: string): Promise<void> {
   );
   chmodSync(hook, 0o755);
   const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/inventory.ts', '--yes'], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...env(root) },
+    // With the run's marker: if the test fails before its kill, the run's tear-down stops the task.
+    env: taskEnvironment(env(root)),
     stdio: 'ignore',
   });
   const exited = new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
