@@ -1,67 +1,42 @@
 /**
- * The command line as a user types it: every run goes through `npm run`, so npm's own handling
- * of flags, scripts/task.sh and Node's treatment of --env-file are all part of what is tested.
- * The demo task (test/fixtures/demo-task.ts, run by test/fixtures/package.json) deletes *.old
- * files; the real tasks are run where no remote is needed (help, bad settings, missing files).
+ * The command line as a user types it. What npm, scripts/task.sh and Node do to a run goes
+ * through `npm run`, once per behaviour: flags npm takes for itself, --env-file (Node 20 reads it
+ * itself), exit codes (Ctrl-C and SIGTERM: test/cli-signals.test.ts). What the task does with
+ * the flags and settings that reach it runs in this process (test/support/run-in-process.ts), a
+ * second of start-up less per run. The demo task (test/fixtures/demo-task.ts, run by
+ * test/fixtures/package.json) deletes *.old files; the real tasks are run where no remote is
+ * needed (help, bad settings, missing files).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { npmRun, type Run } from './support/npm-run.ts';
+import { pipeline } from '../chain/all.ts';
+import { deployTask } from '../tasks/deploy.ts';
+import { inventoryTask } from '../tasks/inventory.ts';
+import { registryTask } from '../tasks/registry.ts';
+import { serverTask } from '../tasks/server.ts';
+import { verifyTask } from '../tasks/verify.ts';
+import { demo, demoWorkspaces, files, lastReport, project, reportsOf } from './support/demo-workspace.ts';
+import { npmRun } from './support/npm-run.ts';
+import { runDemo as demoHere, runInProcess } from './support/run-in-process.ts';
 
-const project = resolve('.');
-const fixtures = join(project, 'test', 'fixtures');
+const { workspace, removeAll } = demoWorkspaces();
+test.after(removeAll);
 
-const workspaces: string[] = [];
-test.after(() => {
-  for (const dir of workspaces) rmSync(dir, { recursive: true, force: true });
-});
-
-function workspace(files = ['a.old', 'b.old', 'keep.txt']) {
-  const dir = mkdtempSync(join(tmpdir(), 'cleanup-cli-'));
-  workspaces.push(dir);
-  const data = join(dir, 'data');
-  mkdirSync(data);
-  for (const name of files) writeFileSync(join(data, name), name.endsWith('.old') ? 'old!' : 'k');
-  return { dir, data, reports: join(dir, 'reports') };
-}
-
-const demo = (args: string[], env: Record<string, string>, onStderr?: Parameters<typeof npmRun>[3]) =>
-  npmRun(fixtures, ['demo', ...args], env, onStderr);
-/** The shell's $? for a run: 128 + the signal number when npm ended by a signal. */
-const shellStatus = (run: Run) =>
-  run.signal ? 128 + (run.signal === 'SIGINT' ? 2 : run.signal === 'SIGTERM' ? 15 : 9) : run.code;
-
-/** The node process running the task, inside npm's process group (the shell between them execs it). */
-function taskProcess(group: number): number {
-  const rows = execFileSync('ps', ['-o', 'pid=,args=', '-g', String(group)], { encoding: 'utf8' })
-    .trim()
-    .split('\n');
-  const row = rows.find((line) => line.includes('node') && line.includes('demo-task.ts'));
-  if (!row) throw new Error(`no task process in group ${group}:\n${rows.join('\n')}`);
-  return Number(row.trim().split(/\s+/)[0]);
-}
-
-const groupGone = (group: number) => {
-  try {
-    process.kill(-group, 0);
-    return false;
-  } catch {
-    return true;
-  }
+/** The real tasks, each with the script name its package.json entry runs it under. */
+const scripts = {
+  'clean:all': { file: 'chain/all.ts', tasks: pipeline },
+  'clean:inventory': { file: 'tasks/inventory.ts', tasks: [inventoryTask] },
+  'clean:registry': { file: 'tasks/registry.ts', tasks: [registryTask] },
+  'clean:server': { file: 'tasks/server.ts', tasks: [serverTask] },
+  'deploy:clean': { file: 'tasks/deploy.ts', tasks: [deployTask] },
+  verify: { file: 'tasks/verify.ts', tasks: [verifyTask] },
 };
-
-const files = (dir: string) => readdirSync(dir).sort();
-const reportsOf = (dir: string) =>
-  existsSync(dir)
-    ? readdirSync(dir)
-        .filter((n) => n.endsWith('.json'))
-        .sort()
-    : [];
-const lastReport = (dir: string) => JSON.parse(readFileSync(join(dir, reportsOf(dir).at(-1)!), 'utf8'));
+type Script = keyof typeof scripts;
+const here = (script: Script, args: string[], env: Record<string, string> = {}) =>
+  runInProcess(script, scripts[script].tasks, args, env);
 
 test('npm run demo --dry-run -- --yes: npm took --dry-run, and a dry run still wins over --yes', async () => {
   const ws = workspace();
@@ -75,23 +50,25 @@ test('npm run demo --dry-run -- --yes: npm took --dry-run, and a dry run still w
 
 test('--dry-run and --yes after --: the dry run wins too', async () => {
   const ws = workspace();
-  const run = await demo(['--', '--yes', '--dry-run'], { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports });
+  const run = await demoHere(['--yes', '--dry-run'], { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports });
   assert.is(run.code, 0, run.stderr);
   assert.match(run.stderr, /--dry-run and --yes: a dry run wins/);
   assert.equal(files(ws.data), ['a.old', 'b.old', 'keep.txt']);
 });
 
-for (const flag of ['--yes', '--force', '--json', '--check']) {
-  test(`npm run demo ${flag} (before --): exit 2 with the spelling that reaches the task, nothing touched`, async () => {
-    const ws = workspace();
-    const run = await demo([flag], { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports });
-    assert.is(run.code, 2, run.stderr + run.stdout);
-    assert.match(run.stderr, `npm took ${flag} for itself`);
-    assert.match(run.stderr, `npm run demo -- ${flag}`);
-    assert.equal(files(ws.data), ['a.old', 'b.old', 'keep.txt']);
-    assert.equal(reportsOf(ws.reports), [], 'no report: nothing ran');
-  });
-}
+test('npm run demo --yes --force --json --check (before --): exit 2 naming each, with the spelling that reaches the task, nothing touched', async () => {
+  const flags = ['--yes', '--force', '--json', '--check'];
+  const ws = workspace();
+  const run = await demo(flags, { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports });
+  assert.is(run.code, 2, run.stderr + run.stdout);
+  // npm sets the variables in an order of its own: each flag is named, in any order.
+  const [, taken = ''] = /npm took (\S.*) for itself/.exec(run.stderr) ?? [];
+  const [, spelled = ''] = /npm run demo -- (.*)/.exec(run.stderr) ?? [];
+  assert.equal(taken.split(', ').sort(), [...flags].sort(), run.stderr);
+  assert.equal(spelled.trim().split(' ').sort(), [...flags].sort(), run.stderr);
+  assert.equal(files(ws.data), ['a.old', 'b.old', 'keep.txt']);
+  assert.equal(reportsOf(ws.reports), [], 'no report: nothing ran');
+});
 
 test('--env-file is ours: settings come from it; a missing file or a folder is exit 2 with its path (a real task)', async () => {
   const ws = workspace();
@@ -107,7 +84,7 @@ test('--env-file is ours: settings come from it; a missing file or a folder is e
   assert.match(real.stderr, `The settings file ${missing} does not exist`);
   assert.not.match(real.stderr, /^node:/m);
 
-  const folder = await npmRun(project, ['clean:inventory', '--', '--env-file', ws.dir, '--dry-run'], {});
+  const folder = await here('clean:inventory', ['--env-file', ws.dir, '--dry-run']);
   assert.is(folder.code, 2, folder.stderr);
   assert.match(folder.stderr, `The settings file ${ws.dir} is a folder`);
 });
@@ -117,13 +94,13 @@ test("clean:all refuses the flags that name one task's own things (--restore, --
     ['--restore', 'x'],
     ['--host', 'prod-1'],
   ]) {
-    const run = await npmRun(project, ['clean:all', '--', ...flag, '--yes'], {});
+    const run = await here('clean:all', [...flag, '--yes']);
     assert.is(run.code, 2, run.stderr);
     assert.match(run.stderr, `Unknown option '${flag[0]}'`);
   }
-  const help = await npmRun(project, ['clean:all', '--', '--help'], {});
+  const help = await here('clean:all', ['--help']);
   assert.not.match(help.stdout, /--restore|--host/);
-  const alone = await npmRun(project, ['clean:server', '--', '--help'], {});
+  const alone = await here('clean:server', ['--help']);
   assert.match(alone.stdout, /--host/);
 });
 
@@ -145,7 +122,7 @@ test('bad settings of a real task: exit 2 before any remote is read, each with n
       '',
     ].join('\n'),
   );
-  const run = await npmRun(project, ['clean:registry', '--', '--env-file', envFile, '--yes'], {});
+  const run = await here('clean:registry', ['--env-file', envFile, '--yes']);
   assert.is(run.code, 2, run.stderr);
   assert.match(run.stderr, /The settings have 7 problems; nothing was changed/);
   assert.match(run.stderr, /REGISTRY_URL is not a URL: "127.0.0.1:1" \(the scheme is missing/);
@@ -179,7 +156,7 @@ test('bad host specs and URL lists of the server and deploy settings are refused
       '',
     ].join('\n'),
   );
-  const run = await npmRun(project, ['deploy:clean', '--', '--env-file', envFile, '--dry-run'], {});
+  const run = await here('deploy:clean', ['--env-file', envFile, '--dry-run']);
   assert.is(run.code, 2, run.stderr);
   assert.match(run.stderr, /SERVER_HOSTS has an item that is not "local" or an ssh destination/);
   assert.match(run.stderr, /DEPLOY_HOST is not "local" or an ssh destination/);
@@ -190,7 +167,7 @@ test('bad host specs and URL lists of the server and deploy settings are refused
 
 test('a registry password without its user is exit 2 naming REGISTRY_PASSWORD, before anything is read', async () => {
   const ws = workspace();
-  const run = await npmRun(project, ['clean:registry', '--', '--dry-run'], {
+  const run = await here('clean:registry', ['--dry-run'], {
     REGISTRY_URL: 'http://127.0.0.1:1',
     REGISTRY_PASSWORD: 'hunter2',
     REPORTS_DIR: ws.reports,
@@ -207,7 +184,7 @@ test("a BACKEND_DIR holding none of the plan's paths (an empty git repository, a
   mkdirSync(empty);
   execFileSync('git', ['init', '-q', empty]);
   for (const dir of [empty, ws.data]) {
-    const run = await npmRun(project, ['clean:inventory', '--', '--yes'], {
+    const run = await here('clean:inventory', ['--yes'], {
       BACKEND_DIR: dir,
       REPORTS_DIR: ws.reports,
     });
@@ -221,107 +198,29 @@ test("a BACKEND_DIR holding none of the plan's paths (an empty git repository, a
 test('--check: exit 3 while changes are pending (nothing touched), 0 when nothing is to do, 1 on errors', async () => {
   const ws = workspace();
   const env = { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports };
+  // Through npm: the shell sees the task's 3.
   const pending = await demo(['--', '--check'], env);
   assert.is(pending.code, 3, pending.stderr);
   assert.match(pending.stderr, /Check: 2 changes pending \(exit 3\)/);
   assert.equal(files(ws.data), ['a.old', 'b.old', 'keep.txt']);
 
-  const applied = await demo(['--', '--yes'], env);
+  const applied = await demoHere(['--yes'], env);
   assert.is(applied.code, 0, applied.stderr);
-  const clean = await demo(['--', '--check'], env);
+  const clean = await demoHere(['--check'], env);
   assert.is(clean.code, 0, clean.stderr);
   assert.match(clean.stderr, /Check: nothing to do/);
 
+  // Through npm too: the shell sees the task's 1 (npm's own failure would be 1 as well, hence the message).
   const broken = await demo(['--', '--check'], { DEMO_DIR: join(ws.dir, 'missing'), REPORTS_DIR: ws.reports });
   assert.is(broken.code, 1, broken.stderr);
-});
-
-test('Ctrl-C while applying: the task shows as interrupted, the report says what was done and not started, exit 130; a rerun finishes', async () => {
-  const ws = workspace(['1.old', '2.old', '3.old', '4.old', '5.old']);
-  const env = { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports, DEMO_SLOW_MS: '1500' };
-  let sent = false;
-  const run = await demo(['--', '--yes'], env, (text, child) => {
-    if (!sent && text.includes('Apply:')) {
-      sent = true;
-      // After the first deletion: the second one is under way when the signal comes.
-      setTimeout(() => process.kill(-child.pid!, 'SIGINT'), 2000);
-    }
-  });
-  assert.is(shellStatus(run), 130, run.stderr);
-  assert.match(
-    run.stderr,
-    /✖ Apply: Demo clean-up.*Interrupted Demo clean-up: [1-4] of 5 changes done, [1-4] not started/,
-  );
-  assert.not.match(run.stderr, /✔ (Applied|Apply)/);
-  const report = lastReport(ws.reports);
-  assert.is(report.status, 'interrupted');
-  assert.is(report.mode, 'apply');
-  assert.is(report.applied.length + report.notStarted.length, 5);
-  assert.ok(report.applied.length >= 1 && report.notStarted.length >= 1, JSON.stringify(report.summary));
-  assert.is(files(ws.data).length, report.notStarted.length, 'what the report calls not started is still there');
-
-  const rerun = await demo(['--', '--yes'], { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports });
-  assert.is(rerun.code, 0, rerun.stderr);
-  assert.equal(files(ws.data), []);
-  assert.is(lastReport(ws.reports).status, 'applied');
-});
-
-test('SIGTERM to the task while applying (a supervisor stopping it): exit 143 through npm, the report says interrupted', async () => {
-  const ws = workspace(['1.old', '2.old', '3.old']);
-  let sent = false;
-  const run = await demo(
-    ['--', '--yes'],
-    { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports, DEMO_SLOW_MS: '1500' },
-    (text, child) => {
-      if (!sent && text.includes('Apply:')) {
-        sent = true;
-        setTimeout(() => process.kill(taskProcess(child.pid!), 'SIGTERM'), 500);
-      }
-    },
-  );
-  assert.is(run.signal, null, 'npm itself got no signal');
-  assert.is(run.code, 143, run.stderr);
-  assert.is(lastReport(ws.reports).status, 'interrupted');
-});
-
-test('a second Ctrl-C exits at once, after running the clean-up hooks', async () => {
-  const ws = workspace(['1.old', '2.old', '3.old']);
-  const mark = join(ws.dir, 'closed');
-  let sent = false;
-  let group = 0;
-  let secondAt = 0;
-  const run = await demo(
-    ['--', '--yes'],
-    { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports, DEMO_SLOW_MS: '20000', DEMO_CLOSE_MARK: mark },
-    (text, child) => {
-      group = child.pid!;
-      if (!sent && text.includes('Apply:')) {
-        sent = true;
-        setTimeout(() => process.kill(-child.pid!, 'SIGINT'), 500);
-      }
-      if (text.includes('nothing new starts') && !secondAt) {
-        secondAt = Date.now();
-        process.kill(-child.pid!, 'SIGINT');
-      }
-    },
-  );
-  assert.is(shellStatus(run), 130, run.stderr);
-  assert.match(run.stderr, /SIGINT again: stopping now/);
-  assert.ok(existsSync(mark), 'the onClose hook ran');
-  for (let i = 0; i < 50 && !groupGone(group); i++) await new Promise((r) => setTimeout(r, 200));
-  assert.ok(groupGone(group), 'the task process is gone too');
-  assert.ok(
-    Date.now() - secondAt < 15_000,
-    `gone ${Date.now() - secondAt} ms after the second signal, not after the 20 s step`,
-  );
-  assert.equal(files(ws.data), ['1.old', '2.old', '3.old']);
+  assert.match(broken.stderr, /FAILED: ENOENT/);
 });
 
 test('plans: long groups are shortened (--verbose lists all), a total line ends each; JSON numbers; a Markdown twin; no colons; old reports pruned', async () => {
   const names = Array.from({ length: 60 }, (_, i) => `f${i + 1}.old`);
   const ws = workspace(names);
   const env = { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports, REPORTS_KEEP: '2' };
-  const short = await demo(['--', '--dry-run', '--json'], env);
+  const short = await demoHere(['--dry-run', '--json'], env);
   assert.is(short.code, 0, short.stderr);
   assert.match(short.stderr, /delete file in folder \. \(60, 240 B\):\n {5}- f1\.old {2}4 B/);
   assert.match(short.stderr, /f2\.old[^]*f10\.old/, 'sorted as a person counts: f2 before f10');
@@ -333,11 +232,11 @@ test('plans: long groups are shortened (--verbose lists all), a total line ends 
   assert.is(report.changes[0].bytes, 4);
   assert.ok(!Number.isNaN(Date.parse(report.startedAt)));
 
-  const verbose = await demo(['--', '--dry-run', '--verbose'], env);
+  const verbose = await demoHere(['--dry-run', '--verbose'], env);
   assert.match(verbose.stderr, /- f60\.old/);
   assert.not.match(verbose.stderr, /more \(--verbose/);
 
-  await demo(['--', '--dry-run'], env);
+  await demoHere(['--dry-run'], env);
   const left = readdirSync(ws.reports).sort();
   assert.is(left.length, 4, left.join(' '));
   assert.equal(left.filter((n) => n.endsWith('.md')).length, 2);
@@ -356,12 +255,12 @@ test('plans: long groups are shortened (--verbose lists all), a total line ends 
 test('reports are kept by kind: plan-only runs (REPORTS_KEEP) never push out the report of a run that changed something', async () => {
   const ws = workspace(['a.old', 'b.old', 'keep.txt']);
   const env = { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports, REPORTS_KEEP: '2', REPORTS_KEEP_CHANGED: '1' };
-  const applied = await demo(['--', '--yes'], env);
+  const applied = await demoHere(['--yes'], env);
   assert.is(applied.code, 0, applied.stderr);
   const [changed] = reportsOf(ws.reports);
   assert.not.match(changed, /\.plan\.json$/);
   writeFileSync(join(ws.data, 'c.old'), 'old!');
-  for (let i = 0; i < 3; i++) assert.is((await demo(['--', '--check'], env)).code, 3);
+  for (let i = 0; i < 3; i++) assert.is((await demoHere(['--check'], env)).code, 3);
   const kept = reportsOf(ws.reports);
   assert.is(kept.length, 3, kept.join(' '));
   assert.is(kept[0], changed, 'the report of the run that changed something stays');
@@ -370,30 +269,33 @@ test('reports are kept by kind: plan-only runs (REPORTS_KEEP) never push out the
     [true, true],
   );
   // The changed reports have their own count: the next one that changes something replaces the first.
-  assert.is((await demo(['--', '--yes'], env)).code, 0);
+  assert.is((await demoHere(['--yes'], env)).code, 0);
   const after = reportsOf(ws.reports);
   assert.not.ok(after.includes(changed), 'REPORTS_KEEP_CHANGED=1 keeps only the newest');
   assert.is(after.filter((n) => !n.endsWith('.plan.json')).length, 1);
   assert.is(after.filter((n) => n.endsWith('.plan.json')).length, 2);
 });
 
-for (const script of [
-  'clean:all',
-  'clean:inventory',
-  'clean:registry',
-  'clean:server',
-  'deploy:clean',
-  'deploy:rollback',
-  'verify',
-]) {
+const usageShown = (run: { code: number | null; stdout: string; stderr: string }, script: string) => {
+  assert.is(run.code, 0, run.stderr);
+  assert.match(run.stdout, `Usage: npm run ${script} -- [options]`);
+  assert.match(run.stdout, /--dry-run[^]*--check[^]*--env-file <file>/);
+  assert.match(run.stdout, /Settings it reads[^]*REPORTS_DIR/);
+  assert.match(run.stdout, /Examples:[^]*--check/);
+  assert.match(run.stdout, /Exit codes:[^]*\b3 +--check only[^]*130/);
+};
+
+// Through npm: deploy:rollback shares its file with deploy:clean and is told apart by the script npm ran.
+test('npm run deploy:rollback -- -h: usage, flags, settings, examples, exit codes, under the name typed', async () => {
+  usageShown(await npmRun(project, ['deploy:rollback', '--', '-h'], {}), 'deploy:rollback');
+});
+
+const packageScripts: Record<string, string> = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')).scripts;
+for (const script of Object.keys(scripts) as Script[]) {
   test(`npm run ${script} -- --help: usage, flags, settings, examples, exit codes`, async () => {
-    const run = await npmRun(project, [script, '--', script === 'clean:all' ? '--help' : '-h'], {});
-    assert.is(run.code, 0, run.stderr);
-    assert.match(run.stdout, `Usage: npm run ${script} -- [options]`);
-    assert.match(run.stdout, /--dry-run[^]*--check[^]*--env-file <file>/);
-    assert.match(run.stdout, /Settings it reads[^]*REPORTS_DIR/);
-    assert.match(run.stdout, /Examples:[^]*--check/);
-    assert.match(run.stdout, /Exit codes:[^]*\b3 +--check only[^]*130/);
+    // The script runs the file whose tasks are run here.
+    assert.is(packageScripts[script], `sh scripts/task.sh ${scripts[script].file}`);
+    usageShown(await here(script, [script === 'clean:all' ? '--help' : '-h']), script);
   });
 }
 

@@ -25,6 +25,8 @@ test.before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cleanup-faults-gc-'));
 });
 test.after(async () => {
+  // A test that failed before stopping its collection command: stopped here, not by the run's tear-down.
+  for (const gcPid of collections) stopCollection(gcPid);
   await registry?.destroy();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -87,17 +89,35 @@ test('two runs at once: the second waits for the lock, then stops naming who hol
   assert.not.ok(existsSync(join(dir, `aisha-cleanup-registry-127.0.0.1_${registry.port}.lock`)), 'lock released');
 });
 
+/** The pid files of the hanging collection commands started, so that each is stopped. */
+const collections: string[] = [];
+
+/**
+ * Stops the collection command a run left behind (its run was killed, or stopped at once): it
+ * writes its pid, then `exec`s its sleep, so that pid is the sleep itself, not a shell whose
+ * child would outlive it.
+ */
+function stopCollection(gcPid: string) {
+  if (!existsSync(gcPid)) return;
+  try {
+    process.kill(Number(readFileSync(gcPid, 'utf8')), 'SIGKILL');
+  } catch {
+    // gone already
+  }
+}
+
 /** clean:registry in a process of its own whose collection marks that it started, then hangs. */
 function startCollecting(name: string, stdio: StdioOptions) {
   const collecting = join(dir, `collecting-${name}`);
   const gcPid = join(dir, `gc-${name}.pid`);
+  collections.push(gcPid);
   const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/registry.ts', '--yes'], {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       CLEANUP_ENV_FILE: '/nonexistent/.env',
       ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}),
-      ...env({ REGISTRY_GC_COMMAND: `sh -c 'echo $$ > ${gcPid}; touch ${collecting}; sleep 120'` }),
+      ...env({ REGISTRY_GC_COMMAND: `sh -c 'echo $$ > ${gcPid}; touch ${collecting}; exec sleep 120'` }),
     },
     stdio,
   });
@@ -114,7 +134,7 @@ test('SIGKILL while the registry is stopped for collection: the rerun starts it,
     child.kill('SIGKILL');
     await exited;
   }
-  process.kill(Number(readFileSync(gcPid, 'utf8')), 'SIGKILL'); // the orphaned collection command
+  stopCollection(gcPid); // the orphaned collection command
   assert.not.ok(await serving(), 'the killed run left the registry stopped');
   const marker = join(dir, `aisha-cleanup-registry-127.0.0.1_${registry.port}.gc-pending.json`);
   assert.match(readFileSync(marker, 'utf8'), `"run":"clean:registry pid ${child.pid} on`);
@@ -190,7 +210,7 @@ test('Ctrl-C twice while the registry is stopped for collection: the run exits 1
   await waitFor('the first Ctrl-C to be acknowledged', async () => /finishing the step under way/.test(stderr), 20_000);
   child.kill('SIGINT');
   const code = await exited;
-  process.kill(Number(readFileSync(gcPid, 'utf8')), 'SIGKILL'); // the collection command the run left behind
+  stopCollection(gcPid); // the collection command the run left behind
   assert.is(code, 130, stderr);
   await waitFor('the registry to serve again', serving, 30_000);
   assert.ok(await resolves({ url: registry.url }, 'webhook-api', 'final'), 'the kept tag pulls');

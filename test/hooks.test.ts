@@ -1,6 +1,7 @@
 /**
- * Hooks through `npm run`: executable pre-/post-<task> files in HOOKS_DIR around the demo task
- * (test/fixtures/demo-task.ts), which deletes the *.old files of its folder.
+ * Hooks: executable pre-/post-<task> files in HOOKS_DIR around the demo task
+ * (test/fixtures/demo-task.ts), which deletes the *.old files of its folder. The task runs in this
+ * process (test/support/run-in-process.ts); the hooks are real processes it starts.
  */
 import {
   chmodSync,
@@ -13,12 +14,11 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { npmRun } from './support/npm-run.ts';
+import { runDemo as demo } from './support/run-in-process.ts';
 
-const fixtures = resolve('test', 'fixtures');
 const SECRET = 'demo-token-never-in-a-hook';
 
 const workspaces: string[] = [];
@@ -57,8 +57,6 @@ function recorded(ws: ReturnType<typeof workspace>, name: string): Record<string
       .map((line) => [line.split('=')[0], line.slice(line.indexOf('=') + 1)]),
   );
 }
-
-const demo = (args: string[], env: Record<string, string>) => npmRun(fixtures, ['demo', '--', ...args], env);
 
 test('pre-<task> runs before anything changes and post-<task> after, with the run facts and no secret', async () => {
   const ws = workspace();

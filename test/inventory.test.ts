@@ -3,11 +3,12 @@
  * a DELETE file a kept Dockerfile copies or a kept module imports, a listed path escaping the
  * root, a symlink pointing out, an unlisted *_LEGACY* file, two setup-registry.sh copies
  * differing by a line, documents naming removed files, the user's own uncommitted work (staged
- * and not), ignored byte code in a DELETE folder, a run killed between `git rm` and its commit,
- * and runs outside git whose removed files share names.
+ * and not), ignored byte code in a DELETE folder, and runs outside git whose removed files share
+ * names. The task runs in this process (test/support/run-in-process.ts); through npm run, and
+ * killed between `git rm` and its commit: test/inventory-processes.test.ts.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -19,39 +20,11 @@ import { planInventory } from '../lib/inventory/planner.ts';
 import { localRunner } from '../lib/runner.ts';
 import { documentationUpToDate, legacyFilesDeleted, onlyNecessaryScripts } from '../lib/inventory/criteria.ts';
 import { sections, statusDocument } from '../lib/inventory/sections.ts';
-import { backendFiles, createBackendRepo, USER_WORK } from '../sandbox/fixtures/inventory-repo.ts';
-import { runTask } from './support/run-task.ts';
+import { backendFiles } from '../sandbox/fixtures/inventory-repo.ts';
+import { backendRepos, byTarget, env, git, gitLog, inventory, read, runs, type Item } from './support/backend-repos.ts';
 
-const dirs: string[] = [];
-function repo(options: Parameters<typeof createBackendRepo>[1] = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'cleanup-backend-'));
-  dirs.push(dir);
-  return createBackendRepo(join(dir, 'backend'), options);
-}
-test.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const env = (root: string) => ({ BACKEND_DIR: root, REPORTS_DIR: join(root, '..', 'reports') });
-const git = (root: string, ...args: string[]) => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8' });
-const gitLog = (root: string) => git(root, 'log', '--format=%s').trim().split('\n');
-const read = (root: string, path: string) => readFileSync(join(root, path), 'utf8');
-const runs = (root: string) =>
-  readdirSync(join(root, '.cleanup-trash'))
-    .filter((r) => r !== '.gitignore')
-    .sort();
-type Item = { target: string; reason: string; action?: string };
-const byTarget = (items: Item[]) => Object.fromEntries(items.map((i) => [i.target, i.reason]));
-
-/** `npm run clean:inventory -- ARGS`, as a user types it, in this project. */
-function npmRun(args: string[], settings: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn('npm', ['run', 'clean:inventory', '--', ...args], {
-    cwd: process.cwd(),
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...settings },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (c) => (output += c));
-  child.stderr.on('data', (c) => (output += c));
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, output })));
-}
+const { repo, removeAll } = backendRepos();
+test.after(removeAll);
 
 test('paths: absolute, climbing out, or through a symlink out are refused', () => {
   const root = repo({ symlinkOut: '/etc' });
@@ -71,7 +44,7 @@ test('similarity: near-identical scripts overlap highly, and the diff shows the 
 
 test('--yes removes the DELETE set, merges, updates documents, explains what it held back, and commits once', async () => {
   const root = repo({ dockerfileUsesLegacy: true, uncommittedEdit: true, symlinkOut: '/etc' });
-  const run = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  const run = await inventory(['--yes', '--json'], env(root));
   assert.is(run.code, 0, run.stderr);
   const report = run.report;
 
@@ -178,51 +151,10 @@ test('--yes removes the DELETE set, merges, updates documents, explains what it 
   assert.match(run.stderr, new RegExp(`undo: git -C \\S+ revert --no-edit ${sha}`));
   assert.match(git(root, 'status', '--porcelain'), /^ M api_server\/run_api_server_LEGACY.py$/m);
 
-  const second = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  const second = await inventory(['--yes', '--json'], env(root));
   assert.is(second.code, 0, second.stderr);
   assert.is(second.report.summary.changes, 0, JSON.stringify(second.report.changes));
   assert.is(gitLog(root).length, 2, 'no second commit');
-});
-
-test("the user's uncommitted work, staged or not, is neither committed nor touched, through npm run clean:inventory", async () => {
-  const root = repo({ userWork: true });
-  const snapshot = () => ({
-    files: USER_WORK.map((w) => read(root, w.path)),
-    staged: git(root, 'diff', '--cached'),
-    unstaged: git(root, 'diff'),
-    status: git(root, 'status', '--porcelain'),
-  });
-  const before = snapshot();
-  const run = await npmRun(['--yes'], env(root));
-  assert.is(run.code, 0, run.output);
-  assert.equal(snapshot(), before, "every byte and the staged state of the user's work are as they were");
-  assert.match(run.output, /docs\/DEPLOYMENT.md {2}— edit skipped: has uncommitted changes: skipped/);
-  assert.match(run.output, /docs\/README.md {2}— edit skipped: has uncommitted changes: skipped/);
-  // The commit holds exactly the plan's paths.
-  const committed = git(root, 'show', '--name-only', '--format=', 'HEAD').trim().split('\n').sort();
-  assert.equal(committed, [
-    'api_server/app_LEGACY/__init__.py',
-    'api_server/app_LEGACY/routes.py',
-    'api_server/legacy_main.py',
-    'api_server/main_LEGACY.py',
-    'api_server/run_api_server_LEGACY.py',
-    'api_server/test_main_LEGACY.py',
-    'docs/GALLERY_FIXES.md',
-    'docs/PLANNING.md',
-    'docs/STATUS_CURRENT.md',
-    'scripts/setup-registry.sh',
-  ]);
-  // Once the user commits their work, the next run updates those documents too.
-  git(root, 'add', '-A');
-  git(root, 'commit', '-q', '-m', 'my work');
-  const next = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
-  assert.is(next.code, 0, next.stderr);
-  assert.equal(next.report.changes.map((c: Item) => c.target).sort(), ['docs/DEPLOYMENT.md', 'docs/README.md']);
-  assert.match(
-    read(root, 'docs/DEPLOYMENT.md'),
-    /First run `scripts\/deploy\/setup-registry.sh`, then deploy.\nMy draft of the next step.\n/,
-  );
-  assert.is(documentationUpToDate(root).passed, true, documentationUpToDate(root).detail);
 });
 
 test("BACKEND_DIR as a folder inside a larger repository: the user's work there is found and left alone", async () => {
@@ -235,7 +167,7 @@ test("BACKEND_DIR as a folder inside a larger repository: the user's work there 
   writeFileSync(join(root, 'docs/DEPLOYMENT.md'), 'my unstaged edit of scripts/setup-registry.sh\n');
   writeFileSync(join(top, 'other.txt'), 'staged elsewhere\n');
   git(top, 'add', 'other.txt');
-  const run = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  const run = await inventory(['--yes', '--json'], env(root));
   assert.is(run.code, 0, run.stderr);
   assert.match(byTarget(run.report.refused)['docs/DEPLOYMENT.md'], /has uncommitted changes: skipped/);
   assert.match(
@@ -258,7 +190,7 @@ test("BACKEND_DIR as a folder inside a larger repository: the user's work there 
 
 test('a DELETE module that a kept module imports is held back with the import line', async () => {
   const root = repo({ pythonImport: true });
-  const run = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  const run = await inventory(['--yes', '--json'], env(root));
   assert.is(run.code, 0, run.stderr);
   assert.match(
     byTarget(run.report.refused)['api_server/legacy_main.py'],
@@ -270,7 +202,7 @@ test('a DELETE module that a kept module imports is held back with the import li
 
 test('a DELETE folder holding ignored byte code goes whole; a second run plans nothing; restore brings all back', async () => {
   const root = repo({ pycache: true });
-  const run = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  const run = await inventory(['--yes', '--json'], env(root));
   assert.is(run.code, 0, run.stderr);
   assert.not.ok(existsSync(join(root, 'api_server/app_LEGACY')), 'the folder is gone, __pycache__ included');
   assert.match(
@@ -283,11 +215,11 @@ test('a DELETE folder holding ignored byte code goes whole; a second run plans n
   );
   assert.is(git(root, 'status', '--porcelain'), '', 'the trash folder is invisible to git');
 
-  const second = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  const second = await inventory(['--yes', '--json'], env(root));
   assert.is(second.code, 0, second.stderr);
   assert.is(second.report.summary.changes, 0, JSON.stringify(second.report.changes));
 
-  const restore = await runTask('tasks/inventory.ts', ['--restore', runName, '--yes', '--json'], env(root));
+  const restore = await inventory(['--restore', runName, '--yes', '--json'], env(root));
   assert.is(restore.code, 0, restore.stderr);
   assert.equal(
     restore.report.changes.map((c: Item) => c.action),
@@ -297,114 +229,23 @@ test('a DELETE folder holding ignored byte code goes whole; a second run plans n
   assert.ok(existsSync(join(root, 'api_server/app_LEGACY/__pycache__/routes.cpython-311.pyc')));
   assert.is(read(root, 'docs/PLANNING.md'), backendFiles()['docs/PLANNING.md'], 'the document edit is undone too');
   assert.match(gitLog(root)[0], /^Revert "chore\(cleanup\)/);
-  const again = await runTask('tasks/inventory.ts', ['--restore', runName, '--yes', '--json'], env(root));
+  const again = await inventory(['--restore', runName, '--yes', '--json'], env(root));
   assert.is(again.code, 0, again.stderr);
   assert.is(again.report.summary.changes, 0, 'a restored run has nothing left to restore');
-  const unknown = await runTask('tasks/inventory.ts', ['--restore', 'no-such-run', '--yes'], env(root));
+  const unknown = await inventory(['--restore', 'no-such-run', '--yes'], env(root));
   assert.is(unknown.code, 2);
   assert.match(unknown.stderr, new RegExp(`--restore no-such-run: no such run in .*Runs there: ${runName}`));
-});
-
-/**
- * Runs the task with --yes and SIGKILLs it while git commits: a real pre-commit hook holds the
- * commit until the task process is killed, then fails it, as a dying commit would leave things.
- */
-async function killBeforeCommit(root: string): Promise<void> {
-  const marks = mkdtempSync(join(tmpdir(), 'cleanup-kill-'));
-  dirs.push(marks);
-  const hook = join(root, '.git/hooks/pre-commit');
-  writeFileSync(
-    hook,
-    `#!/bin/sh\ntouch '${marks}/paused'\nwhile [ ! -e '${marks}/release' ]; do sleep 0.1; done\nexit 1\n`,
-  );
-  chmodSync(hook, 0o755);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/inventory.ts', '--yes'], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...env(root) },
-    stdio: 'ignore',
-  });
-  const exited = new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
-  const deadline = Date.now() + 120_000;
-  while (!existsSync(join(marks, 'paused'))) {
-    assert.ok(Date.now() < deadline, 'the task reached its commit');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill('SIGKILL');
-  assert.is(await exited, 'SIGKILL');
-  writeFileSync(join(marks, 'release'), '');
-  while (existsSync(join(root, '.git/index.lock'))) await new Promise((r) => setTimeout(r, 100));
-  rmSync(hook);
-}
-
-test('a run SIGKILLed between git rm and its commit is finished by the next run, which says so', async () => {
-  const root = repo({ pycache: true });
-  await killBeforeCommit(root);
-  // What the kill left: removals staged, documents edited, no commit.
-  assert.match(git(root, 'status', '--porcelain'), /^D {2}api_server\/main_LEGACY.py$/m);
-  assert.match(git(root, 'status', '--porcelain'), /^M {2}docs\/PLANNING.md$/m);
-  assert.is(gitLog(root).length, 1);
-  const [runName] = runs(root);
-
-  const rerun = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
-  assert.is(rerun.code, 0, rerun.stderr);
-  assert.match(
-    rerun.report.notes.join('\n'),
-    new RegExp(`completing the earlier run ${runName}, which was interrupted before it committed`),
-  );
-  assert.match(
-    byTarget(rerun.report.changes)['api_server/main_LEGACY.py'],
-    /completing the earlier run .*: its removal is not committed yet/,
-  );
-  assert.match(byTarget(rerun.report.changes)['docs/PLANNING.md'], /edited by that run, not committed yet/);
-  assert.equal(runs(root), [runName], 'the same run, the same trash folder');
-  assert.is(git(root, 'status', '--porcelain'), '');
-  assert.is(gitLog(root).length, 2);
-  assert.match(git(root, 'log', '-1', '--format=%B'), new RegExp(`Cleanup-Run: ${runName}`));
-  assert.is(legacyFilesDeleted(root).passed, true);
-  assert.is(documentationUpToDate(root).passed, true, documentationUpToDate(root).detail);
-  assert.match(read(root, 'docs/STATUS_CURRENT.md'), /- `api_server\/main_LEGACY\.py`/);
-
-  const third = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
-  assert.is(third.code, 0, third.stderr);
-  assert.is(third.report.summary.changes, 0, JSON.stringify(third.report.changes));
-
-  // Its RESTORE.sh reverts the commit and puts the ignored byte code back into the folder.
-  const restored = execFileSync('sh', [join(root, '.cleanup-trash', runName, 'RESTORE.sh')], {
-    cwd: tmpdir(),
-    encoding: 'utf8',
-  });
-  assert.match(restored, /put back api_server\/app_LEGACY\/__pycache__/);
-  assert.match(gitLog(root)[0], /^Revert "chore\(cleanup\)/);
-  assert.ok(existsSync(join(root, 'api_server/app_LEGACY/__pycache__/routes.cpython-311.pyc')));
-  assert.is(read(root, 'docs/PLANNING.md'), backendFiles()['docs/PLANNING.md']);
-  assert.is(git(root, 'status', '--porcelain'), '');
-});
-
-test('a run SIGKILLed before its commit can be undone instead: --restore puts back files, index and documents', async () => {
-  const root = repo({ pycache: true });
-  await killBeforeCommit(root);
-  const [runName] = runs(root);
-  const restore = await runTask('tasks/inventory.ts', ['--restore', runName, '--yes', '--json'], env(root));
-  assert.is(restore.code, 0, restore.stderr);
-  assert.ok(
-    restore.report.changes.some((c: Item) => c.action === 'git checkout' && c.target === 'api_server/main_LEGACY.py'),
-  );
-  assert.is(git(root, 'status', '--porcelain'), '', 'index and working tree as at HEAD');
-  assert.ok(existsSync(join(root, 'api_server/app_LEGACY/__pycache__/routes.cpython-311.pyc')));
-  assert.is(gitLog(root).length, 1, 'nothing committed');
-  const next = await runTask('tasks/inventory.ts', ['--dry-run', '--json'], env(root));
-  assert.not.match(next.report.notes.join('\n'), /completing/, 'an undone run is not completed later');
-  assert.ok(next.report.changes.length > 0, 'the next run plans afresh');
 });
 
 test('outside git: each run has its own trash folder, files of the same name never overwrite, and each run restores', async () => {
   const root = repo();
   rmSync(join(root, '.git'), { recursive: true, force: true });
-  const first = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  const first = await inventory(['--yes', '--json'], env(root));
   assert.is(first.code, 0, first.stderr);
   assert.not.ok(existsSync(join(root, 'api_server/main_LEGACY.py')));
   assert.is(read(root, 'docs/PLANNING.md'), '# Planning\n\n');
   writeFileSync(join(root, 'api_server/main_LEGACY.py'), 'print("a second one")\n');
-  const second = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  const second = await inventory(['--yes', '--json'], env(root));
   assert.is(second.code, 0, second.stderr);
   assert.equal(
     second.report.changes.map((c: Item) => c.target),
@@ -415,7 +256,7 @@ test('outside git: each run has its own trash folder, files of the same name nev
   assert.is(read(root, `.cleanup-trash/${run1}/files/api_server/main_LEGACY.py`), 'print("old main")\n');
   assert.is(read(root, `.cleanup-trash/${run2}/files/api_server/main_LEGACY.py`), 'print("a second one")\n');
   assert.match(second.stderr, new RegExp(`undo: sh \\S+/\\.cleanup-trash/${run2}/RESTORE\\.sh`));
-  const third = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  const third = await inventory(['--yes', '--json'], env(root));
   assert.is(third.report.summary.changes, 0, JSON.stringify(third.report.changes));
 
   // Undo the second run with its RESTORE.sh, then the first through --restore.
@@ -423,7 +264,7 @@ test('outside git: each run has its own trash folder, files of the same name nev
   execFileSync('sh', [join(root, '.cleanup-trash', run2, 'RESTORE.sh')], { cwd: tmpdir() });
   assert.is(read(root, 'api_server/main_LEGACY.py'), 'print("a second one")\n');
   assert.is(read(root, 'docs/STATUS_CURRENT.md'), statusAfterFirst, "the second run's record is undone");
-  const restore = await runTask('tasks/inventory.ts', ['--restore', run1, '--yes', '--json'], env(root));
+  const restore = await inventory(['--restore', run1, '--yes', '--json'], env(root));
   assert.is(restore.code, 0, restore.stderr);
   assert.match(byTarget(restore.report.refused)['api_server/main_LEGACY.py'], /exists again: left alone/);
   assert.is(
@@ -447,7 +288,7 @@ test('outside git: each run has its own trash folder, files of the same name nev
 
 test("--force removes a DELETE file with uncommitted edits, and keeps the edited copy in the run's trash", async () => {
   const root = repo({ uncommittedEdit: true });
-  const run = await runTask('tasks/inventory.ts', ['--yes', '--force', '--json'], env(root));
+  const run = await inventory(['--yes', '--force', '--json'], env(root));
   assert.is(run.code, 0, run.stderr);
   assert.match(
     byTarget(run.report.changes)['api_server/run_api_server_LEGACY.py'],
@@ -483,7 +324,7 @@ test('outside git: a run stopped halfway is completed by the next one, in the sa
     'the rest is still there',
   );
 
-  const rerun = await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root));
+  const rerun = await inventory(['--yes', '--json'], env(root));
   assert.is(rerun.code, 0, rerun.stderr);
   assert.match(
     rerun.report.notes.join('\n'),
@@ -496,9 +337,9 @@ test('outside git: a run stopped halfway is completed by the next one, in the sa
   assert.equal(runs(root), [runName]);
   assert.is(legacyFilesDeleted(root).passed, true);
   assert.is(documentationUpToDate(root).passed, true, documentationUpToDate(root).detail);
-  assert.is((await runTask('tasks/inventory.ts', ['--yes', '--json'], env(root))).report.summary.changes, 0);
+  assert.is((await inventory(['--yes', '--json'], env(root))).report.summary.changes, 0);
 
-  const restore = await runTask('tasks/inventory.ts', ['--restore', runName, '--yes', '--json'], env(root));
+  const restore = await inventory(['--restore', runName, '--yes', '--json'], env(root));
   assert.is(restore.code, 0, restore.stderr);
   for (const [path, text] of Object.entries(original))
     assert.is(read(root, path), path === 'docs/PLANNING.md' ? `${text}A line added after the plan.\n` : text, path);
@@ -508,7 +349,7 @@ test('the checks verify needs pass after one run, with no hand edits', async () 
   const root = repo();
   assert.is(legacyFilesDeleted(root).passed, false);
   assert.is(documentationUpToDate(root).passed, false, 'PLANNING.md links the gallery fixes');
-  const run = await runTask('tasks/inventory.ts', ['--yes'], env(root));
+  const run = await inventory(['--yes'], env(root));
   assert.is(run.code, 0, run.stderr);
   const listed = sections.flatMap((s) => s.entries.filter((e) => e.verdict === 'DELETE')).length; // 6 today; a DELETE entry added counts here too
   assert.equal(legacyFilesDeleted(root), {

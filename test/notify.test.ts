@@ -1,16 +1,17 @@
 /**
- * NOTIFY_URL through `npm run`: the demo task (test/fixtures/demo-task.ts) applies, fails or
- * finds changes with --check, and a receiver on loopback stands in for the webhook service.
+ * NOTIFY_URL: the demo task (test/fixtures/demo-task.ts) applies, fails or finds changes with
+ * --check, and a receiver on loopback stands in for the webhook service. The task runs in this
+ * process (test/support/run-in-process.ts): nothing here is npm's (test/cli.test.ts runs the
+ * same exit codes through npm run).
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { npmRun } from './support/npm-run.ts';
+import { runDemo as demo } from './support/run-in-process.ts';
 import { startReceiver, type Receiver } from './support/receiver.ts';
 
-const fixtures = resolve('test', 'fixtures');
 const TOKEN = '123456:AAH-bot-token-never-printed';
 const SLACK_PATH = '/services/T0SECRET/B0SECRET/hookpathsecret';
 
@@ -37,7 +38,6 @@ function workspace() {
   return { data, reports: join(dir, 'reports'), env: { DEMO_DIR: data, REPORTS_DIR: join(dir, 'reports') } };
 }
 
-const demo = (args: string[], env: Record<string, string>) => npmRun(fixtures, ['demo', '--', ...args], env);
 const markdownReports = (dir: string) => readdirSync(dir).filter((name) => name.endsWith('.md'));
 
 test('an applying run posts {"text"} with the task, the totals, the result and the report name', async () => {

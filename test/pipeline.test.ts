@@ -1,9 +1,15 @@
+/**
+ * The pipeline's steps on the demo task (test/fixtures/demo-task.ts): settings, flags, plan,
+ * apply, report, Ctrl-C. The task runs in this process (test/support/run-in-process.ts), but for
+ * Ctrl-C, which needs a process of its own to signal.
+ */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { runDemo as run } from './support/run-in-process.ts';
 
 const SECRET = 'hunter2-very-secret';
 
@@ -23,18 +29,9 @@ function workspace() {
   return { dir, data, reports: join(dir, 'reports') };
 }
 
-function run(args: string[], env: Record<string, string>) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'test/fixtures/demo-task.ts', ...args], {
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH, CLEANUP_ENV_FILE: '/nonexistent/.env', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-test('bad settings: every problem listed at once, exit 2, nothing touched', () => {
+test('bad settings: every problem listed at once, exit 2, nothing touched', async () => {
   const ws = workspace();
-  const { code, stderr } = run(['--yes'], { DEMO_LIMIT: 'many', REPORTS_DIR: ws.reports });
+  const { code, stderr } = await run(['--yes'], { DEMO_LIMIT: 'many', REPORTS_DIR: ws.reports });
   assert.is(code, 2);
   assert.match(stderr, /2 problems/);
   assert.match(stderr, /DEMO_DIR is not set/);
@@ -43,17 +40,17 @@ test('bad settings: every problem listed at once, exit 2, nothing touched', () =
   assert.equal(readdirSync(ws.data).sort(), ['a.old', 'b.old', 'keep.txt']);
 });
 
-test('an unknown flag is refused with exit 2', () => {
+test('an unknown flag is refused with exit 2', async () => {
   const ws = workspace();
-  const { code, stderr } = run(['--dry-rn'], { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports });
+  const { code, stderr } = await run(['--dry-rn'], { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports });
   assert.is(code, 2);
   assert.match(stderr, /Unknown option '--dry-rn'/);
   assert.match(stderr, /--dry-run/);
 });
 
-test('without a terminal and without --yes, it plans only and says how to apply', () => {
+test('without a terminal and without --yes, it plans only and says how to apply', async () => {
   const ws = workspace();
-  const { code, stderr } = run([], { DEMO_DIR: ws.data, DEMO_TOKEN: SECRET, REPORTS_DIR: ws.reports });
+  const { code, stderr } = await run([], { DEMO_DIR: ws.data, DEMO_TOKEN: SECRET, REPORTS_DIR: ws.reports });
   assert.is(code, 0);
   assert.match(stderr, /delete file in folder \. \(2, 6 B\)/);
   assert.match(stderr, /Plan: 2 changes \(2 delete file\) in 1 folder, 6 B to reclaim; 1 kept/);
@@ -66,10 +63,10 @@ test('without a terminal and without --yes, it plans only and says how to apply'
   assert.is(report.summary.changes, 2);
 });
 
-test('--yes --json applies, prints the report on stdout alone, redacts secrets; a second run plans nothing', () => {
+test('--yes --json applies, prints the report on stdout alone, redacts secrets; a second run plans nothing', async () => {
   const ws = workspace();
   const env = { DEMO_DIR: ws.data, DEMO_TOKEN: SECRET, REPORTS_DIR: ws.reports };
-  const first = run(['--yes', '--json'], env);
+  const first = await run(['--yes', '--json'], env);
   assert.is(first.code, 0, first.stderr);
   const report = JSON.parse(first.stdout);
   assert.is(report.task, 'demo');
@@ -87,23 +84,26 @@ test('--yes --json applies, prints the report on stdout alone, redacts secrets; 
   for (const file of readdirSync(ws.reports)) assert.not.match(readFileSync(join(ws.reports, file), 'utf8'), SECRET);
   assert.equal(readdirSync(ws.data), ['keep.txt']);
 
-  const second = run(['--yes', '--json'], env);
+  const second = await run(['--yes', '--json'], env);
   assert.is(second.code, 0);
   assert.is(JSON.parse(second.stdout).summary.changes, 0);
   assert.match(second.stderr, /Nothing to change/);
 });
 
-test('--dry-run changes nothing even with a terminal-free run', () => {
+test('--dry-run changes nothing even with a terminal-free run', async () => {
   const ws = workspace();
-  const { code, stderr } = run(['--dry-run'], { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports });
+  const { code, stderr } = await run(['--dry-run'], { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports });
   assert.is(code, 0);
   assert.match(stderr, /Dry run: nothing was changed/);
   assert.ok(existsSync(join(ws.data, 'a.old')));
 });
 
-test('a failing plan exits 1 and is reported', () => {
+test('a failing plan exits 1 and is reported', async () => {
   const ws = workspace();
-  const { code, stdout } = run(['--yes', '--json'], { DEMO_DIR: join(ws.dir, 'missing'), REPORTS_DIR: ws.reports });
+  const { code, stdout } = await run(['--yes', '--json'], {
+    DEMO_DIR: join(ws.dir, 'missing'),
+    REPORTS_DIR: ws.reports,
+  });
   assert.is(code, 1);
   const report = JSON.parse(stdout);
   assert.is(report.status, 'failed');

@@ -8,6 +8,16 @@ export interface TaskRun {
   report?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
+/** The --json report a run printed on stdout, if it printed one. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function reportOf(stdout: string): any {
+  try {
+    return JSON.parse(stdout);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Runs a task file as a user would (a subprocess, no terminal), with only the given settings.
  * Asynchronous, so that servers living in the test process (a token issuer) keep answering.
@@ -37,13 +47,7 @@ export function runTask(
   return new Promise((resolve) =>
     child.once('close', (code) => {
       clearTimeout(timer);
-      let report;
-      try {
-        report = JSON.parse(stdout);
-      } catch {
-        report = undefined;
-      }
-      resolve({ code, stdout, stderr, report });
+      resolve({ code, stdout, stderr, report: reportOf(stdout) });
     }),
   );
 }
