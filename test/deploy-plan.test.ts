@@ -16,6 +16,7 @@ import { keyOf } from '../lib/deploy/content.ts';
 import { describeDowntime, summarize } from '../lib/deploy/downtime.ts';
 import { advance, findRelease, parseState, rollBackTo, type Release } from '../lib/host/deploy-state.ts';
 import { SHIP_STEPS, BESIDE_STEPS } from './support/deploy-steps.ts';
+import { serving } from '../lib/deploy/switch.ts';
 import { filesNaming, upstreamPattern, type ServiceFacts } from '../lib/deploy/rollout.ts';
 import { planDeploy, planRollback, type DeployReading } from '../lib/deploy/steps.ts';
 import type { ProjectContainer } from '../lib/host/rollback-containers.ts';
@@ -754,6 +755,16 @@ test('a front whose image changes is restarted before the switch, and the plan s
     plan.figures.find((f) => f.label === 'expected downtime')!.value,
     /except nginx's own restart: its image changes \(reg:5000\/nginx:1 → reg:5000\/nginx:2\)/,
   );
+});
+
+test("a reload counts once no worker of before takes connections: docker top's workers, not those shutting down", () => {
+  const top = [
+    'UID      PID    PPID   C  STIME  TTY  TIME      CMD',
+    'root     9458   9438   0  18:48  ?    00:00:00  nginx: master process nginx -g daemon off;',
+    'nobody   9487   9458   0  18:48  ?    00:00:00  nginx: worker process is shutting down',
+    'nobody   9533   9458   0  18:48  ?    00:00:00  nginx: worker process',
+  ].join('\n');
+  assert.equal([...serving(top)], ['9533']);
 });
 
 test('the front files: tracked files naming the API service and a port; not a longer name, not a secret', () => {

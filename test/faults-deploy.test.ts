@@ -208,7 +208,10 @@ test('a compose up that fails (a container that cannot start): what served comes
   const compose = join(stack.backend, 'docker-compose.webhook.prod.yml');
   writeFileSync(
     compose,
-    readFileSync(compose, 'utf8').replace(/command: \["httpd"[^\n]*/, 'command: ["/no/such/binary"]'),
+    // Without init (tini would start and only its child fail): the container itself cannot start.
+    readFileSync(compose, 'utf8')
+      .replace(/command: \["httpd"[^\n]*/, 'command: ["/no/such/binary"]')
+      .replace('    init: true\n', ''),
   );
   newRevision(stack.backend, 'v4');
   const run = await deploy('--yes', '--json');

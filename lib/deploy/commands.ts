@@ -97,6 +97,8 @@ export const host = {
     '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{range .State.Health.Log}}\n{{.Output}}{{end}}{{end}}',
     id,
   ],
+  /** The processes of a container as the host sees them (no tool needed in its image). */
+  top: (id: string): Command => ['docker', 'top', id],
   /** nginx in the front's container: `-t` tests the configuration, `-s reload` loads it without a restart. */
   nginx: (id: string, args: string[]): Command => ['docker', 'exec', id, 'nginx', ...args],
   containerLogs: (id: string, lines: number): Command => ['docker', 'logs', '--tail', String(lines), id],

@@ -107,7 +107,39 @@ async function testAndReload(server: Server, container: Container, what: string)
     throw new TaskError(
       `nginx -t refused the front's configuration ${what}, so nginx was not reloaded: ${test.stderr.trim()}`,
     );
+  const before = serving(await top(server, container));
   await server.runner.run(host.nginx(container.id, ['-s', 'reload']));
+  await reloaded(server, container, before);
+}
+
+const top = async (server: Server, container: Container) => (await server.runner.run(host.top(container.id))).stdout;
+
+/** The pids of nginx workers that take new connections (not those shutting down), from `docker top`. */
+export function serving(topOutput: string): Set<string> {
+  const lines = topOutput.trim().split('\n');
+  const pid = lines[0]?.split(/\s+/).indexOf('PID') ?? -1;
+  return new Set(
+    lines
+      .slice(1)
+      .filter((line) => /nginx: worker process$/.test(line.trim()))
+      .map((line) => line.trim().split(/\s+/)[pid]),
+  );
+}
+
+/**
+ * `nginx -s reload` only signals the master: until it has started workers with the new configuration
+ * and told the old ones to stop taking connections, a request may still be served the old way. The
+ * switch counts only once no worker of before takes connections and a new one does.
+ */
+async function reloaded(server: Server, container: Container, before: Set<string>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const now = serving(await top(server, container));
+    if (now.size && ![...now].some((pid) => before.has(pid))) return;
+    if (Date.now() > deadline)
+      throw new TaskError(`nginx in ${container.name} did not start workers with the new configuration within 30 s.`);
+    await sleep(100);
+  }
 }
 
 /** nginx -t, then a reload: the front loads files that changed on the host without a restart. */
