@@ -1,0 +1,436 @@
+/**
+ * The deploy figures of `npm run bench` (issue 25, item 6): a full deploy of a new revision of the
+ * sample backend (build, push, ship, pull, start, gate, switch) through the tool's command line,
+ * `npm run deploy:clean -- --yes --json --env-file <the bench's own .env>`, against the bare
+ * commands doing the same work by hand, and the downtime the deploy's own probe reported beside
+ * the same probe's figures for the bare `up -d`. It knows nothing of lib/deploy's steps: only
+ * the command line, its exit code and its report, so it keeps measuring whatever the deploy does.
+ * The stack is the tests' (test/support/deploy-stack.ts): a dockerd (its state cached in
+ * .bench/engines/bench-deploy), a registry and an sshd on loopback, the sample backend.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+import { startDowntimeProbe, type Downtime } from '../lib/deploy/downtime.ts';
+import { newRevision } from '../sandbox/fixtures/backend-sample.ts';
+import { stopDockerd } from '../sandbox/fixtures/dockerd.ts';
+import { startDeployStack, type DeployStack } from '../test/support/deploy-stack.ts';
+import { npmRun } from '../test/support/npm-run.ts';
+import { stoppedAfter } from './stops.ts';
+import { ratioRow, seconds, type Row } from './table.ts';
+
+const run = promisify(execFile);
+const ROUNDS = Number(process.env.BENCH_DEPLOY_ROUNDS ?? 5);
+const ENGINE = 'bench-deploy';
+// The bare side's own compose project and folder: it runs after ours is removed, on the same ports.
+const BARE_PROJECT = 'webhook-bare';
+
+export interface DeployPorts {
+  registry: number;
+  ssh: number;
+  api: number;
+  front: number;
+  tls: number;
+}
+
+/** A timed round: its wall time, the time of each step (by name, in order) and its downtime. */
+interface Round {
+  ms: number;
+  /** Wall-clock start and end (epoch ms), to ask the engine what happened in between. */
+  from: number;
+  to: number;
+  steps: [string, number][];
+  downtime?: Downtime;
+  /** The probe's period the deploy reported (ms). */
+  everyMs?: number;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/** The deploy report's downtime line: "N of M requests to URL failed (one every K ms); longest gap … X ms". */
+export function parseDowntime(text: string): { downtime: Downtime; everyMs?: number } | undefined {
+  const match =
+    /(\d+) of (\d+) requests to (\S+) failed(?: \(one every (\d+) ms\))?[^"\n]*?longest gap[^"\n]*?(\d+) ms/.exec(text);
+  if (!match) return undefined;
+  return {
+    downtime: { failed: Number(match[1]), requests: Number(match[2]), url: match[3], longestGapMs: Number(match[5]) },
+    everyMs: match[4] ? Number(match[4]) : undefined,
+  };
+}
+
+/**
+ * Our deploy's progress as its own output shows it: the time from each progress line (❯ phase,
+ * › step, ✔ done) to the next. Plain output prints at most one line a second, so steps shorter
+ * than that share a line; the engine's timeline (engineTimeline) fills them in.
+ */
+function stepsFromLines(lines: [number, string][], started: number, ended: number): [string, number][] {
+  const marks: [number, string][] = [
+    [started, 'start-up, to its first line'],
+    ...lines.filter(([, line]) => /^\s*[❯›✔✖]|^Report/.test(line)),
+  ];
+  return marks.map(([at, line], i) => [
+    line.replace(/\s+/g, ' ').trim().slice(0, 70),
+    (marks[i + 1]?.[0] ?? ended) - at,
+  ]);
+}
+
+/** One deploy through `npm run deploy:clean`, timed from the command to its exit. */
+async function oursOnce(envFile: string): Promise<Round> {
+  const lines: [number, string][] = [];
+  let seen = 0;
+  const from = Date.now();
+  const started = performance.now();
+  const result = await npmRun(
+    process.cwd(),
+    ['deploy:clean', '--', '--yes', '--json', '--env-file', envFile],
+    {},
+    (text) => {
+      const complete = text.lastIndexOf('\n') + 1;
+      for (const line of text.slice(seen, complete).split('\n').filter(Boolean)) lines.push([performance.now(), line]);
+      seen = Math.max(seen, complete);
+    },
+  );
+  const ended = performance.now();
+  if (result.code !== 0)
+    throw new Error(
+      `npm run deploy:clean exited ${result.code}:\n${result.stderr.slice(-3000)}\n${result.stdout.slice(-2000)}`,
+    );
+  const measured = parseDowntime(result.stdout) ?? parseDowntime(result.stderr);
+  return {
+    ms: ended - started,
+    from,
+    to: from + (ended - started),
+    steps: stepsFromLines(lines, started, ended),
+    downtime: measured?.downtime,
+    everyMs: measured?.everyMs,
+  };
+}
+
+/**
+ * What the engine (build host and server alike) did during a round, from `docker events`, in ms
+ * from the round's start: the build's tag, the pushes and pulls, each container's kill, die,
+ * create, start and destroy. The same for both sides, whatever steps the deploy takes.
+ */
+function engineTimeline(stack: DeployStack, round: Round): [number, string][] {
+  const output = stack.engine.docker([
+    'events',
+    '--since',
+    (round.from / 1000).toFixed(3),
+    '--until',
+    (round.to / 1000 + 0.001).toFixed(3),
+    '--filter',
+    'type=image',
+    '--filter',
+    'type=container',
+    '--format',
+    '{{json .}}',
+  ]);
+  return output
+    .split('\n')
+    .filter(Boolean)
+    .map(
+      (line) =>
+        JSON.parse(line) as {
+          timeNano: number;
+          Type: string;
+          Action: string;
+          Actor: { ID: string; Attributes?: Record<string, string> };
+        },
+    )
+    .filter((e) => !e.Action.startsWith('exec_'))
+    .map((e): [number, string] => [
+      e.timeNano / 1e6 - round.from,
+      `${e.Action} ${e.Type === 'container' ? (e.Actor.Attributes?.name ?? e.Actor.ID.slice(0, 12)) : e.Actor.ID.replace(/^.*\//, '')}`,
+    ]);
+}
+
+/**
+ * The time containers took to stop in a round: from a container's first kill to its die. The
+ * sample API (busybox httpd as PID 1) ignores SIGTERM, so Docker kills it after its 10 s grace
+ * period: both sides wait for that, and it hides how much the rest of the deploy costs.
+ */
+export function stoppingMs(events: [number, string][]): number {
+  const killed = new Map<string, number>();
+  let total = 0;
+  for (const [at, what] of events) {
+    const [action, name] = what.split(' ');
+    if (action === 'kill' && !killed.has(name)) killed.set(name, at);
+    if (action === 'die' && killed.has(name)) total += at - killed.get(name)!;
+    if (action === 'die') killed.delete(name);
+  }
+  return total;
+}
+
+const timeline = (events: [number, string][], round: Round) =>
+  [...events.map(([at, what]) => `+${(at / 1000).toFixed(2)} ${what}`), `+${(round.ms / 1000).toFixed(2)} done`].join(
+    ', ',
+  );
+
+/** The files a compose file mounts or reads, relative to its folder: env_file and ./ bind sources. */
+export function composeInputs(text: string): string[] {
+  const model = parse(text) as { services?: Record<string, { env_file?: string | string[]; volumes?: unknown[] }> };
+  const found = new Set<string>();
+  for (const service of Object.values(model.services ?? {})) {
+    for (const file of [service.env_file ?? []].flat()) found.add(file);
+    for (const volume of service.volumes ?? []) {
+      const source =
+        typeof volume === 'string' ? volume.split(':')[0] : (volume as { type?: string; source?: string }).source;
+      if (source?.startsWith('./')) found.add(source);
+    }
+  }
+  return [...found].map((path) => path.replace(/^\.\//, ''));
+}
+
+const ssh = (stack: DeployStack, remote: string): string[] => [
+  'ssh',
+  '-o',
+  'BatchMode=yes',
+  '-o',
+  `UserKnownHostsFile=${stack.sshd.target.knownHostsFile}`,
+  '-i',
+  stack.sshd.target.identityFile!,
+  '-p',
+  String(stack.sshd.target.port),
+  `cleanup-ops@127.0.0.1`,
+  remote,
+];
+
+/** Runs argv (or a pipeline of two) and fails with its stderr. */
+async function sh(argv: string[], cwd?: string, stdinFrom?: string[]): Promise<void> {
+  if (!stdinFrom) {
+    await run(argv[0], argv.slice(1), { cwd, maxBuffer: 16 << 20 });
+    return;
+  }
+  await new Promise<void>((done, fail) => {
+    const source = spawn(stdinFrom[0], stdinFrom.slice(1), { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
+    const sink = spawn(argv[0], argv.slice(1), { stdio: [source.stdout, 'ignore', 'pipe'] });
+    let stderr = '';
+    sink.stderr.on('data', (chunk) => (stderr += chunk));
+    sink.once('close', (code) => (code === 0 ? done() : fail(new Error(`${argv.join(' ')}: ${code} ${stderr}`))));
+  });
+}
+
+/** Waits until every health URL answers 2xx and the front serves `note` at /version (50 ms apart). */
+async function healthy(urls: string[], front: string, note: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const ok = async (url: string, body?: string) => {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+    const text = await response?.text().catch(() => undefined);
+    return !!response?.ok && (body === undefined || text?.trim() === body);
+  };
+  while (Date.now() < deadline) {
+    const answers = await Promise.all([...urls.map((url) => ok(url)), ok(`${front}/version`, note)]);
+    if (answers.every(Boolean)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the bare deploy of ${note} did not turn healthy within ${timeoutMs} ms`);
+}
+
+/**
+ * The same work by hand: docker build and push, the compose file with its .env and every file it
+ * mounts shipped over ssh (one tar), docker-compose pull and up -d there, a health wait through
+ * the front, then `final` moved (tag and push), as our deploy promotes a release that passed.
+ */
+async function bareOnce(
+  stack: DeployStack,
+  env: Record<string, string>,
+  note: string,
+  everyMs: number,
+): Promise<Round> {
+  const backend = stack.backend;
+  const revision = (await run('git', ['-C', backend, 'rev-parse', '--short=12', 'HEAD'])).stdout.trim();
+  const image = `${env.DEPLOY_IMAGE}:${revision}`;
+  const docker = ['docker', '--host', env.DEPLOY_BUILD_DOCKER_HOST];
+  const context = join(backend, env.DEPLOY_BUILD_CONTEXT ?? 'api_server');
+  const composeFile = join(backend, env.DEPLOY_COMPOSE_FILE ?? 'docker-compose.webhook.prod.yml');
+  const dir = join(stack.deployDir, 'bare');
+  const compose = `docker-compose --project-name ${BARE_PROJECT} --file ${dir}/docker-compose.yml`;
+  const stage = join(stack.dir, 'bare-stage');
+  const steps: [string, number][] = [];
+  const step = async (name: string, work: () => Promise<void>) => {
+    const at = performance.now();
+    await work();
+    steps.push([name, performance.now() - at]);
+  };
+  const probe = startDowntimeProbe(env.DEPLOY_PROBE_URL, everyMs);
+  const from = Date.now();
+  const started = performance.now();
+  let ms = 0;
+  let downtime: Downtime | undefined;
+  try {
+    await step('docker build', () =>
+      sh([
+        ...docker,
+        'build',
+        '--quiet',
+        '--file',
+        join(context, env.DEPLOY_DOCKERFILE ?? 'Dockerfile.webhook'),
+        '--tag',
+        image,
+        context,
+      ]),
+    );
+    await step('docker push', () => sh([...docker, 'push', '--quiet', image]));
+    await step('ship (tar over ssh)', async () => {
+      rmSync(stage, { recursive: true, force: true });
+      mkdirSync(stage, { recursive: true });
+      const text = readFileSync(composeFile, 'utf8');
+      writeFileSync(join(stage, 'docker-compose.yml'), text);
+      for (const path of composeInputs(text)) {
+        mkdirSync(join(stage, dirname(path)), { recursive: true });
+        await run('cp', ['-a', join(dirname(composeFile), path), join(stage, dirname(path))]);
+      }
+      const dotEnv = [`WEBHOOK_IMAGE=${image}`, ...(env.DEPLOY_COMPOSE_ENV ?? '').split(',').filter(Boolean)];
+      writeFileSync(join(stage, '.env'), dotEnv.join('\n') + '\n');
+      await sh(ssh(stack, `mkdir -p ${dir} && tar -x -f - -C ${dir}`), stage, [
+        'tar',
+        '-c',
+        '-f',
+        '-',
+        '-C',
+        stage,
+        '.',
+      ]);
+    });
+    await step('docker-compose pull', () => sh(ssh(stack, `${compose} pull --quiet`)));
+    await step('docker-compose up -d', () => sh(ssh(stack, `${compose} up --detach`)));
+    await step('health wait through the front', () =>
+      healthy(env.DEPLOY_HEALTH_URLS.split(','), new URL(env.DEPLOY_PROBE_URL).origin, note),
+    );
+    await step('final: tag and push', async () => {
+      await sh([...docker, 'tag', image, `${env.DEPLOY_IMAGE}:final`]);
+      await sh([...docker, 'push', '--quiet', `${env.DEPLOY_IMAGE}:final`]);
+    });
+    ms = performance.now() - started;
+  } finally {
+    // Stopped however the round ends: its loop would keep the process alive.
+    downtime = await probe.stop();
+  }
+  return { ms, from, to: from + ms, steps, downtime };
+}
+
+/** Removes a compose project's containers by its label (whatever the deploy made of them). */
+function removeProject(stack: DeployStack, project: string): void {
+  const ids = stack.engine
+    .docker(['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`])
+    .split('\n')
+    .filter(Boolean);
+  if (ids.length) stack.engine.docker(['rm', '-f', ...ids]);
+}
+
+const describe = (d: Downtime) => `${d.failed} of ${d.requests} failed, longest gap ${d.longestGapMs} ms`;
+const sum = (rounds: Round[]): Downtime | undefined =>
+  rounds.every((r) => r.downtime)
+    ? {
+        url: rounds[0].downtime!.url,
+        requests: rounds.reduce((n, r) => n + r.downtime!.requests, 0),
+        failed: rounds.reduce((n, r) => n + r.downtime!.failed, 0),
+        longestGapMs: Math.max(...rounds.map((r) => r.downtime!.longestGapMs)),
+      }
+    : undefined;
+
+/** Median time of each step over the rounds, "name 1.23 s", by the step names of the first round. */
+function breakdown(rounds: Round[]): string {
+  return rounds[0].steps
+    .map(([name], i) => `${name} ${seconds(median(rounds.map((r) => r.steps[i]?.[1] ?? 0)))}`)
+    .join(', ');
+}
+
+export async function deployBench(ports: DeployPorts, say: (text: string) => void): Promise<Row[]> {
+  const engineRoot = resolve('.bench', 'engines');
+  let stack: DeployStack | undefined;
+  const stop = async () => {
+    if (stack) removeProject(stack, BARE_PROJECT);
+    await stack?.stop();
+    await stopDockerd(join(engineRoot, ENGINE));
+  };
+  return stoppedAfter(stop, async () => {
+    say('deploy: starting dockerd, registry, sshd and the sample backend');
+    stack = await startDeployStack(ENGINE, 60, 'bridge', { engineRoot, ports });
+    // The bench's own .env, read by the deploy as a user's would be (--env-file). Releases are
+    // kept so that no round cleans up old ones (a clean-up is not the work the bare side does).
+    const env: Record<string, string> = { ...stack.env, DEPLOY_KEEP_RELEASES: '100' };
+    const envFile = join(stack.dir, 'bench.env');
+    writeFileSync(
+      envFile,
+      Object.entries(env)
+        .map(([key, value]) => `${key}=${JSON.stringify(value)}`)
+        .join('\n') + '\n',
+    );
+
+    // Each side first deploys once untimed (the first deploy starts from nothing), then times
+    // ROUNDS deploys of a new revision over a running release. Ours first, then, with ours
+    // removed, the bare one on the same ports: the two cannot run side by side on host ports.
+    newRevision(stack.backend, 'ours-0');
+    say('deploy: our first deploy (untimed)');
+    await oursOnce(envFile);
+    const ours: Round[] = [];
+    for (let i = 1; i <= ROUNDS; i++) {
+      newRevision(stack.backend, `ours-${i}`);
+      say(`deploy: ours, round ${i} of ${ROUNDS}`);
+      ours.push(await oursOnce(envFile));
+      say(`deploy: ours took ${seconds(ours.at(-1)!.ms)}`);
+    }
+    removeProject(stack, env.SERVER_COMPOSE_PROJECT);
+    const everyMs = ours[0].everyMs ?? 100;
+    newRevision(stack.backend, 'bare-0');
+    say('deploy: the bare commands, first deploy (untimed)');
+    await bareOnce(stack, env, 'bare-0', everyMs);
+    const bare: Round[] = [];
+    for (let i = 1; i <= ROUNDS; i++) {
+      newRevision(stack.backend, `bare-${i}`);
+      say(`deploy: bare, round ${i} of ${ROUNDS}`);
+      bare.push(await bareOnce(stack, env, `bare-${i}`, everyMs));
+      say(`deploy: bare took ${seconds(bare.at(-1)!.ms)}`);
+    }
+
+    const oursMs = median(ours.map((r) => r.ms));
+    const bareMs = median(bare.map((r) => r.ms));
+    const oursDown = sum(ours);
+    const bareDown = sum(bare)!;
+    // Where the time goes: our round nearest the median by its progress lines, and both sides'
+    // rounds nearest the median by what the engine did when.
+    const nearest = (rounds: Round[], ms: number) =>
+      rounds.reduce((a, b) => (Math.abs(b.ms - ms) < Math.abs(a.ms - ms) ? b : a));
+    const typical = { ours: nearest(ours, oursMs), bare: nearest(bare, bareMs) };
+    say(`deploy: our round nearest the median (${seconds(typical.ours.ms)}), by its progress lines:`);
+    for (const [line, ms] of typical.ours.steps) say(`  ${seconds(ms).padStart(8)}  ${line}`);
+    say(`deploy: the bare round, median by step: ${breakdown(bare)}`);
+    const events = new Map([...ours, ...bare].map((round) => [round, engineTimeline(stack!, round)]));
+    say(`deploy: the engine during that round of ours: ${timeline(events.get(typical.ours)!, typical.ours)}`);
+    say(
+      `deploy: the engine during the bare round nearest the median: ${timeline(events.get(typical.bare)!, typical.bare)}`,
+    );
+    // The same medians without the wait for the old container to stop (the same on both sides).
+    const withoutStop = (rounds: Round[]) => median(rounds.map((r) => r.ms - stoppingMs(events.get(r)!)));
+    const lean = { ours: withoutStop(ours), bare: withoutStop(bare) };
+    const span = (e: [number, string][], r: Round) =>
+      e.length
+        ? `first engine event at +${seconds(e[0][0])}, last at +${seconds(e.at(-1)![0])}, done at +${seconds(r.ms)}`
+        : 'no engine event';
+    return [
+      ratioRow(
+        'deploy: ours vs bare',
+        `${seconds(oursMs)} (npm run deploy:clean --yes: plan and apply)`,
+        `bare ${seconds(bareMs)} (${breakdown(bare)})`,
+        oursMs / bareMs,
+        1.3,
+        `median of ${ROUNDS} each, a new revision over a running release; ours: ${ours.map((r) => seconds(r.ms)).join(', ')} (${span(events.get(typical.ours)!, typical.ours)}); bare: ${bare.map((r) => seconds(r.ms)).join(', ')} (${span(events.get(typical.bare)!, typical.bare)}); without the old API's stop (kill to die, ${seconds(median([...events.values()].map(stoppingMs)))} on both sides): ours ${seconds(lean.ours)}, bare ${seconds(lean.bare)}, ${(lean.ours / lean.bare).toFixed(2)}x`,
+      ),
+      {
+        figure: `downtime during a deploy, ${ROUNDS} deploys (probe through the front)`,
+        ours: oursDown ? describe(oursDown) : 'not in the report',
+        ceiling: `bare up -d: ${describe(bareDown)}`,
+        target: '0 failed',
+        met: oursDown ? oursDown.failed === 0 : false,
+        note: `the deploy's own probe (its report's line), one request every ${everyMs} ms; the bare figure by the same probe over the bare round`,
+      },
+    ];
+  });
+}
