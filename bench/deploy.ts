@@ -167,6 +167,15 @@ export function stoppingMs(events: [number, string][]): number {
   return total;
 }
 
+/** A round in three parts: before the engine's first event, the engine's work (its stops apart), after its last. */
+function phases(events: [number, string][], round: Round): string {
+  if (!events.length) return `${seconds(round.ms)}, no engine event`;
+  const first = events[0][0];
+  const last = events.at(-1)![0];
+  const stop = stoppingMs(events);
+  return `${seconds(round.ms)}: before ${seconds(first)}, engine ${seconds(last - first - stop)} + stop ${seconds(stop)}, after ${seconds(round.ms - last)}`;
+}
+
 const timeline = (events: [number, string][], round: Round) =>
   [...events.map(([at, what]) => `+${(at / 1000).toFixed(2)} ${what}`), `+${(round.ms / 1000).toFixed(2)} done`].join(
     ', ',
@@ -407,13 +416,14 @@ export async function deployBench(ports: DeployPorts, say: (text: string) => voi
     say(
       `deploy: the engine during the bare round nearest the median: ${timeline(events.get(typical.bare)!, typical.bare)}`,
     );
+    for (const [name, rounds] of [
+      ['ours', ours],
+      ['bare', bare],
+    ] as const)
+      say(`deploy: ${name} by round: ${rounds.map((r) => phases(events.get(r)!, r)).join(' | ')}`);
     // The same medians without the wait for the old container to stop (the same on both sides).
     const withoutStop = (rounds: Round[]) => median(rounds.map((r) => r.ms - stoppingMs(events.get(r)!)));
     const lean = { ours: withoutStop(ours), bare: withoutStop(bare) };
-    const span = (e: [number, string][], r: Round) =>
-      e.length
-        ? `first engine event at +${seconds(e[0][0])}, last at +${seconds(e.at(-1)![0])}, done at +${seconds(r.ms)}`
-        : 'no engine event';
     return [
       ratioRow(
         'deploy: ours vs bare',
@@ -421,7 +431,7 @@ export async function deployBench(ports: DeployPorts, say: (text: string) => voi
         `bare ${seconds(bareMs)} (${breakdown(bare)})`,
         oursMs / bareMs,
         1.3,
-        `median of ${ROUNDS} each, a new revision over a running release; ours: ${ours.map((r) => seconds(r.ms)).join(', ')} (${span(events.get(typical.ours)!, typical.ours)}); bare: ${bare.map((r) => seconds(r.ms)).join(', ')} (${span(events.get(typical.bare)!, typical.bare)}); without the old API's stop (kill to die, ${seconds(median([...events.values()].map(stoppingMs)))} on both sides): ours ${seconds(lean.ours)}, bare ${seconds(lean.bare)}, ${(lean.ours / lean.bare).toFixed(2)}x`,
+        `median of ${ROUNDS} each, a new revision over a running release; ours: ${ours.map((r) => seconds(r.ms)).join(', ')} (nearest the median ${phases(events.get(typical.ours)!, typical.ours)}); bare: ${bare.map((r) => seconds(r.ms)).join(', ')} (nearest the median ${phases(events.get(typical.bare)!, typical.bare)}); without the old API's stop (kill to die, ${seconds(median([...events.values()].map(stoppingMs)))} on both sides): ours ${seconds(lean.ours)}, bare ${seconds(lean.bare)}, ${(lean.ours / lean.bare).toFixed(2)}x`,
       ),
       {
         figure: `downtime during a deploy, ${ROUNDS} deploys (probe through the front)`,
