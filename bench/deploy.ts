@@ -43,8 +43,6 @@ interface Round {
   to: number;
   steps: [string, number][];
   downtime?: Downtime;
-  /** The probe's period the deploy reported (ms). */
-  everyMs?: number;
 }
 
 const median = (values: number[]) => {
@@ -53,14 +51,21 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
-/** The deploy report's downtime line: "N of M requests to URL failed (one every K ms); longest gap … X ms". */
-export function parseDowntime(text: string): { downtime: Downtime; everyMs?: number } | undefined {
+/**
+ * The deploy report's downtime line, "N of M requests to URL failed (one every K ms); longest gap
+ * without a good answer X ms" (lib/deploy/downtime.ts), found in its --json report or its output.
+ */
+export function parseDowntime(text: string): Downtime | undefined {
   const match =
     /(\d+) of (\d+) requests to (\S+) failed(?: \(one every (\d+) ms\))?[^"\n]*?longest gap[^"\n]*?(\d+) ms/.exec(text);
   if (!match) return undefined;
+  const [failed, requests, url, everyMs, longestGapMs] = match.slice(1);
   return {
-    downtime: { failed: Number(match[1]), requests: Number(match[2]), url: match[3], longestGapMs: Number(match[5]) },
-    everyMs: match[4] ? Number(match[4]) : undefined,
+    url,
+    everyMs: Number(everyMs ?? 0),
+    requests: Number(requests),
+    failed: Number(failed),
+    longestGapMs: Number(longestGapMs),
   };
 }
 
@@ -101,14 +106,12 @@ async function oursOnce(envFile: string): Promise<Round> {
     throw new Error(
       `npm run deploy:clean exited ${result.code}:\n${result.stderr.slice(-3000)}\n${result.stdout.slice(-2000)}`,
     );
-  const measured = parseDowntime(result.stdout) ?? parseDowntime(result.stderr);
   return {
     ms: ended - started,
     from,
     to: from + (ended - started),
     steps: stepsFromLines(lines, started, ended),
-    downtime: measured?.downtime,
-    everyMs: measured?.everyMs,
+    downtime: parseDowntime(result.stdout) ?? parseDowntime(result.stderr),
   };
 }
 
@@ -151,9 +154,9 @@ function engineTimeline(stack: DeployStack, round: Round): [number, string][] {
 }
 
 /**
- * The time containers took to stop in a round: from a container's first kill to its die. The
- * sample API (busybox httpd as PID 1) ignores SIGTERM, so Docker kills it after its 10 s grace
- * period: both sides wait for that, and it hides how much the rest of the deploy costs.
+ * The time containers took to stop in a round: from a container's first kill to its die. A
+ * service that ignores SIGTERM (an httpd as PID 1 without an init) is killed after Docker's 10 s
+ * grace period: both sides wait for that, and it would hide how much the rest of the deploy costs.
  */
 export function stoppingMs(events: [number, string][]): number {
   const killed = new Map<string, number>();
@@ -324,13 +327,14 @@ async function bareOnce(
   return { ms, from, to: from + ms, steps, downtime };
 }
 
-/** Removes a compose project's containers by its label (whatever the deploy made of them). */
+/** Removes a compose project's containers and networks by its label (whatever the deploy made of them). */
 function removeProject(stack: DeployStack, project: string): void {
-  const ids = stack.engine
-    .docker(['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`])
-    .split('\n')
-    .filter(Boolean);
+  const label = `label=com.docker.compose.project=${project}`;
+  const list = (args: string[]) => stack.engine.docker(args).split('\n').filter(Boolean);
+  const ids = list(['ps', '-aq', '--filter', label]);
   if (ids.length) stack.engine.docker(['rm', '-f', ...ids]);
+  const networks = list(['network', 'ls', '-q', '--filter', label]);
+  if (networks.length) stack.engine.docker(['network', 'rm', ...networks]);
 }
 
 const describe = (d: Downtime) => `${d.failed} of ${d.requests} failed, longest gap ${d.longestGapMs} ms`;
@@ -338,6 +342,7 @@ const sum = (rounds: Round[]): Downtime | undefined =>
   rounds.every((r) => r.downtime)
     ? {
         url: rounds[0].downtime!.url,
+        everyMs: rounds[0].downtime!.everyMs,
         requests: rounds.reduce((n, r) => n + r.downtime!.requests, 0),
         failed: rounds.reduce((n, r) => n + r.downtime!.failed, 0),
         longestGapMs: Math.max(...rounds.map((r) => r.downtime!.longestGapMs)),
@@ -361,7 +366,9 @@ export async function deployBench(ports: DeployPorts, say: (text: string) => voi
   };
   return stoppedAfter(stop, async () => {
     say('deploy: starting dockerd, registry, sshd and the sample backend');
-    stack = await startDeployStack(ENGINE, 60, 'bridge', { engineRoot, ports });
+    // The production shape (a compose network) unless BENCH_DEPLOY_NETWORK=host.
+    const network = process.env.BENCH_DEPLOY_NETWORK === 'host' ? 'host' : 'bridge';
+    stack = await startDeployStack(ENGINE, 60, network, { engineRoot, ports });
     // The bench's own .env, read by the deploy as a user's would be (--env-file). Releases are
     // kept so that no round cleans up old ones (a clean-up is not the work the bare side does).
     const env: Record<string, string> = { ...stack.env, DEPLOY_KEEP_RELEASES: '100' };
@@ -387,7 +394,8 @@ export async function deployBench(ports: DeployPorts, say: (text: string) => voi
       say(`deploy: ours took ${seconds(ours.at(-1)!.ms)}`);
     }
     removeProject(stack, env.SERVER_COMPOSE_PROJECT);
-    const everyMs = ours[0].everyMs ?? 100;
+    // The bare side is probed as often as the deploy's probe asked (its line says how often).
+    const everyMs = ours[0].downtime?.everyMs || 20;
     newRevision(stack.backend, 'bare-0');
     say('deploy: the bare commands, first deploy (untimed)');
     await bareOnce(stack, env, 'bare-0', everyMs);
