@@ -115,38 +115,52 @@ async function oursOnce(envFile: string): Promise<Round> {
   };
 }
 
+interface EngineEvent {
+  timeNano: number;
+  Type: string;
+  Action: string;
+  Actor: { ID: string; Attributes?: Record<string, string> };
+}
+
 /**
- * What the engine (build host and server alike) did during a round, from `docker events`, in ms
- * from the round's start: the build's tag, the pushes and pulls, each container's kill, die,
- * create, start and destroy. The same for both sides, whatever steps the deploy takes.
+ * What the engine (build host and server alike) does, as `docker events` streams it from the
+ * start of the bench: dockerd keeps only its last events in memory, and the healthchecks' own
+ * (one a second per container) would push a round's out before it could be asked for.
  */
-function engineTimeline(stack: DeployStack, round: Round): [number, string][] {
-  const output = stack.engine.docker([
-    'events',
-    '--since',
-    (round.from / 1000).toFixed(3),
-    '--until',
-    (round.to / 1000 + 0.001).toFixed(3),
-    '--filter',
-    'type=image',
-    '--filter',
-    'type=container',
-    '--format',
-    '{{json .}}',
-  ]);
-  return output
-    .split('\n')
-    .filter(Boolean)
-    .map(
-      (line) =>
-        JSON.parse(line) as {
-          timeNano: number;
-          Type: string;
-          Action: string;
-          Actor: { ID: string; Attributes?: Record<string, string> };
-        },
-    )
-    .filter((e) => !e.Action.startsWith('exec_'))
+function watchEngine(stack: DeployStack): { events: EngineEvent[]; stop(): void } {
+  const events: EngineEvent[] = [];
+  const child = spawn(
+    'docker',
+    [
+      '--host',
+      stack.engine.host,
+      'events',
+      '--filter',
+      'type=image',
+      '--filter',
+      'type=container',
+      '--format',
+      '{{json .}}',
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  let rest = '';
+  child.stdout.on('data', (chunk) => {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop()!;
+    for (const line of lines) if (line) events.push(JSON.parse(line) as EngineEvent);
+  });
+  return { events, stop: () => void child.kill() };
+}
+
+/**
+ * A round's engine events, in ms from its start: the build's tag, the pushes and pulls, each
+ * container's create, start, health, kill, die and destroy (healthcheck execs apart). The same for
+ * both sides, whatever steps the deploy takes.
+ */
+function engineTimeline(events: EngineEvent[], round: Round): [number, string][] {
+  return events
+    .filter((e) => e.timeNano / 1e6 >= round.from && e.timeNano / 1e6 <= round.to && !e.Action.startsWith('exec_'))
     .map((e): [number, string] => [
       e.timeNano / 1e6 - round.from,
       `${e.Action} ${e.Type === 'container' ? (e.Actor.Attributes?.name ?? e.Actor.ID.slice(0, 12)) : e.Actor.ID.replace(/^.*\//, '')}`,
@@ -359,7 +373,9 @@ function breakdown(rounds: Round[]): string {
 export async function deployBench(ports: DeployPorts, say: (text: string) => void): Promise<Row[]> {
   const engineRoot = resolve('.bench', 'engines');
   let stack: DeployStack | undefined;
+  let engine: ReturnType<typeof watchEngine> | undefined;
   const stop = async () => {
+    engine?.stop();
     if (stack) removeProject(stack, BARE_PROJECT);
     await stack?.stop();
     await stopDockerd(join(engineRoot, ENGINE));
@@ -369,6 +385,7 @@ export async function deployBench(ports: DeployPorts, say: (text: string) => voi
     // The production shape (a compose network) unless BENCH_DEPLOY_NETWORK=host.
     const network = process.env.BENCH_DEPLOY_NETWORK === 'host' ? 'host' : 'bridge';
     stack = await startDeployStack(ENGINE, 60, network, { engineRoot, ports });
+    engine = watchEngine(stack);
     // The bench's own .env, read by the deploy as a user's would be (--env-file). Releases are
     // kept so that no round cleans up old ones (a clean-up is not the work the bare side does).
     const env: Record<string, string> = { ...stack.env, DEPLOY_KEEP_RELEASES: '100' };
@@ -419,7 +436,7 @@ export async function deployBench(ports: DeployPorts, say: (text: string) => voi
     say(`deploy: our round nearest the median (${seconds(typical.ours.ms)}), by its progress lines:`);
     for (const [line, ms] of typical.ours.steps) say(`  ${seconds(ms).padStart(8)}  ${line}`);
     say(`deploy: the bare round, median by step: ${breakdown(bare)}`);
-    const events = new Map([...ours, ...bare].map((round) => [round, engineTimeline(stack!, round)]));
+    const events = new Map([...ours, ...bare].map((round) => [round, engineTimeline(engine!.events, round)]));
     say(`deploy: the engine during that round of ours: ${timeline(events.get(typical.ours)!, typical.ours)}`);
     say(
       `deploy: the engine during the bare round nearest the median: ${timeline(events.get(typical.bare)!, typical.bare)}`,
