@@ -33,6 +33,9 @@ export interface DeployPorts {
   api: number;
   front: number;
   tls: number;
+  /** The bare project's front, when it runs beside ours. */
+  bareFront: number;
+  bareTls: number;
 }
 
 /** A timed round: its wall time, the time of each step (by name, in order) and its downtime. */
@@ -341,6 +344,23 @@ async function bareOnce(
   return { ms, from, to: from + ms, steps, downtime };
 }
 
+/**
+ * The settings the bare side deploys with beside ours: the same, with the front's ports (in the
+ * compose .env lines, the health URLs and the probe's URL) moved to the bare side's own.
+ */
+function onOtherPorts(env: Record<string, string>, ports: DeployPorts): Record<string, string> {
+  const move = (text = '') =>
+    text
+      .replace(new RegExp(`\\b${ports.front}\\b`, 'g'), String(ports.bareFront))
+      .replace(new RegExp(`\\b${ports.tls}\\b`, 'g'), String(ports.bareTls));
+  return {
+    ...env,
+    DEPLOY_COMPOSE_ENV: move(env.DEPLOY_COMPOSE_ENV),
+    DEPLOY_HEALTH_URLS: move(env.DEPLOY_HEALTH_URLS),
+    DEPLOY_PROBE_URL: move(env.DEPLOY_PROBE_URL),
+  };
+}
+
 /** Removes a compose project's containers and networks by its label (whatever the deploy made of them). */
 function removeProject(stack: DeployStack, project: string): void {
   const label = `label=com.docker.compose.project=${project}`;
@@ -398,30 +418,41 @@ export async function deployBench(ports: DeployPorts, say: (text: string) => voi
     );
 
     // Each side first deploys once untimed (the first deploy starts from nothing), then times
-    // ROUNDS deploys of a new revision over a running release. Ours first, then, with ours
-    // removed, the bare one on the same ports: the two cannot run side by side on host ports.
+    // ROUNDS deploys of a new revision over a running release. On a compose network the bare
+    // project publishes its front on ports of its own, so the sides alternate round by round and
+    // the machine's other load hits both alike; on the host's network the front's configuration
+    // names the ports, so ours runs its rounds, is removed, and the bare side runs on the same ports.
+    const sideBySide = network === 'bridge';
+    const bareEnv = sideBySide ? onOtherPorts(env, ports) : env;
     newRevision(stack.backend, 'ours-0');
     say('deploy: our first deploy (untimed)');
-    await oursOnce(envFile);
+    // The bare side is probed as often as the deploy's probe asked (its line says how often).
+    const everyMs = (await oursOnce(envFile)).downtime?.everyMs || 20;
     const ours: Round[] = [];
-    for (let i = 1; i <= ROUNDS; i++) {
-      newRevision(stack.backend, `ours-${i}`);
+    const bare: Round[] = [];
+    const oursRound = async (i: number) => {
+      newRevision(stack!.backend, `ours-${i}`);
       say(`deploy: ours, round ${i} of ${ROUNDS}`);
       ours.push(await oursOnce(envFile));
       say(`deploy: ours took ${seconds(ours.at(-1)!.ms)}`);
-    }
-    removeProject(stack, env.SERVER_COMPOSE_PROJECT);
-    // The bare side is probed as often as the deploy's probe asked (its line says how often).
-    const everyMs = ours[0].downtime?.everyMs || 20;
-    newRevision(stack.backend, 'bare-0');
-    say('deploy: the bare commands, first deploy (untimed)');
-    await bareOnce(stack, env, 'bare-0', everyMs);
-    const bare: Round[] = [];
-    for (let i = 1; i <= ROUNDS; i++) {
-      newRevision(stack.backend, `bare-${i}`);
-      say(`deploy: bare, round ${i} of ${ROUNDS}`);
-      bare.push(await bareOnce(stack, env, `bare-${i}`, everyMs));
-      say(`deploy: bare took ${seconds(bare.at(-1)!.ms)}`);
+    };
+    const bareRound = async (i: number) => {
+      newRevision(stack!.backend, `bare-${i}`);
+      say(i ? `deploy: bare, round ${i} of ${ROUNDS}` : 'deploy: the bare commands, first deploy (untimed)');
+      const round = await bareOnce(stack!, bareEnv, `bare-${i}`, everyMs);
+      if (i) bare.push(round);
+      say(`deploy: bare took ${seconds(round.ms)}`);
+    };
+    if (sideBySide) {
+      await bareRound(0);
+      for (let i = 1; i <= ROUNDS; i++) {
+        await oursRound(i);
+        await bareRound(i);
+      }
+    } else {
+      for (let i = 1; i <= ROUNDS; i++) await oursRound(i);
+      removeProject(stack, env.SERVER_COMPOSE_PROJECT);
+      for (let i = 0; i <= ROUNDS; i++) await bareRound(i);
     }
 
     const oursMs = median(ours.map((r) => r.ms));

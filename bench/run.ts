@@ -10,7 +10,7 @@ import { cpus, loadavg } from 'node:os';
 import { stopAll } from './stops.ts';
 import { markdownTable, textTable, type Row } from './table.ts';
 
-// Loopback ports of this benchmark (BENCH_PORT_BASE moves the block of ten).
+// Loopback ports of this benchmark (BENCH_PORT_BASE moves the block of eleven).
 const base = Number(process.env.BENCH_PORT_BASE ?? 25040);
 const parts = process.argv.slice(2).length ? process.argv.slice(2) : ['registry', 'server', 'inventory', 'deploy'];
 const started = performance.now();
@@ -37,7 +37,18 @@ if (parts.includes('deploy'))
   rows.push(
     ...(await (
       await import('./deploy.ts')
-    ).deployBench({ registry: base + 4, ssh: base + 5, api: base + 6, front: base + 7, tls: base + 8 }, say)),
+    ).deployBench(
+      {
+        registry: base + 4,
+        ssh: base + 5,
+        api: base + 6,
+        front: base + 7,
+        tls: base + 8,
+        bareFront: base + 9,
+        bareTls: base + 10,
+      },
+      say,
+    )),
   );
 if (parts.includes('inventory')) rows.push(...(await (await import('./inventory.ts')).inventoryBench(say)));
 
