@@ -33,7 +33,7 @@ export interface DeployPorts {
   api: number;
   front: number;
   tls: number;
-  /** The bare project's front, when it runs beside ours. */
+  /** The bare project's front, when it runs beside ours (on the host's network: the API's second port). */
   bareFront: number;
   bareTls: number;
 }
@@ -408,7 +408,18 @@ export async function deployBench(ports: DeployPorts, say: (text: string) => voi
     engine = watchEngine(stack);
     // The bench's own .env, read by the deploy as a user's would be (--env-file). Releases are
     // kept so that no round cleans up old ones (a clean-up is not the work the bare side does).
-    const env: Record<string, string> = { ...stack.env, DEPLOY_KEEP_RELEASES: '100' };
+    // On the host's network the new release starts on a second port (blue/green, the bare side's
+    // front port is free there: the two sides do not run side by side) and is checked through the front.
+    const env: Record<string, string> = {
+      ...stack.env,
+      DEPLOY_KEEP_RELEASES: '100',
+      ...(network === 'host'
+        ? {
+            DEPLOY_SECOND_PORT: `WEBHOOK_PORT=${ports.bareFront}`,
+            DEPLOY_HEALTH_URLS: `http://127.0.0.1:${ports.front}/health`,
+          }
+        : {}),
+    };
     const envFile = join(stack.dir, 'bench.env');
     writeFileSync(
       envFile,
