@@ -24,7 +24,7 @@ import { ratioRow, seconds, type Row } from './table.ts';
 const run = promisify(execFile);
 const ROUNDS = Number(process.env.BENCH_DEPLOY_ROUNDS ?? 5);
 const ENGINE = 'bench-deploy';
-// The bare side's own compose project and folder: it runs after ours is removed, on the same ports.
+// The bare side's own compose project (and folder, srv/bare): beside ours on a compose network, after ours on the host's.
 const BARE_PROJECT = 'webhook-bare';
 
 export interface DeployPorts {
@@ -274,7 +274,9 @@ async function bareOnce(
 ): Promise<Round> {
   const backend = stack.backend;
   const revision = (await run('git', ['-C', backend, 'rev-parse', '--short=12', 'HEAD'])).stdout.trim();
-  const image = `${env.DEPLOY_IMAGE}:${revision}`;
+  // A repository of its own, so that ours never sees the bare side's tags (its final above all).
+  const repository = `${env.DEPLOY_IMAGE}-bare`;
+  const image = `${repository}:${revision}`;
   const docker = ['docker', '--host', env.DEPLOY_BUILD_DOCKER_HOST];
   const context = join(backend, env.DEPLOY_BUILD_CONTEXT ?? 'api_server');
   const composeFile = join(backend, env.DEPLOY_COMPOSE_FILE ?? 'docker-compose.webhook.prod.yml');
@@ -333,8 +335,8 @@ async function bareOnce(
       healthy(env.DEPLOY_HEALTH_URLS.split(','), new URL(env.DEPLOY_PROBE_URL).origin, note),
     );
     await step('final: tag and push', async () => {
-      await sh([...docker, 'tag', image, `${env.DEPLOY_IMAGE}:final`]);
-      await sh([...docker, 'push', '--quiet', `${env.DEPLOY_IMAGE}:final`]);
+      await sh([...docker, 'tag', image, `${repository}:final`]);
+      await sh([...docker, 'push', '--quiet', `${repository}:final`]);
     });
     ms = performance.now() - started;
   } finally {
