@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark against the real components on loopback (Debian's
  * docker-registry, a real dockerd reached over a real sshd, git), each figure beside its ceiling
  * or peer measured in the same run. Prints one table and writes it as Markdown to .bench/last.md
- * (docs/performance.md's table). `npm run bench -- registry` (or server, inventory) runs one part.
+ * (docs/performance.md's table). `npm run bench -- registry` (or server, inventory, deploy) runs one part.
  * Everything it starts it stops; seeds are cached in .bench/ and reused.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -10,9 +10,9 @@ import { cpus, loadavg } from 'node:os';
 import { stopAll } from './stops.ts';
 import { markdownTable, textTable, type Row } from './table.ts';
 
-// Loopback ports of this benchmark (BENCH_PORT_BASE moves the block of ten).
+// Loopback ports of this benchmark (BENCH_PORT_BASE moves the block of eleven).
 const base = Number(process.env.BENCH_PORT_BASE ?? 25040);
-const parts = process.argv.slice(2).length ? process.argv.slice(2) : ['registry', 'server', 'inventory'];
+const parts = process.argv.slice(2).length ? process.argv.slice(2) : ['registry', 'server', 'inventory', 'deploy'];
 const started = performance.now();
 const say = (text: string) =>
   process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0)}s] ${text}\n`);
@@ -33,6 +33,23 @@ if (parts.includes('registry'))
     ).registryBench({ plan: base, applyOurs: base + 1, applyBare: base + 2 }, say)),
   );
 if (parts.includes('server')) rows.push(...(await (await import('./server.ts')).serverBench({ ssh: base + 3 }, say)));
+if (parts.includes('deploy'))
+  rows.push(
+    ...(await (
+      await import('./deploy.ts')
+    ).deployBench(
+      {
+        registry: base + 4,
+        ssh: base + 5,
+        api: base + 6,
+        front: base + 7,
+        tls: base + 8,
+        bareFront: base + 9,
+        bareTls: base + 10,
+      },
+      say,
+    )),
+  );
 if (parts.includes('inventory')) rows.push(...(await (await import('./inventory.ts')).inventoryBench(say)));
 
 const took = (performance.now() - started) / 1000;

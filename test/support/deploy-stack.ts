@@ -32,22 +32,37 @@ export interface DeployStack {
   stop(): Promise<void>;
 }
 
+export interface DeployStackOptions {
+  /** The folder of the engine's state (default: the test run's, CLEANUP_TEST_DOCKER_DIR). */
+  engineRoot?: string;
+  /** Fixed loopback ports (the bench's own block) instead of free ones the kernel picks. */
+  ports?: { registry: number; ssh: number; api: number; front: number; tls: number };
+}
+
 export async function startDeployStack(
   name: string,
   healthTimeoutSeconds: number,
   network: SampleNetwork = 'bridge',
+  options: DeployStackOptions = {},
 ): Promise<DeployStack> {
   const dir = mkdtempSync(join(tmpdir(), `cleanup-${name}-`));
   chmodSync(dir, 0o755);
-  const engine = await ensureDockerd(name, undefined, { networks: true });
+  const engine = await ensureDockerd(name, options.engineRoot, { networks: true });
   ensureBaseImage(engine);
   for (const id of engine.docker(['ps', '-aq']).split('\n').filter(Boolean)) engine.docker(['rm', '-f', id]);
-  const registry = await startRegistry();
+  const registry = await startRegistry({ port: options.ports?.registry });
   const registryHost = `127.0.0.1:${registry.port}`;
   engine.docker(['tag', ensureNginxImage(engine), `${registryHost}/nginx-webhook:latest`]);
   engine.docker(['push', '--quiet', `${registryHost}/nginx-webhook:latest`]);
-  const sshd = await startSshd({ user: 'cleanup-ops', groups: ['docker'], env: { DOCKER_HOST: engine.host } });
-  const ports = { api: await freePort(), front: await freePort(), tls: await freePort() };
+  const sshd = await startSshd({
+    user: 'cleanup-ops',
+    groups: ['docker'],
+    env: { DOCKER_HOST: engine.host },
+    port: options.ports?.ssh,
+  });
+  const ports = options.ports
+    ? { api: options.ports.api, front: options.ports.front, tls: options.ports.tls }
+    : { api: await freePort(), front: await freePort(), tls: await freePort() };
   const backend = createSampleBackend(join(dir, 'backend'), ports, network);
   const deployDir = join(dir, 'srv');
   mkdirSync(deployDir);
