@@ -45,6 +45,11 @@ export interface Backend {
   rollout: RolloutInputs;
 }
 
+/** The backend as the plan read it: apply ships and records exactly that (and compose is asked once). */
+export function plannedBackend(ctx: { settings: DeploySettings; memo<T>(key: string, make: () => T): T }) {
+  return ctx.memo('deploy:backend', () => readBackend(ctx.settings));
+}
+
 export async function readBackend(settings: DeploySettings, runner: Runner = localRunner()): Promise<Backend> {
   const composePath = join(settings.BACKEND_DIR, settings.DEPLOY_COMPOSE_FILE);
   if (!existsSync(composePath))

@@ -2,7 +2,7 @@
 import { UsageError } from '../errors.ts';
 import { emptyPlan } from '../plan.ts';
 import { defineTask } from '../task.ts';
-import { readBackend } from './backend.ts';
+import { plannedBackend } from './backend.ts';
 import { readDeploy } from './reading.ts';
 import { deployAuditPlaces } from './run.ts';
 import { applyMeasured } from './run.ts';
@@ -20,7 +20,7 @@ export const rollbackTask = defineTask({
 
   async plan(ctx) {
     const read = await readDeploy(ctx, {
-      backend: await readBackend(ctx.settings),
+      backend: await plannedBackend(ctx),
       statement: { kind: 'head', revision: '' },
       allowedDirty: [],
     });

@@ -11,7 +11,7 @@ import { collectionStateFile, markCollected, markCollectionPending } from '../re
 import { garbageCollect } from '../registry/gc.ts';
 import { gcCommands, registryClient, registryHostRunner } from '../registry/settings.ts';
 import { applyDeploy, type DeployDeps } from './apply.ts';
-import { readBackend } from './backend.ts';
+import { plannedBackend } from './backend.ts';
 import { deployRegistry, deployServer, imageRepository, type DeployCtx } from './context.ts';
 import { takeDeployLock } from '../host/deploy-lock.ts';
 import { describeDowntime, startDowntimeProbe } from './downtime.ts';
@@ -22,7 +22,7 @@ import type { DeploySettings } from './settings.ts';
 
 async function deps(ctx: DeployCtx, purpose: string, dirty: string[]): Promise<DeployDeps> {
   const server = await deployServer(ctx);
-  const backend = await readBackend(ctx.settings);
+  const backend = await plannedBackend(ctx);
   const gc = gcCommands(ctx.settings);
   // The registry task's record of deletions that wait for a collection (lib/registry/collection.ts).
   const collectionState = collectionStateFile(ctx.settings.REGISTRY_STATE_DIR, ctx.settings.REGISTRY_URL);

@@ -9,7 +9,7 @@ import { tagOf, type DeployState } from '../host/deploy-state.ts';
 import { planRegistryCleanup, registryPolicy, withSettings } from '../registry/cleanup.ts';
 import { localRunner } from '../runner.ts';
 import type { Handoffs } from '../task.ts';
-import { readBackend } from './backend.ts';
+import { plannedBackend } from './backend.ts';
 import { contentIds, dirtyFiles, headRevision, keyOf, shippedIds } from './content.ts';
 import { deployRegistry, imageRepository, type DeployCtx } from './context.ts';
 import type { ReadingInputs } from './reading.ts';
@@ -47,7 +47,7 @@ async function versionsPushedOut(ctx: DeployCtx, state: DeployState, newTag: str
 
 /** The backend, the revision and content to build, and what the chain's earlier tasks change first. */
 export async function readWanted(ctx: DeployCtx, earlier: Handoffs): Promise<ReadingInputs> {
-  const backend = await readBackend(ctx.settings);
+  const backend = await plannedBackend(ctx);
   const git = localRunner();
   const repo = ctx.settings.BACKEND_DIR;
   const paths = [...backend.inputs.trees, ...backend.inputs.blobs];

@@ -30,7 +30,8 @@ export const docker = {
    */
   removeBuildCache: (id: string): Command => ['docker', 'builder', 'prune', '--force', '--all', '--filter', `id=${id}`],
   composeV2Version: (): Command => ['docker', 'compose', 'version', '--short'],
-  composeV1Version: (): Command => ['docker-compose', 'version', '--short'],
+  /** On PATH: asking docker-compose its version starts Python, a second on a small host. */
+  composeV1Found: (): Command => ['sh', '-c', 'command -v docker-compose'],
   /** Whether docker-compose is on the PATH, found without starting it (a Python start-up of seconds). */
   composeV1Installed: (): Command => ['command', '-v', 'docker-compose'],
 };

@@ -49,7 +49,7 @@ const lines = (text: string) => [
 
 export async function detectCompose(runner: Runner): Promise<HostState['compose']> {
   if ((await runner.run(docker.composeV2Version(), { allowFailure: true })).exitCode === 0) return 'docker compose';
-  if ((await runner.run(docker.composeV1Version(), { allowFailure: true })).exitCode === 0) return 'docker-compose';
+  if ((await runner.run(docker.composeV1Found(), { allowFailure: true })).exitCode === 0) return 'docker-compose';
   return undefined;
 }
 
