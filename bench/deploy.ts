@@ -3,7 +3,8 @@
  * sample backend (build, push, ship, pull, start, gate, switch) through the tool's command line,
  * `npm run deploy:clean -- --yes --json --env-file <the bench's own .env>`, against the bare
  * commands doing the same work by hand, and the downtime the deploy's own probe reported beside
- * the same probe's figures for the bare `up -d`. It knows nothing of lib/deploy's steps: only
+ * the same probe's figures for the bare side (the same switch by hand on a compose network, `up -d` on the
+ * host's). It knows nothing of lib/deploy's steps: only
  * the command line, its exit code and its report, so it keeps measuring whatever the deploy does.
  * The stack is the tests' (test/support/deploy-stack.ts): a dockerd (its state cached in
  * .bench/engines/bench-deploy), a registry and an sshd on loopback, the sample backend.
@@ -294,7 +295,7 @@ function switchByHand(stack: DeployStack, compose: string, env: Record<string, s
 
 /**
  * The same work by hand: docker build and push, the compose file with its .env and every file it
- * mounts shipped over ssh (one tar), docker-compose pull and up -d there, a health wait through
+ * mounts shipped over ssh (one tar), docker-compose pull there and the switch by hand (or up -d), a health wait through
  * the front, then `final` moved (tag and push), as our deploy promotes a release that passed.
  */
 async function bareOnce(
@@ -362,7 +363,8 @@ async function bareOnce(
       ]);
     });
     await step('docker-compose pull', () => sh(ssh(stack, `${compose} pull --quiet`)));
-    if (switchBeside) await switchByHand(stack, compose, env);
+    if (switchBeside)
+      await step('switch by hand (beside, drain, old removed)', () => switchByHand(stack, compose, env));
     else await step('docker-compose up -d', () => sh(ssh(stack, `${compose} up --detach`)));
     await step('health wait through the front', () =>
       healthy(env.DEPLOY_HEALTH_URLS.split(','), new URL(env.DEPLOY_PROBE_URL).origin, note),
@@ -539,7 +541,7 @@ export async function deployBench(ports: DeployPorts, say: (text: string) => voi
       {
         figure: `downtime during a deploy, ${ROUNDS} deploys (probe through the front)`,
         ours: oursDown ? describe(oursDown) : 'not in the report',
-        ceiling: `bare up -d: ${describe(bareDown)}`,
+        ceiling: `bare ${sideBySide ? 'switch by hand' : 'up -d'}: ${describe(bareDown)}`,
         target: '0 failed',
         met: oursDown ? oursDown.failed === 0 : false,
         note: `the deploy's own probe (its report's line), one request every ${everyMs} ms; the bare figure by the same probe over the bare round`,
