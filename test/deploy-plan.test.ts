@@ -744,6 +744,35 @@ test("an interrupted beside deploy's marker: the plan starts the new release bes
   assert.match(start.reason, /--scale webhook-api=2 --no-recreate: a new container beside webhook_webhook-api_1,/);
 });
 
+test('on the host network with DEPLOY_SECOND_PORT: the new release starts on the other port and the front moves there; in place after blue/green left it on the second port, the front reloads onto the first', () => {
+  const host = { ...api, hostNetwork: true };
+  const rollout = {
+    api: host,
+    facts: [host, frontFacts],
+    frontFiles: [],
+    secondPort: { key: 'WEBHOOK_PORT', first: 8001, second: 8011 },
+    portFiles: [{ path: 'nginx/conf.d/site.conf', bytes: 120, readers: ['nginx'] }],
+  };
+  const green = planDeploy(besideReading({ rollout, servingPort: 8001 }));
+  const ship = green.changes.find((c) => c.action === 'ship')!;
+  assert.is((ship.op as { port?: string }).port, 'WEBHOOK_PORT=8011');
+  const move = green.changes.find((c) => c.action === 'switch front')!;
+  assert.match(move.reason, /^127\.0\.0\.1:8001 in nginx\/conf\.d\/site\.conf becomes 127\.0\.0\.1:8011/);
+  assert.not.ok(
+    green.changes.some((c) => c.action === 'settle front'),
+    'the front keeps naming the port that serves',
+  );
+  const blue = planDeploy(besideReading({ rollout, servingPort: 8011 }));
+  assert.is((blue.changes.find((c) => c.action === 'ship')!.op as { port?: string }).port, 'WEBHOOK_PORT=8001');
+  const noCheck = { ...host, healthcheck: false };
+  const inPlace = planDeploy(
+    besideReading({ rollout: { ...rollout, api: noCheck, facts: [noCheck, frontFacts] }, servingPort: 8011 }),
+  );
+  const actions = inPlace.changes.map((c) => c.action);
+  assert.is(actions.indexOf('reload front'), actions.indexOf('up') + 1, actions.join(', '));
+  assert.match(inPlace.changes[actions.indexOf('reload front')].reason, /listens on 8001 again \(it served on 8011\)/);
+});
+
 test('a front whose image changes is restarted before the switch, and the plan says that restart is the one gap', () => {
   const plan = planDeploy(
     besideReading({
