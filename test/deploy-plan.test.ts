@@ -773,6 +773,24 @@ test('on the host network with DEPLOY_SECOND_PORT: the new release starts on the
   assert.match(inPlace.changes[actions.indexOf('reload front')].reason, /listens on 8001 again \(it served on 8011\)/);
 });
 
+test('after the switch, compose up runs only when compose could find something to do: another service, or a compose file or .env that changed', () => {
+  const same = planDeploy(besideReading({ composeUnchanged: true }));
+  assert.not.ok(same.changes.some((c) => c.action === 'up'));
+  assert.match(
+    same.changes.find((c) => c.action === 'remove old')!.reason,
+    /no compose up after it: the compose file and its \.env are those the serving release shipped/,
+  );
+  const worker = planDeploy(besideReading({ composeUnchanged: true, services: ['webhook-api', 'nginx', 'worker'] }));
+  assert.ok(
+    worker.changes.some((c) => c.action === 'up'),
+    "a third service is compose up's to decide",
+  );
+  assert.ok(
+    planDeploy(besideReading()).changes.some((c) => c.action === 'up'),
+    'a changed (or unknown) compose file',
+  );
+});
+
 test('a front whose image changes is restarted before the switch, and the plan says that restart is the one gap', () => {
   const plan = planDeploy(
     besideReading({

@@ -381,6 +381,7 @@ test('a fixed build deploys, final moves, and the release beyond the kept two is
   assert.is(await digest('final'), state().current.digest);
   const oldTag = oldest.image.slice(oldest.image.lastIndexOf(':') + 1);
   // Then, when section 4's last 3 versions push out a failed build's tag too, its registry item.
+  assert.not.ok(actions(run.report).includes('up'), 'the compose file and .env are unchanged: no compose up');
   const first = actions(run.report).indexOf('record release') + 1;
   const cleanup = actions(run.report).slice(first);
   assert.is(cleanup[0], 'delete old release tag');

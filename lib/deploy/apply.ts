@@ -140,7 +140,7 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
       Object.assign(resolved, {
         revision: head,
         contentKey: key,
-        files: shippedIds({ files: deps.shipped, repoPath: deps.repoPath }, ids),
+        files: shippedIds({ files: deps.shipped, composeFile: deps.composeFile, repoPath: deps.repoPath }, ids),
         image: `${deps.image}:${head}${op.tagSuffix}`,
       });
       outcome.figures.push({

@@ -109,10 +109,14 @@ export async function contentKey(
   return keyOf(await contentIds(runner, repo, inputs, dirty));
 }
 
-/** The ids of the shipped files, by their path in the deploy folder (recorded with the release). */
+/**
+ * The ids of the shipped files and of the compose file, by their path in the deploy folder
+ * (recorded with the release: the next plan sees which of them changed).
+ */
 export function shippedIds(
-  backend: { files: { path: string }[]; repoPath: (p: string) => string },
+  backend: { files: { path: string }[]; composeFile: string; repoPath: (p: string) => string },
   ids: Map<string, string>,
 ): Record<string, string> {
-  return Object.fromEntries(backend.files.map((f) => [f.path, ids.get(backend.repoPath(f.path)) ?? '']));
+  const paths = [...backend.files.map((f) => f.path), backend.composeFile];
+  return Object.fromEntries(paths.map((path) => [path, ids.get(backend.repoPath(path)) ?? '']));
 }

@@ -34,27 +34,53 @@ async function registryDigests(ctx: DeployCtx, tags: string[]): Promise<Map<stri
 /** What the server has: releases, the project's containers, images, and whether it answers healthy. */
 export async function readServer(ctx: DeployCtx) {
   const s = await deployServer(ctx);
+  // First alone: it opens the ssh connection the reads below share, side by side.
   const state = await deployer.readState(s);
   const releaseTags = [state.current, ...state.previous].filter(Boolean).map((r) => tagOf(r!.image));
+  const [containers, composeOnHost, hostImages, health, registryDigestsNow, marker, hostEnv, lock] = await Promise.all([
+    deployer.projectContainers(s),
+    deployer.composeOnHost(s),
+    deployer.hostImageRefs(s),
+    waitHealthy(ctx.settings.DEPLOY_HEALTH_URLS, 0, undefined, ctx.settings.DEPLOY_HEALTH_PROBE_TIMEOUT_SECONDS * 1000),
+    registryDigests(ctx, [...ctx.settings.DEPLOY_EXTRA_TAGS, ...releaseTags]),
+    readMarker(s.runner, s.dir),
+    s.runner.run(host.read(paths(s.dir).env), { allowFailure: true }),
+    deployLockState(s.runner, s.dir),
+  ]);
   return {
     s,
     state,
-    containers: await deployer.projectContainers(s),
-    composeOnHost: await deployer.composeOnHost(s),
-    hostImages: await deployer.hostImageRefs(s),
-    healthy: (
-      await waitHealthy(
-        ctx.settings.DEPLOY_HEALTH_URLS,
-        0,
-        undefined,
-        ctx.settings.DEPLOY_HEALTH_PROBE_TIMEOUT_SECONDS * 1000,
-      )
-    ).healthy,
-    registryDigests: await registryDigests(ctx, [...ctx.settings.DEPLOY_EXTRA_TAGS, ...releaseTags]),
-    marker: await readMarker(s.runner, s.dir),
-    hostEnv: (await s.runner.run(host.read(paths(s.dir).env), { allowFailure: true })).stdout,
-    lock: await deployLockState(s.runner, s.dir),
+    containers,
+    composeOnHost,
+    hostImages,
+    healthy: health.healthy,
+    registryDigests: registryDigestsNow,
+    marker,
+    hostEnv: hostEnv.stdout,
+    lock,
   };
+}
+
+/**
+ * Whether compose would find nothing to change besides the image: the compose file's id is the one
+ * the serving release recorded, and the host's .env holds the DEPLOY_COMPOSE_ENV lines it will get
+ * (the image and the blue/green port aside). Unknown (in clean:all, before the inventory's commit): false.
+ */
+function composeUnchanged(
+  world: { state: DeployState; hostEnv: string },
+  inputs: ReadingInputs,
+  composeEnvLines: string[],
+): boolean {
+  const file = inputs.backend.composeFile;
+  const id = inputs.fileIds?.[file];
+  if (!id || world.state.current?.files?.[file] !== id) return false;
+  const port = inputs.backend.rollout.secondPort?.key;
+  const settings = (lines: string[]) =>
+    lines
+      .filter((line) => line && !line.startsWith('WEBHOOK_IMAGE=') && !(port && line.startsWith(`${port}=`)))
+      .sort()
+      .join('\n');
+  return settings(world.hostEnv.split('\n')) === settings(composeEnvLines);
 }
 
 /** The port DEPLOY_SECOND_PORT's variable has in the host's .env: the one the serving release listens on. */
@@ -112,6 +138,7 @@ export async function readDeploy(ctx: DeployCtx, inputs: ReadingInputs): Promise
     files: inputs.backend.files,
     rollout: inputs.backend.rollout,
     ...servingPort(world.hostEnv, inputs.backend.rollout.secondPort?.key),
+    composeUnchanged: composeUnchanged(world, inputs, s.DEPLOY_COMPOSE_ENV),
     fileIds: inputs.fileIds,
     hostPaths: await hostPathsThere(world.s.runner, inputs.backend.hostPaths),
     state: world.state,

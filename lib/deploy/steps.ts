@@ -97,6 +97,8 @@ export interface DeployReading {
   rollout: RolloutInputs;
   /** The value of DEPLOY_SECOND_PORT's variable in the host's .env (host networking, blue/green). */
   servingPort?: number;
+  /** The compose file and the .env's settings are those the serving release shipped (compose would change nothing). */
+  composeUnchanged?: boolean;
   /** The id each shipped file counts with in the content key (blob id, or a secret's hash), by its project path. */
   fileIds?: Record<string, string>;
   /** Absolute paths the compose file mounts from the host, found there. */
@@ -267,6 +269,9 @@ function besideSteps(
   const reloaded = recreate.services.includes(b.front)
     ? `; the reload also loads the changed files ${b.front} reads`
     : '';
+  // After the switch compose has nothing left to do, unless another service or the file changed.
+  const others = reading.services.filter((s) => s !== b.service && s !== b.front);
+  const rest = others.length > 0 || !reading.composeUnchanged;
   return [
     ...(b.frontRestart
       ? [
@@ -321,7 +326,12 @@ function besideSteps(
     {
       action: 'remove old',
       target: old,
-      reason: 'docker stop (SIGTERM, then its stop timeout), then docker rm: the new container serves',
+      reason:
+        'docker stop (SIGTERM, then its stop timeout), then docker rm: the new container serves' +
+        (rest
+          ? ''
+          : `; no compose up after it: the compose file and its .env are those the serving release ` +
+            `shipped, and the project runs only ${b.service} and ${b.front}`),
       bytes: 0,
       host,
       op: { kind: 'remove-old', containers: b.serving },
@@ -340,7 +350,7 @@ function besideSteps(
           },
         ]
       : []),
-    upStep(reading, target, recreate, b),
+    ...(rest ? [upStep(reading, target, recreate, b)] : []),
   ];
 }
 
