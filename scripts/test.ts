@@ -144,11 +144,17 @@ async function runFile(file: string): Promise<void> {
   times[file] = Date.now() - fileStarted;
   const { counts, body } = splitSummary(output);
   if (counts) for (const key of ['total', 'passed', 'skipped'] as const) totals[key] += counts[key];
-  if (code !== 0 || !counts) failedFiles.push(name);
+  // uvu swallows an error thrown by a before or after hook: its tests never ran, and it exits 0.
+  const unrun = counts ? counts.total - counts.passed - counts.skipped : 0;
+  if (code !== 0 || !counts || unrun > 0) failedFiles.push(name);
   process.stdout.write(
     `\n── ${name} ──\n${body}\n── ${name}: ${
       counts ? `${counts.passed} of ${counts.total} passed, ${counts.skipped} skipped` : 'no summary'
-    }, exit ${code}, ${seconds.toFixed(1)} s\n`,
+    }, exit ${code}, ${seconds.toFixed(1)} s${
+      code === 0 && unrun > 0
+        ? ` (FAILED: ${unrun} neither passed nor failed: a before or after hook threw, which uvu does not print)`
+        : ''
+    }\n`,
   );
 }
 
