@@ -16,16 +16,8 @@ import { host } from './commands.ts';
 import { contentIds, headRevision, keyOf, parentRevision, shippedIds, type ContentInputs } from './content.ts';
 import type { ShippedFile } from './compose-files.ts';
 import * as step from './deployer.ts';
-import {
-  discard,
-  pointFront,
-  reloadFront,
-  removeContainers,
-  startBeside,
-  startedBeside,
-  type Container,
-} from './switch.ts';
-import { portPattern, upstreamPattern } from './rollout.ts';
+import { discard, pointFront, reloadFront, removeContainers, startBeside, startedBeside } from './switch.ts';
+import { portPattern, upstreamPattern, type Container } from './rollout.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { digestOf, moveTag, removeUnlessGone } from './deployer.ts';
 import { advance, rollBackTo, type Release } from '../host/deploy-state.ts';

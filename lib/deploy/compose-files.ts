@@ -41,8 +41,8 @@ export interface HostPath {
   services: string[];
 }
 
-type Yaml = Record<string, unknown>;
-const isMap = (v: unknown): v is Yaml => typeof v === 'object' && v !== null && !Array.isArray(v);
+export type Yaml = Record<string, unknown>;
+export const isMap = (v: unknown): v is Yaml => typeof v === 'object' && v !== null && !Array.isArray(v);
 const entries = (v: unknown) => Object.entries(isMap(v) ? v : {});
 
 /** Compose's config output (YAML from v1, JSON from v2) as a map. */

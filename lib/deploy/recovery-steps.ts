@@ -6,7 +6,7 @@
  */
 import type { Change } from '../plan.ts';
 import { describeMarker, MARKER_FILE } from './marker.ts';
-import type { Move, Rollout } from './rollout.ts';
+import type { Container, Move, Rollout } from './rollout.ts';
 import type { DeployOp, DeployReading } from './steps.ts';
 
 /** What a failed health gate does, decided before anything starts. */
@@ -24,7 +24,7 @@ export type Recovery =
 export interface BesideRecovery {
   service: string;
   move: Move;
-  keep: { id: string; name: string }[];
+  keep: Container[];
   front: string;
   files: string[];
 }

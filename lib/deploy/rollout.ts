@@ -15,7 +15,14 @@
 import { UsageError } from '../errors.ts';
 import type { ProjectContainer } from '../host/rollback-containers.ts';
 import { RUNNING } from '../host/rollback-containers.ts';
-import type { ShippedFile } from './compose-files.ts';
+import { escapeRegExp } from '../text.ts';
+import { isMap, type ShippedFile, type Yaml } from './compose-files.ts';
+
+/** A container by its id and the name compose gave it. */
+export interface Container {
+  id: string;
+  name: string;
+}
 
 /** What compose's model says of one service, as far as running two of it side by side goes. */
 export interface ServiceFacts {
@@ -27,9 +34,6 @@ export interface ServiceFacts {
   published: boolean;
   containerName: boolean;
 }
-
-type Yaml = Record<string, unknown>;
-const isMap = (v: unknown): v is Yaml => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function serviceFacts(model: Yaml): ServiceFacts[] {
   return Object.entries(isMap(model.services) ? model.services : {}).map(([name, s]) => {
@@ -48,8 +52,7 @@ export function serviceFacts(model: Yaml): ServiceFacts[] {
 }
 
 /** `webhook-api:8001` written as a host in a configuration file (not part of a longer name). */
-export const upstreamPattern = (service: string) =>
-  new RegExp(`(?<![\\w.-])${service.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=:\\d)`, 'g');
+export const upstreamPattern = (service: string) => new RegExp(`(?<![\\w.-])${escapeRegExp(service)}(?=:\\d)`, 'g');
 
 /** `127.0.0.1:8001` (or localhost, [::1]): the port as written after a loopback host in a configuration file. */
 export const portPattern = (port: number) =>
@@ -99,7 +102,7 @@ export interface Beside {
   kind: 'beside';
   service: string;
   /** The API's containers serving now: they keep serving until the new one does, then go. */
-  serving: { id: string; name: string }[];
+  serving: Container[];
   front: string;
   frontFiles: string[];
   /** Set when the front's own image changes: compose must recreate it (a restart no reload can avoid). */

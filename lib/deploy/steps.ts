@@ -18,6 +18,7 @@ import {
   chooseRollout,
   expectedDowntime,
   type Beside,
+  type Container,
   type Move,
   type Rollout,
   type RolloutInputs,
@@ -62,7 +63,7 @@ export type DeployOp =
   /** The front's upstream names the new container (`from` → the container), nginx -t, reload. */
   | { kind: 'switch-front'; front: string; service: string; files: string[]; move: Move }
   | { kind: 'drain'; seconds: number }
-  | { kind: 'remove-old'; containers: { id: string; name: string }[] }
+  | { kind: 'remove-old'; containers: Container[] }
   /** nginx -t, then reload: the front loads changed files it reads, without a restart. */
   | { kind: 'reload-front'; front: string }
   /** The shipped configuration back (the service name, which now resolves to the new container only), reload. */

@@ -9,15 +9,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TaskError } from '../errors.ts';
 import { compose, host } from './commands.ts';
-import { composeStep, type Server } from './deployer.ts';
+import { composeStep, removeUnlessGone, type Server } from './deployer.ts';
+import type { Container } from './rollout.ts';
 
-export interface Container {
-  id: string;
-  name: string;
-}
-
-async function serviceContainers(server: Server, service: string): Promise<Container[]> {
-  const listed = await server.runner.run(host.serviceContainers(server.target.project, service));
+async function serviceContainers(server: Server, service: string, runningOnly = false): Promise<Container[]> {
+  const listed = await server.runner.run(host.serviceContainers(server.target.project, service, runningOnly));
   return listed.stdout
     .split('\n')
     .filter(Boolean)
@@ -41,7 +37,7 @@ export async function startBeside(
   signal: AbortSignal,
 ): Promise<Container> {
   await composeStep(server, 'up --scale', compose.startBeside(server.target, service, serving.length + 1));
-  const fresh = (await serviceContainers(server, service)).filter((c) => !serving.includes(c.id));
+  const fresh = await startedBeside(server, service, serving);
   if (fresh.length !== 1)
     throw new TaskError(
       `compose started ${fresh.length} new ${service} containers beside the serving one, not 1: ` +
@@ -66,10 +62,9 @@ export async function startBeside(
 
 /** The running container of the front service. */
 async function frontContainer(server: Server, front: string): Promise<Container> {
-  const listed = await server.runner.run(host.serviceContainers(server.target.project, front, true));
-  const [id, name] = listed.stdout.split('\n')[0]?.split(' ') ?? [];
-  if (!id) throw new TaskError(`the front (${front}) has no running container on ${server.runner.name}.`);
-  return { id, name };
+  const [running] = await serviceContainers(server, front, true);
+  if (!running) throw new TaskError(`the front (${front}) has no running container on ${server.runner.name}.`);
+  return running;
 }
 
 /**
@@ -155,9 +150,9 @@ export async function removeContainers(server: Server, ids: string[]): Promise<v
   }
 }
 
-/** Removes a container that never served (no drain needed), whatever state it is in. */
+/** Removes a container the front no longer uses, whatever state it is in; one already gone is fine. */
 export async function discard(server: Server, id: string): Promise<void> {
-  await server.runner.run(host.removeContainer(id, true), { allowFailure: true });
+  await removeUnlessGone(server.runner, host.removeContainer(id, true), /No such container/i, { notes: [] });
 }
 
 /** The containers of `service` other than `keep`: what a killed deploy started beside the serving ones. */

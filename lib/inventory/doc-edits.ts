@@ -4,6 +4,7 @@
  * or is dropped when nothing replaces it (a DELETE). The result is shown as a diff in the plan
  * and written as-is by apply.
  */
+import { escapeRegExp } from '../text.ts';
 import { posix } from 'node:path';
 import { mentionPattern } from './uses.ts';
 
@@ -20,8 +21,6 @@ export interface DocumentEdit {
   diff: string[];
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
 /** One pass over the line, so a kept path that contains the removed one is never rewritten twice. */
 function rewriteLine(file: string, line: string, gone: Gone & { keep: string }, bareName: boolean): string {
   const fromDoc = (p: string) => posix.relative(posix.dirname(file), p);
@@ -32,7 +31,7 @@ function rewriteLine(file: string, line: string, gone: Gone & { keep: string }, 
   ]);
   const written = [...replacements.keys()]
     .sort((a, b) => b.length - a.length)
-    .map(escape)
+    .map(escapeRegExp)
     .join('|');
   return line.replace(new RegExp(`(?<![\\w./-])(?:\\.\\/)?(${written})(?![\\w-]|\\.\\w)`, 'g'), (whole, path: string) =>
     whole.replace(path, replacements.get(path)!),

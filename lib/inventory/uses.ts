@@ -15,6 +15,7 @@
  * Paths written absolutely or through a variable (`/opt/app/x.py`, `"$DIR/x.sh"`) cannot be
  * resolved inside the repository, so they count when the file's name matches.
  */
+import { escapeRegExp } from '../text.ts';
 import { posix } from 'node:path';
 
 export interface Use {
@@ -25,14 +26,12 @@ export interface Use {
   how: string;
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
 /** Matches the whole path, or its name alone (or as ./name), but not the name under another folder. */
 export function mentionPattern(path: string): RegExp {
   const clean = path.replace(/\/+$/, '');
   const end = '(?![\\w-]|\\.\\w)';
   return new RegExp(
-    `(?:(?<![\\w.-])${escape(clean)}|(?:(?<![\\w./-])|(?<=(?<![\\w.])\\./))${escape(posix.basename(clean))})${end}`,
+    `(?:(?<![\\w.-])${escapeRegExp(clean)}|(?:(?<![\\w./-])|(?<=(?<![\\w.])\\./))${escapeRegExp(posix.basename(clean))})${end}`,
   );
 }
 

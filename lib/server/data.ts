@@ -4,6 +4,7 @@
  * writable layer). A container holding data outside the deployed project is never removed
  * unless named (SERVER_REMOVE_NAMES) or --force.
  */
+import { escapeRegExp } from '../text.ts';
 import type { Container, Mount } from '../host/parse.ts';
 import { repositoryOf } from '../host/names.ts';
 
@@ -19,9 +20,7 @@ const ANONYMOUS = /^[0-9a-f]{64}$/;
  */
 export function isDataStoreImage(ref: string, dataImages: readonly string[]): string | undefined {
   const last = repositoryOf(ref).split('/').pop() ?? '';
-  return dataImages.find((name) =>
-    new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(ql|db)?([-_.].*)?$`, 'i').test(last),
-  );
+  return dataImages.find((name) => new RegExp(`^${escapeRegExp(name)}(ql|db)?([-_.].*)?$`, 'i').test(last));
 }
 
 /** The places the container holds data in, as a user would name them; empty when none. */
