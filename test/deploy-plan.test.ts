@@ -789,6 +789,21 @@ test('after the switch, compose up runs only when compose could find something t
     planDeploy(besideReading()).changes.some((c) => c.action === 'up'),
     'a changed (or unknown) compose file',
   );
+  const second = container({
+    id: 'old2',
+    name: 'webhook_webhook-api_2',
+    image: 'reg:5000/webhook-api:r1',
+    state: 'running',
+    service: 'webhook-api',
+  });
+  const scaled = planDeploy(
+    besideReading({ composeUnchanged: true, containers: [...besideReading().containers, second] }),
+  );
+  assert.match(
+    scaled.changes.find((c) => c.action === 'up')!.reason,
+    /gives webhook-api the number of containers its compose file asks for \(2 served before\)/,
+    'two API containers were replaced by one: compose brings back its scale',
+  );
 });
 
 test('a front whose image changes is restarted before the switch, and the plan says that restart is the one gap', () => {

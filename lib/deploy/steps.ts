@@ -207,7 +207,10 @@ function upStep(reading: DeployReading, target: string, recreate: Recreate, besi
     : recreate.services;
   const what = beside
     ? `for the rest: ${beside.service} and ${beside.front} are as compose wants them, so it only creates a ` +
-      `missing service or recreates one whose compose settings changed`
+      `missing service or recreates one whose compose settings changed` +
+      (beside.serving.length > 1
+        ? `, and gives ${beside.service} the number of containers its compose file asks for (${beside.serving.length} served before)`
+        : '')
     : `(re)creates ${reading.services.join(', ')} with ${target}`;
   return {
     action: 'up',
@@ -270,9 +273,10 @@ function besideSteps(
   const reloaded = recreate.services.includes(b.front)
     ? `; the reload also loads the changed files ${b.front} reads`
     : '';
-  // After the switch compose has nothing left to do, unless another service or the file changed.
+  // After the switch compose has nothing left to do, unless another service or the file changed, or
+  // the API ran several containers: one new one replaced them all, and compose restores its scale.
   const others = reading.services.filter((s) => s !== b.service && s !== b.front);
-  const rest = others.length > 0 || !reading.composeUnchanged;
+  const rest = others.length > 0 || !reading.composeUnchanged || b.serving.length > 1;
   return [
     ...(b.frontRestart
       ? [
