@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, relative } from 'node:path';
+import { releaseDeadClaims } from '../sandbox/fixtures/ports.ts';
 import { quickRunVariable } from '../sandbox/fixtures/quick-run.ts';
 import { runMarker, tearDownRun, processesOfRun } from '../test/support/teardown.ts';
 import { needsRealParts, splitSummary, testFiles, type FileCounts } from '../test/support/test-run.ts';
@@ -36,6 +37,7 @@ const [dir = 'test', pattern = '\\.test\\.ts$', ...flags] = args;
 const id = randomUUID();
 const dockerRoot = process.env.CLEANUP_TEST_DOCKER_DIR ?? '/tmp/cleanup-test-docker';
 const started = Date.now();
+releaseDeadClaims();
 
 // Each file's last duration, so that the longest start first and the run ends when the last
 // short one does, not when a long one started last does.

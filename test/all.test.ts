@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import { pushImage, tagsOf } from '../sandbox/fixtures/registry-seed.ts';
 import { build } from '../sandbox/fixtures/server-seed.ts';
 import { startDeployStack, type DeployStack } from './support/deploy-stack.ts';
-import { runTask } from './support/run-task.ts';
+import { runTask, howItEnded } from './support/run-task.ts';
 
 let stack: DeployStack;
 let env: Record<string, string>;
@@ -64,7 +64,7 @@ test('clean:all --yes cleans, deploys, and every success criterion passes', asyn
     execFileSync('git', ['-C', env.BACKEND_DIR, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
   const before = head();
   const run = await runTask('chain/all.ts', ['--yes', '--json'], env);
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   const report = run.report;
   assert.equal(
     report.tasks.map((t: { task: string }) => t.task),
@@ -114,7 +114,7 @@ test('clean:all --yes cleans, deploys, and every success criterion passes', asyn
 
 test('a second clean:all --yes changes nothing and verify still passes', async () => {
   const run = await runTask('chain/all.ts', ['--yes', '--json'], env);
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.is(
     run.report.summary.changes,
     0,

@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert';
 import { startSshd, type Sshd } from '../sandbox/fixtures/sshd.ts';
 import { freePort } from '../sandbox/fixtures/ports.ts';
 import { npmRun } from './support/npm-run.ts';
+import { howItEnded } from './support/run-task.ts';
 
 const fixtures = resolve('test', 'fixtures');
 const SECRET = 'demo-token-never-in-the-audit';
@@ -57,7 +58,7 @@ test('an apply appends one line locally and on the host it changed; plans and no
   assert.is((await demo([], { ...ws.env, DEMO_AUDIT_HOST: host })).code, 0);
   assert.is((await demo(['--check'], { ...ws.env, DEMO_AUDIT_HOST: host })).code, 3);
   const run = await demo(['--yes'], { ...ws.env, DEMO_AUDIT_HOST: host });
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.is((await demo(['--yes'], { ...ws.env, DEMO_AUDIT_HOST: host })).code, 0, 'nothing to do');
 
   const local = lines(join(ws.reports, 'audit.jsonl'));
@@ -110,7 +111,7 @@ test('npm run audit shows the entries of this machine and of the hosts it names,
   appendFileSync(hostLog, 'not json: a line cut short\n');
 
   const all = await audit(['--json', '--last', '50'], { ...ws.ssh, REPORTS_DIR: ws.reports });
-  assert.is(all.code, 0, all.stderr);
+  assert.is(all.code, 0, howItEnded(all));
   const rows = JSON.parse(all.stdout);
   // The host's log also holds the first test's run: a host's log shows every run that changed it.
   const ours = lines(join(ws.reports, 'audit.jsonl')).map((line) => JSON.parse(line).runId);
@@ -129,7 +130,7 @@ test('npm run audit shows the entries of this machine and of the hosts it names,
   assert.not.ok(onHost.some((row: { runId: string }) => row.runId === mine[1].runId));
 
   const last = await audit(['--last', '1'], { ...ws.ssh, REPORTS_DIR: ws.reports });
-  assert.is(last.code, 0, last.stderr);
+  assert.is(last.code, 0, howItEnded(last));
   assert.is(last.stdout.trim().split('\n').length, 1);
   assert.match(
     last.stdout,
@@ -141,7 +142,7 @@ test('a host that cannot take its line is a warning: the run succeeds and the lo
   const ws = workspace();
   const closed = `${USER}@127.0.0.1:${await freePort()}`;
   const run = await demo(['--yes'], { ...ws.env, DEMO_AUDIT_HOST: closed });
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.match(
     run.stderr,
     `warning: the audit line for ${closed} could not be written to .aisha-cleanup/audit.jsonl there`,

@@ -16,6 +16,7 @@ import { startRegistry, type TestRegistry } from '../sandbox/fixtures/registry.t
 import { pushImage, type PushedImage } from '../sandbox/fixtures/registry-seed.ts';
 import { mermaidBlocks, parseMermaid } from './support/mermaid.ts';
 import { npmRun } from './support/npm-run.ts';
+import { howItEnded } from './support/run-task.ts';
 
 let registry: TestRegistry;
 let reports: string;
@@ -49,7 +50,7 @@ test('a registry run draws storage per repository before and after, with its tab
     REPORTS_DIR: reports,
     REGISTRY_STATE_DIR: join(reports, 'state'),
   });
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   const markdown = readFileSync(
     join(
       reports,

@@ -12,6 +12,7 @@ import * as assert from 'uvu/assert';
 import { demo, demoWorkspaces, files, lastReport } from './support/demo-workspace.ts';
 import type { Run } from './support/npm-run.ts';
 import { runDemo as demoHere } from './support/run-in-process.ts';
+import { howItEnded } from './support/run-task.ts';
 
 const { workspace, removeAll } = demoWorkspaces();
 test.after(removeAll);
@@ -64,7 +65,7 @@ test('Ctrl-C while applying: the task shows as interrupted, the report says what
   assert.is(files(ws.data).length, report.notStarted.length, 'what the report calls not started is still there');
 
   const rerun = await demoHere(['--yes'], { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports });
-  assert.is(rerun.code, 0, rerun.stderr);
+  assert.is(rerun.code, 0, howItEnded(rerun));
   assert.equal(files(ws.data), []);
   assert.is(lastReport(ws.reports).status, 'applied');
 });
@@ -83,7 +84,7 @@ test('SIGTERM to the task while applying (a supervisor stopping it): exit 143 th
     },
   );
   assert.is(run.signal, null, 'npm itself got no signal');
-  assert.is(run.code, 143, run.stderr);
+  assert.is(run.code, 143, howItEnded(run));
   assert.is(lastReport(ws.reports).status, 'interrupted');
 });
 

@@ -21,6 +21,7 @@ import { verifyTask } from '../tasks/verify.ts';
 import { demo, demoWorkspaces, files, lastReport, project, reportsOf } from './support/demo-workspace.ts';
 import { npmRun } from './support/npm-run.ts';
 import { runDemo as demoHere, runInProcess } from './support/run-in-process.ts';
+import { howItEnded } from './support/run-task.ts';
 
 const { workspace, removeAll } = demoWorkspaces();
 test.after(removeAll);
@@ -41,7 +42,7 @@ const here = (script: Script, args: string[], env: Record<string, string> = {}) 
 test('npm run demo --dry-run -- --yes: npm took --dry-run, and a dry run still wins over --yes', async () => {
   const ws = workspace();
   const run = await demo(['--dry-run', '--', '--yes'], { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports });
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.match(run.stderr, /npm was given --dry-run and --yes: a dry run wins/);
   assert.match(run.stderr, /Dry run: nothing was changed/);
   assert.equal(files(ws.data), ['a.old', 'b.old', 'keep.txt']);
@@ -51,7 +52,7 @@ test('npm run demo --dry-run -- --yes: npm took --dry-run, and a dry run still w
 test('--dry-run and --yes after --: the dry run wins too', async () => {
   const ws = workspace();
   const run = await demoHere(['--yes', '--dry-run'], { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports });
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.match(run.stderr, /--dry-run and --yes: a dry run wins/);
   assert.equal(files(ws.data), ['a.old', 'b.old', 'keep.txt']);
 });
@@ -75,17 +76,17 @@ test('--env-file is ours: settings come from it; a missing file or a folder is e
   const envFile = join(ws.dir, 'demo.env');
   writeFileSync(envFile, `DEMO_DIR=${ws.data}\nREPORTS_DIR=${ws.reports}\n`);
   const applied = await demo(['--', '--yes', '--env-file', envFile], {});
-  assert.is(applied.code, 0, applied.stderr);
+  assert.is(applied.code, 0, howItEnded(applied));
   assert.equal(files(ws.data), ['keep.txt']);
 
   const missing = join(ws.dir, 'missing.env');
   const real = await npmRun(project, ['clean:registry', '--', `--env-file=${missing}`], {});
-  assert.is(real.code, 2, real.stderr);
+  assert.is(real.code, 2, howItEnded(real));
   assert.match(real.stderr, `The settings file ${missing} does not exist`);
   assert.not.match(real.stderr, /^node:/m);
 
   const folder = await here('clean:inventory', ['--env-file', ws.dir, '--dry-run']);
-  assert.is(folder.code, 2, folder.stderr);
+  assert.is(folder.code, 2, howItEnded(folder));
   assert.match(folder.stderr, `The settings file ${ws.dir} is a folder`);
 });
 
@@ -95,7 +96,7 @@ test("clean:all refuses the flags that name one task's own things (--restore, --
     ['--host', 'prod-1'],
   ]) {
     const run = await here('clean:all', [...flag, '--yes']);
-    assert.is(run.code, 2, run.stderr);
+    assert.is(run.code, 2, howItEnded(run));
     assert.match(run.stderr, `Unknown option '${flag[0]}'`);
   }
   const help = await here('clean:all', ['--help']);
@@ -123,7 +124,7 @@ test('bad settings of a real task: exit 2 before any remote is read, each with n
     ].join('\n'),
   );
   const run = await here('clean:registry', ['--env-file', envFile, '--yes']);
-  assert.is(run.code, 2, run.stderr);
+  assert.is(run.code, 2, howItEnded(run));
   assert.match(run.stderr, /The settings have 7 problems; nothing was changed/);
   assert.match(run.stderr, /REGISTRY_URL is not a URL: "127.0.0.1:1" \(the scheme is missing/);
   assert.match(run.stderr, /value: {4}REGISTRY_URL=127.0.0.1:1/);
@@ -157,7 +158,7 @@ test('bad host specs and URL lists of the server and deploy settings are refused
     ].join('\n'),
   );
   const run = await here('deploy:clean', ['--env-file', envFile, '--dry-run']);
-  assert.is(run.code, 2, run.stderr);
+  assert.is(run.code, 2, howItEnded(run));
   assert.match(run.stderr, /SERVER_HOSTS has an item that is not "local" or an ssh destination/);
   assert.match(run.stderr, /DEPLOY_HOST is not "local" or an ssh destination/);
   assert.match(run.stderr, /DEPLOY_HEALTH_URLS has an item that is not a URL: "127.0.0.1:2\/health"/);
@@ -172,7 +173,7 @@ test('a registry password without its user is exit 2 naming REGISTRY_PASSWORD, b
     REGISTRY_PASSWORD: 'hunter2',
     REPORTS_DIR: ws.reports,
   });
-  assert.is(run.code, 2, run.stderr);
+  assert.is(run.code, 2, howItEnded(run));
   assert.match(run.stderr, /REGISTRY_PASSWORD is set, but REGISTRY_USERNAME is not/);
   assert.not.match(run.stderr, /hunter2/);
   assert.equal(reportsOf(ws.reports), []);
@@ -188,7 +189,7 @@ test("a BACKEND_DIR holding none of the plan's paths (an empty git repository, a
       BACKEND_DIR: dir,
       REPORTS_DIR: ws.reports,
     });
-    assert.is(run.code, 2, run.stderr);
+    assert.is(run.code, 2, howItEnded(run));
     assert.match(run.stderr, /is BACKEND_DIR the backend\? none of \S+.* exists in /);
   }
   assert.equal(readdirSync(empty), ['.git'], 'nothing written into it');
@@ -200,19 +201,19 @@ test('--check: exit 3 while changes are pending (nothing touched), 0 when nothin
   const env = { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports };
   // Through npm: the shell sees the task's 3.
   const pending = await demo(['--', '--check'], env);
-  assert.is(pending.code, 3, pending.stderr);
+  assert.is(pending.code, 3, howItEnded(pending));
   assert.match(pending.stderr, /Check: 2 changes pending \(exit 3\)/);
   assert.equal(files(ws.data), ['a.old', 'b.old', 'keep.txt']);
 
   const applied = await demoHere(['--yes'], env);
-  assert.is(applied.code, 0, applied.stderr);
+  assert.is(applied.code, 0, howItEnded(applied));
   const clean = await demoHere(['--check'], env);
-  assert.is(clean.code, 0, clean.stderr);
+  assert.is(clean.code, 0, howItEnded(clean));
   assert.match(clean.stderr, /Check: nothing to do/);
 
   // Through npm too: the shell sees the task's 1 (npm's own failure would be 1 as well, hence the message).
   const broken = await demo(['--', '--check'], { DEMO_DIR: join(ws.dir, 'missing'), REPORTS_DIR: ws.reports });
-  assert.is(broken.code, 1, broken.stderr);
+  assert.is(broken.code, 1, howItEnded(broken));
   assert.match(broken.stderr, /FAILED: ENOENT/);
 });
 
@@ -221,7 +222,7 @@ test('plans: long groups are shortened (--verbose lists all), a total line ends 
   const ws = workspace(names);
   const env = { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports, REPORTS_KEEP: '2' };
   const short = await demoHere(['--dry-run', '--json'], env);
-  assert.is(short.code, 0, short.stderr);
+  assert.is(short.code, 0, howItEnded(short));
   assert.match(short.stderr, /delete file in folder \. \(60, 240 B\):\n {5}- f1\.old {2}4 B/);
   assert.match(short.stderr, /f2\.old[^]*f10\.old/, 'sorted as a person counts: f2 before f10');
   assert.match(short.stderr, /… and 30 more \(--verbose lists them all/);
@@ -256,7 +257,7 @@ test('reports are kept by kind: plan-only runs (REPORTS_KEEP) never push out the
   const ws = workspace(['a.old', 'b.old', 'keep.txt']);
   const env = { DEMO_DIR: ws.data, REPORTS_DIR: ws.reports, REPORTS_KEEP: '2', REPORTS_KEEP_CHANGED: '1' };
   const applied = await demoHere(['--yes'], env);
-  assert.is(applied.code, 0, applied.stderr);
+  assert.is(applied.code, 0, howItEnded(applied));
   const [changed] = reportsOf(ws.reports);
   assert.not.match(changed, /\.plan\.json$/);
   writeFileSync(join(ws.data, 'c.old'), 'old!');
@@ -277,7 +278,7 @@ test('reports are kept by kind: plan-only runs (REPORTS_KEEP) never push out the
 });
 
 const usageShown = (run: { code: number | null; stdout: string; stderr: string }, script: string) => {
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.match(run.stdout, `Usage: npm run ${script} -- [options]`);
   assert.match(run.stdout, /--dry-run[^]*--check[^]*--env-file <file>/);
   assert.match(run.stdout, /Settings it reads[^]*REPORTS_DIR/);

@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { newRevision } from '../sandbox/fixtures/backend-sample.ts';
 import { freePort } from '../sandbox/fixtures/ports.ts';
 import { startDeployStack, type DeployStack } from './support/deploy-stack.ts';
-import { runTask } from './support/run-task.ts';
+import { runTask, howItEnded } from './support/run-task.ts';
 import { BESIDE_STEPS, figure, zeroDowntime } from './support/deploy-steps.ts';
 
 let stack: DeployStack;
@@ -53,13 +53,13 @@ test.after(async () => {
 test('a first deploy starts on the first port; the next starts on the second beside it, the front moves there by a reload, without a failed request', async () => {
   newRevision(stack.backend, 'v1');
   const first = await deploy('--yes', '--json');
-  assert.is(first.code, 0, first.stderr);
+  assert.is(first.code, 0, howItEnded(first));
   assert.is((await version(stack.ports.api))?.trim(), 'v1');
   assert.is(frontPort(), stack.ports.api);
 
   newRevision(stack.backend, 'v2');
   const run = await deploy('--yes', '--json');
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.equal(actions(run.report).slice(5, 11), ['pull', ...BESIDE_STEPS.slice(0, -1)]);
   assert.not.ok(actions(run.report).includes('settle front'), 'the front keeps naming the port that serves');
   assert.match(figure(run.report, 'expected downtime')!, new RegExp(`^zero: .* on port ${second}`));
@@ -77,12 +77,12 @@ test('a first deploy starts on the first port; the next starts on the second bes
 test('the next deploy goes back to the first port; a rollback to the second, each without a failed request', async () => {
   newRevision(stack.backend, 'v3');
   const run = await deploy('--yes', '--json');
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.ok(zeroDowntime(run.report), figure(run.report, 'downtime'));
   assert.is((await version(stack.ports.api))?.trim(), 'v3');
   assert.is(frontPort(), stack.ports.api);
   const back = await deploy('--rollback', '--yes', '--json');
-  assert.is(back.code, 0, back.stderr);
+  assert.is(back.code, 0, howItEnded(back));
   assert.ok(actions(back.report).includes('start beside'), actions(back.report).join(', '));
   assert.ok(zeroDowntime(back.report), figure(back.report, 'downtime'));
   assert.is((await version(second))?.trim(), 'v2');
@@ -92,7 +92,7 @@ test('the next deploy goes back to the first port; a rollback to the second, eac
 
 test('DEPLOY_SECOND_PORT that is not KEY=PORT of a DEPLOY_COMPOSE_ENV variable is refused: exit 2, nothing done', async () => {
   const run = await runTask('tasks/deploy.ts', ['--yes'], { ...env, DEPLOY_SECOND_PORT: 'NO_SUCH_PORT=1' });
-  assert.is(run.code, 2, run.stderr);
+  assert.is(run.code, 2, howItEnded(run));
   assert.match(run.stderr, /DEPLOY_SECOND_PORT=NO_SUCH_PORT=1: write it as KEY=PORT/);
 });
 

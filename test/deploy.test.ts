@@ -25,7 +25,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { breakHealth, docsOnlyCommit, newRevision, rotateTls } from '../sandbox/fixtures/backend-sample.ts';
 import { startDeployStack, type DeployStack } from './support/deploy-stack.ts';
-import { runTask } from './support/run-task.ts';
+import { runTask, howItEnded } from './support/run-task.ts';
 import { SHIP_STEPS, BESIDE_STEPS, figure, zeroDowntime } from './support/deploy-steps.ts';
 
 let stack: DeployStack;
@@ -109,7 +109,7 @@ test('a first deploy that fails its gate leaves nothing half-started and promote
     'the plan says so up front',
   );
   assert.match(run.stderr, /had not shipped its compose file yet, so it started nothing: nothing to stop/);
-  assert.is(run.code, 1, run.stderr);
+  assert.is(run.code, 1, howItEnded(run));
   // compose up itself waits for the API's healthcheck (nginx depends_on it being healthy).
   assert.match(run.stderr, /Container "[0-9a-f]+" is unhealthy/);
   assert.match(run.stderr, /nothing was up before: stopped and removed what this deploy started/);
@@ -122,7 +122,7 @@ test('a first deploy that fails its gate leaves nothing half-started and promote
 test('a good deploy: planned steps in order, files shipped, the real nginx serves over HTTP and TLS, final moved', async () => {
   newRevision(backend, 'v1');
   const run = await deploy('--yes', '--json');
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.equal(actions(run.report), [...SHIP_STEPS, 'up', 'health gate', 'promote', 'record release']);
   const ship = run.report.changes.find((c: { action: string }) => c.action === 'ship');
   for (const file of ['nginx/conf.d/webhook.conf', 'ssl/webhook.crt', 'ssl/webhook.key', '.env.prod']) {
@@ -162,11 +162,11 @@ test('a good deploy: planned steps in order, files shipped, the real nginx serve
 
 test('the same content again, and a docs-only commit, plan nothing', async () => {
   const same = await deploy('--yes', '--json');
-  assert.is(same.code, 0, same.stderr);
+  assert.is(same.code, 0, howItEnded(same));
   assert.is(same.report.summary.changes, 0);
   docsOnlyCommit(backend);
   const docs = await deploy('--yes', '--json');
-  assert.is(docs.code, 0, docs.stderr);
+  assert.is(docs.code, 0, howItEnded(docs));
   assert.is(docs.report.summary.changes, 0, JSON.stringify(docs.report.changes));
   assert.match(docs.report.kept[0].reason, /already deployed, running and healthy: its content/);
 });
@@ -193,7 +193,7 @@ test('secrets git does not track: shipped 0600 in 0700 folders, never printed; a
   const before = ids();
   writeFileSync(join(backend, '.env.prod'), 'WEBHOOK_SIGNING_SECRET=rotated-signing-secret\n');
   const run = await deploy('--yes', '--json');
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   const ship = run.report.changes.find((c: { action: string }) => c.action === 'ship');
   assert.match(ship.target, /\.env\.prod \(\d+ B, secret: not in git\)/);
   const beside = run.report.changes.find((c: { action: string }) => c.action === 'start beside');
@@ -212,7 +212,7 @@ test('secrets git does not track: shipped 0600 in 0700 folders, never printed; a
   // A mounted key changes: compose would not recreate nginx for it (same image, same configuration).
   rotateTls(backend);
   const tls = await deploy('--yes', '--json');
-  assert.is(tls.code, 0, tls.stderr);
+  assert.is(tls.code, 0, howItEnded(tls));
   assert.match(
     tls.report.changes.find((c: { action: string }) => c.action === 'reload front').reason,
     /they read ssl\/webhook\.crt, ssl\/webhook\.key, which changed .*: nginx -t, then nginx -s reload/,
@@ -238,7 +238,7 @@ test('secrets git does not track: shipped 0600 in 0700 folders, never printed; a
     assert.not.match(text, key, 'no key bytes in output or reports');
   }
   const again = await deploy('--yes', '--json');
-  assert.is(again.code, 0, again.stderr);
+  assert.is(again.code, 0, howItEnded(again));
   assert.is(again.report.summary.changes, 0, 'an unchanged secret plans nothing');
 });
 
@@ -246,7 +246,7 @@ test("a missing secret stops the plan naming it and its service; a file compose 
   rmSync(join(backend, '.env.prod'));
   try {
     const missing = await deploy('--dry-run');
-    assert.is(missing.code, 2, missing.stderr);
+    assert.is(missing.code, 2, howItEnded(missing));
     assert.match(missing.stderr, /service webhook-api: env_file \.env\.prod does not exist in /);
   } finally {
     writeFileSync(join(backend, '.env.prod'), 'WEBHOOK_SIGNING_SECRET=rotated-signing-secret\n');
@@ -256,7 +256,7 @@ test("a missing secret stops the plan naming it and its service; a file compose 
   try {
     writeFileSync(file, original.replace('${NGINX_IMAGE}', '${NGINX_IMAGE_UNSET:?set the nginx image}'));
     const rejected = await deploy('--dry-run');
-    assert.is(rejected.code, 2, rejected.stderr);
+    assert.is(rejected.code, 2, howItEnded(rejected));
     assert.match(
       rejected.stderr,
       /docker-compose refused .*docker-compose\.webhook\.prod\.yml:\n.*set the nginx image/,
@@ -264,7 +264,7 @@ test("a missing secret stops the plan naming it and its service; a file compose 
     const mounts = '    volumes:\n      - /etc/localtime:/etc/localtime:ro\n      - /proc:/host/proc:ro\n';
     writeFileSync(file, original.replace('    env_file: .env.prod\n', `    env_file: .env.prod\n${mounts}`));
     const host = await deploy('--dry-run', '--allow-dirty', '--json');
-    assert.is(host.code, 0, host.stderr);
+    assert.is(host.code, 0, howItEnded(host));
     assert.match(
       figure(host.report, 'expected on the host')!,
       /\/etc\/localtime \(webhook-api\), \/proc \(webhook-api\): the host.s own/,
@@ -275,7 +275,7 @@ test("a missing secret stops the plan naming it and its service; a file compose 
       original.replace('    env_file: .env.prod\n', '    env_file: .env.prod\n    volumes: [/srv/not-there:/data]\n'),
     );
     const gone = await deploy('--dry-run', '--allow-dirty');
-    assert.is(gone.code, 2, gone.stderr);
+    assert.is(gone.code, 2, howItEnded(gone));
     assert.match(gone.stderr, /paths of the host that .* does not have: \/srv\/not-there \(service webhook-api\)/);
   } finally {
     writeFileSync(file, original);
@@ -286,13 +286,13 @@ test('uncommitted changes in the build context are refused by name, unless --all
   writeFileSync(join(backend, 'api_server/www/draft.txt'), 'not committed\n');
   try {
     const refused = await deploy('--yes');
-    assert.is(refused.code, 2, refused.stderr);
+    assert.is(refused.code, 2, howItEnded(refused));
     assert.match(
       refused.stderr,
       /Uncommitted changes in what the deploy builds and ships: api_server\/www\/draft\.txt/,
     );
     const allowed = await deploy('--dry-run', '--allow-dirty', '--json');
-    assert.is(allowed.code, 0, allowed.stderr);
+    assert.is(allowed.code, 0, howItEnded(allowed));
     assert.match(
       allowed.report.notes.join('\n'),
       /--allow-dirty: the build takes uncommitted changes in api_server\/www\/draft\.txt/,
@@ -312,7 +312,7 @@ test('a bind-mount source outside the project folder is refused, naming the serv
   );
   try {
     const run = await deploy('--yes');
-    assert.is(run.code, 2, run.stderr);
+    assert.is(run.code, 2, howItEnded(run));
     assert.match(run.stderr, /service nginx: bind mount \.\.\/elsewhere\/conf\.d is outside the project folder/);
   } finally {
     writeFileSync(file, original);
@@ -333,7 +333,7 @@ test('a broken build fails the gate: exit 1, the previous release serves, final 
   ]);
   newRevision(backend, 'v2');
   const good = await deploy('--yes', '--json');
-  assert.is(good.code, 0, good.stderr);
+  assert.is(good.code, 0, howItEnded(good));
   assert.is((await version())?.trim(), 'v2');
   const serving = state().current;
   const finalBefore = await digest('final');
@@ -345,7 +345,7 @@ test('a broken build fails the gate: exit 1, the previous release serves, final 
   assert.is(projectContainers().split('\n').length, 2, 'one API container and the front: the old one is gone');
   assert.not.match(readFileSync(join(deployDir, 'nginx/conf.d/webhook.conf'), 'utf8'), /webhook_webhook-api_/);
   const broken = await deploy('--yes', '--json');
-  assert.is(broken.code, 1, broken.stderr);
+  assert.is(broken.code, 1, howItEnded(broken));
   assert.is(
     zeroDowntime(broken.report),
     true,
@@ -376,7 +376,7 @@ test('a fixed build deploys, final moves, and the release beyond the kept two is
   const oldest = state().previous[0];
   newRevision(backend, 'v3');
   const run = await deploy('--yes', '--json');
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.is((await version())?.trim(), 'v3');
   assert.is(await digest('final'), state().current.digest);
   const oldTag = oldest.image.slice(oldest.image.lastIndexOf(':') + 1);
@@ -395,13 +395,13 @@ test('a fixed build deploys, final moves, and the release beyond the kept two is
 test('deploy:releases lists the kept releases; deploy:rollback VERSION boots a named one and moves final to it', async () => {
   const { current, previous } = state();
   const listed = await deploy('--releases', '--json');
-  assert.is(listed.code, 0, listed.stderr);
+  assert.is(listed.code, 0, howItEnded(listed));
   assert.is(listed.report.kept.length, 2);
   assert.match(listed.report.kept[0].target, new RegExp(`${current.digest}$`));
   assert.match(listed.report.kept[0].reason, /SERVING, final point/);
   const name = previous[0].image.slice(previous[0].image.lastIndexOf(':') + 1);
   const run = await deploy('--rollback', name, '--yes', '--json');
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.equal(actions(run.report), [
     'lock',
     'mark deploy under way',
@@ -437,13 +437,13 @@ function plantLock(owner: Record<string, unknown>): string {
 
 test('deploy:lock names the holder, where and since when; a live holder elsewhere makes a deploy wait, then stop naming it; --release needs --force for it', async () => {
   const free = await deploy('--lock', '--json');
-  assert.is(free.code, 0, free.stderr);
+  assert.is(free.code, 0, howItEnded(free));
   assert.match(free.report.kept[0].reason, /free/);
   const since = new Date().toISOString();
   const lock = plantLock({ host: 'build-box', pid: 1, since });
   const started = Date.now();
   const blocked = await runTask('tasks/deploy.ts', ['--rollback', '--yes'], { ...env, DEPLOY_LOCK_WAIT_SECONDS: '3' });
-  assert.is(blocked.code, 1, blocked.stderr);
+  assert.is(blocked.code, 1, howItEnded(blocked));
   assert.ok(Date.now() - started >= 3000, 'it waited the set time');
   assert.match(
     blocked.stderr,
@@ -460,7 +460,7 @@ test('deploy:lock names the holder, where and since when; a live holder elsewher
   assert.match(JSON.stringify(refused.report.refused), /held from build-box, within its time to live/);
   assert.ok(existsSync(lock), 'not released without --force');
   const forced = await deploy('--lock', '--release', '--force', '--yes', '--json');
-  assert.is(forced.code, 0, forced.stderr);
+  assert.is(forced.code, 0, howItEnded(forced));
   assert.is(forced.report.changes[0].action, 'release lock');
   assert.not.ok(existsSync(lock));
 });
@@ -481,7 +481,7 @@ test('a deploy lock whose holder is gone is reported, stops a deploy and the ser
   stack.engine.docker(['commit', leftover, 'leftover/abandoned:1']);
   stack.engine.docker(['rm', leftover]);
   const pruneBlocked = await runTask('tasks/server.ts', ['--yes'], env);
-  assert.is(pruneBlocked.code, 1, pruneBlocked.stderr);
+  assert.is(pruneBlocked.code, 1, howItEnded(pruneBlocked));
   assert.match(pruneBlocked.stderr, /the deploy folder \S+ is locked by someone@/);
   assert.ok(
     stack.engine.docker(['images', '-q', 'leftover/abandoned:1']).trim(),
@@ -494,11 +494,11 @@ test('a deploy lock whose holder is gone is reported, stops a deploy and the ser
   );
   assert.match(JSON.stringify(shown.report.figures), new RegExp(`holder gone.*its process ${gone}`));
   const released = await deploy('--lock', '--release', '--yes', '--json');
-  assert.is(released.code, 0, released.stderr);
+  assert.is(released.code, 0, howItEnded(released));
   assert.is(released.report.changes[0].action, 'release lock');
   assert.not.ok(existsSync(lock));
   const pruned = await runTask('tasks/server.ts', ['--yes'], env);
-  assert.is(pruned.code, 0, pruned.stderr);
+  assert.is(pruned.code, 0, howItEnded(pruned));
   assert.not.ok(stack.engine.docker(['images', '-q', 'leftover/abandoned:1']).trim(), 'pruned once the lock was free');
   assert.not.ok(existsSync(lock), 'the server task released the lock');
 });

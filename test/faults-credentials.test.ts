@@ -14,7 +14,7 @@ import { forward } from './support/forward.ts';
 import { freePort } from '../sandbox/fixtures/ports.ts';
 import { startRegistry } from '../sandbox/fixtures/registry.ts';
 import { pushImage, tagsOf } from '../sandbox/fixtures/registry-seed.ts';
-import { runTask } from './support/run-task.ts';
+import { runTask, howItEnded } from './support/run-task.ts';
 import { startTokenIssuer } from './support/token-issuer.ts';
 
 const USER = 'ci';
@@ -52,7 +52,7 @@ test('a token realm on another origin over plain http gets no credentials, and t
     REGISTRY_USERNAME: USER,
     REGISTRY_PASSWORD: PASSWORD,
   });
-  assert.is(run.code, 1, run.stderr);
+  assert.is(run.code, 1, howItEnded(run));
   assert.match(run.stderr, `names the token realm ${issuer.realm}: another origin, over plain http`);
   assert.match(run.stderr, /Serve the token realm over https/);
   assert.is(issuer.requests.length, 0, 'the issuer never saw the credentials');
@@ -101,7 +101,7 @@ test('a redirect (blob storage elsewhere) is followed without the Authorization 
     REGISTRY_USERNAME: USER,
     REGISTRY_PASSWORD: PASSWORD,
   });
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.ok(seen.length >= 4, `the storage served ${seen.length} config blobs`);
   assert.equal(
     seen.filter((headers) => headers.authorization),

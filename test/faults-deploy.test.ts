@@ -13,7 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { COMPOSE_HOST_NETWORK, newRevision } from '../sandbox/fixtures/backend-sample.ts';
 import { startDeployStack, type DeployStack } from './support/deploy-stack.ts';
-import { runTask } from './support/run-task.ts';
+import { runTask, howItEnded } from './support/run-task.ts';
 
 let stack: DeployStack;
 let env: Record<string, string>;
@@ -107,7 +107,7 @@ test.before(async () => {
   ]);
   newRevision(stack.backend, 'v1');
   const first = await deploy('--yes', '--json');
-  assert.is(first.code, 0, first.stderr);
+  assert.is(first.code, 0, howItEnded(first));
 });
 
 test.after(async () => {
@@ -140,7 +140,7 @@ test('SIGKILL during compose up: the rerun brings back the release that served (
   const lockOwner = () => readFileSync(join(deployDir, '.deploy.lock', 'owner.json'), 'utf8');
   const ownerBefore = lockOwner();
   const looked = await deploy('--dry-run', '--json');
-  assert.is(looked.code, 0, looked.stderr);
+  assert.is(looked.code, 0, howItEnded(looked));
   // With the recovery marker present, the dry run changed nothing: lock and marker as they were.
   assert.is(lockOwner(), ownerBefore, 'the dry run took no lock');
   assert.equal(JSON.parse(readFileSync(join(deployDir, marker), 'utf8')), left, 'the marker is left');
@@ -152,7 +152,7 @@ test('SIGKILL during compose up: the rerun brings back the release that served (
     ),
   );
   const rerun = await deploy('--yes', '--json');
-  assert.is(rerun.code, 0, rerun.stderr);
+  assert.is(rerun.code, 0, howItEnded(rerun));
   assert.equal(
     rerun.report.changes.slice(0, 3).map((c: { action: string }) => c.action),
     ['lock', 'bring back', 'build'],
@@ -185,7 +185,7 @@ test('a compose pull that fails (an image the registry does not have): what serv
     DEPLOY_COMPOSE_ENV: env.DEPLOY_COMPOSE_ENV.replace('nginx-webhook:latest', 'nginx-webhook:missing'),
   };
   const run = await runTask('tasks/deploy.ts', ['--yes', '--json'], missing);
-  assert.is(run.code, 1, run.stderr);
+  assert.is(run.code, 1, howItEnded(run));
   assert.match(run.stderr, /compose pull failed on cleanup-ops@127\.0\.0\.1:\d+: .*/);
   assert.match(
     run.stderr,
@@ -215,7 +215,7 @@ test('a compose up that fails (a container that cannot start): what served comes
   );
   newRevision(stack.backend, 'v4');
   const run = await deploy('--yes', '--json');
-  assert.is(run.code, 1, run.stderr);
+  assert.is(run.code, 1, howItEnded(run));
   assert.match(run.stderr, /compose up failed on cleanup-ops@127\.0\.0\.1:\d+: .*/);
   assert.match(run.stderr, /no\/such\/binary/);
   assert.match(
@@ -248,7 +248,7 @@ test('a deploy and a clean:server prune of the deploy host at once never overlap
     assert.ok(deployEnded > 0 && pruneEnded >= deployEnded, 'the prune finished only after the deploy');
     assert.not.ok(abandoned(), 'pruned once the deploy was done');
   } else {
-    assert.is(prune.code, 1, prune.stderr);
+    assert.is(prune.code, 1, howItEnded(prune));
     assert.match(
       prune.stderr,
       /the deploy folder \S+ is locked by \S+ \(pid \d+, deploy:clean\) since \S+ \(.*\); waited 60 s/,

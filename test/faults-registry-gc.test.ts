@@ -15,7 +15,7 @@ import * as assert from 'uvu/assert';
 import { waitFor } from '../sandbox/fixtures/ports.ts';
 import { startRegistry, type TestRegistry } from '../sandbox/fixtures/registry.ts';
 import { blobPresent, pushImage, resolves, tagsOf } from '../sandbox/fixtures/registry-seed.ts';
-import { runTask } from './support/run-task.ts';
+import { runTask, howItEnded } from './support/run-task.ts';
 
 let registry: TestRegistry;
 let dir: string;
@@ -72,13 +72,13 @@ test('two runs at once: the second waits for the lock, then stops naming who hol
   await waitFor('the first run to reach garbage collection', async () => existsSync(stopping), 120_000);
   const second = await runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_LOCK_WAIT_SECONDS: '3' }));
   writeFileSync(release, '');
-  assert.is(second.code, 1, second.stderr);
+  assert.is(second.code, 1, howItEnded(second));
   assert.match(
     second.stderr,
     /the registry at http:\/\/127\.0\.0\.1:\d+ is locked by \S+@\S+ \(pid \d+, clean:registry: deleting and collecting\) since \d{4}-\d\d-\d\dT[\d:.]+Z \(.*\.lock on local\); waited 3 s/,
   );
   const done = await first;
-  assert.is(done.code, 0, done.stderr);
+  assert.is(done.code, 0, howItEnded(done));
   assert.ok(await serving(), 'the registry serves');
   assert.is.not(
     readFileSync(join(registry.dir, 'registry.pid'), 'utf8'),
@@ -166,7 +166,7 @@ test('SIGKILL while the registry is stopped for collection: the rerun starts it,
   // says the registry is down and how to start it.
   writeFileSync(join(lock, 'owner.json'), JSON.stringify({ ...JSON.parse(ownerBefore), host: 'another-machine' }));
   const refused = await runTask('tasks/registry.ts', ['--yes'], env({ REGISTRY_LOCK_WAIT_SECONDS: '1' }));
-  assert.is(refused.code, 1, refused.stderr);
+  assert.is(refused.code, 1, howItEnded(refused));
   assert.match(refused.stderr, /locked by \S+@another-machine/);
   assert.match(refused.stderr, `is DOWN: it was left stopped by run clean:registry pid ${child.pid}`);
   assert.match(refused.stderr, `Start it with: ${registry.startCommand}`);
@@ -176,7 +176,7 @@ test('SIGKILL while the registry is stopped for collection: the rerun starts it,
   // The rerun, without --force: the dead run's lock is taken over (same machine, same boot, pid
   // gone), the registry started first, then the collection finished.
   const forced = await runTask('tasks/registry.ts', ['--yes', '--json'], env({}));
-  assert.is(forced.code, 0, forced.stderr);
+  assert.is(forced.code, 0, howItEnded(forced));
   assert.match(forced.stderr, new RegExp(`Took over the lock on the registry .*pid ${child.pid}`));
   assert.equal(
     forced.report.changes.map((c: { action: string }) => c.action),
@@ -221,7 +221,7 @@ test('Ctrl-C twice while the registry is stopped for collection: the run exits 1
 
   // The collection that was cut short is planned again, and finishes.
   const rerun = await runTask('tasks/registry.ts', ['--yes', '--json'], env({}));
-  assert.is(rerun.code, 0, rerun.stderr);
+  assert.is(rerun.code, 0, howItEnded(rerun));
   assert.equal(
     rerun.report.changes.map((c: { action: string }) => c.action),
     ['collect garbage'],

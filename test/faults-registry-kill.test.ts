@@ -21,7 +21,7 @@ import { forward } from './support/forward.ts';
 import { freePort, waitFor } from '../sandbox/fixtures/ports.ts';
 import { startRegistry, type TestRegistry } from '../sandbox/fixtures/registry.ts';
 import { blobPresent, pushImage, resolves, tagsOf, type PushedImage } from '../sandbox/fixtures/registry-seed.ts';
-import { runTask } from './support/run-task.ts';
+import { runTask, howItEnded } from './support/run-task.ts';
 
 let registry: TestRegistry;
 let dir: string;
@@ -166,7 +166,7 @@ test("SIGKILL between two deletions: the journal is intact, the rerun takes the 
     // The rerun, through the same proxy (now passing everything): its dry run says the dead run's
     // lock is taken over (same machine, same boot, pid gone) and changes nothing...
     const looked = await runTask('tasks/registry.ts', ['--dry-run'], env);
-    assert.is(looked.code, 0, looked.stderr);
+    assert.is(looked.code, 0, howItEnded(looked));
     assert.match(
       looked.stderr,
       new RegExp(
@@ -184,13 +184,13 @@ test("SIGKILL between two deletions: the journal is intact, the rerun takes the 
     );
     // ...and the run takes it over without --force and finishes what the killed one left.
     const rerun = await runTask('tasks/registry.ts', ['--yes', '--json'], env);
-    assert.is(rerun.code, 0, rerun.stderr);
+    assert.is(rerun.code, 0, howItEnded(rerun));
     assert.match(rerun.stderr, new RegExp(`Took over the lock on the registry .*pid ${child.pid}`));
     for (const [repository, tags] of Object.entries(kept))
       assert.equal(await tagsOf({ url: registry.url }, repository), tags);
     await assertKeptIntact(images, 'after the rerun');
     const again = await runTask('tasks/registry.ts', ['--yes', '--json'], env);
-    assert.is(again.code, 0, again.stderr);
+    assert.is(again.code, 0, howItEnded(again));
     assert.is(again.report.summary.changes, 0, JSON.stringify(again.report.changes));
   } finally {
     await proxy.close();

@@ -14,7 +14,7 @@ import { forward } from './support/forward.ts';
 import { freePort } from '../sandbox/fixtures/ports.ts';
 import { startRegistry, type TestRegistry } from '../sandbox/fixtures/registry.ts';
 import { pushImage, tagsOf } from '../sandbox/fixtures/registry-seed.ts';
-import { runTask } from './support/run-task.ts';
+import { runTask, howItEnded } from './support/run-task.ts';
 
 let registry: TestRegistry;
 let reports: string;
@@ -43,7 +43,7 @@ test('a registry that accepts connections and never answers: the run ends naming
     REGISTRY_TIMEOUT_SECONDS: '2',
     REGISTRY_RETRIES: '1',
   });
-  assert.is(run.code, 1, run.stderr);
+  assert.is(run.code, 1, howItEnded(run));
   assert.match(
     run.stderr,
     `127.0.0.1:${port}: GET /v2/ got no answer within 2 s (REGISTRY_TIMEOUT_SECONDS), also after 1 retries`,
@@ -83,7 +83,7 @@ test('a registry failing request after request stops apply after the set number 
     REGISTRY_CONCURRENCY: '1',
     REGISTRY_MAX_CONSECUTIVE_FAILURES: '3',
   });
-  assert.is(run.code, 1, run.stderr);
+  assert.is(run.code, 1, howItEnded(run));
   assert.match(run.stderr, /failed 3 requests in a row/);
   assert.match(run.stderr, /changes were not started/);
   // 3 failures in a row, each after 1 retry: 6 answers of 503, then nothing more was sent.
@@ -95,7 +95,7 @@ test('a registry failing request after request stops apply after the set number 
     REGISTRY_URL: registry.url,
     REPORTS_DIR: reports,
   });
-  assert.is(rerun.code, 0, rerun.stderr);
+  assert.is(rerun.code, 0, howItEnded(rerun));
   assert.equal(await tagsOf(to, 'webhook-api'), ['final']);
 });
 

@@ -19,7 +19,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ensureBaseImage, ensureDockerd, type TestEngine } from '../sandbox/fixtures/dockerd.ts';
 import { freePort } from '../sandbox/fixtures/ports.ts';
-import { runTask } from './support/run-task.ts';
+import { runTask, howItEnded } from './support/run-task.ts';
 import { build, names, reset } from '../sandbox/fixtures/server-seed.ts';
 import { startSshd, type Sshd } from '../sandbox/fixtures/sshd.ts';
 
@@ -193,7 +193,7 @@ test('an unreachable host and a host that hangs while read are named and refused
     ['--yes', '--json'],
     env([hostOf(sshd[0]), unreachable, hostOf(sshd[1])]),
   );
-  assert.is(run.code, 1, run.stderr);
+  assert.is(run.code, 1, howItEnded(run));
   assert.ok(existsSync(join(control, 'reached')), 'the host was reached and hung');
   assertCleaned(good, 'good host');
   assertIntact(good, 'good host');
@@ -220,7 +220,7 @@ test('a host that hangs at an apply step is stopped there, named with the step; 
   waitAt('image rm');
   const hosts = [hostOf(sshd[0]), hostOf(sshd[1])];
   const run = await runTask('tasks/server.ts', ['--yes', '--json'], env(hosts));
-  assert.is(run.code, 1, run.stderr);
+  assert.is(run.code, 1, howItEnded(run));
   assert.ok(existsSync(join(control, 'reached')));
   assertCleaned(good, 'good host');
   const failed = run.report.failed as Item[];
@@ -248,7 +248,7 @@ test('a host that hangs at an apply step is stopped there, named with the step; 
 
   waitAt(undefined);
   const rerun = await runTask('tasks/server.ts', ['--yes', '--json'], env(hosts));
-  assert.is(rerun.code, 0, rerun.stderr);
+  assert.is(rerun.code, 0, howItEnded(rerun));
   assert.ok(
     (rerun.report.changes as Item[]).every((c) => c.host === hosts[1]),
     'only what the hang left is planned',
@@ -285,12 +285,12 @@ test('SIGKILL at an apply step: the rerun completes, with every kept container, 
   assertIntact(hanging, 'after the kill');
 
   const rerun = await runTask('tasks/server.ts', ['--yes', '--json'], env([hostOf(sshd[1])]));
-  assert.is(rerun.code, 0, rerun.stderr);
+  assert.is(rerun.code, 0, howItEnded(rerun));
   assert.ok((rerun.report.changes as Item[]).some((c) => c.action === 'remove image'));
   assertCleaned(hanging, 'after the rerun');
   assertIntact(hanging, 'after the rerun');
   const third = await runTask('tasks/server.ts', ['--yes', '--json'], env([hostOf(sshd[1])]));
-  assert.is(third.code, 0, third.stderr);
+  assert.is(third.code, 0, howItEnded(third));
   assert.is(third.report.summary.changes, 0, JSON.stringify(third.report.changes));
 });
 

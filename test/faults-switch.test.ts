@@ -15,7 +15,7 @@ import * as assert from 'uvu/assert';
 import { newRevision } from '../sandbox/fixtures/backend-sample.ts';
 import { startDowntimeProbe } from '../lib/deploy/downtime.ts';
 import { startDeployStack, type DeployStack } from './support/deploy-stack.ts';
-import { runTask } from './support/run-task.ts';
+import { runTask, howItEnded } from './support/run-task.ts';
 
 let stack: DeployStack;
 let env: Record<string, string>;
@@ -49,7 +49,7 @@ test.before(async () => {
   env = { ...stack.env, DEPLOY_HEALTH_URLS: front('/version') };
   newRevision(stack.backend, 'v1');
   const first = await deploy('--yes', '--json');
-  assert.is(first.code, 0, first.stderr);
+  assert.is(first.code, 0, howItEnded(first));
 });
 
 test.after(async () => {
@@ -62,7 +62,7 @@ test('a release that fails the gate through the front after the switch: the fron
   git('commit', '-qam', 'healthy by its own check, no /version');
   await noRequestFails(async () => {
     const run = await deploy('--yes', '--json');
-    assert.is(run.code, 1, run.stderr);
+    assert.is(run.code, 1, howItEnded(run));
     assert.ok(
       run.report.changes.findIndex((c: { action: string }) => c.action === 'switch front') <
         run.report.changes.findIndex((c: { action: string }) => c.action === 'health gate'),
@@ -97,7 +97,7 @@ test('a deploy SIGKILLed while its new container starts beside the old one: the 
     child.kill('SIGKILL');
     await exited;
     const rerun = await deploy('--yes', '--json');
-    assert.is(rerun.code, 0, rerun.stderr);
+    assert.is(rerun.code, 0, howItEnded(rerun));
     assert.equal(
       rerun.report.changes.slice(0, 2).map((c: { action: string }) => c.action),
       ['lock', 'bring back'],

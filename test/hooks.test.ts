@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runDemo as demo } from './support/run-in-process.ts';
+import { howItEnded } from './support/run-task.ts';
 
 const SECRET = 'demo-token-never-in-a-hook';
 
@@ -63,7 +64,7 @@ test('pre-<task> runs before anything changes and post-<task> after, with the ru
   hook(ws, 'pre-demo');
   hook(ws, 'post-demo');
   const run = await demo(['--yes'], ws.env);
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.match(run.stderr, /hook pre-demo: exit 0\n {3}pre-demo says hello/);
   assert.match(run.stderr, /hook post-demo: exit 0/);
   assert.is(readFileSync(join(ws.dir, 'pre-demo.files'), 'utf8'), 'a.old\nb.old\nkeep.txt\n');
@@ -94,7 +95,7 @@ test('a failing pre-hook stops the run before anything changes: exit 1, nothing 
   hook(ws, 'pre-demo', 7);
   hook(ws, 'post-demo');
   const run = await demo(['--yes'], ws.env);
-  assert.is(run.code, 1, run.stderr);
+  assert.is(run.code, 1, howItEnded(run));
   assert.match(
     run.stderr,
     /hook .*pre-demo exited with 7: the run stops before applying anything; nothing was changed/,
@@ -107,7 +108,7 @@ test('a failing post-hook is a warning; the changes stand and the run exits 1', 
   const ws = workspace();
   hook(ws, 'post-demo', 3);
   const run = await demo(['--yes'], ws.env);
-  assert.is(run.code, 1, run.stderr);
+  assert.is(run.code, 1, howItEnded(run));
   assert.match(run.stderr, /warning: hook .*post-demo exited with 3 after the run; what was applied stands/);
   assert.equal(readdirSync(ws.data), ['keep.txt']);
 });
@@ -130,7 +131,7 @@ test('a hook file that is not executable is exit 2, naming it and the fix; nothi
   const ws = workspace();
   hook(ws, 'pre-demo', 0, 0o644);
   const run = await demo(['--yes'], ws.env);
-  assert.is(run.code, 2, run.stderr);
+  assert.is(run.code, 2, howItEnded(run));
   assert.match(
     run.stderr,
     /pre-demo is not executable, so the pre-demo hook cannot run; make it executable \(chmod \+x/,

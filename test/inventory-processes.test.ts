@@ -15,6 +15,7 @@ import { backendFiles, USER_WORK } from '../sandbox/fixtures/inventory-repo.ts';
 import { npmRun } from './support/npm-run.ts';
 import { taskEnvironment } from './support/run-in-process.ts';
 import { backendRepos, byTarget, env, git, gitLog, inventory, read, runs, type Item } from './support/backend-repos.ts';
+import { howItEnded } from './support/run-task.ts';
 
 const { repo, temporary, removeAll } = backendRepos();
 test.after(removeAll);
@@ -52,7 +53,7 @@ test("the user's uncommitted work, staged or not, is neither committed nor touch
   git(root, 'add', '-A');
   git(root, 'commit', '-q', '-m', 'my work');
   const next = await inventory(['--yes', '--json'], env(root));
-  assert.is(next.code, 0, next.stderr);
+  assert.is(next.code, 0, howItEnded(next));
   assert.equal(next.report.changes.map((c: Item) => c.target).sort(), ['docs/DEPLOYMENT.md', 'docs/README.md']);
   assert.match(
     read(root, 'docs/DEPLOYMENT.md'),
@@ -101,7 +102,7 @@ test('a run SIGKILLed between git rm and its commit is finished by the next run,
   const [runName] = runs(root);
 
   const rerun = await inventory(['--yes', '--json'], env(root));
-  assert.is(rerun.code, 0, rerun.stderr);
+  assert.is(rerun.code, 0, howItEnded(rerun));
   assert.match(
     rerun.report.notes.join('\n'),
     new RegExp(`completing the earlier run ${runName}, which was interrupted before it committed`),
@@ -120,7 +121,7 @@ test('a run SIGKILLed between git rm and its commit is finished by the next run,
   assert.match(read(root, 'docs/STATUS_CURRENT.md'), /- `api_server\/main_LEGACY\.py`/);
 
   const third = await inventory(['--yes', '--json'], env(root));
-  assert.is(third.code, 0, third.stderr);
+  assert.is(third.code, 0, howItEnded(third));
   assert.is(third.report.summary.changes, 0, JSON.stringify(third.report.changes));
 
   // Its RESTORE.sh reverts the commit and puts the ignored byte code back into the folder.
@@ -140,7 +141,7 @@ test('a run SIGKILLed before its commit can be undone instead: --restore puts ba
   await killBeforeCommit(root);
   const [runName] = runs(root);
   const restore = await inventory(['--restore', runName, '--yes', '--json'], env(root));
-  assert.is(restore.code, 0, restore.stderr);
+  assert.is(restore.code, 0, howItEnded(restore));
   assert.ok(
     restore.report.changes.some((c: Item) => c.action === 'git checkout' && c.target === 'api_server/main_LEGACY.py'),
   );

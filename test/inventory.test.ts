@@ -22,6 +22,7 @@ import { documentationUpToDate, legacyFilesDeleted, onlyNecessaryScripts } from 
 import { sections, statusDocument } from '../lib/inventory/sections.ts';
 import { backendFiles } from '../sandbox/fixtures/inventory-repo.ts';
 import { backendRepos, byTarget, env, git, gitLog, inventory, read, runs, type Item } from './support/backend-repos.ts';
+import { howItEnded } from './support/run-task.ts';
 
 const { repo, removeAll } = backendRepos();
 test.after(removeAll);
@@ -45,7 +46,7 @@ test('similarity: near-identical scripts overlap highly, and the diff shows the 
 test('--yes removes the DELETE set, merges, updates documents, explains what it held back, and commits once', async () => {
   const root = repo({ dockerfileUsesLegacy: true, uncommittedEdit: true, symlinkOut: '/etc' });
   const run = await inventory(['--yes', '--json'], env(root));
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   const report = run.report;
 
   for (const gone of [
@@ -152,7 +153,7 @@ test('--yes removes the DELETE set, merges, updates documents, explains what it 
   assert.match(git(root, 'status', '--porcelain'), /^ M api_server\/run_api_server_LEGACY.py$/m);
 
   const second = await inventory(['--yes', '--json'], env(root));
-  assert.is(second.code, 0, second.stderr);
+  assert.is(second.code, 0, howItEnded(second));
   assert.is(second.report.summary.changes, 0, JSON.stringify(second.report.changes));
   assert.is(gitLog(root).length, 2, 'no second commit');
 });
@@ -168,7 +169,7 @@ test("BACKEND_DIR as a folder inside a larger repository: the user's work there 
   writeFileSync(join(top, 'other.txt'), 'staged elsewhere\n');
   git(top, 'add', 'other.txt');
   const run = await inventory(['--yes', '--json'], env(root));
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.match(byTarget(run.report.refused)['docs/DEPLOYMENT.md'], /has uncommitted changes: skipped/);
   assert.match(
     byTarget(run.report.refused)['api_server/legacy_main.py'],
@@ -191,7 +192,7 @@ test("BACKEND_DIR as a folder inside a larger repository: the user's work there 
 test('a DELETE module that a kept module imports is held back with the import line', async () => {
   const root = repo({ pythonImport: true });
   const run = await inventory(['--yes', '--json'], env(root));
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.match(
     byTarget(run.report.refused)['api_server/legacy_main.py'],
     /DELETE held back: still used by kept files: api_server\/handlers.py:2 `from legacy_main import handler` \(python import\)/,
@@ -203,7 +204,7 @@ test('a DELETE module that a kept module imports is held back with the import li
 test('a DELETE folder holding ignored byte code goes whole; a second run plans nothing; restore brings all back', async () => {
   const root = repo({ pycache: true });
   const run = await inventory(['--yes', '--json'], env(root));
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.not.ok(existsSync(join(root, 'api_server/app_LEGACY')), 'the folder is gone, __pycache__ included');
   assert.match(
     byTarget(run.report.changes)['api_server/app_LEGACY'],
@@ -216,11 +217,11 @@ test('a DELETE folder holding ignored byte code goes whole; a second run plans n
   assert.is(git(root, 'status', '--porcelain'), '', 'the trash folder is invisible to git');
 
   const second = await inventory(['--yes', '--json'], env(root));
-  assert.is(second.code, 0, second.stderr);
+  assert.is(second.code, 0, howItEnded(second));
   assert.is(second.report.summary.changes, 0, JSON.stringify(second.report.changes));
 
   const restore = await inventory(['--restore', runName, '--yes', '--json'], env(root));
-  assert.is(restore.code, 0, restore.stderr);
+  assert.is(restore.code, 0, howItEnded(restore));
   assert.equal(
     restore.report.changes.map((c: Item) => c.action),
     ['git revert', 'put back'],
@@ -230,7 +231,7 @@ test('a DELETE folder holding ignored byte code goes whole; a second run plans n
   assert.is(read(root, 'docs/PLANNING.md'), backendFiles()['docs/PLANNING.md'], 'the document edit is undone too');
   assert.match(gitLog(root)[0], /^Revert "chore\(cleanup\)/);
   const again = await inventory(['--restore', runName, '--yes', '--json'], env(root));
-  assert.is(again.code, 0, again.stderr);
+  assert.is(again.code, 0, howItEnded(again));
   assert.is(again.report.summary.changes, 0, 'a restored run has nothing left to restore');
   const unknown = await inventory(['--restore', 'no-such-run', '--yes'], env(root));
   assert.is(unknown.code, 2);
@@ -241,12 +242,12 @@ test('outside git: each run has its own trash folder, files of the same name nev
   const root = repo();
   rmSync(join(root, '.git'), { recursive: true, force: true });
   const first = await inventory(['--yes', '--json'], env(root));
-  assert.is(first.code, 0, first.stderr);
+  assert.is(first.code, 0, howItEnded(first));
   assert.not.ok(existsSync(join(root, 'api_server/main_LEGACY.py')));
   assert.is(read(root, 'docs/PLANNING.md'), '# Planning\n\n');
   writeFileSync(join(root, 'api_server/main_LEGACY.py'), 'print("a second one")\n');
   const second = await inventory(['--yes', '--json'], env(root));
-  assert.is(second.code, 0, second.stderr);
+  assert.is(second.code, 0, howItEnded(second));
   assert.equal(
     second.report.changes.map((c: Item) => c.target),
     ['api_server/main_LEGACY.py', 'docs/STATUS_CURRENT.md'],
@@ -265,7 +266,7 @@ test('outside git: each run has its own trash folder, files of the same name nev
   assert.is(read(root, 'api_server/main_LEGACY.py'), 'print("a second one")\n');
   assert.is(read(root, 'docs/STATUS_CURRENT.md'), statusAfterFirst, "the second run's record is undone");
   const restore = await inventory(['--restore', run1, '--yes', '--json'], env(root));
-  assert.is(restore.code, 0, restore.stderr);
+  assert.is(restore.code, 0, howItEnded(restore));
   assert.match(byTarget(restore.report.refused)['api_server/main_LEGACY.py'], /exists again: left alone/);
   assert.is(
     read(root, 'api_server/main_LEGACY.py'),
@@ -289,7 +290,7 @@ test('outside git: each run has its own trash folder, files of the same name nev
 test("--force removes a DELETE file with uncommitted edits, and keeps the edited copy in the run's trash", async () => {
   const root = repo({ uncommittedEdit: true });
   const run = await inventory(['--yes', '--force', '--json'], env(root));
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.match(
     byTarget(run.report.changes)['api_server/run_api_server_LEGACY.py'],
     /forced: its uncommitted changes are kept in \.cleanup-trash\/[^/]+\/files\//,
@@ -325,7 +326,7 @@ test('outside git: a run stopped halfway is completed by the next one, in the sa
   );
 
   const rerun = await inventory(['--yes', '--json'], env(root));
-  assert.is(rerun.code, 0, rerun.stderr);
+  assert.is(rerun.code, 0, howItEnded(rerun));
   assert.match(
     rerun.report.notes.join('\n'),
     new RegExp(`completing the earlier run ${runName}, which was interrupted before it finished`),
@@ -340,7 +341,7 @@ test('outside git: a run stopped halfway is completed by the next one, in the sa
   assert.is((await inventory(['--yes', '--json'], env(root))).report.summary.changes, 0);
 
   const restore = await inventory(['--restore', runName, '--yes', '--json'], env(root));
-  assert.is(restore.code, 0, restore.stderr);
+  assert.is(restore.code, 0, howItEnded(restore));
   for (const [path, text] of Object.entries(original))
     assert.is(read(root, path), path === 'docs/PLANNING.md' ? `${text}A line added after the plan.\n` : text, path);
 });
@@ -350,7 +351,7 @@ test('the checks verify needs pass after one run, with no hand edits', async () 
   assert.is(legacyFilesDeleted(root).passed, false);
   assert.is(documentationUpToDate(root).passed, false, 'PLANNING.md links the gallery fixes');
   const run = await inventory(['--yes'], env(root));
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   const listed = sections.flatMap((s) => s.entries.filter((e) => e.verdict === 'DELETE')).length; // 6 today; a DELETE entry added counts here too
   assert.equal(legacyFilesDeleted(root), {
     name: 'all legacy files deleted',

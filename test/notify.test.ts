@@ -11,6 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runDemo as demo } from './support/run-in-process.ts';
 import { startReceiver, type Receiver } from './support/receiver.ts';
+import { howItEnded } from './support/run-task.ts';
 
 const TOKEN = '123456:AAH-bot-token-never-printed';
 const SLACK_PATH = '/services/T0SECRET/B0SECRET/hookpathsecret';
@@ -43,7 +44,7 @@ const markdownReports = (dir: string) => readdirSync(dir).filter((name) => name.
 test('an applying run posts {"text"} with the task, the totals, the result and the report name', async () => {
   const ws = workspace();
   const run = await demo(['--yes'], { ...ws.env, NOTIFY_URL: `${receiver.url}${SLACK_PATH}` });
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.is(receiver.received.length, 1);
   const [request] = receiver.received;
   assert.is(request.method, 'POST');
@@ -60,7 +61,7 @@ test('a Telegram sendMessage URL gets chat_id and text; the token is never print
   const ws = workspace();
   const url = `${receiver.url}/bot${TOKEN}/sendMessage?chat_id=-1001234`;
   const run = await demo(['--yes', '--verbose'], { ...ws.env, NOTIFY_URL: url });
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.is(receiver.received.length, 1);
   assert.is(receiver.received[0].path, `/bot${TOKEN}/sendMessage`);
   const body = JSON.parse(receiver.received[0].body);
@@ -73,7 +74,7 @@ test('--check with changes pending sends "changes pending" and exits 3; nothing 
   const ws = workspace();
   const env = { ...ws.env, NOTIFY_URL: `${receiver.url}${SLACK_PATH}` };
   const check = await demo(['--check'], env);
-  assert.is(check.code, 3, check.stderr);
+  assert.is(check.code, 3, howItEnded(check));
   assert.is(receiver.received.length, 1);
   assert.match(JSON.parse(receiver.received[0].body).text, /: changes pending$/m);
   assert.equal(readdirSync(ws.data).sort(), ['a.old', 'b.old', 'keep.txt']);
@@ -81,14 +82,14 @@ test('--check with changes pending sends "changes pending" and exits 3; nothing 
   assert.is((await demo(['--yes'], env)).code, 0);
   receiver.received.length = 0;
   const quiet = await demo(['--check'], env);
-  assert.is(quiet.code, 0, quiet.stderr);
+  assert.is(quiet.code, 0, howItEnded(quiet));
   assert.is(receiver.received.length, 0, 'a check with nothing pending is quiet');
 });
 
 test('a failed run sends "failed"', async () => {
   const ws = workspace();
   const run = await demo(['--yes'], { ...ws.env, DEMO_DIR: join(ws.data, 'missing'), NOTIFY_URL: `${receiver.url}/x` });
-  assert.is(run.code, 1, run.stderr);
+  assert.is(run.code, 1, howItEnded(run));
   assert.is(receiver.received.length, 1);
   assert.match(JSON.parse(receiver.received[0].body).text, /: failed$/m);
 });
@@ -97,7 +98,7 @@ test('a notification that cannot be sent is a warning naming the origin only; th
   const ws = workspace();
   receiver.status = 500;
   const refused = await demo(['--yes'], { ...ws.env, NOTIFY_URL: `${receiver.url}${SLACK_PATH}` });
-  assert.is(refused.code, 0, refused.stderr);
+  assert.is(refused.code, 0, howItEnded(refused));
   assert.match(refused.stderr, `warning: the notification to ${receiver.url} was refused (HTTP 500)`);
   assert.not.match(refused.stderr, 'hookpathsecret');
 
@@ -106,7 +107,7 @@ test('a notification that cannot be sent is a warning naming the origin only; th
   await gone.close();
   const ws2 = workspace();
   const unreachable = await demo(['--yes'], { ...ws2.env, NOTIFY_URL: `${gone.url}${SLACK_PATH}` });
-  assert.is(unreachable.code, 0, unreachable.stderr);
+  assert.is(unreachable.code, 0, howItEnded(unreachable));
   assert.match(unreachable.stderr, `warning: the notification to ${gone.url} could not be sent`);
   assert.not.match(unreachable.stderr, 'hookpathsecret');
   assert.equal(readdirSync(ws2.data), ['keep.txt']);

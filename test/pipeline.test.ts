@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runDemo as run } from './support/run-in-process.ts';
+import { howItEnded } from './support/run-task.ts';
 
 const SECRET = 'hunter2-very-secret';
 
@@ -67,7 +68,7 @@ test('--yes --json applies, prints the report on stdout alone, redacts secrets; 
   const ws = workspace();
   const env = { DEMO_DIR: ws.data, DEMO_TOKEN: SECRET, REPORTS_DIR: ws.reports };
   const first = await run(['--yes', '--json'], env);
-  assert.is(first.code, 0, first.stderr);
+  assert.is(first.code, 0, howItEnded(first));
   const report = JSON.parse(first.stdout);
   assert.is(report.task, 'demo');
   assert.is(report.mode, 'apply');

@@ -14,7 +14,7 @@ import { startRegistry, type TestRegistry } from '../sandbox/fixtures/registry.t
 import { pushImage, tagsOf, type Pusher } from '../sandbox/fixtures/registry-seed.ts';
 import { rootCertificates } from 'node:tls';
 import { trustedCertificates } from '../lib/registry/client.ts';
-import { runTask } from './support/run-task.ts';
+import { runTask, howItEnded } from './support/run-task.ts';
 import { startTokenIssuer, type TokenIssuer } from './support/token-issuer.ts';
 
 const USER = 'ci';
@@ -72,7 +72,7 @@ test('htpasswd basic auth: works with the credentials, refuses clearly without t
     ['--yes', '--json'],
     env(registry, { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: PASSWORD }),
   );
-  assert.is(right.code, 0, right.stderr);
+  assert.is(right.code, 0, howItEnded(right));
   assert.not.match(right.stdout + right.stderr, PASSWORD);
   assert.equal(await tagsOf(to, 'webhook-api'), ['1.0.0', 'final']);
 });
@@ -101,7 +101,7 @@ test('token auth: a token per scope from the realm, reused, with delete granted'
     ['--yes', '--json'],
     env(registry, { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: PASSWORD, REGISTRY_CA_FILE: issuer.certFile }),
   );
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   // One token per scope for the whole run (plan, apply and check), not one per request.
   const normal = (scope: string) =>
     scope.replace(/:([a-z,]+)$/, (_, actions: string) => `:${actions.split(',').sort().join(',')}`);
@@ -135,7 +135,7 @@ test('REGISTRY_CA_FILE: a file that is not a certificate exits 2 naming it; a CA
     REGISTRY_URL: 'https://127.0.0.1:9',
     REGISTRY_CA_FILE: notCertificate,
   });
-  assert.is(run.code, 2, run.stderr);
+  assert.is(run.code, 2, howItEnded(run));
   assert.match(run.stderr, `REGISTRY_CA_FILE ${notCertificate} is not a PEM certificate`);
 
   const issuer = await startTokenIssuer(dir, {}, { https: true });

@@ -13,7 +13,7 @@ import { forward } from './support/forward.ts';
 import { freePort } from '../sandbox/fixtures/ports.ts';
 import { startRegistry, type TestRegistry } from '../sandbox/fixtures/registry.ts';
 import { pushImage, resolves, tagsOf } from '../sandbox/fixtures/registry-seed.ts';
-import { runTask } from './support/run-task.ts';
+import { runTask, howItEnded } from './support/run-task.ts';
 import { planDanglingTags } from '../lib/registry/dangling.ts';
 import { readJournal } from '../lib/registry/journal.ts';
 import { registryPolicy } from '../lib/registry/cleanup-policy.ts';
@@ -83,7 +83,7 @@ test('with retries, 503s and dropped connections do not stop the run', async () 
       REGISTRY_RETRIES: '6',
       REGISTRY_CONCURRENCY: '4',
     });
-    assert.is(run.code, 0, run.stderr);
+    assert.is(run.code, 0, howItEnded(run));
     assert.ok(proxy.faults() >= 5, `only ${proxy.faults()} faults injected`);
   } finally {
     await proxy.close();
@@ -111,7 +111,7 @@ test('without retries a run may stop halfway; a rerun finishes it and the kept t
     REGISTRY_URL: registry.url,
     REPORTS_DIR: reports,
   });
-  assert.is(rerun.code, 0, rerun.stderr);
+  assert.is(rerun.code, 0, howItEnded(rerun));
   assert.equal(await tagsOf({ url: registry.url }, 'webhook-api'), expected);
   const again = await runTask('tasks/registry.ts', ['--yes', '--json'], {
     REGISTRY_URL: registry.url,
@@ -144,7 +144,7 @@ test('a tag left dangling by a delete cut halfway is found, shown and removed by
     REGISTRY_URL: registry.url,
     REPORTS_DIR: reports,
   });
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   const change = run.report.changes.find((c: { action: string }) => c.action === 'remove dangling tag');
   assert.ok(change, `no dangling-tag change in ${JSON.stringify(run.report.changes)}`);
   assert.is(change.target, 'nginx-webhook:1.9.0');
@@ -193,7 +193,7 @@ test('a manifest someone else deleted after the plan is not journaled as ours; o
   } finally {
     await proxy.close();
   }
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.equal(await tagsOf(to, 'race-api'), ['final']);
   const journaled = (entries: { digest: string }[]) =>
     entries.map((e) => e.digest).filter((d) => d === gone.digest || d === ours.digest);
@@ -209,7 +209,7 @@ test('a manifest someone else deleted after the plan is not journaled as ours; o
     ...env,
     REGISTRY_URL: registry.url,
   });
-  assert.is(restore.code, 0, restore.stderr);
+  assert.is(restore.code, 0, howItEnded(restore));
   assert.equal(
     restore.report.changes.map((c: { target: string }) => c.target).filter((t: string) => t.startsWith('race-api')),
     [restore.report.changes.find((c: { target: string }) => c.target.includes(':temp-ours'))?.target],

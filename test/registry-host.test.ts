@@ -16,7 +16,7 @@ import { ensureDockerd, type TestEngine } from '../sandbox/fixtures/dockerd.ts';
 import { startRegistryHost, type RegistryHost } from '../sandbox/fixtures/registry-host.ts';
 import { pushImage, resolves, tagsOf, type Pusher } from '../sandbox/fixtures/registry-seed.ts';
 import { startSshd, type Sshd } from '../sandbox/fixtures/sshd.ts';
-import { runTask } from './support/run-task.ts';
+import { runTask, howItEnded } from './support/run-task.ts';
 
 let dir: string;
 let host: TestEngine;
@@ -80,7 +80,7 @@ const running = (name: string) => host.docker(['inspect', '--format', '{{.State.
 
 test('clean:registry deletes, collects garbage through docker on the registry host, and every kept tag pulls', async () => {
   const run = await runTask('tasks/registry.ts', ['--yes', '--json'], registryEnv());
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.equal(await tagsOf(to, 'webhook-api'), ['1.1.0', '1.2.0', '1.3.0', 'latest']);
   assert.ok(await resolves(to, 'webhook-api', 'latest'), 'latest kept although it shared its image with test-7');
   assert.ok(run.report.applied.some((c: { action: string }) => c.action === 'collect garbage'));
@@ -95,7 +95,7 @@ test('clean:registry deletes, collects garbage through docker on the registry ho
   assert.ok(running(registry.database.container), 'the database never stopped');
 
   const again = await runTask('tasks/registry.ts', ['--yes', '--json'], registryEnv());
-  assert.is(again.code, 0, again.stderr);
+  assert.is(again.code, 0, howItEnded(again));
   assert.is(again.report.summary.changes, 0, 'a second run changes nothing');
 });
 
@@ -106,7 +106,7 @@ test('a storage volume is measured as docker counts it, without reading the data
   });
   const env = { ...registryEnv(), REGISTRY_STORAGE_PATH: '', REGISTRY_STORAGE_VOLUME: registry.volume };
   const run = await runTask('tasks/registry.ts', ['--yes', '--json'], env);
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   const figure = (label: string) =>
     run.report.figures.find((f: { label: string }) => f.label === label)?.value ?? `(no ${label})`;
   const bytes = (label: string) => Number(/\((\d+) bytes\)/.exec(figure(label))?.[1]);
@@ -117,7 +117,7 @@ test('a storage volume is measured as docker counts it, without reading the data
 test('clean:server on the registry host keeps the registry, the database and their volumes', async () => {
   const env = { ...ssh(), SERVER_HOSTS: target(), SERVER_COMPOSE_PROJECT: 'webhook' };
   const run = await runTask('tasks/server.ts', ['--yes', '--json'], env);
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   const kept = (name: string) =>
     run.report.kept.find((k: { target: string }) => k.target.includes(name))?.reason ?? `(${name} not in kept)`;
   assert.match(kept(`container ${registry.container}`), `running, not ours: kept`);

@@ -28,7 +28,7 @@ import {
   tagsOf,
   type PushedImage,
 } from '../sandbox/fixtures/registry-seed.ts';
-import { runTask } from './support/run-task.ts';
+import { runTask, howItEnded } from './support/run-task.ts';
 import { build, reset } from '../sandbox/fixtures/server-seed.ts';
 import { startSshd, type Sshd } from '../sandbox/fixtures/sshd.ts';
 
@@ -172,7 +172,7 @@ test('an unreachable host stops the plan: exit 2, a clear message, nothing delet
     ['--yes'],
     env({ SERVER_HOSTS: `${hostOf(sshd)},cleanup-ops@127.0.0.1:${closed}` }),
   );
-  assert.is(run.code, 2, run.stderr);
+  assert.is(run.code, 2, howItEnded(run));
   assert.match(
     run.stderr,
     new RegExp(`Cannot read what a host runs, so no registry image is safe to delete; nothing was deleted`),
@@ -185,7 +185,7 @@ test('an unreachable host stops the plan: exit 2, a clear message, nothing delet
     ['--dry-run', '--force', '--json'],
     env({ SERVER_HOSTS: `${hostOf(sshd)},cleanup-ops@127.0.0.1:${closed}` }),
   );
-  assert.is(forced.code, 0, forced.stderr);
+  assert.is(forced.code, 0, howItEnded(forced));
   assert.match(
     forced.report.notes.join('\n'),
     new RegExp(`--force: planned WITHOUT knowing what this host runs .*127\\.0\\.0\\.1:${closed}`),
@@ -204,7 +204,7 @@ test('an unreachable host stops the plan: exit 2, a clear message, nothing delet
 
 test('the plan keeps latest, final, words with test inside, what runs and what a rollback needs; each with its reason', async () => {
   const run = await runTask('tasks/registry.ts', ['--dry-run', '--json'], env());
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   const kept: Record<string, string> = Object.fromEntries(
     run.report.kept.map((k: { target: string; reason: string }) => [k.target, k.reason]),
   );
@@ -238,7 +238,7 @@ test('the plan keeps latest, final, words with test inside, what runs and what a
     ['--dry-run', '--json'],
     env({ SERVER_HOSTS: `${sshd.target.user}@localhost:${sshd.target.port}` }),
   );
-  assert.is(respelt.code, 0, respelt.stderr);
+  assert.is(respelt.code, 0, howItEnded(respelt));
   const read = respelt.report.figures.find((f: { label: string }) => f.label === 'hosts read').value;
   assert.ok(read.startsWith(`${hostOf(sshd)}: `), read);
 });
@@ -247,7 +247,7 @@ test('--yes deletes exactly that, collection reclaims what the plan promised, wh
   const to = { url: registry.url };
   const storageBefore = fileBytes(registry.storage);
   const run = await runTask('tasks/registry.ts', ['--yes', '--json'], env());
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.equal(await tagsNow(), {
     'webhook-api': ['1.0.0', '1.2.0', '1.3.0', '2.0.0', 'attestation', 'hotfix-attempt-2', 'latest'],
     'nginx-webhook': ['latest'],
@@ -304,7 +304,7 @@ test('--no-gc deletes now and collects later; --restore puts everything back unt
   assert.is(await resolves(to, 'webhook-api', 'test-attest'), attestation.digest);
 
   const deleted = await runTask('tasks/registry.ts', ['--yes', '--no-gc', '--json'], env());
-  assert.is(deleted.code, 0, deleted.stderr);
+  assert.is(deleted.code, 0, howItEnded(deleted));
   assert.not.ok(
     deleted.report.changes.some((c: { action: string }) => c.action === 'collect garbage'),
     '--no-gc plans no collection',
@@ -321,7 +321,7 @@ test('--no-gc deletes now and collects later; --restore puts everything back unt
     ['--yes', '--json', '--restore', reportPath(deleted.stderr)],
     env(),
   );
-  assert.is(restored.code, 0, restored.stderr);
+  assert.is(restored.code, 0, howItEnded(restored));
   assert.is(await resolves(to, 'webhook-api', 'temp_2'), temp.digest);
   assert.is(await resolves(to, 'webhook-api', 'test-attest'), attestation.digest);
   for (const blob of temp.blobs) assert.ok(await blobPresent(to, 'webhook-api', blob.digest));
@@ -334,7 +334,7 @@ test('--no-gc deletes now and collects later; --restore puts everything back unt
 
   // The next run deletes them again and collects, this time and the --no-gc run's garbage.
   const collected = await runTask('tasks/registry.ts', ['--yes', '--json'], env());
-  assert.is(collected.code, 0, collected.stderr);
+  assert.is(collected.code, 0, howItEnded(collected));
   const collect = collected.report.changes.find((c: { action: string }) => c.action === 'collect garbage');
   assert.match(collect.reason, /deletions by clean:registry since .* are not collected yet/);
   assert.match(collect.reason, /expected downtime about [0-9.]+ s \(as measured at the last collection/);
@@ -343,7 +343,7 @@ test('--no-gc deletes now and collects later; --restore puts everything back unt
     ['--dry-run', '--json', '--restore', reportPath(collected.stderr)],
     env(),
   );
-  assert.is(late.code, 0, late.stderr);
+  assert.is(late.code, 0, howItEnded(late));
   const refused = late.report.refused.find((r: { target: string }) => r.target.includes(':temp_2'));
   assert.match(refused.reason, /cannot come back: .*blobs .* are gone, since garbage collection ran/);
   // An untagged tag's image is kept, so it can still come back.
@@ -352,7 +352,7 @@ test('--no-gc deletes now and collects later; --restore puts everything back unt
 
 test('a second run plans nothing', async () => {
   const run = await runTask('tasks/registry.ts', ['--yes', '--json'], env());
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.is(run.report.summary.changes, 0, JSON.stringify(run.report.changes));
 });
 

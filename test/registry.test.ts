@@ -18,7 +18,7 @@ import {
   tagsOf,
   type PushedImage,
 } from '../sandbox/fixtures/registry-seed.ts';
-import { runTask } from './support/run-task.ts';
+import { runTask, howItEnded } from './support/run-task.ts';
 
 let registry: TestRegistry;
 let reports: string;
@@ -104,7 +104,7 @@ test.after(async () => {
 
 test('a dry run plans, explains, and changes nothing', async () => {
   const run = await runTask('tasks/registry.ts', ['--dry-run', '--json'], env());
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   const { report } = run;
   assert.is(report.mode, 'plan');
   assert.ok(report.changes.every((c: { reason: string }) => c.reason.length > 10));
@@ -141,7 +141,7 @@ test('--yes leaves exactly what the policy says, keeps the shared-digest tag who
   const to = { url: registry.url };
   const storageBefore = du(registry.storage);
   const run = await runTask('tasks/registry.ts', ['--yes', '--json'], env());
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.is(run.report.status, 'applied');
 
   assert.equal(await tagsOf(to, 'webhook-api'), ['1.10.0', '1.2.0', '1.9.0', 'final']);
@@ -182,7 +182,7 @@ test('--yes leaves exactly what the policy says, keeps the shared-digest tag who
 
 test('a second --yes run changes nothing and exits 0', async () => {
   const run = await runTask('tasks/registry.ts', ['--yes', '--json'], env());
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.is(run.report.summary.changes, 0);
   assert.match(run.stderr, /Nothing to change/);
 });
@@ -195,7 +195,7 @@ test('storage the run cannot measure is a warning in the report: the collection 
   // As a docker-group user finds a volume's folder under Docker's data root: not readable.
   const unreadable = env({ REGISTRY_STORAGE_PATH: join(reports, 'no-such-storage') });
   const run = await runTask('tasks/registry.ts', ['--yes', '--json'], unreadable);
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.ok(run.report.applied.some((c: { action: string }) => c.action === 'collect garbage'));
   assert.match(JSON.stringify(run.report.figures), /storage freed.*not measured \(warning: .*could not measure/);
   assert.not.ok(await resolves({ url: registry.url }, 'webhook-api', 'debug-unmeasured'));
@@ -208,7 +208,7 @@ test('age floor: a CI test tag pushed a minute ago stays (with that reason) whil
   await pushImage(to, 'pipeline', ['test-123'], { layers: ['in flight'], created: new Date().toISOString() });
   await pushImage(to, 'pipeline', ['test-100'], { layers: ['long done'], created: '2026-01-01T00:00:00Z' });
   const run = await runTask('tasks/registry.ts', ['--yes', '--json'], env());
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.equal(await tagsOf(to, 'pipeline'), ['test-123']);
   const kept = run.report.kept.find((k: { target: string }) => k.target === 'pipeline:test-123');
   assert.match(
@@ -216,7 +216,7 @@ test('age floor: a CI test tag pushed a minute ago stays (with that reason) whil
     /^too fresh to delete: its image was created \d+ min ago, under REGISTRY_MIN_AGE_HOURS \(24 h\).*otherwise: test image/,
   );
   const lifted = await runTask('tasks/registry.ts', ['--dry-run', '--json'], env({ REGISTRY_MIN_AGE_HOURS: '0' }));
-  assert.is(lifted.code, 0, lifted.stderr);
+  assert.is(lifted.code, 0, howItEnded(lifted));
   assert.equal(
     lifted.report.changes.map((c: { action: string }) => c.action),
     ['delete manifest', 'collect garbage'],

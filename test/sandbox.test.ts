@@ -17,6 +17,7 @@ import * as assert from 'uvu/assert';
 import { engine } from '../sandbox/fixtures/dockerd.ts';
 import { freePort } from '../sandbox/fixtures/ports.ts';
 import { npmRun } from './support/npm-run.ts';
+import { howItEnded } from './support/run-task.ts';
 
 const repo = resolve(import.meta.dirname, '..');
 let root: string;
@@ -63,7 +64,7 @@ test('a sandbox made before the registry host is refused with exit 2 and the way
   mkdirSync(old.SANDBOX_DIR);
   writeFileSync(join(old.SANDBOX_DIR, 'seeded'), '2026-11-01T00:00:00Z\n');
   const run = await npmRun(repo, ['sandbox'], old);
-  assert.is(run.code, 2, run.stderr);
+  assert.is(run.code, 2, howItEnded(run));
   assert.match(run.stderr, 'was made before the sandbox had a registry host');
   assert.match(run.stderr, 'run npm run sandbox:down, then npm run sandbox');
   assert.not.ok(existsSync(old.SANDBOX_SHARED_DIR), 'nothing was started');
@@ -71,7 +72,7 @@ test('a sandbox made before the registry host is refused with exit 2 and the way
 
 test('npm run sandbox brings up the production host and the registry host, and the settings point at both', async () => {
   const run = await npmRun(repo, ['sandbox'], env);
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.match(run.stderr, `production host: Docker engine unix://${env.SANDBOX_SHARED_DIR}/docker/engine/`);
   assert.match(run.stderr, `registry host: Docker engine unix://${env.SANDBOX_SHARED_DIR}/docker/registry-host/`);
   assert.match(run.stderr, `runs the registry in container prod-registry (https://127.0.0.1:${ports.registry}`);
@@ -92,7 +93,7 @@ test('npm run sandbox brings up the production host and the registry host, and t
 test('clean:server on the sandbox keeps the registry host’s registry, database and volumes, saying why', async () => {
   const envFile = join(env.SANDBOX_DIR, '.env');
   const run = await npmRun(repo, ['clean:server', '--', '--env-file', envFile, '--dry-run', '--json'], env);
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   const report = JSON.parse(run.stdout);
   const registryHost = `aisha@127.0.0.1:${ports.registrySsh}`;
   const kept = (target: string) =>
@@ -107,7 +108,7 @@ test('clean:server on the sandbox keeps the registry host’s registry, database
 test('deploy:clean on the sandbox pushes to the TLS registry with auth and the production host pulls from it', async () => {
   const envFile = join(env.SANDBOX_DIR, '.env');
   const run = await npmRun(repo, ['deploy:clean', '--', '--env-file', envFile, '--yes', '--json'], env);
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   const report = JSON.parse(run.stdout);
   const done = report.applied.map((item: { action: string }) => item.action);
   assert.ok(done.includes('push') && done.includes('pull'), done.join(', '));
@@ -120,10 +121,10 @@ test('deploy:clean on the sandbox pushes to the TLS registry with auth and the p
 test('a stopped sandbox comes back with the same CA, the same images and the database’s data', async () => {
   const ca = readFileSync(settings().REGISTRY_CA_FILE, 'utf8');
   const stop = await npmRun(repo, ['sandbox:stop'], env);
-  assert.is(stop.code, 0, stop.stderr);
+  assert.is(stop.code, 0, howItEnded(stop));
   assert.match(stop.stderr, "stopped the registry host's Docker engine (its containers first)");
   const again = await npmRun(repo, ['sandbox'], env);
-  assert.is(again.code, 0, again.stderr);
+  assert.is(again.code, 0, howItEnded(again));
   assert.not.match(again.stderr, 'seeding');
   assert.is(readFileSync(settings().REGISTRY_CA_FILE, 'utf8'), ca);
   const data = registryEngine().docker(['exec', 'prod-database', 'cat', '/var/lib/postgresql/data/PG_VERSION']);
@@ -143,7 +144,7 @@ test('npm run sandbox:down stops both hosts and removes their folders, the CA an
   ];
   const pids = pidFiles.map((file) => Number(readFileSync(join(env.SANDBOX_SHARED_DIR, file), 'utf8')));
   const down = await npmRun(repo, ['sandbox:down'], env);
-  assert.is(down.code, 0, down.stderr);
+  assert.is(down.code, 0, howItEnded(down));
   // A zombie still has its /proc entry: gone means no entry, or state Z.
   const running = (pid: number) =>
     existsSync(`/proc/${pid}/stat`) && readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';

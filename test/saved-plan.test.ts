@@ -14,6 +14,7 @@ import { createBackendRepo } from '../sandbox/fixtures/inventory-repo.ts';
 import { startRegistry, type TestRegistry } from '../sandbox/fixtures/registry.ts';
 import { pushImage, tagsOf } from '../sandbox/fixtures/registry-seed.ts';
 import { npmRun } from './support/npm-run.ts';
+import { howItEnded } from './support/run-task.ts';
 
 const dirs: string[] = [];
 const scratch = () => {
@@ -44,7 +45,7 @@ test('inventory: --out saves the plan and changes nothing; --plan applies exactl
   const { root, file, env } = backend();
   const head = git(root, 'rev-parse', 'HEAD');
   const saved = await runScript('clean:inventory', ['--out', file], env);
-  assert.is(saved.code, 0, saved.stderr);
+  assert.is(saved.code, 0, howItEnded(saved));
   assert.match(saved.stderr, `Plan saved to ${file}`);
   assert.is(git(root, 'rev-parse', 'HEAD'), head, '--out changes nothing');
   const plan = JSON.parse(readFileSync(file, 'utf8'));
@@ -54,7 +55,7 @@ test('inventory: --out saves the plan and changes nothing; --plan applies exactl
   assert.match(plan.tasks[0].shown, removals[0].target);
 
   const applied = await runScript('clean:inventory', ['--plan', file, '--json'], env);
-  assert.is(applied.code, 0, applied.stderr);
+  assert.is(applied.code, 0, howItEnded(applied));
   const report = JSON.parse(applied.stdout);
   assert.is(report.status, 'applied');
   assert.equal(
@@ -77,7 +78,7 @@ test('inventory: a plan saved before the world moved is refused, naming what mov
   const status = git(root, 'status', '--porcelain');
 
   const refused = await runScript('clean:inventory', ['--plan', file, '--json'], env);
-  assert.is(refused.code, 1, refused.stderr);
+  assert.is(refused.code, 1, howItEnded(refused));
   assert.match(refused.stderr, `the saved plan ${file} is stale`);
   assert.match(refused.stderr, `no longer planned: git rm ${gone}`);
   assert.match(refused.stderr, 'nothing was applied');
@@ -130,19 +131,19 @@ test('registry: a saved plan applies on the same tags and settings; a changed se
     ['--plan', file],
     env({ REGISTRY_PROTECT_TAGS: 'latest,final,test-7' }),
   );
-  assert.is(changed.code, 1, changed.stderr);
+  assert.is(changed.code, 1, howItEnded(changed));
   assert.match(changed.stderr, 'setting REGISTRY_PROTECT_TAGS changed');
   assert.match(changed.stderr, /no longer planned: delete manifest webhook-api@\w+ \(:test-7\)/);
 
   await pushImage(to, 'webhook-api', ['debug-8'], { layers: ['d8'], created: '2026-06-01T00:00:00Z' });
   const moved = await runScript('clean:registry', ['--plan', file], env());
-  assert.is(moved.code, 1, moved.stderr);
+  assert.is(moved.code, 1, howItEnded(moved));
   assert.match(moved.stderr, /new item: delete manifest webhook-api@\w+ \(:debug-8\)/);
   assert.equal((await tagsOf(to, 'webhook-api')).sort(), ['1.0.0', '1.1.0', '1.2.0', '1.3.0', 'debug-8', 'test-7']);
 
   assert.is((await runScript('clean:registry', [...noGc, '--out', file], env())).code, 0);
   const applied = await runScript('clean:registry', ['--plan', file, '--json'], env());
-  assert.is(applied.code, 0, applied.stderr);
+  assert.is(applied.code, 0, howItEnded(applied));
   assert.equal((await tagsOf(to, 'webhook-api')).sort(), ['1.1.0', '1.2.0', '1.3.0']);
 });
 

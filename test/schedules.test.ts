@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { npmRun } from './support/npm-run.ts';
+import { howItEnded } from './support/run-task.ts';
 
 const project = resolve('.');
 const folder = join(project, 'ops', 'systemd');
@@ -106,7 +107,7 @@ test('each unit runs a script of package.json with flags that script takes', asy
     assert.ok(scripts[script], `${service}: no npm script ${script}`);
     if (!helps.has(script)) helps.set(script, npmRun(project, [script, '--', '--help'], {}));
     const help = await helps.get(script)!;
-    assert.is(help.code, 0, help.stderr);
+    assert.is(help.code, 0, howItEnded(help));
     for (const flag of flags)
       assert.match(help.stdout, new RegExp(`^\\s+(-[a-z], )?${flag}\\b`, 'm'), `${service}: ${flag}`);
   }

@@ -17,7 +17,7 @@ import { ensureBaseImage, ensureDockerd, type TestEngine } from '../sandbox/fixt
 import { build, names, reset, seedDockerHost, seedProductionHost } from '../sandbox/fixtures/server-seed.ts';
 import { freePort } from '../sandbox/fixtures/ports.ts';
 import { mermaidBlocks, parseMermaid } from './support/mermaid.ts';
-import { runTask } from './support/run-task.ts';
+import { runTask, howItEnded } from './support/run-task.ts';
 import { startSshd, type Sshd } from '../sandbox/fixtures/sshd.ts';
 
 let dir: string;
@@ -97,7 +97,7 @@ const reasonOf = (items: Item[], target: string) =>
 test('a dry run touches nothing and says why each thing stays or goes', async () => {
   const before = snapshot();
   const run = await runTask('tasks/server.ts', ['--dry-run', '--json'], env([hostOf(sshd[0]), hostOf(sshd[1])]));
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.equal(snapshot(), before);
   const { kept, changes } = run.report as { kept: Item[]; changes: Item[] };
   assert.match(
@@ -180,7 +180,7 @@ test('--yes keeps every data store and running container not listed; abandoned i
   const cacheBefore = cacheIds();
   assert.ok(cacheBefore.length > 1, `the seed left build cache records (${cacheBefore})`);
   const run = await runTask('tasks/server.ts', ['--yes', '--json'], env([hostOf(sshd[0]), hostOf(sshd[1])]));
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   // Build cache by record: the plan named each record (id, last used), and exactly those went.
   const cacheItems = (list: Item[]) => list.filter((c) => c.action === 'remove build cache');
   const planned = cacheItems(run.report.changes).map((c) => c.target.split(' ')[2]);
@@ -296,7 +296,7 @@ test('--yes keeps every data store and running container not listed; abandoned i
 
 test('a second run changes nothing', async () => {
   const run = await runTask('tasks/server.ts', ['--yes', '--json'], env([hostOf(sshd[0]), hostOf(sshd[1])]));
-  assert.is(run.code, 0, run.stderr);
+  assert.is(run.code, 0, howItEnded(run));
   assert.is(run.report.summary.changes, 0, JSON.stringify(run.report.changes));
 });
 
@@ -347,7 +347,7 @@ test('--host cleans one host of SERVER_HOSTS; an unknown name exits 2 with the k
   assert.equal(snapshot(), before, 'nothing touched');
 
   const one = await runTask('tasks/server.ts', ['--yes', '--json', '--host', hosts[1], '--env-file', envFile], {});
-  assert.is(one.code, 0, one.stderr);
+  assert.is(one.code, 0, howItEnded(one));
   assert.equal(volumes(second), [], 'the named host is cleaned');
   assert.is(volumes(main).length, 5, 'the other host is not touched');
   assert.ok(one.report.changes.every((c: { host: string }) => c.host === hosts[1]));
@@ -356,7 +356,7 @@ test('--host cleans one host of SERVER_HOSTS; an unknown name exits 2 with the k
     ['--yes', '--host', '127.0.0.1:' + sshd[0].target.port, '--env-file', envFile],
     {},
   );
-  assert.is(cleanMain.code, 0, cleanMain.stderr);
+  assert.is(cleanMain.code, 0, howItEnded(cleanMain));
   assert.equal(
     volumes(main),
     ['dbdata', 'monitoring_prometheus-data', 'old-uploads', 'pgdata'],
@@ -388,7 +388,7 @@ test('the deploy host is recognised however DEPLOY_HOST spells it: its lock is t
   // SERVER_HOSTS has the user and 127.0.0.1; DEPLOY_HOST names the same sshd as localhost, without a user.
   const spelled = { DEPLOY_HOST: `localhost:${sshd[0].target.port}`, DEPLOY_DIR: deployDir };
   const blocked = await runTask('tasks/server.ts', ['--yes', '--json'], env([hostOf(sshd[0])], spelled));
-  assert.is(blocked.code, 1, blocked.stderr);
+  assert.is(blocked.code, 1, howItEnded(blocked));
   assert.match(blocked.report.notes.join('\n'), new RegExp(`${hostOf(sshd[0])} is the deploy host`));
   assert.match(
     blocked.stderr,
@@ -403,7 +403,7 @@ test('the deploy host is recognised however DEPLOY_HOST spells it: its lock is t
   assert.ok(volumes(main).includes(leftover), 'nothing pruned while a deploy holds the lock');
   rmSync(lock, { recursive: true });
   const pruned = await runTask('tasks/server.ts', ['--yes', '--json'], env([hostOf(sshd[0])], spelled));
-  assert.is(pruned.code, 0, pruned.stderr);
+  assert.is(pruned.code, 0, howItEnded(pruned));
   assert.not.ok(volumes(main).includes(leftover), 'pruned once the lock was free');
   assert.not.ok(existsSync(lock), 'the lock it took is released');
   rmSync(deployDir, { recursive: true, force: true });
@@ -422,7 +422,7 @@ test('on the deploy host, the releases deploy-state.json keeps stay (under any r
   writeFileSync(join(deployDir, 'deploy-state.json'), JSON.stringify({ current: release, previous: [] }));
   const deployHost = { DEPLOY_HOST: hostOf(sshd[0]), DEPLOY_DIR: deployDir };
   const kept = await runTask('tasks/server.ts', ['--dry-run', '--json'], env([hostOf(sshd[0])], deployHost));
-  assert.is(kept.code, 0, kept.stderr);
+  assert.is(kept.code, 0, howItEnded(kept));
   assert.match(
     reasonOf(kept.report.kept, 'registry-alias.example:5000/webhook-api:rel-7'),
     /^release registry-alias\.example:5000\/webhook-api:rel-7, which the deploy keeps for rollback/,
@@ -437,7 +437,7 @@ test('on the deploy host, the releases deploy-state.json keeps stay (under any r
   writeFileSync(join(deployDir, 'deploy-state.json'), '{"current": ');
   const before = snapshot();
   const refused = await runTask('tasks/server.ts', ['--yes', '--json'], env([hostOf(sshd[0])], deployHost));
-  assert.is(refused.code, 1, refused.stderr);
+  assert.is(refused.code, 1, howItEnded(refused));
   assert.match(
     refused.stderr,
     /deploy-state\.json is not valid JSON \(.*\), so the releases the deploy keeps for rollback are unknown and no image there is safe to remove\. Fix the file/,

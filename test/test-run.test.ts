@@ -2,11 +2,12 @@
  * How scripts/test.ts makes a run: which files start real parts (so npm run test:quick leaves
  * them out), and one summary from the files' own, with every count kept.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { freePort, PORT_CLAIMS, releaseDeadClaims } from '../sandbox/fixtures/ports.ts';
 import { quickRunVariable, refuseInQuickRun } from '../sandbox/fixtures/quick-run.ts';
 import { needsRealParts, splitSummary, startersReached, testFiles } from './support/test-run.ts';
 
@@ -85,6 +86,25 @@ test('in a quick run, starting a real part fails, naming the marker; outside one
     if (before === undefined) delete process.env[quickRunVariable];
     else process.env[quickRunVariable] = before;
   }
+});
+
+test('test ports: below the ephemeral range, each held by its process, and a dead process’s claim is released', async () => {
+  const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  const ports = await Promise.all(Array.from({ length: 20 }, () => freePort()));
+  assert.is(new Set(ports).size, ports.length, `no port handed out twice: ${ports}`);
+  for (const port of ports) {
+    assert.ok(port < low, `${port} is below the ephemeral range (${low} and up)`);
+    assert.is(readFileSync(join(PORT_CLAIMS, String(port)), 'utf8'), String(process.pid));
+  }
+  // A claim whose process is gone (a pid above the kernel's pid_max cannot live), and one of a living process.
+  const dead = join(PORT_CLAIMS, '19999');
+  const living = join(PORT_CLAIMS, '19998');
+  writeFileSync(dead, '99999999');
+  writeFileSync(living, String(process.ppid));
+  releaseDeadClaims();
+  assert.not.ok(existsSync(dead), 'the dead process’s claim is released');
+  assert.ok(existsSync(living), 'the living process’s claim is kept');
+  rmSync(living);
 });
 
 test.run();

@@ -15,7 +15,7 @@ import { ensureDockerd, type TestEngine } from '../sandbox/fixtures/dockerd.ts';
 import { createBackendRepo } from '../sandbox/fixtures/inventory-repo.ts';
 import { freePort } from '../sandbox/fixtures/ports.ts';
 import { startRegistry, type TestRegistry } from '../sandbox/fixtures/registry.ts';
-import { runTask } from './support/run-task.ts';
+import { runTask, howItEnded } from './support/run-task.ts';
 
 let registry: TestRegistry;
 let engine: TestEngine;
@@ -38,7 +38,7 @@ test.before(async () => {
     BACKEND_DIR: backend,
     REPORTS_DIR: join(dir, 'reports'),
   });
-  assert.is(cleaned.code, 0, cleaned.stderr);
+  assert.is(cleaned.code, 0, howItEnded(cleaned));
 });
 test.after(async () => {
   await registry?.destroy();

@@ -44,7 +44,10 @@ export function npmRun(
     stderr += chunk;
     onStderr?.(stderr, child);
   });
-  const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 120_000);
+  const timer = setTimeout(() => {
+    stderr += '\n[test] killed: still running after 120 s\n';
+    process.kill(-child.pid!, 'SIGKILL');
+  }, 120_000);
   return new Promise((done) =>
     child.once('close', (code, signal) => {
       clearTimeout(timer);

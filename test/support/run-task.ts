@@ -43,11 +43,25 @@ export function runTask(
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));
   child.stderr.on('data', (chunk) => (stderr += chunk));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const timer = setTimeout(() => {
+    stderr += `\n[test] killed: still running after ${timeoutMs / 1000} s\n`;
+    child.kill('SIGKILL');
+  }, timeoutMs);
   return new Promise((resolve) =>
     child.once('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr, report: reportOf(stdout) });
     }),
   );
+}
+
+/**
+ * A failed run's assertion message: how it ended, then the end of its output, where the error is
+ * (a plan printed first can fill a page; CI shows the start of a long message only).
+ */
+export function howItEnded(run: { code: number | null; signal?: NodeJS.Signals | null; stderr: string }): string {
+  const lines = run.stderr.trimEnd().split('\n');
+  const shown = lines.slice(-30);
+  const cut = lines.length > shown.length ? `(the last ${shown.length} of ${lines.length} lines)` : '(whole)';
+  return `exit ${run.code}${run.signal ? ` (${run.signal})` : ''}; its stderr ${cut}:\n${shown.join('\n')}`;
 }
