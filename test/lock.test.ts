@@ -129,8 +129,10 @@ test('goneReason: only this machine, this boot and a pid not running prove a hol
 });
 
 test('processAlive: a zombie (exited, not reaped) counts as gone, though kill(pid, 0) still finds it', async () => {
-  // sh forks a sleep that exits at once, then becomes a sleep that never reaps it.
-  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  // perl forks a child that exits at once and never reaps it. (A shell's `sleep 0 & exec sleep 30`
+  // raced: when the child ended before the exec, the shell reaped it.)
+  const script = 'my $pid = fork // die; exit 0 unless $pid; $| = 1; print "$pid\\n"; sleep 30';
+  const parent = spawn('perl', ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
   try {
     const pid = Number((await once(parent.stdout!, 'data'))[0].toString().trim());
     const zombie = () => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] === 'Z';
