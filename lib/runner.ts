@@ -18,7 +18,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { $, quote, type ProcessPromise } from 'zx';
+// zx's core: the shell and its quoting, without the helpers zx bundles beside them (a third of its load time).
+import { $, quote, type ProcessPromise } from 'zx/core';
 import type { Command } from './command.ts';
 import { childEnvironment } from './environment.ts';
 import { TaskError, UsageError } from './errors.ts';
@@ -168,11 +169,22 @@ export function localRunner(): Runner {
   };
 }
 
+/**
+ * The ssh connections open in this process, by their argv: runners of one host share its
+ * connection (the audit line a run writes after its tasks, clean:all's tasks on one host), and
+ * it closes with the last of them.
+ */
+const connections = new Map<string, { controlDir: string; runners: number }>();
+
 export function sshRunner(target: SshTarget): Runner {
   const name = describeTarget(target);
+  const key = sshCommand(target, '', undefined).join('\0');
+  const connection = connections.get(key) ?? { controlDir: '', runners: 0 };
   // Socket paths are limited to ~104 bytes; %C is a 40-character hash of the destination.
-  const controlDir = mkdtempSync(join(tmpdir(), 'cleanup-ssh-'));
-  const controlPath = join(controlDir, '%C');
+  if (!connection.runners) connection.controlDir = mkdtempSync(join(tmpdir(), 'cleanup-ssh-'));
+  connection.runners++;
+  connections.set(key, connection);
+  const controlPath = join(connection.controlDir, '%C');
   let closed = false;
   return {
     name,
@@ -198,9 +210,11 @@ export function sshRunner(target: SshTarget): Runner {
     async close() {
       if (closed) return;
       closed = true;
-      const connection = sshCommand(target, controlPath, undefined);
-      await execute((shell) => shell`${connection.slice(0, -1)} -O exit ${connection.at(-1)}`, {}, 10_000);
-      rmSync(controlDir, { recursive: true, force: true });
+      if (--connection.runners) return;
+      connections.delete(key);
+      const master = sshCommand(target, controlPath, undefined);
+      await execute((shell) => shell`${master.slice(0, -1)} -O exit ${master.at(-1)}`, {}, 10_000);
+      rmSync(connection.controlDir, { recursive: true, force: true });
     },
   };
 }

@@ -18,7 +18,7 @@ import { defineTask } from '../lib/task.ts';
 import { deployAuditPlaces } from '../lib/deploy/run.ts';
 import { lockTask } from '../lib/deploy/lock-task.ts';
 import { chooseMode } from '../lib/deploy/modes.ts';
-import { readDeploy } from '../lib/deploy/reading.ts';
+import { readDeploy, readServer } from '../lib/deploy/reading.ts';
 import { releasesTask } from '../lib/deploy/releases-task.ts';
 import { rollbackTask } from '../lib/deploy/rollback-task.ts';
 import { applyMeasured } from '../lib/deploy/run.ts';
@@ -40,12 +40,13 @@ export const deployTask = defineTask({
 
   async plan(ctx, earlier) {
     // What to run: the backend's build context, Dockerfile and compose file (with every file it
-    // mounts or reads) at HEAD, or at the revision the inventory's commit makes in clean:all.
-    const wanted = await readWanted(ctx, earlier);
-    // What the server runs now; then the steps: 1. stop the services the file no longer has,
-    // 2. clean old containers and images, 3. build and push, 4. deploy nginx + the API,
-    // 5. check it works, and only then move final (lib/deploy/steps.ts).
-    return planDeploy(await readDeploy(ctx, wanted));
+    // mounts or reads) at HEAD, or at the revision the inventory's commit makes in clean:all;
+    // and, read meanwhile, what the server runs now.
+    const [wanted, server] = await Promise.all([readWanted(ctx, earlier), readServer(ctx)]);
+    // Then the steps: 1. stop the services the file no longer has, 2. clean old containers and
+    // images, 3. build and push, 4. deploy nginx + the API, 5. check it works, and only then
+    // move final (lib/deploy/steps.ts).
+    return planDeploy(await readDeploy(ctx, wanted, server));
   },
 
   apply: (plan, ctx) => applyMeasured(plan, ctx, 'deploy:clean'),

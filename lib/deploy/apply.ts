@@ -235,7 +235,9 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
       );
       return;
     case 'settle-front':
-      await pointFront(server, op.front, op.files, upstreamPattern(resolved.fresh!.name), op.service);
+      await pointFront(server, op.front, op.files, upstreamPattern(resolved.fresh!.name), op.service, {
+        sameContainer: true,
+      });
       return;
     case 'gate': {
       const result = await step.gate(op.urls, op.timeoutSeconds * 1000, deps.probeTimeoutMs, deps.signal);
@@ -396,7 +398,7 @@ async function removeBeside(deps: DeployDeps, beside: BesideRecovery): Promise<v
   // nginx's old workers may still be proxying to the new container: they finish first.
   await sleep(deps.drainMs);
   for (const c of extra) await discard(server, c.id);
-  await pointFront(server, beside.front, beside.files, upstreamPattern(old), beside.service);
+  await pointFront(server, beside.front, beside.files, upstreamPattern(old), beside.service, { sameContainer: true });
 }
 
 /** A step that changes what serves: if it fails, what served before comes back and the deploy stops saying so. */

@@ -6,6 +6,7 @@
 import type { Change } from '../plan.ts';
 import type { DeletionOp } from '../registry/plan.ts';
 import { gcCommands } from '../registry/settings.ts';
+import { mapLimitAll } from '../concurrency.ts';
 import { UsageError } from '../errors.ts';
 import type { Runner } from '../runner.ts';
 import type { Backend } from './backend.ts';
@@ -23,15 +24,16 @@ import type { DeployReading, RevisionStatement } from './steps.ts';
 /** Digests of the promoted tags and of every retained release tag, as the registry has them now. */
 async function registryDigests(ctx: DeployCtx, tags: string[]): Promise<Map<string, string>> {
   const repository = imageRepository(ctx.settings.DEPLOY_IMAGE);
-  const map = new Map<string, string>();
-  for (const tag of new Set(tags)) {
-    const digest = await deployer.registryDigest(deployRegistry(ctx), repository, tag);
-    if (digest) map.set(tag, digest);
-  }
-  return map;
+  const unique = [...new Set(tags)];
+  const digests = await mapLimitAll(unique, ctx.settings.REGISTRY_CONCURRENCY, (tag) =>
+    deployer.registryDigest(deployRegistry(ctx), repository, tag),
+  );
+  return new Map(unique.flatMap((tag, i) => (digests[i] ? [[tag, digests[i]] as const] : [])));
 }
 
 /** What the server has: releases, the project's containers, images, and whether it answers healthy. */
+export type ServerReading = Awaited<ReturnType<typeof readServer>>;
+
 export async function readServer(ctx: DeployCtx) {
   const s = await deployServer(ctx);
   // First alone: it opens the ssh connection the reads below share, side by side.
@@ -121,8 +123,8 @@ export interface ReadingInputs {
   removedByServer?: string[];
 }
 
-export async function readDeploy(ctx: DeployCtx, inputs: ReadingInputs): Promise<DeployReading> {
-  const world = await readServer(ctx);
+/** The deploy's reading: what to run (`inputs`) against what the server has (`world`, from readServer). */
+export async function readDeploy(ctx: DeployCtx, inputs: ReadingInputs, world: ServerReading): Promise<DeployReading> {
   const s = ctx.settings;
   return {
     image: s.DEPLOY_IMAGE,

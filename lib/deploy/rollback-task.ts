@@ -3,7 +3,7 @@ import { UsageError } from '../errors.ts';
 import { emptyPlan } from '../plan.ts';
 import { defineTask } from '../task.ts';
 import { plannedBackend } from './backend.ts';
-import { readDeploy } from './reading.ts';
+import { readDeploy, readServer } from './reading.ts';
 import { deployAuditPlaces } from './run.ts';
 import { applyMeasured } from './run.ts';
 import { deploySettings } from './settings.ts';
@@ -19,11 +19,12 @@ export const rollbackTask = defineTask({
   },
 
   async plan(ctx) {
-    const read = await readDeploy(ctx, {
-      backend: await plannedBackend(ctx),
-      statement: { kind: 'head', revision: '' },
-      allowedDirty: [],
-    });
+    const [backend, server] = await Promise.all([plannedBackend(ctx), readServer(ctx)]);
+    const read = await readDeploy(
+      ctx,
+      { backend, statement: { kind: 'head', revision: '' }, allowedDirty: [] },
+      server,
+    );
     const wanted = ctx.options.to as string | undefined;
     const release = findRelease(read.state, wanted);
     if (!release) {

@@ -78,12 +78,23 @@ async function writeAudit(run: FinishedRun, report: RunReport, reportName: strin
   return warnings;
 }
 
-/** Writes the audit log, runs the post-hooks and sends the notification; returns the run's exit code (1 when a post-hook failed). */
+const reportNameOf = (run: FinishedRun) =>
+  run.reportPath ? basename(run.reportPath).replace(/\.json$/, '.md') : undefined;
+
+/**
+ * Writes the audit log of a run that applied: called before the run's clean-up hooks close its
+ * ssh connections, so each host's line goes over the connection the task used.
+ */
+export async function auditRun(run: FinishedRun): Promise<void> {
+  if (run.report?.mode !== 'apply') return;
+  for (const warning of await writeAudit(run, run.report, reportNameOf(run))) run.say(warning);
+}
+
+/** Runs the post-hooks and sends the notification; returns the run's exit code (1 when a post-hook failed). */
 export async function afterRun(run: FinishedRun): Promise<number> {
   const { facts, report, settings, say } = run;
   let exitCode = run.exitCode;
-  const reportName = run.reportPath ? basename(run.reportPath).replace(/\.json$/, '.md') : undefined;
-  if (report && report.mode === 'apply') for (const warning of await writeAudit(run, report, reportName)) say(warning);
+  const reportName = reportNameOf(run);
   const plans = run.items.flatMap((item) => (item.plan ? [item.plan] : []));
   if (report && run.applied) {
     const tasks = report.tasks

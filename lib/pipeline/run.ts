@@ -6,7 +6,7 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { messageOf } from '../errors.ts';
-import { afterRun } from '../operations/after-run.ts';
+import { afterRun, auditRun } from '../operations/after-run.ts';
 import { runFacts } from '../operations/facts.ts';
 import { runPreHooks } from '../operations/hooks.ts';
 import { decideMode } from './confirmation.ts';
@@ -64,16 +64,21 @@ export async function runPipeline(name: string, tasks: AnyTask[], argv: string[]
   } catch (error) {
     // A failure outside any one task (the confirmation prompt, the renderer) is still reported.
     (items.find((item) => !item.error) ?? items[0]).error ??= error;
+  }
+  let result: PipelineResult;
+  let finished: Parameters<typeof afterRun>[0];
+  try {
+    const stoppedBy = control.stoppedBy;
+    if (stoppedBy) markInterrupted(items, mode);
+    result = finishRun({ name, mode, startedAt, items, options, reports, stoppedBy });
+    const applied = mode === 'apply' && items.some((item) => item.outcome);
+    finished = { ...result, facts, items, reportsDir: reports.dir, applied, settings: operations, say };
+    // The audit goes over the tasks' own connections, before the clean-up hooks close them.
+    await auditRun(finished);
   } finally {
     await control.finish();
   }
-  const stoppedBy = control.stoppedBy;
-  if (stoppedBy) markInterrupted(items, mode);
-  const result = finishRun({ name, mode, startedAt, items, options, reports, stoppedBy });
-  const applied = mode === 'apply' && items.some((item) => item.outcome);
-  const operationsRun = { facts, items, reportsDir: reports.dir, applied, settings: operations, say };
-  const exitCode = await afterRun({ ...result, ...operationsRun });
-  return { ...result, exitCode };
+  return { ...result, exitCode: await afterRun(finished) };
 }
 
 /** True when the module with this `import.meta.url` is the script node was started with. */

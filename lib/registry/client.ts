@@ -7,7 +7,7 @@
  */
 import { rootCertificates } from 'node:tls';
 import { readFileSync } from 'node:fs';
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { TaskError } from '../errors.ts';
 import { sharedDeadlines } from './deadline.ts';
 import { basicHeader, parseChallenge, scopeFor, TokenCache, type Challenge } from './auth.ts';
@@ -79,9 +79,12 @@ export function trustedCertificates(caFile: string): string[] {
 export class RegistryClient {
   readonly base: string;
   requests = 0;
-  private readonly agent: Agent;
-  /** The agent with undici's retry in front: every request of this client goes through it. */
-  private readonly dispatcher: Dispatcher;
+  /**
+   * The agent, and in front of it undici's retry: every request of this client goes through it.
+   * undici loads with the first request: a run that never asks the registry skips its start-up,
+   * and one that does loads it while its other reads (ssh, compose) are under way.
+   */
+  private connection?: Promise<{ agent: Agent; dispatcher: Dispatcher; request: typeof import('undici').request }>;
   private readonly tokens = new TokenCache();
   /** Token requests under way, per scope: concurrent 401s for one scope share one request. */
   private readonly pendingTokens = new Map<string, Promise<string>>();
@@ -95,26 +98,33 @@ export class RegistryClient {
 
   constructor(private readonly options: ClientOptions) {
     this.base = options.url.href.replace(/\/+$/, '');
-    this.agent = new Agent({
-      connections: options.connections,
-      keepAliveTimeout: 30_000,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-      connect: {
-        timeout: Math.min(options.timeoutMs, 10_000),
-        ...(options.caFile ? { ca: trustedCertificates(options.caFile) } : {}),
-      },
-    });
     this.deadline = sharedDeadlines(this.wholeExchangeMs);
-    // Last is outermost: retry wraps the counter, so every attempt is counted.
-    this.dispatcher = this.agent.compose(
-      this.countRequests,
-      interceptors.retry({
-        maxRetries: options.retries,
-        statusCodes: [...RETRYABLE_STATUS],
-        retry: this.retryTransient,
-      }),
-    );
+  }
+
+  private connect() {
+    return (this.connection ??= import('undici').then(({ Agent, interceptors, request }) => {
+      const { options } = this;
+      const agent = new Agent({
+        connections: options.connections,
+        keepAliveTimeout: 30_000,
+        headersTimeout: options.timeoutMs,
+        bodyTimeout: options.timeoutMs,
+        connect: {
+          timeout: Math.min(options.timeoutMs, 10_000),
+          ...(options.caFile ? { ca: trustedCertificates(options.caFile) } : {}),
+        },
+      });
+      // Last is outermost: retry wraps the counter, so every attempt is counted.
+      const dispatcher = agent.compose(
+        this.countRequests,
+        interceptors.retry({
+          maxRetries: options.retries,
+          statusCodes: [...RETRYABLE_STATUS],
+          retry: this.retryTransient,
+        }),
+      );
+      return { agent, dispatcher, request };
+    }));
   }
 
   private readonly countRequests: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
@@ -161,7 +171,7 @@ export class RegistryClient {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    if (this.connection) await (await this.connection).agent.close();
   }
 
   /** One API call: path is absolute (`/v2/…`); retries transient failures; handles 401 once. */
@@ -314,6 +324,7 @@ export class RegistryClient {
     headers: Record<string, string>,
     body?: Buffer | string,
   ): Promise<Response> {
+    const { dispatcher, request } = await this.connect();
     let target = url;
     let sent = headers;
     let verb = method;
@@ -325,7 +336,7 @@ export class RegistryClient {
           method: verb,
           headers: sent,
           body: verb === method ? body : undefined,
-          dispatcher: this.dispatcher,
+          dispatcher,
           signal: this.deadline(),
           attempts,
         };
