@@ -56,7 +56,8 @@ export async function startBeside(
           `Last log lines:\n${(logs.stdout + logs.stderr).trim() || '(none)'}`,
       );
     }
-    await sleep(250);
+    // Each look is one `docker inspect`: looking often finds the first healthy check soon after it.
+    await sleep(100);
   }
 }
 
@@ -83,14 +84,13 @@ export async function pointFront(
   to: string,
   { sameContainer = false } = {},
 ): Promise<void> {
-  const container = await frontContainer(server, front);
-  const before = new Map<string, string>();
-  for (const file of files) {
-    const path = join(server.dir, file);
-    const text = (await server.runner.run(host.read(path))).stdout;
-    before.set(path, text);
-    await server.runner.run(host.write(path), { input: text.replace(from, to) });
-  }
+  const paths = files.map((file) => join(server.dir, file));
+  const [container, ...texts] = await Promise.all([
+    frontContainer(server, front),
+    ...paths.map(async (path) => (await server.runner.run(host.read(path))).stdout),
+  ]);
+  const before = new Map(paths.map((path, i) => [path, texts[i]]));
+  for (const [path, text] of before) await server.runner.run(host.write(path), { input: text.replace(from, to) });
   try {
     await testAndReload(server, container, `with ${to} as upstream`, !sameContainer);
   } catch (error) {
@@ -100,18 +100,17 @@ export async function pointFront(
 }
 
 async function testAndReload(server: Server, container: Container, what: string, waitForWorkers = true): Promise<void> {
-  const test = await server.runner.run(host.nginx(container.id, ['-t']), { allowFailure: true });
+  // The workers serving before the reload, read while nginx tests the configuration.
+  const [test, before] = await Promise.all([
+    server.runner.run(host.nginx(container.id, ['-t']), { allowFailure: true }),
+    waitForWorkers ? top(server, container).then(serving) : undefined,
+  ]);
   if (test.exitCode !== 0)
     throw new TaskError(
       `nginx -t refused the front's configuration ${what}, so nginx was not reloaded: ${test.stderr.trim()}`,
     );
-  if (!waitForWorkers) {
-    await server.runner.run(host.nginx(container.id, ['-s', 'reload']));
-    return;
-  }
-  const before = serving(await top(server, container));
   await server.runner.run(host.nginx(container.id, ['-s', 'reload']));
-  await reloaded(server, container, before);
+  if (before) await reloaded(server, container, before);
 }
 
 const top = async (server: Server, container: Container) => (await server.runner.run(host.top(container.id))).stdout;
