@@ -178,6 +178,24 @@ test('over ssh, one connection is reused for every command', async () => {
   }
 });
 
+test('runners of one host share its connection, which closes with the last of them', async () => {
+  // SSH_CONNECTION names the client's port: one TCP connection, one port.
+  const port = async (runner: Runner) => (await runner.$`echo $SSH_CONNECTION`).stdout.split(' ')[1];
+  const task = sshRunner(sshd.target);
+  const audit = sshRunner(sshd.target);
+  const shared = await port(task);
+  assert.is(await port(audit), shared, 'the second runner goes over the first one’s connection');
+  await audit.close();
+  assert.is(await port(task), shared, 'closing one runner leaves the connection to the other');
+  await task.close();
+  const later = sshRunner(sshd.target);
+  try {
+    assert.is.not(await port(later), shared, 'once the last runner closed, a new one connects anew');
+  } finally {
+    await later.close();
+  }
+});
+
 test('an unknown host key is refused with how to trust it', async () => {
   const runner = sshRunner({ ...sshd.target, knownHostsFile: sshd.emptyKnownHostsFile });
   try {
