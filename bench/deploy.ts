@@ -295,7 +295,8 @@ function switchByHand(stack: DeployStack, compose: string, env: Record<string, s
 
 /**
  * The same work by hand: docker build and push, the compose file with its .env and every file it
- * mounts shipped over ssh (one tar), docker-compose pull there and the switch by hand (or up -d), a health wait through
+ * mounts shipped over ssh (one tar), docker-compose pull there (docker pull of the new image after the first
+ * deploy, as ours) and the switch by hand (or up -d), a health wait through
  * the front, then `final` moved (tag and push), as our deploy promotes a release that passed.
  */
 async function bareOnce(
@@ -303,7 +304,7 @@ async function bareOnce(
   env: Record<string, string>,
   note: string,
   everyMs: number,
-  switchBeside = false,
+  { first, switchBeside }: { first: boolean; switchBeside: boolean },
 ): Promise<Round> {
   const backend = stack.backend;
   const revision = (await run('git', ['-C', backend, 'rev-parse', '--short=12', 'HEAD'])).stdout.trim();
@@ -362,7 +363,10 @@ async function bareOnce(
         '.',
       ]);
     });
-    await step('docker-compose pull', () => sh(ssh(stack, `${compose} pull --quiet`)));
+    // As ours: compose pull on the first deploy; after it, the compose file and .env are those
+    // already there, so the new image is all there is to pull.
+    if (first) await step('docker-compose pull', () => sh(ssh(stack, `${compose} pull --quiet`)));
+    else await step('docker pull', () => sh(ssh(stack, `docker pull --quiet ${image}`)));
     if (switchBeside)
       await step('switch by hand (beside, drain, old removed)', () => switchByHand(stack, compose, env));
     else await step('docker-compose up -d', () => sh(ssh(stack, `${compose} up --detach`)));
@@ -488,7 +492,10 @@ export async function deployBench(ports: DeployPorts, say: (text: string) => voi
       newRevision(stack!.backend, `bare-${i}`);
       say(i ? `deploy: bare, round ${i} of ${ROUNDS}` : 'deploy: the bare commands, first deploy (untimed)');
       // On a compose network the timed rounds switch as ours does (the first starts from nothing).
-      const round = await bareOnce(stack!, bareEnv, `bare-${i}`, everyMs, sideBySide && i > 0);
+      const round = await bareOnce(stack!, bareEnv, `bare-${i}`, everyMs, {
+        first: i === 0,
+        switchBeside: sideBySide && i > 0,
+      });
       if (i) bare.push(round);
       say(`deploy: bare took ${seconds(round.ms)}`);
     };

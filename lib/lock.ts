@@ -183,12 +183,17 @@ export async function acquireLock(runner: Runner, options: LockOptions): Promise
   let said = false;
   let tookOver: string | undefined;
   for (;;) {
-    const made = await runner.$({ allowFailure: true })`mkdir ${options.path}`;
-    if (made.exitCode === 0) {
-      owner.since = new Date().toISOString();
-      await runner.$({ input: JSON.stringify(owner) })`cat > ${ownerFile(options.path)}`;
+    owner.since = new Date().toISOString();
+    // One round trip: the folder (exit 3 when it is there already), then the owner file in it.
+    const made = await runner.$({ allowFailure: true, input: JSON.stringify(owner) })`mkdir ${options.path} || exit 3
+cat > ${ownerFile(options.path)}`;
+    if (made.exitCode === 0)
       return { owner, tookOver, release: () => release(runner, options.path, owner, options.progress) };
-    }
+    if (made.exitCode !== 3)
+      throw new TaskError(
+        `${runner.name}: the lock ${options.path} was made, but its owner file could not be written ` +
+          `(${made.stderr.trim() || `exit ${made.exitCode}`}). Free space or permissions there? Run again.`,
+      );
     const holder = await readLockOwner(runner, options.path);
     const gone = holder && goneReason(holder, processAlive);
     if (gone) {
@@ -251,6 +256,10 @@ async function release(
   owner: LockOwner,
   progress?: (message: string) => void,
 ): Promise<void> {
+  // The common case in one round trip: the owner file still names this run.
+  const token = JSON.stringify({ token: owner.token }).slice(1, -1);
+  if ((await runner.$({ allowFailure: true })`grep -qF ${token} ${ownerFile(path)} && rm -rf ${path}`).exitCode === 0)
+    return;
   const holder = await readLockOwner(runner, path);
   if (!holder || holder.token !== owner.token) {
     if (holder)

@@ -806,6 +806,16 @@ test('after the switch, compose up runs only when compose could find something t
   );
 });
 
+test('the pull takes the new image alone when the compose file and .env are the serving release’s; else compose pulls every service', () => {
+  const pull = (plan: ReturnType<typeof planDeploy>) => plan.changes.find((c) => c.action === 'pull')!;
+  const same = pull(planDeploy(besideReading({ composeUnchanged: true })));
+  assert.equal(same.op, { kind: 'pull', imageOnly: true });
+  assert.match(same.reason, /this image alone: the compose file and \.env are those the serving release shipped/);
+  const changed = pull(planDeploy(besideReading()));
+  assert.equal(changed.op, { kind: 'pull' });
+  assert.not.match(changed.reason, /alone/);
+});
+
 test('a front whose image changes is restarted before the switch, and the plan says that restart is the one gap', () => {
   const plan = planDeploy(
     besideReading({

@@ -198,7 +198,9 @@ async function runStep(op: DeployOp, deps: DeployDeps, resolved: Resolved, outco
       );
       return;
     case 'pull':
-      await underWay('compose pull', deps, resolved, outcome, () => step.pull(server));
+      if (op.imageOnly)
+        await underWay('docker pull', deps, resolved, outcome, () => step.pullImage(server, resolved.image!));
+      else await underWay('compose pull', deps, resolved, outcome, () => step.pull(server));
       return;
     case 'up':
       await underWay('compose up', deps, resolved, outcome, async () => {

@@ -61,6 +61,8 @@ export const image = {
     '--quiet',
     tag,
   ],
+  /** On the deploy host (its own engine): no --host. */
+  pull: (ref: string): Command => ['docker', 'pull', '--quiet', ref],
   inspectId: (ref: string): Command => ['docker', 'image', 'inspect', '--format', '{{.Id}}', ref],
 };
 

@@ -82,9 +82,10 @@ export async function push(builder: Builder, tag: string): Promise<void> {
 
 /** Saves what the deploy folder holds now, so a failed gate can bring it back exactly. */
 export async function saveBefore(server: Server): Promise<void> {
-  await server.runner.run(host.mkdir(server.dir));
-  await server.runner.run(host.privateFile(paths(server.dir).before));
-  await server.runner.run(host.saveBefore(server.dir, paths(server.dir).before));
+  const { before } = paths(server.dir);
+  // One round trip: the folder, the save as an empty private file, then what is there into it.
+  await server.runner
+    .$`${host.mkdir(server.dir)} && ${host.privateFile(before)} && ${host.saveBefore(server.dir, before)}`;
 }
 
 export async function restoreBefore(server: Server): Promise<void> {
@@ -155,12 +156,22 @@ export async function composeStep(
   command: Command,
   options: { allowFailure?: boolean } = {},
 ): Promise<RunResult> {
+  return hostStep(server, `compose ${step}`, command, options);
+}
+
+/** A step of the deploy on its host bounded like compose's (a `docker pull` of the new image). */
+async function hostStep(
+  server: Server,
+  step: string,
+  command: Command,
+  options: { allowFailure?: boolean } = {},
+): Promise<RunResult> {
   try {
     return await server.runner.run(command, { ...options, timeoutMs: server.composeTimeoutMs });
   } catch (error) {
     if (!(error instanceof CommandTimedOut)) throw error;
     throw new TaskError(
-      `${server.runner.name}: compose ${step} did not finish within ` +
+      `${server.runner.name}: ${step} did not finish within ` +
         `${Math.round(server.composeTimeoutMs / 1000)} s and was stopped ` +
         `(\`${commandLine(command)}\`); the host or the step hangs. Check the host, or raise ` +
         `DEPLOY_COMPOSE_TIMEOUT_SECONDS.`,
@@ -170,6 +181,11 @@ export async function composeStep(
 
 export async function pull(server: Server): Promise<void> {
   await composeStep(server, 'pull', compose.pull(server.target));
+}
+
+/** The new release's image alone: what a deploy needs when the compose file and .env are the serving release's. */
+export async function pullImage(server: Server, ref: string): Promise<void> {
+  await hostStep(server, 'docker pull', image.pull(ref));
 }
 
 export async function up(server: Server): Promise<void> {

@@ -53,7 +53,8 @@ export type DeployOp =
   /** `port`: DEPLOY_SECOND_PORT's variable as this release listens on (blue/green), written into the .env. */
   | { kind: 'ship'; files: ShippedFile[]; port?: string }
   | { kind: 'set-image'; release: Release; port?: string }
-  | { kind: 'pull' }
+  /** compose pull; `imageOnly`: `docker pull` of the new image, when the compose file and .env are the serving release's. */
+  | { kind: 'pull'; imageOnly?: boolean }
   /** compose up; then the services in `recreate` are recreated: a file they read changed, which compose cannot see. */
   | { kind: 'up'; recreate?: string[] }
   /** compose up --scale with --no-recreate: the new release's container beside the serving ones, healthy by compose's check. */
@@ -174,10 +175,14 @@ function bootSteps(
     {
       action: 'pull',
       target,
-      reason: 'on the server, before anything stops, so a registry problem shows first',
+      reason:
+        'on the server, before anything stops, so a registry problem shows first' +
+        (reading.composeUnchanged
+          ? ' (this image alone: the compose file and .env are those the serving release shipped)'
+          : ''),
       bytes: 0,
       host,
-      op: { kind: 'pull' },
+      op: { kind: 'pull', ...(reading.composeUnchanged ? { imageOnly: true } : {}) },
     },
     ...(rollout.kind !== 'beside'
       ? [upStep(reading, target, recreate), ...backToFirstPort(reading), gate]
