@@ -118,7 +118,7 @@ export interface ReadingInputs {
   fileIds?: Record<string, string>;
   allowedDirty: string[];
   /** The registry versions the new release pushes out of section 4's keep (none for a rollback). */
-  pushedOut?: (state: DeployState) => Promise<Change<DeletionOp>[]>;
+  pushedOut?: Change<DeletionOp>[];
   /** Containers the server task removes from the deploy host earlier in this run (clean:all). */
   removedByServer?: string[];
 }
@@ -163,7 +163,7 @@ export async function readDeploy(ctx: DeployCtx, inputs: ReadingInputs, world: S
     drainSeconds: s.DEPLOY_DRAIN_SECONDS,
     registryDigests: world.registryDigests,
     hostImages: world.hostImages,
-    pushedOut: inputs.pushedOut ? await inputs.pushedOut(world.state) : [],
+    pushedOut: inputs.pushedOut ?? [],
     canCollect: Boolean(gcCommands(s)),
     registryHost: s.REGISTRY_HOST ?? 'local',
     marker: world.marker,

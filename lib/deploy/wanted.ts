@@ -17,11 +17,12 @@ import { pushedOut } from './registry-versions.ts';
 import type { RevisionStatement } from './steps.ts';
 
 /**
- * The versions section 4 drops once the new release counts among the last ones; the retained
- * releases and the promoted tags are protected, since a rollback needs them, and the registry
- * task's own settings (REGISTRY_PROTECT_TAGS, REGISTRY_DELETE_TAG_TOKENS) hold here too.
+ * The image's versions in the registry, and the policy section 4 judges them by once the new
+ * release counts among the last ones: the retained releases and the promoted tags are protected,
+ * since a rollback needs them, and the registry task's own settings (REGISTRY_PROTECT_TAGS,
+ * REGISTRY_DELETE_TAG_TOKENS) hold here too.
  */
-async function versionsPushedOut(ctx: DeployCtx, state: DeployState, newTag: string) {
+async function readVersions(ctx: DeployCtx, state: DeployState) {
   const repository = imageRepository(ctx.settings.DEPLOY_IMAGE);
   const retained = [state.current, ...state.previous]
     .filter(Boolean)
@@ -42,11 +43,22 @@ async function versionsPushedOut(ctx: DeployCtx, state: DeployState, newTag: str
     client: deployRegistry(ctx),
     now: ctx.now,
   });
-  return pushedOut(registryState, repository, newTag, policy, ctx.now);
+  return { registryState, repository, policy };
 }
 
-/** The backend, the revision and content to build, and what the chain's earlier tasks change first. */
-export async function readWanted(ctx: DeployCtx, earlier: Handoffs): Promise<ReadingInputs> {
+/**
+ * The backend, the revision and content to build, and what the chain's earlier tasks change first;
+ * with the registry versions the new release pushes out, read as soon as `retained` (the releases
+ * the server keeps, which they must not touch) is known.
+ */
+export async function readWanted(
+  ctx: DeployCtx,
+  earlier: Handoffs,
+  retained: Promise<DeployState>,
+): Promise<ReadingInputs> {
+  const versions = retained.then((state) => readVersions(ctx, state));
+  // Awaited below; a plan refused before then (a dirty tree) must not leave it unhandled.
+  versions.catch(() => undefined);
   const backend = await plannedBackend(ctx);
   const git = localRunner();
   const repo = ctx.settings.BACKEND_DIR;
@@ -72,7 +84,9 @@ export async function readWanted(ctx: DeployCtx, earlier: Handoffs): Promise<Rea
     contentKey: ids && keyOf(ids),
     fileIds: ids && shippedIds(backend, ids),
     allowedDirty: dirty,
-    pushedOut: (state) => versionsPushedOut(ctx, state, newTag),
+    pushedOut: await versions.then(({ registryState, repository, policy }) =>
+      pushedOut(registryState, repository, newTag, policy, ctx.now),
+    ),
     // In clean:all the server task removes the deploy host's stopped containers: not repeated here.
     removedByServer: (earlier.removedContainers ?? []).flatMap((c) =>
       sameHost(c.host, ctx.settings.DEPLOY_HOST) ? [c.id] : [],
