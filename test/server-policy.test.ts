@@ -23,6 +23,7 @@ import { selectHosts } from '../lib/server/settings.ts';
 import { dataStoreImages } from '../tasks/server.ts';
 import type { HostState } from '../lib/server/state.ts';
 import { docker } from '../lib/host/commands.ts';
+import { presentOnly } from '../lib/host/inspect.ts';
 import { confirmRemoved } from '../lib/server/build-cache.ts';
 
 const recorded = (name: string) => readFileSync(new URL(`./fixtures/server/${name}`, import.meta.url), 'utf8');
@@ -514,6 +515,24 @@ test("a container's writable layer is what docker system df -v counts (the inspe
   );
   assert.is(inspected.sizeRw, 12_300);
   assert.not.ok(docker.inspectContainers(['a']).includes('--size'));
+});
+
+test('an inspect of what was listed a moment before: objects gone meanwhile are left out, any other error fails the read', () => {
+  const found = '[{"Id": "4dc3cd7"}]';
+  const run = (stderr: string, exitCode = 1) => presentOnly({ exitCode, stdout: found, stderr });
+  // docker 20.10's own lines, one per missing object.
+  assert.is(run('Error response from daemon: No such container: deadbeef\n'), found);
+  assert.is(
+    run(`Error response from daemon: no such image: sha256:${'a'.repeat(64)}: No such image: sha256:…\n`),
+    found,
+  );
+  assert.is(run('Error response from daemon: get nope: no such volume\n'), found);
+  assert.is(run('Error: No such object: deadbeef\nError: No such container: cafe\n'), found);
+  assert.is(run('', 0), found);
+  assert.is(presentOnly({ exitCode: 1, stdout: '', stderr: 'Error: No such container: a\n' }), '[]');
+  assert.is(run('Cannot connect to the Docker daemon at unix:///var/run/docker.sock\n'), undefined);
+  assert.is(run('Error response from daemon: No such container: a\npermission denied\n'), undefined);
+  assert.is(run(''), undefined, 'a failure that says nothing is not a missing object');
 });
 
 test('commands are argv values: by ID, never a prune of everything', () => {

@@ -12,6 +12,7 @@ import { compose, host, image, pack, type ComposeTarget } from './commands.ts';
 import { describeProbe, waitHealthy } from './health.ts';
 import { composeEnv, paths, readDeployState, type DeployState } from '../host/deploy-state.ts';
 import { docker } from '../host/commands.ts';
+import { inspectListed } from '../host/inspect.ts';
 import { parseContainers } from '../host/parse.ts';
 import { COMPOSE_SERVICE, type ProjectContainer } from '../host/rollback-containers.ts';
 import type { ShippedFile } from './compose-files.ts';
@@ -47,7 +48,7 @@ export async function projectContainers(server: Server): Promise<ProjectContaine
     .split('\n')
     .filter(Boolean);
   if (!ids.length) return [];
-  return parseContainers((await server.runner.run(docker.inspectContainers(ids))).stdout).map((c) => ({
+  return parseContainers(await inspectListed(server.runner, docker.inspectContainers(ids))).map((c) => ({
     id: c.id,
     name: c.name,
     image: c.imageRef,

@@ -13,6 +13,7 @@ import { messageOf, UsageError } from '../errors.ts';
 import { readDeployState } from '../host/deploy-state.ts';
 import { runnerFor, type Runner, type SshDefaults } from '../runner.ts';
 import { docker } from '../host/commands.ts';
+import { inspectListed } from '../host/inspect.ts';
 import { dockerProblem, parseContainers } from '../host/parse.ts';
 import type { ManifestRecord } from './sizes.ts';
 
@@ -92,7 +93,7 @@ export async function readHostImages(runner: Runner, deployDir: string | undefin
       .split('\n')
       .map((l) => l.trim())
       .filter(Boolean);
-    const containers = ids.length ? parseContainers((await runner.run(docker.inspectContainers(ids))).stdout) : [];
+    const containers = ids.length ? parseContainers(await inspectListed(runner, docker.inspectContainers(ids))) : [];
     const imageIds = [...new Set(containers.map((c) => c.image))];
     const images = imageIds.length
       ? (JSON.parse(

@@ -6,6 +6,7 @@
 import type { Command } from '../command.ts';
 import { CommandFailed, type Runner } from '../runner.ts';
 import { disk, docker } from '../host/commands.ts';
+import { inspectListed } from '../host/inspect.ts';
 import {
   dockerProblem,
   parseContainers,
@@ -35,7 +36,7 @@ export interface HostState {
 
 async function listed(runner: Runner, list: string[], inspect: (items: string[]) => Command): Promise<string> {
   if (!list.length) return '[]';
-  return (await runner.run(inspect(list))).stdout;
+  return inspectListed(runner, inspect(list));
 }
 
 const lines = (text: string) => [
