@@ -5,7 +5,7 @@
  * nginx image cannot be loaded by a reload, so the plan names its restart as the one gap, and
  * afterwards the front runs the new image.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { get } from 'node:http';
 import { join } from 'node:path';
@@ -33,6 +33,8 @@ const running = (service: string) =>
       '{{.ID}} {{.Image}}',
     ])
     .trim();
+const revision = () =>
+  execFileSync('git', ['-C', stack.backend, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
 const commit = (message: string) =>
   execFileSync('git', ['-C', stack.backend, 'commit', '-q', '-am', message], { stdio: 'ignore' });
 
@@ -112,6 +114,37 @@ test('the same again plans nothing, and the switch after it is without a gap', a
   assert.is(run.code, 0, howItEnded(run));
   assert.not.ok(actions(run.report).includes('restart front'));
   assert.ok(zeroDowntime(run.report), figure(run.report, 'downtime'));
+});
+
+test('an API the compose file scales to two: compose starts the second after the switch and the front reloads to reach both, each deploy without a gap', async () => {
+  const compose = join(stack.backend, 'docker-compose.webhook.prod.yml');
+  writeFileSync(compose, readFileSync(compose, 'utf8').replace('    init: true\n', '    init: true\n    scale: 2\n'));
+  commit('two API containers');
+  const settings = {
+    ...env,
+    DEPLOY_COMPOSE_ENV: env.DEPLOY_COMPOSE_ENV.replace(
+      `127.0.0.1:${stack.registry.port}/nginx-webhook:latest`,
+      `127.0.0.1:${stack.registry.port}/nginx-webhook:next`,
+    ),
+  };
+  for (const note of ['scaled', 'scaled again']) {
+    if (note !== 'scaled') newRevision(stack.backend, note);
+    const run = await deploy(settings);
+    assert.is(run.code, 0, howItEnded(run));
+    const done = actions(run.report);
+    assert.equal(done.slice(done.indexOf('settle front'), done.indexOf('settle front') + 3), [
+      'settle front',
+      'up',
+      'reload front',
+    ]);
+    const api = running('webhook-api').split('\n');
+    assert.is(api.length, 2, api.join('\n'));
+    assert.ok(
+      api.every((line) => line.endsWith(`webhook-api:${revision()}`)),
+      api.join('\n'),
+    );
+    assert.ok(zeroDowntime(run.report), `${note}: ${figure(run.report, 'downtime')}`);
+  }
 });
 
 test.run();

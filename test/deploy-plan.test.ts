@@ -610,6 +610,7 @@ const api: ServiceFacts = {
   healthcheck: true,
   published: false,
   containerName: false,
+  scale: 1,
 };
 const frontFacts: ServiceFacts = {
   ...api,
@@ -801,8 +802,32 @@ test('after the switch, compose up runs only when compose could find something t
   );
   assert.match(
     scaled.changes.find((c) => c.action === 'up')!.reason,
-    /gives webhook-api the number of containers its compose file asks for \(2 served before\)/,
+    /gives webhook-api the 1 container its compose file asks for \(2 served before\)/,
     'two API containers were replaced by one: compose brings back its scale',
+  );
+  const actionsOf = (plan: ReturnType<typeof planDeploy>) => plan.changes.map((c) => c.action);
+  assert.equal(
+    actionsOf(scaled).slice(-4, -2),
+    ['settle front', 'up'],
+    'the compose file asks for one: no reload after the up',
+  );
+  const asked = planDeploy(
+    besideReading({ composeUnchanged: true, rollout: { ...besideReading().rollout, api: { ...api, scale: 3 } } }),
+  );
+  const reload = asked.changes.find((c) => c.action === 'reload front');
+  assert.match(
+    reload?.reason ?? '(no reload after the up)',
+    /compose up gave webhook-api the 3 containers its compose file asks for; nginx resolves webhook-api:PORT when it loads/,
+  );
+  const tail = ['remove old', 'settle front', 'up', 'reload front'];
+  assert.equal(
+    actionsOf(asked).filter((a) => tail.includes(a)),
+    tail,
+    'compose starts the others after the settle; the front reloads to reach them',
+  );
+  assert.not.ok(
+    same.changes.some((c) => c.action === 'reload front'),
+    'one container: nothing to spread',
   );
 });
 

@@ -33,6 +33,14 @@ export interface ServiceFacts {
   /** Publishes ports on the host: a second container could not bind them. */
   published: boolean;
   containerName: boolean;
+  /** The containers compose runs of it (`scale:`, or `deploy.replicas` as compose v2 reads it): 1 unless set. */
+  scale: number;
+}
+
+function scaleOf(service: Yaml): number {
+  const replicas = isMap(service.deploy) ? service.deploy.replicas : undefined;
+  const scale = typeof service.scale === 'number' ? service.scale : replicas;
+  return typeof scale === 'number' && Number.isInteger(scale) && scale > 0 ? scale : 1;
 }
 
 export function serviceFacts(model: Yaml): ServiceFacts[] {
@@ -47,6 +55,7 @@ export function serviceFacts(model: Yaml): ServiceFacts[] {
       healthcheck: Boolean(check && check.disable !== true && check.test !== undefined && check.test !== 'NONE'),
       published: Array.isArray(ports) && ports.length > 0,
       containerName: typeof service.container_name === 'string',
+      scale: scaleOf(service),
     };
   });
 }
@@ -110,6 +119,8 @@ export interface Beside {
   /** Same image and none of its files changed: the API keeps its container (compose would keep it too). */
   keepsApi: boolean;
   move: Move;
+  /** The API's containers the compose file asks for: after the switch, compose up brings the rest. */
+  scale: number;
 }
 
 export type Rollout = Beside | { kind: 'in-place'; why: string; firstStart: boolean };
@@ -175,6 +186,7 @@ export function chooseRollout(inputs: RolloutInputs, now: RolloutNow): Rollout {
     // On a second port the shipped front files name the first one: the API always moves (no gap either way).
     keepsApi: !apiChanges && !port,
     move: port ? portMove(port, now.servingPort) : { by: 'name' },
+    scale: api.scale,
     ...(wanted && wanted !== frontContainer.image
       ? {
           frontRestart:

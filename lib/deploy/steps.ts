@@ -213,8 +213,9 @@ function upStep(reading: DeployReading, target: string, recreate: Recreate, besi
   const what = beside
     ? `for the rest: ${beside.service} and ${beside.front} are as compose wants them, so it only creates a ` +
       `missing service or recreates one whose compose settings changed` +
-      (beside.serving.length > 1
-        ? `, and gives ${beside.service} the number of containers its compose file asks for (${beside.serving.length} served before)`
+      (beside.serving.length > 1 || beside.scale > 1
+        ? `, and gives ${beside.service} the ${beside.scale} container${beside.scale === 1 ? '' : 's'} its compose ` +
+          `file asks for (${beside.serving.length} served before)`
         : '')
     : `(re)creates ${reading.services.join(', ')} with ${target}`;
   return {
@@ -279,9 +280,10 @@ function besideSteps(
     ? `; the reload also loads the changed files ${b.front} reads`
     : '';
   // After the switch compose has nothing left to do, unless another service or the file changed, or
-  // the API ran several containers: one new one replaced them all, and compose restores its scale.
+  // the API runs several containers: one new one replaced them all, and compose restores its scale.
   const others = reading.services.filter((s) => s !== b.service && s !== b.front);
-  const rest = others.length > 0 || !reading.composeUnchanged || b.serving.length > 1;
+  const scaled = b.serving.length > 1 || b.scale > 1;
+  const rest = others.length > 0 || !reading.composeUnchanged || scaled;
   return [
     ...(b.frontRestart
       ? [
@@ -361,6 +363,23 @@ function besideSteps(
         ]
       : []),
     ...(rest ? [upStep(reading, target, recreate, b)] : []),
+    // nginx resolves the service name when it loads: the settle's reload saw the new container
+    // alone, so it reloads once compose has started the others.
+    ...(b.scale > 1 && b.move.by === 'name'
+      ? [
+          {
+            action: 'reload front',
+            target: b.front,
+            reason:
+              `compose up gave ${b.service} the ${b.scale} container${b.scale === 1 ? '' : 's'} its compose file ` +
+              `asks for; nginx resolves ${b.service}:PORT when it loads, so nginx -t and a reload spread ` +
+              `requests over all of them`,
+            bytes: 0,
+            host,
+            op: { kind: 'reload-front' as const, front: b.front },
+          },
+        ]
+      : []),
   ];
 }
 
