@@ -179,11 +179,10 @@ const connections = new Map<string, { controlDir: string; runners: number }>();
 export function sshRunner(target: SshTarget): Runner {
   const name = describeTarget(target);
   const key = sshCommand(target, '', undefined).join('\0');
-  const connection = connections.get(key) ?? { controlDir: '', runners: 0 };
   // Socket paths are limited to ~104 bytes; %C is a 40-character hash of the destination.
-  if (!connection.runners) connection.controlDir = mkdtempSync(join(tmpdir(), 'cleanup-ssh-'));
-  connection.runners++;
+  const connection = connections.get(key) ?? { controlDir: mkdtempSync(join(tmpdir(), 'cleanup-ssh-')), runners: 0 };
   connections.set(key, connection);
+  connection.runners++;
   const controlPath = join(connection.controlDir, '%C');
   let closed = false;
   return {

@@ -42,13 +42,12 @@ export const deployTask = defineTask({
     // What to run: the backend's build context, Dockerfile and compose file (with every file it
     // mounts or reads) at HEAD, or at the revision the inventory's commit makes in clean:all;
     // and, read meanwhile, what the server runs now and the releases it keeps.
-    const reading = readServer(ctx);
-    const retained = reading.then((server) => server.state);
-    const [wanted, server] = await Promise.all([readWanted(ctx, earlier, retained), reading]);
+    const server = readServer(ctx);
+    const [wanted, world] = await Promise.all([readWanted(ctx, earlier, server), server]);
     // Then the steps: 1. stop the services the file no longer has, 2. clean old containers and
     // images, 3. build and push, 4. deploy nginx + the API, 5. check it works, and only then
     // move final (lib/deploy/steps.ts).
-    return planDeploy(await readDeploy(ctx, wanted, server));
+    return planDeploy(await readDeploy(ctx, wanted, world));
   },
 
   apply: (plan, ctx) => applyMeasured(plan, ctx, 'deploy:clean'),

@@ -13,7 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { COMPOSE_HOST_NETWORK, newRevision } from '../sandbox/fixtures/backend-sample.ts';
 import { startDeployStack, type DeployStack } from './support/deploy-stack.ts';
-import { runTask, howItEnded } from './support/run-task.ts';
+import { runTask, howItEnded, taskEnvironment } from './support/run-task.ts';
 
 let stack: DeployStack;
 let env: Record<string, string>;
@@ -263,13 +263,7 @@ test('a deploy and a clean:server prune of the deploy host at once never overlap
 /** A deploy as the npm script runs it, as a process the test can kill; its output kept. */
 function startDeploy() {
   const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/deploy.ts', '--yes', '--json'], {
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      CLEANUP_ENV_FILE: '/nonexistent/.env',
-      ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}),
-      ...env,
-    },
+    env: taskEnvironment(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';

@@ -15,7 +15,7 @@ import * as assert from 'uvu/assert';
 import { waitFor } from '../sandbox/fixtures/ports.ts';
 import { startRegistry, type TestRegistry } from '../sandbox/fixtures/registry.ts';
 import { blobPresent, pushImage, resolves, tagsOf } from '../sandbox/fixtures/registry-seed.ts';
-import { runTask, howItEnded } from './support/run-task.ts';
+import { runTask, howItEnded, taskEnvironment } from './support/run-task.ts';
 
 let registry: TestRegistry;
 let dir: string;
@@ -112,13 +112,9 @@ function startCollecting(name: string, stdio: StdioOptions) {
   const gcPid = join(dir, `gc-${name}.pid`);
   collections.push(gcPid);
   const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/registry.ts', '--yes'], {
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      CLEANUP_ENV_FILE: '/nonexistent/.env',
-      ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}),
-      ...env({ REGISTRY_GC_COMMAND: `sh -c 'echo $$ > ${gcPid}; touch ${collecting}; exec sleep 120'` }),
-    },
+    env: taskEnvironment(
+      env({ REGISTRY_GC_COMMAND: `sh -c 'echo $$ > ${gcPid}; touch ${collecting}; exec sleep 120'` }),
+    ),
     stdio,
   });
   return { collecting, gcPid, child };

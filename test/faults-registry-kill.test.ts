@@ -21,7 +21,7 @@ import { forward } from './support/forward.ts';
 import { freePort, waitFor } from '../sandbox/fixtures/ports.ts';
 import { startRegistry, type TestRegistry } from '../sandbox/fixtures/registry.ts';
 import { blobPresent, pushImage, resolves, tagsOf, type PushedImage } from '../sandbox/fixtures/registry-seed.ts';
-import { runTask, howItEnded } from './support/run-task.ts';
+import { runTask, howItEnded, taskEnvironment } from './support/run-task.ts';
 
 let registry: TestRegistry;
 let dir: string;
@@ -125,13 +125,7 @@ test("SIGKILL between two deletions: the journal is intact, the rerun takes the 
   };
   try {
     const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/registry.ts', '--yes'], {
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        CLEANUP_ENV_FILE: '/nonexistent/.env',
-        ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}),
-        ...env,
-      },
+      env: taskEnvironment(env),
       stdio: 'ignore',
     });
     const exited = new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));

@@ -19,7 +19,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ensureBaseImage, ensureDockerd, type TestEngine } from '../sandbox/fixtures/dockerd.ts';
 import { freePort } from '../sandbox/fixtures/ports.ts';
-import { runTask, howItEnded } from './support/run-task.ts';
+import { runTask, howItEnded, taskEnvironment } from './support/run-task.ts';
 import { build, names, reset } from '../sandbox/fixtures/server-seed.ts';
 import { startSshd, type Sshd } from '../sandbox/fixtures/sshd.ts';
 
@@ -262,12 +262,7 @@ test('SIGKILL at an apply step: the rerun completes, with every kept container, 
   seed(hanging);
   waitAt('image rm');
   const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/server.ts', '--yes'], {
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      CLEANUP_ENV_FILE: '/nonexistent/.env',
-      ...env([hostOf(sshd[1])]),
-    },
+    env: taskEnvironment(env([hostOf(sshd[1])])),
     stdio: 'ignore',
   });
   const exited = new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));

@@ -15,7 +15,7 @@ import * as assert from 'uvu/assert';
 import { newRevision } from '../sandbox/fixtures/backend-sample.ts';
 import { startDowntimeProbe } from '../lib/deploy/downtime.ts';
 import { startDeployStack, type DeployStack } from './support/deploy-stack.ts';
-import { runTask, howItEnded } from './support/run-task.ts';
+import { runTask, howItEnded, taskEnvironment } from './support/run-task.ts';
 
 let stack: DeployStack;
 let env: Record<string, string>;
@@ -82,7 +82,7 @@ test('a deploy SIGKILLed while its new container starts beside the old one: the 
   const before = apiContainers();
   await noRequestFails(async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/deploy.ts', '--yes', '--json'], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, CLEANUP_ENV_FILE: '/nonexistent/.env', ...env },
+      env: taskEnvironment(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

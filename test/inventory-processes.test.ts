@@ -13,9 +13,8 @@ import * as assert from 'uvu/assert';
 import { documentationUpToDate, legacyFilesDeleted } from '../lib/inventory/criteria.ts';
 import { backendFiles, USER_WORK } from '../sandbox/fixtures/inventory-repo.ts';
 import { npmRun } from './support/npm-run.ts';
-import { taskEnvironment } from './support/run-in-process.ts';
 import { backendRepos, byTarget, env, git, gitLog, inventory, read, runs, type Item } from './support/backend-repos.ts';
-import { howItEnded } from './support/run-task.ts';
+import { howItEnded, taskEnvironment } from './support/run-task.ts';
 
 const { repo, temporary, removeAll } = backendRepos();
 test.after(removeAll);

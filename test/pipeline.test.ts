@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runDemo as run } from './support/run-in-process.ts';
-import { howItEnded } from './support/run-task.ts';
+import { howItEnded, taskEnvironment } from './support/run-task.ts';
 
 const SECRET = 'hunter2-very-secret';
 
@@ -115,14 +115,12 @@ test('Ctrl-C stops between items, runs the clean-up hooks and exits 130', async 
   const ws = workspace();
   const mark = join(ws.dir, 'closed');
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/demo-task.ts', '--yes'], {
-    env: {
-      PATH: process.env.PATH,
-      CLEANUP_ENV_FILE: '/nonexistent/.env',
+    env: taskEnvironment({
       DEMO_DIR: ws.data,
       REPORTS_DIR: ws.reports,
       DEMO_SLOW_MS: '1500',
       DEMO_CLOSE_MARK: mark,
-    },
+    }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -15,7 +15,7 @@ import { ensureDockerd, type TestEngine } from '../sandbox/fixtures/dockerd.ts';
 import { createBackendRepo } from '../sandbox/fixtures/inventory-repo.ts';
 import { freePort } from '../sandbox/fixtures/ports.ts';
 import { startRegistry, type TestRegistry } from '../sandbox/fixtures/registry.ts';
-import { runTask, howItEnded } from './support/run-task.ts';
+import { runTask, howItEnded, taskEnvironment } from './support/run-task.ts';
 
 let registry: TestRegistry;
 let engine: TestEngine;
@@ -50,11 +50,7 @@ test.after(async () => {
 /** `npm run verify -- ARGS`, as a monitoring job types it. */
 function npmVerify(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   const child = spawn('npm', ['run', '--silent', 'verify', '--', ...args], {
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      CLEANUP_ENV_FILE: '/nonexistent/.env',
-      ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}),
+    env: taskEnvironment({
       DOCKER_HOST: engine.host,
       REGISTRY_URL: registry.url,
       SERVER_HOSTS: 'local',
@@ -66,7 +62,7 @@ function npmVerify(args: string[], env: Record<string, string>): Promise<{ code:
       BACKEND_DIR: backend,
       REPORTS_DIR: join(dir, 'reports'),
       ...env,
-    },
+    }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

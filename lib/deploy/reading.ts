@@ -31,9 +31,9 @@ async function registryDigests(ctx: DeployCtx, tags: string[]): Promise<Map<stri
   return new Map(unique.flatMap((tag, i) => (digests[i] ? [[tag, digests[i]] as const] : [])));
 }
 
-/** What the server has: releases, the project's containers, images, and whether it answers healthy. */
 export type ServerReading = Awaited<ReturnType<typeof readServer>>;
 
+/** What the server has: releases, the project's containers, images, and whether it answers healthy. */
 export async function readServer(ctx: DeployCtx) {
   const s = await deployServer(ctx);
   // First alone: it opens the ssh connection the reads below share, side by side.

@@ -48,15 +48,15 @@ async function readVersions(ctx: DeployCtx, state: DeployState) {
 
 /**
  * The backend, the revision and content to build, and what the chain's earlier tasks change first;
- * with the registry versions the new release pushes out, read as soon as `retained` (the releases
- * the server keeps, which they must not touch) is known.
+ * with the registry versions the new release pushes out, read as soon as the server's reading
+ * names the releases it keeps (which they must not touch).
  */
 export async function readWanted(
   ctx: DeployCtx,
   earlier: Handoffs,
-  retained: Promise<DeployState>,
+  server: Promise<{ state: DeployState }>,
 ): Promise<ReadingInputs> {
-  const versions = retained.then((state) => readVersions(ctx, state));
+  const versions = server.then(({ state }) => readVersions(ctx, state));
   // Awaited below; a plan refused before then (a dirty tree) must not leave it unhandled.
   versions.catch(() => undefined);
   const backend = await plannedBackend(ctx);

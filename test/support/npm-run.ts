@@ -1,5 +1,6 @@
 /** Runs a script through `npm run`, exactly as a user types it (shared by the CLI and operations tests). */
 import { spawn } from 'node:child_process';
+import { taskEnvironment } from './run-task.ts';
 
 export interface Run {
   code: number | null;
@@ -11,14 +12,7 @@ export interface Run {
 
 /** A clean environment: no npm_config_* of the test's own `npm test` may leak into the run. */
 export function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    CLEANUP_ENV_FILE: '/nonexistent/.env',
-    CI: 'true',
-    ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}),
-    ...env,
-  };
+  return taskEnvironment({ CI: 'true', ...env });
 }
 
 /**

@@ -9,19 +9,7 @@
 import { runPipeline } from '../../lib/pipeline/run.ts';
 import type { AnyTask } from '../../lib/pipeline/steps.ts';
 import { demoTask } from '../fixtures/demo-task.ts';
-import { reportOf, type TaskRun } from './run-task.ts';
-
-/** The variables every run gets, as test/support/run-task.ts gives its subprocess. */
-export function taskEnvironment(env: Record<string, string>): Record<string, string> {
-  return {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '',
-    CLEANUP_ENV_FILE: '/nonexistent/.env',
-    // CLEANUP_TEST_RUN marks what this test run starts, so scripts/test.ts can stop it (test/support/teardown.ts).
-    ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}),
-    ...env,
-  };
-}
+import { reportOf, taskEnvironment, type TaskRun } from './run-task.ts';
 
 let busy = false;
 

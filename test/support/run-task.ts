@@ -19,6 +19,21 @@ export function reportOf(stdout: string): any {
 }
 
 /**
+ * The whole environment of a task the tests start: no settings file, only the given settings, and
+ * CLEANUP_TEST_RUN, which marks what this test run starts so that scripts/test.ts can stop it
+ * (test/support/teardown.ts).
+ */
+export function taskEnvironment(env: Record<string, string>): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    CLEANUP_ENV_FILE: '/nonexistent/.env',
+    ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}),
+    ...env,
+  };
+}
+
+/**
  * Runs a task file as a user would (a subprocess, no terminal), with only the given settings.
  * Asynchronous, so that servers living in the test process (a token issuer) keep answering.
  */
@@ -29,14 +44,7 @@ export function runTask(
   timeoutMs = 300_000,
 ): Promise<TaskRun> {
   const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
-    // CLEANUP_TEST_RUN marks what this test run starts, so scripts/test.ts can stop it (test/support/teardown.ts).
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      CLEANUP_ENV_FILE: '/nonexistent/.env',
-      ...(process.env.CLEANUP_TEST_RUN ? { CLEANUP_TEST_RUN: process.env.CLEANUP_TEST_RUN } : {}),
-      ...env,
-    },
+    env: taskEnvironment(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
