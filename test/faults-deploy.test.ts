@@ -5,7 +5,7 @@
  * start), on the host's network where compose recreates the API in place. Each time what served before comes back, the report says what failed and what serves,
  * and what the deploy does not own (a running container, a volume with data) is untouched.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,7 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { COMPOSE_HOST_NETWORK, newRevision } from '../sandbox/fixtures/backend-sample.ts';
 import { startDeployStack, type DeployStack } from './support/deploy-stack.ts';
-import { runTask, howItEnded, taskEnvironment } from './support/run-task.ts';
+import { runTask, howItEnded, startTask } from './support/run-task.ts';
 
 let stack: DeployStack;
 let env: Record<string, string>;
@@ -262,15 +262,8 @@ test('a deploy and a clean:server prune of the deploy host at once never overlap
 
 /** A deploy as the npm script runs it, as a process the test can kill; its output kept. */
 function startDeploy() {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/deploy.ts', '--yes', '--json'], {
-    env: taskEnvironment(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let text = '';
-  child.stdout.on('data', (chunk) => (text += chunk));
-  child.stderr.on('data', (chunk) => (text += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { child, exited, output: () => text };
+  const task = startTask('tasks/deploy.ts', ['--yes', '--json'], env);
+  return { ...task, exited: task.exited.then(({ code }) => code), output: () => task.stdout() + task.stderr() };
 }
 
 /** Exit code of a command, its output dropped. */

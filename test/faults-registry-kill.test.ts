@@ -9,7 +9,6 @@
  * not count), then holds the next one and says so; the test kills the run then, with at least one
  * deletion done and one in flight.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -21,7 +20,7 @@ import { forward } from './support/forward.ts';
 import { freePort, waitFor } from '../sandbox/fixtures/ports.ts';
 import { startRegistry, type TestRegistry } from '../sandbox/fixtures/registry.ts';
 import { blobPresent, pushImage, resolves, tagsOf, type PushedImage } from '../sandbox/fixtures/registry-seed.ts';
-import { runTask, howItEnded, taskEnvironment } from './support/run-task.ts';
+import { runTask, howItEnded, startTask } from './support/run-task.ts';
 
 let registry: TestRegistry;
 let dir: string;
@@ -124,17 +123,13 @@ test("SIGKILL between two deletions: the journal is intact, the rerun takes the 
     REGISTRY_LOCK_DIR: dir,
   };
   try {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/registry.ts', '--yes'], {
-      env: taskEnvironment(env),
-      stdio: 'ignore',
-    });
-    const exited = new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    const { child, exited } = startTask('tasks/registry.ts', ['--yes'], env);
     try {
       await waitFor('a deletion done and the next one in flight', async () => proxy.held() > 0, 180_000);
     } finally {
       child.kill('SIGKILL');
     }
-    assert.is(await exited, 'SIGKILL');
+    assert.is((await exited).signal, 'SIGKILL');
     proxy.state.holding = false;
     assert.ok(proxy.finishedDeletes() >= 1);
     await assertKeptIntact(images, 'after the kill');

@@ -11,7 +11,7 @@
  * waits until released, then fails; any other call goes to the real docker. Nothing in the
  * product knows about it; the kill moment is that signal, never a guessed sleep.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ensureBaseImage, ensureDockerd, type TestEngine } from '../sandbox/fixtures/dockerd.ts';
 import { freePort } from '../sandbox/fixtures/ports.ts';
-import { runTask, howItEnded, taskEnvironment } from './support/run-task.ts';
+import { runTask, howItEnded, startTask } from './support/run-task.ts';
 import { build, names, reset } from '../sandbox/fixtures/server-seed.ts';
 import { startSshd, type Sshd } from '../sandbox/fixtures/sshd.ts';
 
@@ -261,18 +261,14 @@ test('a host that hangs at an apply step is stopped there, named with the step; 
 test('SIGKILL at an apply step: the rerun completes, with every kept container, volume and image intact', async () => {
   seed(hanging);
   waitAt('image rm');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/server.ts', '--yes'], {
-    env: taskEnvironment(env([hostOf(sshd[1])])),
-    stdio: 'ignore',
-  });
-  const exited = new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+  const { child, exited } = startTask('tasks/server.ts', ['--yes'], env([hostOf(sshd[1])]));
   const deadline = Date.now() + 180_000;
   while (!existsSync(join(control, 'reached'))) {
     assert.ok(Date.now() < deadline, 'the run reached its image removals');
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill('SIGKILL');
-  assert.is(await exited, 'SIGKILL');
+  assert.is((await exited).signal, 'SIGKILL');
   waitAt(undefined); // lets the removal it was in fail, as a call cut by the kill would
   // What the kill left: the container removed, the images not.
   assert.not.ok(names(hanging, ['ps', '-a', '--format', '{{.Names}}']).includes('old-1'));

@@ -6,7 +6,7 @@
  * 20 ms throughout each: not one request fails, and what the deploy leaves is one API container and
  * the repository's nginx configuration.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,7 +15,7 @@ import * as assert from 'uvu/assert';
 import { newRevision } from '../sandbox/fixtures/backend-sample.ts';
 import { startDowntimeProbe } from '../lib/deploy/downtime.ts';
 import { startDeployStack, type DeployStack } from './support/deploy-stack.ts';
-import { runTask, howItEnded, taskEnvironment } from './support/run-task.ts';
+import { runTask, howItEnded, startTask } from './support/run-task.ts';
 
 let stack: DeployStack;
 let env: Record<string, string>;
@@ -81,19 +81,17 @@ test('a deploy SIGKILLed while its new container starts beside the old one: the 
   newRevision(stack.backend, 'v2');
   const before = apiContainers();
   await noRequestFails(async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/deploy.ts', '--yes', '--json'], {
-      env: taskEnvironment(env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
+    const { child, exited: ended, stdout, stderr } = startTask('tasks/deploy.ts', ['--yes', '--json'], env);
     let done = false;
-    const exited = new Promise((resolve) => child.once('exit', resolve)).then(() => (done = true));
+    const exited = ended.then(() => (done = true));
     const deadline = Date.now() + 240_000;
     // Events, not a sleep: the moment compose created the container beside the serving one.
     while (!done && apiContainers().length < 2 && Date.now() < deadline) await sleep(50);
-    assert.is(apiContainers().length, 2, `a container started beside the serving one; the deploy said:\n${output}`);
+    assert.is(
+      apiContainers().length,
+      2,
+      `a container started beside the serving one; the deploy said:\n${stdout()}${stderr()}`,
+    );
     child.kill('SIGKILL');
     await exited;
     const rerun = await deploy('--yes', '--json');

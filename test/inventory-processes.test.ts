@@ -4,7 +4,7 @@
  * between `git rm` and its commit, then finished or undone by the next run. Apart from
  * test/inventory.test.ts because these wait on processes, so that the runner runs both side by side.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { documentationUpToDate, legacyFilesDeleted } from '../lib/inventory/crit
 import { backendFiles, USER_WORK } from '../sandbox/fixtures/inventory-repo.ts';
 import { npmRun } from './support/npm-run.ts';
 import { backendRepos, byTarget, env, git, gitLog, inventory, read, runs, type Item } from './support/backend-repos.ts';
-import { howItEnded, taskEnvironment } from './support/run-task.ts';
+import { howItEnded, startTask } from './support/run-task.ts';
 
 const { repo, temporary, removeAll } = backendRepos();
 test.after(removeAll);
@@ -73,19 +73,15 @@ async function killBeforeCommit(root: string): Promise<void> {
     `#!/bin/sh\ntouch '${marks}/paused'\nwhile [ ! -e '${marks}/release' ]; do sleep 0.1; done\nexit 1\n`,
   );
   chmodSync(hook, 0o755);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tasks/inventory.ts', '--yes'], {
-    // With the run's marker: if the test fails before its kill, the run's tear-down stops the task.
-    env: taskEnvironment(env(root)),
-    stdio: 'ignore',
-  });
-  const exited = new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+  // With the run's marker: if the test fails before its kill, the run's tear-down stops the task.
+  const { child, exited } = startTask('tasks/inventory.ts', ['--yes'], env(root));
   const deadline = Date.now() + 120_000;
   while (!existsSync(join(marks, 'paused'))) {
     assert.ok(Date.now() < deadline, 'the task reached its commit');
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill('SIGKILL');
-  assert.is(await exited, 'SIGKILL');
+  assert.is((await exited).signal, 'SIGKILL');
   writeFileSync(join(marks, 'release'), '');
   while (existsSync(join(root, '.git/index.lock'))) await new Promise((r) => setTimeout(r, 100));
   rmSync(hook);

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 
 export interface TaskRun {
   code: number | null;
@@ -33,34 +33,51 @@ export function taskEnvironment(env: Record<string, string>): Record<string, str
   };
 }
 
-/**
- * Runs a task file as a user would (a subprocess, no terminal), with only the given settings.
- * Asynchronous, so that servers living in the test process (a token issuer) keep answering.
- */
-export function runTask(
-  file: string,
-  args: string[],
-  env: Record<string, string>,
-  timeoutMs = 300_000,
-): Promise<TaskRun> {
+/** A task started as a process of its own (no terminal), for a test to watch, signal or kill. */
+export interface StartedTask {
+  child: ChildProcess;
+  /** Once it has exited: its exit code, or the signal that ended it. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stdout(): string;
+  stderr(): string;
+}
+
+/** Starts a task file as a user would, with only the given settings; its output kept. */
+export function startTask(file: string, args: string[], env: Record<string, string>): StartedTask {
   const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
     env: taskEnvironment(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const timer = setTimeout(() => {
-    stderr += `\n[test] killed: still running after ${timeoutMs / 1000} s\n`;
-    child.kill('SIGKILL');
-  }, timeoutMs);
-  return new Promise((resolve) =>
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, report: reportOf(stdout) });
-    }),
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
   );
+  return { child, exited, stdout: () => stdout, stderr: () => stderr };
+}
+
+/**
+ * Runs a task file as a user would (a subprocess, no terminal), with only the given settings.
+ * Asynchronous, so that servers living in the test process (a token issuer) keep answering.
+ */
+export async function runTask(
+  file: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 300_000,
+): Promise<TaskRun> {
+  const task = startTask(file, args, env);
+  let killed = '';
+  const timer = setTimeout(() => {
+    killed = `\n[test] killed: still running after ${timeoutMs / 1000} s\n`;
+    task.child.kill('SIGKILL');
+  }, timeoutMs);
+  // 'close', not 'exit': the output is read to its end.
+  const code = await new Promise<number | null>((resolve) => task.child.once('close', resolve));
+  clearTimeout(timer);
+  return { code, stdout: task.stdout(), stderr: task.stderr() + killed, report: reportOf(task.stdout()) };
 }
 
 /**
